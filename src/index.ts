@@ -1,0 +1,25 @@
+// The public API: re-exports only.
+export type {
+  AttributedProcess,
+  Evidence,
+  KeepReason,
+  LineageRecord,
+  ProcessIdentity,
+  ProcessInfo,
+  ProcessSnapshot,
+  ResourceTrackerConfig,
+} from './types.js';
+export { DEFAULT_CONFIG } from './types.js';
+export { ResourceTracker, describeProcess, type ResourceTrackerOptions } from './tracker.js';
+export { detectOrphans, type DetectOrphansOptions } from './rules/orphans.js';
+export { memoryGrowth, exceedsThreshold, totalMemoryMB } from './rules/memory.js';
+export { isMCPProcess, isAgentHelper, looksLikeSubreaper } from './rules/patterns.js';
+export { attribute, isHeuristicOrphan, type Attribution, type AttributionInput } from './rules/attribution.js';
+export { identityKey } from './rules/identity.js';
+export { takeSnapshot, type SnapshotOptions } from './snapshot.js';
+export { loadConfig, parseConfig } from './config.js';
+export { createLogger, silentLogger, type Logger, type LogFields, type LogFormat, type LogLevel, type LoggerOptions } from './log.js';
+export { ConfigError, SnapshotError, CommandNotFoundError, CommandNotExecutableError } from './errors.js';
+export { TASK_ENV_VAR, KEEP_ENV_VAR, parseTaskTag } from './task/tag.js';
+export { platformReader } from './platform/index.js';
+export type { PlatformReader, RawProcess, ProcessStatus, EnvMarkers } from './platform/types.js';

@@ -1,0 +1,66 @@
+// Logging with pino's call shape — logger.warn(fields, message) — so a pino logger can be passed as
+// is. Ours writes the seed's text lines (`WARN message key=value ...`) or one JSON object a line.
+import type { Writable } from 'node:stream';
+
+export type LogFields = Record<string, unknown>;
+
+export interface Logger {
+  info(fields: LogFields, message: string): void;
+  warn(fields: LogFields, message: string): void;
+  error(fields: LogFields, message: string): void;
+}
+
+export type LogFormat = 'text' | 'json';
+export type LogLevel = 'info' | 'warn' | 'error' | 'silent';
+
+export interface LoggerOptions {
+  format?: LogFormat;
+  /** Where lines go (default: process.stderr). */
+  stream?: Pick<Writable, 'write'>;
+  /** Lowest level written (default: info). */
+  level?: LogLevel;
+}
+
+const RANK: Record<LogLevel, number> = { info: 30, warn: 40, error: 50, silent: 100 };
+
+/** Configured figures are shown as configured (`threshold_mb=100`), measured ones with one decimal. */
+const CONFIGURED_KEYS = new Set(['threshold_mb']);
+
+/** Formats one value the way the seed's lines show it: `_mb` keys with one decimal, quoted when needed. */
+export function formatTextValue(key: string, value: unknown): string {
+  let text: string;
+  if (typeof value === 'number' && key.endsWith('_mb') && !CONFIGURED_KEYS.has(key)) text = value.toFixed(1);
+  else if (typeof value === 'string') text = value;
+  else if (value === undefined) text = '';
+  else if (typeof value === 'object' && value !== null) text = JSON.stringify(value);
+  else text = String(value);
+  return /[\s,"=]/.test(text) || text === '' ? JSON.stringify(text) : text;
+}
+
+export function formatTextLine(level: string, message: string, fields: LogFields): string {
+  let line = `${level.toUpperCase()} ${message}`;
+  for (const [key, value] of Object.entries(fields)) line += ` ${key}=${formatTextValue(key, value)}`;
+  return line;
+}
+
+export function createLogger(options: LoggerOptions = {}): Logger {
+  const format = options.format ?? 'text';
+  const stream = options.stream ?? process.stderr;
+  const threshold = RANK[options.level ?? 'info'];
+  const write = (level: 'info' | 'warn' | 'error', fields: LogFields, message: string): void => {
+    if (RANK[level] < threshold) return;
+    const line =
+      format === 'json'
+        ? JSON.stringify({ level, time: new Date().toISOString(), msg: message, ...fields })
+        : formatTextLine(level, message, fields);
+    stream.write(`${line}\n`);
+  };
+  return {
+    info: (fields, message) => write('info', fields, message),
+    warn: (fields, message) => write('warn', fields, message),
+    error: (fields, message) => write('error', fields, message),
+  };
+}
+
+/** A logger that drops everything. */
+export const silentLogger: Logger = { info() {}, warn() {}, error() {} };

@@ -1,0 +1,1 @@
+export { parseStat, parseCmdline, parseEnvMarkers } from './linux.js';

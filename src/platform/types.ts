@@ -1,0 +1,63 @@
+// What every platform reader translates its OS into. No rules here: records and capabilities only.
+import type { ProcessIdentity } from '../types.js';
+
+/** Tracker markers found in a process's environment. */
+export interface EnvMarkers {
+  /** Value of RESOURCE_TRACKER_TASK ('' when set empty); undefined when unset. */
+  task?: string;
+  /** RESOURCE_TRACKER_KEEP set to a non-empty value other than 0. */
+  keep: boolean;
+}
+
+/** One process as the OS reports it, before presentation (truncation, patterns). */
+export interface RawProcess {
+  pid: number;
+  /** Parent pid; -1 when the OS source cannot tell (Windows tasklist). */
+  ppid: number;
+  /** Short name (Linux comm, image name). */
+  name: string;
+  /** Full command line, arguments joined by spaces; undefined when the reader was told to skip it. */
+  commandLine?: string;
+  rssBytes: number;
+  startTime: number;
+  /** Environment markers; undefined when not read or not readable. */
+  env?: EnvMarkers;
+}
+
+/** A single process's identity and liveness, read just before acting on it. */
+export interface ProcessStatus {
+  pid: number;
+  ppid: number;
+  startTime: number;
+  /** False for zombies: dead, only waiting for their parent to reap them. */
+  alive: boolean;
+}
+
+export interface ReadTableOptions {
+  /** Return true when the command line (and environment) of this identity is already known. */
+  isKnown?: (pid: number, startTime: number) => boolean;
+  /** Which environments to read for markers: none, only processes not known, or all. */
+  environment?: 'none' | 'new' | 'all';
+}
+
+export interface ProcessTable {
+  processes: RawProcess[];
+  /** Problems worth one log line (e.g. parent pids unavailable). */
+  warnings: string[];
+}
+
+export interface PlatformReader {
+  readonly platform: 'linux' | 'darwin' | 'windows';
+  /** Whether another process's environment can be read (tags); false off Linux. */
+  readonly readsEnvironment: boolean;
+  readProcessTable(options?: ReadTableOptions): Promise<ProcessTable>;
+  readStatus(pid: number): Promise<ProcessStatus | undefined>;
+  /** Tracker markers in one process's environment; undefined when not readable (or not on this OS). */
+  readEnvMarkers(pid: number): Promise<EnvMarkers | undefined>;
+  /** This process's own identity, read once (synchronously: tags are made before a task starts). */
+  selfIdentity(): ProcessIdentity;
+  /** Direct children of the given pids (for following a task's tree). */
+  readChildren(pids: readonly number[]): Promise<ProcessStatus[]>;
+  /** Converts a start time of this platform to ms since the epoch. */
+  startTimeToEpochMs(startTime: number): number;
+}

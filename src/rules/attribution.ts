@@ -1,0 +1,115 @@
+// Attribution: which new processes are the task's, and on what evidence. Pure: snapshots and the
+// task's tag and lineage in, verdicts out.
+//   tag        the process carries the task's RESOURCE_TRACKER_TASK value
+//   lineage    it was seen in the task's tree, or descends from a process that was
+//   heuristic  the seed's rule: new, and its parent is PID 1, gone, or an init/subreaper
+// Orphans have tag or lineage evidence; suspects only the heuristic; kept processes are declared
+// to outlive the task (environment marker or keep pattern, or a kept ancestor) and are neither.
+import type { AttributedProcess, Evidence, LineageRecord, ProcessInfo, ProcessSnapshot } from '../types.js';
+import { byPid, identityKey, identitySet, parentOf } from './identity.js';
+import { looksLikeSubreaper } from './patterns.js';
+
+export interface AttributionInput {
+  /** The task's tag, when the task was started with one. */
+  tag?: string;
+  /** Descendants seen while following the task, by identity key. */
+  lineage?: ReadonlyMap<string, LineageRecord>;
+}
+
+export interface Attribution {
+  /** Processes the task left: tag or lineage evidence. */
+  orphans: AttributedProcess[];
+  /** New processes only the seed's rule points at: shown, never treated as the task's. */
+  suspects: AttributedProcess[];
+  /** Processes declared to outlive the task: never orphans, never suspects, never reaped. */
+  kept: AttributedProcess[];
+}
+
+/** The seed's rule on one new process: its parent is init, gone, reused, or a known subreaper. */
+export function isHeuristicOrphan(p: ProcessInfo, live: Map<number, ProcessInfo>, adopters?: ReadonlySet<number>): boolean {
+  if (p.ppid < 0) return false; // parent unknown (Windows tasklist): never guess
+  if (p.ppid === 1) return true;
+  const parent = parentOf(p, live);
+  if (!parent) return true;
+  return adopters?.has(parent.pid) === true || looksLikeSubreaper(parent.command);
+}
+
+export function attribute(before: ProcessSnapshot, after: ProcessSnapshot, input: AttributionInput = {}): Attribution {
+  const existed = identitySet(before);
+  const live = byPid(after.processes);
+  const lineage = input.lineage ?? new Map<string, LineageRecord>();
+  const isNew = (p: ProcessInfo): boolean => p.pid > 1 && !existed.has(identityKey(p));
+
+  // A process that adopted one of the task's descendants (its parent now differs from the one we
+  // saw) is a subreaper, whatever its name.
+  const adopters = new Set<number>();
+  for (const p of after.processes) {
+    const seen = lineage.get(identityKey(p));
+    if (seen && seen.ppid !== p.ppid && p.ppid > 1) adopters.add(p.ppid);
+  }
+
+  const lineageByPid = new Map<number, LineageRecord>();
+  for (const record of lineage.values()) lineageByPid.set(record.pid, record);
+
+  const direct = new Map<number, Evidence[]>();
+  for (const p of after.processes) {
+    if (!isNew(p)) continue;
+    const evidence: Evidence[] = [];
+    if (input.tag && p.taskTag === input.tag) evidence.push('tag');
+    if (lineage.has(identityKey(p))) evidence.push('lineage');
+    if (isHeuristicOrphan(p, live, adopters)) evidence.push('heuristic');
+    direct.set(p.pid, evidence);
+  }
+
+  // Walk each new process's chain of new ancestors: leaked children of a leaked process are part of
+  // the leak (lineage), and a kept ancestor keeps its whole subtree.
+  const inherited = new Map<number, { task: boolean; kept: boolean; suspect: boolean }>();
+  const resolve = (p: ProcessInfo, depth: number): { task: boolean; kept: boolean; suspect: boolean } => {
+    const cached = inherited.get(p.pid);
+    if (cached) return cached;
+    const own = direct.get(p.pid) ?? [];
+    const result = {
+      task: own.includes('tag') || own.includes('lineage'),
+      kept: p.keepReason !== undefined,
+      suspect: own.includes('heuristic'),
+    };
+    const parent = parentOf(p, live);
+    if (parent && isNew(parent) && depth < 4096) {
+      const up = resolve(parent, depth + 1);
+      result.task ||= up.task;
+      result.kept ||= up.kept;
+      result.suspect ||= up.suspect;
+    } else if (!parent) {
+      // The parent is gone: its keep marker survives in the lineage, if we saw it.
+      result.kept ||= keptInLineage(lineage.get(identityKey(p)), lineageByPid);
+    }
+    inherited.set(p.pid, result);
+    return result;
+  };
+
+  const result: Attribution = { orphans: [], suspects: [], kept: [] };
+  for (const p of after.processes) {
+    if (!isNew(p)) continue;
+    const verdict = resolve(p, 0);
+    const evidence = [...(direct.get(p.pid) ?? [])];
+    if (verdict.task && !evidence.includes('tag') && !evidence.includes('lineage')) evidence.splice(0, 0, 'lineage');
+    if (!verdict.task && verdict.suspect && !evidence.includes('heuristic')) evidence.push('heuristic');
+    if (evidence.length === 0) continue; // a new process with a live, unrelated parent: not ours
+    const attributed: AttributedProcess = { ...p, evidence };
+    if (verdict.kept) result.kept.push(attributed);
+    else if (verdict.task) result.orphans.push(attributed);
+    else result.suspects.push(attributed);
+  }
+  return result;
+}
+
+/** Whether a lineage record or one of its recorded ancestors carried the keep marker. */
+function keptInLineage(record: LineageRecord | undefined, byPidMap: Map<number, LineageRecord>): boolean {
+  for (let depth = 0; record && depth < 4096; depth++) {
+    if (record.keep) return true;
+    const parent = byPidMap.get(record.ppid);
+    if (!parent || parent.startTime > record.startTime) return false;
+    record = parent;
+  }
+  return false;
+}

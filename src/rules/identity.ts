@@ -1,0 +1,30 @@
+// Identity of a process: (pid, start time). A reused pid with another start time is another process.
+import type { ProcessIdentity, ProcessInfo, ProcessSnapshot } from '../types.js';
+
+export function identityKey(p: ProcessIdentity): string {
+  return `${p.pid}:${p.startTime}`;
+}
+
+export function identitySet(snapshot: ProcessSnapshot | undefined): Set<string> {
+  const keys = new Set<string>();
+  if (snapshot) for (const p of snapshot.processes) keys.add(identityKey(p));
+  return keys;
+}
+
+export function byPid(processes: readonly ProcessInfo[]): Map<number, ProcessInfo> {
+  const map = new Map<number, ProcessInfo>();
+  for (const p of processes) map.set(p.pid, p);
+  return map;
+}
+
+/**
+ * The live parent of `child` in the snapshot, or undefined when it is gone. A process with the
+ * parent's pid that started after the child cannot be its parent (Windows never re-parents, so an
+ * orphan keeps a pid that may have been reused).
+ */
+export function parentOf(child: ProcessInfo, processes: Map<number, ProcessInfo>): ProcessInfo | undefined {
+  const parent = processes.get(child.ppid);
+  if (!parent || parent.pid === child.pid) return undefined;
+  if (parent.startTime > child.startTime) return undefined;
+  return parent;
+}

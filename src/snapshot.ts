@@ -1,0 +1,78 @@
+// One snapshot of every process: the platform's raw records turned into ProcessInfo.
+import { SnapshotError } from './errors.js';
+import { platformReader } from './platform/index.js';
+import type { PlatformReader, RawProcess } from './platform/types.js';
+import { displayCommand } from './rules/command.js';
+import { identityKey } from './rules/identity.js';
+import { compileKeepPatterns, isMCPProcess, matchesAny } from './rules/patterns.js';
+import type { KeepReason, ProcessInfo, ProcessSnapshot } from './types.js';
+
+const BYTES_PER_MB = 1024 * 1024;
+
+export interface SnapshotOptions {
+  /** The OS reader (default: the one for this platform); tests pass their own. */
+  reader?: PlatformReader;
+  /**
+   * An earlier snapshot: processes whose identity (pid + start time) is unchanged take their
+   * command (and markers) from it, so only new processes have their command line read.
+   */
+  previous?: ProcessSnapshot;
+  /** Read tracker markers from environments: of none, of new processes only, or of all. */
+  environment?: 'none' | 'new' | 'all';
+  /** Keep patterns (regular expressions) matched against full command lines. */
+  keep?: readonly (string | RegExp)[];
+}
+
+/** Takes one snapshot of every process on the machine. */
+export async function takeSnapshot(options: SnapshotOptions = {}): Promise<ProcessSnapshot> {
+  const reader = options.reader ?? platformReader();
+  const keep = (options.keep ?? []).some((k) => typeof k === 'string')
+    ? compileKeepPatterns((options.keep ?? []).map((k) => (typeof k === 'string' ? k : k.source)))
+    : ((options.keep ?? []) as RegExp[]);
+  let previous: Map<string, ProcessInfo> | undefined;
+  if (options.previous) {
+    previous = new Map();
+    for (const p of options.previous.processes) previous.set(identityKey(p), p);
+  }
+  let table;
+  try {
+    table = await reader.readProcessTable({
+      isKnown: previous ? (pid, startTime) => previous!.has(`${pid}:${startTime}`) : undefined,
+      environment: options.environment ?? 'none',
+    });
+  } catch (err) {
+    throw new SnapshotError(`cannot take a process snapshot: ${(err as Error).message}`);
+  }
+  const processes: ProcessInfo[] = new Array(table.processes.length);
+  let total = 0;
+  for (let i = 0; i < table.processes.length; i++) {
+    const info = toProcessInfo(table.processes[i]!, previous, keep);
+    total += info.memoryMB;
+    processes[i] = info;
+  }
+  const snapshot: ProcessSnapshot = { timestamp: new Date(), processes, totalMemoryMB: total, processCount: processes.length };
+  if (table.warnings.length > 0) snapshot.warnings = table.warnings;
+  return snapshot;
+}
+
+function toProcessInfo(raw: RawProcess, previous: Map<string, ProcessInfo> | undefined, keep: readonly RegExp[]): ProcessInfo {
+  const memoryMB = raw.rssBytes / BYTES_PER_MB;
+  if (raw.commandLine === undefined) {
+    const known = previous?.get(`${raw.pid}:${raw.startTime}`);
+    if (known) return { ...known, ppid: raw.ppid, memoryMB };
+  }
+  const full = raw.commandLine || raw.name;
+  const info: ProcessInfo = {
+    pid: raw.pid,
+    ppid: raw.ppid,
+    command: displayCommand(raw.commandLine ?? '', raw.name),
+    memoryMB,
+    isMCP: isMCPProcess(full),
+    startTime: raw.startTime,
+  };
+  if (raw.env?.task !== undefined) info.taskTag = raw.env.task;
+  const keepReason: KeepReason | undefined =
+    raw.env?.keep || raw.env?.task === '' ? 'env' : keep.length > 0 && matchesAny(full, keep) ? 'pattern' : undefined;
+  if (keepReason) info.keepReason = keepReason;
+  return info;
+}

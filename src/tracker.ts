@@ -1,0 +1,170 @@
+// ResourceTracker: the seed's lifecycle (snapshotBefore → task → snapshotAfter → detectOrphans →
+// checkMemoryGrowth → reset), wiring the platform reader, the pure rules and a logger.
+import { createLogger, type Logger } from './log.js';
+import { platformReader } from './platform/index.js';
+import type { PlatformReader } from './platform/types.js';
+import { attribute, type Attribution } from './rules/attribution.js';
+import { exceedsThreshold, memoryGrowth } from './rules/memory.js';
+import { detectOrphans } from './rules/orphans.js';
+import { compileKeepPatterns } from './rules/patterns.js';
+import { takeSnapshot } from './snapshot.js';
+import { Lineage } from './task/lineage.js';
+import { createTaskTag, TASK_ENV_VAR } from './task/tag.js';
+import { DEFAULT_CONFIG, type ProcessInfo, type ProcessSnapshot, type ResourceTrackerConfig } from './types.js';
+
+export interface ResourceTrackerOptions {
+  /** The OS reader (default: this platform's); tests inject their own. */
+  reader?: PlatformReader;
+}
+
+/** "chromium (PID=12345) [MCP]" — the seed's way of naming a process in a log line. */
+export function describeProcess(p: ProcessInfo): string {
+  return `${p.command} (PID=${p.pid})${p.isMCP ? ' [MCP]' : ''}`;
+}
+
+export class ResourceTracker {
+  readonly config: ResourceTrackerConfig;
+  private readonly logger: Logger;
+  private readonly reader: PlatformReader | undefined;
+  private readonly keepPatterns: RegExp[];
+  private before: ProcessSnapshot | undefined;
+  private after: ProcessSnapshot | undefined;
+  private taskTag: string | undefined;
+  private lineage: Lineage | undefined;
+  private attribution: Attribution | undefined;
+
+  constructor(config: Partial<ResourceTrackerConfig> = {}, logger?: Logger, options: ResourceTrackerOptions = {}) {
+    this.config = { ...DEFAULT_CONFIG, ...config, keep: [...(config.keep ?? DEFAULT_CONFIG.keep)] };
+    this.logger = logger ?? createLogger();
+    this.reader = options.reader;
+    this.keepPatterns = compileKeepPatterns(this.config.keep);
+  }
+
+  get beforeSnapshot(): ProcessSnapshot | undefined {
+    return this.before;
+  }
+
+  get afterSnapshot(): ProcessSnapshot | undefined {
+    return this.after;
+  }
+
+  /** The task tag, once `taskEnv()` or `followTask()` created it. */
+  get tag(): string | undefined {
+    return this.taskTag;
+  }
+
+  private getReader(): PlatformReader {
+    return this.reader ?? platformReader();
+  }
+
+  async snapshotBefore(): Promise<ProcessSnapshot | undefined> {
+    if (!this.config.enabled) return undefined;
+    this.before = await takeSnapshot({ reader: this.getReader(), keep: this.keepPatterns });
+    this.logSnapshot('before', this.before);
+    return this.before;
+  }
+
+  async snapshotAfter(): Promise<ProcessSnapshot | undefined> {
+    if (!this.config.enabled) return undefined;
+    await this.lineage?.stop();
+    // Incremental: unchanged identities take their command from the before snapshot; only new
+    // processes have cmdline (and, when a tag is in use, environ) read.
+    this.after = await takeSnapshot({
+      reader: this.getReader(),
+      previous: this.before,
+      environment: this.taskTag !== undefined ? 'new' : 'none',
+      keep: this.keepPatterns,
+    });
+    this.attribution = undefined;
+    this.logSnapshot('after', this.after);
+    return this.after;
+  }
+
+  private logSnapshot(which: 'before' | 'after', snapshot: ProcessSnapshot): void {
+    this.logger.info(
+      { processes: snapshot.processCount, memory_mb: round1(snapshot.totalMemoryMB) },
+      `resource snapshot taken (${which})`,
+    );
+    for (const warning of snapshot.warnings ?? []) this.logger.warn({ platform: this.getReader().platform }, warning);
+  }
+
+  /**
+   * Environment for the task: adds RESOURCE_TRACKER_TASK=<tag>, which every descendant inherits,
+   * so what the task leaves can be told from bystanders.
+   */
+  taskEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+    this.taskTag ??= createTaskTag(this.getReader().selfIdentity());
+    return { ...env, [TASK_ENV_VAR]: this.taskTag };
+  }
+
+  /** Starts following the task's process tree from its root pid until `snapshotAfter()`. */
+  async followTask(rootPid: number): Promise<void> {
+    if (!this.config.enabled) return;
+    await this.lineage?.stop();
+    this.lineage = new Lineage(this.getReader(), rootPid, this.config.lineageIntervalMs);
+    await this.lineage.start();
+  }
+
+  /** What the task left, with evidence: orphans (tag/lineage), suspects (seed rule only) and kept processes. */
+  analyze(): Attribution {
+    if (this.attribution) return this.attribution;
+    if (!this.config.enabled || !this.before || !this.after) return { orphans: [], suspects: [], kept: [] };
+    this.attribution = attribute(this.before, this.after, {
+      tag: this.taskTag,
+      lineage: this.lineage?.seen,
+    });
+    return this.attribution;
+  }
+
+  /**
+   * Orphaned processes, logged as one WARN line. Without a task tag or lineage this is exactly the
+   * seed's rule; when the task was tagged or followed, only processes with that evidence count.
+   */
+  detectOrphans(): ProcessInfo[] {
+    if (!this.config.enabled || !this.before || !this.after) return [];
+    const attributed = this.taskTag !== undefined || this.lineage !== undefined;
+    let orphans: ProcessInfo[] = attributed
+      ? this.analyze().orphans
+      : detectOrphans(this.before, this.after).filter((p) => p.keepReason === undefined);
+    if (this.config.logOrphanedMCPOnly) orphans = orphans.filter((p) => p.isMCP);
+    if (orphans.length > 0) {
+      this.logger.warn(
+        { count: orphans.length, processes: orphans.map(describeProcess).join(', ') },
+        'orphaned processes detected',
+      );
+    }
+    return orphans;
+  }
+
+  /** Memory delta in MB (after − before); logs a WARN line when it is strictly above the threshold. */
+  checkMemoryGrowth(): number {
+    if (!this.config.enabled || !this.before || !this.after) return 0;
+    const delta = memoryGrowth(this.before, this.after);
+    if (exceedsThreshold(delta, this.config.memoryThresholdMB)) {
+      this.logger.warn(
+        {
+          delta_mb: round1(delta),
+          threshold_mb: this.config.memoryThresholdMB,
+          before_mb: round1(this.before.totalMemoryMB),
+          after_mb: round1(this.after.totalMemoryMB),
+        },
+        'memory growth exceeded threshold',
+      );
+    }
+    return delta;
+  }
+
+  /** Clears snapshots, tag and lineage for the next task. */
+  reset(): void {
+    void this.lineage?.stop();
+    this.lineage = undefined;
+    this.before = undefined;
+    this.after = undefined;
+    this.taskTag = undefined;
+    this.attribution = undefined;
+  }
+}
+
+function round1(n: number): number {
+  return Math.round(n * 10) / 10;
+}

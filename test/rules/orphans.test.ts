@@ -1,0 +1,77 @@
+import { describe, expect, it } from 'vitest';
+import { detectOrphans } from '../../src/rules/orphans.js';
+import { proc, snap } from '../helpers/snapshots.js';
+
+const init = proc(1, 0, '/sbin/init');
+const shell = proc(100, 1, 'bash');
+const agent = proc(200, 100, 'claude');
+
+describe('detectOrphans (the seed rule, with identity)', () => {
+  const cases: { name: string; before: ReturnType<typeof snap>; after: ReturnType<typeof snap>; expected: number[]; mcpOnly?: boolean }[] = [
+    {
+      name: 're-parented to init',
+      before: snap([init, shell, agent]),
+      after: snap([init, shell, proc(300, 1, 'chromium --headless')]),
+      expected: [300],
+    },
+    {
+      name: 'parent gone',
+      before: snap([init, shell, agent]),
+      after: snap([init, shell, proc(301, 250, 'node mcp-server.js')]),
+      expected: [301],
+    },
+    {
+      name: 'new child with a live parent is not an orphan',
+      before: snap([init, shell, agent]),
+      after: snap([init, shell, agent, proc(302, 200, 'rg foo')]),
+      expected: [],
+    },
+    {
+      name: 'a process that existed before is never an orphan, even under init',
+      before: snap([init, shell, proc(150, 1, 'sshd')]),
+      after: snap([init, shell, proc(150, 1, 'sshd')]),
+      expected: [],
+    },
+    {
+      name: 'pid reused by a new process counts as new',
+      before: snap([init, shell, proc(400, 1, 'old-daemon', { startTime: 5 })]),
+      after: snap([init, shell, proc(400, 1, 'chromium', { startTime: 9000 })]),
+      expected: [400],
+    },
+    {
+      name: 'a parent pid now held by a younger process is gone (pid reuse of the parent)',
+      before: snap([init, shell]),
+      after: snap([init, shell, proc(500, 600, 'leaked', { startTime: 100 }), proc(600, 1, 'unrelated', { startTime: 200 })]),
+      expected: [500, 600],
+    },
+    {
+      name: 'MCP-only filter keeps only MCP orphans',
+      before: snap([init, shell]),
+      after: snap([init, shell, proc(700, 1, 'chromium --headless'), proc(701, 1, 'sleep 100')]),
+      expected: [700],
+      mcpOnly: true,
+    },
+    {
+      name: 'empty snapshots',
+      before: snap([]),
+      after: snap([]),
+      expected: [],
+    },
+  ];
+
+  for (const c of cases) {
+    it(c.name, () => {
+      const orphans = detectOrphans(c.before, c.after, { logOrphanedMCPOnly: c.mcpOnly });
+      expect(orphans.map((p) => p.pid).sort()).toEqual(c.expected);
+    });
+  }
+
+  it('returns [] when either snapshot is missing', () => {
+    expect(detectOrphans(undefined, snap([proc(5, 1)]))).toEqual([]);
+    expect(detectOrphans(snap([]), undefined)).toEqual([]);
+  });
+
+  it('skips processes whose parent is unknown (ppid -1)', () => {
+    expect(detectOrphans(snap([]), snap([proc(9, -1)]))).toEqual([]);
+  });
+});
