@@ -13,7 +13,7 @@ export { DEFAULT_CONFIG } from './types.js';
 export { ResourceTracker, describeProcess, type ResourceTrackerOptions } from './tracker.js';
 export { detectOrphans, type DetectOrphansOptions } from './rules/orphans.js';
 export { memoryGrowth, exceedsThreshold, totalMemoryMB } from './rules/memory.js';
-export { isMCPProcess, isAgentHelper, looksLikeSubreaper } from './rules/patterns.js';
+export { isMCPProcess, isAgentHelper, looksLikeSubreaper, compileKeepPatterns } from './rules/patterns.js';
 export { attribute, isHeuristicOrphan, type Attribution, type AttributionInput } from './rules/attribution.js';
 export { identityKey } from './rules/identity.js';
 export { takeSnapshot, type SnapshotOptions } from './snapshot.js';
@@ -23,3 +23,7 @@ export { ConfigError, SnapshotError, CommandNotFoundError, CommandNotExecutableE
 export { TASK_ENV_VAR, KEEP_ENV_VAR, parseTaskTag } from './task/tag.js';
 export { platformReader } from './platform/index.js';
 export type { PlatformReader, RawProcess, ProcessStatus, EnvMarkers } from './platform/types.js';
+export { runTracked, type RunTrackedOptions, type TaskReport, type SnapshotSummary } from './task/run.js';
+export { forwardSignals, deliveredByTerminal, type ForwardSignalsOptions, type ForwardedSignal, type SignalForwarder } from './task/signals.js';
+export { formatTaskTag, createTaskTag } from './task/tag.js';
+export { reapOrphans, reapOrder, type ReapOptions, type ReapOutcome, type ReapResultKind } from './reap.js';

@@ -1,3 +1,105 @@
-export async function main(_argv: string[]): Promise<number> {
-  return 0;
+// rtrack: commander wiring. Each command lives in its own file; this maps errors to exit statuses
+// (usage and config errors → 2) and prints them as one line.
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError, Option } from 'commander';
+import { ConfigError } from '../index.js';
+import { collect, parseNonNegativeNumber, UsageError } from './common.js';
+import { demoCommand } from './demo.js';
+import { executeRun, type RunOptions } from './run.js';
+import { snapshotCommand, type SnapshotOptions } from './snapshot.js';
+
+const EXIT_USAGE = 2;
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+function logOptions(command: Command): Command {
+  return command
+    .addOption(new Option('--log-format <format>', 'log lines as the seed\'s text or JSON (one object a line)').choices(['text', 'json']).default('text'))
+    .option('-q, --quiet', 'drop the INFO lines (warnings and the summary stay)');
+}
+
+export function buildProgram(setExit: (code: number) => void): Command {
+  const program = new Command();
+  program
+    .name('rtrack')
+    .description('Find the processes a task leaves behind (MCP servers, browsers), attribute them with evidence, and reap them safely.')
+    .version(version(), '-V, --version')
+    .enablePositionalOptions()
+    .exitOverride()
+    .configureOutput({ outputError: (text, write) => write(`rtrack: ${text.replace(/^error: /, '')}`) })
+    .showSuggestionAfterError(true);
+
+  logOptions(
+    program
+      .command('run')
+      .description('run a command as a tracked task and report what it left running')
+      .argument('[command...]', 'the command to run, after --')
+      .option('-c, --config <file>', 'YAML config (default: ./resource-tracker.yaml when it exists)')
+      .option('--threshold <mb>', 'warn when memory grows by more than this many MB', parseNonNegativeNumber)
+      .option('--mcp-only', 'only report MCP/browser orphans')
+      .option('--no-tracking', 'run the command without tracking')
+      .option('--keep <regex>', 'processes whose command line matches are kept (repeatable)', collect)
+      .option('--report <file>', 'write a JSON report to <file> ("-" writes it to stdout instead of the summary)')
+      .option('--fail-on-orphans', 'exit 3 when the command succeeded but left orphans')
+      .option('--reap', 'after reporting, terminate the task\'s orphans (tag or lineage evidence only)')
+      .option('--grace <ms>', 'time between SIGTERM and SIGKILL when reaping', parseNonNegativeNumber, 3000)
+      .option('--dry-run', 'with --reap: print what would be signalled, signal nothing')
+      .passThroughOptions(),
+  )
+    .addHelpText(
+      'after',
+      `
+Exit status: the command's own; 128+n when it died of signal n; 3 with --fail-on-orphans when it
+succeeded but left orphans; 2 for a usage or config error; 127 when the command is not found and
+126 when it cannot be executed.
+
+Examples:
+  rtrack run -- npx -y @playwright/mcp
+  rtrack run --reap --report run.json -- claude -p "fix the tests"
+  rtrack run --threshold 500 --fail-on-orphans -- ./agent-task.sh`,
+    )
+    .action(async (commandLine: string[], options: RunOptions) => {
+      setExit((await executeRun(commandLine, options)).exitCode);
+    });
+
+  program
+    .command('snapshot')
+    .description('list every process (PID, PPID, MEM MB, MCP, COMMAND) with totals')
+    .option('--json', 'print the ProcessSnapshot as JSON')
+    .addOption(new Option('--sort <key>', 'sort by pid or memory').choices(['pid', 'memory']).default('pid'))
+    .option('--mcp', 'only MCP/browser processes')
+    .addHelpText('after', '\nExamples:\n  rtrack snapshot --mcp --sort memory\n  rtrack snapshot --json > before.json')
+    .action(async (options: SnapshotOptions) => {
+      setExit(await snapshotCommand(options));
+    });
+
+  program
+    .command('demo')
+    .description('run a built-in leaky task under `rtrack run --reap` and show the leak being found and removed')
+    .option('--report <file>', 'also write the JSON report')
+    .addHelpText('after', '\nExample:\n  rtrack demo')
+    .action(async (options: { report?: string }) => {
+      setExit(await demoCommand(options));
+    });
+
+  return program;
+}
+
+/** Runs the CLI; resolves with the exit status. */
+export async function main(argv: string[]): Promise<number> {
+  let exitCode = 0;
+  const program = buildProgram((code) => (exitCode = code));
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return exitCode;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      return err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help' ? 0 : EXIT_USAGE;
+    }
+    process.stderr.write(`rtrack: ${err instanceof Error ? err.message : String(err)}\n`);
+    return err instanceof UsageError || err instanceof ConfigError ? EXIT_USAGE : 1;
+  }
 }

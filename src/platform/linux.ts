@@ -18,6 +18,10 @@ export interface StatFields {
   startTime: number;
   /** Field 24: resident set size in pages. */
   rssPages: number;
+  /** Field 5: process group. */
+  pgrp: number;
+  /** Field 8: foreground process group of the controlling terminal (-1 without one). */
+  tpgid: number;
 }
 
 /**
@@ -42,19 +46,23 @@ export function parseStat(buf: Uint8Array, length: number): StatFields | undefin
   const state = String.fromCharCode(buf[pos]!);
   let field = 3;
   let ppid = -1;
+  let pgrp = -1;
+  let tpgid = -1;
   let startTime = -1;
   let rssPages = -1;
   while (pos < length && field <= 24) {
     let end = pos;
     while (end < length && buf[end] !== SPACE && buf[end] !== 0x0a) end++;
     if (field === 4) ppid = parseUint(buf, pos, end);
+    else if (field === 5) pgrp = parseUint(buf, pos, end);
+    else if (field === 8) tpgid = parseInt64(buf, pos, end);
     else if (field === 22) startTime = parseUint(buf, pos, end);
     else if (field === 24) rssPages = parseInt64(buf, pos, end);
     field++;
     pos = end + 1;
   }
   if (ppid < 0 || startTime < 0 || field <= 24) return undefined;
-  return { pid, name, state, ppid, startTime, rssPages: rssPages < 0 ? 0 : rssPages };
+  return { pid, name, state, ppid, startTime, rssPages: rssPages < 0 ? 0 : rssPages, pgrp, tpgid };
 }
 
 function parseUint(buf: Uint8Array, start: number, end: number): number {
@@ -296,6 +304,10 @@ export function createLinuxReader(procRoot = '/proc'): PlatformReader {
     readStatus,
     readChildren,
     readEnvMarkers: async (pid: number) => readEnvOf(pid),
+    isForegroundJob(): boolean | undefined {
+      const stat = readStatOf(process.pid);
+      return stat ? stat.tpgid > 0 && stat.tpgid === stat.pgrp : undefined;
+    },
     selfIdentity(): ProcessIdentity {
       if (!self) {
         const stat = readStatOf(process.pid);

@@ -54,6 +54,8 @@ export interface PlatformReader {
   readStatus(pid: number): Promise<ProcessStatus | undefined>;
   /** Tracker markers in one process's environment; undefined when not readable (or not on this OS). */
   readEnvMarkers(pid: number): Promise<EnvMarkers | undefined>;
+  /** Whether this process is in its terminal's foreground process group; undefined when the OS cannot tell. */
+  isForegroundJob(): boolean | undefined;
   /** This process's own identity, read once (synchronously: tags are made before a task starts). */
   selfIdentity(): ProcessIdentity;
   /** Direct children of the given pids (for following a task's tree). */

@@ -1,0 +1,18 @@
+// `rtrack demo`: runs a built-in leaky task under `rtrack run --reap`, so the user sees a leak found
+// and cleaned up — only what the demo itself started, by pid and identity-checked.
+import { fileURLToPath } from 'node:url';
+import { executeRun } from './run.js';
+
+export const DEMO_TASK = fileURLToPath(new URL('../demo/leaky-task.js', import.meta.url));
+
+export async function demoCommand(options: { report?: string } = {}): Promise<number> {
+  process.stderr.write('rtrack demo: a task that starts an MCP server and a browser, then exits without cleaning up\n');
+  process.stderr.write(`$ rtrack run --reap --grace 1000 -- node ${DEMO_TASK}\n`);
+  const { report } = await executeRun([process.execPath, DEMO_TASK], { reap: true, grace: 1000, report: options.report });
+  const reaped = report.reaped ?? [];
+  const removed = reaped.filter((r) => r.result === 'terminated' || r.result === 'killed').length;
+  process.stderr.write(
+    `rtrack demo: found ${report.orphans.length} leaked processes (${report.leakedMemoryMB.toFixed(1)} MB) and removed ${removed} of them; the machine is as it was.\n`,
+  );
+  return report.orphans.length >= 2 && removed === report.orphans.length ? 0 : 1;
+}

@@ -1,0 +1,96 @@
+// Presentation for people: megabytes, process trees, tables. No decisions are made here.
+import type { AttributedProcess, ProcessInfo, ProcessSnapshot, TaskReport } from '../index.js';
+
+export function formatMB(mb: number): string {
+  return `${mb.toFixed(1)} MB`;
+}
+
+interface TreeNode<T extends ProcessInfo> {
+  process: T;
+  children: TreeNode<T>[];
+  totalMB: number;
+}
+
+/** Builds the forest of the given processes (a process whose parent is not among them is a root), largest first. */
+export function buildForest<T extends ProcessInfo>(processes: readonly T[]): TreeNode<T>[] {
+  const nodes = new Map<number, TreeNode<T>>();
+  for (const p of processes) nodes.set(p.pid, { process: p, children: [], totalMB: 0 });
+  const roots: TreeNode<T>[] = [];
+  for (const node of nodes.values()) {
+    const parent = nodes.get(node.process.ppid);
+    if (parent && parent !== node && parent.process.startTime <= node.process.startTime) parent.children.push(node);
+    else roots.push(node);
+  }
+  const total = (node: TreeNode<T>, depth: number): number => {
+    node.totalMB = node.process.memoryMB + (depth > 4096 ? 0 : node.children.reduce((s, c) => s + total(c, depth + 1), 0));
+    node.children.sort((a, b) => b.totalMB - a.totalMB);
+    return node.totalMB;
+  };
+  for (const root of roots) total(root, 0);
+  return roots.sort((a, b) => b.totalMB - a.totalMB);
+}
+
+function processLine(p: ProcessInfo & { evidence?: string[] }, tree: string): string {
+  const pid = String(p.pid).padStart(7);
+  const mem = formatMB(p.memoryMB).padStart(10);
+  const mcp = p.isMCP ? '[MCP] ' : '      ';
+  const evidence = p.evidence && p.evidence.length > 0 ? `  (${p.evidence.join(', ')})` : '';
+  return `${pid} ${mem} ${mcp}${tree}${p.command}${evidence}`;
+}
+
+/** Lines of a tree drawing: pid, memory, [MCP], then the command indented under its parent; largest subtree first. */
+export function renderTree(processes: readonly (ProcessInfo & { evidence?: string[] })[], indent = ''): string[] {
+  const lines: string[] = [];
+  const walk = (node: TreeNode<ProcessInfo>, prefix: string, last: boolean, top: boolean): void => {
+    const branch = top ? '' : last ? '└─ ' : '├─ ';
+    lines.push(`${indent}${processLine(node.process, prefix + branch)}`);
+    const next = top ? prefix : prefix + (last ? '   ' : '│  ');
+    node.children.forEach((child, i) => walk(child, next, i === node.children.length - 1, false));
+  };
+  for (const root of buildForest(processes)) walk(root, '', true, true);
+  return lines;
+}
+
+function section(title: string, processes: readonly AttributedProcess[]): string[] {
+  if (processes.length === 0) return [];
+  const total = processes.reduce((s, p) => s + p.memoryMB, 0);
+  const noun = processes.length === 1 ? 'process' : 'processes';
+  return [`${title}: ${processes.length} ${noun}, ${formatMB(total)}`, ...renderTree(processes)];
+}
+
+/** The human summary after a run; empty when nothing was left. */
+export function renderRunSummary(report: TaskReport): string {
+  const lines = [
+    ...section('rtrack: the task left running', report.orphans),
+    ...section('rtrack: orphaned meanwhile but not attributed to the task (suspects, not touched)', report.suspects),
+    ...section('rtrack: kept (declared to outlive the task, not touched)', report.kept),
+  ];
+  if (report.reaped && report.reaped.length > 0) {
+    lines.push('rtrack: reaped:');
+    for (const r of report.reaped) {
+      const signals = r.signals.length > 0 ? ` (${r.signals.join(' → ')})` : '';
+      lines.push(`${String(r.pid).padStart(7)} ${`${r.result}${signals}`.padEnd(30)} ${r.command}`);
+    }
+  }
+  return lines.length > 0 ? `${lines.join('\n')}\n` : '';
+}
+
+export function renderSnapshotTable(snapshot: ProcessSnapshot, processes: readonly ProcessInfo[]): string {
+  const header = `${'PID'.padStart(7)} ${'PPID'.padStart(7)} ${'MEM MB'.padStart(9)} MCP COMMAND`;
+  const rows = processes.map(
+    (p) => `${String(p.pid).padStart(7)} ${String(p.ppid).padStart(7)} ${p.memoryMB.toFixed(1).padStart(9)} ${p.isMCP ? 'yes' : '   '} ${p.command}`,
+  );
+  const shownMB = processes.reduce((s, p) => s + p.memoryMB, 0);
+  const footer =
+    processes.length === snapshot.processCount
+      ? `${snapshot.processCount} processes, ${formatMB(snapshot.totalMemoryMB)}`
+      : `${processes.length} of ${snapshot.processCount} processes shown, ${formatMB(shownMB)} of ${formatMB(snapshot.totalMemoryMB)}`;
+  return `${[header, ...rows, footer].join('\n')}\n`;
+}
+
+/** What reaping would do, for --dry-run: nothing is signalled. */
+export function renderReapPlan(ordered: readonly ProcessInfo[], graceMs: number): string {
+  const lines = [`rtrack: dry run — would send SIGTERM to ${ordered.length} processes in this order, then SIGKILL to survivors after ${graceMs} ms:`];
+  for (const p of ordered) lines.push(`  ${String(p.pid).padStart(7)} ${p.command}`);
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,22 @@
+// `rtrack snapshot [--json] [--sort pid|memory] [--mcp]`: every process, as a table or JSON.
+import { takeSnapshot } from '../index.js';
+import { renderSnapshotTable } from './present.js';
+
+export interface SnapshotOptions {
+  json?: boolean;
+  sort?: 'pid' | 'memory';
+  mcp?: boolean;
+}
+
+export async function snapshotCommand(options: SnapshotOptions): Promise<number> {
+  const snapshot = await takeSnapshot();
+  let processes = options.mcp ? snapshot.processes.filter((p) => p.isMCP) : [...snapshot.processes];
+  processes = options.sort === 'memory' ? processes.sort((a, b) => b.memoryMB - a.memoryMB || a.pid - b.pid) : processes.sort((a, b) => a.pid - b.pid);
+  if (options.json) {
+    const shown = options.mcp ? { ...snapshot, processes, processCount: processes.length, totalMemoryMB: processes.reduce((s, p) => s + p.memoryMB, 0) } : { ...snapshot, processes };
+    process.stdout.write(`${JSON.stringify(shown, null, 2)}\n`);
+  } else {
+    process.stdout.write(renderSnapshotTable(snapshot, processes));
+  }
+  return 0;
+}

@@ -1,0 +1,179 @@
+// Running a task under tracking: before snapshot → tagged, followed task → after snapshot →
+// verdicts. The report is built whatever happens (command not found, failed snapshot, signals).
+import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
+import { CommandNotExecutableError, CommandNotFoundError } from '../errors.js';
+import { createLogger, type Logger } from '../log.js';
+import type { PlatformReader } from '../platform/types.js';
+import { totalMemoryMB } from '../rules/memory.js';
+import { reapOrphans, type ReapOptions, type ReapOutcome } from '../reap.js';
+import { ResourceTracker, describeProcess } from '../tracker.js';
+import type { AttributedProcess, ProcessSnapshot, ResourceTrackerConfig } from '../types.js';
+
+export interface SnapshotSummary {
+  processCount: number;
+  totalMemoryMB: number;
+}
+
+/** What a tracked run left behind. Field names are stable: orchestrators parse them. */
+export interface TaskReport {
+  command: string[];
+  exitCode: number | null;
+  signal: string | null;
+  durationMs: number;
+  before: SnapshotSummary | null;
+  after: SnapshotSummary | null;
+  memoryDeltaMB: number;
+  memoryThresholdMB: number;
+  memoryGrowthExceeded: boolean;
+  /** The task's leaks: processes with tag or lineage evidence, still alive after it ended. */
+  orphans: AttributedProcess[];
+  /** New orphaned processes only the seed's heuristic points at: shown, not attributed. */
+  suspects: AttributedProcess[];
+  /** The task's processes declared to outlive it. */
+  kept: AttributedProcess[];
+  /** Total RSS of the orphans, in MB. */
+  leakedMemoryMB: number;
+  /** The RESOURCE_TRACKER_TASK value given to the task. */
+  tag: string | null;
+  /** What reaping did to each orphan (with `reap`). */
+  reaped?: ReapOutcome[];
+  /** What failed, when something did (the report is written anyway). A command that could not start has exitCode 127 (not found) or 126 (not executable), as in a shell. */
+  error?: string;
+}
+
+export interface RunTrackedOptions {
+  config?: Partial<ResourceTrackerConfig>;
+  logger?: Logger;
+  reader?: PlatformReader;
+  /** Base environment for the task (default: process.env); the tag is added to it. */
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  /** Default 'inherit': the task's input and output are untouched. */
+  stdio?: StdioOptions;
+  /** Called once the task is started (e.g. to forward signals to it). */
+  onSpawn?: (child: ChildProcess) => void;
+  /** Called when the task has exited, before the after snapshot. */
+  onExit?: () => void;
+  /** After reporting, reap the task's orphans (tag or lineage evidence only — never suspects or kept). */
+  reap?: boolean | ReapOptions;
+}
+
+interface Exit {
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+  error?: Error;
+}
+
+function waitForExit(child: ChildProcess): Promise<Exit> {
+  return new Promise((resolve) => {
+    // 'exit', not 'close': leaked grandchildren may hold the task's pipes open for days.
+    child.once('exit', (exitCode, signal) => resolve({ exitCode, signal }));
+    child.once('error', (error: NodeJS.ErrnoException) => {
+      if (child.pid === undefined) resolve({ exitCode: null, signal: null, error: spawnError(child.spawnfile, error) });
+    });
+  });
+}
+
+function spawnError(file: string, error: NodeJS.ErrnoException): Error {
+  if (error.code === 'ENOENT') return new CommandNotFoundError(`${file}: command not found`);
+  if (error.code === 'EACCES' || error.code === 'EISDIR' || error.code === 'ENOEXEC') {
+    return new CommandNotExecutableError(`${file}: permission denied or not executable`);
+  }
+  return new Error(`${file}: cannot start: ${error.message}`);
+}
+
+function summarize(snapshot: ProcessSnapshot | undefined): SnapshotSummary | null {
+  return snapshot ? { processCount: snapshot.processCount, totalMemoryMB: snapshot.totalMemoryMB } : null;
+}
+
+/**
+ * Runs `command args` as a tracked task and reports what it left. The promise resolves with the
+ * report even when the command cannot start (`error` says why) or the after snapshot fails.
+ */
+export async function runTracked(command: string, args: readonly string[] = [], options: RunTrackedOptions = {}): Promise<TaskReport> {
+  const logger = options.logger ?? createLogger();
+  const tracker = new ResourceTracker(options.config, logger, { reader: options.reader });
+  const report: TaskReport = {
+    command: [command, ...args],
+    exitCode: null,
+    signal: null,
+    durationMs: 0,
+    before: null,
+    after: null,
+    memoryDeltaMB: 0,
+    memoryThresholdMB: tracker.config.memoryThresholdMB,
+    memoryGrowthExceeded: false,
+    orphans: [],
+    suspects: [],
+    kept: [],
+    leakedMemoryMB: 0,
+    tag: null,
+  };
+  const failures: string[] = [];
+
+  try {
+    report.before = summarize(await tracker.snapshotBefore());
+  } catch (err) {
+    failures.push(`before snapshot: ${(err as Error).message}`);
+  }
+  const env = tracker.config.enabled ? tracker.taskEnv(options.env ?? process.env) : (options.env ?? process.env);
+  report.tag = tracker.tag ?? null;
+
+  const started = performance.now();
+  const child = spawn(command, args, { stdio: options.stdio ?? 'inherit', env, cwd: options.cwd });
+  const exited = waitForExit(child);
+  if (child.pid !== undefined) {
+    options.onSpawn?.(child);
+    try {
+      await tracker.followTask(child.pid);
+    } catch (err) {
+      failures.push(`following the task: ${(err as Error).message}`);
+    }
+  }
+  const exit = await exited;
+  report.durationMs = Math.round(performance.now() - started);
+  report.exitCode = exit.exitCode;
+  report.signal = exit.signal;
+  options.onExit?.();
+  if (exit.error) {
+    // As a shell would: 127 when the command is not found, 126 when it cannot be executed.
+    report.exitCode = exit.error instanceof CommandNotFoundError ? 127 : exit.error instanceof CommandNotExecutableError ? 126 : 127;
+    report.error = exit.error.message;
+    return report;
+  }
+
+  if (report.before) {
+    try {
+      report.after = summarize(await tracker.snapshotAfter());
+    } catch (err) {
+      failures.push(`after snapshot: ${(err as Error).message}`);
+    }
+  }
+  if (report.after) {
+    const verdicts = tracker.analyze();
+    report.orphans = verdicts.orphans;
+    report.suspects = verdicts.suspects;
+    report.kept = verdicts.kept;
+    report.leakedMemoryMB = totalMemoryMB(verdicts.orphans);
+    tracker.detectOrphans();
+    report.memoryDeltaMB = tracker.checkMemoryGrowth();
+    report.memoryGrowthExceeded = report.memoryDeltaMB > report.memoryThresholdMB;
+    if (verdicts.suspects.length > 0) {
+      logger.info(
+        { count: verdicts.suspects.length, processes: verdicts.suspects.map(describeProcess).join(', ') },
+        'orphaned processes not attributed to the task (suspects)',
+      );
+    }
+    if (verdicts.kept.length > 0) {
+      logger.info({ count: verdicts.kept.length, processes: verdicts.kept.map(describeProcess).join(', ') }, 'kept processes left running');
+    }
+  }
+  if (options.reap && report.orphans.length > 0) {
+    report.reaped = await reapOrphans(report.orphans, { reader: options.reader, ...(options.reap === true ? {} : options.reap) });
+    const counts: Record<string, number> = {};
+    for (const r of report.reaped) counts[r.result] = (counts[r.result] ?? 0) + 1;
+    logger.info({ count: report.reaped.length, ...counts }, 'reaped leaked processes');
+  }
+  if (failures.length > 0) report.error = failures.join('; ');
+  return report;
+}
