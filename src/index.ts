@@ -27,3 +27,5 @@ export { runTracked, type RunTrackedOptions, type TaskReport, type SnapshotSumma
 export { forwardSignals, deliveredByTerminal, type ForwardSignalsOptions, type ForwardedSignal, type SignalForwarder } from './task/signals.js';
 export { formatTaskTag, createTaskTag } from './task/tag.js';
 export { reapOrphans, reapOrder, type ReapOptions, type ReapOutcome, type ReapResultKind } from './reap.js';
+export { scanMachine, type ScanOptions, type ScanReport } from './scan.js';
+export { analyzeMachine, type LeakGroup, type MachineScan, type ScanRuleOptions } from './rules/scan.js';

@@ -2,6 +2,7 @@
 // first, so a browser can shut its own children down), survivors get SIGKILL after a grace period,
 // and each process's identity (pid + start time) is re-read immediately before every signal: a pid
 // that now belongs to another process is never signalled.
+import { selfAndAncestors } from './ancestry.js';
 import { platformReader } from './platform/index.js';
 import type { PlatformReader } from './platform/types.js';
 import type { ProcessInfo } from './types.js';
@@ -53,26 +54,13 @@ export function reapOrder<T extends ProcessInfo>(processes: readonly T[]): T[] {
   return [...processes].sort((a, b) => depthOf(a, 0) - depthOf(b, 0) || a.pid - b.pid);
 }
 
-/** This process and its ancestors: never signalled. */
-async function protectedPids(reader: PlatformReader): Promise<Set<number>> {
-  const pids = new Set<number>([process.pid]);
-  let pid = process.pid;
-  for (let guard = 0; guard < 4096; guard++) {
-    const status = await reader.readStatus(pid);
-    if (!status || status.ppid <= 0 || pids.has(status.ppid)) break;
-    pids.add(status.ppid);
-    pid = status.ppid;
-  }
-  return pids;
-}
-
 export async function reapOrphans(processes: readonly ProcessInfo[], options: ReapOptions = {}): Promise<ReapOutcome[]> {
   const reader = options.reader ?? platformReader();
   const graceMs = options.graceMs ?? 3000;
   const killWaitMs = options.killWaitMs ?? 2000;
   const first = options.signal ?? 'SIGTERM';
   const kill = options.kill ?? ((pid: number, signal: NodeJS.Signals) => process.kill(pid, signal));
-  const protectedSet = await protectedPids(reader);
+  const protectedSet = await selfAndAncestors(reader);
 
   const isSame = async (p: ProcessInfo): Promise<'same' | 'gone' | 'changed'> => {
     const status = await reader.readStatus(p.pid);

@@ -6,6 +6,7 @@ import { ConfigError } from '../index.js';
 import { collect, parseNonNegativeNumber, UsageError } from './common.js';
 import { demoCommand } from './demo.js';
 import { executeRun, type RunOptions } from './run.js';
+import { scanCommand, type ScanCommandOptions } from './scan.js';
 import { snapshotCommand, type SnapshotOptions } from './snapshot.js';
 
 const EXIT_USAGE = 2;
@@ -74,6 +75,33 @@ Examples:
     .addHelpText('after', '\nExamples:\n  rtrack snapshot --mcp --sort memory\n  rtrack snapshot --json > before.json')
     .action(async (options: SnapshotOptions) => {
       setExit(await snapshotCommand(options));
+    });
+
+  program
+    .command('scan')
+    .description('find what earlier sessions left on this machine: certain leaks (tagged, owner gone) and suspected trees')
+    .option('--json', 'print the scan as JSON')
+    .option('--all', 'report every re-parented tree, not only agent-like ones')
+    .option('-c, --config <file>', 'YAML config (default: ./resource-tracker.yaml when it exists)')
+    .option('--keep <regex>', 'processes whose command line matches are kept, not leaks (repeatable)', collect)
+    .option('--reap', 'terminate the certain leaks (tagged by runs that are gone)')
+    .option('--match <regex>', 'with --reap: also reap suspected trees whose root command matches (needs --yes)')
+    .option('--yes', 'confirm reaping the suspected trees named by --match')
+    .option('--dry-run', 'with --reap: print what would be signalled, signal nothing')
+    .option('--grace <ms>', 'time between SIGTERM and SIGKILL when reaping', parseNonNegativeNumber, 3000)
+    .addHelpText(
+      'after',
+      `
+Exit status: 0; 1 when --match names suspected trees but --yes is missing (nothing is signalled).
+
+Examples:
+  rtrack scan
+  rtrack scan --all --json
+  rtrack scan --reap
+  rtrack scan --reap --match 'mcp-server-playwright' --yes`,
+    )
+    .action(async (options: ScanCommandOptions) => {
+      setExit(await scanCommand(options));
     });
 
   program

@@ -1,5 +1,5 @@
 // Presentation for people: megabytes, process trees, tables. No decisions are made here.
-import type { AttributedProcess, ProcessInfo, ProcessSnapshot, TaskReport } from '../index.js';
+import type { AttributedProcess, LeakGroup, ProcessInfo, ProcessSnapshot, ReapOutcome, ScanReport, TaskReport } from '../index.js';
 
 export function formatMB(mb: number): string {
   return `${mb.toFixed(1)} MB`;
@@ -65,14 +65,8 @@ export function renderRunSummary(report: TaskReport): string {
     ...section('rtrack: orphaned meanwhile but not attributed to the task (suspects, not touched)', report.suspects),
     ...section('rtrack: kept (declared to outlive the task, not touched)', report.kept),
   ];
-  if (report.reaped && report.reaped.length > 0) {
-    lines.push('rtrack: reaped:');
-    for (const r of report.reaped) {
-      const signals = r.signals.length > 0 ? ` (${r.signals.join(' → ')})` : '';
-      lines.push(`${String(r.pid).padStart(7)} ${`${r.result}${signals}`.padEnd(30)} ${r.command}`);
-    }
-  }
-  return lines.length > 0 ? `${lines.join('\n')}\n` : '';
+  const text = lines.length > 0 ? `${lines.join('\n')}\n` : '';
+  return report.reaped && report.reaped.length > 0 ? text + renderReapOutcomes(report.reaped) : text;
 }
 
 export function renderSnapshotTable(snapshot: ProcessSnapshot, processes: readonly ProcessInfo[]): string {
@@ -92,5 +86,57 @@ export function renderSnapshotTable(snapshot: ProcessSnapshot, processes: readon
 export function renderReapPlan(ordered: readonly ProcessInfo[], graceMs: number): string {
   const lines = [`rtrack: dry run — would send SIGTERM to ${ordered.length} processes in this order, then SIGKILL to survivors after ${graceMs} ms:`];
   for (const p of ordered) lines.push(`  ${String(p.pid).padStart(7)} ${p.command}`);
+  return `${lines.join('\n')}\n`;
+}
+
+export function formatAge(seconds: number): string {
+  if (seconds < 60) return `${seconds}s`;
+  const m = Math.floor(seconds / 60);
+  if (m < 60) return `${m}m`;
+  const h = Math.floor(m / 60);
+  if (h < 24) return `${h}h ${m % 60}m`;
+  return `${Math.floor(h / 24)}d ${h % 24}h`;
+}
+
+function groupLines(groups: readonly LeakGroup[], label: (g: LeakGroup) => string): string[] {
+  const lines: string[] = [];
+  for (const g of groups) {
+    lines.push(`  ${label(g)}: ${g.processes.length} ${g.processes.length === 1 ? 'process' : 'processes'}, ${formatMB(g.totalMemoryMB)}, age ${formatAge(g.ageSeconds)}`);
+    lines.push(...renderTree(g.processes, '  '));
+  }
+  return lines;
+}
+
+const sumMB = (groups: readonly LeakGroup[]): number => groups.reduce((s, g) => s + g.totalMemoryMB, 0);
+const countOf = (groups: readonly LeakGroup[]): number => groups.reduce((s, g) => s + g.processes.length, 0);
+
+/** The human view of a machine scan. */
+export function renderScan(scan: ScanReport): string {
+  const lines: string[] = [];
+  lines.push(`rtrack scan: ${scan.processCount} processes, ${formatMB(scan.totalMemoryMB)}; MCP/browser: ${scan.mcpProcessCount} processes, ${formatMB(scan.mcpMemoryMB)}`);
+  for (const w of scan.warnings) lines.push(`warning: ${w}`);
+  if (scan.certain.length === 0) lines.push('certain leaks (tagged by runs that are gone): none');
+  else {
+    lines.push(`certain leaks (tagged by runs that are gone): ${countOf(scan.certain)} processes in ${scan.certain.length} groups, ${formatMB(sumMB(scan.certain))}`);
+    lines.push(...groupLines(scan.certain, (g) => `tag ${g.tag} (run pid ${g.owner?.pid} gone)`));
+  }
+  if (scan.suspected.length === 0) lines.push('suspected leaks (re-parented trees that look like agent helpers): none');
+  else {
+    lines.push(`suspected leaks (re-parented trees that look like agent helpers): ${countOf(scan.suspected)} processes in ${scan.suspected.length} trees, ${formatMB(sumMB(scan.suspected))}`);
+    lines.push(...groupLines(scan.suspected, (g) => `tree of ${g.root.pid}`));
+  }
+  if (scan.kept.length > 0) {
+    lines.push(`kept (declared to outlive their task, not leaks): ${scan.kept.length} processes, ${formatMB(scan.kept.reduce((s, p) => s + p.memoryMB, 0))}`);
+    lines.push(...renderTree(scan.kept, '  '));
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+export function renderReapOutcomes(outcomes: readonly ReapOutcome[]): string {
+  const lines = ['rtrack: reaped:'];
+  for (const r of outcomes) {
+    const signals = r.signals.length > 0 ? ` (${r.signals.join(' → ')})` : '';
+    lines.push(`${String(r.pid).padStart(7)} ${`${r.result}${signals}`.padEnd(30)} ${r.command}`);
+  }
   return `${lines.join('\n')}\n`;
 }

@@ -79,8 +79,9 @@ export function attribute(before: ProcessSnapshot, after: ProcessSnapshot, input
       result.task ||= up.task;
       result.kept ||= up.kept;
       result.suspect ||= up.suspect;
-    } else if (!parent) {
-      // The parent is gone: its keep marker survives in the lineage, if we saw it.
+    } else {
+      // The parent we saw is gone (the process was re-parented): its keep marker survives in the
+      // lineage, if we saw it.
       result.kept ||= keptInLineage(lineage.get(identityKey(p)), lineageByPid);
     }
     inherited.set(p.pid, result);

@@ -35,6 +35,19 @@ export class ProcessJar {
     return identity;
   }
 
+  /** Records a process and all its current descendants. */
+  async adoptTree(pid: number): Promise<number[]> {
+    const found = [pid];
+    await this.adopt(pid);
+    for (let i = 0; i < found.length; i++) {
+      for (const child of await reader.readChildren([found[i]!])) {
+        found.push(child.pid);
+        await this.adopt(child.pid);
+      }
+    }
+    return found;
+  }
+
   spawn(command: string, args: string[] = [], options: SpawnOptions = {}): ChildProcess {
     const child = spawn(command, args, { stdio: 'ignore', ...options });
     this.children.push(child);

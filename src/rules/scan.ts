@@ -1,0 +1,150 @@
+// Machine-wide leak analysis, for a machine that has run agents for days. Pure: a snapshot with
+// environment markers in, leak groups out.
+//   certain    processes carrying a task tag whose owning run is no longer alive, grouped by tag
+//   suspected  trees whose root was re-parented to init or a subreaper and looks like an agent's
+//              helper (MCP/browser pattern, MCP servers, npx/npm exec, node, claude)
+//   kept       processes declared to outlive their task: shown, never counted as leaks
+import type { ProcessIdentity, ProcessInfo, ProcessSnapshot } from '../types.js';
+import { byPid, parentOf } from './identity.js';
+import { isAgentHelper, looksLikeSubreaper } from './patterns.js';
+
+export interface LeakGroup {
+  /** The tag shared by the group (certain leaks only). */
+  tag?: string;
+  /** The run that owned the tag (certain leaks only). */
+  owner?: ProcessIdentity;
+  /** The tree's root (the oldest process of a tag group). */
+  root: ProcessInfo;
+  /** Every process of the group, the root first. */
+  processes: ProcessInfo[];
+  totalMemoryMB: number;
+  /** Age of the root, in seconds. */
+  ageSeconds: number;
+}
+
+export interface MachineScan {
+  processCount: number;
+  totalMemoryMB: number;
+  /** Processes matching the seed's MCP/browser pattern, and their memory. */
+  mcpProcessCount: number;
+  mcpMemoryMB: number;
+  certain: LeakGroup[];
+  suspected: LeakGroup[];
+  kept: ProcessInfo[];
+}
+
+export interface ScanRuleOptions {
+  /** Drop the agent-helper filter on suspected trees. */
+  all?: boolean;
+  /** Pids never reported: the scanning process and its ancestors. */
+  exclude?: ReadonlySet<number>;
+  /** Converts a start time to an age in seconds. */
+  ageSeconds: (startTime: number) => number;
+  /** Parses a tag into its owner's identity; undefined for foreign values. */
+  parseTag: (tag: string) => ProcessIdentity | undefined;
+}
+
+export function analyzeMachine(snapshot: ProcessSnapshot, options: ScanRuleOptions): MachineScan {
+  const live = byPid(snapshot.processes);
+  const exclude = options.exclude ?? new Set<number>();
+  const children = new Map<number, ProcessInfo[]>();
+  for (const p of snapshot.processes) {
+    const parent = parentOf(p, live);
+    if (!parent) continue;
+    const list = children.get(parent.pid);
+    if (list) list.push(p);
+    else children.set(parent.pid, [p]);
+  }
+  const ownerAlive = (owner: ProcessIdentity): boolean => live.get(owner.pid)?.startTime === owner.startTime;
+
+  // Kept: a marker or pattern on the process, or on any ancestor.
+  const kept = new Set<number>();
+  const markKept = (p: ProcessInfo, depth: number): void => {
+    if (kept.has(p.pid) || depth > 4096) return;
+    kept.add(p.pid);
+    for (const c of children.get(p.pid) ?? []) markKept(c, depth + 1);
+  };
+  for (const p of snapshot.processes) if (p.keepReason) markKept(p, 0);
+
+  // Processes of runs that are still alive are theirs, not leaks.
+  const liveRun = new Set<number>();
+  const certainByTag = new Map<string, { owner: ProcessIdentity; processes: ProcessInfo[] }>();
+  for (const p of snapshot.processes) {
+    if (!p.taskTag || kept.has(p.pid) || exclude.has(p.pid)) continue;
+    const owner = options.parseTag(p.taskTag);
+    if (!owner) continue;
+    if (ownerAlive(owner)) {
+      liveRun.add(p.pid);
+      liveRun.add(owner.pid); // the tracking run itself is not a leak either
+      continue;
+    }
+    const group = certainByTag.get(p.taskTag);
+    if (group) group.processes.push(p);
+    else certainByTag.set(p.taskTag, { owner, processes: [p] });
+  }
+  const certainPids = new Set<number>();
+  for (const group of certainByTag.values()) for (const p of group.processes) certainPids.add(p.pid);
+  const certain: LeakGroup[] = [];
+  for (const [tag, group] of certainByTag) {
+    // Untagged descendants (a child that scrubbed its environment) belong to the same leak.
+    const members = [...group.processes];
+    const addDescendants = (p: ProcessInfo, depth: number): void => {
+      for (const c of children.get(p.pid) ?? []) {
+        if (depth > 4096 || certainPids.has(c.pid) || kept.has(c.pid) || exclude.has(c.pid) || c.taskTag) continue;
+        certainPids.add(c.pid);
+        members.push(c);
+        addDescendants(c, depth + 1);
+      }
+    };
+    for (const p of group.processes) addDescendants(p, 0);
+    members.sort((a, b) => a.startTime - b.startTime || a.pid - b.pid);
+    certain.push(toGroup(members, options, { tag, owner: group.owner }));
+  }
+
+  const suspected: LeakGroup[] = [];
+  for (const p of snapshot.processes) {
+    if (p.pid <= 2 || p.ppid === 2 || p.ppid < 0) continue; // init, kernel threads, unknown parents
+    if (kept.has(p.pid) || certainPids.has(p.pid) || liveRun.has(p.pid) || exclude.has(p.pid)) continue;
+    const parent = parentOf(p, live);
+    const reparented = p.ppid === 1 || !parent || looksLikeSubreaper(parent.command);
+    if (!reparented) continue;
+    if (!options.all && !isAgentHelper(p.command)) continue;
+    const tree: ProcessInfo[] = [];
+    const collect = (q: ProcessInfo, depth: number): void => {
+      if (depth > 4096 || kept.has(q.pid) || certainPids.has(q.pid) || liveRun.has(q.pid) || exclude.has(q.pid)) return;
+      tree.push(q);
+      for (const c of children.get(q.pid) ?? []) collect(c, depth + 1);
+    };
+    collect(p, 0);
+    suspected.push(toGroup(tree, options, {}));
+  }
+
+  const byMemory = (a: LeakGroup, b: LeakGroup): number => b.totalMemoryMB - a.totalMemoryMB || a.root.pid - b.root.pid;
+  let mcpProcessCount = 0;
+  let mcpMemoryMB = 0;
+  for (const p of snapshot.processes) {
+    if (!p.isMCP) continue;
+    mcpProcessCount++;
+    mcpMemoryMB += p.memoryMB;
+  }
+  return {
+    processCount: snapshot.processCount,
+    totalMemoryMB: snapshot.totalMemoryMB,
+    mcpProcessCount,
+    mcpMemoryMB,
+    certain: certain.sort(byMemory),
+    suspected: suspected.sort(byMemory),
+    kept: snapshot.processes.filter((p) => kept.has(p.pid)),
+  };
+}
+
+function toGroup(processes: ProcessInfo[], options: ScanRuleOptions, extra: { tag?: string; owner?: ProcessIdentity }): LeakGroup {
+  const root = processes[0]!;
+  return {
+    ...extra,
+    root,
+    processes,
+    totalMemoryMB: processes.reduce((s, p) => s + p.memoryMB, 0),
+    ageSeconds: Math.max(0, Math.round(options.ageSeconds(root.startTime))),
+  };
+}

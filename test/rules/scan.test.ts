@@ -1,0 +1,71 @@
+import { describe, expect, it } from 'vitest';
+import { analyzeMachine } from '../../src/rules/scan.js';
+import { formatTaskTag, parseTaskTag } from '../../src/task/tag.js';
+import { proc, snap } from '../helpers/snapshots.js';
+
+const init = proc(1, 0, '/sbin/init');
+const kthreadd = proc(2, 0, 'kthreadd');
+const kworker = proc(3, 2, 'kworker/0:0');
+const sshd = proc(10, 1, '/usr/sbin/sshd -D');
+const userSystemd = proc(20, 1, '/lib/systemd/systemd --user');
+const liveRtrack = proc(30, 20, 'rtrack run -- claude');
+const goneTag = formatTaskTag({ pid: 999, startTime: 5 }, 'aa');
+const liveTag = formatTaskTag({ pid: 30, startTime: 300 }, 'bb');
+
+const options = { ageSeconds: (t: number) => 10_000 - t, parseTag: parseTaskTag };
+
+describe('analyzeMachine', () => {
+  const leakRoot = proc(100, 1, 'node mcp-server.js', { taskTag: goneTag, memoryMB: 40 });
+  const leakBrowser = proc(101, 100, 'chromium --headless', { taskTag: goneTag, memoryMB: 200 });
+  const leakRenderer = proc(102, 101, 'chromium --type=renderer', { memoryMB: 100 }); // scrubbed env
+  const liveRunChild = proc(110, 1, 'chromium', { taskTag: liveTag });
+  const suspectRoot = proc(200, 20, 'npm exec @playwright/mcp', { memoryMB: 60 });
+  const suspectChild = proc(201, 200, 'node cli.js', { memoryMB: 30 });
+  const plainDaemon = proc(300, 1, 'cron -f');
+  const keptDaemon = proc(400, 1, 'node dev-server.js', { keepReason: 'env', taskTag: '' });
+  const keptChild = proc(401, 400, 'node worker.js');
+  const all = snap([init, kthreadd, kworker, sshd, userSystemd, liveRtrack, leakRoot, leakBrowser, leakRenderer, liveRunChild, suspectRoot, suspectChild, plainDaemon, keptDaemon, keptChild]);
+
+  it('certain leaks: tagged by a gone run, grouped by tag, with untagged descendants', () => {
+    const scan = analyzeMachine(all, options);
+    expect(scan.certain).toHaveLength(1);
+    expect(scan.certain[0]).toMatchObject({ tag: goneTag, owner: { pid: 999, startTime: 5 }, totalMemoryMB: 340, ageSeconds: 10_000 - 1000 });
+    expect(scan.certain[0]!.processes.map((p) => p.pid)).toEqual([100, 101, 102]);
+  });
+
+  it('the tagged process of a live run is not reported at all', () => {
+    const scan = analyzeMachine(all, options);
+    const reported = [...scan.certain, ...scan.suspected].flatMap((g) => g.processes.map((p) => p.pid));
+    expect(reported).not.toContain(110);
+  });
+
+  it('suspected: agent-like trees re-parented to init or a subreaper, largest first', () => {
+    const scan = analyzeMachine(all, options);
+    expect(scan.suspected.map((g) => [g.root.pid, g.processes.map((p) => p.pid), g.totalMemoryMB])).toEqual([[200, [200, 201], 90]]);
+  });
+
+  it('--all drops the pattern filter but never lists kernel threads, init or excluded pids', () => {
+    const scan = analyzeMachine(all, { ...options, all: true, exclude: new Set([20]) });
+    const roots = scan.suspected.map((g) => g.root.pid).sort((a, b) => a - b);
+    expect(roots).toEqual([10, 200, 300]);
+  });
+
+  it('kept processes and their children are listed apart and never leaks', () => {
+    const scan = analyzeMachine(all, { ...options, all: true });
+    expect(scan.kept.map((p) => p.pid)).toEqual([400, 401]);
+    expect(scan.suspected.flatMap((g) => g.processes.map((p) => p.pid))).not.toContain(400);
+  });
+
+  it('counts MCP/browser processes and their memory', () => {
+    const scan = analyzeMachine(all, options);
+    expect(scan.mcpProcessCount).toBe(4);
+    expect(scan.mcpMemoryMB).toBe(200 + 100 + 10 + 60); // the browser tree, the live run's chromium, npm exec @playwright/mcp
+  });
+});
+
+describe('task tags', () => {
+  it('round-trip their owner and reject foreign values', () => {
+    expect(parseTaskTag(formatTaskTag({ pid: 12, startTime: 345 }, 'beef'))).toEqual({ pid: 12, startTime: 345 });
+    for (const bad of ['', '1', 'rt1.x.2.ab', 'rt2.1.2.ab', 'rt1.1.2', 'rt1.1.2.zz', 'rt1.-1.2.ab']) expect(parseTaskTag(bad)).toBeUndefined();
+  });
+});

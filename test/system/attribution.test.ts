@@ -1,0 +1,138 @@
+// Attribution on real processes: subreapers, bystanders, scrubbed environments, scan.
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { detectOrphans, formatTaskTag, takeSnapshot, type ScanReport, type TaskReport } from '../../src/index.js';
+import { createLinuxReader } from '../../src/platform/linux.js';
+import { pidsIn, RTRACK, runCli, startCli } from '../helpers/cli.js';
+import { ProcessJar, waitFor } from '../helpers/processes.js';
+
+const jar = new ProcessJar();
+afterEach(() => jar.cleanup());
+const dir = mkdtempSync(join(tmpdir(), 'rtrack-attr-'));
+let n = 0;
+const reportPath = (): string => join(dir, `report-${++n}.json`);
+const readReport = (path: string): TaskReport => JSON.parse(readFileSync(path, 'utf8')) as TaskReport;
+
+// Makes itself a child subreaper (prctl PR_SET_CHILD_SUBREAPER = 36), runs its arguments, says
+// "done", and stays alive (adopting orphans) until its stdin closes.
+const SUBREAPER = `import ctypes, subprocess, sys
+assert ctypes.CDLL(None).prctl(36, 1, 0, 0, 0) == 0
+code = subprocess.run(sys.argv[1:]).returncode
+print("done", code, flush=True)
+sys.stdin.read()`;
+
+describe('attribution on real processes', () => {
+  it('a leak under a subreaper: an orphan with tag evidence, which the seed rule alone misses', async () => {
+    const before = await takeSnapshot();
+    const report = reportPath();
+    const helper = jar.spawn('python3', ['-c', SUBREAPER, process.execPath, RTRACK, 'run', '--report', report, '--', 'bash', '-c', 'sleep 320 >/dev/null 2>&1 & echo $!'], {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
+    let out = '';
+    helper.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    expect(await waitFor(() => out.includes('done'), 20_000)).toBe(true);
+    const [sleeper] = pidsIn(out);
+    await jar.adopt(sleeper!);
+    const after = await takeSnapshot();
+    const orphan = readReport(report).orphans.find((p) => p.pid === sleeper);
+    expect(orphan).toBeDefined();
+    expect(orphan!.evidence).toContain('tag');
+    expect(orphan!.ppid).toBe(helper.pid); // re-parented to the subreaper, which is alive
+    // The seed's rule on the same machine: the sleeper's parent is alive and is not PID 1.
+    expect(after.processes.find((p) => p.pid === sleeper)!.ppid).toBe(helper.pid);
+    expect(detectOrphans(before, after).some((p) => p.pid === sleeper)).toBe(false);
+    helper.stdin!.end();
+  });
+
+  it('a bystander orphaned while the task runs is not the task\'s orphan (it may be a suspect)', async () => {
+    const report = reportPath();
+    const run = startCli(['run', '--report', report, '--', 'bash', '-c', 'sleep 321 >/dev/null 2>&1 & echo $!; echo started; sleep 1.5']);
+    await run.waitForStdout('started');
+    const [bystander] = await jar.orphan('sleep 322 >/dev/null 2>&1 & echo $!');
+    const r = await run.result;
+    const [leak] = pidsIn(r.stdout);
+    await jar.adopt(leak!);
+    const json = readReport(report);
+    expect(json.orphans.map((p) => p.pid)).toEqual([leak]);
+    expect(json.orphans.some((p) => p.pid === bystander)).toBe(false);
+    expect(json.suspects.find((p) => p.pid === bystander)?.evidence).toEqual(['heuristic']);
+    expect(r.stderr).toContain(`not attributed to the task (suspects) count=1 processes="sleep 322 (PID=${bystander})"`);
+  });
+
+  it('a child that scrubs its environment (env -i) is found through the lineage', async () => {
+    const report = reportPath();
+    const r = await runCli(['run', '--report', report, '--', 'bash', '-c', 'env -i sleep 323 >/dev/null 2>&1 & echo $!; sleep 0.8']);
+    const [scrubbed] = pidsIn(r.stdout);
+    await jar.adopt(scrubbed!);
+    const orphan = readReport(report).orphans.find((p) => p.pid === scrubbed);
+    expect(orphan?.evidence).toEqual(['lineage', 'heuristic']);
+    expect(orphan?.taskTag).toBeUndefined();
+  });
+
+  it('a child that exits cleanly is not reported', async () => {
+    const report = reportPath();
+    const r = await runCli(['run', '--report', report, '--', 'bash', '-c', 'sleep 0.3 & wait; echo clean']);
+    expect(r.stdout).toContain('clean');
+    const json = readReport(report);
+    expect(json.orphans).toEqual([]);
+    expect(r.stderr).not.toContain('orphaned processes detected');
+  });
+
+  it('library: taskEnv() and followTask() attribute a leak of a task the caller spawns itself', async () => {
+    const { ResourceTracker, silentLogger } = await import('../../src/index.js');
+    const { spawn } = await import('node:child_process');
+    const tracker = new ResourceTracker({ lineageIntervalMs: 50 }, silentLogger);
+    await tracker.snapshotBefore();
+    const child = spawn('bash', ['-c', 'sleep 324 >/dev/null 2>&1 & echo $!'], { env: tracker.taskEnv(), stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    await tracker.followTask(child.pid!);
+    await new Promise((resolve) => child.on('exit', resolve));
+    const [leak] = pidsIn(out);
+    await jar.adopt(leak!);
+    await tracker.snapshotAfter();
+    const orphans = tracker.detectOrphans();
+    expect(orphans.map((p) => p.pid)).toEqual([leak]);
+    expect(tracker.analyze().orphans[0]!.evidence).toContain('tag');
+    expect(orphans[0]!.taskTag).toBe(tracker.tag);
+  });
+});
+
+describe('rtrack scan on real processes', () => {
+  it('finds a tagged process whose owner is gone, and a suspected tree; not the tagged process of a live run', async () => {
+    // An owner that existed and is gone: a process we start and kill.
+    const reader = createLinuxReader();
+    const ownerChild = jar.spawn('sleep', ['60']);
+    const owner = (await reader.readStatus(ownerChild.pid!))!;
+    ownerChild.kill('SIGKILL');
+    await waitFor(async () => (await reader.readStatus(owner.pid))?.alive !== true);
+    const goneTag = formatTaskTag(owner, 'dead01');
+    const liveTag = formatTaskTag(reader.selfIdentity(), 'a11be0');
+
+    const [certain] = await jar.orphan('sleep 330 >/dev/null 2>&1 & echo $!', { ...process.env, RESOURCE_TRACKER_TASK: goneTag });
+    const [live] = await jar.orphan('(exec -a chromium sleep 331) >/dev/null 2>&1 & echo $!', { ...process.env, RESOURCE_TRACKER_TASK: liveTag });
+    const [suspectRoot] = await jar.orphan('(exec -a "node fake-mcp-server.js" bash -c "sleep 332 & sleep 333") >/dev/null 2>&1 & echo $!');
+    await waitFor(async () => (await reader.readChildren([suspectRoot!])).length > 0);
+    const suspectTree = await jar.adoptTree(suspectRoot!);
+    expect(suspectTree.length).toBeGreaterThanOrEqual(2);
+
+    const r = await runCli(['scan', '--json']);
+    expect(r.code).toBe(0);
+    const scan = JSON.parse(r.stdout) as ScanReport;
+    const certainGroup = scan.certain.find((g) => g.tag === goneTag);
+    expect(certainGroup?.processes.map((p) => p.pid)).toEqual([certain]);
+    expect(certainGroup?.owner).toEqual({ pid: owner.pid, startTime: owner.startTime });
+    const suspectGroup = scan.suspected.find((g) => g.root.pid === suspectRoot);
+    expect(suspectGroup?.processes.map((p) => p.pid).sort()).toEqual([...suspectTree].sort());
+    expect(suspectGroup!.ageSeconds).toBeGreaterThanOrEqual(0);
+    expect(suspectGroup!.ageSeconds).toBeLessThan(120);
+    const everything = [...scan.certain, ...scan.suspected].flatMap((g) => g.processes.map((p) => p.pid));
+    expect(everything).not.toContain(live);
+
+    const human = await runCli(['scan']);
+    expect(human.stdout).toContain(`tag ${goneTag} (run pid ${owner.pid} gone): 1 process`);
+    expect(human.stdout).toMatch(new RegExp(`tree of ${suspectRoot}: \\d+ processes`));
+  });
+});
