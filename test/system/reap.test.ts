@@ -1,0 +1,166 @@
+// Reaping real processes: results, identity checks, and a randomized safety test.
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { formatTaskTag, reapOrphans, takeSnapshot, type ProcessInfo, type ReapOutcome, type TaskReport } from '../../src/index.js';
+import { createLinuxReader } from '../../src/platform/linux.js';
+import { pidsIn, runCli } from '../helpers/cli.js';
+import { isAlive, ProcessJar, waitFor } from '../helpers/processes.js';
+
+const jar = new ProcessJar();
+afterEach(() => jar.cleanup());
+const reader = createLinuxReader();
+const dir = mkdtempSync(join(tmpdir(), 'rtrack-reap-'));
+
+async function infoOf(pids: number[]): Promise<ProcessInfo[]> {
+  const snapshot = await takeSnapshot();
+  return pids.map((pid) => snapshot.processes.find((p) => p.pid === pid)!).filter(Boolean);
+}
+
+/** Starts `bash -c script` and waits until it and its children exist; returns the tree's pids. */
+async function startTree(script: string, minSize = 1): Promise<number[]> {
+  const child = jar.spawn('bash', ['-c', script]);
+  await waitFor(async () => {
+    const tree = await jar.adoptTree(child.pid!);
+    return tree.length >= minSize;
+  }, 5000, 10);
+  return jar.adoptTree(child.pid!);
+}
+
+const result = (outcomes: ReapOutcome[], pid: number): ReapOutcome => outcomes.find((o) => o.pid === pid)!;
+
+describe('reapOrphans', () => {
+  it('terminated on SIGTERM; killed after the grace period when SIGTERM is ignored; gone when already gone', async () => {
+    const [polite] = await startTree('exec sleep 350');
+    const [stubborn] = await startTree('trap "" TERM; echo ready; while :; do sleep 0.05; done');
+    const goneChild = jar.spawn('sleep', ['351']);
+    const [gone] = await infoOf([goneChild.pid!]);
+    goneChild.kill('SIGKILL');
+    await waitFor(async () => !(await isAlive(gone!.pid)));
+    const targets = [...(await infoOf([polite!, stubborn!])), gone!];
+    const started = Date.now();
+    const outcomes = await reapOrphans(targets, { graceMs: 300 });
+    expect(result(outcomes, polite!)).toMatchObject({ result: 'terminated', signals: ['SIGTERM'] });
+    expect(result(outcomes, stubborn!)).toMatchObject({ result: 'killed', signals: ['SIGTERM', 'SIGKILL'] });
+    expect(result(outcomes, gone!.pid)).toMatchObject({ result: 'gone', signals: [] });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(300);
+    expect(await isAlive(polite!)).toBe(false);
+    expect(await isAlive(stubborn!)).toBe(false);
+  });
+
+  it('identity changed between detection and reaping: no signal is sent', async () => {
+    const [pid] = await startTree('exec sleep 352');
+    const [info] = await infoOf([pid!]);
+    const sent: [number, string][] = [];
+    const lyingReader = { ...reader, readStatus: async (p: number) => ({ pid: p, ppid: 1, startTime: info!.startTime + 1, alive: true }) };
+    const outcomes = await reapOrphans([info!], { graceMs: 50, reader: lyingReader, kill: (p, s) => void sent.push([p, s]) });
+    expect(outcomes).toEqual([{ pid: pid, command: info!.command, result: 'identity-changed', signals: [] }]);
+    expect(sent).toEqual([]);
+    expect(await isAlive(pid!)).toBe(true);
+  });
+
+  it('refuses pid 1, itself and its ancestors', async () => {
+    const snapshot = await takeSnapshot();
+    const pick = (pid: number): ProcessInfo => snapshot.processes.find((p) => p.pid === pid)!;
+    const sent: number[] = [];
+    const outcomes = await reapOrphans([pick(1), pick(process.pid), pick(process.ppid)], { graceMs: 10, kill: (p) => void sent.push(p) });
+    expect(outcomes.map((o) => o.result)).toEqual(['refused', 'refused', 'refused']);
+    expect(sent).toEqual([]);
+  });
+
+  it('signals tree roots first', async () => {
+    const tree = await startTree('sleep 353 & sleep 354 & wait', 3);
+    const infos = await infoOf(tree);
+    const order: number[] = [];
+    await reapOrphans([...infos].reverse(), { graceMs: 500, kill: (p, s) => { order.push(p); process.kill(p, s); } });
+    expect(order[0]).toBe(tree[0]);
+  });
+
+  const rounds = Number(process.env.REAP_ROUNDS ?? 50);
+  it(`randomized safety: bystanders always survive, every leaked process is gone (${rounds} rounds)`, async () => {
+    let seed = 12345;
+    const random = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    const kinds = [
+      'exec sleep 360',
+      'trap "" TERM; while :; do sleep 0.05; done',
+      'sleep 361 & sleep 362 & wait',
+      'trap "" TERM; sleep 363 & wait',
+    ];
+    for (let round = 0; round < rounds; round++) {
+      const bystanders: number[] = [];
+      const leaked: number[] = [];
+      for (let i = 0, count = 1 + random(3); i < count; i++) bystanders.push(...(await startTree(kinds[random(kinds.length)]!, 1)));
+      for (let i = 0, count = 1 + random(3); i < count; i++) {
+        const kind = random(kinds.length);
+        leaked.push(...(await startTree(kinds[kind]!, kind >= 2 ? 2 : 1)));
+      }
+      const bystanderIds = await infoOf(bystanders);
+      const outcomes = await reapOrphans(await infoOf(leaked), { graceMs: 40, killWaitMs: 2000 });
+      for (const o of outcomes) expect(['terminated', 'killed', 'gone']).toContain(o.result);
+      for (const pid of leaked) expect(await isAlive(pid), `leaked ${pid} round ${round}`).toBe(false);
+      for (const b of bystanderIds) {
+        const now = await reader.readStatus(b.pid);
+        expect(now?.alive && now.startTime === b.startTime, `bystander ${b.pid} round ${round}`).toBe(true);
+      }
+      await jar.cleanup();
+    }
+  }, Math.max(120_000, rounds * 1000));
+});
+
+describe('rtrack run --reap / scan --reap', () => {
+  it('run --reap with a browser-like tree: nothing of the task survives; the report lists each result', async () => {
+    const report = join(dir, 'run-reap.json');
+    const script = [
+      '(exec -a "mcp-server-playwright" bash -c \'(trap "" TERM; exec -a "chromium --headless" sleep 370) & (exec -a "chromium --type=renderer" sleep 371) & wait\') >/dev/null 2>&1 &',
+      'sleep 0.4; echo done',
+    ].join('\n');
+    const r = await runCli(['run', '--reap', '--grace', '300', '--report', report, '--', 'bash', '-c', script]);
+    const json = JSON.parse(readFileSync(report, 'utf8')) as TaskReport;
+    for (const p of json.orphans) await jar.adopt(p.pid);
+    expect(r.code).toBe(0);
+    expect(json.orphans.length).toBe(3);
+    expect(json.reaped!.map((x) => x.pid).sort()).toEqual(json.orphans.map((p) => p.pid).sort());
+    const byCommand = Object.fromEntries(json.reaped!.map((x) => [x.command.split(' ')[0] + (x.command.includes('renderer') ? '-renderer' : ''), x.result]));
+    expect(byCommand).toEqual({ 'mcp-server-playwright': 'terminated', chromium: 'killed', 'chromium-renderer': 'terminated' });
+    for (const p of json.orphans) expect(await isAlive(p.pid)).toBe(false);
+    expect(r.stderr).toContain('rtrack: reaped:');
+  });
+
+  it('run --reap --dry-run prints the plan and signals nothing', async () => {
+    const r = await runCli(['run', '--reap', '--dry-run', '--', 'bash', '-c', 'sleep 372 >/dev/null 2>&1 & echo $!']);
+    const [pid] = pidsIn(r.stdout);
+    await jar.adopt(pid!);
+    expect(r.stderr).toContain('dry run — would send SIGTERM to 1 processes');
+    expect(await isAlive(pid!)).toBe(true);
+  });
+
+  it('scan --reap reaps certain leaks; a suspect is signalled only with --match and --yes', async () => {
+    const ownerChild = jar.spawn('sleep', ['60']);
+    const owner = (await reader.readStatus(ownerChild.pid!))!;
+    ownerChild.kill('SIGKILL');
+    await waitFor(async () => (await reader.readStatus(owner.pid))?.alive !== true);
+    const [certain] = await jar.orphan('sleep 373 >/dev/null 2>&1 & echo $!', { ...process.env, RESOURCE_TRACKER_TASK: formatTaskTag(owner, 'dead02') });
+    const [suspect] = await jar.orphan('(exec -a "node fake-mcp-server-reap.js" sleep 374) >/dev/null 2>&1 & echo $!');
+
+    const noYes = await runCli(['scan', '--reap', '--match', 'fake-mcp-server-reap', '--grace', '200']);
+    expect(noYes.code).toBe(1);
+    expect(noYes.stdout).toContain('nothing was signalled');
+    expect(await isAlive(certain!)).toBe(true);
+    expect(await isAlive(suspect!)).toBe(true);
+
+    const certainOnly = await runCli(['scan', '--reap', '--grace', '200', '--json']);
+    expect(certainOnly.code).toBe(0);
+    const reaped = (JSON.parse(certainOnly.stdout) as { reaped: ReapOutcome[] }).reaped;
+    expect(reaped.find((o) => o.pid === certain)?.result).toBe('terminated');
+    expect(reaped.some((o) => o.pid === suspect)).toBe(false);
+    expect(await isAlive(suspect!)).toBe(true);
+
+    const named = await runCli(['scan', '--reap', '--match', 'fake-mcp-server-reap', '--yes', '--grace', '200']);
+    expect(named.code).toBe(0);
+    expect(await isAlive(suspect!)).toBe(false);
+  });
+});
