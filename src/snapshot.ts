@@ -55,7 +55,8 @@ export async function takeSnapshot(options: SnapshotOptions = {}): Promise<Proce
   return snapshot;
 }
 
-function toProcessInfo(raw: RawProcess, previous: Map<string, ProcessInfo> | undefined, keep: readonly RegExp[]): ProcessInfo {
+/** Turns a platform record into a ProcessInfo: display command, MCP flag, markers, keep reason. */
+export function toProcessInfo(raw: RawProcess, previous?: Map<string, ProcessInfo>, keep: readonly RegExp[] = []): ProcessInfo {
   const memoryMB = raw.rssBytes / BYTES_PER_MB;
   if (raw.commandLine === undefined) {
     const known = previous?.get(`${raw.pid}:${raw.startTime}`);

@@ -32,6 +32,7 @@ export class ResourceTracker {
   private taskTag: string | undefined;
   private lineage: Lineage | undefined;
   private attribution: Attribution | undefined;
+  private readonly warned = new Set<string>();
 
   constructor(config: Partial<ResourceTrackerConfig> = {}, logger?: Logger, options: ResourceTrackerOptions = {}) {
     this.config = { ...DEFAULT_CONFIG, ...config, keep: [...(config.keep ?? DEFAULT_CONFIG.keep)] };
@@ -85,7 +86,11 @@ export class ResourceTracker {
       { processes: snapshot.processCount, memory_mb: round1(snapshot.totalMemoryMB) },
       `resource snapshot taken (${which})`,
     );
-    for (const warning of snapshot.warnings ?? []) this.logger.warn({ platform: this.getReader().platform }, warning);
+    for (const warning of snapshot.warnings ?? []) {
+      if (this.warned.has(warning)) continue; // one clear warning, not one per snapshot
+      this.warned.add(warning);
+      this.logger.warn({ platform: this.getReader().platform }, warning);
+    }
   }
 
   /**

@@ -1,5 +1,7 @@
 // Chooses the reader for the OS we run on.
+import { createDarwinReader } from './darwin.js';
 import { createLinuxReader } from './linux.js';
+import { createWindowsReader } from './windows.js';
 import type { PlatformReader } from './types.js';
 
 let current: PlatformReader | undefined;
@@ -9,6 +11,12 @@ export function platformReader(): PlatformReader {
   switch (process.platform) {
     case 'linux':
       current = createLinuxReader();
+      break;
+    case 'darwin':
+      current = createDarwinReader();
+      break;
+    case 'win32':
+      current = createWindowsReader();
       break;
     default:
       throw new Error(`unsupported platform: ${process.platform} (supported: linux, darwin, win32)`);

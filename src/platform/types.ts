@@ -40,6 +40,13 @@ export interface ReadTableOptions {
   environment?: 'none' | 'new' | 'all';
 }
 
+/** What a text parser made of a command's output. */
+export interface ParsedTable {
+  processes: RawProcess[];
+  /** Lines or rows that could not be parsed (skipped, never fatal). */
+  skipped: number;
+}
+
 export interface ProcessTable {
   processes: RawProcess[];
   /** Problems worth one log line (e.g. parent pids unavailable). */

@@ -1,1 +1,0 @@
-export { parseStat, parseCmdline, parseEnvMarkers } from './linux.js';

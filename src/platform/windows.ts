@@ -1,0 +1,260 @@
+// Windows: three sources, in order of preference.
+//   1. PowerShell Get-CimInstance Win32_Process … | ConvertTo-Json -Compress  (wmic is gone from current Windows 11)
+//   2. wmic process get … /format:csv   (columns sorted by name, lines end \r\r\n, fields unquoted)
+//   3. tasklist /fo csv /nh             (no parent pids: orphan detection cannot run)
+// Windows never re-parents: an orphan keeps its dead parent's pid, which may be reused; the pure
+// rules treat a parent younger than its child as gone.
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
+import type { ProcessIdentity } from '../types.js';
+import type { ParsedTable, PlatformReader, ProcessStatus, ProcessTable, RawProcess } from './types.js';
+
+const run = promisify(execFile);
+
+const CIM_FIELDS = 'ProcessId,ParentProcessId,WorkingSetSize,CreationDate,Name,CommandLine';
+export const CIM_COMMAND = `Get-CimInstance Win32_Process | Select-Object ${CIM_FIELDS} | ConvertTo-Json -Compress`;
+export const WMIC_ARGS = ['process', 'get', CIM_FIELDS, '/format:csv'];
+export const TASKLIST_ARGS = ['/fo', 'csv', '/nh'];
+export const NO_PARENTS_WARNING = 'tasklist gives no parent process ids: orphan detection cannot run on this machine, no orphans are reported';
+
+/** CreationDate as PowerShell serialises it: `/Date(ms)/` (5.1), ISO 8601 (7), or a WMI datetime. */
+export function parseCreationDate(value: unknown): number {
+  if (typeof value === 'number') return value;
+  if (typeof value !== 'string' || value === '') return Number.NaN;
+  const legacy = /^\/Date\((-?\d+)\)\/$/.exec(value);
+  if (legacy) return Number(legacy[1]);
+  const wmi = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})\.(\d{6})([+-])(\d{3})$/.exec(value);
+  if (wmi) {
+    const [, y, mo, d, h, mi, s, us, sign, offset] = wmi;
+    const utc = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s), Math.floor(Number(us) / 1000));
+    return utc - (sign === '+' ? 1 : -1) * Number(offset) * 60_000;
+  }
+  const iso = Date.parse(value);
+  return Number.isNaN(iso) ? Number.NaN : iso;
+}
+
+function toInt(value: unknown): number {
+  if (typeof value === 'number') return Number.isInteger(value) && value >= 0 ? value : Number.NaN;
+  if (typeof value === 'string' && /^\d+$/.test(value.trim())) return Number(value.trim());
+  return Number.NaN;
+}
+
+function rawOf(pid: number, ppid: number, name: string, commandLine: string, rssBytes: number, startTime: number): RawProcess {
+  return { pid, ppid, name, commandLine, rssBytes, startTime };
+}
+
+/** Parses `Get-CimInstance Win32_Process | … | ConvertTo-Json -Compress` (an object when there is one process). */
+export function parseCimTable(text: string): ParsedTable {
+  const trimmed = text.replace(/^\uFEFF/, '').trim();
+  if (trimmed === '') return { processes: [], skipped: 0 };
+  let data: unknown;
+  try {
+    data = JSON.parse(trimmed);
+  } catch {
+    return { processes: [], skipped: 1 };
+  }
+  const rows = Array.isArray(data) ? data : [data];
+  const processes: RawProcess[] = [];
+  let skipped = 0;
+  for (const row of rows) {
+    if (typeof row !== 'object' || row === null) {
+      skipped++;
+      continue;
+    }
+    const r = row as Record<string, unknown>;
+    const pid = toInt(r.ProcessId);
+    const ppid = toInt(r.ParentProcessId);
+    if (Number.isNaN(pid) || Number.isNaN(ppid)) {
+      skipped++;
+      continue;
+    }
+    const rss = toInt(r.WorkingSetSize);
+    const created = parseCreationDate(r.CreationDate);
+    processes.push(
+      rawOf(pid, ppid, typeof r.Name === 'string' ? r.Name : '', typeof r.CommandLine === 'string' ? r.CommandLine : '', Number.isNaN(rss) ? 0 : rss, Number.isNaN(created) ? 0 : created),
+    );
+  }
+  return { processes, skipped };
+}
+
+/**
+ * Parses `wmic process get … /format:csv`. Fields are not quoted and a command line may contain
+ * commas, so the header fixes every column but CommandLine, which takes whatever is left.
+ */
+export function parseWmicTable(text: string): ParsedTable {
+  const lines = text.split(/\r*\n/).map((l) => l.replace(/\r+$/, '')).filter((l) => l.trim() !== '');
+  const processes: RawProcess[] = [];
+  if (lines.length === 0) return { processes, skipped: 0 };
+  const header = lines[0]!.split(',').map((h) => h.trim());
+  const commandAt = header.indexOf('CommandLine');
+  const index = (name: string): number => header.indexOf(name);
+  const needed = ['ProcessId', 'ParentProcessId', 'WorkingSetSize', 'CreationDate', 'Name'];
+  if (commandAt < 0 || needed.some((n) => index(n) < 0)) return { processes, skipped: lines.length };
+  const after = header.length - commandAt - 1;
+  let skipped = 0;
+  for (const line of lines.slice(1)) {
+    const parts = line.split(',');
+    if (parts.length < header.length) {
+      skipped++;
+      continue;
+    }
+    const extra = parts.length - header.length;
+    const field = (name: string): string => {
+      const i = index(name);
+      return (i < commandAt ? parts[i] : parts[i + extra]) ?? '';
+    };
+    const commandLine = parts.slice(commandAt, parts.length - after).join(',');
+    const pid = toInt(field('ProcessId'));
+    const ppid = toInt(field('ParentProcessId'));
+    if (Number.isNaN(pid) || Number.isNaN(ppid)) {
+      skipped++;
+      continue;
+    }
+    const rss = toInt(field('WorkingSetSize'));
+    const created = parseCreationDate(field('CreationDate'));
+    processes.push(rawOf(pid, ppid, field('Name'), commandLine, Number.isNaN(rss) ? 0 : rss, Number.isNaN(created) ? 0 : created));
+  }
+  return { processes, skipped };
+}
+
+/** One CSV record split into fields: quoted fields may hold commas and doubled quotes. */
+export function splitCsvLine(line: string): string[] {
+  const fields: string[] = [];
+  let i = 0;
+  while (i <= line.length) {
+    if (line[i] === '"') {
+      let value = '';
+      i++;
+      for (;;) {
+        const q = line.indexOf('"', i);
+        if (q < 0) {
+          value += line.slice(i);
+          i = line.length;
+          break;
+        }
+        value += line.slice(i, q);
+        if (line[q + 1] === '"') {
+          value += '"';
+          i = q + 2;
+        } else {
+          i = q + 1;
+          break;
+        }
+      }
+      fields.push(value);
+      const comma = line.indexOf(',', i);
+      i = comma < 0 ? line.length + 1 : comma + 1;
+    } else {
+      const comma = line.indexOf(',', i);
+      const end = comma < 0 ? line.length : comma;
+      fields.push(line.slice(i, end));
+      i = end + 1;
+    }
+  }
+  return fields;
+}
+
+/** Parses `tasklist /fo csv /nh`: "Image Name","PID","Session Name","Session#","Mem Usage" ("1,234 K"). No parents. */
+export function parseTasklistTable(text: string): ParsedTable {
+  const processes: RawProcess[] = [];
+  let skipped = 0;
+  for (const line of text.split(/\r*\n/)) {
+    const trimmed = line.replace(/\r+$/, '');
+    if (trimmed.trim() === '') continue;
+    const fields = splitCsvLine(trimmed);
+    const pid = toInt(fields[1]);
+    const memory = fields[4]?.replace(/[^\d]/g, '') ?? '';
+    if (fields.length < 5 || Number.isNaN(pid) || memory === '') {
+      skipped++;
+      continue;
+    }
+    // Mem Usage is in KiB, with locale-dependent thousands separators ("1,234 K", "1.234 K", "1 234 K").
+    processes.push(rawOf(pid, -1, fields[0]!, '', Number(memory) * 1024, 0));
+  }
+  return { processes, skipped };
+}
+
+type Source = 'cim' | 'wmic' | 'tasklist';
+
+async function readSource(source: Source, pid?: number): Promise<ParsedTable> {
+  const opts = { maxBuffer: 256 * 1024 * 1024, windowsHide: true };
+  if (source === 'cim') {
+    const query = pid === undefined ? CIM_COMMAND : CIM_COMMAND.replace('Win32_Process', `Win32_Process -Filter "ProcessId=${pid}"`);
+    const { stdout } = await run('powershell.exe', ['-NoProfile', '-NonInteractive', '-Command', query], opts);
+    return parseCimTable(stdout);
+  }
+  if (source === 'wmic') {
+    const args = pid === undefined ? WMIC_ARGS : ['process', 'where', `ProcessId=${pid}`, ...WMIC_ARGS.slice(1)];
+    const { stdout } = await run('wmic', args, opts);
+    return parseWmicTable(stdout);
+  }
+  const args = pid === undefined ? TASKLIST_ARGS : [...TASKLIST_ARGS, '/fi', `PID eq ${pid}`];
+  const { stdout } = await run('tasklist', args, opts);
+  return parseTasklistTable(stdout);
+}
+
+export function createWindowsReader(): PlatformReader {
+  let source: Source | undefined;
+  let self: ProcessIdentity | undefined;
+
+  /** The first source that works on this machine, remembered. */
+  async function read(pid?: number): Promise<{ table: ParsedTable; source: Source }> {
+    const order: Source[] = source ? [source] : ['cim', 'wmic', 'tasklist'];
+    let lastError: unknown;
+    for (const candidate of order) {
+      try {
+        const table = await readSource(candidate, pid);
+        source = candidate;
+        return { table, source: candidate };
+      } catch (err) {
+        lastError = err;
+      }
+    }
+    throw new Error(`cannot list processes (PowerShell, wmic and tasklist all failed): ${(lastError as Error).message}`);
+  }
+
+  const readProcessTable = async (): Promise<ProcessTable> => {
+    const { table, source: used } = await read();
+    const warnings: string[] = [];
+    if (used === 'tasklist') warnings.push(NO_PARENTS_WARNING);
+    if (table.skipped > 0) warnings.push(`${used}: ${table.skipped} malformed rows skipped`);
+    return { processes: table.processes, warnings };
+  };
+  const readStatus = async (pid: number): Promise<ProcessStatus | undefined> => {
+    try {
+      const p = (await read(pid)).table.processes.find((q) => q.pid === pid);
+      return p ? { pid: p.pid, ppid: p.ppid, startTime: p.startTime, alive: true } : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+
+  return {
+    platform: 'windows',
+    readsEnvironment: false,
+    readProcessTable,
+    readStatus,
+    async readChildren(pids) {
+      const parents = new Set(pids);
+      const { table } = await read();
+      return table.processes.filter((p) => parents.has(p.ppid)).map((p) => ({ pid: p.pid, ppid: p.ppid, startTime: p.startTime, alive: true }));
+    },
+    readEnvMarkers: async () => undefined, // another process's environment needs native code on Windows
+    isForegroundJob: () => undefined,
+    selfIdentity() {
+      if (!self) {
+        const query = CIM_COMMAND.replace('Win32_Process', `Win32_Process -Filter "ProcessId=${process.pid}"`);
+        let startTime = 0;
+        try {
+          const [p] = parseCimTable(execFileSync('powershell.exe', ['-NoProfile', '-NonInteractive', '-Command', query], { encoding: 'utf8', windowsHide: true })).processes;
+          startTime = p?.startTime ?? 0;
+        } catch {
+          // without PowerShell the tag's owner is named by pid alone (start time 0)
+        }
+        self = { pid: process.pid, startTime };
+      }
+      return self;
+    },
+    startTimeToEpochMs: (startTime) => startTime,
+  };
+}

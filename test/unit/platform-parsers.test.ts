@@ -1,0 +1,148 @@
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { detectOrphans, memoryGrowth, type ProcessInfo, type ProcessSnapshot } from '../../src/index.js';
+import {
+  parseCimJson,
+  parseCimTable,
+  parseCreationDate,
+  parsePsOutput,
+  parsePsTable,
+  parseTasklistCsv,
+  parseTasklistTable,
+  parseWmicCsv,
+  parseWmicTable,
+  splitCsvLine,
+} from '../../src/parsers.js';
+import { createLinuxReader } from '../../src/platform/linux.js';
+
+const fixture = (path: string): string => readFileSync(new URL(`../fixtures/${path}`, import.meta.url), 'utf8');
+const pids = (ps: ProcessInfo[]): number[] => ps.map((p) => p.pid);
+
+describe('macOS ps parser', () => {
+  it('parses a normal list: spaces in paths, padded days, quotes, commas, = and unicode', () => {
+    const ps = parsePsOutput(fixture('darwin/ps-normal.txt'));
+    expect(pids(ps)).toEqual([1, 101, 412, 413, 500, 501, 777, 778]);
+    const chrome = ps.find((p) => p.pid === 412)!;
+    expect(chrome).toMatchObject({ ppid: 1, memoryMB: 50, isMCP: true });
+    expect(chrome.command).toBe('/Applications/Google Chrome.app/Contents/MacOS/Google Chrome --headless --remote-debugging-port=9222');
+    expect(ps.find((p) => p.pid === 413)!.command.endsWith('...')).toBe(true);
+    expect(ps.find((p) => p.pid === 500)!.startTime).toBe(new Date(2026, 10, 6, 9, 12, 44).getTime());
+    expect(ps.find((p) => p.pid === 501)!.command).toBe(`sh -c echo "a, b" 'x=1' | grep "="`);
+    expect(ps.find((p) => p.pid === 777)!.command).toBe('');
+    expect(ps.find((p) => p.pid === 778)!.command).toBe('/usr/bin/python3 -c print("héllo wörld ✓ 日本語")');
+  });
+
+  it('skips and counts malformed lines, never crashes', () => {
+    const table = parsePsTable(fixture('darwin/ps-malformed.txt'));
+    expect(table.processes.map((p) => p.pid)).toEqual([1, 202]);
+    expect(table.skipped).toBe(4);
+  });
+
+  it('reads procps ps output on this Linux machine the same as the /proc reader (live)', async () => {
+    const text = execFileSync('ps', ['-axww', '-o', 'pid=,ppid=,rss=,lstart=,command='], { encoding: 'utf8' });
+    const fromPs = parsePsTable(text);
+    expect(fromPs.skipped).toBe(0);
+    const fromProc = await createLinuxReader().readProcessTable();
+    const procByPid = new Map(fromProc.processes.map((p) => [p.pid, p]));
+    let compared = 0;
+    for (const p of fromPs.processes) {
+      const q = procByPid.get(p.pid);
+      if (!q || q.commandLine === undefined || q.commandLine === '') continue; // gone meanwhile, or a kernel thread ([name])
+      expect(p.ppid).toBe(q.ppid);
+      expect(p.commandLine).toBe(q.commandLine.trim());
+      compared++;
+    }
+    expect(compared).toBeGreaterThan(2);
+  });
+});
+
+describe('Windows parsers', () => {
+  it('CIM JSON from PowerShell 5.1 (/Date(ms)/) and 7 (ISO) give the same processes', () => {
+    const ps51 = parseCimJson(fixture('windows/cim-ps51.json'));
+    const ps7 = parseCimJson(fixture('windows/cim-ps7.json'));
+    expect(ps51).toEqual(ps7);
+    expect(pids(ps51)).toEqual([0, 4, 812, 5120, 5200, 6000, 6001]);
+    expect(ps51[0]).toMatchObject({ pid: 0, ppid: 0, command: 'System Idle Process', startTime: 0 });
+    expect(ps51[1]).toMatchObject({ pid: 4, ppid: 0, command: 'System' });
+    const chrome = ps51.find((p) => p.pid === 5200)!;
+    const raw = parseCimTable(fixture('windows/cim-ps51.json')).processes.find((p) => p.pid === 5200)!;
+    expect(raw.commandLine!.endsWith('--user-data-dir="C:\\Temp\\a,b" --flag="x""y"')).toBe(true);
+    expect(chrome.command).toBe(`${raw.commandLine!.slice(0, 100)}...`);
+    expect(chrome).toMatchObject({ isMCP: true, memoryMB: 200 });
+    expect(ps51.find((p) => p.pid === 6000)!.command).toBe('bärbel.exe --name=日本語');
+    expect(ps51.find((p) => p.pid === 6001)!.command).toBe('empty.exe'); // empty command line → name
+  });
+
+  it('a single process comes back as an object, not an array', () => {
+    expect(pids(parseCimJson(fixture('windows/cim-single.json')))).toEqual([5120]);
+  });
+
+  it('CIM: invalid JSON and rows without ids are skipped and counted', () => {
+    expect(parseCimTable('{not json').skipped).toBe(1);
+    expect(parseCimTable('[{"ProcessId":"x","ParentProcessId":1},{"ProcessId":5,"ParentProcessId":1},7]')).toMatchObject({ skipped: 2, processes: [{ pid: 5 }] });
+    expect(parseCimTable('').processes).toEqual([]);
+  });
+
+  it('wmic CSV: sorted columns, \\r\\r\\n, unquoted command lines with commas; same records as CIM', () => {
+    const table = parseWmicTable(fixture('windows/wmic.csv'));
+    expect(table.skipped).toBe(2);
+    const wmic = parseWmicCsv(fixture('windows/wmic.csv'));
+    expect(wmic).toEqual(parseCimJson(fixture('windows/cim-ps7.json')));
+  });
+
+  it('tasklist CSV: quoted fields, doubled quotes, commas, "1,234 K" memory in any locale; no parents', () => {
+    const table = parseTasklistTable(fixture('windows/tasklist.csv'));
+    expect(table.skipped).toBe(2);
+    const list = parseTasklistCsv(fixture('windows/tasklist.csv'));
+    expect(list.map((p) => [p.pid, p.command, p.memoryMB * 1024, p.ppid])).toEqual([
+      [0, 'System Idle Process', 8, -1],
+      [4, 'System', 144, -1],
+      [5200, 'chrome.exe', 204800, -1],
+      [6002, 'my "quoted", app.exe', 1234, -1],
+      [6000, 'bärbel.exe', 4000, -1],
+    ]);
+  });
+
+  it('the tasklist fallback never yields orphans', () => {
+    const list = parseTasklistCsv(fixture('windows/tasklist.csv'));
+    const snap = (processes: ProcessInfo[]): ProcessSnapshot => ({ timestamp: new Date(), processes, totalMemoryMB: 0, processCount: processes.length });
+    expect(detectOrphans(snap([]), snap(list))).toEqual([]);
+  });
+
+  it.each([
+    ['/Date(1732612364123)/', 1732612364123],
+    ['2026-11-26T09:12:44.5+01:00', Date.UTC(2026, 10, 26, 8, 12, 44, 500)],
+    ['20261126091244.500000+060', Date.UTC(2026, 10, 26, 8, 12, 44, 500)],
+    ['20261126091244.000000-300', Date.UTC(2026, 10, 26, 14, 12, 44)],
+  ])('CreationDate %s', (text, expected) => {
+    expect(parseCreationDate(text)).toBe(expected);
+  });
+
+  it('splitCsvLine handles empty fields, quotes and trailing commas', () => {
+    expect(splitCsvLine('a,,"b,c","d""e",')).toEqual(['a', '', 'b,c', 'd"e', '']);
+    expect(splitCsvLine('"unterminated')).toEqual(['unterminated']);
+  });
+});
+
+describe('the same scenario on every platform', () => {
+  const snap = (processes: ProcessInfo[]): ProcessSnapshot => ({
+    timestamp: new Date(),
+    processes,
+    totalMemoryMB: processes.reduce((s, p) => s + p.memoryMB, 0),
+    processCount: processes.length,
+  });
+  const scenarios = {
+    macOS: [parsePsOutput(fixture('scenario/before.ps.txt')), parsePsOutput(fixture('scenario/after.ps.txt'))],
+    'Windows (CIM)': [parseCimJson(fixture('scenario/before.cim.json')), parseCimJson(fixture('scenario/after.cim.json'))],
+    'Windows (wmic)': [parseWmicCsv(fixture('scenario/before.wmic.csv')), parseWmicCsv(fixture('scenario/after.wmic.csv'))],
+  };
+  it.each(Object.entries(scenarios))('%s: orphans are the leaked browser and the MCP server whose parent pid was reused', (_name, [before, after]) => {
+    const b = snap(before!);
+    const a = snap(after!);
+    expect(pids(detectOrphans(b, a)).sort()).toEqual([300, 500]);
+    expect(b.totalMemoryMB).toBeCloseTo(114, 6);
+    expect(memoryGrowth(b, a)).toBeCloseTo(a.totalMemoryMB - b.totalMemoryMB, 6);
+    expect(a.totalMemoryMB).toBeCloseTo(374, 6);
+  });
+});
