@@ -97,7 +97,9 @@ export async function reapOrphans(processes: readonly ProcessInfo[], options: Re
     }
   };
 
-  const ordered = reapOrder(processes);
+  // TerminateProcess on Windows is immediate and a parent cannot shut its children down: there the
+  // tree goes children first, so no parent lives on to start new ones.
+  const ordered = reader.platform === 'windows' ? reapOrder(processes).reverse() : reapOrder(processes);
   const outcomes = new Map<number, ReapOutcome>();
   const signalled: ProcessInfo[] = [];
   for (const p of ordered) {

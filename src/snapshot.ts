@@ -3,11 +3,11 @@ import { SnapshotError } from './errors.js';
 import { platformReader } from './platform/index.js';
 import type { PlatformReader, RawProcess } from './platform/types.js';
 import { displayCommand } from './rules/command.js';
-import { identityKey } from './rules/identity.js';
 import { compileKeepPatterns, isMCPProcess, matchesAny } from './rules/patterns.js';
 import type { KeepReason, ProcessInfo, ProcessSnapshot } from './types.js';
 
 const BYTES_PER_MB = 1024 * 1024;
+const YIELD_AFTER_MS = 2;
 
 export interface SnapshotOptions {
   /** The OS reader (default: the one for this platform); tests pass their own. */
@@ -29,15 +29,16 @@ export async function takeSnapshot(options: SnapshotOptions = {}): Promise<Proce
   const keep = (options.keep ?? []).some((k) => typeof k === 'string')
     ? compileKeepPatterns((options.keep ?? []).map((k) => (typeof k === 'string' ? k : k.source)))
     : ((options.keep ?? []) as RegExp[]);
-  let previous: Map<string, ProcessInfo> | undefined;
+  // By pid, compared on start time: no per-process key strings on the hot path.
+  let previous: Map<number, ProcessInfo> | undefined;
   if (options.previous) {
     previous = new Map();
-    for (const p of options.previous.processes) previous.set(identityKey(p), p);
+    for (const p of options.previous.processes) previous.set(p.pid, p);
   }
   let table;
   try {
     table = await reader.readProcessTable({
-      isKnown: previous ? (pid, startTime) => previous!.has(`${pid}:${startTime}`) : undefined,
+      isKnown: previous ? (pid, startTime) => previous!.get(pid)?.startTime === startTime : undefined,
       environment: options.environment ?? 'none',
     });
   } catch (err) {
@@ -45,7 +46,12 @@ export async function takeSnapshot(options: SnapshotOptions = {}): Promise<Proce
   }
   const processes: ProcessInfo[] = new Array(table.processes.length);
   let total = 0;
+  let blockStart = performance.now();
   for (let i = 0; i < table.processes.length; i++) {
+    if ((i & 63) === 0 && performance.now() - blockStart > YIELD_AFTER_MS) {
+      await new Promise((resolve) => setImmediate(resolve)); // keep the caller's event loop responsive
+      blockStart = performance.now();
+    }
     const info = toProcessInfo(table.processes[i]!, previous, keep);
     total += info.memoryMB;
     processes[i] = info;
@@ -56,11 +62,11 @@ export async function takeSnapshot(options: SnapshotOptions = {}): Promise<Proce
 }
 
 /** Turns a platform record into a ProcessInfo: display command, MCP flag, markers, keep reason. */
-export function toProcessInfo(raw: RawProcess, previous?: Map<string, ProcessInfo>, keep: readonly RegExp[] = []): ProcessInfo {
+export function toProcessInfo(raw: RawProcess, previous?: Map<number, ProcessInfo>, keep: readonly RegExp[] = []): ProcessInfo {
   const memoryMB = raw.rssBytes / BYTES_PER_MB;
   if (raw.commandLine === undefined) {
-    const known = previous?.get(`${raw.pid}:${raw.startTime}`);
-    if (known) return { ...known, ppid: raw.ppid, memoryMB };
+    const known = previous?.get(raw.pid);
+    if (known && known.startTime === raw.startTime) return { ...known, ppid: raw.ppid, memoryMB };
   }
   const full = raw.commandLine || raw.name;
   const info: ProcessInfo = {

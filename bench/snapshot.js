@@ -1,0 +1,104 @@
+#!/usr/bin/env node
+// npm run bench [-- --processes 5000] [--runs 15]
+// Spawns N sleeping processes with realistic command lines, measures in the same run: a full
+// snapshot, an incremental after-snapshot, `ps -eo pid,ppid,rss,args` and the ps-list package,
+// each as a median over the runs with its ratio to ps, plus the longest event-loop block during
+// snapshots. Kills every process it started, by pid, however it ends.
+import { execFile, spawn } from 'node:child_process';
+import { cpus, totalmem } from 'node:os';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { promisify } from 'node:util';
+import psList from 'ps-list';
+import { takeSnapshot } from '../dist/index.js';
+
+const run = promisify(execFile);
+const args = process.argv.slice(2);
+const option = (name, fallback) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? Number(args[i + 1]) : fallback;
+};
+const N = option('--processes', 1000);
+const RUNS = Math.max(10, option('--runs', 15));
+
+const COMMANDS = [
+  '/usr/lib/chromium/chromium --type=renderer --headless --lang=en-US --enable-automation --remote-debugging-port=0 --field-trial-handle=1718379636,r,6418745418271437846',
+  'node /home/agent/.npm/_npx/9833c18b2d85bc59/node_modules/@playwright/mcp/cli.js --headless --isolated --browser chromium',
+  '/usr/bin/python3 -m some_mcp_server --stdio --log-level info',
+  'npm exec @modelcontextprotocol/server-filesystem /home/agent/project',
+];
+
+const children = [];
+function cleanup() {
+  for (const child of children) {
+    try {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+}
+process.on('exit', cleanup);
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => process.exit(130));
+
+async function spawnSleepers(n) {
+  for (let i = 0; i < n; i++) {
+    const child = spawn('sleep', ['3600'], { argv0: `${COMMANDS[i % COMMANDS.length]} --instance=${i}`, stdio: 'ignore' });
+    children.push(child);
+    if (i % 200 === 199) await new Promise((r) => setImmediate(r));
+  }
+  await new Promise((r) => setTimeout(r, 300));
+}
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+async function time(fn) {
+  const t0 = performance.now();
+  await fn();
+  return performance.now() - t0;
+}
+
+await spawnSleepers(N);
+const base = await takeSnapshot();
+const count = base.processCount;
+const samples = { full: [], incremental: [], ps: [], psList: [] };
+let loopMaxNs = 0;
+/** Times a snapshot while a fresh event-loop delay histogram watches it. */
+async function timeWatched(fn) {
+  const loop = monitorEventLoopDelay({ resolution: 1 });
+  loop.enable();
+  const ms = await time(fn);
+  await new Promise((r) => setTimeout(r, 2)); // let the histogram take its last sample
+  loop.disable();
+  loopMaxNs = Math.max(loopMaxNs, loop.max);
+  return ms;
+}
+for (let i = 0; i < RUNS; i++) {
+  // Interleaved so that machine noise hits every contender alike.
+  samples.full.push(await timeWatched(() => takeSnapshot()));
+  samples.incremental.push(await timeWatched(() => takeSnapshot({ previous: base })));
+  samples.ps.push(await time(() => run('ps', ['-eo', 'pid,ppid,rss,args'], { maxBuffer: 1 << 28 })));
+  samples.psList.push(await time(() => psList()));
+}
+const ps = median(samples.ps);
+const rows = [
+  ['full snapshot (takeSnapshot)', median(samples.full)],
+  ['incremental after-snapshot', median(samples.incremental)],
+  ['ps -eo pid,ppid,rss,args', ps],
+  ['ps-list (npm)', median(samples.psList)],
+];
+const longestBlockMs = Math.max(0, loopMaxNs / 1e6 - 1);
+const lines = [
+  `Date: ${new Date().toISOString().slice(0, 10)} · machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`,
+  `Processes on the machine during the run: ${count} (${N} spawned); medians over ${RUNS} runs`,
+  '',
+  '| what | median ms | µs per process | faster than ps |',
+  '| --- | ---: | ---: | ---: |',
+  ...rows.map(([name, ms]) => `| ${name} | ${ms.toFixed(1)} | ${((ms * 1000) / count).toFixed(1)} | ${(ps / ms).toFixed(2)}× |`),
+  '',
+  `Longest event-loop block during snapshots: ${longestBlockMs.toFixed(1)} ms (monitorEventLoopDelay, 1 ms resolution)`,
+];
+console.log(lines.join('\n'));
+cleanup();
