@@ -134,7 +134,7 @@ export function analyzeMachine(snapshot: ProcessSnapshot, options: ScanRuleOptio
     mcpMemoryMB,
     certain: certain.sort(byMemory),
     suspected: suspected.sort(byMemory),
-    kept: snapshot.processes.filter((p) => kept.has(p.pid)),
+    kept: snapshot.processes.filter((p) => kept.has(p.pid) && !exclude.has(p.pid)),
   };
 }
 

@@ -54,6 +54,8 @@ describe('analyzeMachine', () => {
     const scan = analyzeMachine(all, { ...options, all: true });
     expect(scan.kept.map((p) => p.pid)).toEqual([400, 401]);
     expect(scan.suspected.flatMap((g) => g.processes.map((p) => p.pid))).not.toContain(400);
+    // the scanning process itself is never listed, even when a keep pattern matches its command line
+    expect(analyzeMachine(all, { ...options, exclude: new Set([401]) }).kept.map((p) => p.pid)).toEqual([400]);
   });
 
   it('counts MCP/browser processes and their memory', () => {
