@@ -29,3 +29,5 @@ export { formatTaskTag, createTaskTag } from './task/tag.js';
 export { reapOrphans, reapOrder, type ReapOptions, type ReapOutcome, type ReapResultKind } from './reap.js';
 export { scanMachine, type ScanOptions, type ScanReport } from './scan.js';
 export { analyzeMachine, type LeakGroup, type MachineScan, type ScanRuleOptions } from './rules/scan.js';
+export { createWatchMetrics, runMetricsText, writeFileAtomic, type WatchMetrics } from './metrics.js';
+export { startWatchServer, type WatchServer, type WatchServerOptions } from './watch.js';

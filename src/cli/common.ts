@@ -17,9 +17,9 @@ export function parseNonNegativeNumber(value: string): number {
   return n;
 }
 
-export function parsePositiveInteger(value: string): number {
+export function parsePort(value: string): number {
   const n = Number(value);
-  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n <= 0) throw new InvalidArgumentError('expected a positive whole number.');
+  if (!/^\d+$/.test(value.trim()) || n > 65535) throw new InvalidArgumentError('expected a port number from 0 to 65535.');
   return n;
 }
 

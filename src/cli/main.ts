@@ -3,11 +3,12 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { ConfigError } from '../index.js';
-import { collect, parseNonNegativeNumber, UsageError } from './common.js';
+import { collect, parseDuration, parseNonNegativeNumber, parsePort, UsageError } from './common.js';
 import { demoCommand } from './demo.js';
 import { executeRun, type RunOptions } from './run.js';
 import { scanCommand, type ScanCommandOptions } from './scan.js';
 import { snapshotCommand, type SnapshotOptions } from './snapshot.js';
+import { watchCommand, type WatchOptions } from './watch.js';
 
 const EXIT_USAGE = 2;
 
@@ -48,6 +49,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
       .option('--reap', 'after reporting, terminate the task\'s orphans (tag or lineage evidence only)')
       .option('--grace <ms>', 'time between SIGTERM and SIGKILL when reaping', parseNonNegativeNumber, 3000)
       .option('--dry-run', 'with --reap: print what would be signalled, signal nothing')
+      .option('--metrics-file <path>', 'write the run\'s figures for node_exporter\'s textfile collector (atomically)')
       .passThroughOptions(),
   )
     .addHelpText(
@@ -102,6 +104,22 @@ Examples:
     )
     .action(async (options: ScanCommandOptions) => {
       setExit(await scanCommand(options));
+    });
+
+  logOptions(
+    program
+      .command('watch')
+      .description('scan the machine at an interval and serve Prometheus metrics (GET /metrics, GET /healthz)')
+      .option('--host <address>', 'address to bind (loopback unless you ask for another)', '127.0.0.1')
+      .option('--port <port>', 'port to listen on (0 picks a free one)', parsePort, 9464)
+      .option('--interval <duration>', 'time between scans, e.g. 15s, 500ms, 2m', parseDuration, 15_000)
+      .option('-c, --config <file>', 'YAML config (default: ./resource-tracker.yaml when it exists)')
+      .option('--keep <regex>', 'processes whose command line matches are kept, not leaks (repeatable)', collect)
+      .option('--all', 'count every re-parented tree as suspected, not only agent-like ones'),
+  )
+    .addHelpText('after', '\nSIGTERM or SIGINT stops it cleanly (exit 0).\n\nExamples:\n  rtrack watch\n  rtrack watch --host 0.0.0.0 --port 9464 --interval 30s')
+    .action(async (options: WatchOptions) => {
+      setExit(await watchCommand(options));
     });
 
   program

@@ -6,7 +6,9 @@ import {
   forwardSignals,
   platformReader,
   reapOrder,
+  runMetricsText,
   runTracked,
+  writeFileAtomic,
   type ForwardedSignal,
   type LogFormat,
   type ResourceTrackerConfig,
@@ -28,6 +30,7 @@ export interface RunOptions {
   reap?: boolean;
   grace?: number;
   dryRun?: boolean;
+  metricsFile?: string;
 }
 
 export const EXIT_ORPHANS = 3;
@@ -77,6 +80,7 @@ export async function executeRun(commandLine: string[], options: RunOptions): Pr
   const [command, ...args] = commandLine;
   if (command === undefined) throw new UsageError('run: no command given (usage: rtrack run [options] -- <command> [args...])');
   checkOutputPath(options.report, '--report');
+  checkOutputPath(options.metricsFile, '--metrics-file');
   const config = await resolveRunConfig(options);
   const logger = cliLogger(options);
 
@@ -114,6 +118,7 @@ export async function executeRun(commandLine: string[], options: RunOptions): Pr
     process.stderr.write(renderReapPlan(reapOrder(report.orphans), options.grace ?? 3000));
   }
   writeReport(report, options);
+  if (options.metricsFile !== undefined) await writeFileAtomic(options.metricsFile, await runMetricsText(report));
   let exitCode = exitStatusOf(report, options.failOnOrphans ?? false);
   if (interruptedBy) exitCode = 128 + (constants.signals[interruptedBy] ?? 0);
   return { report, exitCode };

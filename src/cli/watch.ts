@@ -1,0 +1,32 @@
+// `rtrack watch`: scans the machine at an interval and serves the figures to Prometheus until
+// SIGTERM or SIGINT.
+import { scanMachine, startWatchServer } from '../index.js';
+import { cliLogger, resolveConfig, withKeepPatterns, type LogOptions } from './common.js';
+
+export interface WatchOptions extends LogOptions {
+  host: string;
+  port: number;
+  interval: number;
+  config?: string;
+  keep?: string[];
+  all?: boolean;
+}
+
+export async function watchCommand(options: WatchOptions): Promise<number> {
+  const config = withKeepPatterns(await resolveConfig(options.config), options.keep);
+  const logger = cliLogger(options);
+  const server = await startWatchServer({
+    host: options.host,
+    port: options.port,
+    intervalMs: options.interval,
+    scan: () => scanMachine({ keep: config.keep, all: options.all }),
+    logger,
+  });
+  const signal = await new Promise<string>((resolve) => {
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+    process.once('SIGINT', () => resolve('SIGINT'));
+  });
+  logger.info({ signal }, 'rtrack watch stopping');
+  await server.close();
+  return 0;
+}
