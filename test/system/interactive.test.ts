@@ -1,0 +1,161 @@
+// rtrack run around an interactive task in a real pseudo-terminal (util-linux `script`).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createLinuxReader } from '../../src/platform/linux.js';
+import { RTRACK, startCli } from '../helpers/cli.js';
+import { ProcessJar, waitFor } from '../helpers/processes.js';
+
+const jar = new ProcessJar();
+afterEach(() => jar.cleanup());
+const task = (name: string): string => fileURLToPath(new URL(`../fixtures/tasks/${name}`, import.meta.url));
+const reader = createLinuxReader();
+
+interface Pty {
+  child: ChildProcess;
+  output: () => string;
+  type(keys: string): void;
+  waitFor(text: string | RegExp, timeoutMs?: number): Promise<void>;
+  exit: Promise<number | null>;
+}
+
+/** Runs a shell command line in a new pseudo-terminal; keystrokes go to its input. */
+function inPty(commandLine: string): Pty {
+  const child = jar.spawn('script', ['-qfec', commandLine, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout!.on('data', (d: Buffer) => (output += d.toString('latin1')));
+  child.stderr!.on('data', (d: Buffer) => (output += d.toString('latin1')));
+  const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return {
+    child,
+    output: () => output,
+    type: (keys) => void child.stdin!.write(keys),
+    async waitFor(text, timeoutMs = 15_000) {
+      const hit = (): boolean => (typeof text === 'string' ? output.includes(text) : text.test(output));
+      if (!(await waitFor(hit, timeoutMs))) throw new Error(`timed out waiting for ${String(text)} in: ${JSON.stringify(output)}`);
+    },
+    exit,
+  };
+}
+
+const rtrack = (args: string): string => `${process.execPath} ${RTRACK} run ${args}`;
+
+/** The task's pid from its "ready <pid>" line, recorded for cleanup with its tree. */
+async function taskPid(pty: Pty): Promise<number> {
+  const pid = Number(/ready (\d+)/.exec(pty.output())![1]);
+  await jar.adopt(pid);
+  return pid;
+}
+
+describe('interactive task under rtrack run, in a real terminal', () => {
+  it('one Ctrl+C reaches the task exactly once; a second one ends it; rtrack reports and exits with its status', async () => {
+    const pty = inPty(`${rtrack('--')} ${process.execPath} ${task('sigcount.mjs')}; echo "rtrack exit $?"`);
+    await pty.waitFor('ready');
+    await taskPid(pty);
+    pty.type('\x03');
+    await pty.waitFor('SIGINT 1');
+    await new Promise((r) => setTimeout(r, 400)); // a duplicate would arrive meanwhile
+    expect(pty.output()).not.toContain('SIGINT 2');
+    pty.type('\x03');
+    await pty.waitFor('rtrack exit');
+    expect(pty.output()).toContain('SIGINT 2');
+    expect(pty.output()).toMatch(/INFO resource snapshot taken \(after\)/);
+    expect(pty.output()).toContain('rtrack exit 42');
+    pty.child.stdin!.end();
+    expect(await pty.exit).toBe(0);
+  });
+
+  it('Ctrl+Z suspends the task and rtrack together; fg resumes both and the task completes', async () => {
+    // Job control needs an interactive shell: it gives the job its own process group (a stop
+    // signal to an orphaned process group is discarded by the kernel).
+    const pty = inPty('bash --norc --noprofile -i');
+    pty.type(`${rtrack('--')} ${process.execPath} ${task('ticker.mjs')}\n`); // alone on the line: a stopped job ends a list
+    await pty.waitFor('ready');
+    const pid = await taskPid(pty);
+    const rtrackPid = (await reader.readStatus(pid))!.ppid;
+    pty.type('\x1a');
+    const { readFileSync } = await import('node:fs');
+    const stopped = (p: number): boolean => / T /.test(readFileSync(`/proc/${p}/stat`, 'latin1').slice(readFileSync(`/proc/${p}/stat`, 'latin1').lastIndexOf(')')));
+    expect(await waitFor(() => stopped(pid) && stopped(rtrackPid), 5000)).toBe(true);
+    await pty.waitFor(/Stopped/);
+    await new Promise((r) => setTimeout(r, 1600)); // longer than the task needs: it is really stopped
+    expect(pty.output()).not.toContain('completed');
+    pty.type('fg\n'); // the shell sends SIGCONT to the job's group and gives it the terminal back
+    await pty.waitFor('completed');
+    await pty.waitFor('resource snapshot taken (after)');
+    pty.type('echo "rtrack-exit:$?"\n');
+    await pty.waitFor(/rtrack-exit:\d+/);
+    expect(pty.output()).toContain('rtrack-exit:0');
+    pty.type('exit\n');
+    expect(await pty.exit).toBe(0);
+  });
+
+  it('SIGCONT sent to rtrack alone is passed on to a stopped task', async () => {
+    const run = startCli(['run', '--', process.execPath, task('ticker.mjs')]);
+    const pid = Number(/ready (\d+)/.exec(await run.waitForStdout('ready'))![1]);
+    await jar.adopt(pid);
+    process.kill(pid, 'SIGSTOP'); // the task alone is stopped, as after a Ctrl+Z it missed
+    await new Promise((r) => setTimeout(r, 1600));
+    expect(await run.waitForStdout('ready')).not.toContain('completed');
+    run.child.kill('SIGCONT');
+    const r = await run.result;
+    expect(r.stdout).toContain('completed');
+    expect(r.code).toBe(0);
+  });
+
+  it('the task\'s output reaches the terminal unchanged, and rtrack\'s summary comes after it', async () => {
+    const pty = inPty(`${rtrack('--')} ${process.execPath} ${task('raw-and-colours.mjs')}; echo "rtrack exit $?"`);
+    await pty.waitFor('rtrack exit');
+    await jar.adopt(Number(/leak (\d+)/.exec(pty.output())![1]));
+    const out = pty.output();
+    expect(out).toContain('\x1b[31mred\x1b[0m progress 10%\rprogress 100%\r\n');
+    const summary = out.indexOf('rtrack: the task left running');
+    expect(summary).toBeGreaterThan(out.indexOf('progress 100%'));
+    expect(out.slice(0, summary)).toMatch(/\r\n$/); // on a clean line
+  });
+
+  it('a task killed in raw mode leaves the terminal usable: rtrack restores its modes', async () => {
+    const pty = inPty(`${rtrack('--')} ${process.execPath} ${task('raw-and-colours.mjs')} raw; stty -a; echo "rtrack done"`);
+    await pty.waitFor('rtrack done');
+    await jar.adopt(Number(/leak (\d+)/.exec(pty.output())![1]));
+    const modes = pty.output();
+    // rtrack's summary is printed after the modes are restored: every line ends \r\n (no staircase)
+    const summary = modes.slice(modes.indexOf('rtrack: the task left running'), modes.indexOf('speed'));
+    expect(summary).toMatch(/^rtrack: the task left running[^\n]*\r\n/);
+    expect(summary.split('\n').slice(0, -1).every((line) => line.endsWith('\r'))).toBe(true);
+    expect(modes).toMatch(/(^|\s)icanon(\s|$)/m);
+    expect(modes).toMatch(/(^|\s)echo(\s|$)/m);
+    expect(modes).not.toMatch(/-icanon/);
+  });
+
+  it('the report and reaping still happen when the session ends with Ctrl+C', async () => {
+    const pty = inPty(`${rtrack('--reap --grace 300 --')} bash -c 'sleep 431 >/dev/null 2>&1 & echo "leak $!"; exec ${process.execPath} ${task('sigcount.mjs')}'; echo "rtrack exit $?"`);
+    await pty.waitFor('ready');
+    const leak = Number(/leak (\d+)/.exec(pty.output())![1]);
+    await jar.adopt(leak);
+    pty.type('\x03');
+    await pty.waitFor('SIGINT 1');
+    pty.type('\x03');
+    await pty.waitFor('rtrack exit');
+    expect(pty.output()).toContain(`sleep 431 (PID=${leak})`);
+    expect(pty.output()).toMatch(new RegExp(`${leak} terminated`));
+    expect(pty.output()).toContain('rtrack exit 42');
+  });
+});
+
+describe('no terminal: a signal sent to rtrack alone', () => {
+  it('kill -INT <rtrack pid> reaches the task exactly once', async () => {
+    const run = startCli(['run', '--', process.execPath, task('sigcount.mjs')]);
+    await run.waitForStdout('ready');
+    await jar.adopt(Number(/ready (\d+)/.exec(await run.waitForStdout('ready'))![1]));
+    run.child.kill('SIGINT');
+    await run.waitForStdout('SIGINT 1');
+    await new Promise((r) => setTimeout(r, 400));
+    const out = await run.waitForStdout('SIGINT 1');
+    expect(out).not.toContain('SIGINT 2');
+    run.child.kill('SIGINT');
+    const r = await run.result;
+    expect(r.stdout).toContain('SIGINT 2');
+    expect(r.code).toBe(42);
+  });
+});
