@@ -1,20 +1,33 @@
 import { defineConfig } from 'vitest/config';
 
-// Two groups: pure/parsers run in parallel; tests that start real processes and diff whole-machine
-// snapshots see each other's processes, so they run one file at a time.
+// Three groups, one after the other: pure rules and parsers (in parallel); tests that start real
+// processes and diff whole-machine snapshots, which see each other's processes, so one file at a
+// time; and the slow scale test.
 export default defineConfig({
   test: {
     projects: [
       {
-        test: { name: 'unit', include: ['test/unit/**/*.test.ts', 'test/rules/**/*.test.ts'] },
+        test: { name: 'unit', include: ['test/unit/**/*.test.ts', 'test/rules/**/*.test.ts'], sequence: { groupOrder: 0 } },
       },
       {
         test: {
           name: 'system',
+          sequence: { groupOrder: 1 },
           include: ['test/system/**/*.test.ts'],
           fileParallelism: false,
           testTimeout: 60_000,
           hookTimeout: 30_000,
+        },
+      },
+      {
+        // Slow: thousands of real processes. Runs after the others (CI runs it too).
+        test: {
+          name: 'scale',
+          include: ['test/scale/**/*.test.ts'],
+          fileParallelism: false,
+          testTimeout: 180_000,
+          hookTimeout: 60_000,
+          sequence: { groupOrder: 2 },
         },
       },
     ],

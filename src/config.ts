@@ -1,6 +1,6 @@
 // The seed's YAML layout (diagnostics.resource_tracking.*) → ResourceTrackerConfig, validated by zod.
 import { readFile } from 'node:fs/promises';
-import { parse as parseYaml } from 'yaml';
+import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
 import { compileKeepPatterns } from './rules/patterns.js';
@@ -29,9 +29,13 @@ const fileSchema = z
 
 /** Parses a config file's text; `source` names the file in errors. */
 export function parseConfig(text: string, source: string): ResourceTrackerConfig {
+  // Warnings (an unknown tag, say) are errors too: a config must mean exactly what it says.
+  const document = parseDocument(text);
+  const problem = document.errors[0] ?? document.warnings[0];
+  if (problem) throw new ConfigError(`${source}: invalid YAML: ${problem.message.split('\n')[0]}`);
   let data: unknown;
   try {
-    data = parseYaml(text);
+    data = document.toJS();
   } catch (err) {
     throw new ConfigError(`${source}: invalid YAML: ${(err as Error).message.split('\n')[0]}`);
   }

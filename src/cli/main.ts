@@ -23,6 +23,13 @@ function logOptions(command: Command): Command {
     .option('-q, --quiet', 'drop the INFO lines (warnings and the summary stay)');
 }
 
+/** The options that choose what counts: a config file and extra keep patterns. */
+function configOptions(command: Command): Command {
+  return command
+    .option('-c, --config <file>', 'YAML config (default: ./resource-tracker.yaml when it exists)')
+    .option('--keep <regex>', 'processes whose command line matches are kept, not leaks (repeatable)', collect);
+}
+
 export function buildProgram(setExit: (code: number) => void): Command {
   const program = new Command();
   program
@@ -35,15 +42,13 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .showSuggestionAfterError(true);
 
   logOptions(
-    program
-      .command('run')
+    configOptions(program.command('run'))
       .description('run a command as a tracked task and report what it left running')
+      .usage('[options] -- <command> [args...]')
       .argument('[command...]', 'the command to run, after --')
-      .option('-c, --config <file>', 'YAML config (default: ./resource-tracker.yaml when it exists)')
       .option('--threshold <mb>', 'warn when memory grows by more than this many MB', parseNonNegativeNumber)
       .option('--mcp-only', 'only report MCP/browser orphans')
       .option('--no-tracking', 'run the command without tracking')
-      .option('--keep <regex>', 'processes whose command line matches are kept (repeatable)', collect)
       .option('--report <file>', 'write a JSON report to <file> ("-" writes it to stdout instead of the summary)')
       .option('--fail-on-orphans', 'exit 3 when the command succeeded but left orphans')
       .option('--reap', 'after reporting, terminate the task\'s orphans (tag or lineage evidence only)')
@@ -55,9 +60,9 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .addHelpText(
       'after',
       `
-Exit status: the command's own; 128+n when it died of signal n; 3 with --fail-on-orphans when it
-succeeded but left orphans; 2 for a usage or config error; 127 when the command is not found and
-126 when it cannot be executed.
+Exit status: the command's own; 128+n when it died of signal n; when it succeeded, 4 if tracking
+failed (the report's error says what) and 3 with --fail-on-orphans if it left orphans; 2 for a
+usage or config error; 127 when the command is not found and 126 when it cannot be executed.
 
 Examples:
   rtrack run -- npx -y @playwright/mcp
@@ -79,13 +84,10 @@ Examples:
       setExit(await snapshotCommand(options));
     });
 
-  program
-    .command('scan')
+  configOptions(program.command('scan'))
     .description('find what earlier sessions left on this machine: certain leaks (tagged, owner gone) and suspected trees')
     .option('--json', 'print the scan as JSON')
     .option('--all', 'report every re-parented tree, not only agent-like ones')
-    .option('-c, --config <file>', 'YAML config (default: ./resource-tracker.yaml when it exists)')
-    .option('--keep <regex>', 'processes whose command line matches are kept, not leaks (repeatable)', collect)
     .option('--reap', 'terminate the certain leaks (tagged by runs that are gone)')
     .option('--match <regex>', 'with --reap: also reap suspected trees whose root command matches (needs --yes)')
     .option('--yes', 'confirm reaping the suspected trees named by --match')
@@ -107,14 +109,11 @@ Examples:
     });
 
   logOptions(
-    program
-      .command('watch')
+    configOptions(program.command('watch'))
       .description('scan the machine at an interval and serve Prometheus metrics (GET /metrics, GET /healthz)')
       .option('--host <address>', 'address to bind (loopback unless you ask for another)', '127.0.0.1')
       .option('--port <port>', 'port to listen on (0 picks a free one)', parsePort, 9464)
       .option('--interval <duration>', 'time between scans, e.g. 15s, 500ms, 2m', parseDuration, 15_000)
-      .option('-c, --config <file>', 'YAML config (default: ./resource-tracker.yaml when it exists)')
-      .option('--keep <regex>', 'processes whose command line matches are kept, not leaks (repeatable)', collect)
       .option('--all', 'count every re-parented tree as suspected, not only agent-like ones'),
   )
     .addHelpText('after', '\nSIGTERM or SIGINT stops it cleanly (exit 0).\n\nExamples:\n  rtrack watch\n  rtrack watch --host 0.0.0.0 --port 9464 --interval 30s')

@@ -34,11 +34,16 @@ export interface RunOptions {
 }
 
 export const EXIT_ORPHANS = 3;
+export const EXIT_TRACKING_FAILED = 4;
 
-/** Exit status of a run: the command's, 128 + n when it died of signal n, 3 with --fail-on-orphans. */
+/**
+ * Exit status of a run: the command's, 128 + n when it died of signal n; when the command
+ * succeeded, 4 if tracking failed (the report's `error` says what) or 3 with --fail-on-orphans.
+ */
 export function exitStatusOf(report: TaskReport, failOnOrphans: boolean): number {
   let status = report.exitCode ?? (report.signal ? 128 + (constants.signals[report.signal as NodeJS.Signals] ?? 0) : 1);
-  if (failOnOrphans && status === 0 && report.orphans.length > 0) status = EXIT_ORPHANS;
+  if (status === 0 && report.error !== undefined) status = EXIT_TRACKING_FAILED;
+  else if (failOnOrphans && status === 0 && report.orphans.length > 0) status = EXIT_ORPHANS;
   return status;
 }
 

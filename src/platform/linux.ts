@@ -122,12 +122,8 @@ function startsWith(buf: Uint8Array, start: number, end: number, prefix: Uint8Ar
   return true;
 }
 
-/**
- * Reads the start of a /proc file with a single read(2): /proc/[pid]/stat is generated whole on the
- * first read, and of `cmdline` we need only the first `buf.length` bytes. Saves the second read
- * that would only return 0. -1 when the process is gone.
- */
-function readProcHead(path: string, buf: Buffer): number {
+/** Opens a /proc file and runs `read` on it; -1 when the process is gone (ENOENT, ESRCH) or the file unreadable. */
+function withProcFile(path: string, read: (fd: number) => number): number {
   let fd: number;
   try {
     fd = openSync(path, 'r');
@@ -135,23 +131,26 @@ function readProcHead(path: string, buf: Buffer): number {
     return -1;
   }
   try {
-    return readSync(fd, buf, 0, buf.length, null);
+    return read(fd);
   } catch {
-    return -1; // ESRCH when the process exited between open and read
+    return -1; // ESRCH when the process exited between open and read; EACCES for others' environ
   } finally {
     closeSync(fd);
   }
 }
 
-/** Reads a whole /proc file into `state.buf`, growing it when needed; -1 when the process is gone or unreadable. */
+/**
+ * Reads the start of a /proc file with a single read(2): /proc/[pid]/stat is generated whole on the
+ * first read, and of `cmdline` we need only the first `buf.length` bytes. Saves the second read
+ * that would only return 0.
+ */
+function readProcHead(path: string, buf: Buffer): number {
+  return withProcFile(path, (fd) => readSync(fd, buf, 0, buf.length, null));
+}
+
+/** Reads a whole /proc file into `state.buf`, growing it up to `limit` bytes. */
 function readProcFile(path: string, state: { buf: Buffer }, limit: number): number {
-  let fd: number;
-  try {
-    fd = openSync(path, 'r');
-  } catch {
-    return -1;
-  }
-  try {
+  return withProcFile(path, (fd) => {
     let total = 0;
     for (;;) {
       if (total === state.buf.length) {
@@ -165,11 +164,7 @@ function readProcFile(path: string, state: { buf: Buffer }, limit: number): numb
       total += n;
     }
     return total;
-  } catch {
-    return -1; // ESRCH when the process exited between open and read; EACCES for others' environ
-  } finally {
-    closeSync(fd);
-  }
+  });
 }
 
 /** Machine constants from the auxiliary vector: page size (AT_PAGESZ=6) and clock ticks (AT_CLKTCK=17). */
@@ -268,6 +263,9 @@ export function createLinuxReader(procRoot = '/proc'): PlatformReader {
       }
       processes.push(raw);
     }
+    // At least this process exists: an empty table means /proc is not procfs (unmounted, a bare
+    // directory), and an empty snapshot would report every process as gone.
+    if (processes.length === 0) throw new Error(`${procRoot} lists no processes (is procfs mounted?)`);
     return { processes, warnings: [] };
   }
 

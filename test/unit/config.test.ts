@@ -62,6 +62,10 @@ diagnostics:
     await expect(loadConfig(sub)).rejects.toThrow(/sub: cannot read config: is a directory/);
   });
 
+  it('a YAML warning (an unknown tag) is an error too, on one line', () => {
+    expect(() => parseConfig('diagnostics: !weird\n  resource_tracking: {}\n', 'tagged.yaml')).toThrow(/^tagged\.yaml: invalid YAML: .*[^\n]$/);
+  });
+
   it('parseConfig names the source', () => {
     expect(() => parseConfig('diagnostics:\n  resource_tracking:\n    enabled: 1\n', 'inline')).toThrow(/^inline: /);
   });

@@ -1,0 +1,227 @@
+// Property tests for every parser: hostile names, odd bytes, generated rows and YAML.
+import fc from 'fast-check';
+import { stringify } from 'yaml';
+import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../../src/config.js';
+import { ConfigError } from '../../src/errors.js';
+import { parseCimTable, parseCmdline, parseEnvMarkers, parsePsTable, parseStat, parseTasklistTable, parseWmicTable } from '../../src/parsers.js';
+import { displayCommand } from '../../src/rules/command.js';
+
+const RUNS = { numRuns: 300 };
+
+/** A /proc/[pid]/stat line as the kernel writes it, with a name of up to 15 arbitrary bytes. */
+function statLine(pid: number, name: Uint8Array, ppid: number, startTime: number, rss: number): Buffer {
+  const after = [
+    'S', ppid, 4242, 4242, 34816, -1, 4194560, 1053, 0, 0, 0, 12, 3, 0, 0, 20, 0, 1, 0, startTime, 17248256, rss,
+    '18446744073709551615', 1, 1, 0, 0, 0, 0, 0, 3670020, 1266777851, 0, 0, 0, 17, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+  ].join(' ');
+  return Buffer.concat([Buffer.from(`${pid} (`), name, Buffer.from(`) ${after}\n`)]);
+}
+
+const hostileName = fc.oneof(
+  fc.uint8Array({ minLength: 0, maxLength: 15 }),
+  fc.constantFrom(') 1 1 (', '(', ')', 'a b c', 'x\ny', ')) ((', ') S 1 1 1 (', '').map((s) => new Uint8Array(Buffer.from(s).subarray(0, 15))),
+);
+
+describe('parseStat (property)', () => {
+  it('finds ppid, start time and RSS whatever the name holds', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 4194304 }), hostileName, fc.integer({ min: 0, max: 4194304 }), fc.nat({ max: 2 ** 52 }), fc.nat({ max: 2 ** 40 }), (pid, name, ppid, start, rss) => {
+        const line = statLine(pid, name, ppid, start, rss);
+        const parsed = parseStat(line, line.length);
+        expect(parsed).toMatchObject({ pid, ppid, startTime: start, rssPages: rss, state: 'S', pgrp: 4242, tpgid: -1 });
+        expect(parsed!.name).toBe(Buffer.from(name).toString('utf8'));
+      }),
+      RUNS,
+    );
+  });
+
+  it('never throws on truncated or garbage input', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 400 }), (bytes) => {
+        const buf = Buffer.from(bytes);
+        const parsed = parseStat(buf, buf.length);
+        if (parsed) expect(Number.isInteger(parsed.ppid) && parsed.ppid >= 0).toBe(true);
+      }),
+      RUNS,
+    );
+  });
+});
+
+describe('parseCmdline and the displayed command (property)', () => {
+  const arg = fc.oneof(fc.string({ unit: 'binary' }), fc.constant(''), fc.string({ minLength: 200, maxLength: 5000 }));
+  it('joins arguments with spaces; trailing NULs (and so trailing empty arguments) are dropped', () => {
+    fc.assert(
+      fc.property(fc.array(arg, { minLength: 1, maxLength: 8 }), fc.nat({ max: 3 }), (args, trailing) => {
+        const clean = args.map((a) => a.replace(/\0/g, ''));
+        const bytes = Buffer.concat([...clean.map((a) => Buffer.from(`${a}\0`)), Buffer.alloc(trailing)]);
+        let last = clean.length;
+        while (last > 0 && clean[last - 1] === '') last--;
+        const expected = clean.slice(0, last).join(' ');
+        expect(parseCmdline(bytes, bytes.length)).toBe(Buffer.from(expected).toString('utf8'));
+      }),
+      RUNS,
+    );
+  });
+
+  it('invalid UTF-8 decodes to replacement characters, and truncation never splits a character', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 1, maxLength: 600 }), fc.string({ maxLength: 15 }), (bytes, name) => {
+        const buf = Buffer.from(bytes);
+        const shown = displayCommand(parseCmdline(buf, buf.length), name);
+        expect(shown.isWellFormed()).toBe(true);
+        const body = shown.endsWith('...') ? shown.slice(0, -3) : shown;
+        expect([...body].length).toBeLessThanOrEqual(100);
+      }),
+      RUNS,
+    );
+  });
+
+  it('truncation keeps exactly the first 100 characters of a long command', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'grapheme', minLength: 101, maxLength: 400 }), (text) => {
+        const chars = [...text];
+        fc.pre(chars.length > 100);
+        expect(displayCommand(text, 'x')).toBe(`${chars.slice(0, 100).join('')}...`);
+      }),
+      RUNS,
+    );
+  });
+});
+
+describe('parseEnvMarkers (property)', () => {
+  it('finds the tracker variables among arbitrary others', () => {
+    const name = fc.stringMatching(/^[A-Z_][A-Z0-9_]{0,20}$/).filter((n) => !n.startsWith('RESOURCE_TRACKER_'));
+    const value = fc.string().map((s) => s.replace(/\0/g, ''));
+    fc.assert(
+      fc.property(fc.array(fc.tuple(name, value), { maxLength: 10 }), fc.option(value), fc.option(fc.constantFrom('1', '0', '', 'yes')), (vars, task, keep) => {
+        const entries = vars.map(([k, v]) => `${k}=${v}`);
+        if (task !== null) entries.splice(entries.length >> 1, 0, `RESOURCE_TRACKER_TASK=${task}`);
+        if (keep !== null) entries.push(`RESOURCE_TRACKER_KEEP=${keep}`);
+        const buf = Buffer.from(entries.map((e) => `${e}\0`).join(''));
+        const markers = parseEnvMarkers(buf, buf.length);
+        expect(markers.task).toBe(task === null ? undefined : task);
+        expect(markers.keep).toBe(keep !== null && keep !== '' && keep !== '0');
+      }),
+      RUNS,
+    );
+  });
+});
+
+/** Generated processes for the macOS and Windows formats. */
+const commandText = fc.string({ unit: 'grapheme', maxLength: 80 }).map((s) => s.replace(/[\r\n\0]/g, ' ').trim());
+const processRow = fc.record({
+  pid: fc.integer({ min: 0, max: 99999 }),
+  ppid: fc.integer({ min: 0, max: 99999 }),
+  kb: fc.nat({ max: 50_000_000 }),
+  start: fc.date({ min: new Date(2000, 0, 1), max: new Date(2099, 11, 31), noInvalidDate: true }).map((d) => new Date(Math.floor(d.getTime() / 1000) * 1000)),
+  command: commandText,
+  name: fc.string({ minLength: 1, maxLength: 20 }).map((s) => s.replace(/[\r\n\0",]/g, '_')),
+});
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
+const pad = (n: number): string => String(n).padStart(2, '0');
+const lstart = (d: Date): string => `${DAYS[d.getDay()]} ${MONTHS[d.getMonth()]} ${String(d.getDate()).padStart(2)} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())} ${d.getFullYear()}`;
+
+describe('macOS and Windows parsers on generated rows (property)', () => {
+  it('ps: every row comes back as written', () => {
+    fc.assert(
+      fc.property(fc.array(processRow, { maxLength: 20 }), (rows) => {
+        const text = rows.map((r) => `${String(r.pid).padStart(5)} ${String(r.ppid).padStart(5)} ${String(r.kb).padStart(6)} ${lstart(r.start)} ${r.command}`).join('\n');
+        const parsed = parsePsTable(text);
+        expect(parsed.skipped).toBe(0);
+        expect(parsed.processes.map((p) => [p.pid, p.ppid, p.rssBytes, p.startTime, p.commandLine])).toEqual(rows.map((r) => [r.pid, r.ppid, r.kb * 1024, r.start.getTime(), r.command]));
+      }),
+      RUNS,
+    );
+  });
+
+  it('CIM JSON: an array, or an object for one process', () => {
+    fc.assert(
+      fc.property(fc.array(processRow, { minLength: 1, maxLength: 20 }), (rows) => {
+        const objects = rows.map((r) => ({ ProcessId: r.pid, ParentProcessId: r.ppid, WorkingSetSize: r.kb * 1024, CreationDate: `/Date(${r.start.getTime()})/`, Name: r.name, CommandLine: r.command }));
+        const parsed = parseCimTable(JSON.stringify(objects.length === 1 ? objects[0] : objects));
+        expect(parsed.processes.map((p) => [p.pid, p.ppid, p.rssBytes, p.startTime, p.commandLine, p.name])).toEqual(rows.map((r) => [r.pid, r.ppid, r.kb * 1024, r.start.getTime(), r.command, r.name]));
+      }),
+      RUNS,
+    );
+  });
+
+  it('wmic CSV: command lines with commas survive the unquoted format', () => {
+    fc.assert(
+      fc.property(fc.array(processRow, { maxLength: 20 }), (rows) => {
+        const wmi = (d: Date): string => `${d.getUTCFullYear()}${pad(d.getUTCMonth() + 1)}${pad(d.getUTCDate())}${pad(d.getUTCHours())}${pad(d.getUTCMinutes())}${pad(d.getUTCSeconds())}.000000+000`;
+        const text = ['', 'Node,CommandLine,CreationDate,Name,ParentProcessId,ProcessId,WorkingSetSize', ...rows.map((r) => `HOST,${r.command},${wmi(r.start)},${r.name},${r.ppid},${r.pid},${r.kb * 1024}`)].join('\r\r\n');
+        const parsed = parseWmicTable(text);
+        expect(parsed.skipped).toBe(0);
+        expect(parsed.processes.map((p) => [p.pid, p.ppid, p.rssBytes, p.startTime, p.commandLine])).toEqual(rows.map((r) => [r.pid, r.ppid, r.kb * 1024, r.start.getTime(), r.command]));
+      }),
+      RUNS,
+    );
+  });
+
+  it('tasklist CSV: quoted names with commas and quotes, memory with any thousands separator', () => {
+    fc.assert(
+      fc.property(fc.array(fc.record({ pid: fc.nat({ max: 99999 }), kb: fc.nat({ max: 9_999_999 }), image: fc.string({ minLength: 1, maxLength: 30 }).map((s) => s.replace(/[\r\n]/g, ' ')), sep: fc.constantFrom(',', '.', ' ', '\u00a0', "'") }), { maxLength: 20 }), (rows) => {
+        const quote = (s: string): string => `"${s.replace(/"/g, '""')}"`;
+        const text = rows.map((r) => [quote(r.image), quote(String(r.pid)), quote('Console'), quote('1'), quote(`${r.kb.toLocaleString('en-US').replace(/,/g, r.sep)} K`)].join(',')).join('\r\n');
+        const parsed = parseTasklistTable(text);
+        expect(parsed.skipped).toBe(0);
+        expect(parsed.processes.map((p) => [p.name, p.pid, p.rssBytes, p.ppid])).toEqual(rows.map((r) => [r.image, r.pid, r.kb * 1024, -1]));
+      }),
+      RUNS,
+    );
+  });
+
+  it('no parser throws on arbitrary text', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary', maxLength: 2000 }), (text) => {
+        for (const parse of [parsePsTable, parseCimTable, parseWmicTable, parseTasklistTable]) expect(() => parse(text)).not.toThrow();
+      }),
+      RUNS,
+    );
+  });
+});
+
+describe('config loader on generated YAML (property)', () => {
+  const anyValue = fc.oneof(fc.boolean(), fc.integer({ min: -1000, max: 100000 }), fc.double({ noNaN: true }), fc.string(), fc.constant(null), fc.array(fc.string(), { maxLength: 3 }));
+  const section = fc.dictionary(
+    fc.oneof(fc.constantFrom('enabled', 'memory_threshold_mb', 'log_orphaned_mcp_only', 'keep', 'lineage_interval_ms'), fc.string({ minLength: 1, maxLength: 12 })),
+    anyValue,
+    { maxKeys: 6 },
+  );
+
+  it('either gives a valid config or a one-line ConfigError naming the file', () => {
+    fc.assert(
+      fc.property(section, fc.boolean(), (rt, wrap) => {
+        const text = stringify(wrap ? { other: 1, diagnostics: { resource_tracking: rt } } : { diagnostics: { resource_tracking: rt } });
+        try {
+          const config = parseConfig(text, 'gen.yaml');
+          expect(typeof config.enabled).toBe('boolean');
+          expect(config.memoryThresholdMB).toBeGreaterThanOrEqual(0);
+          if (typeof rt.enabled === 'boolean') expect(config.enabled).toBe(rt.enabled);
+          if (typeof rt.memory_threshold_mb === 'number') expect(config.memoryThresholdMB).toBe(rt.memory_threshold_mb);
+        } catch (err) {
+          expect(err).toBeInstanceOf(ConfigError);
+          expect((err as Error).message.startsWith('gen.yaml: ')).toBe(true);
+          expect((err as Error).message).not.toContain('\n');
+        }
+      }),
+      RUNS,
+    );
+  });
+
+  it('never throws anything but ConfigError on arbitrary text', () => {
+    fc.assert(
+      fc.property(fc.string({ maxLength: 300 }), (text) => {
+        try {
+          parseConfig(text, 'any.yaml');
+        } catch (err) {
+          expect(err).toBeInstanceOf(ConfigError);
+        }
+      }),
+      RUNS,
+    );
+  });
+});
