@@ -26,8 +26,8 @@ export function parsePsTable(text: string): ParsedTable {
   let skipped = 0;
   for (const line of text.split('\n')) {
     if (line.trim() === '') continue;
-    // pid ppid rss weekday month day time year command…
-    const match = /^\s*(\d+)\s+(\d+)\s+(\d+)\s+[A-Z][a-z]{2}\s+([A-Z][a-z]{2})\s+(\d{1,2})\s+(\d{1,2}:\d{2}:\d{2})\s+(\d{4})(?: (.*))?$/.exec(line.replace(/\r$/, ''));
+    // pid ppid rss weekday month day time year command… (`s`: a command line may hold U+2028)
+    const match = /^\s*(\d+)\s+(\d+)\s+(\d+)\s+[A-Z][a-z]{2}\s+([A-Z][a-z]{2})\s+(\d{1,2})\s+(\d{1,2}:\d{2}:\d{2})\s+(\d{4})(?: (.*))?$/s.exec(line.replace(/\r$/, ''));
     const startTime = match ? parseLstart(match[4]!, match[5]!, match[6]!, match[7]!) : Number.NaN;
     if (!match || Number.isNaN(startTime)) {
       skipped++;
