@@ -6,14 +6,12 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { detectOrphans, formatTaskTag, takeSnapshot, type ScanReport, type TaskReport } from '../../src/index.js';
 import { createLinuxReader } from '../../src/platform/linux.js';
 import { pidsIn, RTRACK, runCli, startCli } from '../helpers/cli.js';
+import { reportFiles } from '../helpers/reports.js';
 import { ProcessJar, waitFor } from '../helpers/processes.js';
 
 const jar = new ProcessJar();
 afterEach(() => jar.cleanup());
-const dir = mkdtempSync(join(tmpdir(), 'rtrack-attr-'));
-let n = 0;
-const reportPath = (): string => join(dir, `report-${++n}.json`);
-const readReport = (path: string): TaskReport => JSON.parse(readFileSync(path, 'utf8')) as TaskReport;
+const { dir, reportPath, readReport } = reportFiles('attr');
 
 // Makes itself a child subreaper (prctl PR_SET_CHILD_SUBREAPER = 36), runs its arguments, says
 // "done", and stays alive (adopting orphans) until its stdin closes.

@@ -4,14 +4,12 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { TaskReport } from '../../src/index.js';
 import { pidsIn, runCli, startCli } from '../helpers/cli.js';
+import { reportFiles } from '../helpers/reports.js';
 import { isAlive, ProcessJar } from '../helpers/processes.js';
 
 const jar = new ProcessJar();
 afterEach(() => jar.cleanup());
-const dir = mkdtempSync(join(tmpdir(), 'rtrack-cli-'));
-let n = 0;
-const reportPath = (): string => join(dir, `report-${++n}.json`);
-const readReport = (path: string): TaskReport => JSON.parse(readFileSync(path, 'utf8')) as TaskReport;
+const { dir, reportPath, readReport } = reportFiles('cli');
 const SLEEPER = (seconds: number): string => `sleep ${seconds} >/dev/null 2>&1 & echo $!`;
 
 async function adoptAll(stdout: string): Promise<number[]> {
@@ -103,7 +101,7 @@ describe('rtrack run', () => {
     [['run', '--log-format', 'xml', '--', 'true'], /--log-format.*xml.*invalid/],
     [['nonsense-command'], /unknown command/],
   ])('usage error %j: one line, exit 2, task not started', async (args, pattern) => {
-    const marker = join(dir, `started-${++n}`);
+    const marker = `${reportPath()}.started`;
     const r = await runCli([...args.map((a) => (a === 'true' ? 'touch' : a)), ...(args.includes('true') ? [marker] : [])]);
     expect(r.code).toBe(2);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);

@@ -5,14 +5,12 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ScanReport, TaskReport } from '../../src/index.js';
 import { runCli } from '../helpers/cli.js';
+import { reportFiles } from '../helpers/reports.js';
 import { isAlive, ProcessJar } from '../helpers/processes.js';
 
 const jar = new ProcessJar();
 afterEach(() => jar.cleanup());
-const dir = mkdtempSync(join(tmpdir(), 'rtrack-keep-'));
-let n = 0;
-const reportPath = (): string => join(dir, `report-${++n}.json`);
-const readReport = (path: string): TaskReport => JSON.parse(readFileSync(path, 'utf8')) as TaskReport;
+const { dir, reportPath, readReport } = reportFiles('keep');
 
 /** Prints "name pid" for each process it leaves. */
 const TASK = [
