@@ -39,7 +39,16 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .enablePositionalOptions()
     .exitOverride()
     .configureOutput({ outputError: (text, write) => write(`rtrack: ${text.replace(/^error: /, '')}`) })
-    .showSuggestionAfterError(true);
+    .showSuggestionAfterError(true)
+    .addHelpText(
+      'after',
+      `
+Examples:
+  rtrack run --reap -- claude          run an agent session, then remove what it leaked
+  rtrack scan                          what earlier sessions left on this machine
+  rtrack watch --port 9464             serve leak metrics to Prometheus
+  rtrack demo                          see a leak found and cleaned up`,
+    );
 
   logOptions(
     configOptions(program.command('run'))

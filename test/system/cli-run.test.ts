@@ -233,3 +233,17 @@ describe('rtrack snapshot', () => {
     expect(snap.processes.some((p) => p.pid === browser)).toBe(true);
   });
 });
+
+describe('rtrack --help', () => {
+  it.each([[[]], [['run']], [['snapshot']], [['scan']], [['watch']], [['demo']]])('%j documents its options with an example, exit 0', async (command) => {
+    const r = await runCli([...command, '--help']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/Usage: rtrack/);
+    expect(r.stdout).toMatch(/Examples?:\n {2}rtrack /);
+  });
+
+  it('--version prints the package version', async () => {
+    const r = await runCli(['--version']);
+    expect(r.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+  });
+});
