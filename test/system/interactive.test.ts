@@ -103,6 +103,19 @@ describe('interactive task under rtrack run, in a real terminal', () => {
     expect(r.code).toBe(0);
   });
 
+  it('a window resize reaches the task (it shares the terminal)', async () => {
+    const pty = inPty(`${rtrack('--')} ${process.execPath} ${task('winch.mjs')}; echo "rtrack exit $?"`);
+    await pty.waitFor(/tty \/dev\/pts\/\d+/);
+    await taskPid(pty);
+    const tty = /tty (\/dev\/pts\/\d+)/.exec(pty.output())![1]!;
+    // As a terminal emulator does on resize: set the window size, and the kernel signals the foreground group.
+    const { execFileSync } = await import('node:child_process');
+    execFileSync('stty', ['-F', tty, 'cols', '123', 'rows', '45']);
+    await pty.waitFor('rtrack exit');
+    expect(pty.output()).toContain('resized to 123x45');
+    expect(pty.output()).toContain('rtrack exit 0');
+  });
+
   it('the task\'s output reaches the terminal unchanged, and rtrack\'s summary comes after it', async () => {
     const pty = inPty(`${rtrack('--')} ${process.execPath} ${task('raw-and-colours.mjs')}; echo "rtrack exit $?"`);
     await pty.waitFor('rtrack exit');
