@@ -4,6 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { rename, unlink, writeFile } from 'node:fs/promises';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { totalMemoryMB } from './rules/memory.js';
 import type { LeakGroup } from './rules/scan.js';
 import type { ScanReport } from './scan.js';
 import type { TaskReport } from './task/run.js';
@@ -70,7 +71,7 @@ export function createWatchMetrics(options: { defaultMetrics?: boolean } = {}): 
       setGroups('certain', scan.certain);
       setGroups('suspected', scan.suspected);
       kept.set(scan.kept.length);
-      keptResident.set(bytes(scan.kept.reduce((s, p) => s + p.memoryMB, 0)));
+      keptResident.set(bytes(totalMemoryMB(scan.kept)));
       lastScan.set(scan.timestamp.getTime() / 1000);
     },
     startScanTimer: () => duration.startTimer(),

@@ -1,5 +1,5 @@
 // Presentation for people: megabytes, process trees, tables. No decisions are made here.
-import type { AttributedProcess, LeakGroup, ProcessInfo, ProcessSnapshot, ReapOutcome, ScanReport, TaskReport } from '../index.js';
+import { totalMemoryMB, type AttributedProcess, type LeakGroup, type ProcessInfo, type ProcessSnapshot, type ReapOutcome, type ScanReport, type TaskReport } from '../index.js';
 
 export function formatMB(mb: number): string {
   return `${mb.toFixed(1)} MB`;
@@ -53,7 +53,7 @@ export function renderTree(processes: readonly (ProcessInfo & { evidence?: strin
 
 function section(title: string, processes: readonly AttributedProcess[]): string[] {
   if (processes.length === 0) return [];
-  const total = processes.reduce((s, p) => s + p.memoryMB, 0);
+  const total = totalMemoryMB(processes);
   const noun = processes.length === 1 ? 'process' : 'processes';
   return [`${title}: ${processes.length} ${noun}, ${formatMB(total)}`, ...renderTree(processes)];
 }
@@ -74,7 +74,7 @@ export function renderSnapshotTable(snapshot: ProcessSnapshot, processes: readon
   const rows = processes.map(
     (p) => `${String(p.pid).padStart(7)} ${String(p.ppid).padStart(7)} ${p.memoryMB.toFixed(1).padStart(9)} ${p.isMCP ? 'yes' : '   '} ${p.command}`,
   );
-  const shownMB = processes.reduce((s, p) => s + p.memoryMB, 0);
+  const shownMB = totalMemoryMB(processes);
   const footer =
     processes.length === snapshot.processCount
       ? `${snapshot.processCount} processes, ${formatMB(snapshot.totalMemoryMB)}`
@@ -126,7 +126,7 @@ export function renderScan(scan: ScanReport): string {
     lines.push(...groupLines(scan.suspected, (g) => `tree of ${g.root.pid}`));
   }
   if (scan.kept.length > 0) {
-    lines.push(`kept (declared to outlive their task, not leaks): ${scan.kept.length} processes, ${formatMB(scan.kept.reduce((s, p) => s + p.memoryMB, 0))}`);
+    lines.push(`kept (declared to outlive their task, not leaks): ${scan.kept.length} processes, ${formatMB(totalMemoryMB(scan.kept))}`);
     lines.push(...renderTree(scan.kept, '  '));
   }
   return `${lines.join('\n')}\n`;

@@ -1,5 +1,5 @@
 // `rtrack snapshot [--json] [--sort pid|memory] [--mcp]`: every process, as a table or JSON.
-import { takeSnapshot } from '../index.js';
+import { takeSnapshot, totalMemoryMB } from '../index.js';
 import { renderSnapshotTable } from './present.js';
 
 export interface SnapshotOptions {
@@ -13,7 +13,7 @@ export async function snapshotCommand(options: SnapshotOptions): Promise<number>
   let processes = options.mcp ? snapshot.processes.filter((p) => p.isMCP) : [...snapshot.processes];
   processes = options.sort === 'memory' ? processes.sort((a, b) => b.memoryMB - a.memoryMB || a.pid - b.pid) : processes.sort((a, b) => a.pid - b.pid);
   if (options.json) {
-    const shown = options.mcp ? { ...snapshot, processes, processCount: processes.length, totalMemoryMB: processes.reduce((s, p) => s + p.memoryMB, 0) } : { ...snapshot, processes };
+    const shown = options.mcp ? { ...snapshot, processes, processCount: processes.length, totalMemoryMB: totalMemoryMB(processes) } : { ...snapshot, processes };
     process.stdout.write(`${JSON.stringify(shown, null, 2)}\n`);
   } else {
     process.stdout.write(renderSnapshotTable(snapshot, processes));

@@ -6,6 +6,7 @@
 //   kept       processes declared to outlive their task: shown, never counted as leaks
 import type { ProcessIdentity, ProcessInfo, ProcessSnapshot } from '../types.js';
 import { byPid, parentOf } from './identity.js';
+import { totalMemoryMB } from './memory.js';
 import { isAgentHelper, looksLikeSubreaper } from './patterns.js';
 
 export interface LeakGroup {
@@ -144,7 +145,7 @@ function toGroup(processes: ProcessInfo[], options: ScanRuleOptions, extra: { ta
     ...extra,
     root,
     processes,
-    totalMemoryMB: processes.reduce((s, p) => s + p.memoryMB, 0),
+    totalMemoryMB: totalMemoryMB(processes),
     ageSeconds: Math.max(0, Math.round(options.ageSeconds(root.startTime))),
   };
 }

@@ -4,7 +4,7 @@ import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process'
 import { CommandNotExecutableError, CommandNotFoundError } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
 import type { PlatformReader } from '../platform/types.js';
-import { totalMemoryMB } from '../rules/memory.js';
+import { exceedsThreshold, totalMemoryMB } from '../rules/memory.js';
 import { reapOrphans, type ReapOptions, type ReapOutcome } from '../reap.js';
 import { ResourceTracker, describeProcess } from '../tracker.js';
 import type { AttributedProcess, ProcessSnapshot, ResourceTrackerConfig } from '../types.js';
@@ -157,7 +157,7 @@ export async function runTracked(command: string, args: readonly string[] = [], 
     report.leakedMemoryMB = totalMemoryMB(verdicts.orphans);
     tracker.detectOrphans();
     report.memoryDeltaMB = tracker.checkMemoryGrowth();
-    report.memoryGrowthExceeded = report.memoryDeltaMB > report.memoryThresholdMB;
+    report.memoryGrowthExceeded = exceedsThreshold(report.memoryDeltaMB, report.memoryThresholdMB);
     if (verdicts.suspects.length > 0) {
       logger.info(
         { count: verdicts.suspects.length, processes: verdicts.suspects.map(describeProcess).join(', ') },
