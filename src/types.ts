@@ -42,6 +42,11 @@ export interface ResourceTrackerConfig {
   lineageIntervalMs: number;
 }
 
+/** The environment variable that carries a task's tag to every descendant. */
+export const TASK_ENV_VAR = 'RESOURCE_TRACKER_TASK';
+/** The environment variable that declares a process (and its children) meant to outlive its task. */
+export const KEEP_ENV_VAR = 'RESOURCE_TRACKER_KEEP';
+
 export const DEFAULT_CONFIG: Readonly<ResourceTrackerConfig> = Object.freeze({
   enabled: true,
   memoryThresholdMB: 100,

@@ -2,7 +2,7 @@
 // command is not known yet, `environ` only when asked. Buffers are reused; parsing is byte-level.
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
-import type { ProcessIdentity } from '../types.js';
+import { KEEP_ENV_VAR, TASK_ENV_VAR, type ProcessIdentity } from '../types.js';
 import type { EnvMarkers, PlatformReader, ProcessStatus, ProcessTable, RawProcess, ReadTableOptions } from './types.js';
 
 const SPACE = 0x20;
@@ -95,8 +95,8 @@ export function parseCmdline(buf: Uint8Array, length: number): string {
   return Buffer.from(buf.buffer, buf.byteOffset, end).toString('utf8');
 }
 
-const TASK_VAR = Buffer.from('RESOURCE_TRACKER_TASK=');
-const KEEP_VAR = Buffer.from('RESOURCE_TRACKER_KEEP=');
+const TASK_VAR = Buffer.from(`${TASK_ENV_VAR}=`);
+const KEEP_VAR = Buffer.from(`${KEEP_ENV_VAR}=`);
 
 /** Finds the tracker's markers in /proc/[pid]/environ (NUL-separated NAME=value entries). */
 export function parseEnvMarkers(buf: Uint8Array, length: number): EnvMarkers {

@@ -15,7 +15,7 @@ export class Lineage {
 
   constructor(
     private readonly reader: PlatformReader,
-    readonly rootPid: number,
+    private readonly rootPid: number,
     private readonly intervalMs: number,
   ) {}
 

@@ -4,8 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import type { ProcessIdentity } from '../types.js';
 
-export const TASK_ENV_VAR = 'RESOURCE_TRACKER_TASK';
-export const KEEP_ENV_VAR = 'RESOURCE_TRACKER_KEEP';
+export { KEEP_ENV_VAR, TASK_ENV_VAR } from '../types.js';
 
 const TAG_PREFIX = 'rt1';
 
