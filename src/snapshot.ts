@@ -26,9 +26,7 @@ export interface SnapshotOptions {
 /** Takes one snapshot of every process on the machine. */
 export async function takeSnapshot(options: SnapshotOptions = {}): Promise<ProcessSnapshot> {
   const reader = options.reader ?? platformReader();
-  const keep = (options.keep ?? []).some((k) => typeof k === 'string')
-    ? compileKeepPatterns((options.keep ?? []).map((k) => (typeof k === 'string' ? k : k.source)))
-    : ((options.keep ?? []) as RegExp[]);
+  const keep = compileKeepPatterns(options.keep ?? []);
   // By pid, compared on start time: no per-process key strings on the hot path.
   let previous: Map<number, ProcessInfo> | undefined;
   if (options.previous) {

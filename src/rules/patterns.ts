@@ -23,9 +23,10 @@ export function looksLikeSubreaper(command: string): boolean {
   return SUBREAPER_PATTERN.test(command);
 }
 
-/** Compiles keep patterns; a bad one throws naming the entry (`label[index]`). */
-export function compileKeepPatterns(patterns: readonly string[], label = 'keep'): RegExp[] {
+/** Compiles keep patterns (compiled ones pass through); a bad one throws naming the entry (`label[index]`). */
+export function compileKeepPatterns(patterns: readonly (string | RegExp)[], label = 'keep'): RegExp[] {
   return patterns.map((source, index) => {
+    if (source instanceof RegExp) return source;
     try {
       return new RegExp(source);
     } catch (err) {
