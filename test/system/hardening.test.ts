@@ -47,6 +47,19 @@ describe('hostile process names', () => {
       expect(me.name.isWellFormed()).toBe(true);
     }
   });
+
+  it('a command line that holds newlines and escape sequences is shown on one line, escaped', async () => {
+    // Printed raw, such a command would forge a process row and recolour the terminal.
+    const hostile = 'evil\n   1 FAKE 1.0 MB \x1b[31mred\x1b[0m \u202eexe.txt';
+    const [pid] = await jar.orphan(`exec -a $'${hostile.replace(/\n/g, '\\n').replace(/\x1b/g, '\\e')}' sleep 300 >/dev/null 2>&1 & echo $!`);
+    const r = await runCli(['snapshot']);
+    expect(r.code).toBe(0);
+    const rows = r.stdout.split('\n').filter((line) => line.includes('evil'));
+    expect(rows).toEqual([expect.stringMatching(new RegExp(`^\\s*${pid}\\s+\\d+\\s.*evil\\\\n   1 FAKE 1\\.0 MB \\\\x1b\\[31mred\\\\x1b\\[0m \\\\u202eexe\\.txt 300$`))]);
+    expect(r.stdout).not.toContain('\x1b');
+    const json = JSON.parse((await runCli(['snapshot', '--json'])).stdout) as ProcessSnapshot;
+    expect(json.processes.find((p) => p.pid === pid)!.command).toBe(`${hostile} 300`); // machines get the exact text
+  });
 });
 
 describe('churn', () => {

@@ -19,9 +19,14 @@ interface Pty {
   exit: Promise<number | null>;
 }
 
-/** Runs a shell command line in a new pseudo-terminal; keystrokes go to its input. */
+/**
+ * Runs a shell command line in a new pseudo-terminal; keystrokes go to its input. `script` runs it
+ * with $SHELL (else /bin/sh), and that shell shares the foreground process group with rtrack: bash
+ * waits for a child that handled Ctrl+C and goes on, as an interactive shell would, while dash dies
+ * of it and takes the terminal with it. So the shell is bash, whatever the caller's environment says.
+ */
 function inPty(commandLine: string): Pty {
-  const child = jar.spawn('script', ['-qfec', commandLine, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = jar.spawn('script', ['-qfec', commandLine, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, SHELL: '/bin/bash' } });
   let output = '';
   child.stdout!.on('data', (d: Buffer) => (output += d.toString('latin1')));
   child.stderr!.on('data', (d: Buffer) => (output += d.toString('latin1')));

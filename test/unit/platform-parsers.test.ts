@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { detectOrphans, memoryGrowth, type ProcessInfo, type ProcessSnapshot } from '../../src/index.js';
 import {
   parseCimJson,
@@ -15,6 +15,10 @@ import {
   splitCsvLine,
 } from '../../src/parsers.js';
 import { createLinuxReader } from '../../src/platform/linux.js';
+import { ProcessJar, waitFor } from '../helpers/processes.js';
+
+const jar = new ProcessJar();
+afterEach(() => jar.cleanup());
 
 const fixture = (path: string): string => readFileSync(new URL(`../fixtures/${path}`, import.meta.url), 'utf8');
 const pids = (ps: ProcessInfo[]): number[] => ps.map((p) => p.pid);
@@ -40,22 +44,34 @@ describe('macOS ps parser', () => {
   });
 
   it('reads procps ps output on this Linux machine the same as the /proc reader (live)', async () => {
-    const text = execFileSync('ps', ['-axww', '-o', 'pid=,ppid=,rss=,lstart=,command='], { encoding: 'utf8' });
+    // Our own processes, with command lines that a naive column split gets wrong, are compared exactly.
+    const args = ['-e', 'setInterval(() => {}, 1000)', 'two  spaces', 'héllo wörld ✓ 日本語', 'q="1, 2"', "'x=1'", ''];
+    const own = [jar.spawn(process.execPath, args), jar.spawn(process.execPath, [...args, '--mcp'])].map((c) => c.pid!);
+    const linux = createLinuxReader();
+    const execed = async (): Promise<boolean> => (await linux.readProcessTable()).processes.filter((p) => own.includes(p.pid) && p.commandLine?.includes('日本語')).length === 2;
+    expect(await waitFor(execed)).toBe(true);
+    // ps shows non-ASCII text as '?' unless the locale is UTF-8, and control characters always as '?'.
+    const env = { ...process.env, LC_ALL: 'C.UTF-8' };
+    const text = execFileSync('ps', ['-axww', '-o', 'pid=,ppid=,rss=,lstart=,command='], { encoding: 'utf8', env });
     const fromPs = parsePsTable(text);
     expect(fromPs.skipped).toBe(0);
-    const linux = createLinuxReader();
     const procByPid = new Map((await linux.readProcessTable()).processes.map((p) => [p.pid, p]));
+    for (const pid of own) {
+      expect(fromPs.processes.find((p) => p.pid === pid)).toMatchObject({ ppid: process.pid, commandLine: procByPid.get(pid)!.commandLine!.trim() });
+    }
+    // Every other process is compared too, its command only when ps shows it as is (printable ASCII).
     let compared = 0;
     for (const p of fromPs.processes) {
       const q = procByPid.get(p.pid);
       if (!q || q.commandLine === undefined || q.commandLine === '') continue; // gone meanwhile, or a kernel thread ([name])
-      if (p.ppid !== q.ppid || p.commandLine !== q.commandLine.trim()) {
+      const sameCommand = (a: string, b: string): boolean => !/^[\x20-\x7e]*$/.test(b) || a === b.trim();
+      if (p.ppid !== q.ppid || !sameCommand(p.commandLine!, q.commandLine)) {
         // A process may exec or be re-parented between the two readings: read it both ways again.
-        const again = parsePsTable(execFileSync('ps', ['-ww', '-o', 'pid=,ppid=,rss=,lstart=,command=', '-p', String(p.pid)], { encoding: 'utf8' })).processes[0];
+        const again = parsePsTable(execFileSync('ps', ['-ww', '-o', 'pid=,ppid=,rss=,lstart=,command=', '-p', String(p.pid)], { encoding: 'utf8', env })).processes[0];
         const proc = (await linux.readProcessTable()).processes.find((r) => r.pid === p.pid);
         if (!again || !proc) continue;
         expect(again.ppid).toBe(proc.ppid);
-        expect(again.commandLine).toBe(proc.commandLine!.trim());
+        expect(sameCommand(again.commandLine!, proc.commandLine!)).toBe(true);
       }
       compared++;
     }

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config.js';
 import { ConfigError } from '../../src/errors.js';
 import { parseCimTable, parseCmdline, parseEnvMarkers, parsePsTable, parseStat, parseTasklistTable, parseWmicTable } from '../../src/parsers.js';
+import { printableCommand } from '../../src/cli/present.js';
 import { displayCommand } from '../../src/rules/command.js';
 
 // Locally every run explores new cases (PROPERTY_RUNS=20000 for a long hunt); CI uses a fixed seed
@@ -89,6 +90,31 @@ describe('parseCmdline and the displayed command (property)', () => {
       }),
       RUNS,
     );
+  });
+});
+
+describe('printableCommand: a command shown to a person (property)', () => {
+  it('is one line with no control character, and printable text is shown unchanged', () => {
+    const unprintable = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary' }), (command) => {
+        const shown = printableCommand(command);
+        expect(shown).not.toMatch(unprintable);
+        if (!unprintable.test(command)) expect(shown).toBe(command);
+      }),
+      RUNS,
+    );
+  });
+
+  it.each([
+    ['a\nb', 'a\\nb'],
+    ['\x1b[31mred', '\\x1b[31mred'],
+    ['tab\there\r', 'tab\\there\\r'],
+    ['\u202etxt.exe', '\\u202etxt.exe'],
+    ['\u0085next', '\\x85next'],
+    ['héllo 日本語 ✓', 'héllo 日本語 ✓'],
+  ])('%j is shown as %j', (command, shown) => {
+    expect(printableCommand(command)).toBe(shown);
   });
 });
 
