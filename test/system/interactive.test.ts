@@ -43,7 +43,10 @@ function inPty(commandLine: string): Pty {
   };
 }
 
-const rtrack = (args: string): string => `${process.execPath} ${RTRACK} run ${args}`;
+/** Single-quoted for the shell: the checkout's path may hold spaces. */
+const quote = (text: string): string => `'${text.replace(/'/g, `'\\''`)}'`;
+const rtrack = (args: string): string => `${quote(process.execPath)} ${quote(RTRACK)} run ${args}`;
+const node = (name: string): string => `${quote(process.execPath)} ${quote(task(name))}`;
 
 /** The task's pid from its "ready <pid>" line, recorded for cleanup with its tree. */
 async function taskPid(pty: Pty): Promise<number> {
@@ -54,7 +57,7 @@ async function taskPid(pty: Pty): Promise<number> {
 
 describe('interactive task under rtrack run, in a real terminal', () => {
   it('one Ctrl+C reaches the task exactly once; a second one ends it; rtrack reports and exits with its status', async () => {
-    const pty = inPty(`${rtrack('--')} ${process.execPath} ${task('sigcount.mjs')}; echo "rtrack exit $?"`);
+    const pty = inPty(`${rtrack('--')} ${node('sigcount.mjs')}; echo "rtrack exit $?"`);
     await pty.waitFor('ready');
     await taskPid(pty);
     pty.type('\x03');
@@ -74,7 +77,7 @@ describe('interactive task under rtrack run, in a real terminal', () => {
     // Job control needs an interactive shell: it gives the job its own process group (a stop
     // signal to an orphaned process group is discarded by the kernel).
     const pty = inPty('bash --norc --noprofile -i');
-    pty.type(`${rtrack('--')} ${process.execPath} ${task('ticker.mjs')}\n`); // alone on the line: a stopped job ends a list
+    pty.type(`${rtrack('--')} ${node('ticker.mjs')}\n`); // alone on the line: a stopped job ends a list
     await pty.waitFor('ready');
     const pid = await taskPid(pty);
     const rtrackPid = (await reader.readStatus(pid))!.ppid;
@@ -109,7 +112,7 @@ describe('interactive task under rtrack run, in a real terminal', () => {
   });
 
   it('a window resize reaches the task (it shares the terminal)', async () => {
-    const pty = inPty(`${rtrack('--')} ${process.execPath} ${task('winch.mjs')}; echo "rtrack exit $?"`);
+    const pty = inPty(`${rtrack('--')} ${node('winch.mjs')}; echo "rtrack exit $?"`);
     await pty.waitFor(/tty \/dev\/pts\/\d+/);
     await taskPid(pty);
     const tty = /tty (\/dev\/pts\/\d+)/.exec(pty.output())![1]!;
@@ -122,7 +125,7 @@ describe('interactive task under rtrack run, in a real terminal', () => {
   });
 
   it('the task\'s output reaches the terminal unchanged, and rtrack\'s summary comes after it', async () => {
-    const pty = inPty(`${rtrack('--')} ${process.execPath} ${task('raw-and-colours.mjs')}; echo "rtrack exit $?"`);
+    const pty = inPty(`${rtrack('--')} ${node('raw-and-colours.mjs')}; echo "rtrack exit $?"`);
     await pty.waitFor('rtrack exit');
     await jar.adopt(Number(/leak (\d+)/.exec(pty.output())![1]));
     const out = pty.output();
@@ -133,7 +136,7 @@ describe('interactive task under rtrack run, in a real terminal', () => {
   });
 
   it('a task killed in raw mode leaves the terminal usable: rtrack restores its modes', async () => {
-    const pty = inPty(`${rtrack('--')} ${process.execPath} ${task('raw-and-colours.mjs')} raw; stty -a; echo "rtrack done"`);
+    const pty = inPty(`${rtrack('--')} ${node('raw-and-colours.mjs')} raw; stty -a; echo "rtrack done"`);
     await pty.waitFor('rtrack done');
     await jar.adopt(Number(/leak (\d+)/.exec(pty.output())![1]));
     const modes = pty.output();
@@ -147,7 +150,7 @@ describe('interactive task under rtrack run, in a real terminal', () => {
   });
 
   it('the report and reaping still happen when the session ends with Ctrl+C', async () => {
-    const pty = inPty(`${rtrack('--reap --grace 300 --')} bash -c 'sleep 431 >/dev/null 2>&1 & echo "leak $!"; exec ${process.execPath} ${task('sigcount.mjs')}'; echo "rtrack exit $?"`);
+    const pty = inPty(`${rtrack('--reap --grace 300 --')} bash -c 'sleep 431 >/dev/null 2>&1 & echo "leak $!"; exec "$0" "$1"' ${node('sigcount.mjs')}; echo "rtrack exit $?"`);
     await pty.waitFor('ready');
     const leak = Number(/leak (\d+)/.exec(pty.output())![1]);
     await jar.adopt(leak);
