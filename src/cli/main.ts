@@ -30,6 +30,19 @@ function configOptions(command: Command): Command {
     .option('--keep <regex>', 'processes whose command line matches are kept, not leaks (repeatable)', collect);
 }
 
+/**
+ * An option that takes a value swallows the next word, even `--`: `run --report -- cmd` would
+ * write the report to a file named `--`, and `--config --` look for one. Say so instead.
+ */
+function rejectSeparatorAsValue(command: Command): void {
+  for (const option of command.options) {
+    const value: unknown = command.getOptionValue(option.attributeName());
+    if (value === '--' || (Array.isArray(value) && value.includes('--'))) {
+      throw new UsageError(`option '${option.flags}' is missing its value (it took the '--' that ends rtrack's options)`);
+    }
+  }
+}
+
 export function buildProgram(setExit: (code: number) => void): Command {
   const program = new Command();
   program
@@ -40,6 +53,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .exitOverride()
     .configureOutput({ outputError: (text, write) => write(`rtrack: ${text.replace(/^error: /, '')}`) })
     .showSuggestionAfterError(true)
+    .hook('preAction', (_program, command) => rejectSeparatorAsValue(command))
     .addHelpText(
       'after',
       `

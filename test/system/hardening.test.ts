@@ -233,10 +233,15 @@ describe('bad input: one clear line, exit 2, the task is not started', () => {
     [['--config', join(dir, 'keep-not-list.yaml')], /keep-not-list\.yaml: diagnostics\.resource_tracking\.keep/],
     [['--config', join(dir, 'a-directory.yaml')], /a-directory\.yaml: cannot read config: is a directory/],
     [['--config', join(dir, 'missing.yaml')], /missing\.yaml: cannot read config: no such file/],
-    [['--config'], /rtrack: --: cannot read config: no such file/], // commander takes `--` as the value
+    // An option left without its value takes the `--` after it: no file named `--` is written or read.
+    [['--config'], /option '-c, --config <file>' is missing its value/],
+    [['--report'], /option '--report <file>' is missing its value/],
+    [['--metrics-file'], /option '--metrics-file <path>' is missing its value/],
+    [['--keep', 'sccache', '--keep'], /option '--keep <regex>' is missing its value/],
   ])('run %j', async (options, pattern) => {
     const marker = path('started');
-    const r = await runCli(['run', ...options, '--', 'touch', marker]);
+    const r = await runCli(['run', ...options, '--', 'touch', marker], { cwd: dir });
+    expect(existsSync(join(dir, '--'))).toBe(false);
     expect(r.code).toBe(2);
     const lines = r.stderr.trim().split('\n');
     expect(lines).toHaveLength(1);
