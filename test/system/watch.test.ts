@@ -11,7 +11,8 @@ import { createLinuxReader } from '../../src/platform/linux.js';
 import { RTRACK, runCli } from '../helpers/cli.js';
 import { memoryStream } from '../helpers/fake-reader.js';
 import { ProcessJar, waitFor } from '../helpers/processes.js';
-import { promtool, requireOrSkip } from '../helpers/promtool.js';
+import { requireOrSkip } from '../helpers/debian-tools.js';
+import { promtool } from '../helpers/promtool.js';
 
 const jar = new ProcessJar();
 afterEach(() => jar.cleanup());
@@ -148,7 +149,7 @@ describe('rtrack watch', () => {
 
 describe('promtool', () => {
   it('accepts the scrape output', async () => {
-    if (!requireOrSkip('promtool')) return;
+    if (!requireOrSkip('promtool', 'prometheus')) return;
     await certainLeak(422);
     const watch = await startWatch();
     const text = await scrape(watch.url);
@@ -160,7 +161,7 @@ describe('promtool', () => {
   });
 
   it('accepts the example scrape config and alerting rules, and the alerts fire as tested', () => {
-    if (!requireOrSkip('promtool')) return;
+    if (!requireOrSkip('promtool', 'prometheus')) return;
     expect(promtool(['check', 'config', join(examples, 'prometheus.yml')]).status).toBe(0);
     expect(promtool(['check', 'rules', join(examples, 'alerts.yml')]).status).toBe(0);
     const test = promtool(['test', 'rules', join(examples, 'alerts.test.yml')]);
@@ -169,7 +170,7 @@ describe('promtool', () => {
   });
 
   it('accepts run --metrics-file output, written atomically', async () => {
-    if (!requireOrSkip('promtool')) return;
+    if (!requireOrSkip('promtool', 'prometheus')) return;
     const dir = mkdtempSync(join(tmpdir(), 'rtrack-textfile-'));
     const file = join(dir, 'rtrack.prom');
     const r = await runCli(['run', '--metrics-file', file, '--', 'bash', '-c', 'sleep 423 >/dev/null 2>&1 & echo $!']);
@@ -188,7 +189,7 @@ describe('promtool', () => {
 
 describe('a real Prometheus server scraping rtrack watch', () => {
   it('sees the certain-leak gauge through its HTTP API', async () => {
-    if (!requireOrSkip('prometheus')) return;
+    if (!requireOrSkip('prometheus', 'prometheus')) return;
     await certainLeak(424);
     const watch = await startWatch();
     const target = watch.url.replace('http://', '').replace('/metrics', '');
