@@ -165,7 +165,9 @@ export async function main(argv: string[]): Promise<number> {
     return exitCode;
   } catch (err) {
     if (err instanceof CommanderError) {
-      return err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help' ? 0 : EXIT_USAGE;
+      // Help or the version when asked for (commander's exit code 0) is a success; help shown
+      // because no command was given, like every other commander error, is a usage error.
+      return err.exitCode === 0 ? 0 : EXIT_USAGE;
     }
     process.stderr.write(`rtrack: ${err instanceof Error ? err.message : String(err)}\n`);
     return err instanceof UsageError || err instanceof ConfigError ? EXIT_USAGE : 1;

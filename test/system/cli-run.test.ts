@@ -242,6 +242,16 @@ describe('rtrack --help', () => {
     expect(r.stdout).toMatch(/Examples?:\n {2}rtrack /);
   });
 
+  it('no command at all is a usage error: the help goes to stderr, exit 2; `help run` is asked for, exit 0', async () => {
+    const bare = await runCli([]);
+    expect(bare.code).toBe(2);
+    expect(bare.stdout).toBe('');
+    expect(bare.stderr).toMatch(/Usage: rtrack/);
+    const asked = await runCli(['help', 'run']);
+    expect(asked.code).toBe(0);
+    expect(asked.stdout).toMatch(/Usage: rtrack run/);
+  });
+
   it('--version prints the package version', async () => {
     const r = await runCli(['--version']);
     expect(r.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
