@@ -64,21 +64,25 @@ await spawnSleepers(N);
 const base = await takeSnapshot();
 const count = base.processCount;
 const samples = { full: [], incremental: [], ps: [], psList: [] };
-let loopMaxNs = 0;
-/** Times a snapshot while a fresh event-loop delay histogram watches it. */
-async function timeWatched(fn) {
+const blocks = { snapshot: [], idle: [] }; // longest event-loop block (ms) seen in each watched span
+/** Runs fn while a fresh event-loop delay histogram watches it; records its longest block. */
+async function watched(fn, into) {
   const loop = monitorEventLoopDelay({ resolution: 1 });
   loop.enable();
   const ms = await time(fn);
   await new Promise((r) => setTimeout(r, 2)); // let the histogram take its last sample
   loop.disable();
-  loopMaxNs = Math.max(loopMaxNs, loop.max);
+  into.push(Math.max(0, loop.max / 1e6 - 1)); // minus the 1 ms sampling resolution
   return ms;
 }
 for (let i = 0; i < RUNS; i++) {
   // Interleaved so that machine noise hits every contender alike.
-  samples.full.push(await timeWatched(() => takeSnapshot()));
-  samples.incremental.push(await timeWatched(() => takeSnapshot({ previous: base })));
+  const full = await watched(() => takeSnapshot(), blocks.snapshot);
+  samples.full.push(full);
+  samples.incremental.push(await watched(() => takeSnapshot({ previous: base }), blocks.snapshot));
+  // The reference: the same watch over an idle wait as long as the snapshot. What it sees is the
+  // machine's noise (scheduling, other tenants), not our code.
+  await watched(() => new Promise((r) => setTimeout(r, full)), blocks.idle);
   samples.ps.push(await time(() => run('ps', ['-eo', 'pid,ppid,rss,args'], { maxBuffer: 1 << 28 })));
   samples.psList.push(await time(() => psList()));
 }
@@ -89,7 +93,6 @@ const rows = [
   ['ps -eo pid,ppid,rss,args', ps],
   ['ps-list (npm)', median(samples.psList)],
 ];
-const longestBlockMs = Math.max(0, loopMaxNs / 1e6 - 1);
 const lines = [
   `Date: ${new Date().toISOString().slice(0, 10)} · machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`,
   `Processes on the machine during the run: ${count} (${N} spawned); medians over ${RUNS} runs`,
@@ -98,7 +101,9 @@ const lines = [
   '| --- | ---: | ---: | ---: |',
   ...rows.map(([name, ms]) => `| ${name} | ${ms.toFixed(1)} | ${((ms * 1000) / count).toFixed(1)} | ${(ps / ms).toFixed(2)}× |`),
   '',
-  `Longest event-loop block during snapshots: ${longestBlockMs.toFixed(1)} ms (monitorEventLoopDelay, 1 ms resolution)`,
+  `Longest event-loop block during snapshots: ${Math.max(...blocks.snapshot).toFixed(1)} ms (median over snapshots ${median(blocks.snapshot).toFixed(1)} ms);` +
+    ` idle reference of the same lengths: ${Math.max(...blocks.idle).toFixed(1)} ms (median ${median(blocks.idle).toFixed(1)} ms).` +
+    ' monitorEventLoopDelay, 1 ms resolution.',
 ];
 console.log(lines.join('\n'));
 cleanup();

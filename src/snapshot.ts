@@ -1,5 +1,6 @@
 // One snapshot of every process: the platform's raw records turned into ProcessInfo.
 import { SnapshotError } from './errors.js';
+import { BLOCK_MS, yieldToLoop } from './event-loop.js';
 import { platformReader } from './platform/index.js';
 import type { PlatformReader, RawProcess } from './platform/types.js';
 import { displayCommand } from './rules/command.js';
@@ -7,7 +8,6 @@ import { compileKeepPatterns, isMCPProcess, matchesAny } from './rules/patterns.
 import type { KeepReason, ProcessInfo, ProcessSnapshot } from './types.js';
 
 const BYTES_PER_MB = 1024 * 1024;
-const YIELD_AFTER_MS = 2;
 
 export interface SnapshotOptions {
   /** The OS reader (default: the one for this platform); tests pass their own. */
@@ -44,10 +44,11 @@ export async function takeSnapshot(options: SnapshotOptions = {}): Promise<Proce
   }
   const processes: ProcessInfo[] = new Array(table.processes.length);
   let total = 0;
+  await yieldToLoop(); // the reader's last block has just run: a turn before the next
   let blockStart = performance.now();
   for (let i = 0; i < table.processes.length; i++) {
-    if ((i & 63) === 0 && performance.now() - blockStart > YIELD_AFTER_MS) {
-      await new Promise((resolve) => setImmediate(resolve)); // keep the caller's event loop responsive
+    if ((i & 63) === 0 && performance.now() - blockStart > BLOCK_MS) {
+      await yieldToLoop();
       blockStart = performance.now();
     }
     const info = toProcessInfo(table.processes[i]!, previous, keep);

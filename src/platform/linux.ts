@@ -2,6 +2,7 @@
 // command is not known yet, `environ` only when asked. Buffers are reused; parsing is byte-level.
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
+import { BLOCK_MS, yieldToLoop } from '../event-loop.js';
 import { KEEP_ENV_VAR, TASK_ENV_VAR, type ProcessIdentity } from '../types.js';
 import type { EnvMarkers, PlatformReader, ProcessStatus, ProcessTable, RawProcess, ReadTableOptions } from './types.js';
 
@@ -197,9 +198,6 @@ function readBootTimeMs(): number {
   return Date.now() - Number(readFileSync('/proc/uptime', 'latin1').split(' ')[0]) * 1000;
 }
 
-/** Yield to the event loop when a block of synchronous reading has run this long. */
-const YIELD_AFTER_MS = 2;
-const yieldToLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 export function createLinuxReader(procRoot = '/proc'): PlatformReader {
   const { pageSize, clockTicks } = readAuxv();
@@ -233,12 +231,13 @@ export function createLinuxReader(procRoot = '/proc'): PlatformReader {
     } catch (err) {
       throw new Error(`cannot list ${procRoot}: ${(err as Error).message}`);
     }
+    await yieldToLoop(); // out of the I/O callback first: see event-loop.ts
     let blockStart = performance.now();
     for (let i = 0; i < entries.length; i++) {
       const entry = entries[i]!;
       const c = entry.charCodeAt(0);
       if (c < 48 || c > 57) continue;
-      if ((i & 15) === 0 && performance.now() - blockStart > YIELD_AFTER_MS) {
+      if ((i & 15) === 0 && performance.now() - blockStart > BLOCK_MS) {
         await yieldToLoop();
         blockStart = performance.now();
       }
