@@ -1,7 +1,8 @@
 // Reaping: identity-checked termination of a leaked set. The whole set gets SIGTERM (tree roots
-// first, so a browser can shut its own children down), survivors get SIGKILL after a grace period,
-// and each process's identity (pid + start time) is re-read immediately before every signal: a pid
-// that now belongs to another process is never signalled.
+// first, so a browser can shut its own children down), a stopped process is then woken with
+// SIGCONT (as systemd does: it cannot act on SIGTERM while stopped), survivors get SIGKILL after a
+// grace period, and each process's identity (pid + start time) is re-read immediately before every
+// signal: a pid that now belongs to another process is never signalled.
 import { selfAndAncestors } from './ancestry.js';
 import { platformReader } from './platform/index.js';
 import type { PlatformReader } from './platform/types.js';
@@ -62,10 +63,15 @@ export async function reapOrphans(processes: readonly ProcessInfo[], options: Re
   const kill = options.kill ?? ((pid: number, signal: NodeJS.Signals) => process.kill(pid, signal));
   const protectedSet = await selfAndAncestors(reader);
 
-  const isSame = async (p: ProcessInfo): Promise<'same' | 'gone' | 'changed'> => {
+  const identityOf = async (p: ProcessInfo): Promise<'same' | 'stopped' | 'gone' | 'changed'> => {
     const status = await reader.readStatus(p.pid);
     if (!status || !status.alive) return 'gone';
-    return status.startTime === p.startTime ? 'same' : 'changed';
+    if (status.startTime !== p.startTime) return 'changed';
+    return status.stopped === false ? 'same' : 'stopped'; // a reader that cannot tell: maybe stopped
+  };
+  const isSame = async (p: ProcessInfo): Promise<'same' | 'gone' | 'changed'> => {
+    const state = await identityOf(p);
+    return state === 'stopped' ? 'same' : state;
   };
   /** Checks identity, then signals; returns false when the process must not (or cannot) be signalled. */
   const signalChecked = async (p: ProcessInfo, outcome: ReapOutcome, signal: NodeJS.Signals): Promise<boolean> => {
@@ -110,6 +116,18 @@ export async function reapOrphans(processes: readonly ProcessInfo[], options: Re
       continue;
     }
     if (await signalChecked(p, outcome, first)) signalled.push(p);
+  }
+  // Windows has no stopped processes to wake (and no SIGCONT); SIGKILL needs no waking.
+  if (reader.platform !== 'windows' && first !== 'SIGKILL' && first !== 'SIGCONT') {
+    for (const p of signalled) {
+      if ((await identityOf(p)) !== 'stopped') continue;
+      try {
+        kill(p.pid, 'SIGCONT');
+        outcomes.get(p.pid)!.signals.push('SIGCONT');
+      } catch {
+        // gone meanwhile: the wait below sees it
+      }
+    }
   }
 
   const survivors = await waitGone(signalled, graceMs);

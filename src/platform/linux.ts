@@ -271,7 +271,7 @@ export function createLinuxReader(procRoot = '/proc'): PlatformReader {
   async function readStatus(pid: number): Promise<ProcessStatus | undefined> {
     const stat = readStatOf(pid);
     if (!stat) return undefined;
-    return { pid: stat.pid, ppid: stat.ppid, startTime: stat.startTime, alive: stat.state !== 'Z' && stat.state !== 'X' };
+    return { pid: stat.pid, ppid: stat.ppid, startTime: stat.startTime, alive: stat.state !== 'Z' && stat.state !== 'X', stopped: stat.state === 'T' };
   }
 
   /** Without CONFIG_PROC_CHILDREN: one pass over every process's stat, filtered by parent. */

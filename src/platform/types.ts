@@ -31,6 +31,8 @@ export interface ProcessStatus {
   startTime: number;
   /** False for zombies: dead, only waiting for their parent to reap them. */
   alive: boolean;
+  /** True when stopped (SIGSTOP, Ctrl+Z); undefined where the platform's reader does not say. */
+  stopped?: boolean;
 }
 
 export interface ReadTableOptions {

@@ -1,5 +1,5 @@
 // Reaping real processes: results, identity checks, and a randomized safety test.
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -47,6 +47,19 @@ describe('reapOrphans', () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(300);
     expect(await isAlive(polite!)).toBe(false);
     expect(await isAlive(stubborn!)).toBe(false);
+  });
+
+  it('a stopped process (Ctrl+Z, SIGSTOP) is woken with SIGCONT after SIGTERM, so it can shut down cleanly', async () => {
+    const marker = join(dir, `cleaned-up-${Date.now()}`);
+    const [pid] = await startTree(`trap 'echo done > ${marker}; exit 0' TERM; echo > ${marker}.ready; while :; do sleep 0.05; done`);
+    expect(await waitFor(() => existsSync(`${marker}.ready`))).toBe(true); // the handler is in place
+    process.kill(pid!, 'SIGSTOP');
+    expect(await waitFor(() => / T /.test(readFileSync(`/proc/${pid}/stat`, 'latin1').slice(readFileSync(`/proc/${pid}/stat`, 'latin1').lastIndexOf(')'))))).toBe(true);
+    const [running] = await startTree('exec sleep 353');
+    const outcomes = await reapOrphans(await infoOf([pid!, running!]), { graceMs: 2000 });
+    expect(result(outcomes, pid!)).toMatchObject({ result: 'terminated', signals: ['SIGTERM', 'SIGCONT'] });
+    expect(result(outcomes, running!)).toMatchObject({ result: 'terminated', signals: ['SIGTERM'] }); // only the stopped one is woken
+    expect(readFileSync(marker, 'utf8')).toBe('done\n'); // its handler ran: it was not simply SIGKILLed
   });
 
   it('identity changed between detection and reaping: no signal is sent', async () => {
