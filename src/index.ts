@@ -8,6 +8,7 @@ export type {
   ProcessInfo,
   ProcessSnapshot,
   ResourceTrackerConfig,
+  TaskOwner,
 } from './types.js';
 export { DEFAULT_CONFIG } from './types.js';
 export { ResourceTracker, describeProcess, type ResourceTrackerOptions } from './tracker.js';
@@ -22,7 +23,7 @@ export { createLogger, silentLogger, type Logger, type LogFields, type LogFormat
 export { ConfigError, SnapshotError, CommandNotFoundError, CommandNotExecutableError } from './errors.js';
 export { TASK_ENV_VAR, KEEP_ENV_VAR, parseTaskTag } from './task/tag.js';
 export { platformReader } from './platform/index.js';
-export type { PlatformReader, RawProcess, ProcessStatus, EnvMarkers } from './platform/types.js';
+export type { PlatformReader, RawProcess, ProcessStatus, EnvMarkers, PidNamespaceInfo } from './platform/types.js';
 export { runTracked, type RunTrackedOptions, type TaskReport, type SnapshotSummary } from './task/run.js';
 export { forwardSignals, deliveredByTerminal, type ForwardSignalsOptions, type ForwardedSignal, type SignalForwarder } from './task/signals.js';
 export { formatTaskTag, createTaskTag } from './task/tag.js';

@@ -98,7 +98,8 @@ export class ResourceTracker {
    * so what the task leaves can be told from bystanders.
    */
   taskEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
-    this.taskTag ??= createTaskTag(this.getReader().selfIdentity());
+    const reader = this.getReader();
+    this.taskTag ??= createTaskTag({ ...reader.selfIdentity(), pidNamespace: reader.readPidNamespace?.(process.pid)?.namespace });
     return { ...env, [TASK_ENV_VAR]: this.taskTag };
   }
 

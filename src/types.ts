@@ -70,6 +70,12 @@ export interface ProcessIdentity {
 }
 
 /** A descendant of a task seen while following its tree: identity plus its parent when first seen. */
+/** The run that owns a task tag: its identity in its own PID namespace (when the OS has them). */
+export interface TaskOwner extends ProcessIdentity {
+  /** The PID namespace's inode number (Linux `/proc/[pid]/ns/pid`), as a decimal string. */
+  pidNamespace?: string;
+}
+
 export interface LineageRecord extends ProcessIdentity {
   ppid: number;
   /** The process carried a keep marker in its environment when first seen (where readable). */

@@ -131,7 +131,7 @@ export function renderScan(scan: ScanReport): string {
   if (scan.certain.length === 0) lines.push('certain leaks (tagged by runs that are gone): none');
   else {
     lines.push(`certain leaks (tagged by runs that are gone): ${countOf(scan.certain)} processes in ${scan.certain.length} groups, ${formatMB(sumMB(scan.certain))}`);
-    lines.push(...groupLines(scan.certain, (g) => `tag ${g.tag} (run pid ${g.owner?.pid} gone)`));
+    lines.push(...groupLines(scan.certain, (g) => `tag ${g.tag} (run pid ${g.owner?.pid}${g.owner?.pidNamespace ? ` of pid namespace ${g.owner.pidNamespace}` : ''} gone)`));
   }
   if (scan.suspected.length === 0) lines.push('suspected leaks (re-parented trees that look like agent helpers): none');
   else {

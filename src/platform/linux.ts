@@ -1,10 +1,10 @@
 // Linux: the /proc reader. One small file per process (`stat`), `cmdline` only for processes whose
 // command is not known yet, `environ` only when asked. Buffers are reused; parsing is byte-level.
-import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, readlinkSync, readSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { BLOCK_MS, yieldToLoop } from '../event-loop.js';
 import { KEEP_ENV_VAR, TASK_ENV_VAR, type ProcessIdentity } from '../types.js';
-import type { EnvMarkers, PlatformReader, ProcessStatus, ProcessTable, RawProcess, ReadTableOptions } from './types.js';
+import type { EnvMarkers, PidNamespaceInfo, PlatformReader, ProcessStatus, ProcessTable, RawProcess, ReadTableOptions } from './types.js';
 
 const SPACE = 0x20;
 const OPEN_PAREN = 0x28;
@@ -331,6 +331,17 @@ export function createLinuxReader(procRoot = '/proc'): PlatformReader {
     isForegroundJob(): boolean | undefined {
       const stat = readStatOf(process.pid);
       return stat ? stat.tpgid > 0 && stat.tpgid === stat.pgrp : undefined;
+    },
+    readPidNamespace(pid: number): PidNamespaceInfo | undefined {
+      try {
+        const namespace = /^pid:\[(\d+)\]$/.exec(readlinkSync(`${procRoot}/${pid}/ns/pid`))?.[1];
+        // NSpid lists the pid in every namespace from ours inward: the last one is its own.
+        const nspid = /^NSpid:\s*([\d\s]+)$/m.exec(readFileSync(`${procRoot}/${pid}/status`, 'latin1'))?.[1]?.trim().split(/\s+/);
+        const innerPid = Number(nspid?.at(-1));
+        return namespace && Number.isSafeInteger(innerPid) && innerPid > 0 ? { namespace, innerPid } : undefined;
+      } catch {
+        return undefined; // gone, or another user's process without the right to look
+      }
     },
     selfIdentity(): ProcessIdentity {
       if (!self) {

@@ -35,6 +35,13 @@ export interface ProcessStatus {
   stopped?: boolean;
 }
 
+export interface PidNamespaceInfo {
+  /** The namespace's inode number, as a decimal string. */
+  namespace: string;
+  /** The process's pid as seen inside that namespace. */
+  innerPid: number;
+}
+
 export interface ReadTableOptions {
   /** Return true when the command line (and environment) of this identity is already known. */
   isKnown?: (pid: number, startTime: number) => boolean;
@@ -67,6 +74,8 @@ export interface PlatformReader {
   isForegroundJob(): boolean | undefined;
   /** This process's own identity, read once (synchronously: tags are made before a task starts). */
   selfIdentity(): ProcessIdentity;
+  /** A process's PID namespace and its pid inside it (Linux); undefined when unreadable or not on this OS. */
+  readPidNamespace?(pid: number): PidNamespaceInfo | undefined;
   /** Direct children of the given pids (for following a task's tree). */
   readChildren(pids: readonly number[]): Promise<ProcessStatus[]>;
   /** Converts a start time of this platform to ms since the epoch. */

@@ -4,7 +4,7 @@
 //   suspected  trees whose root was re-parented to init or a subreaper and looks like an agent's
 //              helper (MCP/browser pattern, MCP servers, npx/npm exec, node, claude)
 //   kept       processes declared to outlive their task: shown, never counted as leaks
-import type { ProcessIdentity, ProcessInfo, ProcessSnapshot } from '../types.js';
+import type { ProcessInfo, ProcessSnapshot, TaskOwner } from '../types.js';
 import { byPid, parentOf } from './identity.js';
 import { totalMemoryMB } from './memory.js';
 import { isAgentHelper, looksLikeSubreaper } from './patterns.js';
@@ -13,7 +13,7 @@ export interface LeakGroup {
   /** The tag shared by the group (certain leaks only). */
   tag?: string;
   /** The run that owned the tag (certain leaks only). */
-  owner?: ProcessIdentity;
+  owner?: TaskOwner;
   /** The tree's root (the oldest process of a tag group). */
   root: ProcessInfo;
   /** Every process of the group, the root first. */
@@ -42,7 +42,14 @@ export interface ScanRuleOptions {
   /** Converts a start time to an age in seconds. */
   ageSeconds: (startTime: number) => number;
   /** Parses a tag into its owner's identity; undefined for foreign values. */
-  parseTag: (tag: string) => ProcessIdentity | undefined;
+  parseTag: (tag: string) => TaskOwner | undefined;
+  /**
+   * The pid, as this snapshot sees it, of a tag's owning run while it is alive; null when it is
+   * gone; undefined when it cannot be told (a run in a PID namespace this scan cannot see into),
+   * and then the tag is no evidence either way. Default: the owner's pid and start time are in the
+   * snapshot.
+   */
+  ownerPid?: (owner: TaskOwner) => number | null | undefined;
 }
 
 export function analyzeMachine(snapshot: ProcessSnapshot, options: ScanRuleOptions): MachineScan {
@@ -56,7 +63,7 @@ export function analyzeMachine(snapshot: ProcessSnapshot, options: ScanRuleOptio
     if (list) list.push(p);
     else children.set(parent.pid, [p]);
   }
-  const ownerAlive = (owner: ProcessIdentity): boolean => live.get(owner.pid)?.startTime === owner.startTime;
+  const ownerPid = options.ownerPid ?? ((owner: TaskOwner): number | null => (live.get(owner.pid)?.startTime === owner.startTime ? owner.pid : null));
 
   // Kept: a marker or pattern on the process, or on any ancestor.
   const kept = new Set<number>();
@@ -69,14 +76,16 @@ export function analyzeMachine(snapshot: ProcessSnapshot, options: ScanRuleOptio
 
   // Processes of runs that are still alive are theirs, not leaks.
   const liveRun = new Set<number>();
-  const certainByTag = new Map<string, { owner: ProcessIdentity; processes: ProcessInfo[] }>();
+  const certainByTag = new Map<string, { owner: TaskOwner; processes: ProcessInfo[] }>();
   for (const p of snapshot.processes) {
     if (!p.taskTag || kept.has(p.pid) || exclude.has(p.pid)) continue;
     const owner = options.parseTag(p.taskTag);
     if (!owner) continue;
-    if (ownerAlive(owner)) {
+    const runPid = ownerPid(owner);
+    if (runPid === undefined) continue; // no evidence either way: the seed's rule alone may still suspect it
+    if (runPid !== null) {
       liveRun.add(p.pid);
-      liveRun.add(owner.pid); // the tracking run itself is not a leak either
+      liveRun.add(runPid); // the tracking run itself is not a leak either
       continue;
     }
     const group = certainByTag.get(p.taskTag);
@@ -139,7 +148,7 @@ export function analyzeMachine(snapshot: ProcessSnapshot, options: ScanRuleOptio
   };
 }
 
-function toGroup(processes: ProcessInfo[], options: ScanRuleOptions, extra: { tag?: string; owner?: ProcessIdentity }): LeakGroup {
+function toGroup(processes: ProcessInfo[], options: ScanRuleOptions, extra: { tag?: string; owner?: TaskOwner }): LeakGroup {
   const root = processes[0]!;
   return {
     ...extra,

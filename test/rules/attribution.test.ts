@@ -4,7 +4,7 @@ import { identityKey } from '../../src/rules/identity.js';
 import type { LineageRecord } from '../../src/types.js';
 import { proc, snap } from '../helpers/snapshots.js';
 
-const TAG = 'rt1.4242.7.abc';
+const TAG = 'rt2.4242.7.0.abc';
 const init = proc(1, 0, '/sbin/init');
 const userSystemd = proc(50, 1, '/lib/systemd/systemd --user');
 const shell = proc(100, 50, 'bash');
@@ -41,7 +41,7 @@ describe('attribute', () => {
   });
 
   it('a process with another task tag is not this task\'s', () => {
-    const other = proc(402, 1, 'chromium', { taskTag: 'rt1.1.1.ffff' });
+    const other = proc(402, 1, 'chromium', { taskTag: 'rt2.1.1.0.ffff' });
     const verdict = attribute(before, snap([...before.processes, other]), { tag: TAG });
     expect(verdict.orphans).toEqual([]);
     expect(verdict.suspects.map((p) => p.pid)).toEqual([402]);

@@ -58,6 +58,22 @@ describe('analyzeMachine', () => {
     expect(analyzeMachine(all, { ...options, exclude: new Set([401]) }).kept.map((p) => p.pid)).toEqual([400]);
   });
 
+  it('a tag whose owner cannot be told (another PID namespace, out of view) is no evidence: never a certain leak', () => {
+    const unknown = analyzeMachine(all, { ...options, ownerPid: (owner) => (owner.pid === 999 ? undefined : owner.pid) }); // the live run stays alive
+    expect(unknown.certain).toEqual([]);
+    // the seed's rule may still suspect such a tree (re-parented, agent-like); it is never reaped for it
+    expect(unknown.suspected.map((g) => g.root.pid)).toContain(100);
+  });
+
+  it('a run found through ownerPid (its pid here differs from its pid in its namespace) is alive, and is not a leak itself', () => {
+    const inContainer = proc(50, 1, 'node rtrack run -- claude', { startTime: 7 });
+    const tag = formatTaskTag({ pid: 3, startTime: 7, pidNamespace: '4026532180' }, 'cc');
+    const child = proc(51, 50, 'chromium', { taskTag: tag });
+    const scan = analyzeMachine(snap([init, inContainer, child]), { ...options, all: true, ownerPid: (owner) => (owner.pid === 3 ? 50 : null) });
+    expect(scan.certain).toEqual([]);
+    expect(scan.suspected).toEqual([]);
+  });
+
   it('counts MCP/browser processes and their memory', () => {
     const scan = analyzeMachine(all, options);
     expect(scan.mcpProcessCount).toBe(4);
@@ -68,6 +84,10 @@ describe('analyzeMachine', () => {
 describe('task tags', () => {
   it('round-trip their owner and reject foreign values', () => {
     expect(parseTaskTag(formatTaskTag({ pid: 12, startTime: 345 }, 'beef'))).toEqual({ pid: 12, startTime: 345 });
-    for (const bad of ['', '1', 'rt1.x.2.ab', 'rt2.1.2.ab', 'rt1.1.2', 'rt1.1.2.zz', 'rt1.-1.2.ab']) expect(parseTaskTag(bad)).toBeUndefined();
+    const inNamespace = { pid: 2, startTime: 684599, pidNamespace: '4026532180' };
+    expect(formatTaskTag(inNamespace, 'beef')).toBe('rt2.2.684599.4026532180.beef');
+    expect(parseTaskTag(formatTaskTag(inNamespace, 'beef'))).toEqual(inNamespace);
+    const bad = ['', '1', 'rt2.x.2.0.ab', 'rt2.1.2.ab', 'rt1.1.2.ab', 'rt2.1.2.0', 'rt2.1.2.0.zz', 'rt2.-1.2.0.ab', 'rt2.1.2.ns.ab', 'rt2.1.2.0.ab.x'];
+    for (const text of bad) expect(parseTaskTag(text)).toBeUndefined();
   });
 });

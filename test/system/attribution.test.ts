@@ -112,9 +112,9 @@ describe('rtrack scan on real processes', () => {
     const [certain] = await jar.orphan('sleep 330 >/dev/null 2>&1 & echo $!', { ...process.env, RESOURCE_TRACKER_TASK: goneTag });
     const [live] = await jar.orphan('(exec -a chromium sleep 331) >/dev/null 2>&1 & echo $!', { ...process.env, RESOURCE_TRACKER_TASK: liveTag });
     const [suspectRoot] = await jar.orphan('(exec -a "node fake-mcp-server.js" bash -c "sleep 332 & sleep 333") >/dev/null 2>&1 & echo $!');
-    await waitFor(async () => (await reader.readChildren([suspectRoot!])).length > 0);
+    await waitFor(async () => (await jar.adoptTree(suspectRoot!)).length >= 3); // bash and both sleeps
     const suspectTree = await jar.adoptTree(suspectRoot!);
-    expect(suspectTree.length).toBeGreaterThanOrEqual(2);
+    expect(suspectTree.length).toBe(3);
 
     const r = await runCli(['scan', '--json']);
     expect(r.code).toBe(0);
@@ -132,5 +132,32 @@ describe('rtrack scan on real processes', () => {
     const human = await runCli(['scan']);
     expect(human.stdout).toContain(`tag ${goneTag} (run pid ${owner.pid} gone): 1 process`);
     expect(human.stdout).toMatch(new RegExp(`tree of ${suspectRoot}: \\d+ processes`));
+  });
+
+  it.skipIf(process.getuid?.() !== 0)('runs inside another PID namespace (a container): a live one is not a leak, a gone one\'s leftover is certain', async () => {
+    // In its namespace the run's pid means another process (or none) out here: the tag names the namespace too.
+    const commandOf = (pid: number): string => readFileSync(`/proc/${pid}/cmdline`, 'latin1').replace(/\0+$/, '').split('\0').join(' ');
+    const findIn = async (root: number, command: string): Promise<number | undefined> => (await jar.adoptTree(root)).find((pid) => commandOf(pid) === command);
+    const liveRun = jar.spawn('unshare', ['--pid', '--fork', '--mount-proc', process.execPath, RTRACK, 'run', '-q', '--', 'sleep', '334']);
+    // The namespace's first process (bash, then sleep 336) outlives rtrack, so the leftover stays in it.
+    const goneRun = jar.spawn('unshare', ['--pid', '--fork', '--mount-proc', 'bash', '-c', '"$0" "$1" run -q -- bash -c "sleep 335 >/dev/null 2>&1 &"; exec sleep 336', process.execPath, RTRACK]);
+    let liveTask: number | undefined;
+    let leftover: number | undefined;
+    expect(
+      await waitFor(async () => {
+        liveTask ??= await findIn(liveRun.pid!, 'sleep 334');
+        leftover ??= await findIn(goneRun.pid!, 'sleep 335');
+        return liveTask !== undefined && leftover !== undefined && (await findIn(goneRun.pid!, 'sleep 336')) !== undefined;
+      }),
+    ).toBe(true);
+
+    const scan = JSON.parse((await runCli(['scan', '--json'])).stdout) as ScanReport;
+    const own = createLinuxReader().readPidNamespace!(process.pid)!.namespace;
+    expect(scan.certain.flatMap((g) => g.processes.map((p) => p.pid))).not.toContain(liveTask);
+    const group = scan.certain.find((g) => g.processes.some((p) => p.pid === leftover))!;
+    expect(group.processes.map((p) => p.pid)).toEqual([leftover]);
+    expect(group.owner!.pidNamespace).toMatch(/^\d+$/);
+    expect(group.owner!.pidNamespace).not.toBe(own);
+    expect((await runCli(['scan'])).stdout).toContain(`of pid namespace ${group.owner!.pidNamespace} gone): 1 process`);
   });
 });
