@@ -198,7 +198,6 @@ function readBootTimeMs(): number {
   return Date.now() - Number(readFileSync('/proc/uptime', 'latin1').split(' ')[0]) * 1000;
 }
 
-
 export function createLinuxReader(procRoot = '/proc'): PlatformReader {
   const { pageSize, clockTicks } = readAuxv();
   let bootTimeMs: number | undefined;
