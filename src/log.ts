@@ -1,6 +1,7 @@
 // Logging with pino's call shape — logger.warn(fields, message) — so a pino logger can be passed as
 // is. Ours writes the seed's text lines (`WARN message key=value ...`) or one JSON object a line.
 import type { Writable } from 'node:stream';
+import { hasUnprintable, UNPRINTABLE } from './text.js';
 
 export type LogFields = Record<string, unknown>;
 
@@ -34,7 +35,9 @@ export function formatTextValue(key: string, value: unknown): string {
   else if (value === undefined) text = '';
   else if (typeof value === 'object' && value !== null) text = JSON.stringify(value);
   else text = String(value);
-  return /[\s,"=]/.test(text) || text === '' ? JSON.stringify(text) : text;
+  if (!/[\s,"=]/.test(text) && text !== '' && !hasUnprintable(text)) return text;
+  // JSON escapes the C0 controls (a newline cannot forge a line); the rest of UNPRINTABLE too.
+  return JSON.stringify(text).replace(UNPRINTABLE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 export function formatTextLine(level: string, message: string, fields: LogFields): string {

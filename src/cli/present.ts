@@ -1,21 +1,9 @@
 // Presentation for people: megabytes, process trees, tables. No decisions are made here.
 import { totalMemoryMB, type AttributedProcess, type LeakGroup, type ProcessInfo, type ProcessSnapshot, type ReapOutcome, type ScanReport, type TaskReport } from '../index.js';
+import { escapeUnprintable } from '../text.js';
 
 export function formatMB(mb: number): string {
   return `${mb.toFixed(1)} MB`;
-}
-
-// Control characters, line separators and bidi overrides: a command line may hold any of them, and
-// printed raw they would forge lines or rewrite the terminal (ps shows them as '?').
-const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
-const NAMED_ESCAPES: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
-
-/** A command line as one line of plain text: unprintable characters become visible escapes (`\n`, `\x1b`). */
-export function printableCommand(command: string): string {
-  return command.replace(UNPRINTABLE, (c) => {
-    const code = c.charCodeAt(0);
-    return NAMED_ESCAPES[c] ?? (code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`);
-  });
 }
 
 interface TreeNode<T extends ProcessInfo> {
@@ -48,7 +36,7 @@ function processLine(p: ProcessInfo & { evidence?: string[] }, tree: string): st
   const mem = formatMB(p.memoryMB).padStart(10);
   const mcp = p.isMCP ? '[MCP] ' : '      ';
   const evidence = p.evidence && p.evidence.length > 0 ? `  (${p.evidence.join(', ')})` : '';
-  return `${pid} ${mem} ${mcp}${tree}${printableCommand(p.command)}${evidence}`;
+  return `${pid} ${mem} ${mcp}${tree}${escapeUnprintable(p.command)}${evidence}`;
 }
 
 /** Lines of a tree drawing: pid, memory, [MCP], then the command indented under its parent; largest subtree first. */
@@ -85,7 +73,7 @@ export function renderRunSummary(report: TaskReport): string {
 export function renderSnapshotTable(snapshot: ProcessSnapshot, processes: readonly ProcessInfo[]): string {
   const header = `${'PID'.padStart(7)} ${'PPID'.padStart(7)} ${'MEM MB'.padStart(9)} MCP COMMAND`;
   const rows = processes.map(
-    (p) => `${String(p.pid).padStart(7)} ${String(p.ppid).padStart(7)} ${p.memoryMB.toFixed(1).padStart(9)} ${p.isMCP ? 'yes' : '   '} ${printableCommand(p.command)}`,
+    (p) => `${String(p.pid).padStart(7)} ${String(p.ppid).padStart(7)} ${p.memoryMB.toFixed(1).padStart(9)} ${p.isMCP ? 'yes' : '   '} ${escapeUnprintable(p.command)}`,
   );
   const shownMB = totalMemoryMB(processes);
   const footer =
@@ -98,7 +86,7 @@ export function renderSnapshotTable(snapshot: ProcessSnapshot, processes: readon
 /** What reaping would do, for --dry-run: nothing is signalled. */
 export function renderReapPlan(ordered: readonly ProcessInfo[], graceMs: number): string {
   const lines = [`rtrack: dry run — would send SIGTERM to ${ordered.length} processes in this order, then SIGKILL to survivors after ${graceMs} ms:`];
-  for (const p of ordered) lines.push(`  ${String(p.pid).padStart(7)} ${printableCommand(p.command)}`);
+  for (const p of ordered) lines.push(`  ${String(p.pid).padStart(7)} ${escapeUnprintable(p.command)}`);
   return `${lines.join('\n')}\n`;
 }
 
@@ -149,7 +137,7 @@ export function renderReapOutcomes(outcomes: readonly ReapOutcome[]): string {
   const lines = ['rtrack: reaped:'];
   for (const r of outcomes) {
     const signals = r.signals.length > 0 ? ` (${r.signals.join(' → ')})` : '';
-    lines.push(`${String(r.pid).padStart(7)} ${`${r.result}${signals}`.padEnd(30)} ${printableCommand(r.command)}`);
+    lines.push(`${String(r.pid).padStart(7)} ${`${r.result}${signals}`.padEnd(30)} ${escapeUnprintable(r.command)}`);
   }
   return `${lines.join('\n')}\n`;
 }

@@ -3,10 +3,11 @@ import fc from 'fast-check';
 import { stringify } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config.js';
+import { formatTextLine, formatTextValue } from '../../src/log.js';
 import { ConfigError } from '../../src/errors.js';
 import { parseCimTable, parseCmdline, parseEnvMarkers, parsePsTable, parseStat, parseTasklistTable, parseWmicTable } from '../../src/parsers.js';
-import { printableCommand } from '../../src/cli/present.js';
 import { displayCommand } from '../../src/rules/command.js';
+import { escapeUnprintable } from '../../src/text.js';
 
 // Locally every run explores new cases (PROPERTY_RUNS=20000 for a long hunt); CI uses a fixed seed
 // so that a landing never depends on luck — a failure found locally is fixed, not re-rolled.
@@ -93,12 +94,12 @@ describe('parseCmdline and the displayed command (property)', () => {
   });
 });
 
-describe('printableCommand: a command shown to a person (property)', () => {
+describe('escapeUnprintable: a command shown to a person (property)', () => {
   it('is one line with no control character, and printable text is shown unchanged', () => {
     const unprintable = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
     fc.assert(
       fc.property(fc.string({ unit: 'binary' }), (command) => {
-        const shown = printableCommand(command);
+        const shown = escapeUnprintable(command);
         expect(shown).not.toMatch(unprintable);
         if (!unprintable.test(command)) expect(shown).toBe(command);
       }),
@@ -114,7 +115,7 @@ describe('printableCommand: a command shown to a person (property)', () => {
     ['\u0085next', '\\x85next'],
     ['héllo 日本語 ✓', 'héllo 日本語 ✓'],
   ])('%j is shown as %j', (command, shown) => {
-    expect(printableCommand(command)).toBe(shown);
+    expect(escapeUnprintable(command)).toBe(shown);
   });
 });
 
@@ -210,6 +211,24 @@ describe('macOS and Windows parsers on generated rows (property)', () => {
       }),
       RUNS,
     );
+  });
+});
+
+describe('text log lines with hostile values (property)', () => {
+  it('a value is one token: never a raw unprintable character, and a quoted one parses back to the value', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary' }), (value) => {
+        const shown = formatTextValue('processes', value);
+        expect(shown).not.toMatch(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/);
+        expect(shown.startsWith('"') ? JSON.parse(shown) : shown).toBe(value);
+      }),
+      RUNS,
+    );
+  });
+
+  it('an orphan with a newline and an escape sequence in its command cannot forge a second line', () => {
+    const line = formatTextLine('warn', 'orphaned processes detected', { count: 1, processes: 'evil\nINFO all clear\x1b[2J (PID=7)' });
+    expect(line).toBe('WARN orphaned processes detected count=1 processes="evil\\nINFO all clear\\u001b[2J (PID=7)"');
   });
 });
 
