@@ -7,7 +7,7 @@ import { detectOrphans, formatTaskTag, takeSnapshot, type ScanReport, type TaskR
 import { createLinuxReader } from '../../src/platform/linux.js';
 import { pidsIn, RTRACK, runCli, startCli } from '../helpers/cli.js';
 import { reportFiles } from '../helpers/reports.js';
-import { ProcessJar, waitFor } from '../helpers/processes.js';
+import { isAlive, ProcessJar, waitFor } from '../helpers/processes.js';
 
 const jar = new ProcessJar();
 afterEach(() => jar.cleanup());
@@ -95,6 +95,34 @@ describe('attribution on real processes', () => {
     expect(orphans.map((p) => p.pid)).toEqual([leak]);
     expect(tracker.analyze().orphans[0]!.evidence).toContain('tag');
     expect(orphans[0]!.taskTag).toBe(tracker.tag);
+  });
+});
+
+describe('two runs at the same time (an orchestrator running tasks in parallel)', () => {
+  it('each run\'s leak is its own orphan, the other\'s is at most a suspect, and --reap never touches the other\'s', async () => {
+    // Each task leaks a sleeper at once, then works on, so that the runs overlap.
+    const task = (seconds: number): string[] => ['bash', '-c', `sleep ${seconds} >/dev/null 2>&1 & echo $!; sleep 2`];
+    const [reportA, reportB] = [reportPath(), reportPath()];
+    const runA = startCli(['run', '--reap', '--grace', '300', '--report', reportA, '--', ...task(341)]);
+    const leakA = pidsIn(await runA.waitForStdout(/\d+/))[0]!;
+    await jar.adopt(leakA);
+    const runB = startCli(['run', '--reap', '--grace', '300', '--report', reportB, '--', ...task(342)]);
+    const leakB = pidsIn(await runB.waitForStdout(/\d+/))[0]!;
+    await jar.adopt(leakB);
+
+    expect((await runA.result).code).toBe(0);
+    expect(await isAlive(leakB)).toBe(true); // A is done and reaped; B's leak is untouched
+    const a = readReport(reportA);
+    expect(a.orphans.map((p) => p.pid)).toEqual([leakA]);
+    expect(a.reaped!.map((o) => o.pid)).toEqual([leakA]);
+    expect(a.orphans.concat(a.kept).map((p) => p.pid)).not.toContain(leakB);
+
+    expect((await runB.result).code).toBe(0);
+    const b = readReport(reportB);
+    expect(b.orphans.map((p) => p.pid)).toEqual([leakB]);
+    expect(b.reaped!.map((o) => o.pid)).toEqual([leakB]);
+    expect(await isAlive(leakA)).toBe(false);
+    expect(await isAlive(leakB)).toBe(false);
   });
 });
 
