@@ -19,6 +19,8 @@ export interface ScanOptions {
 
 export interface ScanReport extends MachineScan {
   timestamp: Date;
+  /** The scan's own PID namespace (Linux): a tag owner's `pidNamespace` that differs ran inside a container. */
+  pidNamespace?: string;
   /** Problems that limit the scan (e.g. environments unreadable on this OS: no certain leaks). */
   warnings: string[];
 }
@@ -28,16 +30,17 @@ export async function scanMachine(options: ScanOptions = {}): Promise<ScanReport
   const snapshot = await takeSnapshot({ reader, environment: 'all', keep: options.keep });
   const exclude = await selfAndAncestors(reader);
   const now = Date.now();
+  const pidNamespace = reader.readPidNamespace?.(process.pid)?.namespace;
   const analysis = analyzeMachine(snapshot, {
     all: options.all,
     exclude,
     ageSeconds: (startTime) => (now - reader.startTimeToEpochMs(startTime)) / 1000,
     parseTag: parseTaskTag,
-    ownerPid: await ownerLocator(snapshot, reader),
+    ownerPid: await ownerLocator(snapshot, reader, pidNamespace),
   });
   const warnings = [...(snapshot.warnings ?? [])];
   if (!reader.readsEnvironment) warnings.push(`task tags cannot be read from other processes on ${reader.platform}: no certain leaks, suspected trees only`);
-  return { timestamp: snapshot.timestamp, warnings, ...analysis };
+  return { timestamp: snapshot.timestamp, ...(pidNamespace === undefined ? {} : { pidNamespace }), warnings, ...analysis };
 }
 
 /**
@@ -47,9 +50,12 @@ export async function scanMachine(options: ScanOptions = {}): Promise<ScanReport
  * such tags exist. A namespace that no visible process is in lies outside our view (an enclosing
  * one): whether its run is alive cannot be told, so its tags count as no evidence.
  */
-async function ownerLocator(snapshot: ProcessSnapshot, reader: PlatformReader): Promise<(owner: TaskOwner) => number | null | undefined> {
+async function ownerLocator(
+  snapshot: ProcessSnapshot,
+  reader: PlatformReader,
+  own: string | undefined,
+): Promise<(owner: TaskOwner) => number | null | undefined> {
   const live = byPid(snapshot.processes);
-  const own = reader.readPidNamespace?.(process.pid)?.namespace;
   const sameNamespace = (owner: TaskOwner): boolean => owner.pidNamespace === undefined || owner.pidNamespace === own;
   const alive = (pid: number | undefined, owner: TaskOwner): number | null => (pid !== undefined && live.get(pid)?.startTime === owner.startTime ? pid : null);
 

@@ -112,6 +112,12 @@ const sumMB = (groups: readonly LeakGroup[]): number => groups.reduce((s, g) => 
 const countOf = (groups: readonly LeakGroup[]): number => groups.reduce((s, g) => s + g.processes.length, 0);
 
 /** The human view of a machine scan. */
+/** ` of pid namespace N` for a run that was inside a container; its pid means nothing out here. */
+function foreignNamespace(scan: ScanReport, group: LeakGroup): string {
+  const ns = group.owner?.pidNamespace;
+  return ns !== undefined && ns !== scan.pidNamespace ? ` of pid namespace ${ns}` : '';
+}
+
 export function renderScan(scan: ScanReport): string {
   const lines: string[] = [];
   lines.push(`rtrack scan: ${scan.processCount} processes, ${formatMB(scan.totalMemoryMB)}; MCP/browser: ${scan.mcpProcessCount} processes, ${formatMB(scan.mcpMemoryMB)}`);
@@ -119,7 +125,7 @@ export function renderScan(scan: ScanReport): string {
   if (scan.certain.length === 0) lines.push('certain leaks (tagged by runs that are gone): none');
   else {
     lines.push(`certain leaks (tagged by runs that are gone): ${countOf(scan.certain)} processes in ${scan.certain.length} groups, ${formatMB(sumMB(scan.certain))}`);
-    lines.push(...groupLines(scan.certain, (g) => `tag ${g.tag} (run pid ${g.owner?.pid}${g.owner?.pidNamespace ? ` of pid namespace ${g.owner.pidNamespace}` : ''} gone)`));
+    lines.push(...groupLines(scan.certain, (g) => `tag ${g.tag} (run pid ${g.owner?.pid}${foreignNamespace(scan, g)} gone)`));
   }
   if (scan.suspected.length === 0) lines.push('suspected leaks (re-parented trees that look like agent helpers): none');
   else {

@@ -4,7 +4,6 @@ import type { PlatformReader, ProcessStatus } from '../platform/types.js';
 import { identityKey } from '../rules/identity.js';
 import type { LineageRecord } from '../types.js';
 
-
 export class Lineage {
   /** Every descendant seen, by identity key (`pid:startTime`), the root included. */
   readonly seen = new Map<string, LineageRecord>();

@@ -186,6 +186,7 @@ describe('rtrack scan on real processes', () => {
     expect(group.processes.map((p) => p.pid)).toEqual([leftover]);
     expect(group.owner!.pidNamespace).toMatch(/^\d+$/);
     expect(group.owner!.pidNamespace).not.toBe(own);
+    expect(scan.pidNamespace).toBe(own);
     expect((await runCli(['scan'])).stdout).toContain(`of pid namespace ${group.owner!.pidNamespace} gone): 1 process`);
   });
 });
