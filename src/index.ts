@@ -19,6 +19,7 @@ export { attribute, isHeuristicOrphan, type Attribution, type AttributionInput }
 export { identityKey } from './rules/identity.js';
 export { takeSnapshot, type SnapshotOptions } from './snapshot.js';
 export { loadConfig, parseConfig } from './config.js';
+export { escapeUnprintable } from './text.js';
 export { createLogger, silentLogger, type Logger, type LogFields, type LogFormat, type LogLevel, type LoggerOptions } from './log.js';
 export { ConfigError, SnapshotError, CommandNotFoundError, CommandNotExecutableError } from './errors.js';
 export { TASK_ENV_VAR, KEEP_ENV_VAR, parseTaskTag } from './task/tag.js';

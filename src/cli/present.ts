@@ -1,6 +1,5 @@
 // Presentation for people: megabytes, process trees, tables. No decisions are made here.
-import { totalMemoryMB, type AttributedProcess, type LeakGroup, type ProcessInfo, type ProcessSnapshot, type ReapOutcome, type ScanReport, type TaskReport } from '../index.js';
-import { escapeUnprintable } from '../text.js';
+import { escapeUnprintable, totalMemoryMB, type AttributedProcess, type LeakGroup, type ProcessInfo, type ProcessSnapshot, type ReapOutcome, type ScanReport, type TaskReport } from '../index.js';
 
 export function formatMB(mb: number): string {
   return `${mb.toFixed(1)} MB`;

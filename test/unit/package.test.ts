@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 describe('package exports', () => {
   it('resource-tracker exposes the seed API and the extensions', async () => {
     const api = await import('resource-tracker');
-    for (const name of ['ResourceTracker', 'detectOrphans', 'memoryGrowth', 'isMCPProcess', 'takeSnapshot', 'loadConfig', 'createLogger', 'runTracked', 'reapOrphans', 'scanMachine', 'attribute', 'createWatchMetrics']) {
+    for (const name of ['ResourceTracker', 'detectOrphans', 'memoryGrowth', 'isMCPProcess', 'takeSnapshot', 'loadConfig', 'createLogger', 'runTracked', 'reapOrphans', 'scanMachine', 'attribute', 'createWatchMetrics', 'escapeUnprintable', 'parseTaskTag', 'formatTaskTag']) {
       expect(typeof (api as Record<string, unknown>)[name], name).toBe('function');
     }
     expect(api.DEFAULT_CONFIG).toMatchObject({ enabled: true, memoryThresholdMB: 100, logOrphanedMCPOnly: false });
