@@ -24,6 +24,8 @@ export interface StatFields {
   pgrp: number;
   /** Field 8: foreground process group of the controlling terminal (-1 without one). */
   tpgid: number;
+  /** Field 20: number of threads. */
+  numThreads: number;
 }
 
 /**
@@ -53,19 +55,21 @@ export function parseStat(buf: Uint8Array, length: number, withName = true): Sta
   let tpgid = -1;
   let startTime = -1;
   let rssPages = -1;
+  let numThreads = -1;
   while (pos < length && field <= 24) {
     let end = pos;
     while (end < length && buf[end] !== SPACE && buf[end] !== 0x0a) end++;
     if (field === 4) ppid = parseUint(buf, pos, end);
     else if (field === 5) pgrp = parseUint(buf, pos, end);
     else if (field === 8) tpgid = parseInt64(buf, pos, end);
+    else if (field === 20) numThreads = parseUint(buf, pos, end);
     else if (field === 22) startTime = parseUint(buf, pos, end);
     else if (field === 24) rssPages = parseInt64(buf, pos, end);
     field++;
     pos = end + 1;
   }
   if (ppid < 0 || startTime < 0 || field <= 24) return undefined;
-  return { pid, name, state, ppid, startTime, rssPages: rssPages < 0 ? 0 : rssPages, pgrp, tpgid };
+  return { pid, name, state, ppid, startTime, rssPages: rssPages < 0 ? 0 : rssPages, pgrp, tpgid, numThreads };
 }
 
 function parseUint(buf: Uint8Array, start: number, end: number): number {
@@ -242,6 +246,9 @@ export function createLinuxReader(procRoot = '/proc'): PlatformReader {
       }
       const stat = readStatOf(entry, isKnown === undefined);
       if (!stat) continue; // exited while we read
+      // A zombie is dead (no memory, no command, only its exit status left for its parent): never a
+      // leak. A leader whose own thread exited while others run also shows Z, but is alive.
+      if ((stat.state === 'Z' || stat.state === 'X') && stat.numThreads <= 1) continue;
       const known = isKnown?.(stat.pid, stat.startTime) ?? false;
       if (!known && isKnown !== undefined) stat.name = parseStat(statBuf, statLength)?.name ?? ''; // new: its name is needed after all
       const raw: RawProcess = {

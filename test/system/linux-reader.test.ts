@@ -1,10 +1,13 @@
-import { readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/log.js';
+import { createLinuxReader } from '../../src/platform/linux.js';
 import { takeSnapshot } from '../../src/snapshot.js';
 import { ResourceTracker } from '../../src/tracker.js';
 import { memoryStream } from '../helpers/fake-reader.js';
-import { ProcessJar } from '../helpers/processes.js';
+import { ProcessJar, waitFor } from '../helpers/processes.js';
 
 const jar = new ProcessJar();
 afterEach(() => jar.cleanup());
@@ -26,6 +29,30 @@ describe('Linux reader on the real machine', () => {
     // kernel threads have no command line: their name is shown
     const kthreadd = snapshot.processes.find((p) => p.pid === 2);
     if (kthreadd) expect(kthreadd.command).toBe('kthreadd');
+  });
+
+  it('a zombie is not a process of the snapshot (dead: no memory, no command), its parent is', async () => {
+    // The parent forks a child that exits at once, and never waits for it.
+    const parent = jar.spawn('python3', ['-c', 'import os, sys, time\npid = os.fork()\nif pid == 0: os._exit(0)\nprint(pid, flush=True)\ntime.sleep(300)'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const zombie = Number(await new Promise<string>((resolve) => parent.stdout!.once('data', (d: Buffer) => resolve(d.toString()))));
+    expect(await waitFor(() => readFileSync(`/proc/${zombie}/stat`, 'latin1').includes(') Z '))).toBe(true);
+    const pids = (await takeSnapshot()).processes.map((p) => p.pid);
+    expect(pids).toContain(parent.pid);
+    expect(pids).not.toContain(zombie);
+  });
+
+  it('a process whose main thread exited while other threads run shows Z, and is still in the snapshot', async () => {
+    // Recorded /proc entries (a root of our own): the same state letter, told apart by field 20, num_threads.
+    const root = mkdtempSync(join(tmpdir(), 'rtrack-proc-'));
+    const stat = (pid: number, state: string, threads: number): string =>
+      `${pid} (worker) ${state} 1 ${pid} ${pid} 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 ${threads} 0 ${1000 + pid} 0 0 18446744073709551615\n`;
+    for (const [pid, state, threads, cmdline] of [[300, 'Z', 1, ''], [301, 'Z', 4, ''], [302, 'S', 1, 'worker --serve\0']] as const) {
+      mkdirSync(join(root, String(pid)));
+      writeFileSync(join(root, String(pid), 'stat'), stat(pid, state, threads));
+      writeFileSync(join(root, String(pid), 'cmdline'), cmdline);
+    }
+    const table = await createLinuxReader(root).readProcessTable();
+    expect(table.processes.map((p) => p.pid).sort()).toEqual([301, 302]);
   });
 
   it('detects a double-forked sleeper as an orphan, with its command', async () => {

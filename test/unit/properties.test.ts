@@ -34,7 +34,7 @@ describe('parseStat (property)', () => {
       fc.property(fc.integer({ min: 1, max: 4194304 }), hostileName, fc.integer({ min: 0, max: 4194304 }), fc.nat({ max: 2 ** 52 }), fc.nat({ max: 2 ** 40 }), (pid, name, ppid, start, rss) => {
         const line = statLine(pid, name, ppid, start, rss);
         const parsed = parseStat(line, line.length);
-        expect(parsed).toMatchObject({ pid, ppid, startTime: start, rssPages: rss, state: 'S', pgrp: 4242, tpgid: -1 });
+        expect(parsed).toMatchObject({ pid, ppid, startTime: start, rssPages: rss, state: 'S', pgrp: 4242, tpgid: -1, numThreads: 1 });
         expect(parsed!.name).toBe(Buffer.from(name).toString('utf8'));
       }),
       RUNS,
