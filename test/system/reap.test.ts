@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { formatTaskTag, reapOrphans, takeSnapshot, type ProcessInfo, type ReapOutcome, type TaskReport } from '../../src/index.js';
 import { createLinuxReader } from '../../src/platform/linux.js';
 import { pidsIn, runCli } from '../helpers/cli.js';
-import { isAlive, ProcessJar, waitFor } from '../helpers/processes.js';
+import { isAlive, ProcessJar, readIdentity, waitFor } from '../helpers/processes.js';
 
 const jar = new ProcessJar();
 afterEach(() => jar.cleanup());
@@ -95,11 +95,12 @@ describe('reapOrphans', () => {
     let seed = 12345;
     const random = (n: number): number => {
       seed = (seed * 1103515245 + 12345) % 2 ** 31;
-      return seed % n;
+      return Math.floor((seed / 2 ** 31) * n); // the high bits: the low ones of this generator repeat every few calls
     };
+    const TRANSIENT = 'sleep 0.05'; // the loop's short-lived children: they end on their own
     const kinds = [
       'exec sleep 360',
-      'trap "" TERM; while :; do sleep 0.05; done',
+      `trap "" TERM; while :; do ${TRANSIENT}; done`,
       'sleep 361 & sleep 362 & wait',
       'trap "" TERM; sleep 363 & wait',
     ];
@@ -111,13 +112,18 @@ describe('reapOrphans', () => {
         const kind = random(kinds.length);
         leaked.push(...(await startTree(kinds[kind]!, kind >= 2 ? 2 : 1)));
       }
-      const bystanderIds = await infoOf(bystanders);
-      const outcomes = await reapOrphans(await infoOf(leaked), { graceMs: 40, killWaitMs: 2000 });
+      const bystanderIds = (await infoOf(bystanders)).filter((p) => p.command !== TRANSIENT);
+      const leakedIds = await infoOf(leaked);
+      const outcomes = await reapOrphans(leakedIds, { graceMs: 40, killWaitMs: 2000 });
       for (const o of outcomes) expect(['terminated', 'killed', 'gone']).toContain(o.result);
-      for (const pid of leaked) expect(await isAlive(pid), `leaked ${pid} round ${round}`).toBe(false);
+      for (const p of leakedIds) {
+        const now = await readIdentity(p.pid); // by identity: under churn a pid is soon someone else's
+        expect(now?.startTime === p.startTime, `leaked ${p.pid} (${p.command}) round ${round}`).toBe(false);
+      }
       for (const b of bystanderIds) {
         const now = await reader.readStatus(b.pid);
-        expect(now?.alive && now.startTime === b.startTime, `bystander ${b.pid} round ${round}`).toBe(true);
+        const signalled = outcomes.find((o) => o.pid === b.pid);
+        expect(now?.alive && now.startTime === b.startTime, `bystander ${b.pid} (${b.command}) round ${round}: ${JSON.stringify({ now, b, signalled })}`).toBe(true);
       }
       await jar.cleanup();
     }
