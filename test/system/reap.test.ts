@@ -97,24 +97,27 @@ describe('reapOrphans', () => {
       seed = (seed * 1103515245 + 12345) % 2 ** 31;
       return Math.floor((seed / 2 ** 31) * n); // the high bits: the low ones of this generator repeat every few calls
     };
+    // Each kind with the size of its whole tree: a tree is used only once all of it is recorded, so
+    // that the jar can clean up every process of it (a sleeper it never saw would outlive the test).
     const kinds = [
-      'exec sleep 360',
-      'trap "" TERM; while :; do sleep 0.05; done',
-      'sleep 361 & sleep 362 & wait',
-      'trap "" TERM; sleep 363 & wait',
+      { script: 'exec sleep 360', size: 1 },
+      { script: 'trap "" TERM; while :; do sleep 0.05; done', size: 1 },
+      { script: 'sleep 361 & sleep 362 & wait', size: 3 },
+      { script: 'trap "" TERM; sleep 363 & wait', size: 2 },
     ];
     for (let round = 0; round < rounds; round++) {
       const bystanders: number[] = [];
       const leaked: number[] = [];
       const roots = new Set<number>();
       for (let i = 0, count = 1 + random(3); i < count; i++) {
-        const tree = await startTree(kinds[random(kinds.length)]!, 1);
+        const kind = kinds[random(kinds.length)]!;
+        const tree = await startTree(kind.script, kind.size);
         roots.add(tree[0]!);
         bystanders.push(...tree);
       }
       for (let i = 0, count = 1 + random(3); i < count; i++) {
-        const kind = random(kinds.length);
-        leaked.push(...(await startTree(kinds[kind]!, kind >= 2 ? 2 : 1)));
+        const kind = kinds[random(kinds.length)]!;
+        leaked.push(...(await startTree(kind.script, kind.size)));
       }
       // Only what must survive: each tree's root and its long-lived sleepers. The loop's children end on
       // their own, and one may be caught exiting (no command line left, 0 MB).

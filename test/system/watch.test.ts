@@ -66,11 +66,14 @@ async function freePort(): Promise<number> {
 
 describe('rtrack watch', () => {
   it('serves a tagged leak as a certain leak, and zero after it is gone; /healthz; 404; clean SIGTERM', async () => {
-    const leak = await certainLeak(420);
     const watch = await startWatch();
     expect(watch.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/metrics$/); // loopback by default
+    // The figures are the whole machine's, which may hold leaks of its own: count from where it stands.
+    const certain = async (): Promise<number | undefined> => value(await scrape(watch.url), 'rtrack_leaked_processes{kind="certain"}');
+    const baseline = (await certain())!;
+    const leak = await certainLeak(420);
     let text = '';
-    expect(await waitFor(async () => value((text = await scrape(watch.url)), 'rtrack_leaked_processes{kind="certain"}') === 1)).toBe(true);
+    expect(await waitFor(async () => value((text = await scrape(watch.url)), 'rtrack_leaked_processes{kind="certain"}') === baseline + 1)).toBe(true);
     expect(value(text, 'rtrack_leaked_resident_bytes{kind="certain"}')).toBeGreaterThan(0);
     expect(value(text, 'rtrack_processes')).toBeGreaterThan(10);
     expect(text).toContain('process_cpu_user_seconds_total'); // prom-client's own process metrics
@@ -80,7 +83,7 @@ describe('rtrack watch', () => {
     expect((await fetch(watch.url.replace('/metrics', '/nope'))).status).toBe(404);
 
     process.kill(leak, 'SIGKILL');
-    expect(await waitFor(async () => value(await scrape(watch.url), 'rtrack_leaked_processes{kind="certain"}') === 0)).toBe(true);
+    expect(await waitFor(async () => (await certain()) === baseline)).toBe(true);
 
     watch.child.kill('SIGTERM');
     expect(await watch.exit).toBe(0);
@@ -94,11 +97,15 @@ describe('rtrack watch', () => {
   });
 
   it('kept processes are their own figure, not leaks', async () => {
-    await jar.orphan('(RESOURCE_TRACKER_KEEP=1 exec -a "npx kept-by-env" sleep 421) >/dev/null 2>&1 & echo $!');
+    // The figures are the whole machine's: compare them before and after our one kept process.
     const watch = await startWatch();
+    const before = await scrape(watch.url);
+    const keptBefore = value(before, 'rtrack_kept_processes')!;
+    await jar.orphan('(RESOURCE_TRACKER_KEEP=1 exec -a "npx kept-by-env" sleep 421) >/dev/null 2>&1 & echo $!');
     let text = '';
-    expect(await waitFor(async () => (value((text = await scrape(watch.url)), 'rtrack_kept_processes') ?? 0) >= 1)).toBe(true);
-    expect(value(text, 'rtrack_leaked_processes{kind="suspected"}')).toBe(0);
+    expect(await waitFor(async () => (value((text = await scrape(watch.url)), 'rtrack_kept_processes') ?? 0) > keptBefore)).toBe(true);
+    // An agent-like orphan that were not kept would be a suspect: the count must not grow.
+    expect(value(text, 'rtrack_leaked_processes{kind="suspected"}')).toBeLessThanOrEqual(value(before, 'rtrack_leaked_processes{kind="suspected"}')!);
     watch.child.kill('SIGTERM');
     await watch.exit;
   });
@@ -190,8 +197,9 @@ describe('promtool', () => {
 describe('a real Prometheus server scraping rtrack watch', () => {
   it('sees the certain-leak gauge through its HTTP API', async () => {
     if (!requireOrSkip('prometheus', 'prometheus')) return;
-    await certainLeak(424);
     const watch = await startWatch();
+    const baseline = value(await scrape(watch.url), 'rtrack_leaked_processes{kind="certain"}')!; // the machine's own
+    await certainLeak(424);
     const target = watch.url.replace('http://', '').replace('/metrics', '');
     const dir = mkdtempSync(join(tmpdir(), 'rtrack-prometheus-'));
     writeFileSync(
@@ -211,7 +219,7 @@ describe('a real Prometheus server scraping rtrack watch', () => {
           const res = await fetch(`http://127.0.0.1:${port}/api/v1/query?query=${encodeURIComponent('rtrack_leaked_processes{kind="certain"}')}`);
           const body = (await res.json()) as { data?: { result?: { value: [number, string] }[] } };
           result = body.data?.result?.[0]?.value[1];
-          return result === '1';
+          return Number(result) === baseline + 1;
         } catch {
           return false;
         }
