@@ -16,8 +16,10 @@ export function escapeUnprintable(text: string): string {
   });
 }
 
+// The same class without the global flag: test() on a global regex keeps state between calls.
+const ANY_UNPRINTABLE = new RegExp(UNPRINTABLE.source);
+
 /** Whether the text holds a character that must not reach a terminal raw. */
 export function hasUnprintable(text: string): boolean {
-  UNPRINTABLE.lastIndex = 0;
-  return UNPRINTABLE.test(text);
+  return ANY_UNPRINTABLE.test(text);
 }
