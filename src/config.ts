@@ -13,6 +13,7 @@ const resourceTrackingSchema = z
     log_orphaned_mcp_only: z.boolean(),
     keep: z.array(z.string()),
     lineage_interval_ms: z.number().int().min(10).max(60_000),
+    keep_shared_daemons: z.boolean(),
   })
   .partial()
   .strict();
@@ -56,6 +57,7 @@ export function parseConfig(text: string, source: string): ResourceTrackerConfig
     logOrphanedMCPOnly: rt.log_orphaned_mcp_only ?? DEFAULT_CONFIG.logOrphanedMCPOnly,
     keep: rt.keep ?? [...DEFAULT_CONFIG.keep],
     lineageIntervalMs: rt.lineage_interval_ms ?? DEFAULT_CONFIG.lineageIntervalMs,
+    keepSharedDaemons: rt.keep_shared_daemons ?? DEFAULT_CONFIG.keepSharedDaemons,
   };
   try {
     compileKeepPatterns(config.keep, `${source}: diagnostics.resource_tracking.keep`);

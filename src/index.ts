@@ -15,7 +15,7 @@ export { ResourceTracker, describeProcess, type ResourceTrackerOptions } from '.
 export { detectOrphans, type DetectOrphansOptions } from './rules/orphans.js';
 export { memoryGrowth, exceedsThreshold, totalMemoryMB } from './rules/memory.js';
 export { isMCPProcess, isAgentHelper, looksLikeSubreaper, compileKeepPatterns } from './rules/patterns.js';
-export { attribute, isHeuristicOrphan, type Attribution, type AttributionInput } from './rules/attribution.js';
+export { attribute, type Attribution, type AttributionInput } from './rules/attribution.js';
 export { identityKey } from './rules/identity.js';
 export { takeSnapshot, type SnapshotOptions } from './snapshot.js';
 export { loadConfig, parseConfig } from './config.js';

@@ -6,7 +6,7 @@ import type { PlatformReader } from './platform/types.js';
 import { byPid } from './rules/identity.js';
 import { analyzeMachine, type MachineScan } from './rules/scan.js';
 import { takeSnapshot } from './snapshot.js';
-import { parseTaskTag } from './task/tag.js';
+import { holdsRunFile, parseTaskTag, UNKNOWN_PID_NAMESPACE } from './task/tag.js';
 import type { ProcessSnapshot, TaskOwner } from './types.js';
 
 export interface ScanOptions {
@@ -14,6 +14,8 @@ export interface ScanOptions {
   all?: boolean;
   /** Keep patterns (regular expressions) for command lines. */
   keep?: readonly string[];
+  /** Keep the built-in shared per-user daemons (default true). */
+  keepSharedDaemons?: boolean;
   reader?: PlatformReader;
 }
 
@@ -27,10 +29,15 @@ export interface ScanReport extends MachineScan {
 
 export async function scanMachine(options: ScanOptions = {}): Promise<ScanReport> {
   const reader = options.reader ?? platformReader();
-  const snapshot = await takeSnapshot({ reader, environment: 'all', keep: options.keep });
+  const snapshot = await takeSnapshot({ reader, environment: 'all', keep: options.keep, keepSharedDaemons: options.keepSharedDaemons });
   const exclude = await selfAndAncestors(reader);
   const now = Date.now();
-  const pidNamespace = reader.readPidNamespace?.(process.pid)?.namespace;
+  let pidNamespace: string | undefined;
+  try {
+    pidNamespace = reader.readPidNamespace?.(process.pid)?.namespace;
+  } catch {
+    pidNamespace = undefined; // then every tag with a namespace counts as another namespace's
+  }
   const analysis = analyzeMachine(snapshot, {
     all: options.all,
     exclude,
@@ -44,27 +51,42 @@ export async function scanMachine(options: ScanOptions = {}): Promise<ScanReport
 }
 
 /**
- * Finds the run that owns a tag as this scan sees it. A run in our own PID namespace is looked up
- * by pid and start time. A run in another namespace (inside a container) has a pid that means
- * something else here: it is looked up by its namespace and its pid there (`NSpid`), read only when
- * such tags exist. A namespace that no visible process is in lies outside our view (an enclosing
- * one): whether its run is alive cannot be told, so its tags count as no evidence.
+ * Decides, for every tag in the snapshot, whether the run that owns it is in progress, as this scan
+ * sees it: the pid (here) of its live owner, null when the run is over, undefined when it cannot be
+ * told (then the tag is no evidence either way). Nothing that failed to read counts as over:
+ *   - The owner is looked up by pid and start time. An owner that exists but cannot be read (listed
+ *     but unreadable, or hidden by `hidepid`, where kill(pid, 0) says EPERM) is alive.
+ *   - A registered run (rt3) is in progress only while its live owner holds its run file open; an
+ *     owner whose open files cannot be read is taken to hold it.
+ *   - A run in another PID namespace (inside a container) has a pid that means something else here:
+ *     it is looked up by its namespace and its pid there (`NSpid`), read only when such tags exist.
+ *     A namespace no visible process is in lies outside our view (an enclosing one), and a tag
+ *     written without a readable namespace cannot be looked up: both are undefined.
  */
 async function ownerLocator(
   snapshot: ProcessSnapshot,
   reader: PlatformReader,
   own: string | undefined,
-): Promise<(owner: TaskOwner) => number | null | undefined> {
+): Promise<(owner: TaskOwner, tag: string) => number | null | undefined> {
   const live = byPid(snapshot.processes);
+  const unreadable = new Set(snapshot.unreadable ?? []);
   const sameNamespace = (owner: TaskOwner): boolean => owner.pidNamespace === undefined || owner.pidNamespace === own;
-  const alive = (pid: number | undefined, owner: TaskOwner): number | null => (pid !== undefined && live.get(pid)?.startTime === owner.startTime ? pid : null);
 
+  const tags = new Map<string, TaskOwner>();
   const foreign = new Set<string>();
   for (const p of snapshot.processes) {
-    const owner = p.taskTag ? parseTaskTag(p.taskTag) : undefined;
-    if (owner && !sameNamespace(owner)) foreign.add(owner.pidNamespace!);
+    if (!p.taskTag || tags.has(p.taskTag)) continue;
+    const owner = parseTaskTag(p.taskTag);
+    if (!owner) continue;
+    tags.set(p.taskTag, owner);
+    if (!sameNamespace(owner) && owner.pidNamespace !== UNKNOWN_PID_NAMESPACE) foreign.add(owner.pidNamespace!);
   }
+
   const seen = new Set<string>();
+  // Start times of processes whose namespace could not be read (PID 1 is such on some machines): an
+  // owner not found by its inner pid may be one of them, unless none started when it did. Start
+  // times are ticks since boot, the same in every namespace.
+  const namespaceUnreadable = new Set<number>();
   const byInnerPid = new Map<string, number>(); // `${namespace}/${pid there}` → pid here
   if (foreign.size > 0 && reader.readPidNamespace) {
     let blockStart = performance.now();
@@ -73,15 +95,60 @@ async function ownerLocator(
         await yieldToLoop();
         blockStart = performance.now();
       }
-      const ns = reader.readPidNamespace(p.pid);
+      let ns;
+      try {
+        ns = reader.readPidNamespace(p.pid);
+      } catch {
+        namespaceUnreadable.add(p.startTime);
+        continue;
+      }
       if (!ns || !foreign.has(ns.namespace)) continue;
       seen.add(ns.namespace);
       byInnerPid.set(`${ns.namespace}/${ns.innerPid}`, p.pid);
     }
   }
-  return (owner) => {
-    if (sameNamespace(owner)) return alive(owner.pid, owner);
-    if (!seen.has(owner.pidNamespace!)) return undefined;
-    return alive(byInnerPid.get(`${owner.pidNamespace}/${owner.pid}`), owner);
+
+  /** The owner's pid here when that pid holds the owner (alive), null when it does not, undefined when it cannot be told. */
+  const ownerAlive = async (pid: number, owner: TaskOwner): Promise<number | null> => {
+    const listed = live.get(pid);
+    if (listed) return listed.startTime === owner.startTime ? pid : null;
+    if (unreadable.has(pid)) return pid;
+    // Not listed: born after the listing, exited since, or hidden from us (hidepid=2): ask again.
+    let status;
+    try {
+      status = await reader.readStatus(pid);
+    } catch {
+      return pid; // exists, cannot be read: alive
+    }
+    if (status) return status.alive && status.startTime === owner.startTime ? pid : null;
+    return processExists(pid) ? pid : null;
   };
+
+  const verdicts = new Map<string, number | null | undefined>();
+  for (const [tag, owner] of tags) {
+    let here: number | null | undefined;
+    if (owner.pidNamespace === UNKNOWN_PID_NAMESPACE) here = undefined;
+    else if (sameNamespace(owner)) here = await ownerAlive(owner.pid, owner);
+    else if (!seen.has(owner.pidNamespace!)) here = undefined;
+    else {
+      const inner = byInnerPid.get(`${owner.pidNamespace}/${owner.pid}`);
+      here = inner !== undefined ? await ownerAlive(inner, owner) : namespaceUnreadable.has(owner.startTime) || unreadable.size > 0 ? undefined : null;
+    }
+    if (typeof here === 'number' && owner.registered) {
+      const files = reader.readOpenFiles?.(here);
+      if (files !== undefined && !holdsRunFile(files, tag)) here = null; // the owner lives on, its run ended
+    }
+    verdicts.set(tag, here);
+  }
+  return (_owner, tag) => verdicts.get(tag);
+}
+
+/** kill(pid, 0): false only when no such process exists (ESRCH); EPERM means it exists, someone else's. */
+function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code !== 'ESRCH';
+  }
 }

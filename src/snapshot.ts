@@ -4,7 +4,7 @@ import { BLOCK_MS, yieldToLoop } from './event-loop.js';
 import { platformReader } from './platform/index.js';
 import type { PlatformReader, RawProcess } from './platform/types.js';
 import { displayCommand } from './rules/command.js';
-import { compileKeepPatterns, isMCPProcess, matchesAny } from './rules/patterns.js';
+import { compileKeepPatterns, isMCPProcess, matchesAny, sharedDaemonOf } from './rules/patterns.js';
 import type { KeepReason, ProcessInfo, ProcessSnapshot } from './types.js';
 
 const BYTES_PER_MB = 1024 * 1024;
@@ -21,12 +21,20 @@ export interface SnapshotOptions {
   environment?: 'none' | 'new' | 'all';
   /** Keep patterns (regular expressions) matched against full command lines. */
   keep?: readonly (string | RegExp)[];
+  /** Keep the built-in shared per-user daemons (ssh-agent, gpg-agent, …; default true). */
+  keepSharedDaemons?: boolean;
+}
+
+/** What makes a process kept, besides the environment marker. */
+export interface KeepRules {
+  patterns: readonly RegExp[];
+  sharedDaemons: boolean;
 }
 
 /** Takes one snapshot of every process on the machine. */
 export async function takeSnapshot(options: SnapshotOptions = {}): Promise<ProcessSnapshot> {
   const reader = options.reader ?? platformReader();
-  const keep = compileKeepPatterns(options.keep ?? []);
+  const keep: KeepRules = { patterns: compileKeepPatterns(options.keep ?? []), sharedDaemons: options.keepSharedDaemons ?? true };
   // By pid, compared on start time: no per-process key strings on the hot path.
   let previous: Map<number, ProcessInfo> | undefined;
   if (options.previous) {
@@ -57,11 +65,12 @@ export async function takeSnapshot(options: SnapshotOptions = {}): Promise<Proce
   }
   const snapshot: ProcessSnapshot = { timestamp: new Date(), processes, totalMemoryMB: total, processCount: processes.length };
   if (table.warnings.length > 0) snapshot.warnings = table.warnings;
+  if (table.unreadable && table.unreadable.length > 0) snapshot.unreadable = table.unreadable;
   return snapshot;
 }
 
 /** Turns a platform record into a ProcessInfo: display command, MCP flag, markers, keep reason. */
-export function toProcessInfo(raw: RawProcess, previous?: Map<number, ProcessInfo>, keep: readonly RegExp[] = []): ProcessInfo {
+export function toProcessInfo(raw: RawProcess, previous?: Map<number, ProcessInfo>, keep: KeepRules = { patterns: [], sharedDaemons: true }): ProcessInfo {
   const memoryMB = raw.rssBytes / BYTES_PER_MB;
   if (raw.commandLine === undefined) {
     const known = previous?.get(raw.pid);
@@ -76,9 +85,17 @@ export function toProcessInfo(raw: RawProcess, previous?: Map<number, ProcessInf
     isMCP: isMCPProcess(full),
     startTime: raw.startTime,
   };
+  if (raw.commandLine !== undefined && raw.commandLine !== '') info.commandLine = raw.commandLine;
   if (raw.env?.task !== undefined) info.taskTag = raw.env.task;
+  if (raw.environmentUnreadable) info.environmentUnreadable = true;
   const keepReason: KeepReason | undefined =
-    raw.env?.keep || raw.env?.task === '' ? 'env' : keep.length > 0 && matchesAny(full, keep) ? 'pattern' : undefined;
+    raw.env?.keep || raw.env?.task === ''
+      ? 'env'
+      : keep.patterns.length > 0 && matchesAny(full, keep.patterns)
+        ? 'pattern'
+        : keep.sharedDaemons && sharedDaemonOf(full) !== undefined
+          ? 'shared-daemon'
+          : undefined;
   if (keepReason) info.keepReason = keepReason;
   return info;
 }

@@ -9,7 +9,8 @@ import { detectOrphans } from './rules/orphans.js';
 import { compileKeepPatterns } from './rules/patterns.js';
 import { takeSnapshot } from './snapshot.js';
 import { Lineage } from './task/lineage.js';
-import { createTaskTag, TASK_ENV_VAR } from './task/tag.js';
+import { registerRun, type RunRegistration } from './task/run-file.js';
+import { formatTaskTag, newTagRandom, TASK_ENV_VAR, UNKNOWN_PID_NAMESPACE } from './task/tag.js';
 import { DEFAULT_CONFIG, type ProcessInfo, type ProcessSnapshot, type ResourceTrackerConfig } from './types.js';
 
 export interface ResourceTrackerOptions {
@@ -30,6 +31,7 @@ export class ResourceTracker {
   private before: ProcessSnapshot | undefined;
   private after: ProcessSnapshot | undefined;
   private taskTag: string | undefined;
+  private run: RunRegistration | undefined;
   private lineage: Lineage | undefined;
   private attribution: Attribution | undefined;
   private readonly warned = new Set<string>();
@@ -60,13 +62,14 @@ export class ResourceTracker {
 
   async snapshotBefore(): Promise<ProcessSnapshot | undefined> {
     if (!this.config.enabled) return undefined;
-    this.before = await takeSnapshot({ reader: this.getReader(), keep: this.keepPatterns });
+    this.before = await takeSnapshot({ reader: this.getReader(), keep: this.keepPatterns, keepSharedDaemons: this.config.keepSharedDaemons });
     this.logSnapshot('before', this.before);
     return this.before;
   }
 
   async snapshotAfter(): Promise<ProcessSnapshot | undefined> {
     if (!this.config.enabled) return undefined;
+    this.endRun();
     await this.lineage?.stop();
     // Incremental: unchanged identities take their command from the before snapshot; only new
     // processes have cmdline (and, when a tag is in use, environ) read.
@@ -75,6 +78,7 @@ export class ResourceTracker {
       previous: this.before,
       environment: this.taskTag !== undefined ? 'new' : 'none',
       keep: this.keepPatterns,
+      keepSharedDaemons: this.config.keepSharedDaemons,
     });
     this.attribution = undefined;
     this.logSnapshot('after', this.after);
@@ -98,16 +102,38 @@ export class ResourceTracker {
    * so what the task leaves can be told from bystanders.
    */
   taskEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
-    const reader = this.getReader();
-    this.taskTag ??= createTaskTag({ ...reader.selfIdentity(), pidNamespace: reader.readPidNamespace?.(process.pid)?.namespace });
+    if (this.taskTag === undefined) {
+      const reader = this.getReader();
+      // A Linux reader that cannot read our namespace writes "unknown", never "ours" (the tag could
+      // then be matched against a process of another namespace that has our pid).
+      const pidNamespace = reader.readPidNamespace ? (readOwnNamespace(reader) ?? UNKNOWN_PID_NAMESPACE) : undefined;
+      const random = newTagRandom();
+      // The run is in progress while this process holds its run file: it ends at snapshotAfter()
+      // or reset(), even though this process (an orchestrator, say) lives on.
+      this.run = registerRun(random);
+      this.taskTag = formatTaskTag({ ...reader.selfIdentity(), pidNamespace, registered: this.run !== undefined }, random);
+    }
     return { ...env, [TASK_ENV_VAR]: this.taskTag };
+  }
+
+  /** The run is over: its tag no longer counts as a live run's, so what it left is a certain leak for `scan`. */
+  private endRun(): void {
+    this.run?.close();
+    this.run = undefined;
   }
 
   /** Starts following the task's process tree from its root pid until `snapshotAfter()`. */
   async followTask(rootPid: number): Promise<void> {
     if (!this.config.enabled) return;
     await this.lineage?.stop();
-    this.lineage = new Lineage(this.getReader(), rootPid, this.config.lineageIntervalMs);
+    const lineage: Lineage = new Lineage(this.getReader(), rootPid, this.config.lineageIntervalMs, (err) => {
+      // Counted always, logged once per kind of failure: a poll every 250 ms must not flood the log.
+      const key = `lineage:${err.message}`;
+      if (this.warned.has(key)) return;
+      this.warned.add(key);
+      this.logger.warn({ error: err.message, failed_polls: lineage.failedPolls }, 'following the task\'s process tree failed; going on');
+    });
+    this.lineage = lineage;
     await this.lineage.start();
   }
 
@@ -162,12 +188,21 @@ export class ResourceTracker {
 
   /** Clears snapshots, tag and lineage for the next task. */
   reset(): void {
+    this.endRun();
     void this.lineage?.stop();
     this.lineage = undefined;
     this.before = undefined;
     this.after = undefined;
     this.taskTag = undefined;
     this.attribution = undefined;
+  }
+}
+
+function readOwnNamespace(reader: PlatformReader): string | undefined {
+  try {
+    return reader.readPidNamespace?.(process.pid)?.namespace;
+  } catch {
+    return undefined;
   }
 }
 

@@ -14,11 +14,16 @@ export interface ProcessInfo {
   startTime: number;
   /** `RESOURCE_TRACKER_TASK` from the process's environment when it was read and set ('' when set empty). */
   taskTag?: string;
-  /** Why the process is declared to outlive its task: the environment marker or a configured keep pattern. */
+  /** Why the process is declared to outlive its task: the environment marker, a configured keep pattern, or a shared per-user daemon. */
   keepReason?: KeepReason;
+  /** The command line as read (arguments joined by spaces, first 4 KiB): what keep patterns and `--match` are matched against. */
+  commandLine?: string;
+  /** Its environment was to be read but could not be (another user's process): it carries no known tag, and is never a certain leak. */
+  environmentUnreadable?: boolean;
 }
 
-export type KeepReason = 'env' | 'pattern';
+/** `env`: RESOURCE_TRACKER_KEEP or an empty task tag; `pattern`: a configured keep pattern; `shared-daemon`: the built-in list of per-user daemons (ssh-agent, gpg-agent, …). */
+export type KeepReason = 'env' | 'pattern' | 'shared-daemon';
 
 export interface ProcessSnapshot {
   timestamp: Date;
@@ -27,6 +32,8 @@ export interface ProcessSnapshot {
   processCount: number;
   /** Problems the reader met that limit what can be concluded (e.g. no parent pids on Windows tasklist). */
   warnings?: string[];
+  /** Pids that exist but could not be read (e.g. `hidepid`): not in `processes`, never taken for gone. */
+  unreadable?: number[];
 }
 
 export interface ResourceTrackerConfig {
@@ -40,6 +47,8 @@ export interface ResourceTrackerConfig {
   keep: string[];
   /** How often the task's process tree is followed, in ms (default: 250). */
   lineageIntervalMs: number;
+  /** Keep the built-in list of shared per-user daemons (ssh ControlMaster, gpg-agent, …; default: true). */
+  keepSharedDaemons: boolean;
 }
 
 /** The environment variable that carries a task's tag to every descendant. */
@@ -53,9 +62,10 @@ export const DEFAULT_CONFIG: Readonly<ResourceTrackerConfig> = Object.freeze({
   logOrphanedMCPOnly: false,
   keep: [],
   lineageIntervalMs: 250,
+  keepSharedDaemons: true,
 });
 
-/** Why a process is attributed to a task. */
+/** Why a process is attributed to a task. `tag` and `lineage` attribute it; `heuristic` only suspects it. */
 export type Evidence = 'tag' | 'lineage' | 'heuristic';
 
 /** A process in a verdict, with the evidence for it. */
@@ -69,13 +79,22 @@ export interface ProcessIdentity {
   startTime: number;
 }
 
-/** A descendant of a task seen while following its tree: identity plus its parent when first seen. */
 /** The run that owns a task tag: its identity in its own PID namespace (when the OS has them). */
 export interface TaskOwner extends ProcessIdentity {
-  /** The PID namespace's inode number (Linux `/proc/[pid]/ns/pid`), as a decimal string. */
+  /**
+   * The PID namespace's inode number (Linux `/proc/[pid]/ns/pid`) as a decimal string; absent where
+   * the OS has none; `unknown` when it could not be read (the owner cannot then be looked up).
+   */
   pidNamespace?: string;
+  /**
+   * The run is registered: it is in progress only while the owner holds its run file open (see
+   * task/run-file.ts), so a host that outlives its runs (an orchestrator) ends each one. Without
+   * it, the run lasts as long as the owner process.
+   */
+  registered?: boolean;
 }
 
+/** A descendant of a task seen while following its tree: identity plus its parent when first seen. */
 export interface LineageRecord extends ProcessIdentity {
   ppid: number;
   /** The process carried a keep marker in its environment when first seen (where readable). */

@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { ConfigError } from '../index.js';
+import { SHARED_DAEMONS } from '../rules/patterns.js';
 import { collect, parseDuration, parseNonNegativeNumber, parsePort, UsageError } from './common.js';
 import { demoCommand } from './demo.js';
 import { executeRun, type RunOptions } from './run.js';
@@ -86,6 +87,10 @@ Examples:
 Exit status: the command's own; 128+n when it died of signal n; when it succeeded, 4 if tracking
 failed (the report's error says what) and 3 with --fail-on-orphans if it left orphans; 2 for a
 usage or config error; 127 when the command is not found and 126 when it cannot be executed.
+
+Kept by default (shared per-user daemons a task may be the first to start; never orphans, never
+reaped; config keep_shared_daemons: false turns this off, keep: extends it):
+  ${SHARED_DAEMONS.map((d) => d.name).join(', ')}
 
 Examples:
   rtrack run -- npx -y @playwright/mcp

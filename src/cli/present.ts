@@ -1,5 +1,6 @@
 // Presentation for people: megabytes, process trees, tables. No decisions are made here.
 import { escapeUnprintable, totalMemoryMB, type AttributedProcess, type LeakGroup, type ProcessInfo, type ProcessSnapshot, type ReapOutcome, type ScanReport, type TaskReport } from '../index.js';
+import { MAX_TREE_DEPTH } from '../rules/identity.js';
 
 export function formatMB(mb: number): string {
   return `${mb.toFixed(1)} MB`;
@@ -22,7 +23,7 @@ export function buildForest<T extends ProcessInfo>(processes: readonly T[]): Tre
     else roots.push(node);
   }
   const total = (node: TreeNode<T>, depth: number): number => {
-    node.totalMB = node.process.memoryMB + (depth > 4096 ? 0 : node.children.reduce((s, c) => s + total(c, depth + 1), 0));
+    node.totalMB = node.process.memoryMB + (depth > MAX_TREE_DEPTH ? 0 : node.children.reduce((s, c) => s + total(c, depth + 1), 0));
     node.children.sort((a, b) => b.totalMB - a.totalMB);
     return node.totalMB;
   };

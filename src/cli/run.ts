@@ -1,6 +1,5 @@
 // `rtrack run [options] -- <command> [args...]`: the main job, a thin shell over runTracked().
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import {
   forwardSignals,
@@ -91,11 +90,25 @@ export async function executeRun(commandLine: string[], options: RunOptions): Pr
 
   let phase: 'running' | 'reporting' = 'running';
   let interruptedBy: ForwardedSignal | undefined;
+  const skipGrace = new AbortController();
   const terminal = saveTerminal();
   const onSignal = (signal: ForwardedSignal): void => {
     if (phase !== 'reporting') return;
-    if (signal === 'SIGINT') process.exit(130); // a second Ctrl+C while reporting: leave at once
+    // A Ctrl+C while reporting: stop waiting out the grace period, but still kill and report.
+    if (signal === 'SIGINT') {
+      interruptedBy ??= signal;
+      skipGrace.abort();
+    }
     if (signal === 'SIGTERM' || signal === 'SIGHUP') interruptedBy ??= signal; // finish the report, then say so
+  };
+  const writeFailures = new Set<string>();
+  const saveReport = async (report: TaskReport): Promise<void> => {
+    if (options.report === undefined || options.report === '-') return;
+    try {
+      await writeFileAtomic(options.report, `${JSON.stringify(report, null, 2)}\n`);
+    } catch (err) {
+      writeFailures.add(`rtrack: cannot write the report to ${options.report}: ${(err as Error).message}`);
+    }
   };
 
   const forwarder = forwardSignals({ reader: platformReader(), onSignal });
@@ -109,11 +122,14 @@ export async function executeRun(commandLine: string[], options: RunOptions): Pr
         phase = 'reporting';
         restoreTerminal(terminal);
       },
-      reap: options.reap && !options.dryRun ? { graceMs: options.grace } : false,
+      // Saved before reaping (reaping may take the grace period, and rtrack may be killed meanwhile), and again after.
+      onReport: options.reap && !options.dryRun ? saveReport : undefined,
+      reap: options.reap && !options.dryRun ? { graceMs: options.grace, skipGrace: skipGrace.signal } : false,
     });
   } finally {
     forwarder.dispose();
   }
+  if (options.reap && options.dryRun) report.reaped ??= [];
   if (interruptedBy) report.error = [report.error, `rtrack received ${interruptedBy} while reporting`].filter(Boolean).join('; ');
 
   if (report.error && report.exitCode !== 126 && report.exitCode !== 127) logger.error({ error: report.error }, 'tracking incomplete');
@@ -122,20 +138,24 @@ export async function executeRun(commandLine: string[], options: RunOptions): Pr
   if (options.reap && options.dryRun && report.orphans.length > 0) {
     process.stderr.write(renderReapPlan(reapOrder(report.orphans), options.grace ?? 3000));
   }
-  writeReport(report, options);
-  if (options.metricsFile !== undefined) await writeFileAtomic(options.metricsFile, await runMetricsText(report));
+  await saveReport(report);
+  if (options.report === '-') process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  else printSummary(report);
+  if (options.metricsFile !== undefined) {
+    try {
+      await writeFileAtomic(options.metricsFile, await runMetricsText(report));
+    } catch (err) {
+      writeFailures.add(`rtrack: cannot write the metrics to ${options.metricsFile}: ${(err as Error).message}`);
+    }
+  }
+  // A report that could not be saved is said plainly; the exit status stays the command's.
+  for (const line of writeFailures) process.stderr.write(`${line}\n`);
   let exitCode = exitStatusOf(report, options.failOnOrphans ?? false);
   if (interruptedBy) exitCode = 128 + (constants.signals[interruptedBy] ?? 0);
   return { report, exitCode };
 }
 
-function writeReport(report: TaskReport, options: RunOptions): void {
-  const json = `${JSON.stringify(report, null, 2)}\n`;
-  if (options.report === '-') {
-    process.stdout.write(json);
-    return;
-  }
-  if (options.report !== undefined) writeFileSync(options.report, json);
+function printSummary(report: TaskReport): void {
   const summary = renderRunSummary(report);
   // Start on a clean line: an interactive task may have left the cursor mid-line.
   if (summary) process.stderr.write(`${process.stderr.isTTY ? '\r\n' : ''}${summary}`);

@@ -1,6 +1,7 @@
 // `rtrack scan`: leaks of past sessions on this machine; with --reap, removes the certain ones
 // (and suspected trees only when the user names them with --match and confirms with --yes).
-import { reapOrder, reapOrphans, scanMachine, type ProcessInfo } from '../index.js';
+import { reapOrder, reapOrphans, scanMachine, type ProcessInfo, type ReapOutcome } from '../index.js';
+import { fullCommand } from '../rules/patterns.js';
 import { resolveConfig, UsageError, withKeepPatterns } from './common.js';
 import { renderReapOutcomes, renderReapPlan, renderScan } from './present.js';
 
@@ -27,31 +28,40 @@ export async function scanCommand(options: ScanCommandOptions): Promise<number> 
     }
   }
   const config = withKeepPatterns(await resolveConfig(options.config), options.keep);
-  const scan = await scanMachine({ all: options.all, keep: config.keep });
+  const scan = await scanMachine({ all: options.all, keep: config.keep, keepSharedDaemons: config.keepSharedDaemons });
+  // With --json, stdout carries exactly one JSON document in every mode; what people read goes to stderr.
   const out = options.json ? process.stderr : process.stdout;
-  if (options.json && !options.reap) process.stdout.write(`${JSON.stringify(scan, null, 2)}\n`);
-  else if (!options.json) process.stdout.write(renderScan(scan));
-  if (!options.reap) return 0;
+  const printJson = (reaped?: ReapOutcome[], plan?: ProcessInfo[]): void => {
+    if (!options.json) return;
+    const extra = { ...(reaped ? { reaped } : {}), ...(plan ? { plan: plan.map((p) => ({ pid: p.pid, command: p.command })) } : {}) };
+    process.stdout.write(`${JSON.stringify({ ...scan, ...extra }, null, 2)}\n`);
+  };
+  if (!options.json) process.stdout.write(renderScan(scan));
+  if (!options.reap) {
+    printJson();
+    return 0;
+  }
 
   const certain: ProcessInfo[] = scan.certain.flatMap((g) => g.processes);
-  const named: ProcessInfo[] = match ? scan.suspected.filter((g) => match.test(g.root.command)).flatMap((g) => g.processes) : [];
+  // --match is matched against the command line as keep patterns are, not its 100-character display form.
+  const named: ProcessInfo[] = match ? scan.suspected.filter((g) => match.test(fullCommand(g.root))).flatMap((g) => g.processes) : [];
   const targets = [...certain, ...named];
   const grace = options.grace ?? 3000;
   if (targets.length === 0) {
     out.write('rtrack: nothing to reap\n');
-    if (options.json) process.stdout.write(`${JSON.stringify({ ...scan, reaped: [] }, null, 2)}\n`);
+    printJson([]);
     return 0;
   }
   if (options.dryRun || (named.length > 0 && !options.yes)) {
-    out.write(renderReapPlan(reapOrder(targets), grace));
-    if (!options.dryRun) {
-      out.write(`rtrack: ${named.length} suspected processes match --match; nothing was signalled. Add --yes to reap them.\n`);
-      return 1;
-    }
-    return 0;
+    const ordered = reapOrder(targets);
+    out.write(renderReapPlan(ordered, grace));
+    if (!options.dryRun) out.write(`rtrack: ${named.length} suspected processes match --match; nothing was signalled. Add --yes to reap them.\n`);
+    printJson(undefined, ordered);
+    return options.dryRun ? 0 : 1;
   }
-  const reaped = await reapOrphans(targets, { graceMs: grace });
-  if (options.json) process.stdout.write(`${JSON.stringify({ ...scan, reaped }, null, 2)}\n`);
-  else out.write(renderReapOutcomes(reaped));
+  // Suspects carry only heuristic evidence: they are reaped because the user named them (--match --yes).
+  const reaped = await reapOrphans(targets, { graceMs: grace, allowUnattributed: named.length > 0 });
+  printJson(reaped);
+  out.write(renderReapOutcomes(reaped));
   return 0;
 }

@@ -19,7 +19,7 @@ export async function watchCommand(options: WatchOptions): Promise<number> {
     host: options.host,
     port: options.port,
     intervalMs: options.interval,
-    scan: () => scanMachine({ keep: config.keep, all: options.all }),
+    scan: () => scanMachine({ keep: config.keep, keepSharedDaemons: config.keepSharedDaemons, all: options.all }),
     logger,
   });
   const signal = await new Promise<string>((resolve) => {

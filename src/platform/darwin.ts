@@ -5,9 +5,30 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { ProcessIdentity } from '../types.js';
-import type { ParsedTable, PlatformReader, ProcessStatus, ProcessTable, RawProcess } from './types.js';
+import { ProcessUnreadableError, type ParsedTable, type PlatformReader, type ProcessStatus, type ProcessTable, type RawProcess, type StatusMap } from './types.js';
 
-const run = promisify(execFile);
+const execFileAsync = promisify(execFile);
+
+/** A `ps` that hangs (a wedged NFS mount in a command path, a stuck kernel) must not hang rtrack. */
+export const PS_TIMEOUT_MS = 10_000;
+/**
+ * `lstart` is printed in the user's locale ("Do 26 Nov 09:12:44 2026" in German): the C locale
+ * keeps it parseable. The command lines themselves are bytes and are not changed by it.
+ */
+const PS_ENV = { LC_ALL: 'C' };
+
+async function ps(args: readonly string[], timeoutMs: number): Promise<string> {
+  try {
+    const { stdout } = await execFileAsync('ps', args, { env: { ...process.env, LC_ALL: 'C' }, timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 256 * 1024 * 1024 });
+    return stdout;
+  } catch (err) {
+    const e = err as Error & { killed?: boolean; stdout?: string; code?: unknown };
+    // `ps -p` exits 1 when none of the pids exists: an answer, not a failure.
+    if (e.code === 1 && typeof e.stdout === 'string') return e.stdout;
+    if (e.killed) throw new Error(`ps ${args.join(' ')}: no answer within ${timeoutMs} ms`);
+    throw new Error(`ps ${args.join(' ')}: ${e.message.split('\n')[0]}`);
+  }
+}
 
 export const PS_ARGS = ['-axww', '-o', 'pid=,ppid=,rss=,lstart=,command='];
 const MONTHS: Record<string, number> = { Jan: 0, Feb: 1, Mar: 2, Apr: 3, May: 4, Jun: 5, Jul: 6, Aug: 7, Sep: 8, Oct: 9, Nov: 10, Dec: 11 };
@@ -50,27 +71,44 @@ function tableOf(parsed: ParsedTable): ProcessTable {
   return { processes: parsed.processes, warnings: parsed.skipped > 0 ? [`ps: ${parsed.skipped} malformed lines skipped`] : [] };
 }
 
-export function createDarwinReader(): PlatformReader {
+export function createDarwinReader(options: { timeoutMs?: number } = {}): PlatformReader {
+  const timeoutMs = options.timeoutMs ?? PS_TIMEOUT_MS;
   let self: ProcessIdentity | undefined;
-  const readStatus = async (pid: number): Promise<ProcessStatus | undefined> => {
+  /** One `ps -p` for every pid asked (a call costs milliseconds: never one per pid). */
+  const readStatuses = async (pids: readonly number[]): Promise<StatusMap> => {
+    const statuses: StatusMap = new Map();
+    if (pids.length === 0) return statuses;
+    let stdout: string;
     try {
-      const { stdout } = await run('ps', ['-ww', '-o', 'pid=,ppid=,rss=,lstart=,command=', '-p', String(pid)]);
-      const [p] = parsePsTable(stdout).processes;
-      // A zombie shows as <defunct>: dead, only waiting for its parent.
-      return p ? { pid: p.pid, ppid: p.ppid, startTime: p.startTime, alive: p.commandLine !== '<defunct>' } : undefined;
+      stdout = await ps(['-ww', '-o', 'pid=,ppid=,rss=,lstart=,command=', '-p', pids.join(',')], timeoutMs);
     } catch {
-      return undefined; // ps exits 1 when there is no such process
+      for (const pid of pids) statuses.set(pid, null); // ps failed: nothing can be said of them
+      return statuses;
     }
+    const asked = new Set(pids);
+    for (const p of parsePsTable(stdout).processes) {
+      // A zombie shows as <defunct>: dead, only waiting for its parent.
+      if (asked.has(p.pid)) statuses.set(p.pid, { pid: p.pid, ppid: p.ppid, startTime: p.startTime, alive: p.commandLine !== '<defunct>' });
+    }
+    return statuses;
+  };
+  const readStatus = async (pid: number): Promise<ProcessStatus | undefined> => {
+    const status = (await readStatuses([pid])).get(pid);
+    if (status === null) throw new ProcessUnreadableError(pid, undefined, `ps could not read process ${pid}`);
+    return status;
   };
   const readTable = async (): Promise<ParsedTable> => {
-    const { stdout } = await run('ps', PS_ARGS, { maxBuffer: 256 * 1024 * 1024 });
-    return parsePsTable(stdout);
+    const parsed = parsePsTable(await ps(PS_ARGS, timeoutMs));
+    // ps lists at least itself and us: an empty table is a failure, not an empty machine.
+    if (parsed.processes.length === 0) throw new Error(`ps ${PS_ARGS.join(' ')} listed no processes${parsed.skipped > 0 ? ` (${parsed.skipped} lines it printed could not be parsed)` : ''}`);
+    return parsed;
   };
   return {
     platform: 'darwin',
     readsEnvironment: false,
     readProcessTable: async () => tableOf(await readTable()),
     readStatus,
+    readStatuses,
     async readChildren(pids) {
       const parents = new Set(pids);
       return (await readTable()).processes
@@ -81,14 +119,14 @@ export function createDarwinReader(): PlatformReader {
     isForegroundJob() {
       try {
         // STAT contains '+' for processes in the terminal's foreground process group.
-        return execFileSync('ps', ['-o', 'stat=', '-p', String(process.pid)], { encoding: 'utf8' }).includes('+');
+        return execFileSync('ps', ['-o', 'stat=', '-p', String(process.pid)], { encoding: 'utf8', env: { ...process.env, ...PS_ENV }, timeout: timeoutMs }).includes('+');
       } catch {
         return undefined;
       }
     },
     selfIdentity() {
       if (!self) {
-        const [p] = parsePsTable(execFileSync('ps', ['-ww', '-o', 'pid=,ppid=,rss=,lstart=,command=', '-p', String(process.pid)], { encoding: 'utf8' })).processes;
+        const [p] = parsePsTable(execFileSync('ps', ['-ww', '-o', 'pid=,ppid=,rss=,lstart=,command=', '-p', String(process.pid)], { encoding: 'utf8', env: { ...process.env, ...PS_ENV }, timeout: timeoutMs })).processes;
         if (!p) throw new Error(`ps: cannot read process ${process.pid}`);
         self = { pid: p.pid, startTime: p.startTime };
       }

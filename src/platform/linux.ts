@@ -4,7 +4,7 @@ import { closeSync, existsSync, openSync, readdirSync, readFileSync, readlinkSyn
 import { readdir } from 'node:fs/promises';
 import { BLOCK_MS, yieldToLoop } from '../event-loop.js';
 import { KEEP_ENV_VAR, TASK_ENV_VAR, type ProcessIdentity } from '../types.js';
-import type { EnvMarkers, PidNamespaceInfo, PlatformReader, ProcessStatus, ProcessTable, RawProcess, ReadTableOptions } from './types.js';
+import { ProcessUnreadableError, type EnvMarkers, type PidNamespaceInfo, type PlatformReader, type ProcessStatus, type ProcessTable, type RawProcess, type ReadTableOptions, type StatusMap } from './types.js';
 
 const SPACE = 0x20;
 const OPEN_PAREN = 0x28;
@@ -127,21 +127,41 @@ function startsWith(buf: Uint8Array, start: number, end: number, prefix: Uint8Ar
   return true;
 }
 
-/** Opens a /proc file and runs `read` on it; -1 when the process is gone (ENOENT, ESRCH) or the file unreadable. */
+/** What a read of a /proc file returns when the process is gone (ENOENT, ESRCH). */
+const GONE = -1;
+
+/**
+ * Opens a /proc file and runs `read` on it; GONE when the process no longer exists (ENOENT, or
+ * ESRCH when it exited between open and read). Any other failure (EACCES under `hidepid`, EMFILE,
+ * ENFILE, EISDIR) throws ProcessUnreadableError: a process we cannot read is not a dead one.
+ */
 function withProcFile(path: string, read: (fd: number) => number): number {
   let fd: number;
   try {
     fd = openSync(path, 'r');
-  } catch {
-    return -1;
+  } catch (err) {
+    return goneOrThrow(path, err);
   }
   try {
     return read(fd);
-  } catch {
-    return -1; // ESRCH when the process exited between open and read; EACCES for others' environ
+  } catch (err) {
+    return goneOrThrow(path, err);
   } finally {
     closeSync(fd);
   }
+}
+
+function goneOrThrow(path: string, err: unknown): number {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT' || code === 'ESRCH') return GONE;
+  const pid = Number(/\/(\d+)\//.exec(path)?.[1] ?? -1);
+  throw new ProcessUnreadableError(pid, code, `cannot read ${path}: ${code ?? (err as Error).message}`);
+}
+
+/** Too few file descriptors or kernel file slots: every later read may fail too, so a snapshot is incomplete. */
+function isExhaustion(err: unknown): boolean {
+  const code = (err as ProcessUnreadableError).code;
+  return code === 'EMFILE' || code === 'ENFILE' || code === 'ENOMEM';
 }
 
 /**
@@ -205,28 +225,39 @@ function readBootTimeMs(): number {
 export function createLinuxReader(procRoot = '/proc'): PlatformReader {
   const { pageSize, clockTicks } = readAuxv();
   let bootTimeMs: number | undefined;
-  // stat is at most ~700 bytes even with a 64-bit value in every field.
+  // One buffer per file kind, reused for every process. `stat` is at most ~700 bytes even with a
+  // 64-bit value in every field; of a command line the first 4 KiB are enough to match patterns.
   const statBuf = Buffer.allocUnsafe(4096);
-  // The first 4 KiB of a command line: enough to match patterns; the display keeps 100 characters.
   const cmdBuf = Buffer.allocUnsafe(4096);
   const childrenBuf = { buf: Buffer.allocUnsafe(4096) };
   const envBuf = { buf: Buffer.allocUnsafe(16384) };
   const ENVIRON_LIMIT = 1 << 20;
 
-  let statLength = 0; // bytes of the last stat read, still in statBuf
-  function readStatOf(pid: number | string, withName = true): StatFields | undefined {
-    statLength = readProcHead(`${procRoot}/${pid}/stat`, statBuf);
-    return statLength > 0 ? parseStat(statBuf, statLength, withName) : undefined;
+  /** Reads /proc/[pid]/stat into statBuf; its length, or GONE. The caller parses statBuf before the next read. */
+  function readStatFile(pid: number | string): number {
+    return readProcHead(`${procRoot}/${pid}/stat`, statBuf);
   }
 
+  function readStatOf(pid: number | string): StatFields | undefined {
+    const length = readStatFile(pid);
+    return length > 0 ? parseStat(statBuf, length) : undefined;
+  }
+
+  /** Markers in the environment; undefined when it cannot be read (another user's, or gone). */
   function readEnvOf(pid: number): EnvMarkers | undefined {
-    const n = readProcFile(`${procRoot}/${pid}/environ`, envBuf, ENVIRON_LIMIT);
-    return n < 0 ? undefined : parseEnvMarkers(envBuf.buf, n);
+    try {
+      const n = readProcFile(`${procRoot}/${pid}/environ`, envBuf, ENVIRON_LIMIT);
+      return n < 0 ? undefined : parseEnvMarkers(envBuf.buf, n);
+    } catch (err) {
+      if (isExhaustion(err)) throw err;
+      return undefined;
+    }
   }
 
   async function readProcessTable(options: ReadTableOptions = {}): Promise<ProcessTable> {
     const { isKnown, environment = 'none' } = options;
     const processes: RawProcess[] = [];
+    const unreadable: number[] = [];
     let entries: string[];
     try {
       // Listing /proc takes ~20 ms at 5,000 processes: done off the event loop.
@@ -244,13 +275,23 @@ export function createLinuxReader(procRoot = '/proc'): PlatformReader {
         await yieldToLoop();
         blockStart = performance.now();
       }
-      const stat = readStatOf(entry, isKnown === undefined);
+      let length: number;
+      try {
+        length = readStatFile(entry);
+      } catch (err) {
+        // Out of descriptors, a snapshot would miss live processes at random: fail it whole.
+        if (isExhaustion(err)) throw err;
+        unreadable.push(Number(entry));
+        continue;
+      }
+      // Decoding the name costs an allocation: an incremental snapshot decodes it for new processes only.
+      const stat = length > 0 ? parseStat(statBuf, length, isKnown === undefined) : undefined;
       if (!stat) continue; // exited while we read
       // A zombie is dead (no memory, no command, only its exit status left for its parent): never a
       // leak. A leader whose own thread exited while others run also shows Z, but is alive.
-      if ((stat.state === 'Z' || stat.state === 'X') && stat.numThreads <= 1) continue;
+      if (!isAlive(stat)) continue;
       const known = isKnown?.(stat.pid, stat.startTime) ?? false;
-      if (!known && isKnown !== undefined) stat.name = parseStat(statBuf, statLength)?.name ?? ''; // new: its name is needed after all
+      if (!known && isKnown !== undefined) stat.name = parseStat(statBuf, length)?.name ?? ''; // statBuf still holds this stat
       const raw: RawProcess = {
         pid: stat.pid,
         ppid: stat.ppid,
@@ -259,25 +300,47 @@ export function createLinuxReader(procRoot = '/proc'): PlatformReader {
         startTime: stat.startTime,
       };
       if (!known) {
-        const n = readProcHead(`${procRoot}/${entry}/cmdline`, cmdBuf);
+        let n = GONE;
+        try {
+          n = readProcHead(`${procRoot}/${entry}/cmdline`, cmdBuf);
+        } catch (err) {
+          if (isExhaustion(err)) throw err; // otherwise: shown by its name
+        }
         raw.commandLine = n > 0 ? parseCmdline(cmdBuf, n) : '';
       }
       if (environment === 'all' || (environment === 'new' && !known)) {
         const env = readEnvOf(stat.pid);
         if (env) raw.env = env;
+        else raw.environmentUnreadable = true;
       }
       processes.push(raw);
     }
     // At least this process exists: an empty table means /proc is not procfs (unmounted, a bare
     // directory), and an empty snapshot would report every process as gone.
     if (processes.length === 0) throw new Error(`${procRoot} lists no processes (is procfs mounted?)`);
-    return { processes, warnings: [] };
+    return unreadable.length > 0 ? { processes, warnings: [], unreadable } : { processes, warnings: [] };
+  }
+
+  function statusOf(stat: StatFields): ProcessStatus {
+    return { pid: stat.pid, ppid: stat.ppid, startTime: stat.startTime, alive: isAlive(stat), stopped: stat.state === 'T' };
   }
 
   async function readStatus(pid: number): Promise<ProcessStatus | undefined> {
     const stat = readStatOf(pid);
-    if (!stat) return undefined;
-    return { pid: stat.pid, ppid: stat.ppid, startTime: stat.startTime, alive: stat.state !== 'Z' && stat.state !== 'X', stopped: stat.state === 'T' };
+    return stat ? statusOf(stat) : undefined;
+  }
+
+  async function readStatuses(pids: readonly number[]): Promise<StatusMap> {
+    const statuses: StatusMap = new Map();
+    for (const pid of pids) {
+      try {
+        const stat = readStatOf(pid);
+        if (stat) statuses.set(pid, statusOf(stat));
+      } catch {
+        statuses.set(pid, null);
+      }
+    }
+    return statuses;
   }
 
   /** Without CONFIG_PROC_CHILDREN: one pass over every process's stat, filtered by parent. */
@@ -287,12 +350,20 @@ export function createLinuxReader(procRoot = '/proc'): PlatformReader {
     for (const entry of readdirSync(procRoot)) {
       const c = entry.charCodeAt(0);
       if (c < 48 || c > 57) continue;
-      const stat = readStatOf(entry);
-      if (stat && parents.has(stat.ppid)) {
-        found.push({ pid: stat.pid, ppid: stat.ppid, startTime: stat.startTime, alive: stat.state !== 'Z' && stat.state !== 'X' });
-      }
+      const stat = readStatOrSkip(entry);
+      if (stat && parents.has(stat.ppid)) found.push(statusOf(stat));
     }
     return found;
+  }
+
+  /** A stat for following a tree: a process we cannot read is left out (lineage is evidence, never needed for safety). */
+  function readStatOrSkip(pid: number | string): StatFields | undefined {
+    try {
+      return readStatOf(pid);
+    } catch (err) {
+      if (isExhaustion(err)) throw err;
+      return undefined;
+    }
   }
 
   const childrenFiles = existsSync(`${procRoot}/self/task/${process.pid}/children`);
@@ -307,18 +378,24 @@ export function createLinuxReader(procRoot = '/proc'): PlatformReader {
       try {
         tids = readdirSync(`${procRoot}/${pid}/task`);
       } catch {
-        continue; // gone
+        continue; // gone, or not ours to read
       }
       for (const tid of tids) {
-        const n = readProcFile(`${procRoot}/${pid}/task/${tid}/children`, childrenBuf, 1 << 20);
+        let n = GONE;
+        try {
+          n = readProcFile(`${procRoot}/${pid}/task/${tid}/children`, childrenBuf, 1 << 20);
+        } catch (err) {
+          if (isExhaustion(err)) throw err;
+        }
         if (n <= 0) continue;
         const text = childrenBuf.buf.toString('latin1', 0, n);
         for (const part of text.split(' ')) {
           const child = Number(part);
           if (!part || !Number.isInteger(child) || seen.has(child)) continue;
           seen.add(child);
-          const status = await readStatus(child);
-          if (status) found.push(status);
+          const stat = readStatOrSkip(child);
+          // Its parent is the one whose file listed it, even if it was re-parented since.
+          if (stat) found.push({ ...statusOf(stat), ppid: pid });
         }
       }
     }
@@ -332,11 +409,28 @@ export function createLinuxReader(procRoot = '/proc'): PlatformReader {
     readsEnvironment: true,
     readProcessTable,
     readStatus,
+    readStatuses,
     readChildren,
     readEnvMarkers: async (pid: number) => readEnvOf(pid),
     isForegroundJob(): boolean | undefined {
-      const stat = readStatOf(process.pid);
+      const stat = readStatOrSkip(process.pid);
       return stat ? stat.tpgid > 0 && stat.tpgid === stat.pgrp : undefined;
+    },
+    readOpenFiles(pid: number): string[] | undefined {
+      try {
+        const fds = readdirSync(`${procRoot}/${pid}/fd`);
+        const paths: string[] = [];
+        for (const fd of fds) {
+          try {
+            paths.push(readlinkSync(`${procRoot}/${pid}/fd/${fd}`));
+          } catch {
+            // closed meanwhile
+          }
+        }
+        return paths;
+      } catch {
+        return undefined; // gone, or another user's process without the right to look
+      }
     },
     readPidNamespace(pid: number): PidNamespaceInfo | undefined {
       try {
@@ -345,8 +439,10 @@ export function createLinuxReader(procRoot = '/proc'): PlatformReader {
         const nspid = /^NSpid:\s*([\d\s]+)$/m.exec(readFileSync(`${procRoot}/${pid}/status`, 'latin1'))?.[1]?.trim().split(/\s+/);
         const innerPid = Number(nspid?.at(-1));
         return namespace && Number.isSafeInteger(innerPid) && innerPid > 0 ? { namespace, innerPid } : undefined;
-      } catch {
-        return undefined; // gone, or another user's process without the right to look
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT' || code === 'ESRCH') return undefined; // gone
+        throw new ProcessUnreadableError(pid, code, `cannot read the PID namespace of ${pid}: ${code ?? (err as Error).message}`);
       }
     },
     selfIdentity(): ProcessIdentity {
@@ -362,4 +458,9 @@ export function createLinuxReader(procRoot = '/proc'): PlatformReader {
       return bootTimeMs + (startTime * 1000) / clockTicks;
     },
   };
+}
+
+/** A zombie (Z, X) is dead; a thread-group leader whose own thread exited while others run shows Z but is alive. */
+function isAlive(stat: StatFields): boolean {
+  return (stat.state !== 'Z' && stat.state !== 'X') || stat.numThreads > 1;
 }

@@ -22,6 +22,8 @@ export interface RawProcess {
   startTime: number;
   /** Environment markers; undefined when not read or not readable. */
   env?: EnvMarkers;
+  /** The environment was asked for but could not be read (another user's process): markers unknown. */
+  environmentUnreadable?: boolean;
 }
 
 /** A single process's identity and liveness, read just before acting on it. */
@@ -60,23 +62,51 @@ export interface ProcessTable {
   processes: RawProcess[];
   /** Problems worth one log line (e.g. parent pids unavailable). */
   warnings: string[];
+  /**
+   * Pids that are listed but could not be read (EACCES under `hidepid`, another error than "no such
+   * process"): they exist, so they are never taken for gone, and never blamed or signalled.
+   */
+  unreadable?: number[];
 }
+
+/**
+ * A process exists but could not be read (permission, too many open files, …): not the same as
+ * gone. psutil keeps AccessDenied apart from NoSuchProcess for the same reason.
+ */
+export class ProcessUnreadableError extends Error {
+  override readonly name = 'ProcessUnreadableError';
+  constructor(
+    readonly pid: number,
+    readonly code: string | undefined,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Statuses by pid: a pid that is absent is gone; `null` means it exists but could not be read. */
+export type StatusMap = Map<number, ProcessStatus | null>;
 
 export interface PlatformReader {
   readonly platform: 'linux' | 'darwin' | 'windows';
   /** Whether another process's environment can be read (tags); false off Linux. */
   readonly readsEnvironment: boolean;
   readProcessTable(options?: ReadTableOptions): Promise<ProcessTable>;
+  /** One process's status; undefined when it is gone; throws ProcessUnreadableError when it exists but cannot be read. */
   readStatus(pid: number): Promise<ProcessStatus | undefined>;
+  /** Several processes' statuses at once (one query where the OS charges per call: Windows, macOS). */
+  readStatuses(pids: readonly number[]): Promise<StatusMap>;
+  /** Paths of the files a process holds open (Linux `/proc/[pid]/fd`); undefined when unreadable or not on this OS. */
+  readOpenFiles?(pid: number): string[] | undefined;
   /** Tracker markers in one process's environment; undefined when not readable (or not on this OS). */
   readEnvMarkers(pid: number): Promise<EnvMarkers | undefined>;
   /** Whether this process is in its terminal's foreground process group; undefined when the OS cannot tell. */
   isForegroundJob(): boolean | undefined;
   /** This process's own identity, read once (synchronously: tags are made before a task starts). */
   selfIdentity(): ProcessIdentity;
-  /** A process's PID namespace and its pid inside it (Linux); undefined when unreadable or not on this OS. */
+  /** A process's PID namespace and its pid inside it (Linux); undefined when gone; throws ProcessUnreadableError when it cannot be read. */
   readPidNamespace?(pid: number): PidNamespaceInfo | undefined;
-  /** Direct children of the given pids (for following a task's tree). */
+  /** Direct children of the given pids (for following a task's tree); each child's `ppid` is the pid it was found under. */
   readChildren(pids: readonly number[]): Promise<ProcessStatus[]>;
   /** Converts a start time of this platform to ms since the epoch. */
   startTimeToEpochMs(startTime: number): number;

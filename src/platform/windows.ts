@@ -7,7 +7,7 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { ProcessIdentity } from '../types.js';
-import type { ParsedTable, PlatformReader, ProcessStatus, ProcessTable, RawProcess } from './types.js';
+import { ProcessUnreadableError, type ParsedTable, type PlatformReader, type ProcessStatus, type ProcessTable, type RawProcess, type StatusMap } from './types.js';
 
 const run = promisify(execFile);
 
@@ -176,41 +176,61 @@ export function parseTasklistTable(text: string): ParsedTable {
 
 type Source = 'cim' | 'wmic' | 'tasklist';
 
-async function readSource(source: Source, pid?: number): Promise<ParsedTable> {
-  const opts = { maxBuffer: 256 * 1024 * 1024, windowsHide: true };
-  if (source === 'cim') {
-    const query = pid === undefined ? CIM_COMMAND : CIM_COMMAND.replace('Win32_Process', `Win32_Process -Filter "ProcessId=${pid}"`);
-    const { stdout } = await run('powershell.exe', ['-NoProfile', '-NonInteractive', '-Command', query], opts);
-    return parseCimTable(stdout);
+/** PowerShell starts in about a second; a query that has not answered in this time has hung. */
+export const WINDOWS_QUERY_TIMEOUT_MS = 30_000;
+/** Up to this many pids are asked for by a filter; more are read as the whole table. */
+const FILTER_MAX_PIDS = 50;
+
+async function runQuery(file: string, args: readonly string[], timeoutMs: number): Promise<string> {
+  try {
+    const { stdout } = await run(file, args, { maxBuffer: 256 * 1024 * 1024, windowsHide: true, timeout: timeoutMs, killSignal: 'SIGKILL' });
+    return stdout;
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException & { killed?: boolean };
+    if (e.killed) throw Object.assign(new Error(`${file}: no answer within ${timeoutMs} ms`), { code: 'ETIMEDOUT' });
+    throw Object.assign(new Error(`${file}: ${e.message.split('\n')[0]}`), { code: e.code });
   }
-  if (source === 'wmic') {
-    const args = pid === undefined ? WMIC_ARGS : ['process', 'where', `ProcessId=${pid}`, ...WMIC_ARGS.slice(1)];
-    const { stdout } = await run('wmic', args, opts);
-    return parseWmicTable(stdout);
-  }
-  const args = pid === undefined ? TASKLIST_ARGS : [...TASKLIST_ARGS, '/fi', `PID eq ${pid}`];
-  const { stdout } = await run('tasklist', args, opts);
-  return parseTasklistTable(stdout);
 }
 
-export function createWindowsReader(): PlatformReader {
-  let source: Source | undefined;
+/** Reads the process table from one source; with pids, only those processes (one query for all). */
+async function readSource(source: Source, timeoutMs: number, pids?: readonly number[]): Promise<ParsedTable> {
+  const filtered = pids !== undefined && pids.length <= FILTER_MAX_PIDS;
+  if (source === 'cim') {
+    const filter = pids?.map((pid) => `ProcessId=${pid}`).join(' OR ');
+    const query = filtered ? CIM_COMMAND.replace('Win32_Process', `Win32_Process -Filter "${filter}"`) : CIM_COMMAND;
+    return parseCimTable(await runQuery('powershell.exe', ['-NoProfile', '-NonInteractive', '-Command', query], timeoutMs));
+  }
+  if (source === 'wmic') {
+    const where = pids?.map((pid) => `ProcessId=${pid}`).join(' or ');
+    const args = filtered ? ['process', 'where', where!, ...WMIC_ARGS.slice(1)] : WMIC_ARGS;
+    return parseWmicTable(await runQuery('wmic', args, timeoutMs));
+  }
+  const args = filtered && pids.length === 1 ? [...TASKLIST_ARGS, '/fi', `PID eq ${pids[0]}`] : TASKLIST_ARGS;
+  return parseTasklistTable(await runQuery('tasklist', args, timeoutMs));
+}
+
+export function createWindowsReader(options: { timeoutMs?: number } = {}): PlatformReader {
+  const timeoutMs = options.timeoutMs ?? WINDOWS_QUERY_TIMEOUT_MS;
+  /** Sources found missing (the command does not exist): skipped from then on. A source that merely failed is tried again next time. */
+  const missing = new Set<Source>();
   let self: ProcessIdentity | undefined;
 
-  /** The first source that works on this machine, remembered. */
-  async function read(pid?: number): Promise<{ table: ParsedTable; source: Source }> {
-    const order: Source[] = source ? [source] : ['cim', 'wmic', 'tasklist'];
-    let lastError: unknown;
-    for (const candidate of order) {
+  /** The first source that answers, in order of preference, tried afresh on every read. */
+  async function read(pids?: readonly number[]): Promise<{ table: ParsedTable; source: Source }> {
+    const errors: string[] = [];
+    for (const candidate of ['cim', 'wmic', 'tasklist'] as const) {
+      if (missing.has(candidate)) continue;
       try {
-        const table = await readSource(candidate, pid);
-        source = candidate;
+        const table = await readSource(candidate, timeoutMs, pids);
+        // The whole table is never empty (System and Idle are always there): empty means failed.
+        if (pids === undefined && table.processes.length === 0) throw new Error(`${candidate}: listed no processes`);
         return { table, source: candidate };
       } catch (err) {
-        lastError = err;
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') missing.add(candidate);
+        errors.push((err as Error).message);
       }
     }
-    throw new Error(`cannot list processes (PowerShell, wmic and tasklist all failed): ${(lastError as Error).message}`);
+    throw new Error(`cannot list processes (PowerShell, wmic and tasklist all failed): ${errors.join('; ')}`);
   }
 
   const readProcessTable = async (): Promise<ProcessTable> => {
@@ -220,13 +240,25 @@ export function createWindowsReader(): PlatformReader {
     if (table.skipped > 0) warnings.push(`${used}: ${table.skipped} malformed rows skipped`);
     return { processes: table.processes, warnings };
   };
-  const readStatus = async (pid: number): Promise<ProcessStatus | undefined> => {
+  /** One query for every pid of a reaping round or a lineage poll, never one PowerShell per pid. */
+  const readStatuses = async (pids: readonly number[]): Promise<StatusMap> => {
+    const statuses: StatusMap = new Map();
+    if (pids.length === 0) return statuses;
+    let table: ParsedTable;
     try {
-      const p = (await read(pid)).table.processes.find((q) => q.pid === pid);
-      return p ? { pid: p.pid, ppid: p.ppid, startTime: p.startTime, alive: true } : undefined;
+      table = (await read(pids)).table;
     } catch {
-      return undefined;
+      for (const pid of pids) statuses.set(pid, null); // no source answered: nothing can be said of them
+      return statuses;
     }
+    const asked = new Set(pids);
+    for (const p of table.processes) if (asked.has(p.pid)) statuses.set(p.pid, { pid: p.pid, ppid: p.ppid, startTime: p.startTime, alive: true });
+    return statuses;
+  };
+  const readStatus = async (pid: number): Promise<ProcessStatus | undefined> => {
+    const status = (await readStatuses([pid])).get(pid);
+    if (status === null) throw new ProcessUnreadableError(pid, undefined, `cannot read process ${pid}: no process source answered`);
+    return status;
   };
 
   return {
@@ -234,6 +266,7 @@ export function createWindowsReader(): PlatformReader {
     readsEnvironment: false,
     readProcessTable,
     readStatus,
+    readStatuses,
     async readChildren(pids) {
       const parents = new Set(pids);
       const { table } = await read();
@@ -246,7 +279,9 @@ export function createWindowsReader(): PlatformReader {
         const query = CIM_COMMAND.replace('Win32_Process', `Win32_Process -Filter "ProcessId=${process.pid}"`);
         let startTime = 0;
         try {
-          const [p] = parseCimTable(execFileSync('powershell.exe', ['-NoProfile', '-NonInteractive', '-Command', query], { encoding: 'utf8', windowsHide: true })).processes;
+          const [p] = parseCimTable(
+            execFileSync('powershell.exe', ['-NoProfile', '-NonInteractive', '-Command', query], { encoding: 'utf8', windowsHide: true, timeout: timeoutMs }),
+          ).processes;
           startTime = p?.startTime ?? 0;
         } catch {
           // without PowerShell the tag's owner is named by pid alone (start time 0)

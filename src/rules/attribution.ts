@@ -6,8 +6,8 @@
 // Orphans have tag or lineage evidence; suspects only the heuristic; kept processes are declared
 // to outlive the task (environment marker or keep pattern, or a kept ancestor) and are neither.
 import type { AttributedProcess, Evidence, LineageRecord, ProcessInfo, ProcessSnapshot } from '../types.js';
-import { byPid, identityKey, identitySet, parentOf } from './identity.js';
-import { looksLikeSubreaper } from './patterns.js';
+import { byPid, identityKey, identitySet, MAX_TREE_DEPTH, parentOf } from './identity.js';
+import { isReparented } from './orphans.js';
 
 export interface AttributionInput {
   /** The task's tag, when the task was started with one. */
@@ -23,15 +23,6 @@ export interface Attribution {
   suspects: AttributedProcess[];
   /** Processes declared to outlive the task: never orphans, never suspects, never reaped. */
   kept: AttributedProcess[];
-}
-
-/** The seed's rule on one new process: its parent is init, gone, reused, or a known subreaper. */
-export function isHeuristicOrphan(p: ProcessInfo, live: Map<number, ProcessInfo>, adopters?: ReadonlySet<number>): boolean {
-  if (p.ppid < 0) return false; // parent unknown (Windows tasklist): never guess
-  if (p.ppid === 1) return true;
-  const parent = parentOf(p, live);
-  if (!parent) return true;
-  return adopters?.has(parent.pid) === true || looksLikeSubreaper(parent.command);
 }
 
 export function attribute(before: ProcessSnapshot, after: ProcessSnapshot, input: AttributionInput = {}): Attribution {
@@ -57,7 +48,7 @@ export function attribute(before: ProcessSnapshot, after: ProcessSnapshot, input
     const evidence: Evidence[] = [];
     if (input.tag && p.taskTag === input.tag) evidence.push('tag');
     if (lineage.has(identityKey(p))) evidence.push('lineage');
-    if (isHeuristicOrphan(p, live, adopters)) evidence.push('heuristic');
+    if (isReparented(p, live, adopters)) evidence.push('heuristic');
     direct.set(p.pid, evidence);
   }
 
@@ -74,7 +65,7 @@ export function attribute(before: ProcessSnapshot, after: ProcessSnapshot, input
       suspect: own.includes('heuristic'),
     };
     const parent = parentOf(p, live);
-    if (parent && isNew(parent) && depth < 4096) {
+    if (parent && isNew(parent) && depth < MAX_TREE_DEPTH) {
       const up = resolve(parent, depth + 1);
       result.task ||= up.task;
       result.kept ||= up.kept;
@@ -106,7 +97,7 @@ export function attribute(before: ProcessSnapshot, after: ProcessSnapshot, input
 
 /** Whether a lineage record or one of its recorded ancestors carried the keep marker. */
 function keptInLineage(record: LineageRecord | undefined, byPidMap: Map<number, LineageRecord>): boolean {
-  for (let depth = 0; record && depth < 4096; depth++) {
+  for (let depth = 0; record && depth < MAX_TREE_DEPTH; depth++) {
     if (record.keep) return true;
     const parent = byPidMap.get(record.ppid);
     if (!parent || parent.startTime > record.startTime) return false;

@@ -1,6 +1,9 @@
 // Identity of a process: (pid, start time). A reused pid with another start time is another process.
 import type { ProcessIdentity, ProcessInfo, ProcessSnapshot } from '../types.js';
 
+/** How deep any walk up or down a process tree goes: a guard against cycles in inconsistent data, far beyond real trees. */
+export const MAX_TREE_DEPTH = 4096;
+
 export function identityKey(p: ProcessIdentity): string {
   return `${p.pid}:${p.startTime}`;
 }

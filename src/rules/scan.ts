@@ -4,10 +4,11 @@
 //   suspected  trees whose root was re-parented to init or a subreaper and looks like an agent's
 //              helper (MCP/browser pattern, MCP servers, npx/npm exec, node, claude)
 //   kept       processes declared to outlive their task: shown, never counted as leaks
-import type { ProcessInfo, ProcessSnapshot, TaskOwner } from '../types.js';
-import { byPid, parentOf } from './identity.js';
+import type { AttributedProcess, Evidence, ProcessInfo, ProcessSnapshot, TaskOwner } from '../types.js';
+import { byPid, MAX_TREE_DEPTH, parentOf } from './identity.js';
 import { totalMemoryMB } from './memory.js';
-import { isAgentHelper, looksLikeSubreaper } from './patterns.js';
+import { isKernelThread, isReparented } from './orphans.js';
+import { fullCommand, isAgentHelper } from './patterns.js';
 
 export interface LeakGroup {
   /** The tag shared by the group (certain leaks only). */
@@ -16,8 +17,8 @@ export interface LeakGroup {
   owner?: TaskOwner;
   /** The tree's root (the oldest process of a tag group). */
   root: ProcessInfo;
-  /** Every process of the group, the root first. */
-  processes: ProcessInfo[];
+  /** Every process of the group, the root first, each with its evidence: `tag` (carries the tag), `lineage` (descends from a tagged process), `heuristic` (suspected trees). */
+  processes: AttributedProcess[];
   totalMemoryMB: number;
   /** Age of the root, in seconds. */
   ageSeconds: number;
@@ -49,7 +50,7 @@ export interface ScanRuleOptions {
    * and then the tag is no evidence either way. Default: the owner's pid and start time are in the
    * snapshot.
    */
-  ownerPid?: (owner: TaskOwner) => number | null | undefined;
+  ownerPid?: (owner: TaskOwner, tag: string) => number | null | undefined;
 }
 
 export function analyzeMachine(snapshot: ProcessSnapshot, options: ScanRuleOptions): MachineScan {
@@ -63,12 +64,15 @@ export function analyzeMachine(snapshot: ProcessSnapshot, options: ScanRuleOptio
     if (list) list.push(p);
     else children.set(parent.pid, [p]);
   }
-  const ownerPid = options.ownerPid ?? ((owner: TaskOwner): number | null => (live.get(owner.pid)?.startTime === owner.startTime ? owner.pid : null));
+  const unreadable = new Set(snapshot.unreadable ?? []);
+  const ownerPid =
+    options.ownerPid ??
+    ((owner: TaskOwner): number | null => (live.get(owner.pid)?.startTime === owner.startTime || unreadable.has(owner.pid) ? owner.pid : null));
 
   // Kept: a marker or pattern on the process, or on any ancestor.
   const kept = new Set<number>();
   const markKept = (p: ProcessInfo, depth: number): void => {
-    if (kept.has(p.pid) || depth > 4096) return;
+    if (kept.has(p.pid) || depth > MAX_TREE_DEPTH) return;
     kept.add(p.pid);
     for (const c of children.get(p.pid) ?? []) markKept(c, depth + 1);
   };
@@ -81,7 +85,7 @@ export function analyzeMachine(snapshot: ProcessSnapshot, options: ScanRuleOptio
     if (!p.taskTag || kept.has(p.pid) || exclude.has(p.pid)) continue;
     const owner = options.parseTag(p.taskTag);
     if (!owner) continue;
-    const runPid = ownerPid(owner);
+    const runPid = ownerPid(owner, p.taskTag);
     if (runPid === undefined) continue; // no evidence either way: the seed's rule alone may still suspect it
     if (runPid !== null) {
       liveRun.add(p.pid);
@@ -96,13 +100,14 @@ export function analyzeMachine(snapshot: ProcessSnapshot, options: ScanRuleOptio
   for (const group of certainByTag.values()) for (const p of group.processes) certainPids.add(p.pid);
   const certain: LeakGroup[] = [];
   for (const [tag, group] of certainByTag) {
-    // Untagged descendants (a child that scrubbed its environment) belong to the same leak.
-    const members = [...group.processes];
+    // Untagged descendants (a child that scrubbed its environment) belong to the same leak; one
+    // whose environment could not be read might carry a live run's tag, and is left out.
+    const members: AttributedProcess[] = group.processes.map((p) => withEvidence(p, 'tag'));
     const addDescendants = (p: ProcessInfo, depth: number): void => {
       for (const c of children.get(p.pid) ?? []) {
-        if (depth > 4096 || certainPids.has(c.pid) || kept.has(c.pid) || exclude.has(c.pid) || c.taskTag) continue;
+        if (depth > MAX_TREE_DEPTH || certainPids.has(c.pid) || kept.has(c.pid) || exclude.has(c.pid) || c.taskTag || c.environmentUnreadable) continue;
         certainPids.add(c.pid);
-        members.push(c);
+        members.push(withEvidence(c, 'lineage'));
         addDescendants(c, depth + 1);
       }
     };
@@ -113,16 +118,13 @@ export function analyzeMachine(snapshot: ProcessSnapshot, options: ScanRuleOptio
 
   const suspected: LeakGroup[] = [];
   for (const p of snapshot.processes) {
-    if (p.pid <= 2 || p.ppid === 2 || p.ppid < 0) continue; // init, kernel threads, unknown parents
     if (kept.has(p.pid) || certainPids.has(p.pid) || liveRun.has(p.pid) || exclude.has(p.pid)) continue;
-    const parent = parentOf(p, live);
-    const reparented = p.ppid === 1 || !parent || looksLikeSubreaper(parent.command);
-    if (!reparented) continue;
-    if (!options.all && !isAgentHelper(p.command)) continue;
-    const tree: ProcessInfo[] = [];
+    if (!isReparented(p, live) || isKernelThread(p, live)) continue;
+    if (!options.all && !isAgentHelper(fullCommand(p))) continue;
+    const tree: AttributedProcess[] = [];
     const collect = (q: ProcessInfo, depth: number): void => {
-      if (depth > 4096 || kept.has(q.pid) || certainPids.has(q.pid) || liveRun.has(q.pid) || exclude.has(q.pid)) return;
-      tree.push(q);
+      if (depth > MAX_TREE_DEPTH || kept.has(q.pid) || certainPids.has(q.pid) || liveRun.has(q.pid) || exclude.has(q.pid)) return;
+      tree.push(withEvidence(q, 'heuristic'));
       for (const c of children.get(q.pid) ?? []) collect(c, depth + 1);
     };
     collect(p, 0);
@@ -148,7 +150,11 @@ export function analyzeMachine(snapshot: ProcessSnapshot, options: ScanRuleOptio
   };
 }
 
-function toGroup(processes: ProcessInfo[], options: ScanRuleOptions, extra: { tag?: string; owner?: TaskOwner }): LeakGroup {
+function withEvidence(p: ProcessInfo, evidence: Evidence): AttributedProcess {
+  return { ...p, evidence: [evidence] };
+}
+
+function toGroup(processes: AttributedProcess[], options: ScanRuleOptions, extra: { tag?: string; owner?: TaskOwner }): LeakGroup {
   const root = processes[0]!;
   return {
     ...extra,

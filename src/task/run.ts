@@ -25,8 +25,10 @@ export interface TaskReport {
   memoryDeltaMB: number;
   memoryThresholdMB: number;
   memoryGrowthExceeded: boolean;
-  /** The task's leaks: processes with tag or lineage evidence, still alive after it ended. */
+  /** The task's leaks: processes with tag or lineage evidence, still alive after it ended (with `logOrphanedMCPOnly`, the MCP/browser ones only). */
   orphans: AttributedProcess[];
+  /** With `logOrphanedMCPOnly`: the task's other leaks, left out of `orphans`, the summary, reaping and metrics, but not lost. */
+  nonMcpOrphans?: AttributedProcess[];
   /** New orphaned processes only the seed's heuristic points at: shown, not attributed. */
   suspects: AttributedProcess[];
   /** The task's processes declared to outlive it. */
@@ -35,7 +37,7 @@ export interface TaskReport {
   leakedMemoryMB: number;
   /** The RESOURCE_TRACKER_TASK value given to the task. */
   tag: string | null;
-  /** What reaping did to each orphan (with `reap`). */
+  /** What reaping did to each orphan; present (possibly empty) whenever `reap` was asked for. */
   reaped?: ReapOutcome[];
   /** What failed, when something did (the report is written anyway). A command that could not start has exitCode 127 (not found) or 126 (not executable), as in a shell. */
   error?: string;
@@ -56,6 +58,8 @@ export interface RunTrackedOptions {
   onExit?: () => void;
   /** After reporting, reap the task's orphans (tag or lineage evidence only — never suspects or kept). */
   reap?: boolean | ReapOptions;
+  /** Called with the report once the verdicts are in, before reaping starts (so it can be saved first). */
+  onReport?: (report: TaskReport) => Promise<void> | void;
 }
 
 interface Exit {
@@ -151,11 +155,13 @@ export async function runTracked(command: string, args: readonly string[] = [], 
   }
   if (report.after) {
     const verdicts = tracker.analyze();
-    report.orphans = verdicts.orphans;
+    tracker.detectOrphans(); // the seed's WARN line
+    // --mcp-only means one thing everywhere: the other orphans are kept apart, not counted or reaped.
+    report.orphans = tracker.config.logOrphanedMCPOnly ? verdicts.orphans.filter((p) => p.isMCP) : verdicts.orphans;
+    if (tracker.config.logOrphanedMCPOnly) report.nonMcpOrphans = verdicts.orphans.filter((p) => !p.isMCP);
     report.suspects = verdicts.suspects;
     report.kept = verdicts.kept;
-    report.leakedMemoryMB = totalMemoryMB(verdicts.orphans);
-    tracker.detectOrphans();
+    report.leakedMemoryMB = totalMemoryMB(report.orphans);
     report.memoryDeltaMB = tracker.checkMemoryGrowth();
     report.memoryGrowthExceeded = exceedsThreshold(report.memoryDeltaMB, report.memoryThresholdMB);
     if (verdicts.suspects.length > 0) {
@@ -168,12 +174,14 @@ export async function runTracked(command: string, args: readonly string[] = [], 
       logger.info({ count: verdicts.kept.length, processes: verdicts.kept.map(describeProcess).join(', ') }, 'kept processes left running');
     }
   }
+  if (failures.length > 0) report.error = failures.join('; ');
+  if (options.reap) report.reaped = [];
+  await options.onReport?.(report);
   if (options.reap && report.orphans.length > 0) {
     report.reaped = await reapOrphans(report.orphans, { reader: options.reader, ...(options.reap === true ? {} : options.reap) });
     const counts: Record<string, number> = {};
     for (const r of report.reaped) counts[r.result] = (counts[r.result] ?? 0) + 1;
     logger.info({ count: report.reaped.length, ...counts }, 'reaped leaked processes');
   }
-  if (failures.length > 0) report.error = failures.join('; ');
   return report;
 }

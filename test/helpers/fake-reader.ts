@@ -38,6 +38,11 @@ export function fakeReader(tables: FakeProcess[][]): PlatformReader & { reads: n
       const p = current().find((q) => q.pid === pid);
       return p ? status(p) : undefined;
     },
+    async readStatuses(pids: readonly number[]) {
+      const statuses = new Map<number, ProcessStatus | null>();
+      for (const p of current()) if (pids.includes(p.pid)) statuses.set(p.pid, status(p));
+      return statuses;
+    },
     async readChildren(pids: readonly number[]) {
       return current().filter((p) => pids.includes(p.ppid)).map(status);
     },

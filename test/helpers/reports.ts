@@ -1,11 +1,11 @@
 // Report files for CLI tests: a fresh temporary directory per test file.
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { tempDir } from './temp.js';
 import type { TaskReport } from '../../src/index.js';
 
 export function reportFiles(prefix: string): { dir: string; reportPath: () => string; readReport: (path: string) => TaskReport } {
-  const dir = mkdtempSync(join(tmpdir(), `rtrack-${prefix}-`));
+  const dir = tempDir(prefix);
   let n = 0;
   return {
     dir,

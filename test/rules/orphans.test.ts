@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { detectOrphans } from '../../src/rules/orphans.js';
+import { detectOrphans, isKernelThread, isReparented, parentState } from '../../src/rules/orphans.js';
 import { proc, snap } from '../helpers/snapshots.js';
 
 const init = proc(1, 0, '/sbin/init');
@@ -71,7 +71,36 @@ describe('detectOrphans (the seed rule, with identity)', () => {
     expect(detectOrphans(snap([]), undefined)).toEqual([]);
   });
 
-  it('skips processes whose parent is unknown (ppid -1)', () => {
+  it('skips processes whose parent is unknown (ppid -1) or outside the PID namespace (ppid 0)', () => {
     expect(detectOrphans(snap([]), snap([proc(9, -1)]))).toEqual([]);
+    expect(detectOrphans(snap([]), snap([proc(9, 0)]))).toEqual([]);
+  });
+});
+
+describe('parentState, isKernelThread, isReparented: the one orphan rule', () => {
+  const live = new Map([init, shell, agent, proc(2, 0, 'kthreadd'), proc(3, 2, 'kworker/0:1'), proc(30, 1, '/lib/systemd/systemd --user')].map((p) => [p.pid, p]));
+  it.each([
+    ['parent is init', proc(500, 1), 'init', true],
+    ['parent gone', proc(501, 77), 'gone', true],
+    ['parent pid now held by a younger process', proc(502, 200, 'x', { startTime: 1 }), 'gone', true],
+    ['parent alive', proc(503, 200), 'live', false],
+    ['parent unknown (Windows tasklist)', proc(504, -1), 'unknown', false],
+    ['parent outside the namespace', proc(505, 0), 'unknown', false],
+  ] as const)('%s', (_name, p, state, orphaned) => {
+    expect(parentState(p, live)).toBe(state);
+    expect(isReparented(p, live)).toBe(orphaned);
+  });
+
+  it('a subreaper parent (by name, or seen adopting) makes a process re-parented', () => {
+    expect(isReparented(proc(600, 30), live)).toBe(true);
+    expect(isReparented(proc(601, 200), live, new Set([200]))).toBe(true);
+  });
+
+  it('kernel threads are kthreadd and its children, only where pid 2 is kthreadd', () => {
+    expect(isKernelThread(live.get(3)!, live)).toBe(true);
+    expect(isKernelThread(live.get(2)!, live)).toBe(true);
+    const container = new Map([proc(1, 0, 'tini'), proc(2, 1, 'node server.js'), proc(3, 2, 'node worker.js')].map((p) => [p.pid, p]));
+    expect(isKernelThread(container.get(3)!, container)).toBe(false);
+    expect(isKernelThread(container.get(2)!, container)).toBe(false);
   });
 });

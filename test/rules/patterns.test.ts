@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isAgentHelper, isMCPProcess, looksLikeSubreaper } from '../../src/rules/patterns.js';
+import { isAgentHelper, isMCPProcess, looksLikeSubreaper, sharedDaemonOf } from '../../src/rules/patterns.js';
 import { displayCommand } from '../../src/rules/command.js';
 
 describe('isMCPProcess (the seed pattern)', () => {
@@ -61,5 +61,31 @@ describe('displayCommand', () => {
     const shown = displayCommand(text, 'e');
     expect(shown).toBe(`${'😀'.repeat(100)}...`);
     expect(shown.isWellFormed()).toBe(true);
+  });
+});
+
+describe('shared per-user daemons (kept by default)', () => {
+  it.each([
+    ['ssh: /home/u/.ssh/cm-u@host:22 [mux]', 'ssh ControlMaster'],
+    ['/usr/bin/ssh-agent -s', 'ssh-agent'],
+    ['gpg-agent --homedir /home/u/.gnupg --use-standard-socket --daemon', 'gpg-agent'],
+    ['/usr/bin/keyboxd --homedir /home/u/.gnupg', 'keyboxd'],
+    ['/usr/bin/dbus-daemon --session --address=systemd: --nofork', 'dbus-daemon'],
+    ['/usr/bin/conmon --api-version 1 -c 4f2a', 'podman conmon'],
+    ['/usr/lib/jvm/java-17/bin/java -Xmx512m -cp /home/u/.gradle/wrapper/dists/gradle-8.5/lib/gradle-launcher-8.5.jar org.gradle.launcher.daemon.bootstrap.GradleDaemon 8.5', 'Gradle daemon'],
+    ['/usr/bin/java -cp kotlin-daemon.jar org.jetbrains.kotlin.daemon.KotlinCompileDaemon --daemon-runFilesPath /tmp', 'Kotlin daemon'],
+    ['bazel(myproject) -XX:+HeapDumpOnOutOfMemoryError -jar /home/u/.cache/bazel/install/A-server.jar', 'Bazel server'],
+  ])('%s is the %s', (command, name) => {
+    expect(sharedDaemonOf(command)).toBe(name);
+  });
+
+  it.each([
+    'ssh -o ControlMaster=auto host make test', // a client in the task's foreground, not a persisted master
+    'node ssh-agent-proxy.js',
+    'vim gpg-agent.conf',
+    'sleep 300',
+    'java -jar app.jar gradle',
+  ])('%s is not', (command) => {
+    expect(sharedDaemonOf(command)).toBeUndefined();
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { analyzeMachine } from '../../src/rules/scan.js';
-import { formatTaskTag, parseTaskTag } from '../../src/task/tag.js';
+import { formatTaskTag, holdsRunFile, parseTaskTag, UNKNOWN_PID_NAMESPACE } from '../../src/task/tag.js';
 import { proc, snap } from '../helpers/snapshots.js';
 
 const init = proc(1, 0, '/sbin/init');
@@ -74,6 +74,38 @@ describe('analyzeMachine', () => {
     expect(scan.suspected).toEqual([]);
   });
 
+  it('a descendant of a certain leak whose environment could not be read is left out (it may carry a live run\'s tag)', () => {
+    const hidden = proc(103, 101, 'chromium --type=gpu-process', { environmentUnreadable: true });
+    const scan = analyzeMachine(snap([...all.processes, hidden]), options);
+    expect(scan.certain[0]!.processes.map((p) => p.pid)).toEqual([100, 101, 102]);
+  });
+
+  it('an owner that exists but could not be read (listed, unreadable) is alive: its tag is no leak', () => {
+    const scan = analyzeMachine({ ...all, unreadable: [999] }, options);
+    expect(scan.certain).toEqual([]);
+  });
+
+  it('members carry their evidence: tag, lineage (an untagged descendant), heuristic (suspected)', () => {
+    const scan = analyzeMachine(all, options);
+    expect(scan.certain[0]!.processes.map((p) => p.evidence)).toEqual([['tag'], ['tag'], ['lineage']]);
+    expect(scan.suspected[0]!.processes.map((p) => p.evidence)).toEqual([['heuristic'], ['heuristic']]);
+  });
+
+  it('the agent-helper filter reads the whole command line, not its 100-character display form', () => {
+    const long = `/usr/bin/python3 ${'x'.repeat(120)} --serve`;
+    const helper = proc(500, 1, `${long.slice(0, 100)}...`, { commandLine: `${long} --name mcp-server-git` });
+    const scan = analyzeMachine(snap([init, helper]), options);
+    expect(scan.suspected.map((g) => g.root.pid)).toEqual([500]);
+  });
+
+  it('inside a container: pid 2 is an ordinary process, and a parent outside the namespace (ppid 0) is never taken for gone', () => {
+    const containerInit = proc(1, 0, 'tini -- node server.js');
+    const leaked = proc(2, 1, 'node mcp-server.js');
+    const entered = proc(40, 0, 'node repl.js'); // `docker exec`: its parent is outside
+    const scan = analyzeMachine(snap([containerInit, leaked, entered]), { ...options, all: true });
+    expect(scan.suspected.map((g) => g.root.pid)).toEqual([2]);
+  });
+
   it('counts MCP/browser processes and their memory', () => {
     const scan = analyzeMachine(all, options);
     expect(scan.mcpProcessCount).toBe(4);
@@ -87,7 +119,23 @@ describe('task tags', () => {
     const inNamespace = { pid: 2, startTime: 684599, pidNamespace: '4026532180' };
     expect(formatTaskTag(inNamespace, 'beef')).toBe('rt2.2.684599.4026532180.beef');
     expect(parseTaskTag(formatTaskTag(inNamespace, 'beef'))).toEqual(inNamespace);
-    const bad = ['', '1', 'rt2.x.2.0.ab', 'rt2.1.2.ab', 'rt1.1.2.ab', 'rt2.1.2.0', 'rt2.1.2.0.zz', 'rt2.-1.2.0.ab', 'rt2.1.2.ns.ab', 'rt2.1.2.0.ab.x'];
+    const bad = ['', '1', 'rt2.x.2.0.ab', 'rt2.1.2.ab', 'rt1.1.2.ab', 'rt2.1.2.0', 'rt2.1.2.0.zz', 'rt2.-1.2.0.ab', 'rt2.1.2.ns.ab', 'rt2.1.2.0.ab.x', 'rt4.1.2.0.ab'];
     for (const text of bad) expect(parseTaskTag(text)).toBeUndefined();
+  });
+
+  it('a registered run is rt3; a namespace that could not be read is x, "unknown", never ours', () => {
+    const registered = { pid: 5, startTime: 9, pidNamespace: '4026531836', registered: true };
+    expect(formatTaskTag(registered, 'ab')).toBe('rt3.5.9.4026531836.ab');
+    expect(parseTaskTag('rt3.5.9.4026531836.ab')).toEqual(registered);
+    const unknown = { pid: 5, startTime: 9, pidNamespace: UNKNOWN_PID_NAMESPACE };
+    expect(formatTaskTag(unknown, 'ab')).toBe('rt2.5.9.x.ab');
+    expect(parseTaskTag('rt2.5.9.x.ab')).toEqual(unknown);
+  });
+
+  it('a run file is recognised among open files, deleted or not, and only its own', () => {
+    const tag = 'rt3.5.9.0.c0ffee';
+    expect(holdsRunFile(['/dev/null', '/tmp/rtrack-run-c0ffee (deleted)'], tag)).toBe(true);
+    expect(holdsRunFile(['/var/tmp/rtrack-run-c0ffee'], tag)).toBe(true);
+    expect(holdsRunFile(['/tmp/rtrack-run-c0ffee0 (deleted)', '/tmp/rtrack-run-c0ff', 'socket:[123]'], tag)).toBe(false);
   });
 });

@@ -1,9 +1,7 @@
 // Attribution on real processes: subreapers, bystanders, scrubbed environments, scan.
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { detectOrphans, formatTaskTag, takeSnapshot, type ScanReport, type TaskReport } from '../../src/index.js';
+import { detectOrphans, formatTaskTag, takeSnapshot, type ScanReport } from '../../src/index.js';
 import { createLinuxReader } from '../../src/platform/linux.js';
 import { pidsIn, RTRACK, runCli, startCli } from '../helpers/cli.js';
 import { reportFiles } from '../helpers/reports.js';
@@ -11,7 +9,7 @@ import { isAlive, ProcessJar, waitFor } from '../helpers/processes.js';
 
 const jar = new ProcessJar();
 afterEach(() => jar.cleanup());
-const { dir, reportPath, readReport } = reportFiles('attr');
+const { reportPath, readReport } = reportFiles('attr');
 
 // Makes itself a child subreaper (prctl PR_SET_CHILD_SUBREAPER = 36), runs its arguments, says
 // "done", and stays alive (adopting orphans) until its stdin closes.

@@ -1,5 +1,5 @@
-import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { tempDir } from '../helpers/temp.js';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { TaskReport } from '../../src/index.js';
@@ -150,7 +150,7 @@ describe('rtrack run', () => {
   });
 
   it('./resource-tracker.yaml in the working directory is read when no --config is given', async () => {
-    const cwd = mkdtempSync(join(tmpdir(), 'rtrack-cwd-'));
+    const cwd = tempDir('cwd');
     writeFileSync(join(cwd, 'resource-tracker.yaml'), 'diagnostics:\n  resource_tracking:\n    enabled: false\n');
     const r = await runCli(['run', '--', 'true'], { cwd });
     expect(r.code).toBe(0);

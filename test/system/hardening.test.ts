@@ -1,24 +1,29 @@
 // Hostile names, churn, permissions, reports that are never lost, bad input.
 import { spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tempDir } from '../helpers/temp.js';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { runTracked, silentLogger, takeSnapshot, type ProcessSnapshot, type ScanReport, type TaskReport } from '../../src/index.js';
 import { createLinuxReader } from '../../src/platform/linux.js';
 import { RTRACK, runCli, startCli } from '../helpers/cli.js';
 import { isAlive, ProcessJar, waitFor } from '../helpers/processes.js';
+import { packageForOtherUsers } from '../helpers/unprivileged.js';
 
 const jar = new ProcessJar();
 afterEach(() => jar.cleanup());
 const reader = createLinuxReader();
-const dir = mkdtempSync(join(tmpdir(), 'rtrack-hard-'));
+const dir = tempDir('hard');
 chmodSync(dir, 0o777); // the unprivileged user writes here too
 let n = 0;
 const path = (name: string): string => join(dir, `${++n}-${name}`);
 const isRoot = process.getuid?.() === 0;
 const NOBODY = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'];
+// The checkout may be closed to nobody (cloned under /root): then the package is staged for it.
+const forNobody = packageForOtherUsers();
+afterAll(() => {
+  forNobody.cleanup();
+});
 
 describe('hostile process names', () => {
   it('a process named ") 1 1 (" keeps its real parent', async () => {
@@ -102,7 +107,7 @@ describe('permissions (as an unprivileged user)', () => {
     const [rootLeak] = await jar.orphan('sleep 440 >/dev/null 2>&1 & echo $!', { ...process.env, RESOURCE_TRACKER_TASK: formatTaskTag(status, 'cafe') });
 
     const snap = await new Promise<{ code: number | null; out: string }>((resolve) => {
-      const c = spawn(NOBODY[0]!, [...NOBODY.slice(1), process.execPath, RTRACK, 'snapshot', '--json'], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const c = spawn(NOBODY[0]!, [...NOBODY.slice(1), process.execPath, forNobody.rtrack, 'snapshot', '--json'], { stdio: ['ignore', 'pipe', 'inherit'] });
       let out = '';
       c.stdout.on('data', (d: Buffer) => (out += d.toString()));
       c.on('exit', (code) => resolve({ code, out }));
@@ -113,7 +118,7 @@ describe('permissions (as an unprivileged user)', () => {
     expect(processes.some((p) => p.pid === rootLeak)).toBe(true);
 
     const scan = await new Promise<{ code: number | null; out: string }>((resolve) => {
-      const c = spawn(NOBODY[0]!, [...NOBODY.slice(1), process.execPath, RTRACK, 'scan', '--json', '--all'], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const c = spawn(NOBODY[0]!, [...NOBODY.slice(1), process.execPath, forNobody.rtrack, 'scan', '--json', '--all'], { stdio: ['ignore', 'pipe', 'inherit'] });
       let out = '';
       c.stdout.on('data', (d: Buffer) => (out += d.toString()));
       c.on('exit', (code) => resolve({ code, out }));
@@ -128,9 +133,9 @@ describe('permissions (as an unprivileged user)', () => {
   it.skipIf(!isRoot)('reaping another user\'s process yields not-permitted, not a crash', async () => {
     const [victim] = await jar.orphan('sleep 441 >/dev/null 2>&1 & echo $!');
     const script = `
-      const { reapOrphans, takeSnapshot } = await import(${JSON.stringify(fileURLToPath(new URL('../../dist/index.js', import.meta.url)))});
+      const { reapOrphans, takeSnapshot } = await import(${JSON.stringify(forNobody.library)});
       const target = (await takeSnapshot()).processes.filter((p) => p.pid === ${victim});
-      console.log(JSON.stringify(await reapOrphans(target, { graceMs: 100 })));`;
+      console.log(JSON.stringify(await reapOrphans(target, { graceMs: 100, allowUnattributed: true })));`;
     const out = await new Promise<string>((resolve) => {
       const c = spawn(NOBODY[0]!, [...NOBODY.slice(1), process.execPath, '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
       let text = '';
@@ -147,7 +152,7 @@ describe('permissions (as an unprivileged user)', () => {
     chmodSync(config, 0o600);
     const marker = path('started');
     const r = await new Promise<{ code: number | null; err: string }>((resolve) => {
-      const c = spawn(NOBODY[0]!, [...NOBODY.slice(1), process.execPath, RTRACK, 'run', '--config', config, '--', 'touch', marker], { stdio: ['ignore', 'ignore', 'pipe'] });
+      const c = spawn(NOBODY[0]!, [...NOBODY.slice(1), process.execPath, forNobody.rtrack, 'run', '--config', config, '--', 'touch', marker], { stdio: ['ignore', 'ignore', 'pipe'] });
       let err = '';
       c.stderr.on('data', (d: Buffer) => (err += d.toString()));
       c.on('exit', (code) => resolve({ code, err }));

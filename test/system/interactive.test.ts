@@ -1,5 +1,5 @@
 // rtrack run around an interactive task in a real pseudo-terminal (util-linux `script`).
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLinuxReader } from '../../src/platform/linux.js';

@@ -1,9 +1,8 @@
 // Processes meant to outlive a task: declared, never counted or reaped.
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { ScanReport, TaskReport } from '../../src/index.js';
+import type { ScanReport } from '../../src/index.js';
 import { runCli } from '../helpers/cli.js';
 import { reportFiles } from '../helpers/reports.js';
 import { isAlive, ProcessJar } from '../helpers/processes.js';

@@ -1,5 +1,5 @@
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tempDir } from '../helpers/temp.js';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/log.js';
@@ -43,7 +43,7 @@ describe('Linux reader on the real machine', () => {
 
   it('a process whose main thread exited while other threads run shows Z, and is still in the snapshot', async () => {
     // Recorded /proc entries (a root of our own): the same state letter, told apart by field 20, num_threads.
-    const root = mkdtempSync(join(tmpdir(), 'rtrack-proc-'));
+    const root = tempDir('proc');
     const stat = (pid: number, state: string, threads: number): string =>
       `${pid} (worker) ${state} 1 ${pid} ${pid} 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 ${threads} 0 ${1000 + pid} 0 0 18446744073709551615\n`;
     for (const [pid, state, threads, cmdline] of [[300, 'Z', 1, ''], [301, 'Z', 4, ''], [302, 'S', 1, 'worker --serve\0']] as const) {

@@ -1,21 +1,23 @@
 // Reaping real processes: results, identity checks, and a randomized safety test.
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
+import { tempDir } from '../helpers/temp.js';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { formatTaskTag, reapOrphans, takeSnapshot, type ProcessInfo, type ReapOutcome, type TaskReport } from '../../src/index.js';
+import { formatTaskTag, reapOrphans, takeSnapshot, type AttributedProcess, type ProcessInfo, type ReapOutcome, type TaskReport } from '../../src/index.js';
 import { createLinuxReader } from '../../src/platform/linux.js';
+import type { ProcessStatus } from '../../src/platform/types.js';
 import { pidsIn, runCli } from '../helpers/cli.js';
 import { isAlive, ProcessJar, readIdentity, waitFor } from '../helpers/processes.js';
 
 const jar = new ProcessJar();
 afterEach(() => jar.cleanup());
 const reader = createLinuxReader();
-const dir = mkdtempSync(join(tmpdir(), 'rtrack-reap-'));
+const dir = tempDir('reap');
 
-async function infoOf(pids: number[]): Promise<ProcessInfo[]> {
+/** The processes as a verdict gives them: with `tag` evidence (the reaper signals only attributed processes). */
+async function infoOf(pids: number[]): Promise<AttributedProcess[]> {
   const snapshot = await takeSnapshot();
-  return pids.map((pid) => snapshot.processes.find((p) => p.pid === pid)!).filter(Boolean);
+  return pids.map((pid) => snapshot.processes.find((p) => p.pid === pid)!).filter(Boolean).map((p) => ({ ...p, evidence: ['tag'] }));
 }
 
 /** Starts `bash -c script` and waits until it and its children exist; returns the tree's pids. */
@@ -66,7 +68,8 @@ describe('reapOrphans', () => {
     const [pid] = await startTree('exec sleep 352');
     const [info] = await infoOf([pid!]);
     const sent: [number, string][] = [];
-    const lyingReader = { ...reader, readStatus: async (p: number) => ({ pid: p, ppid: 1, startTime: info!.startTime + 1, alive: true }) };
+    const lie = (p: number): ProcessStatus => ({ pid: p, ppid: 1, startTime: info!.startTime + 1, alive: true });
+    const lyingReader = { ...reader, readStatus: async (p: number) => lie(p), readStatuses: async (pids: readonly number[]) => new Map(pids.map((p) => [p, lie(p)])) };
     const outcomes = await reapOrphans([info!], { graceMs: 50, reader: lyingReader, kill: (p, s) => void sent.push([p, s]) });
     expect(outcomes).toEqual([{ pid: pid, command: info!.command, result: 'identity-changed', signals: [] }]);
     expect(sent).toEqual([]);

@@ -1,8 +1,8 @@
 // rtrack watch and Prometheus: real HTTP scrapes, promtool, and a real Prometheus server.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { tempDir } from '../helpers/temp.js';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -178,7 +178,7 @@ describe('promtool', () => {
 
   it('accepts run --metrics-file output, written atomically', async () => {
     if (!requireOrSkip('promtool', 'prometheus')) return;
-    const dir = mkdtempSync(join(tmpdir(), 'rtrack-textfile-'));
+    const dir = tempDir('textfile');
     const file = join(dir, 'rtrack.prom');
     const r = await runCli(['run', '--metrics-file', file, '--', 'bash', '-c', 'sleep 423 >/dev/null 2>&1 & echo $!']);
     await jar.adopt(Number(r.stdout.trim()));
@@ -201,7 +201,7 @@ describe('a real Prometheus server scraping rtrack watch', () => {
     const baseline = value(await scrape(watch.url), 'rtrack_leaked_processes{kind="certain"}')!; // the machine's own
     await certainLeak(424);
     const target = watch.url.replace('http://', '').replace('/metrics', '');
-    const dir = mkdtempSync(join(tmpdir(), 'rtrack-prometheus-'));
+    const dir = tempDir('prometheus');
     writeFileSync(
       join(dir, 'prometheus.yml'),
       `global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: rtrack\n    static_configs:\n      - targets: ['${target}']\n`,

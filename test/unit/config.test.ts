@@ -1,11 +1,11 @@
-import { mkdtempSync, writeFileSync, mkdirSync, chmodSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync, mkdirSync, chmodSync } from 'node:fs';
+import { tempDir } from '../helpers/temp.js';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig, parseConfig } from '../../src/config.js';
 import { ConfigError } from '../../src/errors.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'rtrack-config-'));
+const dir = tempDir('config');
 function file(name: string, text: string): string {
   const path = join(dir, name);
   writeFileSync(path, text);
@@ -14,7 +14,7 @@ function file(name: string, text: string): string {
 
 describe('loadConfig', () => {
   it('without a path gives the seed defaults', async () => {
-    expect(await loadConfig()).toEqual({ enabled: true, memoryThresholdMB: 100, logOrphanedMCPOnly: false, keep: [], lineageIntervalMs: 250 });
+    expect(await loadConfig()).toEqual({ enabled: true, memoryThresholdMB: 100, logOrphanedMCPOnly: false, keep: [], lineageIntervalMs: 250, keepSharedDaemons: true });
   });
 
   it('reads a full file', async () => {
@@ -27,8 +27,9 @@ diagnostics:
     log_orphaned_mcp_only: true
     keep: ['sccache', 'GradleDaemon']
     lineage_interval_ms: 100
+    keep_shared_daemons: false
 `);
-    expect(await loadConfig(path)).toEqual({ enabled: false, memoryThresholdMB: 250, logOrphanedMCPOnly: true, keep: ['sccache', 'GradleDaemon'], lineageIntervalMs: 100 });
+    expect(await loadConfig(path)).toEqual({ enabled: false, memoryThresholdMB: 250, logOrphanedMCPOnly: true, keep: ['sccache', 'GradleDaemon'], lineageIntervalMs: 100, keepSharedDaemons: false });
   });
 
   it('missing keys take the defaults; an empty file is all defaults', async () => {
