@@ -1,37 +1,76 @@
-// The seed's YAML layout (diagnostics.resource_tracking.*) → ResourceTrackerConfig, validated by zod.
+// Configuration: the seed's YAML layout (diagnostics.resource_tracking.*) and the library's
+// ResourceTrackerConfig, checked by one table of fields. Errors name the file (or `config`) and the
+// key, on one line. Hand-written for this small schema: a validation library cost more to load
+// than the rest of `rtrack run` together (see BENCHMARKS.md).
 import { readFile } from 'node:fs/promises';
-import { parseDocument } from 'yaml';
-import { z } from 'zod';
+import { createRequire } from 'node:module';
 import { ConfigError } from './errors.js';
 import { compileKeepPatterns } from './rules/patterns.js';
 import { DEFAULT_CONFIG, type ResourceTrackerConfig } from './types.js';
 
-const resourceTrackingSchema = z
-  .object({
-    enabled: z.boolean(),
-    memory_threshold_mb: z.number().finite().nonnegative(),
-    log_orphaned_mcp_only: z.boolean(),
-    keep: z.array(z.string()),
-    lineage_interval_ms: z.number().int().min(10).max(60_000),
-    keep_shared_daemons: z.boolean(),
-  })
-  .partial()
-  .strict();
+type Check = (value: unknown) => string | undefined;
 
-const fileSchema = z
-  .object({
-    diagnostics: z
-      .object({ resource_tracking: resourceTrackingSchema.nullish() })
-      .passthrough()
-      .nullish(),
-  })
-  .passthrough()
-  .nullish();
+const boolean: Check = (v) => (typeof v === 'boolean' ? undefined : 'expected a boolean (true or false)');
+const nonNegative: Check = (v) => (typeof v === 'number' && Number.isFinite(v) && v >= 0 ? undefined : 'expected a number of 0 or more');
+const intervalMs: Check = (v) => (typeof v === 'number' && Number.isInteger(v) && v >= 10 && v <= 60_000 ? undefined : 'expected a whole number of milliseconds from 10 to 60000');
+const stringList: Check = (v) => (Array.isArray(v) && v.every((s) => typeof s === 'string') ? undefined : 'expected a list of regular expressions (strings)');
 
-/** Parses a config file's text; `source` names the file in errors. */
+/** Every setting: its name in ResourceTrackerConfig, in the YAML file, and what it must be. */
+const FIELDS: readonly { key: keyof ResourceTrackerConfig; yaml: string; check: Check }[] = [
+  { key: 'enabled', yaml: 'enabled', check: boolean },
+  { key: 'memoryThresholdMB', yaml: 'memory_threshold_mb', check: nonNegative },
+  { key: 'logOrphanedMCPOnly', yaml: 'log_orphaned_mcp_only', check: boolean },
+  { key: 'keep', yaml: 'keep', check: stringList },
+  { key: 'lineageIntervalMs', yaml: 'lineage_interval_ms', check: intervalMs },
+  { key: 'keepSharedDaemons', yaml: 'keep_shared_daemons', check: boolean },
+];
+
+const isMapping = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * Checks settings given under either naming, fills in the defaults, and compiles the keep patterns.
+ * `path` is how the settings are named in errors (`diagnostics.resource_tracking`, or nothing).
+ */
+function checkSettings(values: Record<string, unknown>, naming: 'key' | 'yaml', source: string, path: string): ResourceTrackerConfig {
+  const at = (name: string): string => (path ? `${path}.${name}` : name);
+  const known = new Set(FIELDS.map((f) => f[naming]));
+  const unknown = Object.keys(values).filter((k) => !known.has(k));
+  if (unknown.length > 0) throw new ConfigError(`${source}: unknown key${unknown.length > 1 ? 's' : ''} ${unknown.map(at).join(', ')}`);
+  const config: ResourceTrackerConfig = { ...DEFAULT_CONFIG, keep: [...DEFAULT_CONFIG.keep] };
+  for (const field of FIELDS) {
+    const value = values[field[naming]];
+    if (value === undefined) continue;
+    const problem = field.check(value);
+    if (problem) throw new ConfigError(`${source}: ${at(field[naming])}: ${problem}`);
+    (config as unknown as Record<string, unknown>)[field.key] = Array.isArray(value) ? [...value] : value;
+  }
+  try {
+    compileKeepPatterns(config.keep, `${source}: ${at('keep')}`);
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
+  }
+  return config;
+}
+
+/**
+ * Checks a configuration object as `new ResourceTracker(config)` receives it: known keys only, each
+ * of the right type; missing keys take the defaults. Throws a ConfigError naming the key.
+ */
+export function validateConfig(config: Partial<ResourceTrackerConfig> | undefined, source = 'config'): ResourceTrackerConfig {
+  if (config === undefined || config === null) return checkSettings({}, 'key', source, '');
+  if (!isMapping(config)) throw new ConfigError(`${source}: expected an object of settings`);
+  const defined = Object.fromEntries(Object.entries(config).filter(([, v]) => v !== undefined));
+  return checkSettings(defined, 'key', source, '');
+}
+
+/** The YAML parser, loaded the first time a file is parsed: `rtrack run` without a config file never pays for it. */
+let yaml: typeof import('yaml') | undefined;
+const loadYaml = (): typeof import('yaml') => (yaml ??= createRequire(import.meta.url)('yaml') as typeof import('yaml'));
+
+/** Parses a config file's text (the seed's YAML layout); `source` names the file in errors. */
 export function parseConfig(text: string, source: string): ResourceTrackerConfig {
   // Warnings (an unknown tag, say) are errors too: a config must mean exactly what it says.
-  const document = parseDocument(text);
+  const document = loadYaml().parseDocument(text);
   const problem = document.errors[0] ?? document.warnings[0];
   if (problem) throw new ConfigError(`${source}: invalid YAML: ${problem.message.split('\n')[0]}`);
   let data: unknown;
@@ -40,34 +79,18 @@ export function parseConfig(text: string, source: string): ResourceTrackerConfig
   } catch (err) {
     throw new ConfigError(`${source}: invalid YAML: ${(err as Error).message.split('\n')[0]}`);
   }
-  const result = fileSchema.safeParse(data);
-  if (!result.success) {
-    const issue = result.error.issues[0]!;
-    const key = issue.path.length > 0 ? issue.path.join('.') : '(top level)';
-    const detail =
-      issue.code === 'unrecognized_keys'
-        ? `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `${key}.${k}`).join(', ')}`
-        : `${key}: ${issue.message}`;
-    throw new ConfigError(`${source}: ${detail}`);
-  }
-  const rt = result.data?.diagnostics?.resource_tracking ?? {};
-  const config: ResourceTrackerConfig = {
-    enabled: rt.enabled ?? DEFAULT_CONFIG.enabled,
-    memoryThresholdMB: rt.memory_threshold_mb ?? DEFAULT_CONFIG.memoryThresholdMB,
-    logOrphanedMCPOnly: rt.log_orphaned_mcp_only ?? DEFAULT_CONFIG.logOrphanedMCPOnly,
-    keep: rt.keep ?? [...DEFAULT_CONFIG.keep],
-    lineageIntervalMs: rt.lineage_interval_ms ?? DEFAULT_CONFIG.lineageIntervalMs,
-    keepSharedDaemons: rt.keep_shared_daemons ?? DEFAULT_CONFIG.keepSharedDaemons,
-  };
-  try {
-    compileKeepPatterns(config.keep, `${source}: diagnostics.resource_tracking.keep`);
-  } catch (err) {
-    throw new ConfigError((err as Error).message);
-  }
-  return config;
+  if (data === null || data === undefined) return checkSettings({}, 'yaml', source, '');
+  if (!isMapping(data)) throw new ConfigError(`${source}: (top level): expected a mapping of keys`);
+  const diagnostics = data.diagnostics;
+  if (diagnostics === null || diagnostics === undefined) return checkSettings({}, 'yaml', source, '');
+  if (!isMapping(diagnostics)) throw new ConfigError(`${source}: diagnostics: expected a mapping of keys`);
+  const section = diagnostics.resource_tracking;
+  if (section === null || section === undefined) return checkSettings({}, 'yaml', source, '');
+  if (!isMapping(section)) throw new ConfigError(`${source}: diagnostics.resource_tracking: expected a mapping of keys`);
+  return checkSettings(section, 'yaml', source, 'diagnostics.resource_tracking');
 }
 
-/** Reads the YAML config; without a path, the defaults. A missing explicit file is an error. */
+/** Reads the YAML config; without a path, the defaults (and the YAML parser is never loaded). A missing explicit file is an error. */
 export async function loadConfig(path?: string): Promise<ResourceTrackerConfig> {
   if (path === undefined) return { ...DEFAULT_CONFIG, keep: [...DEFAULT_CONFIG.keep] };
   let text: string;

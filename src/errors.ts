@@ -15,6 +15,7 @@ export class CommandNotFoundError extends Error {
   override readonly name = 'CommandNotFoundError';
 }
 
+/** The task's command exists but cannot be executed (exit 126, as in a shell). */
 export class CommandNotExecutableError extends Error {
   override readonly name = 'CommandNotExecutableError';
 }

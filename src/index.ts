@@ -1,35 +1,30 @@
-// The public API: re-exports only.
-export type {
-  AttributedProcess,
-  Evidence,
-  KeepReason,
-  LineageRecord,
-  ProcessIdentity,
-  ProcessInfo,
-  ProcessSnapshot,
-  ResourceTrackerConfig,
-  TaskOwner,
-} from './types.js';
-export { DEFAULT_CONFIG } from './types.js';
-export { ResourceTracker, describeProcess, type ResourceTrackerOptions } from './tracker.js';
+// The public API of `rtrack`: what a library user needs, each documented in the README and in the
+// API reference (`npm run docs`). Prometheus metrics are a separate entry point, `rtrack/metrics`
+// (prom-client is loaded only by what uses it); the per-OS parsers are `rtrack/parsers`.
+export type { AttributedProcess, Evidence, KeepReason, LineageRecord, ProcessIdentity, ProcessInfo, ProcessSnapshot, ResourceTrackerConfig, TaskOwner } from './types.js';
+export { DEFAULT_CONFIG, KEEP_ENV_VAR, TASK_ENV_VAR } from './types.js';
+
+// The seed's lifecycle and its rules
+export { ResourceTracker, type ResourceTrackerOptions } from './tracking/tracker.js';
+export { takeSnapshot, type SnapshotOptions } from './tracking/snapshot.js';
 export { detectOrphans, type DetectOrphansOptions } from './rules/orphans.js';
-export { memoryGrowth, exceedsThreshold, totalMemoryMB } from './rules/memory.js';
-export { isMCPProcess, isAgentHelper, looksLikeSubreaper, compileKeepPatterns } from './rules/patterns.js';
+export { memoryGrowth } from './rules/memory.js';
+export { isMCPProcess } from './rules/patterns.js';
 export { attribute, type Attribution, type AttributionInput } from './rules/attribution.js';
-export { identityKey } from './rules/identity.js';
-export { takeSnapshot, type SnapshotOptions } from './snapshot.js';
+export { parseTaskTag } from './tracking/task-tag.js';
+
+// Running, reaping, scanning
+export { runTracked, type RunTrackedOptions, type SnapshotSummary, type TaskReport } from './operations/run-tracked.js';
+export { reapOrphans, type ReapOptions, type ReapOutcome, type ReapResultKind } from './operations/reap.js';
+export { scanMachine, type ScanOptions, type ScanReport } from './operations/scan-machine.js';
+export type { LeakGroup, MachineScan } from './rules/machine-leaks.js';
+
+// Configuration, logging, errors, output
 export { loadConfig, parseConfig } from './config.js';
+export { createLogger, silentLogger, type LogFields, type LogFormat, type Logger, type LoggerOptions, type LogLevel } from './log.js';
+export { CommandNotExecutableError, CommandNotFoundError, ConfigError, SnapshotError } from './errors.js';
 export { escapeUnprintable } from './text.js';
-export { createLogger, silentLogger, type Logger, type LogFields, type LogFormat, type LogLevel, type LoggerOptions } from './log.js';
-export { ConfigError, SnapshotError, CommandNotFoundError, CommandNotExecutableError } from './errors.js';
-export { TASK_ENV_VAR, KEEP_ENV_VAR, parseTaskTag } from './task/tag.js';
-export { platformReader } from './platform/index.js';
-export type { PlatformReader, RawProcess, ProcessStatus, EnvMarkers, PidNamespaceInfo } from './platform/types.js';
-export { runTracked, type RunTrackedOptions, type TaskReport, type SnapshotSummary } from './task/run.js';
-export { forwardSignals, deliveredByTerminal, type ForwardSignalsOptions, type ForwardedSignal, type SignalForwarder } from './task/signals.js';
-export { formatTaskTag, createTaskTag } from './task/tag.js';
-export { reapOrphans, reapOrder, type ReapOptions, type ReapOutcome, type ReapResultKind } from './reap.js';
-export { scanMachine, type ScanOptions, type ScanReport } from './scan.js';
-export { analyzeMachine, type LeakGroup, type MachineScan, type ScanRuleOptions } from './rules/scan.js';
-export { createWatchMetrics, runMetricsText, writeFileAtomic, type WatchMetrics } from './metrics.js';
-export { startWatchServer, type WatchServer, type WatchServerOptions } from './watch.js';
+
+// For a reader of your own (tests, another source of process tables)
+export { ProcessUnreadableError } from './platform/types.js';
+export type { EnvMarkers, PidNamespaceInfo, PlatformReader, ProcessStatus, ProcessTable, RawProcess, ReadTableOptions, StatusMap } from './platform/types.js';

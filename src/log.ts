@@ -3,17 +3,25 @@
 import type { Writable } from 'node:stream';
 import { hasUnprintable, UNPRINTABLE } from './text.js';
 
+/** Key/value fields of a log line. */
 export type LogFields = Record<string, unknown>;
 
+/** A logger with pino's call shape (`logger.warn(fields, message)`): a pino logger fits as is. */
 export interface Logger {
+  /** Something happened (a snapshot, a reap). */
   info(fields: LogFields, message: string): void;
+  /** Something needs attention (orphans, memory growth). */
   warn(fields: LogFields, message: string): void;
+  /** Tracking failed in part (the report says what). */
   error(fields: LogFields, message: string): void;
 }
 
+/** `text`: the seed's lines; `json`: one object a line. */
 export type LogFormat = 'text' | 'json';
+/** The lowest level written. */
 export type LogLevel = 'info' | 'warn' | 'error' | 'silent';
 
+/** Options of `createLogger()`. */
 export interface LoggerOptions {
   format?: LogFormat;
   /** Where lines go (default: process.stderr). */
@@ -46,6 +54,7 @@ export function formatTextLine(level: string, message: string, fields: LogFields
   return line;
 }
 
+/** A logger writing the seed's text lines (`WARN message key=value …`) or JSON lines, to stderr by default. */
 export function createLogger(options: LoggerOptions = {}): Logger {
   const format = options.format ?? 'text';
   const stream = options.stream ?? process.stderr;

@@ -1,10 +1,10 @@
-// `resource-tracker/platform`: every OS's parser, usable on any OS (tests, recorded outputs).
+// `rtrack/parsers`: every OS's parser, usable on any OS (tests, recorded outputs).
 // Each takes a command's (or /proc file's) text and returns ProcessInfo records; malformed lines
 // are skipped, never fatal.
 import { parsePsTable } from './platform/darwin.js';
 import type { ParsedTable } from './platform/types.js';
 import { parseCimTable, parseTasklistTable, parseWmicTable } from './platform/windows.js';
-import { toProcessInfo } from './snapshot.js';
+import { toProcessInfo } from './tracking/snapshot.js';
 import type { ProcessInfo } from './types.js';
 
 const convert = (table: ParsedTable): ProcessInfo[] => table.processes.map((raw) => toProcessInfo(raw));
@@ -17,8 +17,3 @@ export const parseCimJson = (text: string): ProcessInfo[] => convert(parseCimTab
 export const parseWmicCsv = (text: string): ProcessInfo[] => convert(parseWmicTable(text));
 /** `tasklist /fo csv /nh` (no parent pids: ppid is -1). */
 export const parseTasklistCsv = (text: string): ProcessInfo[] => convert(parseTasklistTable(text));
-
-export { parsePsTable, parseLstart, PS_ARGS } from './platform/darwin.js';
-export { parseCimTable, parseWmicTable, parseTasklistTable, parseCreationDate, splitCsvLine, CIM_COMMAND, WMIC_ARGS, TASKLIST_ARGS } from './platform/windows.js';
-export { parseStat, parseCmdline, parseEnvMarkers, type StatFields } from './platform/linux.js';
-export type { ParsedTable, RawProcess } from './platform/types.js';

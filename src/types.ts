@@ -6,12 +6,20 @@ export interface ProcessInfo {
   ppid: number;
   /** Full command line (arguments joined by spaces), truncated to 100 characters plus `...`; the process name when the command line is empty. */
   command: string;
-  /** Resident memory (RSS) in MB. */
+  /** Resident memory (RSS) in MB (of 1024 × 1024 bytes). */
   memoryMB: number;
+  /** Resident memory (RSS) in bytes; always set by the readers (absent only in hand-made records). */
+  memoryBytes?: number;
   /** True when the command matches the seed's MCP/browser pattern. */
   isMCP: boolean;
-  /** Start time as the OS reports it (Linux: clock ticks since boot; macOS/Windows: ms since the epoch). With `pid`, the identity. */
+  /** When the process started, in ms since the epoch (Linux: 10 ms resolution; macOS: 1 s). */
   startTime: number;
+  /**
+   * The process's identity, opaque: equal for the same process, different for another process that
+   * reuses the pid (Linux: `pid:start time in clock ticks since boot`). Absent where it is
+   * `pid:startTime` (macOS, Windows, hand-made records). Compare with `identityKey()`.
+   */
+  identity?: string;
   /** `RESOURCE_TRACKER_TASK` from the process's environment when it was read and set ('' when set empty). */
   taskTag?: string;
   /** Why the process is declared to outlive its task: the environment marker, a configured keep pattern, or a shared per-user daemon. */
@@ -25,10 +33,13 @@ export interface ProcessInfo {
 /** `env`: RESOURCE_TRACKER_KEEP or an empty task tag; `pattern`: a configured keep pattern; `shared-daemon`: the built-in list of per-user daemons (ssh-agent, gpg-agent, …). */
 export type KeepReason = 'env' | 'pattern' | 'shared-daemon';
 
+/** One look at every process on the machine, with the totals. */
 export interface ProcessSnapshot {
   timestamp: Date;
   processes: ProcessInfo[];
   totalMemoryMB: number;
+  /** The same total in bytes (set by takeSnapshot; absent only in hand-made snapshots). */
+  totalMemoryBytes?: number;
   processCount: number;
   /** Problems the reader met that limit what can be concluded (e.g. no parent pids on Windows tasklist). */
   warnings?: string[];
@@ -36,6 +47,7 @@ export interface ProcessSnapshot {
   unreadable?: number[];
 }
 
+/** The tracker's settings (the seed's `diagnostics.resource_tracking` section, in camelCase). */
 export interface ResourceTrackerConfig {
   /** Enable tracking (default: true). */
   enabled: boolean;
@@ -56,6 +68,7 @@ export const TASK_ENV_VAR = 'RESOURCE_TRACKER_TASK';
 /** The environment variable that declares a process (and its children) meant to outlive its task. */
 export const KEEP_ENV_VAR = 'RESOURCE_TRACKER_KEEP';
 
+/** The defaults: the seed's, plus keep patterns, lineage following and the shared-daemon list. */
 export const DEFAULT_CONFIG: Readonly<ResourceTrackerConfig> = Object.freeze({
   enabled: true,
   memoryThresholdMB: 100,
@@ -73,7 +86,10 @@ export interface AttributedProcess extends ProcessInfo {
   evidence: Evidence[];
 }
 
-/** Identity of a process: pid plus start time, so a reused pid is a different process. */
+/**
+ * Identity of a process: pid plus start time, so a reused pid is a different process. The start time
+ * is in the OS's own unit (Linux: clock ticks since boot, which no clock change can shift).
+ */
 export interface ProcessIdentity {
   pid: number;
   startTime: number;

@@ -2,7 +2,11 @@
 import { existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { InvalidArgumentError } from 'commander';
-import { compileKeepPatterns, ConfigError, createLogger, loadConfig, type Logger, type LogFormat, type ResourceTrackerConfig } from '../index.js';
+import { loadConfig } from '../config.js';
+import { ConfigError } from '../errors.js';
+import { createLogger, type Logger, type LogFormat } from '../log.js';
+import { compileKeepPatterns } from '../rules/patterns.js';
+import type { ResourceTrackerConfig } from '../types.js';
 
 /** A mistake in how rtrack was called: one line on stderr, exit 2. */
 export class UsageError extends Error {

@@ -2,14 +2,14 @@
 // (usage and config errors → 2) and prints them as one line.
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
-import { ConfigError } from '../index.js';
+import { ConfigError } from '../errors.js';
 import { SHARED_DAEMONS } from '../rules/patterns.js';
 import { collect, parseDuration, parseNonNegativeNumber, parsePort, UsageError } from './common.js';
-import { demoCommand } from './demo.js';
-import { executeRun, type RunOptions } from './run.js';
-import { scanCommand, type ScanCommandOptions } from './scan.js';
-import { snapshotCommand, type SnapshotOptions } from './snapshot.js';
-import { watchCommand, type WatchOptions } from './watch.js';
+import { demoCommand } from './demo-command.js';
+import { executeRun, type RunOptions } from './run-command.js';
+import { scanCommand, type ScanCommandOptions } from './scan-command.js';
+import { snapshotCommand, type SnapshotOptions } from './snapshot-command.js';
+import { watchCommand, type WatchOptions } from './watch-command.js';
 
 const EXIT_USAGE = 2;
 

@@ -1,6 +1,12 @@
 // Presentation for people: megabytes, process trees, tables. No decisions are made here.
-import { escapeUnprintable, totalMemoryMB, type AttributedProcess, type LeakGroup, type ProcessInfo, type ProcessSnapshot, type ReapOutcome, type ScanReport, type TaskReport } from '../index.js';
-import { MAX_TREE_DEPTH } from '../rules/identity.js';
+import type { ReapOutcome } from '../operations/reap.js';
+import type { TaskReport } from '../operations/run-tracked.js';
+import type { ScanReport } from '../operations/scan-machine.js';
+import type { LeakGroup } from '../rules/machine-leaks.js';
+import { totalMemoryMB } from '../rules/memory.js';
+import { escapeUnprintable } from '../text.js';
+import type { AttributedProcess, ProcessInfo, ProcessSnapshot } from '../types.js';
+import { processTree } from '../rules/tree.js';
 
 export function formatMB(mb: number): string {
   return `${mb.toFixed(1)} MB`;
@@ -12,23 +18,14 @@ interface TreeNode<T extends ProcessInfo> {
   totalMB: number;
 }
 
-/** Builds the forest of the given processes (a process whose parent is not among them is a root), largest first. */
+/** The forest of the given processes (a process whose parent is not among them is a root), largest subtree first. */
 export function buildForest<T extends ProcessInfo>(processes: readonly T[]): TreeNode<T>[] {
-  const nodes = new Map<number, TreeNode<T>>();
-  for (const p of processes) nodes.set(p.pid, { process: p, children: [], totalMB: 0 });
-  const roots: TreeNode<T>[] = [];
-  for (const node of nodes.values()) {
-    const parent = nodes.get(node.process.ppid);
-    if (parent && parent !== node && parent.process.startTime <= node.process.startTime) parent.children.push(node);
-    else roots.push(node);
-  }
-  const total = (node: TreeNode<T>, depth: number): number => {
-    node.totalMB = node.process.memoryMB + (depth > MAX_TREE_DEPTH ? 0 : node.children.reduce((s, c) => s + total(c, depth + 1), 0));
-    node.children.sort((a, b) => b.totalMB - a.totalMB);
-    return node.totalMB;
+  const tree = processTree(processes);
+  const node = (p: T): TreeNode<T> => {
+    const children = (tree.children.get(p.pid) ?? []).map(node).sort((a, b) => b.totalMB - a.totalMB);
+    return { process: p, children, totalMB: p.memoryMB + children.reduce((s, c) => s + c.totalMB, 0) };
   };
-  for (const root of roots) total(root, 0);
-  return roots.sort((a, b) => b.totalMB - a.totalMB);
+  return tree.roots.map(node).sort((a, b) => b.totalMB - a.totalMB);
 }
 
 function processLine(p: ProcessInfo & { evidence?: string[] }, tree: string): string {

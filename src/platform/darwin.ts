@@ -30,6 +30,7 @@ async function ps(args: readonly string[], timeoutMs: number): Promise<string> {
   }
 }
 
+/** The arguments of the one `ps` call that reads the macOS process table. */
 export const PS_ARGS = ['-axww', '-o', 'pid=,ppid=,rss=,lstart=,command='];
 const MONTHS: Record<string, number> = { Jan: 0, Feb: 1, Mar: 2, Apr: 3, May: 4, Jun: 5, Jul: 6, Aug: 7, Sep: 8, Oct: 9, Nov: 10, Dec: 11 };
 
@@ -116,14 +117,6 @@ export function createDarwinReader(options: { timeoutMs?: number } = {}): Platfo
         .map((p) => ({ pid: p.pid, ppid: p.ppid, startTime: p.startTime, alive: true }));
     },
     readEnvMarkers: async () => undefined, // another process's environment needs native code on macOS
-    isForegroundJob() {
-      try {
-        // STAT contains '+' for processes in the terminal's foreground process group.
-        return execFileSync('ps', ['-o', 'stat=', '-p', String(process.pid)], { encoding: 'utf8', env: { ...process.env, ...PS_ENV }, timeout: timeoutMs }).includes('+');
-      } catch {
-        return undefined;
-      }
-    },
     selfIdentity() {
       if (!self) {
         const [p] = parsePsTable(execFileSync('ps', ['-ww', '-o', 'pid=,ppid=,rss=,lstart=,command=', '-p', String(process.pid)], { encoding: 'utf8', env: { ...process.env, ...PS_ENV }, timeout: timeoutMs })).processes;
@@ -134,4 +127,13 @@ export function createDarwinReader(options: { timeoutMs?: number } = {}): Platfo
     },
     startTimeToEpochMs: (startTime) => startTime,
   };
+}
+
+/** Whether this process is in its terminal's foreground process group (`ps -o stat` shows `+`); undefined when ps cannot tell. */
+export function isForegroundJobDarwin(): boolean | undefined {
+  try {
+    return execFileSync('ps', ['-o', 'stat=', '-p', String(process.pid)], { encoding: 'utf8', env: { ...process.env, ...PS_ENV }, timeout: PS_TIMEOUT_MS }).includes('+');
+  } catch {
+    return undefined;
+  }
 }

@@ -1,6 +1,6 @@
 // Chooses the reader for the OS we run on.
-import { createDarwinReader } from './darwin.js';
-import { createLinuxReader } from './linux.js';
+import { createDarwinReader, isForegroundJobDarwin } from './darwin.js';
+import { createLinuxReader, isForegroundJobLinux } from './linux.js';
 import { createWindowsReader } from './windows.js';
 import type { PlatformReader } from './types.js';
 
@@ -22,6 +22,16 @@ export function platformReader(): PlatformReader {
       throw new Error(`unsupported platform: ${process.platform} (supported: linux, darwin, win32)`);
   }
   return current;
+}
+
+/**
+ * Whether this process is in its terminal's foreground process group — job control, which the CLI
+ * needs to tell a Ctrl+C from a `kill -INT`; undefined where the OS cannot tell (Windows).
+ */
+export function isForegroundJob(): boolean | undefined {
+  if (process.platform === 'linux') return isForegroundJobLinux();
+  if (process.platform === 'darwin') return isForegroundJobDarwin();
+  return undefined;
 }
 
 export type { PlatformReader, RawProcess, ProcessStatus, EnvMarkers, ProcessTable, ReadTableOptions } from './types.js';

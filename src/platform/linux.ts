@@ -2,7 +2,7 @@
 // command is not known yet, `environ` only when asked. Buffers are reused; parsing is byte-level.
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, readlinkSync, readSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
-import { BLOCK_MS, yieldToLoop } from '../event-loop.js';
+import { BlockBudget, yieldToLoop } from '../event-loop.js';
 import { KEEP_ENV_VAR, TASK_ENV_VAR, type ProcessIdentity } from '../types.js';
 import { ProcessUnreadableError, type EnvMarkers, type PidNamespaceInfo, type PlatformReader, type ProcessStatus, type ProcessTable, type RawProcess, type ReadTableOptions, type StatusMap } from './types.js';
 
@@ -266,15 +266,12 @@ export function createLinuxReader(procRoot = '/proc'): PlatformReader {
       throw new Error(`cannot list ${procRoot}: ${(err as Error).message}`);
     }
     await yieldToLoop(); // out of the I/O callback first: see event-loop.ts
-    let blockStart = performance.now();
+    const budget = new BlockBudget();
     for (let i = 0; i < entries.length; i++) {
       const entry = entries[i]!;
       const c = entry.charCodeAt(0);
       if (c < 48 || c > 57) continue;
-      if ((i & 15) === 0 && performance.now() - blockStart > BLOCK_MS) {
-        await yieldToLoop();
-        blockStart = performance.now();
-      }
+      if ((i & 15) === 0 && budget.spent()) await budget.yield();
       let length: number;
       try {
         length = readStatFile(entry);
@@ -412,10 +409,6 @@ export function createLinuxReader(procRoot = '/proc'): PlatformReader {
     readStatuses,
     readChildren,
     readEnvMarkers: async (pid: number) => readEnvOf(pid),
-    isForegroundJob(): boolean | undefined {
-      const stat = readStatOrSkip(process.pid);
-      return stat ? stat.tpgid > 0 && stat.tpgid === stat.pgrp : undefined;
-    },
     readOpenFiles(pid: number): string[] | undefined {
       try {
         const fds = readdirSync(`${procRoot}/${pid}/fd`);
@@ -463,4 +456,15 @@ export function createLinuxReader(procRoot = '/proc'): PlatformReader {
 /** A zombie (Z, X) is dead; a thread-group leader whose own thread exited while others run shows Z but is alive. */
 function isAlive(stat: StatFields): boolean {
   return (stat.state !== 'Z' && stat.state !== 'X') || stat.numThreads > 1;
+}
+
+/** Whether this process is in its terminal's foreground process group (`tpgid` = `pgrp`); undefined when unreadable. */
+export function isForegroundJobLinux(procRoot = '/proc'): boolean | undefined {
+  try {
+    const buf = readFileSync(`${procRoot}/${process.pid}/stat`);
+    const stat = parseStat(buf, buf.length, false);
+    return stat ? stat.tpgid > 0 && stat.tpgid === stat.pgrp : undefined;
+  } catch {
+    return undefined;
+  }
 }

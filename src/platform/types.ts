@@ -19,6 +19,7 @@ export interface RawProcess {
   /** Full command line, arguments joined by spaces; undefined when the reader was told to skip it. */
   commandLine?: string;
   rssBytes: number;
+  /** In the OS's own unit (Linux: clock ticks since boot; macOS, Windows: ms since the epoch). */
   startTime: number;
   /** Environment markers; undefined when not read or not readable. */
   env?: EnvMarkers;
@@ -30,6 +31,7 @@ export interface RawProcess {
 export interface ProcessStatus {
   pid: number;
   ppid: number;
+  /** In the OS's own unit (Linux: clock ticks since boot): with `pid`, the identity. */
   startTime: number;
   /** False for zombies: dead, only waiting for their parent to reap them. */
   alive: boolean;
@@ -37,6 +39,7 @@ export interface ProcessStatus {
   stopped?: boolean;
 }
 
+/** A process's PID namespace (Linux). */
 export interface PidNamespaceInfo {
   /** The namespace's inode number, as a decimal string. */
   namespace: string;
@@ -44,6 +47,7 @@ export interface PidNamespaceInfo {
   innerPid: number;
 }
 
+/** What `readProcessTable()` reads beyond pid, parent, memory and start time. */
 export interface ReadTableOptions {
   /** Return true when the command line (and environment) of this identity is already known. */
   isKnown?: (pid: number, startTime: number) => boolean;
@@ -58,6 +62,7 @@ export interface ParsedTable {
   skipped: number;
 }
 
+/** A whole process table as a reader returns it. */
 export interface ProcessTable {
   processes: RawProcess[];
   /** Problems worth one log line (e.g. parent pids unavailable). */
@@ -87,10 +92,15 @@ export class ProcessUnreadableError extends Error {
 /** Statuses by pid: a pid that is absent is gone; `null` means it exists but could not be read. */
 export type StatusMap = Map<number, ProcessStatus | null>;
 
+/**
+ * Reads the OS's process table and single processes: one per OS (`/proc`, `ps`, CIM). Inject one
+ * into the tracker, `takeSnapshot()`, `scanMachine()` or `reapOrphans()` to read another source.
+ */
 export interface PlatformReader {
   readonly platform: 'linux' | 'darwin' | 'windows';
   /** Whether another process's environment can be read (tags); false off Linux. */
   readonly readsEnvironment: boolean;
+  /** Every process on the machine; rejects when the table cannot be read (never an empty table). */
   readProcessTable(options?: ReadTableOptions): Promise<ProcessTable>;
   /** One process's status; undefined when it is gone; throws ProcessUnreadableError when it exists but cannot be read. */
   readStatus(pid: number): Promise<ProcessStatus | undefined>;
@@ -100,8 +110,6 @@ export interface PlatformReader {
   readOpenFiles?(pid: number): string[] | undefined;
   /** Tracker markers in one process's environment; undefined when not readable (or not on this OS). */
   readEnvMarkers(pid: number): Promise<EnvMarkers | undefined>;
-  /** Whether this process is in its terminal's foreground process group; undefined when the OS cannot tell. */
-  isForegroundJob(): boolean | undefined;
   /** This process's own identity, read once (synchronously: tags are made before a task starts). */
   selfIdentity(): ProcessIdentity;
   /** A process's PID namespace and its pid inside it (Linux); undefined when gone; throws ProcessUnreadableError when it cannot be read. */

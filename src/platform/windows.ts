@@ -12,8 +12,11 @@ import { ProcessUnreadableError, type ParsedTable, type PlatformReader, type Pro
 const run = promisify(execFile);
 
 const CIM_FIELDS = 'ProcessId,ParentProcessId,WorkingSetSize,CreationDate,Name,CommandLine';
+/** The PowerShell command that reads the Windows process table. */
 export const CIM_COMMAND = `Get-CimInstance Win32_Process | Select-Object ${CIM_FIELDS} | ConvertTo-Json -Compress`;
+/** `wmic`'s arguments, where PowerShell is missing. */
 export const WMIC_ARGS = ['process', 'get', CIM_FIELDS, '/format:csv'];
+/** `tasklist`'s arguments, the last resort (no parent pids). */
 export const TASKLIST_ARGS = ['/fo', 'csv', '/nh'];
 export const NO_PARENTS_WARNING = 'tasklist gives no parent process ids: orphan detection cannot run on this machine, no orphans are reported';
 
@@ -273,7 +276,6 @@ export function createWindowsReader(options: { timeoutMs?: number } = {}): Platf
       return table.processes.filter((p) => parents.has(p.ppid)).map((p) => ({ pid: p.pid, ppid: p.ppid, startTime: p.startTime, alive: true }));
     },
     readEnvMarkers: async () => undefined, // another process's environment needs native code on Windows
-    isForegroundJob: () => undefined,
     selfIdentity() {
       if (!self) {
         const query = CIM_COMMAND.replace('Win32_Process', `Win32_Process -Filter "ProcessId=${process.pid}"`);

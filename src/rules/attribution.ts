@@ -7,8 +7,11 @@
 // to outlive the task (environment marker or keep pattern, or a kept ancestor) and are neither.
 import type { AttributedProcess, Evidence, LineageRecord, ProcessInfo, ProcessSnapshot } from '../types.js';
 import { byPid, identityKey, identitySet, MAX_TREE_DEPTH, parentOf } from './identity.js';
+import { keptInLineage, keptPids } from './keep.js';
 import { isReparented } from './orphans.js';
+import { processTree } from './tree.js';
 
+/** The task's own evidence, beside the two snapshots. */
 export interface AttributionInput {
   /** The task's tag, when the task was started with one. */
   tag?: string;
@@ -16,6 +19,7 @@ export interface AttributionInput {
   lineage?: ReadonlyMap<string, LineageRecord>;
 }
 
+/** What a task left, by verdict, each process with its evidence. */
 export interface Attribution {
   /** Processes the task left: tag or lineage evidence. */
   orphans: AttributedProcess[];
@@ -25,6 +29,10 @@ export interface Attribution {
   kept: AttributedProcess[];
 }
 
+/**
+ * Attributes every new process of `after` to the task, with evidence (pure): orphans (tag or
+ * lineage), suspects (only the seed's heuristic) and kept processes.
+ */
 export function attribute(before: ProcessSnapshot, after: ProcessSnapshot, input: AttributionInput = {}): Attribution {
   const existed = identitySet(before);
   const live = byPid(after.processes);
@@ -41,6 +49,7 @@ export function attribute(before: ProcessSnapshot, after: ProcessSnapshot, input
 
   const lineageByPid = new Map<number, LineageRecord>();
   for (const record of lineage.values()) lineageByPid.set(record.pid, record);
+  const kept = keptPids(processTree(after.processes), after.processes);
 
   const direct = new Map<number, Evidence[]>();
   for (const p of after.processes) {
@@ -53,7 +62,8 @@ export function attribute(before: ProcessSnapshot, after: ProcessSnapshot, input
   }
 
   // Walk each new process's chain of new ancestors: leaked children of a leaked process are part of
-  // the leak (lineage), and a kept ancestor keeps its whole subtree.
+  // the leak (lineage). A kept ancestor keeps its whole subtree: in the snapshot (keptPids), or in
+  // the lineage when the chain's top was re-parented.
   const inherited = new Map<number, { task: boolean; kept: boolean; suspect: boolean }>();
   const resolve = (p: ProcessInfo, depth: number): { task: boolean; kept: boolean; suspect: boolean } => {
     const cached = inherited.get(p.pid);
@@ -61,7 +71,7 @@ export function attribute(before: ProcessSnapshot, after: ProcessSnapshot, input
     const own = direct.get(p.pid) ?? [];
     const result = {
       task: own.includes('tag') || own.includes('lineage'),
-      kept: p.keepReason !== undefined,
+      kept: kept.has(p.pid),
       suspect: own.includes('heuristic'),
     };
     const parent = parentOf(p, live);
@@ -93,15 +103,4 @@ export function attribute(before: ProcessSnapshot, after: ProcessSnapshot, input
     else result.suspects.push(attributed);
   }
   return result;
-}
-
-/** Whether a lineage record or one of its recorded ancestors carried the keep marker. */
-function keptInLineage(record: LineageRecord | undefined, byPidMap: Map<number, LineageRecord>): boolean {
-  for (let depth = 0; record && depth < MAX_TREE_DEPTH; depth++) {
-    if (record.keep) return true;
-    const parent = byPidMap.get(record.ppid);
-    if (!parent || parent.startTime > record.startTime) return false;
-    record = parent;
-  }
-  return false;
 }

@@ -4,8 +4,15 @@ import type { ProcessIdentity, ProcessInfo, ProcessSnapshot } from '../types.js'
 /** How deep any walk up or down a process tree goes: a guard against cycles in inconsistent data, far beyond real trees. */
 export const MAX_TREE_DEPTH = 4096;
 
-export function identityKey(p: ProcessIdentity): string {
-  return `${p.pid}:${p.startTime}`;
+/** The identity of a process record (ProcessInfo) or of an identity read from the OS (ProcessIdentity, ProcessStatus), comparable with each other. */
+export function identityKey(p: ProcessIdentity | ProcessInfo): string {
+  return ('identity' in p && p.identity) || `${p.pid}:${p.startTime}`;
+}
+
+/** The start-time part of an identity, comparable across PID namespaces (a tag's owner is named by its pid inside its namespace). */
+export function startKey(p: ProcessIdentity | ProcessInfo): string {
+  const key = identityKey(p);
+  return key.slice(key.indexOf(':') + 1);
 }
 
 export function identitySet(snapshot: ProcessSnapshot | undefined): Set<string> {

@@ -53,6 +53,7 @@ export function isReparented(p: ProcessInfo, live: Map<number, ProcessInfo>, ado
   return adopters?.has(parent.pid) === true || looksLikeSubreaper(parent.command);
 }
 
+/** Options of the seed's `detectOrphans()`. */
 export interface DetectOrphansOptions {
   /** Only return orphans whose command matches the MCP pattern. */
   logOrphanedMCPOnly?: boolean;

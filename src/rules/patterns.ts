@@ -42,6 +42,7 @@ export function fullCommand(p: { command: string; commandLine?: string }): strin
   return p.commandLine ?? p.command;
 }
 
+/** Whether a command matches the seed's MCP/browser pattern (playwright, chromium, chrome, firefox, webkit, puppeteer, selenium; any case). */
 export function isMCPProcess(command: string): boolean {
   return MCP_PROCESS_PATTERN.test(command);
 }

@@ -51,7 +51,6 @@ export function fakeReader(tables: FakeProcess[][]): PlatformReader & { reads: n
       return p ? { task: p.task, keep: p.keep ?? false } : undefined;
     },
     selfIdentity: () => ({ pid: 4242, startTime: 7 }),
-    isForegroundJob: () => undefined,
     startTimeToEpochMs: (t: number) => t,
   };
   return reader;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isAgentHelper, isMCPProcess, looksLikeSubreaper, sharedDaemonOf } from '../../src/rules/patterns.js';
-import { displayCommand } from '../../src/rules/command.js';
+import { displayCommand } from '../../src/rules/display-command.js';
 
 describe('isMCPProcess (the seed pattern)', () => {
   it.each([

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { analyzeMachine } from '../../src/rules/scan.js';
-import { formatTaskTag, holdsRunFile, parseTaskTag, UNKNOWN_PID_NAMESPACE } from '../../src/task/tag.js';
+import { analyzeMachine } from '../../src/rules/machine-leaks.js';
+import { formatTaskTag, holdsRunFile, parseTaskTag, UNKNOWN_PID_NAMESPACE } from '../../src/tracking/task-tag.js';
 import { proc, snap } from '../helpers/snapshots.js';
 
 const init = proc(1, 0, '/sbin/init');

@@ -1,7 +1,8 @@
 // Attribution on real processes: subreapers, bystanders, scrubbed environments, scan.
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { detectOrphans, formatTaskTag, takeSnapshot, type ScanReport } from '../../src/index.js';
+import { detectOrphans, takeSnapshot, type ScanReport } from '../../src/index.js';
+import { formatTaskTag } from '../../src/tracking/task-tag.js';
 import { createLinuxReader } from '../../src/platform/linux.js';
 import { pidsIn, RTRACK, runCli, startCli } from '../helpers/cli.js';
 import { reportFiles } from '../helpers/reports.js';

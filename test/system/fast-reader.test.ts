@@ -71,7 +71,7 @@ describe('fast reader = plain reader', () => {
       // By design an unchanged identity keeps the command seen first; kernel workers rename
       // themselves (kworker/1:0-events → kworker/1:0-mm_percpu_wq) all the time, so skip them.
       if (p.pid === 2 || p.ppid === 2) continue;
-      expect({ ...p, memoryMB: 0 }).toEqual({ ...q, memoryMB: 0 });
+      expect({ ...p, memoryMB: 0, memoryBytes: 0 }).toEqual({ ...q, memoryMB: 0, memoryBytes: 0 });
     }
     expect(incremental.processes.find((p) => p.pid === child.pid)?.command).toBe('mcp-server-incremental-check 391');
   });

@@ -9,6 +9,7 @@ import { createLinuxReader } from '../../src/platform/linux.js';
 import { RTRACK, runCli, startCli } from '../helpers/cli.js';
 import { isAlive, ProcessJar, waitFor } from '../helpers/processes.js';
 import { packageForOtherUsers } from '../helpers/unprivileged.js';
+import { formatTaskTag } from '../../src/tracking/task-tag.js';
 
 const jar = new ProcessJar();
 afterEach(() => jar.cleanup());
@@ -103,7 +104,6 @@ describe('permissions (as an unprivileged user)', () => {
     const status = (await reader.readStatus(owner.pid!))!;
     owner.kill('SIGKILL');
     await waitFor(async () => (await reader.readStatus(status.pid))?.alive !== true);
-    const { formatTaskTag } = await import('../../src/index.js');
     const [rootLeak] = await jar.orphan('sleep 440 >/dev/null 2>&1 & echo $!', { ...process.env, RESOURCE_TRACKER_TASK: formatTaskTag(status, 'cafe') });
 
     const snap = await new Promise<{ code: number | null; out: string }>((resolve) => {

@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/log.js';
 import { createLinuxReader } from '../../src/platform/linux.js';
-import { takeSnapshot } from '../../src/snapshot.js';
-import { ResourceTracker } from '../../src/tracker.js';
+import { takeSnapshot } from '../../src/tracking/snapshot.js';
+import { ResourceTracker } from '../../src/tracking/tracker.js';
 import { memoryStream } from '../helpers/fake-reader.js';
 import { ProcessJar, waitFor } from '../helpers/processes.js';
 
@@ -23,7 +23,12 @@ describe('Linux reader on the real machine', () => {
     expect(me!.memoryMB).toBeLessThan(rssMB * 2);
     expect(me!.command).toContain('node');
     const stat = readFileSync(`/proc/${process.pid}/stat`, 'utf8');
-    expect(me!.startTime).toBe(Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]));
+    // Identity in the kernel's own unit (clock ticks since boot, field 22); startTime in ms since the epoch.
+    const ticks = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+    expect(me!.identity).toBe(`${process.pid}:${ticks}`);
+    const startedMsAgo = Date.now() - me!.startTime;
+    expect(startedMsAgo).toBeGreaterThan(0);
+    expect(startedMsAgo).toBeLessThan(process.uptime() * 1000 + 2000);
     expect(snapshot.processCount).toBe(snapshot.processes.length);
     expect(snapshot.totalMemoryMB).toBeCloseTo(snapshot.processes.reduce((s, p) => s + p.memoryMB, 0), 6);
     // kernel threads have no command line: their name is shown

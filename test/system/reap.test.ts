@@ -3,7 +3,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { tempDir } from '../helpers/temp.js';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { formatTaskTag, reapOrphans, takeSnapshot, type AttributedProcess, type ProcessInfo, type ReapOutcome, type TaskReport } from '../../src/index.js';
+import { identityKey } from '../../src/rules/identity.js';
+import { formatTaskTag } from '../../src/tracking/task-tag.js';
+import { reapOrphans, takeSnapshot, type AttributedProcess, type ProcessInfo, type ReapOutcome, type TaskReport } from '../../src/index.js';
 import { createLinuxReader } from '../../src/platform/linux.js';
 import type { ProcessStatus } from '../../src/platform/types.js';
 import { pidsIn, runCli } from '../helpers/cli.js';
@@ -130,12 +132,12 @@ describe('reapOrphans', () => {
       for (const o of outcomes) expect(['terminated', 'killed', 'gone']).toContain(o.result);
       for (const p of leakedIds) {
         const now = await readIdentity(p.pid); // by identity: under churn a pid is soon someone else's
-        expect(now?.startTime === p.startTime, `leaked ${p.pid} (${p.command}) round ${round}`).toBe(false);
+        expect(now !== undefined && identityKey(now) === identityKey(p), `leaked ${p.pid} (${p.command}) round ${round}`).toBe(false);
       }
       for (const b of bystanderIds) {
         const now = await reader.readStatus(b.pid);
         const signalled = outcomes.find((o) => o.pid === b.pid);
-        expect(now?.alive && now.startTime === b.startTime, `bystander ${b.pid} (${b.command}) round ${round}: ${JSON.stringify({ now, b, signalled })}`).toBe(true);
+        expect(now?.alive && identityKey(now) === identityKey(b), `bystander ${b.pid} (${b.command}) round ${round}: ${JSON.stringify({ now, b, signalled })}`).toBe(true);
       }
       await jar.cleanup();
     }

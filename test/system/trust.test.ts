@@ -21,8 +21,8 @@ import {
 } from '../../src/index.js';
 import { createLinuxReader } from '../../src/platform/linux.js';
 import { ProcessUnreadableError } from '../../src/platform/types.js';
-import { Lineage } from '../../src/task/lineage.js';
-import { formatTaskTag } from '../../src/task/tag.js';
+import { Lineage } from '../../src/tracking/lineage.js';
+import { formatTaskTag } from '../../src/tracking/task-tag.js';
 import { pidsIn, runCli, startCli } from '../helpers/cli.js';
 import { fakeReader, memoryStream } from '../helpers/fake-reader.js';
 import { isAlive, ProcessJar, readIdentity, waitFor } from '../helpers/processes.js';
@@ -34,6 +34,7 @@ afterEach(() => jar.cleanup());
 const { dir, reportPath, readReport } = reportFiles('trust');
 const reader = createLinuxReader();
 const DIST = fileURLToPath(new URL('../../dist/index.js', import.meta.url));
+const PLATFORM = fileURLToPath(new URL('../../dist/platform/index.js', import.meta.url));
 /** A pid above any pid_max: kill(pid, 0) says ESRCH. */
 const NEVER_A_PID = 99_999_999;
 
@@ -82,7 +83,8 @@ describe('a failed read is not a dead process', () => {
     // The child takes every descriptor its limit allows, then asks.
     const script = `
       import { openSync } from 'node:fs';
-      const { reapOrphans, scanMachine, platformReader } = await import(${JSON.stringify(DIST)});
+      const { reapOrphans, scanMachine } = await import(${JSON.stringify(DIST)});
+      const { platformReader } = await import(${JSON.stringify(PLATFORM)});
       const reader = platformReader();
       const held = [];
       try { for (;;) held.push(openSync('/dev/null', 'r')); } catch (err) { if (err.code !== 'EMFILE') throw err; }

@@ -6,7 +6,9 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createLogger, formatTaskTag, startWatchServer, type ScanReport } from '../../src/index.js';
+import { createLogger, type ScanReport } from '../../src/index.js';
+import { startWatchServer } from '../../src/metrics.js';
+import { formatTaskTag } from '../../src/tracking/task-tag.js';
 import { createLinuxReader } from '../../src/platform/linux.js';
 import { RTRACK, runCli } from '../helpers/cli.js';
 import { memoryStream } from '../helpers/fake-reader.js';
@@ -113,7 +115,7 @@ describe('rtrack watch', () => {
   it('a failed scan is logged and counted; the previous values stay served', async () => {
     let calls = 0;
     const good: ScanReport = {
-      timestamp: new Date(), warnings: [], processCount: 42, totalMemoryMB: 1, mcpProcessCount: 0, mcpMemoryMB: 0, certain: [], suspected: [], kept: [],
+      timestamp: new Date(), warnings: [], processCount: 42, totalMemoryMB: 1, totalMemoryBytes: 1048576, mcpProcessCount: 0, mcpMemoryMB: 0, mcpMemoryBytes: 0, certain: [], suspected: [], kept: [],
     };
     const log = memoryStream();
     const server = await startWatchServer({

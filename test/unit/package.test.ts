@@ -1,26 +1,100 @@
-// The package as users import it: the exports map, by name, from the built dist/.
-import { readFileSync } from 'node:fs';
+// The package as users get it: installed under its name (`rtrack`), imported from ESM and required
+// from CommonJS, its root exports exactly what the README's library table documents, and importing
+// it does not load prom-client (that is `rtrack/metrics`).
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, symlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { tempDir } from '../helpers/temp.js';
 
-describe('package exports', () => {
-  it('resource-tracker exposes the seed API and the extensions', async () => {
-    const api = await import('resource-tracker');
-    for (const name of ['ResourceTracker', 'detectOrphans', 'memoryGrowth', 'isMCPProcess', 'takeSnapshot', 'loadConfig', 'createLogger', 'runTracked', 'reapOrphans', 'scanMachine', 'attribute', 'createWatchMetrics', 'escapeUnprintable', 'parseTaskTag', 'formatTaskTag']) {
-      expect(typeof (api as Record<string, unknown>)[name], name).toBe('function');
-    }
-    expect(api.DEFAULT_CONFIG).toMatchObject({ enabled: true, memoryThresholdMB: 100, logOrphanedMCPOnly: false });
-  });
+const CHECKOUT = fileURLToPath(new URL('../../', import.meta.url));
+const pkg = JSON.parse(readFileSync(join(CHECKOUT, 'package.json'), 'utf8')) as { name: string; exports: Record<string, unknown>; bin: Record<string, string>; sideEffects: boolean };
 
-  it('resource-tracker/platform exposes every parser', async () => {
-    const parsers = await import('resource-tracker/platform');
-    for (const name of ['parsePsOutput', 'parseCimJson', 'parseWmicCsv', 'parseTasklistCsv']) expect(typeof (parsers as Record<string, unknown>)[name]).toBe('function');
-  });
+/** A project that has `rtrack` installed (a symlink, as `npm install /path/to/checkout` makes). */
+function project(): string {
+  const dir = tempDir('consumer');
+  mkdirSync(join(dir, 'node_modules'));
+  symlinkSync(CHECKOUT, join(dir, 'node_modules', 'rtrack'));
+  return dir;
+}
 
-  it('declares types for both entry points and the rtrack binary', () => {
-    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { exports: Record<string, { types: string }>; bin: Record<string, string> };
-    for (const entry of Object.values(pkg.exports).filter((e) => typeof e === 'object')) {
-      expect(() => readFileSync(new URL(`../../${entry.types}`, import.meta.url))).not.toThrow();
-    }
+function node(cwd: string, args: string[]): { stdout: string; stderr: string; status: number | null } {
+  const r = spawnSync(process.execPath, args, { cwd, encoding: 'utf8' });
+  return { stdout: r.stdout, stderr: r.stderr, status: r.status };
+}
+
+/** The names in the first column of the README's table under "Exported from the package root". */
+function documentedRootExports(): string[] {
+  const readme = readFileSync(join(CHECKOUT, 'README.md'), 'utf8');
+  const table = readme.slice(readme.indexOf('Exported from the package root'));
+  const lines = table.split('\n');
+  const first = lines.findIndex((l) => l.startsWith('|'));
+  const rows: string[] = [];
+  for (let i = first; i < lines.length && lines[i]!.startsWith('|'); i++) rows.push(lines[i]!);
+  const names = new Set<string>();
+  for (const row of rows.slice(2)) {
+    const cell = row.split(/(?<!\\)\|/)[1] ?? '';
+    for (const m of cell.matchAll(/`([A-Za-z_]\w*)/g)) names.add(m[1]!);
+  }
+  return [...names].sort();
+}
+
+describe('the rtrack package', () => {
+  it('is named rtrack (the npm name resource-tracker belongs to another package)', () => {
+    expect(pkg.name).toBe('rtrack');
     expect(pkg.bin.rtrack).toBe('./bin/rtrack.js');
+    expect(pkg.sideEffects).toBe(false);
+  });
+
+  it('import and require by name give the same root API, and the README table lists exactly it (runtime values and types)', () => {
+    const dir = project();
+    const esm = node(dir, ['--input-type=module', '-e', "const api = await import('rtrack'); console.log(JSON.stringify(Object.keys(api).sort()))"]);
+    expect(esm.status, esm.stderr).toBe(0);
+    const cjs = node(dir, ['-e', "const api = require('rtrack'); console.log(JSON.stringify(Object.keys(api).filter((k) => k !== '__esModule').sort()))"]);
+    expect(cjs.status, cjs.stderr).toBe(0);
+    const runtime = JSON.parse(esm.stdout) as string[];
+    expect(JSON.parse(cjs.stdout)).toEqual(runtime);
+    const declarations = readFileSync(join(CHECKOUT, 'dist', 'index.d.ts'), 'utf8');
+    const typeNames = [...declarations.matchAll(/\b(?:type\s+)?([A-Z]\w*)\b/g)].map((m) => m[1]!);
+    const documented = documentedRootExports();
+    for (const name of runtime) expect(documented, `${name} is exported but not in the README table`).toContain(name);
+    for (const name of documented) {
+      expect(runtime.includes(name) || typeNames.includes(name), `${name} is in the README table but not exported`).toBe(true);
+    }
+  });
+
+  it('rtrack/metrics and rtrack/parsers load by name; importing rtrack alone does not load prom-client', () => {
+    const dir = project();
+    const r = node(dir, [
+      '--input-type=module',
+      '-e',
+      `import { createRequire } from 'node:module';
+       const api = await import('rtrack');
+       const loaded = () => Object.keys(createRequire(import.meta.url).cache).some((k) => k.includes('prom-client'));
+       const before = loaded();
+       const metrics = await import('rtrack/metrics');
+       const parsers = await import('rtrack/parsers');
+       console.log(JSON.stringify({ before, after: loaded(), metrics: Object.keys(metrics).sort(), parsers: Object.keys(parsers).sort(), tracker: typeof api.ResourceTracker }));`,
+    ]);
+    expect(r.status, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as { before: boolean; after: boolean; metrics: string[]; parsers: string[]; tracker: string };
+    expect(out).toEqual({
+      before: false,
+      after: true,
+      metrics: ['createWatchMetrics', 'runMetricsText', 'startWatchServer'],
+      parsers: ['parseCimJson', 'parsePsOutput', 'parseTasklistCsv', 'parseWmicCsv'],
+      tracker: 'function',
+    });
+  });
+
+  it('ships source maps with the sources they point to', () => {
+    const files = (pkg as unknown as { files: string[] }).files;
+    const map = JSON.parse(readFileSync(join(CHECKOUT, 'dist', 'index.js.map'), 'utf8')) as { sources: string[] };
+    for (const source of map.sources) {
+      const path = join(CHECKOUT, 'dist', source);
+      expect(files.some((f) => path.startsWith(join(CHECKOUT, f)))).toBe(true);
+      expect(() => readFileSync(path)).not.toThrow();
+    }
   });
 });

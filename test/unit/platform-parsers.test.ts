@@ -2,18 +2,9 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { detectOrphans, memoryGrowth, type ProcessInfo, type ProcessSnapshot } from '../../src/index.js';
-import {
-  parseCimJson,
-  parseCimTable,
-  parseCreationDate,
-  parsePsOutput,
-  parsePsTable,
-  parseTasklistCsv,
-  parseTasklistTable,
-  parseWmicCsv,
-  parseWmicTable,
-  splitCsvLine,
-} from '../../src/parsers.js';
+import { parseCimJson, parsePsOutput, parseTasklistCsv, parseWmicCsv } from '../../src/parsers.js';
+import { parsePsTable } from '../../src/platform/darwin.js';
+import { parseCimTable, parseCreationDate, parseTasklistTable, parseWmicTable, splitCsvLine } from '../../src/platform/windows.js';
 import { createLinuxReader } from '../../src/platform/linux.js';
 import { ProcessJar, waitFor } from '../helpers/processes.js';
 

@@ -5,8 +5,10 @@ import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config.js';
 import { formatTextLine, formatTextValue } from '../../src/log.js';
 import { ConfigError } from '../../src/errors.js';
-import { parseCimTable, parseCmdline, parseEnvMarkers, parsePsTable, parseStat, parseTasklistTable, parseWmicTable } from '../../src/parsers.js';
-import { displayCommand } from '../../src/rules/command.js';
+import { parsePsTable } from '../../src/platform/darwin.js';
+import { parseCmdline, parseEnvMarkers, parseStat } from '../../src/platform/linux.js';
+import { parseCimTable, parseTasklistTable, parseWmicTable } from '../../src/platform/windows.js';
+import { displayCommand } from '../../src/rules/display-command.js';
 import { escapeUnprintable } from '../../src/text.js';
 
 // Locally every run explores new cases (PROPERTY_RUNS=20000 for a long hunt); CI uses a fixed seed

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/log.js';
-import { ResourceTracker } from '../../src/tracker.js';
+import { ResourceTracker } from '../../src/tracking/tracker.js';
 import { fakeReader, memoryStream, type FakeProcess } from '../helpers/fake-reader.js';
 
 const base: FakeProcess[] = [

@@ -4,14 +4,16 @@ import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process'
 import { CommandNotExecutableError, CommandNotFoundError } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
 import type { PlatformReader } from '../platform/types.js';
-import { exceedsThreshold, totalMemoryMB } from '../rules/memory.js';
-import { reapOrphans, type ReapOptions, type ReapOutcome } from '../reap.js';
-import { ResourceTracker, describeProcess } from '../tracker.js';
+import { exceedsThreshold, totalMemoryBytes, totalMemoryMB } from '../rules/memory.js';
+import { reapOrphans, type ReapOptions, type ReapOutcome } from './reap.js';
+import { ResourceTracker, describeProcess } from '../tracking/tracker.js';
 import type { AttributedProcess, ProcessSnapshot, ResourceTrackerConfig } from '../types.js';
 
+/** The totals of a snapshot, as the report carries them. */
 export interface SnapshotSummary {
   processCount: number;
   totalMemoryMB: number;
+  totalMemoryBytes: number;
 }
 
 /** What a tracked run left behind. Field names are stable: orchestrators parse them. */
@@ -23,6 +25,8 @@ export interface TaskReport {
   before: SnapshotSummary | null;
   after: SnapshotSummary | null;
   memoryDeltaMB: number;
+  /** The same delta in bytes. */
+  memoryDeltaBytes: number;
   memoryThresholdMB: number;
   memoryGrowthExceeded: boolean;
   /** The task's leaks: processes with tag or lineage evidence, still alive after it ended (with `logOrphanedMCPOnly`, the MCP/browser ones only). */
@@ -35,14 +39,19 @@ export interface TaskReport {
   kept: AttributedProcess[];
   /** Total RSS of the orphans, in MB. */
   leakedMemoryMB: number;
+  /** The same total in bytes. */
+  leakedMemoryBytes: number;
   /** The RESOURCE_TRACKER_TASK value given to the task. */
   tag: string | null;
   /** What reaping did to each orphan; present (possibly empty) whenever `reap` was asked for. */
   reaped?: ReapOutcome[];
+  /** Set when the task was stopped by `runTracked`'s `timeout` or `signal` (it was sent `killSignal`, then SIGKILL). */
+  stoppedBy?: 'timeout' | 'abort';
   /** What failed, when something did (the report is written anyway). A command that could not start has exitCode 127 (not found) or 126 (not executable), as in a shell. */
   error?: string;
 }
 
+/** Options of `runTracked()`. */
 export interface RunTrackedOptions {
   config?: Partial<ResourceTrackerConfig>;
   logger?: Logger;
@@ -60,6 +69,14 @@ export interface RunTrackedOptions {
   reap?: boolean | ReapOptions;
   /** Called with the report once the verdicts are in, before reaping starts (so it can be saved first). */
   onReport?: (report: TaskReport) => Promise<void> | void;
+  /** Aborting it stops the task (`killSignal`, then SIGKILL after `forceKillAfterMs`); the report is still made, with `stoppedBy: 'abort'`. Already aborted: the task is not started. */
+  signal?: AbortSignal;
+  /** Stops the task after this many ms, as `signal` does (`stoppedBy: 'timeout'`). */
+  timeout?: number;
+  /** The signal that stops the task (default SIGTERM). */
+  killSignal?: NodeJS.Signals;
+  /** How long a stopped task has before SIGKILL, in ms (default 5000). */
+  forceKillAfterMs?: number;
 }
 
 interface Exit {
@@ -86,8 +103,34 @@ function spawnError(file: string, error: NodeJS.ErrnoException): Error {
   return new Error(`${file}: cannot start: ${error.message}`);
 }
 
+/** Stops the task on `timeout` or `signal`, as execa does: `killSignal`, then SIGKILL if it is still there. */
+function stopOnRequest(child: ChildProcess, report: TaskReport, options: RunTrackedOptions): { dispose: () => void } {
+  const timers: NodeJS.Timeout[] = [];
+  const stop = (why: 'timeout' | 'abort'): void => {
+    if (child.exitCode !== null || child.signalCode !== null || report.stoppedBy) return;
+    report.stoppedBy = why;
+    child.kill(options.killSignal ?? 'SIGTERM');
+    const force = setTimeout(() => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    }, options.forceKillAfterMs ?? 5000);
+    force.unref();
+    timers.push(force);
+  };
+  const onAbort = (): void => stop('abort');
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+  if (options.timeout !== undefined) timers.push(setTimeout(() => stop('timeout'), options.timeout));
+  return {
+    dispose() {
+      for (const t of timers) clearTimeout(t);
+      options.signal?.removeEventListener('abort', onAbort);
+    },
+  };
+}
+
 function summarize(snapshot: ProcessSnapshot | undefined): SnapshotSummary | null {
-  return snapshot ? { processCount: snapshot.processCount, totalMemoryMB: snapshot.totalMemoryMB } : null;
+  return snapshot
+    ? { processCount: snapshot.processCount, totalMemoryMB: snapshot.totalMemoryMB, totalMemoryBytes: snapshot.totalMemoryBytes ?? totalMemoryBytes(snapshot.processes) }
+    : null;
 }
 
 /**
@@ -105,12 +148,14 @@ export async function runTracked(command: string, args: readonly string[] = [], 
     before: null,
     after: null,
     memoryDeltaMB: 0,
+    memoryDeltaBytes: 0,
     memoryThresholdMB: tracker.config.memoryThresholdMB,
     memoryGrowthExceeded: false,
     orphans: [],
     suspects: [],
     kept: [],
     leakedMemoryMB: 0,
+    leakedMemoryBytes: 0,
     tag: null,
   };
   const failures: string[] = [];
@@ -123,9 +168,17 @@ export async function runTracked(command: string, args: readonly string[] = [], 
   const env = tracker.config.enabled ? tracker.taskEnv(options.env ?? process.env) : (options.env ?? process.env);
   report.tag = tracker.tag ?? null;
 
+  if (options.signal?.aborted) {
+    report.error = 'aborted before the task started';
+    report.stoppedBy = 'abort';
+    tracker.reset();
+    return report;
+  }
   const started = performance.now();
   const child = spawn(command, args, { stdio: options.stdio ?? 'inherit', env, cwd: options.cwd });
   const exited = waitForExit(child);
+  const stopper = stopOnRequest(child, report, options);
+  void exited.then(stopper.dispose);
   if (child.pid !== undefined) {
     options.onSpawn?.(child);
     try {
@@ -162,7 +215,9 @@ export async function runTracked(command: string, args: readonly string[] = [], 
     report.suspects = verdicts.suspects;
     report.kept = verdicts.kept;
     report.leakedMemoryMB = totalMemoryMB(report.orphans);
+    report.leakedMemoryBytes = totalMemoryBytes(report.orphans);
     report.memoryDeltaMB = tracker.checkMemoryGrowth();
+    report.memoryDeltaBytes = report.after.totalMemoryBytes - (report.before?.totalMemoryBytes ?? report.after.totalMemoryBytes);
     report.memoryGrowthExceeded = exceedsThreshold(report.memoryDeltaMB, report.memoryThresholdMB);
     if (verdicts.suspects.length > 0) {
       logger.info(

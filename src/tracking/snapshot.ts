@@ -1,14 +1,16 @@
 // One snapshot of every process: the platform's raw records turned into ProcessInfo.
-import { SnapshotError } from './errors.js';
-import { BLOCK_MS, yieldToLoop } from './event-loop.js';
-import { platformReader } from './platform/index.js';
-import type { PlatformReader, RawProcess } from './platform/types.js';
-import { displayCommand } from './rules/command.js';
-import { compileKeepPatterns, isMCPProcess, matchesAny, sharedDaemonOf } from './rules/patterns.js';
-import type { KeepReason, ProcessInfo, ProcessSnapshot } from './types.js';
+import { SnapshotError } from '../errors.js';
+import { BlockBudget, yieldToLoop } from '../event-loop.js';
+import { platformReader } from '../platform/index.js';
+import type { PlatformReader, RawProcess } from '../platform/types.js';
+import { displayCommand } from '../rules/display-command.js';
+import { identityKey } from '../rules/identity.js';
+import { BYTES_PER_MB } from '../rules/memory.js';
+import { compileKeepPatterns, isMCPProcess, matchesAny, sharedDaemonOf } from '../rules/patterns.js';
+import type { KeepReason, ProcessInfo, ProcessSnapshot } from '../types.js';
 
-const BYTES_PER_MB = 1024 * 1024;
 
+/** How `takeSnapshot()` reads the process table. */
 export interface SnapshotOptions {
   /** The OS reader (default: the one for this platform); tests pass their own. */
   reader?: PlatformReader;
@@ -23,6 +25,11 @@ export interface SnapshotOptions {
   keep?: readonly (string | RegExp)[];
   /** Keep the built-in shared per-user daemons (ssh-agent, gpg-agent, …; default true). */
   keepSharedDaemons?: boolean;
+}
+
+/** Whether a record from an earlier snapshot is this process (same pid and start time, in the OS's unit). */
+function isSame(known: ProcessInfo | undefined, pid: number, rawStartTime: number): boolean {
+  return known !== undefined && identityKey(known) === identityKey({ pid, startTime: rawStartTime });
 }
 
 /** What makes a process kept, besides the environment marker. */
@@ -44,7 +51,7 @@ export async function takeSnapshot(options: SnapshotOptions = {}): Promise<Proce
   let table;
   try {
     table = await reader.readProcessTable({
-      isKnown: previous ? (pid, startTime) => previous!.get(pid)?.startTime === startTime : undefined,
+      isKnown: previous ? (pid, startTime) => isSame(previous!.get(pid), pid, startTime) : undefined,
       environment: options.environment ?? 'none',
     });
   } catch (err) {
@@ -52,29 +59,33 @@ export async function takeSnapshot(options: SnapshotOptions = {}): Promise<Proce
   }
   const processes: ProcessInfo[] = new Array(table.processes.length);
   let total = 0;
+  let totalBytes = 0;
   await yieldToLoop(); // the reader's last block has just run: a turn before the next
-  let blockStart = performance.now();
+  const budget = new BlockBudget();
   for (let i = 0; i < table.processes.length; i++) {
-    if ((i & 63) === 0 && performance.now() - blockStart > BLOCK_MS) {
-      await yieldToLoop();
-      blockStart = performance.now();
-    }
-    const info = toProcessInfo(table.processes[i]!, previous, keep);
+    if ((i & 63) === 0 && budget.spent()) await budget.yield();
+    const info = toProcessInfo(table.processes[i]!, previous, keep, reader.startTimeToEpochMs);
     total += info.memoryMB;
+    totalBytes += info.memoryBytes!;
     processes[i] = info;
   }
-  const snapshot: ProcessSnapshot = { timestamp: new Date(), processes, totalMemoryMB: total, processCount: processes.length };
+  const snapshot: ProcessSnapshot = { timestamp: new Date(), processes, totalMemoryMB: total, totalMemoryBytes: totalBytes, processCount: processes.length };
   if (table.warnings.length > 0) snapshot.warnings = table.warnings;
   if (table.unreadable && table.unreadable.length > 0) snapshot.unreadable = table.unreadable;
   return snapshot;
 }
 
 /** Turns a platform record into a ProcessInfo: display command, MCP flag, markers, keep reason. */
-export function toProcessInfo(raw: RawProcess, previous?: Map<number, ProcessInfo>, keep: KeepRules = { patterns: [], sharedDaemons: true }): ProcessInfo {
+export function toProcessInfo(
+  raw: RawProcess,
+  previous?: Map<number, ProcessInfo>,
+  keep: KeepRules = { patterns: [], sharedDaemons: true },
+  toEpochMs: (startTime: number) => number = (t) => t,
+): ProcessInfo {
   const memoryMB = raw.rssBytes / BYTES_PER_MB;
   if (raw.commandLine === undefined) {
     const known = previous?.get(raw.pid);
-    if (known && known.startTime === raw.startTime) return { ...known, ppid: raw.ppid, memoryMB };
+    if (known && isSame(known, raw.pid, raw.startTime)) return { ...known, ppid: raw.ppid, memoryMB, memoryBytes: raw.rssBytes };
   }
   const full = raw.commandLine || raw.name;
   const info: ProcessInfo = {
@@ -82,9 +93,12 @@ export function toProcessInfo(raw: RawProcess, previous?: Map<number, ProcessInf
     ppid: raw.ppid,
     command: displayCommand(raw.commandLine ?? '', raw.name),
     memoryMB,
+    memoryBytes: raw.rssBytes,
     isMCP: isMCPProcess(full),
-    startTime: raw.startTime,
+    startTime: toEpochMs(raw.startTime),
   };
+  // The OS's own start time stays the identity: epoch times can shift when the clock is set.
+  if (info.startTime !== raw.startTime) info.identity = identityKey({ pid: raw.pid, startTime: raw.startTime });
   if (raw.commandLine !== undefined && raw.commandLine !== '') info.commandLine = raw.commandLine;
   if (raw.env?.task !== undefined) info.taskTag = raw.env.task;
   if (raw.environmentUnreadable) info.environmentUnreadable = true;

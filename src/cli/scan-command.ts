@@ -1,6 +1,8 @@
 // `rtrack scan`: leaks of past sessions on this machine; with --reap, removes the certain ones
 // (and suspected trees only when the user names them with --match and confirms with --yes).
-import { reapOrder, reapOrphans, scanMachine, type ProcessInfo, type ReapOutcome } from '../index.js';
+import { reapOrder, reapOrphans, type ReapOutcome } from '../operations/reap.js';
+import { scanMachine } from '../operations/scan-machine.js';
+import type { ProcessInfo } from '../types.js';
 import { fullCommand } from '../rules/patterns.js';
 import { resolveConfig, UsageError, withKeepPatterns } from './common.js';
 import { renderReapOutcomes, renderReapPlan, renderScan } from './present.js';

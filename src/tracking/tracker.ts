@@ -1,18 +1,20 @@
 // ResourceTracker: the seed's lifecycle (snapshotBefore → task → snapshotAfter → detectOrphans →
 // checkMemoryGrowth → reset), wiring the platform reader, the pure rules and a logger.
-import { createLogger, type Logger } from './log.js';
-import { platformReader } from './platform/index.js';
-import type { PlatformReader } from './platform/types.js';
-import { attribute, type Attribution } from './rules/attribution.js';
-import { exceedsThreshold, memoryGrowth } from './rules/memory.js';
-import { detectOrphans } from './rules/orphans.js';
-import { compileKeepPatterns } from './rules/patterns.js';
+import { validateConfig } from '../config.js';
+import { createLogger, type Logger } from '../log.js';
+import { platformReader } from '../platform/index.js';
+import type { PlatformReader } from '../platform/types.js';
+import { attribute, type Attribution } from '../rules/attribution.js';
+import { exceedsThreshold, memoryGrowth } from '../rules/memory.js';
+import { detectOrphans } from '../rules/orphans.js';
+import { compileKeepPatterns } from '../rules/patterns.js';
 import { takeSnapshot } from './snapshot.js';
-import { Lineage } from './task/lineage.js';
-import { registerRun, type RunRegistration } from './task/run-file.js';
-import { formatTaskTag, newTagRandom, TASK_ENV_VAR, UNKNOWN_PID_NAMESPACE } from './task/tag.js';
-import { DEFAULT_CONFIG, type ProcessInfo, type ProcessSnapshot, type ResourceTrackerConfig } from './types.js';
+import { Lineage } from './lineage.js';
+import { registerRun, type RunRegistration } from './run-file.js';
+import { formatTaskTag, newTagRandom, TASK_ENV_VAR, UNKNOWN_PID_NAMESPACE } from './task-tag.js';
+import { type ProcessInfo, type ProcessSnapshot, type ResourceTrackerConfig } from '../types.js';
 
+/** Options of a tracker that are not configuration. */
 export interface ResourceTrackerOptions {
   /** The OS reader (default: this platform's); tests inject their own. */
   reader?: PlatformReader;
@@ -23,6 +25,12 @@ export function describeProcess(p: ProcessInfo): string {
   return `${p.command} (PID=${p.pid})${p.isMCP ? ' [MCP]' : ''}`;
 }
 
+/**
+ * The seed's tracker: snapshot before a task, after it, then detect what it left and how memory grew.
+ *
+ * With `taskEnv()` and `followTask()` its verdicts carry evidence (tag, lineage); without them
+ * `detectOrphans()` is exactly the seed's rule.
+ */
 export class ResourceTracker {
   readonly config: ResourceTrackerConfig;
   private readonly logger: Logger;
@@ -37,16 +45,18 @@ export class ResourceTracker {
   private readonly warned = new Set<string>();
 
   constructor(config: Partial<ResourceTrackerConfig> = {}, logger?: Logger, options: ResourceTrackerOptions = {}) {
-    this.config = { ...DEFAULT_CONFIG, ...config, keep: [...(config.keep ?? DEFAULT_CONFIG.keep)] };
+    this.config = validateConfig(config); // one ConfigError naming the key, as loadConfig gives
     this.logger = logger ?? createLogger();
     this.reader = options.reader;
     this.keepPatterns = compileKeepPatterns(this.config.keep);
   }
 
+  /** The snapshot taken by `snapshotBefore()`, until `reset()`. */
   get beforeSnapshot(): ProcessSnapshot | undefined {
     return this.before;
   }
 
+  /** The snapshot taken by `snapshotAfter()`, until `reset()`. */
   get afterSnapshot(): ProcessSnapshot | undefined {
     return this.after;
   }
@@ -60,6 +70,7 @@ export class ResourceTracker {
     return this.reader ?? platformReader();
   }
 
+  /** Takes the snapshot before the task (logs one INFO line); undefined when tracking is disabled. */
   async snapshotBefore(): Promise<ProcessSnapshot | undefined> {
     if (!this.config.enabled) return undefined;
     this.before = await takeSnapshot({ reader: this.getReader(), keep: this.keepPatterns, keepSharedDaemons: this.config.keepSharedDaemons });
@@ -67,6 +78,7 @@ export class ResourceTracker {
     return this.before;
   }
 
+  /** Ends the run (its tag stops counting as a live run's), stops following the task, and takes the snapshot after it (incremental: only new processes are read in full). */
   async snapshotAfter(): Promise<ProcessSnapshot | undefined> {
     if (!this.config.enabled) return undefined;
     this.endRun();

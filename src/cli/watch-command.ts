@@ -1,6 +1,7 @@
 // `rtrack watch`: scans the machine at an interval and serves the figures to Prometheus until
 // SIGTERM or SIGINT.
-import { scanMachine, startWatchServer } from '../index.js';
+import { scanMachine } from '../operations/scan-machine.js';
+import { startWatchServer } from '../operations/watch-server.js';
 import { cliLogger, resolveConfig, withKeepPatterns, type LogOptions } from './common.js';
 
 export interface WatchOptions extends LogOptions {

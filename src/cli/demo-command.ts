@@ -1,7 +1,7 @@
 // `rtrack demo`: runs a built-in leaky task under `rtrack run --reap`, so the user sees a leak found
 // and cleaned up — only what the demo itself started, by pid and identity-checked.
 import { fileURLToPath } from 'node:url';
-import { executeRun } from './run.js';
+import { executeRun } from './run-command.js';
 
 export const DEMO_TASK = fileURLToPath(new URL('../demo/leaky-task.js', import.meta.url));
 

@@ -5,11 +5,14 @@
 //              helper (MCP/browser pattern, MCP servers, npx/npm exec, node, claude)
 //   kept       processes declared to outlive their task: shown, never counted as leaks
 import type { AttributedProcess, Evidence, ProcessInfo, ProcessSnapshot, TaskOwner } from '../types.js';
-import { byPid, MAX_TREE_DEPTH, parentOf } from './identity.js';
-import { totalMemoryMB } from './memory.js';
+import { byPid, identityKey } from './identity.js';
+import { keptPids } from './keep.js';
+import { memoryBytesOf, totalMemoryBytes, totalMemoryMB } from './memory.js';
 import { isKernelThread, isReparented } from './orphans.js';
 import { fullCommand, isAgentHelper } from './patterns.js';
+import { processTree, subtree } from './tree.js';
 
+/** Leaked processes that belong together: one tag's (certain) or one re-parented tree (suspected). */
 export interface LeakGroup {
   /** The tag shared by the group (certain leaks only). */
   tag?: string;
@@ -20,16 +23,21 @@ export interface LeakGroup {
   /** Every process of the group, the root first, each with its evidence: `tag` (carries the tag), `lineage` (descends from a tagged process), `heuristic` (suspected trees). */
   processes: AttributedProcess[];
   totalMemoryMB: number;
+  /** The same total in bytes. */
+  totalMemoryBytes: number;
   /** Age of the root, in seconds. */
   ageSeconds: number;
 }
 
+/** The machine-wide verdicts, and the totals they are part of. */
 export interface MachineScan {
   processCount: number;
   totalMemoryMB: number;
+  totalMemoryBytes: number;
   /** Processes matching the seed's MCP/browser pattern, and their memory. */
   mcpProcessCount: number;
   mcpMemoryMB: number;
+  mcpMemoryBytes: number;
   certain: LeakGroup[];
   suspected: LeakGroup[];
   kept: ProcessInfo[];
@@ -40,7 +48,7 @@ export interface ScanRuleOptions {
   all?: boolean;
   /** Pids never reported: the scanning process and its ancestors. */
   exclude?: ReadonlySet<number>;
-  /** Converts a start time to an age in seconds. */
+  /** Converts a start time (ms since the epoch) to an age in seconds. */
   ageSeconds: (startTime: number) => number;
   /** Parses a tag into its owner's identity; undefined for foreign values. */
   parseTag: (tag: string) => TaskOwner | undefined;
@@ -56,27 +64,16 @@ export interface ScanRuleOptions {
 export function analyzeMachine(snapshot: ProcessSnapshot, options: ScanRuleOptions): MachineScan {
   const live = byPid(snapshot.processes);
   const exclude = options.exclude ?? new Set<number>();
-  const children = new Map<number, ProcessInfo[]>();
-  for (const p of snapshot.processes) {
-    const parent = parentOf(p, live);
-    if (!parent) continue;
-    const list = children.get(parent.pid);
-    if (list) list.push(p);
-    else children.set(parent.pid, [p]);
-  }
+  const tree = processTree(snapshot.processes);
   const unreadable = new Set(snapshot.unreadable ?? []);
   const ownerPid =
     options.ownerPid ??
-    ((owner: TaskOwner): number | null => (live.get(owner.pid)?.startTime === owner.startTime || unreadable.has(owner.pid) ? owner.pid : null));
+    ((owner: TaskOwner): number | null => {
+      const listed = live.get(owner.pid);
+      return (listed && identityKey(listed) === identityKey(owner)) || unreadable.has(owner.pid) ? owner.pid : null;
+    });
 
-  // Kept: a marker or pattern on the process, or on any ancestor.
-  const kept = new Set<number>();
-  const markKept = (p: ProcessInfo, depth: number): void => {
-    if (kept.has(p.pid) || depth > MAX_TREE_DEPTH) return;
-    kept.add(p.pid);
-    for (const c of children.get(p.pid) ?? []) markKept(c, depth + 1);
-  };
-  for (const p of snapshot.processes) if (p.keepReason) markKept(p, 0);
+  const kept = keptPids(tree, snapshot.processes);
 
   // Processes of runs that are still alive are theirs, not leaks.
   const liveRun = new Set<number>();
@@ -103,15 +100,13 @@ export function analyzeMachine(snapshot: ProcessSnapshot, options: ScanRuleOptio
     // Untagged descendants (a child that scrubbed its environment) belong to the same leak; one
     // whose environment could not be read might carry a live run's tag, and is left out.
     const members: AttributedProcess[] = group.processes.map((p) => withEvidence(p, 'tag'));
-    const addDescendants = (p: ProcessInfo, depth: number): void => {
-      for (const c of children.get(p.pid) ?? []) {
-        if (depth > MAX_TREE_DEPTH || certainPids.has(c.pid) || kept.has(c.pid) || exclude.has(c.pid) || c.taskTag || c.environmentUnreadable) continue;
-        certainPids.add(c.pid);
-        members.push(withEvidence(c, 'lineage'));
-        addDescendants(c, depth + 1);
+    for (const p of group.processes) {
+      const below = subtree(tree, p, (d) => d === p || !(certainPids.has(d.pid) || kept.has(d.pid) || exclude.has(d.pid) || d.taskTag || d.environmentUnreadable));
+      for (const d of below.slice(1)) {
+        certainPids.add(d.pid);
+        members.push(withEvidence(d, 'lineage'));
       }
-    };
-    for (const p of group.processes) addDescendants(p, 0);
+    }
     members.sort((a, b) => a.startTime - b.startTime || a.pid - b.pid);
     certain.push(toGroup(members, options, { tag, owner: group.owner }));
   }
@@ -121,29 +116,27 @@ export function analyzeMachine(snapshot: ProcessSnapshot, options: ScanRuleOptio
     if (kept.has(p.pid) || certainPids.has(p.pid) || liveRun.has(p.pid) || exclude.has(p.pid)) continue;
     if (!isReparented(p, live) || isKernelThread(p, live)) continue;
     if (!options.all && !isAgentHelper(fullCommand(p))) continue;
-    const tree: AttributedProcess[] = [];
-    const collect = (q: ProcessInfo, depth: number): void => {
-      if (depth > MAX_TREE_DEPTH || kept.has(q.pid) || certainPids.has(q.pid) || liveRun.has(q.pid) || exclude.has(q.pid)) return;
-      tree.push(withEvidence(q, 'heuristic'));
-      for (const c of children.get(q.pid) ?? []) collect(c, depth + 1);
-    };
-    collect(p, 0);
-    suspected.push(toGroup(tree, options, {}));
+    const members = subtree(tree, p, (q) => !(kept.has(q.pid) || certainPids.has(q.pid) || liveRun.has(q.pid) || exclude.has(q.pid)));
+    suspected.push(toGroup(members.map((q) => withEvidence(q, 'heuristic')), options, {}));
   }
 
   const byMemory = (a: LeakGroup, b: LeakGroup): number => b.totalMemoryMB - a.totalMemoryMB || a.root.pid - b.root.pid;
   let mcpProcessCount = 0;
   let mcpMemoryMB = 0;
+  let mcpMemoryBytes = 0;
   for (const p of snapshot.processes) {
     if (!p.isMCP) continue;
     mcpProcessCount++;
     mcpMemoryMB += p.memoryMB;
+    mcpMemoryBytes += memoryBytesOf(p);
   }
   return {
     processCount: snapshot.processCount,
     totalMemoryMB: snapshot.totalMemoryMB,
+    totalMemoryBytes: snapshot.totalMemoryBytes ?? totalMemoryBytes(snapshot.processes),
     mcpProcessCount,
     mcpMemoryMB,
+    mcpMemoryBytes,
     certain: certain.sort(byMemory),
     suspected: suspected.sort(byMemory),
     kept: snapshot.processes.filter((p) => kept.has(p.pid) && !exclude.has(p.pid)),
@@ -161,6 +154,7 @@ function toGroup(processes: AttributedProcess[], options: ScanRuleOptions, extra
     root,
     processes,
     totalMemoryMB: totalMemoryMB(processes),
+    totalMemoryBytes: totalMemoryBytes(processes),
     ageSeconds: Math.max(0, Math.round(options.ageSeconds(root.startTime))),
   };
 }

@@ -1,14 +1,15 @@
 // `scan`: one snapshot with every environment read, analysed for leaks of past sessions.
 import { selfAndAncestors } from './ancestry.js';
-import { BLOCK_MS, yieldToLoop } from './event-loop.js';
-import { platformReader } from './platform/index.js';
-import type { PlatformReader } from './platform/types.js';
-import { byPid } from './rules/identity.js';
-import { analyzeMachine, type MachineScan } from './rules/scan.js';
-import { takeSnapshot } from './snapshot.js';
-import { holdsRunFile, parseTaskTag, UNKNOWN_PID_NAMESPACE } from './task/tag.js';
-import type { ProcessSnapshot, TaskOwner } from './types.js';
+import { BlockBudget } from '../event-loop.js';
+import { platformReader } from '../platform/index.js';
+import type { PlatformReader } from '../platform/types.js';
+import { byPid, startKey } from '../rules/identity.js';
+import { analyzeMachine, type MachineScan } from '../rules/machine-leaks.js';
+import { takeSnapshot } from '../tracking/snapshot.js';
+import { holdsRunFile, parseTaskTag, UNKNOWN_PID_NAMESPACE } from '../tracking/task-tag.js';
+import type { ProcessSnapshot, TaskOwner } from '../types.js';
 
+/** Options of `scanMachine()`. */
 export interface ScanOptions {
   /** Report every re-parented tree, not only agent-like ones. */
   all?: boolean;
@@ -19,6 +20,7 @@ export interface ScanOptions {
   reader?: PlatformReader;
 }
 
+/** What `rtrack scan --json` prints: the machine's certain and suspected leaks and kept processes. */
 export interface ScanReport extends MachineScan {
   timestamp: Date;
   /** The scan's own PID namespace (Linux): a tag owner's `pidNamespace` that differs ran inside a container. */
@@ -27,6 +29,10 @@ export interface ScanReport extends MachineScan {
   warnings: string[];
 }
 
+/**
+ * Scans the whole machine for leaks of past sessions: one snapshot with every environment read,
+ * then the owners of the tags found are looked up (see the README: nothing unreadable counts as over).
+ */
 export async function scanMachine(options: ScanOptions = {}): Promise<ScanReport> {
   const reader = options.reader ?? platformReader();
   const snapshot = await takeSnapshot({ reader, environment: 'all', keep: options.keep, keepSharedDaemons: options.keepSharedDaemons });
@@ -41,7 +47,7 @@ export async function scanMachine(options: ScanOptions = {}): Promise<ScanReport
   const analysis = analyzeMachine(snapshot, {
     all: options.all,
     exclude,
-    ageSeconds: (startTime) => (now - reader.startTimeToEpochMs(startTime)) / 1000,
+    ageSeconds: (startTime) => (now - startTime) / 1000,
     parseTag: parseTaskTag,
     ownerPid: await ownerLocator(snapshot, reader, pidNamespace),
   });
@@ -86,20 +92,17 @@ async function ownerLocator(
   // Start times of processes whose namespace could not be read (PID 1 is such on some machines): an
   // owner not found by its inner pid may be one of them, unless none started when it did. Start
   // times are ticks since boot, the same in every namespace.
-  const namespaceUnreadable = new Set<number>();
+  const namespaceUnreadable = new Set<string>();
   const byInnerPid = new Map<string, number>(); // `${namespace}/${pid there}` → pid here
   if (foreign.size > 0 && reader.readPidNamespace) {
-    let blockStart = performance.now();
+    const budget = new BlockBudget();
     for (const p of snapshot.processes) {
-      if (performance.now() - blockStart > BLOCK_MS) {
-        await yieldToLoop();
-        blockStart = performance.now();
-      }
+      if (budget.spent()) await budget.yield();
       let ns;
       try {
         ns = reader.readPidNamespace(p.pid);
       } catch {
-        namespaceUnreadable.add(p.startTime);
+        namespaceUnreadable.add(startKey(p));
         continue;
       }
       if (!ns || !foreign.has(ns.namespace)) continue;
@@ -111,7 +114,7 @@ async function ownerLocator(
   /** The owner's pid here when that pid holds the owner (alive), null when it does not, undefined when it cannot be told. */
   const ownerAlive = async (pid: number, owner: TaskOwner): Promise<number | null> => {
     const listed = live.get(pid);
-    if (listed) return listed.startTime === owner.startTime ? pid : null;
+    if (listed) return startKey(listed) === startKey(owner) ? pid : null;
     if (unreadable.has(pid)) return pid;
     // Not listed: born after the listing, exited since, or hidden from us (hidepid=2): ask again.
     let status;
@@ -120,7 +123,7 @@ async function ownerLocator(
     } catch {
       return pid; // exists, cannot be read: alive
     }
-    if (status) return status.alive && status.startTime === owner.startTime ? pid : null;
+    if (status) return status.alive && startKey(status) === startKey(owner) ? pid : null;
     return processExists(pid) ? pid : null;
   };
 
@@ -132,7 +135,7 @@ async function ownerLocator(
     else if (!seen.has(owner.pidNamespace!)) here = undefined;
     else {
       const inner = byInnerPid.get(`${owner.pidNamespace}/${owner.pid}`);
-      here = inner !== undefined ? await ownerAlive(inner, owner) : namespaceUnreadable.has(owner.startTime) || unreadable.size > 0 ? undefined : null;
+      here = inner !== undefined ? await ownerAlive(inner, owner) : namespaceUnreadable.has(startKey(owner)) || unreadable.size > 0 ? undefined : null;
     }
     if (typeof here === 'number' && owner.registered) {
       const files = reader.readOpenFiles?.(here);

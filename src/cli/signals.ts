@@ -7,7 +7,7 @@
 // second copy would count as a second key press. Ctrl+Z (SIGTSTP) is never handled: the group stops
 // and resumes together, as without the tracker.
 import type { ChildProcess } from 'node:child_process';
-import type { PlatformReader } from '../platform/types.js';
+import { isForegroundJob } from '../platform/index.js';
 
 export type ForwardedSignal = 'SIGINT' | 'SIGTERM' | 'SIGHUP' | 'SIGQUIT' | 'SIGCONT';
 
@@ -18,8 +18,8 @@ export interface ForwardSignalsOptions {
   signals?: ForwardedSignal[];
   /** Is stdin a terminal (default: process.stdin.isTTY). */
   stdinIsTTY?: boolean;
-  /** The reader that tells whether we are the terminal's foreground job. */
-  reader?: Pick<PlatformReader, 'isForegroundJob'>;
+  /** Tells whether we are the terminal's foreground job (default: the platform's answer). */
+  isForegroundJob?: () => boolean | undefined;
   /** Called for every signal received, after forwarding it (or not). */
   onSignal?: (signal: ForwardedSignal, forwarded: boolean) => void;
 }
@@ -65,7 +65,7 @@ export function forwardSignals(options: ForwardSignalsOptions = {}): SignalForwa
   for (const signal of signals) {
     const handler = (): void => {
       received.push(signal);
-      const skip = deliveredByTerminal(signal, stdinIsTTY, options.reader?.isForegroundJob());
+      const skip = deliveredByTerminal(signal, stdinIsTTY, (options.isForegroundJob ?? isForegroundJob)());
       let forwarded = false;
       if (!skip) {
         if (target) forwarded = deliver(target, signal);

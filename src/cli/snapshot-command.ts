@@ -1,5 +1,6 @@
 // `rtrack snapshot [--json] [--sort pid|memory] [--mcp]`: every process, as a table or JSON.
-import { takeSnapshot, totalMemoryMB } from '../index.js';
+import { totalMemoryMB } from '../rules/memory.js';
+import { takeSnapshot } from '../tracking/snapshot.js';
 import { renderSnapshotTable } from './present.js';
 
 export interface SnapshotOptions {

@@ -6,12 +6,14 @@
 // PowerShell): a pid that now belongs to another process, or that cannot be read, is never
 // signalled. Only attributed processes are reaped unless the caller explicitly allows others.
 import { selfAndAncestors } from './ancestry.js';
-import { platformReader } from './platform/index.js';
-import type { PlatformReader } from './platform/types.js';
-import { MAX_TREE_DEPTH } from './rules/identity.js';
-import type { StatusMap } from './platform/types.js';
-import type { AttributedProcess, Evidence, ProcessInfo } from './types.js';
+import { platformReader } from '../platform/index.js';
+import type { PlatformReader } from '../platform/types.js';
+import { identityKey } from '../rules/identity.js';
+import { levelOrder, processTree } from '../rules/tree.js';
+import type { StatusMap } from '../platform/types.js';
+import type { AttributedProcess, Evidence, ProcessInfo } from '../types.js';
 
+/** What reaping did to one process (see the README's table). */
 export type ReapResultKind =
   | 'terminated' // gone after the first signal
   | 'killed' // gone after SIGKILL
@@ -23,6 +25,7 @@ export type ReapResultKind =
   | 'refused' // pid ≤ 1, the tracker itself or one of its ancestors: never signalled
   | 'survived'; // still alive after SIGKILL and the bounded wait
 
+/** One process's result of reaping. */
 export interface ReapOutcome {
   pid: number;
   command: string;
@@ -31,6 +34,7 @@ export interface ReapOutcome {
   signals: string[];
 }
 
+/** How `reapOrphans()` signals. */
 export interface ReapOptions {
   /** Time between the first signal and SIGKILL, in ms (default 3000). */
   graceMs?: number;
@@ -77,21 +81,17 @@ function sleep(ms: number, abort?: AbortSignal): Promise<void> {
 
 /** The order signals go out in: roots of the set first, then their children, depth by depth. */
 export function reapOrder<T extends ProcessInfo>(processes: readonly T[]): T[] {
-  const byPid = new Map(processes.map((p) => [p.pid, p]));
-  const depth = new Map<number, number>();
-  const depthOf = (p: T, guard: number): number => {
-    const known = depth.get(p.pid);
-    if (known !== undefined) return known;
-    const parent = byPid.get(p.ppid);
-    const d = parent && parent !== p && guard < MAX_TREE_DEPTH ? depthOf(parent, guard + 1) + 1 : 0;
-    depth.set(p.pid, d);
-    return d;
-  };
-  return [...processes].sort((a, b) => depthOf(a, 0) - depthOf(b, 0) || a.pid - b.pid);
+  return levelOrder(processTree(processes));
 }
 
 type Identity = 'same' | 'stopped' | 'gone' | 'changed' | 'unreadable';
 
+/**
+ * Terminates the given processes: SIGTERM to the whole set (tree roots first), SIGCONT to stopped
+ * ones, SIGKILL to survivors after the grace period, each identity-checked before every round. Only
+ * processes with tag or lineage evidence are signalled unless `allowUnattributed` is set. Never
+ * rejects for a process; resolves with one outcome per process, in input order.
+ */
 export async function reapOrphans(processes: readonly (ProcessInfo | AttributedProcess)[], options: ReapOptions = {}): Promise<ReapOutcome[]> {
   const reader = options.reader ?? platformReader();
   const graceMs = options.graceMs ?? 3000;
@@ -112,7 +112,7 @@ export async function reapOrphans(processes: readonly (ProcessInfo | AttributedP
       const status = statuses.get(p.pid);
       if (status === null) return 'unreadable';
       if (!status || !status.alive) return 'gone';
-      if (status.startTime !== p.startTime) return 'changed';
+      if (identityKey(status) !== identityKey(p)) return 'changed';
       return status.stopped === false ? 'same' : 'stopped'; // a reader that cannot tell: maybe stopped
     };
   };

@@ -5,7 +5,7 @@
 import { closeSync, openSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runFileName } from './tag.js';
+import { runFileName } from './task-tag.js';
 
 export interface RunRegistration {
   /** Ends the run: closes the descriptor (idempotent). */

@@ -1,18 +1,12 @@
 // `rtrack run [options] -- <command> [args...]`: the main job, a thin shell over runTracked().
 import { execFileSync } from 'node:child_process';
 import { constants } from 'node:os';
-import {
-  forwardSignals,
-  platformReader,
-  reapOrder,
-  runMetricsText,
-  runTracked,
-  writeFileAtomic,
-  type ForwardedSignal,
-  type LogFormat,
-  type ResourceTrackerConfig,
-  type TaskReport,
-} from '../index.js';
+import type { LogFormat } from '../log.js';
+import { runMetricsText, writeFileAtomic } from '../operations/prometheus.js';
+import { reapOrder } from '../operations/reap.js';
+import { runTracked, type TaskReport } from '../operations/run-tracked.js';
+import type { ResourceTrackerConfig } from '../types.js';
+import { forwardSignals, type ForwardedSignal } from './signals.js';
 import { checkOutputPath, cliLogger, resolveConfig, UsageError, withKeepPatterns } from './common.js';
 import { renderReapPlan, renderRunSummary } from './present.js';
 
@@ -111,7 +105,7 @@ export async function executeRun(commandLine: string[], options: RunOptions): Pr
     }
   };
 
-  const forwarder = forwardSignals({ reader: platformReader(), onSignal });
+  const forwarder = forwardSignals({ onSignal });
   let report: TaskReport;
   try {
     report = await runTracked(command, args, {

@@ -2,10 +2,11 @@
 // scan is logged and counted, and the previous values stay served.
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Logger } from './log.js';
-import { createWatchMetrics, type WatchMetrics } from './metrics.js';
-import type { ScanReport } from './scan.js';
+import type { Logger } from '../log.js';
+import { createWatchMetrics, type WatchMetrics } from './prometheus.js';
+import type { ScanReport } from './scan-machine.js';
 
+/** Options of `startWatchServer()`. */
 export interface WatchServerOptions {
   host?: string;
   port?: number;
@@ -16,6 +17,7 @@ export interface WatchServerOptions {
   metrics?: WatchMetrics;
 }
 
+/** A running `rtrack watch` server. */
 export interface WatchServer {
   /** Where the metrics are served, e.g. http://127.0.0.1:9464/metrics. */
   url: string;
@@ -26,6 +28,7 @@ export interface WatchServer {
 
 const leakCount = (groups: readonly { processes: readonly unknown[] }[]): number => groups.reduce((s, g) => s + g.processes.length, 0);
 
+/** Scans at once, then every `intervalMs`, and serves `GET /metrics` and `GET /healthz` until closed. */
 export async function startWatchServer(options: WatchServerOptions): Promise<WatchServer> {
   const { logger } = options;
   const metrics = options.metrics ?? createWatchMetrics();

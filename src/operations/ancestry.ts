@@ -1,6 +1,6 @@
 // The tracking process and its ancestors: never reported as leaks, never signalled.
-import type { PlatformReader } from './platform/types.js';
-import { MAX_TREE_DEPTH } from './rules/identity.js';
+import type { PlatformReader } from '../platform/types.js';
+import { MAX_TREE_DEPTH } from '../rules/identity.js';
 
 export async function selfAndAncestors(reader: PlatformReader): Promise<Set<number>> {
   const pids = new Set<number>([process.pid]);
