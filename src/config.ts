@@ -13,16 +13,56 @@ type Check = (value: unknown) => string | undefined;
 const boolean: Check = (v) => (typeof v === 'boolean' ? undefined : 'expected a boolean (true or false)');
 const nonNegative: Check = (v) => (typeof v === 'number' && Number.isFinite(v) && v >= 0 ? undefined : 'expected a number of 0 or more');
 const intervalMs: Check = (v) => (typeof v === 'number' && Number.isInteger(v) && v >= 10 && v <= 60_000 ? undefined : 'expected a whole number of milliseconds from 10 to 60000');
+const agentName = /^[a-z0-9][a-z0-9._-]*$/;
+const envName = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** `agents:` entries, under either naming (YAML: session_env, pid_env; library: sessionVar, pidVar). */
+function agentList(naming: 'key' | 'yaml'): Check {
+  const session = naming === 'yaml' ? 'session_env' : 'sessionVar';
+  const pid = naming === 'yaml' ? 'pid_env' : 'pidVar';
+  return (v) => {
+    if (!Array.isArray(v)) return 'expected a list of agents ({ name, ' + session + ', ' + pid + ', process })';
+    for (const [i, entry] of v.entries()) {
+      if (!isMapping(entry)) return `[${i}]: expected { name, ${session}, ${pid}, process }`;
+      const unknown = Object.keys(entry).filter((k) => !['name', session, pid, 'process'].includes(k));
+      if (unknown.length > 0) return `[${i}]: unknown key ${unknown.join(', ')}`;
+      if (typeof entry.name !== 'string' || !agentName.test(entry.name)) return `[${i}].name: expected a short name (letters, digits, . _ -)`;
+      if (typeof entry[session] !== 'string' || !envName.test(entry[session] as string)) return `[${i}].${session}: expected an environment variable name`;
+      if (entry[pid] !== undefined && (typeof entry[pid] !== 'string' || !envName.test(entry[pid] as string))) return `[${i}].${pid}: expected an environment variable name`;
+      if (typeof entry.process !== 'string') return `[${i}].process: expected a regular expression`;
+      try {
+        new RegExp(entry.process);
+      } catch (err) {
+        return `[${i}].process: invalid regular expression: ${(err as Error).message}`;
+      }
+    }
+    return undefined;
+  };
+}
+/** `sessions:` (YAML: reap, linger_ms; library: reap, lingerMs). */
+function sessionsSettings(naming: 'key' | 'yaml'): Check {
+  const linger = naming === 'yaml' ? 'linger_ms' : 'lingerMs';
+  return (v) => {
+    if (!isMapping(v)) return `expected { reap, ${linger} }`;
+    const unknown = Object.keys(v).filter((k) => k !== 'reap' && k !== linger);
+    if (unknown.length > 0) return `.${unknown[0]}: unknown key`;
+    if (v.reap !== undefined && typeof v.reap !== 'boolean') return '.reap: expected a boolean (true or false)';
+    const ms = v[linger];
+    if (ms !== undefined && !(typeof ms === 'number' && Number.isInteger(ms) && ms >= 0 && ms <= 600_000)) return `.${linger}: expected a whole number of milliseconds from 0 to 600000`;
+    return undefined;
+  };
+}
 const stringList: Check = (v) => (Array.isArray(v) && v.every((s) => typeof s === 'string') ? undefined : 'expected a list of regular expressions (strings)');
 
 /** Every setting: its name in ResourceTrackerConfig, in the YAML file, and what it must be. */
-const FIELDS: readonly { key: keyof ResourceTrackerConfig; yaml: string; check: Check }[] = [
+const FIELDS: readonly { key: keyof ResourceTrackerConfig; yaml: string; check: Check; yamlCheck?: Check }[] = [
   { key: 'enabled', yaml: 'enabled', check: boolean },
   { key: 'memoryThresholdMB', yaml: 'memory_threshold_mb', check: nonNegative },
   { key: 'logOrphanedMCPOnly', yaml: 'log_orphaned_mcp_only', check: boolean },
   { key: 'keep', yaml: 'keep', check: stringList },
   { key: 'lineageIntervalMs', yaml: 'lineage_interval_ms', check: intervalMs },
   { key: 'keepSharedDaemons', yaml: 'keep_shared_daemons', check: boolean },
+  { key: 'agents', yaml: 'agents', check: agentList('key'), yamlCheck: agentList('yaml') },
+  { key: 'sessions', yaml: 'sessions', check: sessionsSettings('key'), yamlCheck: sessionsSettings('yaml') },
 ];
 
 const isMapping = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -36,13 +76,21 @@ function checkSettings(values: Record<string, unknown>, naming: 'key' | 'yaml', 
   const known = new Set(FIELDS.map((f) => f[naming]));
   const unknown = Object.keys(values).filter((k) => !known.has(k));
   if (unknown.length > 0) throw new ConfigError(`${source}: unknown key${unknown.length > 1 ? 's' : ''} ${unknown.map(at).join(', ')}`);
-  const config: ResourceTrackerConfig = { ...DEFAULT_CONFIG, keep: [...DEFAULT_CONFIG.keep] };
+  const config: ResourceTrackerConfig = { ...DEFAULT_CONFIG, keep: [...DEFAULT_CONFIG.keep], agents: [], sessions: { ...DEFAULT_CONFIG.sessions } };
   for (const field of FIELDS) {
     const value = values[field[naming]];
     if (value === undefined) continue;
-    const problem = field.check(value);
-    if (problem) throw new ConfigError(`${source}: ${at(field[naming])}: ${problem}`);
+    const problem = (naming === 'yaml' ? (field.yamlCheck ?? field.check) : field.check)(value);
+    if (problem) throw new ConfigError(`${source}: ${at(field[naming])}${problem.startsWith('[') || problem.startsWith('.') ? '' : ': '}${problem}`);
     (config as unknown as Record<string, unknown>)[field.key] = Array.isArray(value) ? [...value] : value;
+  }
+  if (values.sessions !== undefined) {
+    const s = values.sessions as Record<string, unknown>;
+    const lingerMs = (naming === 'yaml' ? s.linger_ms : s.lingerMs) as number | undefined;
+    config.sessions = { reap: (s.reap as boolean | undefined) ?? DEFAULT_CONFIG.sessions.reap, lingerMs: lingerMs ?? DEFAULT_CONFIG.sessions.lingerMs };
+  }
+  if (naming === 'yaml' && values.agents !== undefined) {
+    config.agents = (values.agents as Record<string, string>[]).map((a) => ({ name: a.name!, sessionVar: a.session_env!, ...(a.pid_env ? { pidVar: a.pid_env } : {}), process: a.process! }));
   }
   try {
     compileKeepPatterns(config.keep, `${source}: ${at('keep')}`);
@@ -92,7 +140,7 @@ export function parseConfig(text: string, source: string): ResourceTrackerConfig
 
 /** Reads the YAML config; without a path, the defaults (and the YAML parser is never loaded). A missing explicit file is an error. */
 export async function loadConfig(path?: string): Promise<ResourceTrackerConfig> {
-  if (path === undefined) return { ...DEFAULT_CONFIG, keep: [...DEFAULT_CONFIG.keep] };
+  if (path === undefined) return { ...DEFAULT_CONFIG, keep: [...DEFAULT_CONFIG.keep], agents: [], sessions: { ...DEFAULT_CONFIG.sessions } };
   let text: string;
   try {
     text = await readFile(path, 'utf8');

@@ -28,6 +28,18 @@ export interface ProcessInfo {
   commandLine?: string;
   /** Its environment was to be read but could not be (another user's process): it carries no known tag, and is never a certain leak. */
   environmentUnreadable?: boolean;
+  /** The agent session that started it (its environment's markers: CLAUDE_CODE_SESSION_ID, …), when read. */
+  agent?: AgentMarker;
+}
+
+/** A process's agent session markers, as found in its environment. */
+export interface AgentMarker {
+  /** The agent's name (`claude-code`, `codex`, or one from the config's `agents`). */
+  agent: string;
+  /** The session id. */
+  sessionId: string;
+  /** The agent's pid, where the agent says it (CLAUDE_PID). */
+  agentPid?: number;
 }
 
 /** `env`: RESOURCE_TRACKER_KEEP or an empty task tag; `pattern`: a configured keep pattern; `shared-daemon`: the built-in list of per-user daemons (ssh-agent, gpg-agent, …). */
@@ -61,6 +73,29 @@ export interface ResourceTrackerConfig {
   lineageIntervalMs: number;
   /** Keep the built-in list of shared per-user daemons (ssh ControlMaster, gpg-agent, …; default: true). */
   keepSharedDaemons: boolean;
+  /** Agents of your own whose session markers `scan` and `watch` read, besides the built-in ones (default: []). */
+  agents: AgentConfig[];
+  /** What the session follower (started by the agents' hooks) does when an agent exits. */
+  sessions: SessionsConfig;
+}
+
+/** The session follower's settings (YAML `sessions: { reap, linger_ms }`). */
+export interface SessionsConfig {
+  /** Reap what an ended session left (default: false: only journal it). */
+  reap: boolean;
+  /** How long after the agent exits its leftovers are looked at, in ms (default: 3000). */
+  lingerMs: number;
+}
+
+/** An agent of your own: the variables it sets in what it starts, and how its own process looks. */
+export interface AgentConfig {
+  name: string;
+  /** The variable that carries the session id. */
+  sessionVar: string;
+  /** The variable that carries the agent's pid, if it sets one. */
+  pidVar?: string;
+  /** A regular expression matching the agent process's command line. */
+  process: string;
 }
 
 /** The environment variable that carries a task's tag to every descendant. */
@@ -76,10 +111,15 @@ export const DEFAULT_CONFIG: Readonly<ResourceTrackerConfig> = Object.freeze({
   keep: [],
   lineageIntervalMs: 250,
   keepSharedDaemons: true,
+  agents: [],
+  sessions: { reap: false, lingerMs: 3000 },
 });
 
-/** Why a process is attributed to a task. `tag` and `lineage` attribute it; `heuristic` only suspects it. */
-export type Evidence = 'tag' | 'lineage' | 'heuristic';
+/**
+ * Why a process is attributed to a task or session. `tag`, `lineage` and `agent` (an agent
+ * session's markers, the session over) attribute it; `heuristic` only suspects it.
+ */
+export type Evidence = 'tag' | 'lineage' | 'agent' | 'heuristic';
 
 /** A process in a verdict, with the evidence for it. */
 export interface AttributedProcess extends ProcessInfo {

@@ -5,11 +5,15 @@ import { Command, CommanderError, Option } from 'commander';
 import { ConfigError } from '../errors.js';
 import { SHARED_DAEMONS } from '../rules/patterns.js';
 import { collect, parseDuration, parseNonNegativeNumber, parsePort, UsageError } from './common.js';
-import { demoCommand } from './demo-command.js';
-import { executeRun, type RunOptions } from './run-command.js';
-import { scanCommand, type ScanCommandOptions } from './scan-command.js';
-import { snapshotCommand, type SnapshotOptions } from './snapshot-command.js';
-import { watchCommand, type WatchOptions } from './watch-command.js';
+// Each command's module is loaded when that command runs: `rtrack --version` or a hook's
+// `rtrack session start` never pays for the others (prom-client is loaded by watch alone).
+import type { HooksOptions, SessionOptions } from './agent-commands.js';
+import type { RunOptions } from './run-command.js';
+import type { ScanCommandOptions } from './scan-command.js';
+import type { SnapshotOptions } from './snapshot-command.js';
+import type { WatchOptions } from './watch-command.js';
+
+const agentCommands = (): Promise<typeof import('./agent-commands.js')> => import('./agent-commands.js');
 
 const EXIT_USAGE = 2;
 
@@ -98,7 +102,7 @@ Examples:
   rtrack run --threshold 500 --fail-on-orphans -- ./agent-task.sh`,
     )
     .action(async (commandLine: string[], options: RunOptions) => {
-      setExit((await executeRun(commandLine, options)).exitCode);
+      setExit((await (await import('./run-command.js')).executeRun(commandLine, options)).exitCode);
     });
 
   program
@@ -109,7 +113,7 @@ Examples:
     .option('--mcp', 'only MCP/browser processes')
     .addHelpText('after', '\nExamples:\n  rtrack snapshot --mcp --sort memory\n  rtrack snapshot --json > before.json')
     .action(async (options: SnapshotOptions) => {
-      setExit(await snapshotCommand(options));
+      setExit(await (await import('./snapshot-command.js')).snapshotCommand(options));
     });
 
   configOptions(program.command('scan'))
@@ -133,7 +137,7 @@ Examples:
   rtrack scan --reap --match 'mcp-server-playwright' --yes`,
     )
     .action(async (options: ScanCommandOptions) => {
-      setExit(await scanCommand(options));
+      setExit(await (await import('./scan-command.js')).scanCommand(options));
     });
 
   logOptions(
@@ -142,12 +146,68 @@ Examples:
       .option('--host <address>', 'address to bind (loopback unless you ask for another)', '127.0.0.1')
       .option('--port <port>', 'port to listen on (0 picks a free one)', parsePort, 9464)
       .option('--interval <duration>', 'time between scans, e.g. 15s, 500ms, 2m', parseDuration, 15_000)
-      .option('--all', 'count every re-parented tree as suspected, not only agent-like ones'),
+      .option('--all', 'count every re-parented tree as suspected, not only agent-like ones')
+      .option('--reap', 'terminate certain leaks (runs and agent sessions that are over) once they have stayed certain for --linger; never suspects')
+      .option('--linger <duration>', 'with --reap: how long a leak must stay certain before it is reaped', parseDuration, 60_000)
+      .option('--grace <ms>', 'with --reap: time between SIGTERM and SIGKILL', parseNonNegativeNumber, 3000),
   )
-    .addHelpText('after', '\nSIGTERM or SIGINT stops it cleanly (exit 0).\n\nExamples:\n  rtrack watch\n  rtrack watch --host 0.0.0.0 --port 9464 --interval 30s')
+    .addHelpText('after', '\nSIGTERM or SIGINT stops it cleanly (exit 0).\n\nExamples:\n  rtrack watch\n  rtrack watch --host 0.0.0.0 --port 9464 --interval 30s\n  rtrack watch --reap --linger 2m        on a CI runner or a shared dev box nobody watches')
     .action(async (options: WatchOptions) => {
-      setExit(await watchCommand(options));
+      setExit(await (await import('./watch-command.js')).watchCommand(options));
     });
+
+  const hooks = program.command('hooks').description("install rtrack's SessionStart/SessionEnd hooks into an agent's settings, so that every session it runs is followed");
+  hooks
+    .command('install')
+    .description('add the hooks (merged into the settings: other keys and hooks are kept; installing twice adds nothing)')
+    .argument('<agent>', 'the agent: claude-code')
+    .option('--settings <file>', 'the settings file (default: ~/.claude/settings.json)')
+    .option('-c, --config <file>', 'the YAML config the follower uses (e.g. sessions: { reap: true })')
+    .option('--dry-run', 'print the settings as they would become, change nothing')
+    .addHelpText('after', '\nExamples:\n  rtrack hooks install claude-code\n  rtrack hooks install claude-code --settings .claude/settings.json --dry-run')
+    .action(async (agent: string, options: HooksOptions) => setExit(await (await agentCommands()).hooksInstall(agent, options)));
+  hooks
+    .command('uninstall')
+    .description("remove rtrack's hooks, and only them")
+    .argument('<agent>', 'the agent: claude-code')
+    .option('--settings <file>', 'the settings file (default: ~/.claude/settings.json)')
+    .option('--dry-run', 'print the settings as they would become, change nothing')
+    .addHelpText('after', '\nExample:\n  rtrack hooks uninstall claude-code')
+    .action(async (agent: string, options: HooksOptions) => setExit(await (await agentCommands()).hooksUninstall(agent, options)));
+  hooks
+    .command('status')
+    .description('which settings files have the hooks, and whether the follower runs')
+    .option('--settings <file>', 'a settings file to look at besides ~/.claude/settings.json and ./.claude/settings.json')
+    .addHelpText('after', '\nExample:\n  rtrack hooks status')
+    .action(async (options: HooksOptions) => setExit(await (await agentCommands()).hooksStatus(options)));
+
+  const session = program.command('session').description('what the hooks run (not for people): register a session, record its end, follow sessions');
+  const agentOption = (c: Command): Command =>
+    c
+      .requiredOption('--agent <name>', 'the agent whose hook this is (claude-code)')
+      .option('--pid <pid>', 'the agent process (default: the hook\'s nearest ancestor that is not a shell)', (v) => Number(parsePort(v)))
+      .option('-c, --config <file>', 'the YAML config the follower uses');
+  agentOption(session.command('start').description('SessionStart hook: register the agent process with the follower, starting one if none runs; always exits 0'))
+    .addHelpText('after', '\nExample (as a hook runs it, with the hook JSON on stdin):\n  rtrack session start --agent claude-code')
+    .action(async (options: SessionOptions) => setExit(await (await agentCommands()).sessionStart(options)));
+  agentOption(session.command('end').description('SessionEnd hook: record why the session ended; never waits; always exits 0'))
+    .addHelpText('after', '\nExample:\n  rtrack session end --agent claude-code')
+    .action(async (options: SessionOptions) => setExit(await (await agentCommands()).sessionEnd(options)));
+  session
+    .command('follow')
+    .description('the follower: follow every registered agent, journal (and with sessions.reap, reap) what each session left; exits when it follows nothing')
+    .option('-c, --config <file>', 'YAML config')
+    .option('--interval <duration>', 'how often agents are checked and their trees followed', parseDuration, 1000)
+    .addHelpText('after', '\nExample:\n  rtrack session follow')
+    .action(async (options: { config?: string; interval: number }) => setExit(await (await agentCommands()).sessionFollow({ config: options.config, intervalMs: options.interval })));
+
+  program
+    .command('sessions')
+    .description('the journal: recent agent sessions that ended and left processes')
+    .option('--json', 'print the entries as JSON')
+    .option('--limit <n>', 'how many of the most recent', (v) => Number(parsePort(v)), 20)
+    .addHelpText('after', '\nExamples:\n  rtrack sessions\n  rtrack sessions --json --limit 5')
+    .action(async (options: { json?: boolean; limit: number }) => setExit(await (await agentCommands()).sessionsCommand(options)));
 
   program
     .command('demo')
@@ -155,7 +215,7 @@ Examples:
     .option('--report <file>', 'also write the JSON report')
     .addHelpText('after', '\nExample:\n  rtrack demo')
     .action(async (options: { report?: string }) => {
-      setExit(await demoCommand(options));
+      setExit(await (await import('./demo-command.js')).demoCommand(options));
     });
 
   return program;

@@ -115,14 +115,36 @@ function foreignNamespace(scan: ScanReport, group: LeakGroup): string {
   return ns !== undefined && ns !== scan.pidNamespace ? ` of pid namespace ${ns}` : '';
 }
 
+const CERTAIN_TITLE = 'certain leaks (of runs and agent sessions that are over)';
+
+/** `tag … (run pid N gone)`, or `claude-code session … (agent pid N gone)`. */
+function certainLabel(scan: ScanReport): (g: LeakGroup) => string {
+  return (g) => {
+    if (g.session) {
+      const s = g.session;
+      const why =
+        s.over === 'session-file-closed'
+          ? 'no agent holds its session file'
+          : s.over === 'agent-leaked'
+            ? `its agent, pid ${s.agentPid}, is itself a leak`
+            : s.agentPid !== undefined
+              ? `agent pid ${s.agentPid} gone`
+              : 'agent gone';
+      return `${escapeUnprintable(s.agent)} session ${escapeUnprintable(s.sessionId)}${s.cwd ? ` in ${escapeUnprintable(s.cwd)}` : ''} (${why})`;
+    }
+    // A registered run is over when its owner is gone or ended the run; an unregistered one when its owner is gone.
+    return `tag ${escapeUnprintable(g.tag ?? '')} (run pid ${g.owner?.pid}${foreignNamespace(scan, g)} ${g.owner?.registered ? 'over' : 'gone'})`;
+  };
+}
+
 export function renderScan(scan: ScanReport): string {
   const lines: string[] = [];
   lines.push(`rtrack scan: ${scan.processCount} processes, ${formatMB(scan.totalMemoryMB)}; MCP/browser: ${scan.mcpProcessCount} processes, ${formatMB(scan.mcpMemoryMB)}`);
   for (const w of scan.warnings) lines.push(`warning: ${w}`);
-  if (scan.certain.length === 0) lines.push('certain leaks (tagged by runs that are gone): none');
+  if (scan.certain.length === 0) lines.push(`${CERTAIN_TITLE}: none`);
   else {
-    lines.push(`certain leaks (tagged by runs that are gone): ${countOf(scan.certain)} processes in ${scan.certain.length} groups, ${formatMB(sumMB(scan.certain))}`);
-    lines.push(...groupLines(scan.certain, (g) => `tag ${g.tag} (run pid ${g.owner?.pid}${foreignNamespace(scan, g)} gone)`));
+    lines.push(`${CERTAIN_TITLE}: ${countOf(scan.certain)} processes in ${scan.certain.length} groups, ${formatMB(sumMB(scan.certain))}`);
+    lines.push(...groupLines(scan.certain, certainLabel(scan)));
   }
   if (scan.suspected.length === 0) lines.push('suspected leaks (re-parented trees that look like agent helpers): none');
   else {

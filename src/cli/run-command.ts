@@ -2,7 +2,7 @@
 import { execFileSync } from 'node:child_process';
 import { constants } from 'node:os';
 import type { LogFormat } from '../log.js';
-import { runMetricsText, writeFileAtomic } from '../operations/prometheus.js';
+import { writeFileAtomic } from '../files.js';
 import { reapOrder } from '../operations/reap.js';
 import { runTracked, type TaskReport } from '../operations/run-tracked.js';
 import type { ResourceTrackerConfig } from '../types.js';
@@ -137,6 +137,7 @@ export async function executeRun(commandLine: string[], options: RunOptions): Pr
   else printSummary(report);
   if (options.metricsFile !== undefined) {
     try {
+      const { runMetricsText } = await import('../operations/prometheus.js'); // prom-client, only when asked for
       await writeFileAtomic(options.metricsFile, await runMetricsText(report));
     } catch (err) {
       writeFailures.add(`rtrack: cannot write the metrics to ${options.metricsFile}: ${(err as Error).message}`);

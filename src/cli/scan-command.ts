@@ -30,7 +30,7 @@ export async function scanCommand(options: ScanCommandOptions): Promise<number> 
     }
   }
   const config = withKeepPatterns(await resolveConfig(options.config), options.keep);
-  const scan = await scanMachine({ all: options.all, keep: config.keep, keepSharedDaemons: config.keepSharedDaemons });
+  const scan = await scanMachine({ all: options.all, keep: config.keep, keepSharedDaemons: config.keepSharedDaemons, agents: config.agents });
   // With --json, stdout carries exactly one JSON document in every mode; what people read goes to stderr.
   const out = options.json ? process.stderr : process.stdout;
   const printJson = (reaped?: ReapOutcome[], plan?: ProcessInfo[]): void => {

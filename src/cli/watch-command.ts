@@ -1,7 +1,6 @@
 // `rtrack watch`: scans the machine at an interval and serves the figures to Prometheus until
 // SIGTERM or SIGINT.
 import { scanMachine } from '../operations/scan-machine.js';
-import { startWatchServer } from '../operations/watch-server.js';
 import { cliLogger, resolveConfig, withKeepPatterns, type LogOptions } from './common.js';
 
 export interface WatchOptions extends LogOptions {
@@ -11,17 +10,22 @@ export interface WatchOptions extends LogOptions {
   config?: string;
   keep?: string[];
   all?: boolean;
+  reap?: boolean;
+  linger: number;
+  grace: number;
 }
 
 export async function watchCommand(options: WatchOptions): Promise<number> {
   const config = withKeepPatterns(await resolveConfig(options.config), options.keep);
   const logger = cliLogger(options);
+  const { startWatchServer } = await import('../operations/watch-server.js'); // prom-client
   const server = await startWatchServer({
     host: options.host,
     port: options.port,
     intervalMs: options.interval,
-    scan: () => scanMachine({ keep: config.keep, keepSharedDaemons: config.keepSharedDaemons, all: options.all }),
+    scan: () => scanMachine({ keep: config.keep, keepSharedDaemons: config.keepSharedDaemons, agents: config.agents, all: options.all }),
     logger,
+    reap: options.reap ? { lingerMs: options.linger, graceMs: options.grace } : undefined,
   });
   const signal = await new Promise<string>((resolve) => {
     process.once('SIGTERM', () => resolve('SIGTERM'));

@@ -1,8 +1,6 @@
 // Prometheus metrics (prom-client): the machine scan for `watch`, and one run's figures in the
 // node_exporter textfile format for `run --metrics-file`. Labels stay low-cardinality: no pids,
 // no command lines, no tags.
-import { randomBytes } from 'node:crypto';
-import { rename, unlink, writeFile } from 'node:fs/promises';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { BYTES_PER_MB, totalMemoryMB } from '../rules/memory.js';
 import type { LeakGroup } from '../rules/machine-leaks.js';
@@ -20,6 +18,8 @@ export interface WatchMetrics {
   startScanTimer(): () => void;
   /** Counts a failed scan; the previous values stay served. */
   scanFailed(): void;
+  /** Counts a process `watch --reap` removed, by the agent whose session left it (`none` for runs). */
+  reaped(agent: string): void;
 }
 
 /** Creates the watch metrics (and prom-client's default process metrics unless `defaultMetrics: false`). */
@@ -54,6 +54,12 @@ export function createWatchMetrics(options: { defaultMetrics?: boolean } = {}): 
     registers: [registry],
   });
   const errors = new Counter({ name: 'rtrack_scan_errors_total', help: 'Scans that failed.', registers: [registry] });
+  const reapedCounter = new Counter({
+    name: 'rtrack_reaped_processes_total',
+    help: 'Certain leaks that watch --reap removed, by the agent whose session left them (none: a tracked run).',
+    labelNames: ['agent'],
+    registers: [registry],
+  });
 
   const setGroups = (kind: string, groups: readonly LeakGroup[]): void => {
     leaked.set({ kind }, groups.reduce((s, g) => s + g.processes.length, 0));
@@ -77,6 +83,7 @@ export function createWatchMetrics(options: { defaultMetrics?: boolean } = {}): 
     },
     startScanTimer: () => duration.startTimer(),
     scanFailed: () => errors.inc(),
+    reaped: (agent) => reapedCounter.inc({ agent }),
   };
 }
 
@@ -95,16 +102,4 @@ export async function runMetricsText(report: TaskReport): Promise<string> {
   gauge('rtrack_run_exit_code', 'Exit code of the last run\'s command (-1 when it died of a signal).', report.exitCode ?? -1);
   gauge('rtrack_run_timestamp_seconds', 'When the last run ended.', Date.now() / 1000);
   return registry.metrics();
-}
-
-/** Writes the text atomically: to a temporary file beside the target, then renamed over it. */
-export async function writeFileAtomic(path: string, text: string): Promise<void> {
-  const temporary = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  try {
-    await writeFile(temporary, text);
-    await rename(temporary, path);
-  } catch (err) {
-    await unlink(temporary).catch(() => undefined);
-    throw err;
-  }
 }

@@ -3,11 +3,13 @@ import { selfAndAncestors } from './ancestry.js';
 import { BlockBudget } from '../event-loop.js';
 import { platformReader } from '../platform/index.js';
 import type { PlatformReader } from '../platform/types.js';
+import { agentDefinitions, isAgentProcess, type AgentDefinition } from '../rules/agents.js';
 import { byPid, startKey } from '../rules/identity.js';
+import { fullCommand } from '../rules/patterns.js';
 import { analyzeMachine, type MachineScan } from '../rules/machine-leaks.js';
 import { takeSnapshot } from '../tracking/snapshot.js';
 import { holdsRunFile, parseTaskTag, UNKNOWN_PID_NAMESPACE } from '../tracking/task-tag.js';
-import type { ProcessSnapshot, TaskOwner } from '../types.js';
+import type { AgentConfig, ProcessSnapshot, TaskOwner } from '../types.js';
 
 /** Options of `scanMachine()`. */
 export interface ScanOptions {
@@ -17,6 +19,8 @@ export interface ScanOptions {
   keep?: readonly string[];
   /** Keep the built-in shared per-user daemons (default true). */
   keepSharedDaemons?: boolean;
+  /** Agents of your own, besides the built-in ones (Claude Code, Codex), whose session markers count. */
+  agents?: readonly AgentConfig[];
   reader?: PlatformReader;
 }
 
@@ -35,7 +39,8 @@ export interface ScanReport extends MachineScan {
  */
 export async function scanMachine(options: ScanOptions = {}): Promise<ScanReport> {
   const reader = options.reader ?? platformReader();
-  const snapshot = await takeSnapshot({ reader, environment: 'all', keep: options.keep, keepSharedDaemons: options.keepSharedDaemons });
+  const agents = agentDefinitions(options.agents);
+  const snapshot = await takeSnapshot({ reader, environment: 'all', keep: options.keep, keepSharedDaemons: options.keepSharedDaemons, agents });
   const exclude = await selfAndAncestors(reader);
   const now = Date.now();
   let pidNamespace: string | undefined;
@@ -50,7 +55,13 @@ export async function scanMachine(options: ScanOptions = {}): Promise<ScanReport
     ageSeconds: (startTime) => (now - startTime) / 1000,
     parseTag: parseTaskTag,
     ownerPid: await ownerLocator(snapshot, reader, pidNamespace),
+    agents,
+    sessionHolder: sessionFileHolders(snapshot, reader, agents),
   });
+  for (const group of analysis.certain) {
+    const cwd = group.session ? reader.readCwd?.(group.root.pid) : undefined;
+    if (group.session && cwd !== undefined) group.session.cwd = cwd;
+  }
   const warnings = [...(snapshot.warnings ?? [])];
   if (!reader.readsEnvironment) warnings.push(`task tags cannot be read from other processes on ${reader.platform}: no certain leaks, suspected trees only`);
   return { timestamp: snapshot.timestamp, ...(pidNamespace === undefined ? {} : { pidNamespace }), warnings, ...analysis };
@@ -144,6 +155,26 @@ async function ownerLocator(
     verdicts.set(tag, here);
   }
   return (_owner, tag) => verdicts.get(tag);
+}
+
+/**
+ * For agents that hold a session file open (Codex's rollout file): which live agent process holds
+ * which session's file, read from the open files of the agent processes only. A session none holds
+ * is over — unless some agent process's open files could not be read (another user's), then unknown.
+ */
+function sessionFileHolders(snapshot: ProcessSnapshot, reader: PlatformReader, agents: readonly AgentDefinition[]): (agent: AgentDefinition, sessionId: string) => number | null | undefined {
+  const files = new Map<string, { pid: number; files: string[] | undefined }[]>();
+  return (agent, sessionId) => {
+    let held = files.get(agent.name);
+    if (!held) {
+      held = snapshot.processes.filter((p) => isAgentProcess(agent, fullCommand(p))).map((p) => ({ pid: p.pid, files: reader.readOpenFiles?.(p.pid) }));
+      files.set(agent.name, held);
+    }
+    const pattern = agent.sessionFile!(sessionId);
+    const holder = held.find((h) => h.files?.some((f) => pattern.test(f)));
+    if (holder) return holder.pid;
+    return held.some((h) => h.files === undefined) || !reader.readOpenFiles || agents.length === 0 ? undefined : null;
+  };
 }
 
 /** kill(pid, 0): false only when no such process exists (ESRCH); EPERM means it exists, someone else's. */

@@ -4,6 +4,9 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../log.js';
 import { createWatchMetrics, type WatchMetrics } from './prometheus.js';
+import { identityKey } from '../rules/identity.js';
+import type { AttributedProcess } from '../types.js';
+import { reapOrphans } from './reap.js';
 import type { ScanReport } from './scan-machine.js';
 
 /** Options of `startWatchServer()`. */
@@ -15,6 +18,16 @@ export interface WatchServerOptions {
   scan: () => Promise<ScanReport>;
   logger: Logger;
   metrics?: WatchMetrics;
+  /**
+   * Reap certain leaks (tagged by runs that are over, or marked by agent sessions that are over)
+   * that have stayed certain for `lingerMs`; suspects are never reaped. Default: off.
+   */
+  reap?: {
+    lingerMs: number;
+    graceMs?: number;
+    /** The reaper (default reapOrphans); tests inject their own. */
+    reaper?: typeof reapOrphans;
+  };
 }
 
 /** A running `rtrack watch` server. */
@@ -34,6 +47,35 @@ export async function startWatchServer(options: WatchServerOptions): Promise<Wat
   const metrics = options.metrics ?? createWatchMetrics();
   let lastSummary = '';
   let closed = false;
+  /** When each certain leak (by identity) was first seen certain. */
+  const certainSince = new Map<string, number>();
+
+  /** Reaps what has been certain for the linger time; forgets what is no longer certain. */
+  const reapLingering = async (scan: ScanReport): Promise<void> => {
+    const reap = options.reap!;
+    const now = Date.now();
+    const seen = new Set<string>();
+    const due: { process: AttributedProcess; agent: string }[] = [];
+    for (const group of scan.certain) {
+      for (const p of group.processes) {
+        const key = identityKey(p);
+        seen.add(key);
+        const since = certainSince.get(key) ?? now;
+        certainSince.set(key, since);
+        if (now - since >= reap.lingerMs) due.push({ process: p, agent: group.session?.agent ?? 'none' });
+      }
+    }
+    for (const key of certainSince.keys()) if (!seen.has(key)) certainSince.delete(key);
+    if (due.length === 0) return;
+    const outcomes = await (reap.reaper ?? reapOrphans)(due.map((d) => d.process), { graceMs: reap.graceMs });
+    const counts: Record<string, number> = {};
+    outcomes.forEach((o, i) => {
+      counts[o.result] = (counts[o.result] ?? 0) + 1;
+      if (o.result === 'terminated' || o.result === 'killed') metrics.reaped(due[i]!.agent);
+      certainSince.delete(identityKey(due[i]!.process));
+    });
+    logger.info({ count: outcomes.length, ...counts }, 'reaped certain leaks that lingered');
+  };
 
   const scanOnce = async (): Promise<void> => {
     const done = metrics.startScanTimer();
@@ -48,6 +90,7 @@ export async function startWatchServer(options: WatchServerOptions): Promise<Wat
       const summary = JSON.stringify(fields);
       if (summary !== lastSummary) logger.info({ ...fields, processes: scan.processCount }, 'scan finished'); // only when it changes
       lastSummary = summary;
+      if (options.reap) await reapLingering(scan);
     } catch (err) {
       metrics.scanFailed();
       logger.error({ error: (err as Error).message }, 'scan failed; serving the previous values');

@@ -103,13 +103,23 @@ export function parseCmdline(buf: Uint8Array, length: number): string {
 const TASK_VAR = Buffer.from(`${TASK_ENV_VAR}=`);
 const KEEP_VAR = Buffer.from(`${KEEP_ENV_VAR}=`);
 
-/** Finds the tracker's markers in /proc/[pid]/environ (NUL-separated NAME=value entries). */
-export function parseEnvMarkers(buf: Uint8Array, length: number): EnvMarkers {
+/** `NAME=` prefixes of variables to capture, encoded once. */
+export function variablePrefixes(names: readonly string[]): { name: string; prefix: Buffer }[] {
+  return names.map((name) => ({ name, prefix: Buffer.from(`${name}=`) }));
+}
+
+/** Finds the tracker's markers, and the `wanted` variables, in /proc/[pid]/environ (NUL-separated NAME=value entries). */
+export function parseEnvMarkers(buf: Uint8Array, length: number, wanted: readonly { name: string; prefix: Buffer }[] = []): EnvMarkers {
   const markers: EnvMarkers = { keep: false };
   let start = 0;
   while (start < length) {
     let end = start;
     while (end < length && buf[end] !== 0) end++;
+    for (const w of wanted) {
+      if (!startsWith(buf, start, end, w.prefix)) continue;
+      (markers.vars ??= {})[w.name] = Buffer.from(buf.buffer, buf.byteOffset + start + w.prefix.length, end - start - w.prefix.length).toString('utf8');
+      break;
+    }
     if (startsWith(buf, start, end, TASK_VAR)) {
       markers.task = Buffer.from(buf.buffer, buf.byteOffset + start + TASK_VAR.length, end - start - TASK_VAR.length).toString('utf8');
     } else if (startsWith(buf, start, end, KEEP_VAR)) {
@@ -244,10 +254,10 @@ export function createLinuxReader(procRoot = '/proc'): PlatformReader {
   }
 
   /** Markers in the environment; undefined when it cannot be read (another user's, or gone). */
-  function readEnvOf(pid: number): EnvMarkers | undefined {
+  function readEnvOf(pid: number, wanted: readonly { name: string; prefix: Buffer }[] = []): EnvMarkers | undefined {
     try {
       const n = readProcFile(`${procRoot}/${pid}/environ`, envBuf, ENVIRON_LIMIT);
-      return n < 0 ? undefined : parseEnvMarkers(envBuf.buf, n);
+      return n < 0 ? undefined : parseEnvMarkers(envBuf.buf, n, wanted);
     } catch (err) {
       if (isExhaustion(err)) throw err;
       return undefined;
@@ -256,6 +266,7 @@ export function createLinuxReader(procRoot = '/proc'): PlatformReader {
 
   async function readProcessTable(options: ReadTableOptions = {}): Promise<ProcessTable> {
     const { isKnown, environment = 'none' } = options;
+    const wanted = variablePrefixes(options.environmentVariables ?? []);
     const processes: RawProcess[] = [];
     const unreadable: number[] = [];
     let entries: string[];
@@ -306,7 +317,7 @@ export function createLinuxReader(procRoot = '/proc'): PlatformReader {
         raw.commandLine = n > 0 ? parseCmdline(cmdBuf, n) : '';
       }
       if (environment === 'all' || (environment === 'new' && !known)) {
-        const env = readEnvOf(stat.pid);
+        const env = readEnvOf(stat.pid, wanted);
         if (env) raw.env = env;
         else raw.environmentUnreadable = true;
       }
@@ -409,6 +420,13 @@ export function createLinuxReader(procRoot = '/proc'): PlatformReader {
     readStatuses,
     readChildren,
     readEnvMarkers: async (pid: number) => readEnvOf(pid),
+    readCwd(pid: number): string | undefined {
+      try {
+        return readlinkSync(`${procRoot}/${pid}/cwd`);
+      } catch {
+        return undefined;
+      }
+    },
     readOpenFiles(pid: number): string[] | undefined {
       try {
         const fds = readdirSync(`${procRoot}/${pid}/fd`);

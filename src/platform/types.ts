@@ -7,6 +7,8 @@ export interface EnvMarkers {
   task?: string;
   /** RESOURCE_TRACKER_KEEP set to a non-empty value other than 0. */
   keep: boolean;
+  /** Other variables asked for (ReadTableOptions.environmentVariables) that are set. */
+  vars?: Record<string, string>;
 }
 
 /** One process as the OS reports it, before presentation (truncation, patterns). */
@@ -53,6 +55,8 @@ export interface ReadTableOptions {
   isKnown?: (pid: number, startTime: number) => boolean;
   /** Which environments to read for markers: none, only processes not known, or all. */
   environment?: 'none' | 'new' | 'all';
+  /** Variables to capture from the environments read, besides the tracker's own (agent session markers). */
+  environmentVariables?: readonly string[];
 }
 
 /** What a text parser made of a command's output. */
@@ -106,6 +110,8 @@ export interface PlatformReader {
   readStatus(pid: number): Promise<ProcessStatus | undefined>;
   /** Several processes' statuses at once (one query where the OS charges per call: Windows, macOS). */
   readStatuses(pids: readonly number[]): Promise<StatusMap>;
+  /** A process's working directory (Linux `/proc/[pid]/cwd`); undefined when unreadable or not on this OS. */
+  readCwd?(pid: number): string | undefined;
   /** Paths of the files a process holds open (Linux `/proc/[pid]/fd`); undefined when unreadable or not on this OS. */
   readOpenFiles?(pid: number): string[] | undefined;
   /** Tracker markers in one process's environment; undefined when not readable (or not on this OS). */

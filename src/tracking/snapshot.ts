@@ -4,6 +4,7 @@ import { BlockBudget, yieldToLoop } from '../event-loop.js';
 import { platformReader } from '../platform/index.js';
 import type { PlatformReader, RawProcess } from '../platform/types.js';
 import { displayCommand } from '../rules/display-command.js';
+import { agentMarkerOf, agentVariables, type AgentDefinition } from '../rules/agents.js';
 import { identityKey } from '../rules/identity.js';
 import { BYTES_PER_MB } from '../rules/memory.js';
 import { compileKeepPatterns, isMCPProcess, matchesAny, sharedDaemonOf } from '../rules/patterns.js';
@@ -25,6 +26,8 @@ export interface SnapshotOptions {
   keep?: readonly (string | RegExp)[];
   /** Keep the built-in shared per-user daemons (ssh-agent, gpg-agent, …; default true). */
   keepSharedDaemons?: boolean;
+  /** Agents whose session markers are read from the environments read (default: none). */
+  agents?: readonly AgentDefinition[];
 }
 
 /** Whether a record from an earlier snapshot is this process (same pid and start time, in the OS's unit). */
@@ -32,16 +35,17 @@ function isSame(known: ProcessInfo | undefined, pid: number, rawStartTime: numbe
   return known !== undefined && identityKey(known) === identityKey({ pid, startTime: rawStartTime });
 }
 
-/** What makes a process kept, besides the environment marker. */
+/** What makes a process kept, besides the environment marker; and which agents' markers to interpret. */
 export interface KeepRules {
   patterns: readonly RegExp[];
   sharedDaemons: boolean;
+  agents?: readonly AgentDefinition[];
 }
 
 /** Takes one snapshot of every process on the machine. */
 export async function takeSnapshot(options: SnapshotOptions = {}): Promise<ProcessSnapshot> {
   const reader = options.reader ?? platformReader();
-  const keep: KeepRules = { patterns: compileKeepPatterns(options.keep ?? []), sharedDaemons: options.keepSharedDaemons ?? true };
+  const keep: KeepRules = { patterns: compileKeepPatterns(options.keep ?? []), sharedDaemons: options.keepSharedDaemons ?? true, agents: options.agents };
   // By pid, compared on start time: no per-process key strings on the hot path.
   let previous: Map<number, ProcessInfo> | undefined;
   if (options.previous) {
@@ -53,6 +57,7 @@ export async function takeSnapshot(options: SnapshotOptions = {}): Promise<Proce
     table = await reader.readProcessTable({
       isKnown: previous ? (pid, startTime) => isSame(previous!.get(pid), pid, startTime) : undefined,
       environment: options.environment ?? 'none',
+      environmentVariables: options.agents ? agentVariables(options.agents) : undefined,
     });
   } catch (err) {
     throw new SnapshotError(`cannot take a process snapshot: ${(err as Error).message}`);
@@ -102,6 +107,8 @@ export function toProcessInfo(
   if (raw.commandLine !== undefined && raw.commandLine !== '') info.commandLine = raw.commandLine;
   if (raw.env?.task !== undefined) info.taskTag = raw.env.task;
   if (raw.environmentUnreadable) info.environmentUnreadable = true;
+  const agent = keep.agents ? agentMarkerOf(raw.env?.vars, keep.agents) : undefined;
+  if (agent) info.agent = agent;
   const keepReason: KeepReason | undefined =
     raw.env?.keep || raw.env?.task === ''
       ? 'env'

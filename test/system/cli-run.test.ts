@@ -50,7 +50,7 @@ describe('rtrack run', () => {
   });
 
   it('an [MCP]-tagged leak (exec -a chromium)', async () => {
-    const r = await runCli(['run', '--', 'bash', '-c', `(exec -a chromium sleep 304) >/dev/null 2>&1 & echo $!`]);
+    const r = await runCli(['run', '--', 'bash', '-c', `(exec -a chromium sleep 304) >/dev/null 2>&1 & echo $!; sleep 0.3`]); // the subshell has exec'd by the after snapshot
     const [browser] = await adoptAll(r.stdout);
     expect(r.stderr).toContain(`processes="chromium 304 (PID=${browser}) [MCP]"`);
   });

@@ -214,7 +214,8 @@ describe('reaping needs attributing evidence', () => {
 });
 
 describe('shared per-user daemons', () => {
-  const daemon = `(exec -a gpg-agent sleep 477) >/dev/null 2>&1 & echo $!; (exec -a 'ssh: /tmp/cm-u@host:22 [mux]' sleep 478) >/dev/null 2>&1 & echo $!`;
+  // The task waits a moment so that its background subshells have exec'd (before, they are forked copies of bash).
+  const daemon = `(exec -a gpg-agent sleep 477) >/dev/null 2>&1 & echo $!; (exec -a 'ssh: /tmp/cm-u@host:22 [mux]' sleep 478) >/dev/null 2>&1 & echo $!; sleep 0.3`;
 
   it('a task that starts gpg-agent or an ssh ControlMaster leaves them kept, not orphans, and --reap leaves them alone', async () => {
     const report = reportPath();
@@ -365,7 +366,7 @@ describe('--mcp-only means one thing', () => {
   it('non-MCP orphans are left out of orphans, the summary, --fail-on-orphans, --reap and the metrics; the report keeps them apart', async () => {
     const report = reportPath();
     const metrics = join(dir, 'mcp-only.prom');
-    const task = `(exec -a chromium sleep 482) >/dev/null 2>&1 & echo $!; sleep 483 >/dev/null 2>&1 & echo $!`;
+    const task = `(exec -a chromium sleep 482) >/dev/null 2>&1 & echo $!; sleep 483 >/dev/null 2>&1 & echo $!; sleep 0.3`;
     const r = await runCli(['run', '--mcp-only', '--reap', '--grace', '500', '--fail-on-orphans', '--metrics-file', metrics, '--report', report, '--', 'bash', '-c', task]);
     const [browser, plain] = pidsIn(r.stdout);
     await jar.adopt(browser!);

@@ -14,7 +14,7 @@ function file(name: string, text: string): string {
 
 describe('loadConfig', () => {
   it('without a path gives the seed defaults', async () => {
-    expect(await loadConfig()).toEqual({ enabled: true, memoryThresholdMB: 100, logOrphanedMCPOnly: false, keep: [], lineageIntervalMs: 250, keepSharedDaemons: true });
+    expect(await loadConfig()).toEqual({ enabled: true, memoryThresholdMB: 100, logOrphanedMCPOnly: false, keep: [], lineageIntervalMs: 250, keepSharedDaemons: true, agents: [], sessions: { reap: false, lingerMs: 3000 } });
   });
 
   it('reads a full file', async () => {
@@ -29,7 +29,7 @@ diagnostics:
     lineage_interval_ms: 100
     keep_shared_daemons: false
 `);
-    expect(await loadConfig(path)).toEqual({ enabled: false, memoryThresholdMB: 250, logOrphanedMCPOnly: true, keep: ['sccache', 'GradleDaemon'], lineageIntervalMs: 100, keepSharedDaemons: false });
+    expect(await loadConfig(path)).toEqual({ enabled: false, memoryThresholdMB: 250, logOrphanedMCPOnly: true, keep: ['sccache', 'GradleDaemon'], lineageIntervalMs: 100, keepSharedDaemons: false, agents: [], sessions: { reap: false, lingerMs: 3000 } });
   });
 
   it('missing keys take the defaults; an empty file is all defaults', async () => {
@@ -65,6 +65,20 @@ diagnostics:
 
   it('a YAML warning (an unknown tag) is an error too, on one line', () => {
     expect(() => parseConfig('diagnostics: !weird\n  resource_tracking: {}\n', 'tagged.yaml')).toThrow(/^tagged\.yaml: invalid YAML: .*[^\n]$/);
+  });
+
+  it('agents: entries are checked field by field, and read under the library\'s names', () => {
+    const ok = parseConfig('diagnostics:\n  resource_tracking:\n    agents:\n      - { name: house, session_env: H_SESSION, pid_env: H_PID, process: "^house( |$)" }\n', 'a.yaml');
+    expect(ok.agents).toEqual([{ name: 'house', sessionVar: 'H_SESSION', pidVar: 'H_PID', process: '^house( |$)' }]);
+    const bad: [string, RegExp][] = [
+      ['agents: house', /a\.yaml: diagnostics\.resource_tracking\.agents: expected a list of agents/],
+      ['agents: [{ name: house, session_env: "1x", process: "." }]', /agents\[0\]\.session_env: expected an environment variable name/],
+      ['agents: [{ name: house, session_env: H, process: "(" }]', /agents\[0\]\.process: invalid regular expression/],
+      ['agents: [{ name: house, session_env: H, process: ".", extra: 1 }]', /agents\[0\]: unknown key extra/],
+    ];
+    for (const [yaml, pattern] of bad) {
+      expect(() => parseConfig(`diagnostics:\n  resource_tracking:\n    ${yaml}\n`, 'a.yaml')).toThrow(pattern);
+    }
   });
 
   it('parseConfig names the source', () => {

@@ -1,0 +1,210 @@
+// The agents' hooks: `rtrack hooks install` into a settings file, `rtrack session start|end` run
+// by a stand-in agent through `sh -c` with the hook JSON on stdin, the one follower per user, the
+// journal, and bad input that must never break the agent. HOME and XDG_STATE_HOME are temporary
+// directories: nothing of the real user's is read or written.
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { readJournal, runningFollower, type JournalEntry } from '../../src/operations/agent-sessions.js';
+import { takeSnapshot } from '../../src/index.js';
+import { RTRACK, runCli } from '../helpers/cli.js';
+import { isAlive, ProcessJar, waitFor } from '../helpers/processes.js';
+import { tempDir } from '../helpers/temp.js';
+
+const jar = new ProcessJar();
+const STAND_IN = fileURLToPath(new URL('../fixtures/tasks/stand-in-agent.mjs', import.meta.url));
+const quote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
+
+interface Home {
+  env: NodeJS.ProcessEnv;
+  state: string;
+  home: string;
+}
+
+const homes: Home[] = [];
+afterEach(async () => {
+  // A follower left by a failed test is this test's: stop it by pid (identity-checked by the jar).
+  for (const h of homes.splice(0)) {
+    const follower = await runningFollower(h.state);
+    if (follower) await jar.adopt(follower.pid);
+  }
+  await jar.cleanup();
+});
+
+function newHome(): Home {
+  const home = tempDir('home');
+  const state = join(home, 'state', 'rtrack'); // $XDG_STATE_HOME/rtrack
+  const h = { home, state, env: { ...process.env, HOME: home, XDG_STATE_HOME: join(home, 'state'), XDG_CONFIG_HOME: join(home, 'config') } };
+  homes.push(h);
+  return h;
+}
+
+describe('rtrack hooks', () => {
+  const userHooks = {
+    model: 'opus',
+    hooks: {
+      SessionStart: [{ matcher: 'startup', hooks: [{ type: 'command', command: 'echo hello', timeout: 5 }] }],
+      PreToolUse: [{ matcher: 'Bash', hooks: [{ type: 'command', command: './check.sh' }] }],
+    },
+  };
+
+  it('install keeps every other key and hook, twice adds nothing, uninstall restores the rest exactly; a backup is kept', async () => {
+    const h = newHome();
+    const settings = join(h.home, 'settings.json');
+    const original = `${JSON.stringify(userHooks, null, 2)}\n`;
+    writeFileSync(settings, original);
+    const first = await runCli(['hooks', 'install', 'claude-code', '--settings', settings], { env: h.env });
+    expect(first.code, first.stderr).toBe(0);
+    const installed = JSON.parse(readFileSync(settings, 'utf8')) as typeof userHooks & { hooks: Record<string, { hooks: { command: string }[] }[]> };
+    expect(installed.model).toBe('opus');
+    expect(installed.hooks.PreToolUse).toEqual(userHooks.hooks.PreToolUse);
+    expect(installed.hooks.SessionStart![0]).toEqual(userHooks.hooks.SessionStart[0]);
+    expect(installed.hooks.SessionStart![1]!.hooks[0]!.command).toMatch(/rtrack\.js' session start --agent claude-code$/);
+    expect(installed.hooks.SessionEnd![0]!.hooks[0]!.command).toMatch(/session end --agent claude-code$/);
+    expect(readFileSync(`${settings}.rtrack-backup`, 'utf8')).toBe(original);
+
+    const second = await runCli(['hooks', 'install', 'claude-code', '--settings', settings], { env: h.env });
+    expect(second.stdout).toMatch(/already installed/);
+    expect(JSON.parse(readFileSync(settings, 'utf8'))).toEqual(installed);
+
+    const status = await runCli(['hooks', 'status', '--settings', settings], { env: h.env, cwd: h.home });
+    expect(status.stdout).toContain(`${settings}: claude-code hooks installed (SessionStart, SessionEnd)`);
+
+    await runCli(['hooks', 'uninstall', 'claude-code', '--settings', settings], { env: h.env });
+    expect(readFileSync(settings, 'utf8')).toBe(original);
+  });
+
+  it('a settings file that is not valid JSON: one line, exit 2, the file unchanged', async () => {
+    const h = newHome();
+    const settings = join(h.home, 'broken.json');
+    writeFileSync(settings, '{ "hooks": { ,\n');
+    const r = await runCli(['hooks', 'install', 'claude-code', '--settings', settings], { env: h.env });
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/is not valid JSON .*left unchanged/);
+    expect(readFileSync(settings, 'utf8')).toBe('{ "hooks": { ,\n');
+    expect((await runCli(['hooks', 'install', 'cursor'], { env: h.env })).code).toBe(2);
+  });
+
+  it('--dry-run prints the change and writes nothing; the default file is the user\'s ~/.claude/settings.json (here a temporary HOME)', async () => {
+    const h = newHome();
+    const r = await runCli(['hooks', 'install', 'claude-code', '--dry-run'], { env: h.env });
+    expect(r.stdout).toContain(join(h.home, '.claude', 'settings.json'));
+    expect(r.stdout).toContain('"SessionStart"');
+    expect(existsSync(join(h.home, '.claude', 'settings.json'))).toBe(false);
+  });
+});
+
+describe('rtrack session start|end and the follower', () => {
+  /** A stand-in Claude Code that runs our hook commands; returns its child process and the pid of its scrubbed, double-forked server. */
+  async function startHookedAgent(h: Home, session: string, config?: string): Promise<{ agent: ReturnType<ProcessJar['spawn']>; scrubbed: number }> {
+    const hook = (event: string): string => `${quote(process.execPath)} ${quote(RTRACK)} session ${event} --agent claude-code${config ? ` --config ${quote(config)}` : ''}`;
+    const agent = jar.spawn('bash', ['-c', 'exec -a claude "$0" "$@"', process.execPath, STAND_IN, 'hooked', session], {
+      env: { ...h.env, STAND_IN_HOOK_START: hook('start'), STAND_IN_HOOK_END: hook('end') },
+      stdio: ['ignore', 'pipe', 'inherit'],
+      cwd: h.home,
+    });
+    const line = await new Promise<string>((resolve) => agent.stdout!.once('data', (d: Buffer) => resolve(d.toString())));
+    const scrubbed = (JSON.parse(line) as { scrubbed: number }).scrubbed;
+    await jar.adopt(scrubbed);
+    return { agent, scrubbed };
+  }
+
+  const entryFor = (h: Home, session: string): JournalEntry | undefined => readJournal(h.state).entries.find((e) => e.sessionId === session);
+
+  it('a crashed agent: the journal records its scrubbed, double-forked server with lineage evidence; with reaping on nothing of it survives, a bystander does; the follower then exits', async () => {
+    const h = newHome();
+    const config = join(h.home, 'rtrack.yaml');
+    writeFileSync(config, 'diagnostics:\n  resource_tracking:\n    sessions:\n      reap: true\n      linger_ms: 300\n');
+    const session = `c0ffee-${Date.now()}`;
+    const { agent, scrubbed } = await startHookedAgent(h, session, config);
+    expect(await waitFor(async () => (await runningFollower(h.state)) !== undefined)).toBe(true);
+    const follower = (await runningFollower(h.state))!;
+    await jar.adopt(follower.pid);
+    expect(await waitFor(async () => (await takeSnapshot()).processes.find((p) => p.pid === scrubbed)?.ppid === 1)).toBe(true); // detached
+    const [bystander] = await jar.orphan('sleep 631 >/dev/null 2>&1 & echo $!');
+
+    agent.kill('SIGKILL'); // no SessionEnd hook runs
+    expect(await waitFor(() => entryFor(h, session) !== undefined, 15_000, 100)).toBe(true);
+    const entry = entryFor(h, session)!;
+    expect(entry).toMatchObject({ agent: 'claude-code', agentPid: agent.pid, reason: 'agent exited', cwd: h.home });
+    // the SessionStart hook gave later Bash-tool commands rtrack's tag, owned by the agent process
+    expect(readFileSync(join(h.home, `env-${session}.sh`), 'utf8')).toMatch(new RegExp(`^export RESOURCE_TRACKER_TASK=rt2\\.${agent.pid}\\.\\d+\\.\\d+\\.[0-9a-f]+\\n$`));
+    expect(entry.leaked.find((p) => p.pid === scrubbed)).toMatchObject({ command: 'scrubbed-server 630', evidence: ['lineage'] });
+    expect(entry.reaped?.find((r) => r.pid === scrubbed)?.result).toMatch(/^(terminated|killed)$/);
+    expect(await isAlive(scrubbed)).toBe(false);
+    expect(await isAlive(bystander!)).toBe(true);
+    expect(entry.leaked.map((p) => p.pid)).not.toContain(bystander);
+    // it follows nothing now: it exits, and removes its lock
+    expect(await waitFor(async () => !(await isAlive(follower.pid)), 10_000)).toBe(true);
+    expect(existsSync(join(h.state, 'follower.lock'))).toBe(false);
+
+    const human = await runCli(['sessions'], { env: h.env });
+    expect(human.stdout).toMatch(new RegExp(`claude-code session ${session} in .*: ended .* ago \\(agent exited\\), left \\d+ process`));
+    expect(human.stdout).toMatch(/scrubbed-server 630 {2}\(lineage\) → (terminated|killed)/);
+  });
+
+  it('two agents started at once share one follower, which exits after the last; SessionEnd records the reason', async () => {
+    const h = newHome();
+    const config = join(h.home, 'rtrack.yaml');
+    writeFileSync(config, 'diagnostics:\n  resource_tracking:\n    sessions:\n      reap: true\n      linger_ms: 200\n');
+    const [a, b] = await Promise.all([startHookedAgent(h, `a-${Date.now()}`, config), startHookedAgent(h, `b-${Date.now()}`, config)]);
+    const followers = async (): Promise<number[]> =>
+      (await takeSnapshot()).processes
+        .filter((p) => p.commandLine?.includes("dist/cli/follower-main.js"))
+        .filter((p) => {
+          try {
+            return readFileSync(`/proc/${p.pid}/environ`, 'latin1').includes(`XDG_STATE_HOME=${h.env.XDG_STATE_HOME}\0`);
+          } catch {
+            return false;
+          }
+        })
+        .map((p) => p.pid);
+    expect(await waitFor(async () => (await followers()).length === 1)).toBe(true);
+    await new Promise((r) => setTimeout(r, 500));
+    const one = await followers();
+    expect(one).toHaveLength(1);
+    for (const pid of one) await jar.adopt(pid);
+
+    a.agent.kill('SIGTERM'); // a clean exit: its SessionEnd hook runs
+    expect(await waitFor(() => readJournal(h.state).entries.length >= 1, 15_000, 100)).toBe(true);
+    expect(readJournal(h.state).entries[0]!.reason).toBe('prompt_input_exit');
+    expect(await isAlive(one[0]!)).toBe(true); // still following the other
+    b.agent.kill('SIGKILL');
+    expect(await waitFor(async () => !(await isAlive(one[0]!)), 15_000)).toBe(true);
+    expect(readJournal(h.state).entries).toHaveLength(2);
+  });
+
+  it('bad input never breaks the agent: exit 0 at once, and one line in hooks.log', async () => {
+    const h = newHome();
+    for (const input of ['', '{not json', '{"hook_event_name":"SessionStart"}']) {
+      const started = Date.now();
+      const r = spawnSync(process.execPath, [RTRACK, 'session', 'start', '--agent', 'claude-code'], { input, env: h.env, encoding: 'utf8' });
+      expect(r.status).toBe(0);
+      expect(Date.now() - started).toBeLessThan(3000);
+      expect(r.stdout + r.stderr).toBe('');
+    }
+    const log = readFileSync(join(h.state, 'hooks.log'), 'utf8').trim().split('\n');
+    expect(log).toHaveLength(3);
+    expect(log[0]).toMatch(/session start: no hook input on stdin$/);
+    expect(log[1]).toMatch(/session start: hook input on stdin is not JSON$/);
+    expect(log[2]).toMatch(/session start: hook input has no session_id$/);
+    expect(await runningFollower(h.state)).toBeUndefined();
+    const end = spawnSync(process.execPath, [RTRACK, 'session', 'end', '--agent', 'claude-code'], { input: '{"session_id":"x","hook_event_name":"SessionEnd","reason":"clear"}', env: h.env, encoding: 'utf8' });
+    expect(end.status).toBe(0);
+  });
+
+  it('rtrack sessions skips a corrupt journal line with a warning', async () => {
+    const h = newHome();
+    const entry: JournalEntry = { agent: 'claude-code', sessionId: 's-1', agentPid: 5, startedAt: new Date(0).toISOString(), endedAt: new Date().toISOString(), reason: 'other', leaked: [{ pid: 9, command: 'sleep 1', memoryMB: 1, evidence: ['agent'] }] };
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(h.state, { recursive: true });
+    writeFileSync(join(h.state, 'journal.jsonl'), `${JSON.stringify(entry)}\n{"truncated\n`);
+    const r = await runCli(['sessions', '--json'], { env: h.env });
+    expect(r.code).toBe(0);
+    expect((JSON.parse(r.stdout) as JournalEntry[]).map((e) => e.sessionId)).toEqual(['s-1']);
+    expect(r.stderr).toBe('rtrack: warning: 1 corrupt line in the journal skipped\n');
+  });
+});
