@@ -63,6 +63,7 @@ const FIELDS: readonly { key: keyof ResourceTrackerConfig; yaml: string; check: 
   { key: 'keepSharedDaemons', yaml: 'keep_shared_daemons', check: boolean },
   { key: 'agents', yaml: 'agents', check: agentList('key'), yamlCheck: agentList('yaml') },
   { key: 'sessions', yaml: 'sessions', check: sessionsSettings('key'), yamlCheck: sessionsSettings('yaml') },
+  { key: 'cgroup', yaml: 'cgroup', check: (v) => (v === 'auto' || v === 'required' || v === 'off' ? undefined : 'expected auto, required or off') },
 ];
 
 const isMapping = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);

@@ -1,7 +1,7 @@
 // The public API of `rtrack`: what a library user needs, each documented in the README and in the
 // API reference (`npm run docs`). Prometheus metrics are a separate entry point, `rtrack/metrics`
 // (prom-client is loaded only by what uses it); the per-OS parsers are `rtrack/parsers`.
-export type { AgentConfig, AgentMarker, SessionsConfig, AttributedProcess, Evidence, KeepReason, LineageRecord, ProcessIdentity, ProcessInfo, ProcessSnapshot, ResourceTrackerConfig, TaskOwner } from './types.js';
+export type { AgentConfig, AgentMarker, CgroupMode, LeakCost, SessionsConfig, AttributedProcess, Evidence, KeepReason, LineageRecord, ProcessIdentity, ProcessInfo, ProcessSnapshot, ResourceTrackerConfig, TaskOwner } from './types.js';
 export { DEFAULT_CONFIG, KEEP_ENV_VAR, TASK_ENV_VAR } from './types.js';
 
 // The seed's lifecycle and its rules
@@ -14,7 +14,7 @@ export { attribute, type Attribution, type AttributionInput } from './rules/attr
 export { parseTaskTag } from './tracking/task-tag.js';
 
 // Running, reaping, scanning
-export { runTracked, type RunTrackedOptions, type SnapshotSummary, type TaskReport } from './operations/run-tracked.js';
+export { runTracked, type LeakCostTotals, type RunTrackedOptions, type SnapshotSummary, type TaskReport } from './operations/run-tracked.js';
 export { reapOrphans, type ReapOptions, type ReapOutcome, type ReapResultKind } from './operations/reap.js';
 export { scanMachine, type ScanOptions, type ScanReport } from './operations/scan-machine.js';
 export type { AgentSessionRef, LeakGroup, MachineScan } from './rules/machine-leaks.js';

@@ -77,7 +77,16 @@ export interface ResourceTrackerConfig {
   agents: AgentConfig[];
   /** What the session follower (started by the agents' hooks) does when an agent exits. */
   sessions: SessionsConfig;
+  /**
+   * Run each task in a control group of its own where the kernel allows (Linux, cgroup v2, a
+   * writable or delegated group): `auto` (default) uses one when it can and says why not otherwise,
+   * `required` refuses to start the task without one, `off` never uses one.
+   */
+  cgroup: CgroupMode;
 }
+
+/** See ResourceTrackerConfig.cgroup. */
+export type CgroupMode = 'auto' | 'required' | 'off';
 
 /** The session follower's settings (YAML `sessions: { reap, linger_ms }`). */
 export interface SessionsConfig {
@@ -113,17 +122,39 @@ export const DEFAULT_CONFIG: Readonly<ResourceTrackerConfig> = Object.freeze({
   keepSharedDaemons: true,
   agents: [],
   sessions: { reap: false, lingerMs: 3000 },
+  cgroup: 'auto',
 });
 
 /**
- * Why a process is attributed to a task or session. `tag`, `lineage` and `agent` (an agent
- * session's markers, the session over) attribute it; `heuristic` only suspects it.
+ * Why a process is attributed to a task or session. `tag`, `lineage`, `agent` (an agent session's
+ * markers, the session over) and `cgroup` (it is in the run's control group) attribute it;
+ * `heuristic` only suspects it.
  */
-export type Evidence = 'tag' | 'lineage' | 'agent' | 'heuristic';
+export type Evidence = 'tag' | 'lineage' | 'agent' | 'cgroup' | 'heuristic';
 
 /** A process in a verdict, with the evidence for it. */
 export interface AttributedProcess extends ProcessInfo {
   evidence: Evidence[];
+  /** What it costs (read for the processes a verdict reports, where the OS tells). */
+  cost?: LeakCost;
+}
+
+/** What a leaked process costs the user. */
+export interface LeakCost {
+  /** Proportional set size: its share of the pages it shares, plus its own (Linux smaps_rollup). */
+  pssBytes?: number;
+  /** Unique set size: its private pages, what ending it alone gives back. */
+  ussBytes?: number;
+  /** PSS and USS could not be read (another user's process): only RSS is known. */
+  memoryUnreadable?: boolean;
+  /** CPU time it has used since it started, in seconds. */
+  cpuSeconds?: number;
+  /** Its share of one core over the last interval observed (a short sample for run and scan). */
+  cpuPercent?: number;
+  /** At least 90 % of a core over that interval. */
+  spinning?: boolean;
+  /** The TCP and UDP ports it listens on (IPv4 and IPv6). */
+  listening?: { protocol: 'tcp' | 'udp'; address: string; port: number }[];
 }
 
 /**

@@ -83,6 +83,9 @@ Examples:
       .option('--grace <ms>', 'time between SIGTERM and SIGKILL when reaping', parseNonNegativeNumber, 3000)
       .option('--dry-run', 'with --reap: print what would be signalled, signal nothing')
       .option('--metrics-file <path>', 'write the run\'s figures for node_exporter\'s textfile collector (atomically)')
+      .addOption(
+        new Option('--cgroup <mode>', 'run the task in a cgroup of its own: auto (when the kernel allows), required (else exit 2), off').choices(['auto', 'required', 'off']),
+      )
       .passThroughOptions(),
   )
     .addHelpText(
@@ -125,16 +128,19 @@ Examples:
     .option('--yes', 'confirm reaping the suspected trees named by --match')
     .option('--dry-run', 'with --reap: print what would be signalled, signal nothing')
     .option('--grace <ms>', 'time between SIGTERM and SIGKILL when reaping', parseNonNegativeNumber, 3000)
+    .option('--port <port>', 'which leak listens on this TCP/UDP port? (exit 1 when none does)', parsePort)
     .addHelpText(
       'after',
       `
-Exit status: 0; 1 when --match names suspected trees but --yes is missing (nothing is signalled).
+Exit status: 0; 1 when --match names suspected trees but --yes is missing (nothing is signalled),
+or when no leak listens on the --port asked about.
 
 Examples:
   rtrack scan
   rtrack scan --all --json
   rtrack scan --reap
-  rtrack scan --reap --match 'mcp-server-playwright' --yes`,
+  rtrack scan --reap --match 'mcp-server-playwright' --yes
+  rtrack scan --port 3000`,
     )
     .action(async (options: ScanCommandOptions) => {
       setExit(await (await import('./scan-command.js')).scanCommand(options));

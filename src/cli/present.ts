@@ -5,7 +5,9 @@ import type { ScanReport } from '../operations/scan-machine.js';
 import type { LeakGroup } from '../rules/machine-leaks.js';
 import { totalMemoryMB } from '../rules/memory.js';
 import { escapeUnprintable } from '../text.js';
-import type { AttributedProcess, ProcessInfo, ProcessSnapshot } from '../types.js';
+import type { AttributedProcess, LeakCost, ProcessInfo, ProcessSnapshot } from '../types.js';
+import { costTotals, formatEndpoint } from '../rules/cost.js';
+import { BYTES_PER_MB } from '../rules/memory.js';
 import { processTree } from '../rules/tree.js';
 
 export function formatMB(mb: number): string {
@@ -28,12 +30,29 @@ export function buildForest<T extends ProcessInfo>(processes: readonly T[]): Tre
   return tree.roots.map(node).sort((a, b) => b.totalMB - a.totalMB);
 }
 
-function processLine(p: ProcessInfo & { evidence?: string[] }, tree: string): string {
+function processLine(p: ProcessInfo & { evidence?: string[]; cost?: LeakCost }, tree: string): string {
   const pid = String(p.pid).padStart(7);
   const mem = formatMB(p.memoryMB).padStart(10);
   const mcp = p.isMCP ? '[MCP] ' : '      ';
   const evidence = p.evidence && p.evidence.length > 0 ? `  (${p.evidence.join(', ')})` : '';
-  return `${pid} ${mem} ${mcp}${tree}${escapeUnprintable(p.command)}${evidence}`;
+  const flags: string[] = [];
+  if (p.cost?.listening?.length) flags.push(`listening on ${p.cost.listening.map(formatEndpoint).join(', ')}`);
+  if (p.cost?.spinning) flags.push(`SPINNING ${p.cost.cpuPercent}% CPU`);
+  return `${pid} ${mem} ${mcp}${tree}${escapeUnprintable(p.command)}${evidence}${flags.length > 0 ? `  ${flags.join('; ')}` : ''}`;
+}
+
+/** `612.0 MB (RSS 1302.0 MB)`: what ending them gives back (PSS) where it is known, RSS beside it; RSS alone elsewhere. */
+export function memoryText(processes: readonly (ProcessInfo & { cost?: LeakCost })[]): string {
+  const t = costTotals(processes);
+  if (t.pssUnknown === processes.length) return formatMB(t.rssBytes / BYTES_PER_MB);
+  const unknown = t.pssUnknown > 0 ? `; ${t.pssUnknown} unreadable, counted by RSS` : '';
+  return `${formatMB(t.pssBytes / BYTES_PER_MB)} (RSS ${formatMB(t.rssBytes / BYTES_PER_MB)}${unknown})`;
+}
+
+/** `, 1 spinning at 100% CPU` when some process of the set burns a core. */
+function spinningText(processes: readonly (ProcessInfo & { cost?: LeakCost })[]): string {
+  const spinning = processes.filter((p) => p.cost?.spinning);
+  return spinning.length > 0 ? `, ${spinning.length} spinning at ${spinning.map((p) => `${p.cost!.cpuPercent}%`).join(', ')} CPU` : '';
 }
 
 /** Lines of a tree drawing: pid, memory, [MCP], then the command indented under its parent; largest subtree first. */
@@ -51,9 +70,8 @@ export function renderTree(processes: readonly (ProcessInfo & { evidence?: strin
 
 function section(title: string, processes: readonly AttributedProcess[]): string[] {
   if (processes.length === 0) return [];
-  const total = totalMemoryMB(processes);
   const noun = processes.length === 1 ? 'process' : 'processes';
-  return [`${title}: ${processes.length} ${noun}, ${formatMB(total)}`, ...renderTree(processes)];
+  return [`${title}: ${processes.length} ${noun}, ${memoryText(processes)}${spinningText(processes)}`, ...renderTree(processes)];
 }
 
 /** The human summary after a run; empty when nothing was left. */
@@ -99,13 +117,12 @@ export function formatAge(seconds: number): string {
 function groupLines(groups: readonly LeakGroup[], label: (g: LeakGroup) => string): string[] {
   const lines: string[] = [];
   for (const g of groups) {
-    lines.push(`  ${label(g)}: ${g.processes.length} ${g.processes.length === 1 ? 'process' : 'processes'}, ${formatMB(g.totalMemoryMB)}, age ${formatAge(g.ageSeconds)}`);
+    lines.push(`  ${label(g)}: ${g.processes.length} ${g.processes.length === 1 ? 'process' : 'processes'}, ${memoryText(g.processes)}${spinningText(g.processes)}, age ${formatAge(g.ageSeconds)}`);
     lines.push(...renderTree(g.processes, '  '));
   }
   return lines;
 }
 
-const sumMB = (groups: readonly LeakGroup[]): number => groups.reduce((s, g) => s + g.totalMemoryMB, 0);
 const countOf = (groups: readonly LeakGroup[]): number => groups.reduce((s, g) => s + g.processes.length, 0);
 
 /** The human view of a machine scan. */
@@ -143,18 +160,32 @@ export function renderScan(scan: ScanReport): string {
   for (const w of scan.warnings) lines.push(`warning: ${w}`);
   if (scan.certain.length === 0) lines.push(`${CERTAIN_TITLE}: none`);
   else {
-    lines.push(`${CERTAIN_TITLE}: ${countOf(scan.certain)} processes in ${scan.certain.length} groups, ${formatMB(sumMB(scan.certain))}`);
+    lines.push(`${CERTAIN_TITLE}: ${countOf(scan.certain)} processes in ${scan.certain.length} groups, ${memoryText(scan.certain.flatMap((g) => g.processes))}`);
     lines.push(...groupLines(scan.certain, certainLabel(scan)));
   }
   if (scan.suspected.length === 0) lines.push('suspected leaks (re-parented trees that look like agent helpers): none');
   else {
-    lines.push(`suspected leaks (re-parented trees that look like agent helpers): ${countOf(scan.suspected)} processes in ${scan.suspected.length} trees, ${formatMB(sumMB(scan.suspected))}`);
+    lines.push(`suspected leaks (re-parented trees that look like agent helpers): ${countOf(scan.suspected)} processes in ${scan.suspected.length} trees, ${memoryText(scan.suspected.flatMap((g) => g.processes))}`);
     lines.push(...groupLines(scan.suspected, (g) => `tree of ${g.root.pid}`));
+  }
+  const leftover = scan.leftoverCgroups.filter((g) => g.runOver);
+  if (leftover.length > 0) {
+    lines.push(`leftover cgroups of runs that are over (scan --reap removes them): ${leftover.length}`);
+    for (const g of leftover) lines.push(`  ${escapeUnprintable(g.path)}: ${g.members} ${g.members === 1 ? 'process' : 'processes'}`);
   }
   if (scan.kept.length > 0) {
     lines.push(`kept (declared to outlive their task, not leaks): ${scan.kept.length} processes, ${formatMB(totalMemoryMB(scan.kept))}`);
     lines.push(...renderTree(scan.kept, '  '));
   }
+  return `${lines.join('\n')}\n`;
+}
+
+/** `rtrack scan --port N`: the leaks that hold the port, each with its group. */
+export function renderPortHolders(port: number, holders: readonly { group: LeakGroup; kind: 'certain' | 'suspected'; process: ProcessInfo }[]): string {
+  if (holders.length === 0) return `rtrack: no leak listens on port ${port}\n`;
+  const lines = holders.map(
+    ({ group, kind, process: p }) => `port ${port}: ${kind} leak ${p.pid} ${escapeUnprintable(p.command)} (${group.session ? `${group.session.agent} session ${group.session.sessionId}` : group.tag ? `tag ${group.tag}` : `tree of ${group.root.pid}`})`,
+  );
   return `${lines.join('\n')}\n`;
 }
 

@@ -5,7 +5,8 @@ import type { LogFormat } from '../log.js';
 import { writeFileAtomic } from '../files.js';
 import { reapOrder } from '../operations/reap.js';
 import { runTracked, type TaskReport } from '../operations/run-tracked.js';
-import type { ResourceTrackerConfig } from '../types.js';
+import { locateCgroupParent } from '../platform/cgroup.js';
+import type { CgroupMode, ResourceTrackerConfig } from '../types.js';
 import { forwardSignals, type ForwardedSignal } from './signals.js';
 import { checkOutputPath, cliLogger, resolveConfig, UsageError, withKeepPatterns } from './common.js';
 import { renderReapPlan, renderRunSummary } from './present.js';
@@ -24,6 +25,7 @@ export interface RunOptions {
   grace?: number;
   dryRun?: boolean;
   metricsFile?: string;
+  cgroup?: CgroupMode;
 }
 
 export const EXIT_ORPHANS = 3;
@@ -64,6 +66,7 @@ export async function resolveRunConfig(options: RunOptions): Promise<ResourceTra
   if (options.threshold !== undefined) config.memoryThresholdMB = options.threshold;
   if (options.mcpOnly) config.logOrphanedMCPOnly = true;
   if (options.tracking === false) config.enabled = false;
+  if (options.cgroup !== undefined) config.cgroup = options.cgroup;
   config = withKeepPatterns(config, options.keep);
   return config;
 }
@@ -80,6 +83,10 @@ export async function executeRun(commandLine: string[], options: RunOptions): Pr
   checkOutputPath(options.report, '--report');
   checkOutputPath(options.metricsFile, '--metrics-file');
   const config = await resolveRunConfig(options);
+  if (config.enabled && config.cgroup === 'required') {
+    const where = locateCgroupParent();
+    if ('why' in where) throw new UsageError(`--cgroup required: ${where.why}; the command was not started`);
+  }
   const logger = cliLogger(options);
 
   let phase: 'running' | 'reporting' = 'running';

@@ -3,9 +3,10 @@
 import { reapOrder, reapOrphans, type ReapOutcome } from '../operations/reap.js';
 import { scanMachine } from '../operations/scan-machine.js';
 import type { ProcessInfo } from '../types.js';
+import { RunCgroup } from '../platform/cgroup.js';
 import { fullCommand } from '../rules/patterns.js';
 import { resolveConfig, UsageError, withKeepPatterns } from './common.js';
-import { renderReapOutcomes, renderReapPlan, renderScan } from './present.js';
+import { renderPortHolders, renderReapOutcomes, renderReapPlan, renderScan } from './present.js';
 
 export interface ScanCommandOptions {
   json?: boolean;
@@ -17,6 +18,7 @@ export interface ScanCommandOptions {
   yes?: boolean;
   dryRun?: boolean;
   grace?: number;
+  port?: number;
 }
 
 export async function scanCommand(options: ScanCommandOptions): Promise<number> {
@@ -33,12 +35,22 @@ export async function scanCommand(options: ScanCommandOptions): Promise<number> 
   const scan = await scanMachine({ all: options.all, keep: config.keep, keepSharedDaemons: config.keepSharedDaemons, agents: config.agents });
   // With --json, stdout carries exactly one JSON document in every mode; what people read goes to stderr.
   const out = options.json ? process.stderr : process.stdout;
+  if (options.port !== undefined) {
+    if (options.reap) throw new UsageError('--port asks which leak holds a port; it does not go with --reap');
+    // "Which leak holds port 3000?" — among the certain and suspected leaks; exit 1 when none does.
+    const holders = [...scan.certain.map((g) => ['certain', g] as const), ...scan.suspected.map((g) => ['suspected', g] as const)].flatMap(([kind, group]) =>
+      group.processes.filter((p) => p.cost?.listening?.some((l) => l.port === options.port)).map((p) => ({ kind, group, process: p })),
+    );
+    if (options.json) process.stdout.write(`${JSON.stringify({ port: options.port, holders: holders.map((h) => ({ kind: h.kind, pid: h.process.pid, command: h.process.command, tag: h.group.tag, session: h.group.session, listening: h.process.cost?.listening })) }, null, 2)}\n`);
+    else process.stdout.write(renderPortHolders(options.port, holders));
+    return holders.length > 0 ? 0 : 1;
+  }
   const printJson = (reaped?: ReapOutcome[], plan?: ProcessInfo[]): void => {
     if (!options.json) return;
     const extra = { ...(reaped ? { reaped } : {}), ...(plan ? { plan: plan.map((p) => ({ pid: p.pid, command: p.command })) } : {}) };
     process.stdout.write(`${JSON.stringify({ ...scan, ...extra }, null, 2)}\n`);
   };
-  if (!options.json) process.stdout.write(renderScan(scan));
+  if (!options.json && options.port === undefined) process.stdout.write(renderScan(scan));
   if (!options.reap) {
     printJson();
     return 0;
@@ -49,7 +61,8 @@ export async function scanCommand(options: ScanCommandOptions): Promise<number> 
   const named: ProcessInfo[] = match ? scan.suspected.filter((g) => match.test(fullCommand(g.root))).flatMap((g) => g.processes) : [];
   const targets = [...certain, ...named];
   const grace = options.grace ?? 3000;
-  if (targets.length === 0) {
+  const overGroups = scan.leftoverCgroups.filter((g) => g.runOver);
+  if (targets.length === 0 && overGroups.length === 0) {
     out.write('rtrack: nothing to reap\n');
     printJson([]);
     return 0;
@@ -62,8 +75,15 @@ export async function scanCommand(options: ScanCommandOptions): Promise<number> 
     return options.dryRun ? 0 : 1;
   }
   // Suspects carry only heuristic evidence: they are reaped because the user named them (--match --yes).
-  const reaped = await reapOrphans(targets, { graceMs: grace, allowUnattributed: named.length > 0 });
+  const reaped = targets.length > 0 ? await reapOrphans(targets, { graceMs: grace, allowUnattributed: named.length > 0 }) : [];
+  // Leftover groups of runs that are over: what is still inside was the run's (kept processes
+  // are never in a certain group, and were moved out by their run); then the group goes.
+  for (const g of overGroups) {
+    const group = RunCgroup.open(g.path);
+    if (group.members().length > 0) await group.kill();
+    out.write(`rtrack: ${group.remove() ? 'removed' : 'could not remove'} the leftover cgroup ${g.path}\n`);
+  }
   printJson(reaped);
-  out.write(renderReapOutcomes(reaped));
+  if (reaped.length > 0) out.write(renderReapOutcomes(reaped));
   return 0;
 }

@@ -2,6 +2,7 @@
 // node_exporter textfile format for `run --metrics-file`. Labels stay low-cardinality: no pids,
 // no command lines, no tags.
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { costTotals } from '../rules/cost.js';
 import { BYTES_PER_MB, totalMemoryMB } from '../rules/memory.js';
 import type { LeakGroup } from '../rules/machine-leaks.js';
 import type { ScanReport } from './scan-machine.js';
@@ -44,6 +45,9 @@ export function createWatchMetrics(options: { defaultMetrics?: boolean } = {}): 
   const leakedResident = gauge('rtrack_leaked_resident_bytes', 'Resident memory of the leaked processes.', ['kind']);
   const leakGroups = gauge('rtrack_leak_groups', 'Leaked trees (suspected) or tag groups (certain).', ['kind']);
   const oldest = gauge('rtrack_oldest_leak_age_seconds', 'Age of the oldest leaked tree, 0 when there is none.', ['kind']);
+  const leakedPss = gauge('rtrack_leaked_pss_bytes', 'Proportional memory (PSS) of the leaked processes: what ending them gives back (RSS where PSS cannot be read).', ['kind']);
+  const leakedCpu = gauge('rtrack_leaked_cpu_percent', 'CPU the leaked processes use now, in percent of one core.', ['kind']);
+  const spinning = gauge('rtrack_spinning_leaks', 'Leaked processes using 90 % of a core or more.', ['kind']);
   const kept = gauge('rtrack_kept_processes', 'Processes declared to outlive their task (not leaks).');
   const keptResident = gauge('rtrack_kept_resident_bytes', 'Resident memory of the kept processes.');
   const lastScan = gauge('rtrack_last_scan_timestamp_seconds', 'When the last successful scan finished.');
@@ -66,6 +70,10 @@ export function createWatchMetrics(options: { defaultMetrics?: boolean } = {}): 
     leakedResident.set({ kind }, bytes(groups.reduce((s, g) => s + g.totalMemoryMB, 0)));
     leakGroups.set({ kind }, groups.length);
     oldest.set({ kind }, groups.reduce((m, g) => Math.max(m, g.ageSeconds), 0));
+    const cost = costTotals(groups.flatMap((g) => g.processes));
+    leakedPss.set({ kind }, cost.pssBytes);
+    leakedCpu.set({ kind }, cost.cpuPercent);
+    spinning.set({ kind }, cost.spinning);
   };
 
   return {

@@ -55,7 +55,7 @@ export interface ReapOptions {
 }
 
 /** Evidence that makes a process the task's (not merely suspected). */
-const ATTRIBUTING: readonly Evidence[] = ['tag', 'lineage', 'agent'];
+const ATTRIBUTING: readonly Evidence[] = ['tag', 'lineage', 'agent', 'cgroup'];
 
 /** Whether a process carries evidence that attributes it to a task (not only the seed's heuristic). */
 export function isAttributed(p: ProcessInfo | AttributedProcess): boolean {

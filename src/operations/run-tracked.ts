@@ -1,13 +1,17 @@
 // Running a task under tracking: before snapshot → tagged, followed task → after snapshot →
 // verdicts. The report is built whatever happens (command not found, failed snapshot, signals).
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
+import { accessSync, constants, statSync } from 'node:fs';
 import { CommandNotExecutableError, CommandNotFoundError } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
 import type { PlatformReader } from '../platform/types.js';
-import { exceedsThreshold, totalMemoryBytes, totalMemoryMB } from '../rules/memory.js';
+import { BYTES_PER_MB, exceedsThreshold, totalMemoryBytes, totalMemoryMB } from '../rules/memory.js';
+import { RunCgroup, locateCgroupParent } from '../platform/cgroup.js';
+import { costTotals } from '../rules/cost.js';
+import { measureCosts } from './leak-cost.js';
 import { reapOrphans, type ReapOptions, type ReapOutcome } from './reap.js';
 import { ResourceTracker, describeProcess } from '../tracking/tracker.js';
-import type { AttributedProcess, ProcessSnapshot, ResourceTrackerConfig } from '../types.js';
+import type { AttributedProcess, CgroupMode, ProcessSnapshot, ResourceTrackerConfig } from '../types.js';
 
 /** The totals of a snapshot, as the report carries them. */
 export interface SnapshotSummary {
@@ -41,10 +45,14 @@ export interface TaskReport {
   leakedMemoryMB: number;
   /** The same total in bytes. */
   leakedMemoryBytes: number;
+  /** What the orphans cost (where the OS tells more than RSS): PSS — what ending them gives back — USS, CPU share, spinning ones. */
+  leakCost?: LeakCostTotals;
   /** The RESOURCE_TRACKER_TASK value given to the task. */
   tag: string | null;
   /** What reaping did to each orphan; present (possibly empty) whenever `reap` was asked for. */
   reaped?: ReapOutcome[];
+  /** The task's control group, when it ran in one: its path, how many processes it held when the task ended, and the group's own memory where the memory controller is enabled. */
+  cgroup?: { path: string; members: number; memoryCurrentBytes?: number; memoryPeakBytes?: number; removed: boolean };
   /** Set when the task was stopped by `runTracked`'s `timeout` or `signal` (it was sent `killSignal`, then SIGKILL). */
   stoppedBy?: 'timeout' | 'abort';
   /** What failed, when something did (the report is written anyway). A command that could not start has exitCode 127 (not found) or 126 (not executable), as in a shell. */
@@ -77,6 +85,10 @@ export interface RunTrackedOptions {
   killSignal?: NodeJS.Signals;
   /** How long a stopped task has before SIGKILL, in ms (default 5000). */
   forceKillAfterMs?: number;
+  /** Run the task in a control group of its own (default: the config's `cgroup`, `auto`). */
+  cgroup?: CgroupMode;
+  /** Where the cgroup v2 hierarchy is mounted (default: found in /proc/self/mountinfo). */
+  cgroupMount?: string;
 }
 
 interface Exit {
@@ -127,6 +139,26 @@ function stopOnRequest(child: ChildProcess, report: TaskReport, options: RunTrac
   };
 }
 
+/** What a set of leaked processes costs, in bytes and MB. */
+export interface LeakCostTotals {
+  pssBytes: number;
+  pssMB: number;
+  ussBytes: number;
+  rssBytes: number;
+  /** Processes whose PSS could not be read (their RSS is counted instead). */
+  pssUnknown: number;
+  /** Processes at 90 % of a core or more. */
+  spinning: number;
+  /** Their CPU share together, in % of one core. */
+  cpuPercent: number;
+}
+
+/** The totals of a set of processes whose cost was measured. */
+export function leakCostTotals(processes: readonly AttributedProcess[]): LeakCostTotals {
+  const t = costTotals(processes);
+  return { pssBytes: t.pssBytes, pssMB: t.pssBytes / BYTES_PER_MB, ussBytes: t.ussBytes, rssBytes: t.rssBytes, pssUnknown: t.pssUnknown, spinning: t.spinning, cpuPercent: t.cpuPercent };
+}
+
 function summarize(snapshot: ProcessSnapshot | undefined): SnapshotSummary | null {
   return snapshot
     ? { processCount: snapshot.processCount, totalMemoryMB: snapshot.totalMemoryMB, totalMemoryBytes: snapshot.totalMemoryBytes ?? totalMemoryBytes(snapshot.processes) }
@@ -174,8 +206,93 @@ export async function runTracked(command: string, args: readonly string[] = [], 
     tracker.reset();
     return report;
   }
+  const contained = containment(command, env, options.cgroup ?? tracker.config.cgroup, tracker.config.enabled, report.tag, options.cgroupMount);
+  if ('refused' in contained) {
+    report.error = contained.refused;
+    tracker.reset();
+    return report;
+  }
+  if (contained.why) logger.info({ reason: contained.why }, 'running without a cgroup of its own');
+  const group = contained.group;
+  try {
+    return await runContained(command, args, options, { tracker, logger, report, failures, env, group });
+  } finally {
+    if (group) await releaseGroup(group, report, logger);
+  }
+}
+
+interface RunState {
+  tracker: ResourceTracker;
+  logger: Logger;
+  report: TaskReport;
+  failures: string[];
+  env: NodeJS.ProcessEnv;
+  group: RunCgroup | undefined;
+}
+
+/**
+ * The control group for a task, or why there is none. The task is placed in it by a shell that
+ * writes its own pid into the group and then execs the command: the command's first instruction
+ * already runs inside, so no child can fork outside it. A command that cannot be found or run
+ * gets no group (the spawn then fails as without one: 127, 126).
+ */
+function containment(command: string, env: NodeJS.ProcessEnv, mode: CgroupMode, enabled: boolean, tag: string | null, mount: string | undefined): { group?: RunCgroup; why?: string } | { refused: string } {
+  if (!enabled || mode === 'off' || tag === null) return {};
+  const where = locateCgroupParent({ mount });
+  let why: string | undefined = 'why' in where ? where.why : undefined;
+  let group: RunCgroup | undefined;
+  if (!('why' in where)) {
+    if (!findExecutable(command, env.PATH)) return {};
+    try {
+      group = RunCgroup.create(where, tag);
+    } catch (err) {
+      why = `cannot create a group in ${where.parent}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`;
+    }
+  }
+  if (why !== undefined && mode === 'required') return { refused: `--cgroup required: ${why}; the command was not started` };
+  return group ? { group } : { why };
+}
+
+/** The command's file as a shell's exec would find it (PATH lookup), when it exists and is executable. */
+function findExecutable(command: string, path: string | undefined): string | undefined {
+  const candidates = command.includes('/') ? [command] : (path ?? '').split(':').filter(Boolean).map((dir) => `${dir}/${command}`);
+  for (const file of candidates) {
+    try {
+      if (!statSync(file).isFile()) continue;
+      accessSync(file, constants.X_OK);
+      return file;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Leaves no group behind. When the run reaped, what processes the run keeps (kept ones, orphans
+ * left alone) moved out before any signal, so whatever is still inside is the task's to end —
+ * survivors, or children forked while it was reaped — and the group is killed whole
+ * (`cgroup.kill`). Otherwise every process moves out to the parent group (still reported as the
+ * task's). Then the group is removed.
+ */
+async function releaseGroup(group: RunCgroup, report: TaskReport, logger: Logger): Promise<void> {
+  const reaped = report.reaped !== undefined && report.reaped.length > 0;
+  if (reaped) {
+    if (group.members().length > 0) await group.kill();
+  } else {
+    for (let round = 0; round < 3 && group.members().length > 0; round++) for (const pid of group.members()) group.moveOut(pid);
+  }
+  const removed = group.remove() || (await group.waitEmpty(2000).then(() => group.remove()));
+  if (report.cgroup) report.cgroup.removed = removed;
+  if (!removed) logger.warn({ path: group.path }, 'could not remove the run\'s cgroup (it still holds processes)');
+}
+
+async function runContained(command: string, args: readonly string[], options: RunTrackedOptions, state: RunState): Promise<TaskReport> {
+  const { tracker, logger, report, failures, env, group } = state;
   const started = performance.now();
-  const child = spawn(command, args, { stdio: options.stdio ?? 'inherit', env, cwd: options.cwd });
+  const child = group
+    ? spawn('/bin/sh', ['-c', 'echo 0 > "$0" && exec "$@"', group.procsFile, command, ...args], { stdio: options.stdio ?? 'inherit', env, cwd: options.cwd })
+    : spawn(command, args, { stdio: options.stdio ?? 'inherit', env, cwd: options.cwd });
   const exited = waitForExit(child);
   const stopper = stopOnRequest(child, report, options);
   void exited.then(stopper.dispose);
@@ -206,6 +323,19 @@ export async function runTracked(command: string, args: readonly string[] = [], 
       failures.push(`after snapshot: ${(err as Error).message}`);
     }
   }
+  if (group) {
+    // Every process still in the group is the task's, whatever it did to its environment or parent.
+    const members = group.members();
+    tracker.recordCgroupMembers(new Set(members));
+    const memory = group.memory();
+    report.cgroup = {
+      path: group.path,
+      members: members.length,
+      ...(memory.currentBytes !== undefined ? { memoryCurrentBytes: memory.currentBytes } : {}),
+      ...(memory.peakBytes !== undefined ? { memoryPeakBytes: memory.peakBytes } : {}),
+      removed: false,
+    };
+  }
   if (report.after) {
     const verdicts = tracker.analyze();
     tracker.detectOrphans(); // the seed's WARN line
@@ -229,10 +359,17 @@ export async function runTracked(command: string, args: readonly string[] = [], 
       logger.info({ count: verdicts.kept.length, processes: verdicts.kept.map(describeProcess).join(', ') }, 'kept processes left running');
     }
   }
+  if (report.orphans.length + report.suspects.length + (report.nonMcpOrphans?.length ?? 0) > 0) {
+    await measureCosts([...report.orphans, ...report.suspects, ...(report.nonMcpOrphans ?? [])], { reader: options.reader });
+    if (report.orphans.length > 0 && report.orphans.some((p) => p.cost?.pssBytes !== undefined)) report.leakCost = leakCostTotals(report.orphans);
+  }
   if (failures.length > 0) report.error = failures.join('; ');
   if (options.reap) report.reaped = [];
   await options.onReport?.(report);
   if (options.reap && report.orphans.length > 0) {
+    // Kept processes and orphans left alone (--mcp-only) leave the group before anything is
+    // signalled; what was born since the verdict stays in it, and goes with the group.
+    if (group) for (const p of [...report.kept, ...(report.nonMcpOrphans ?? [])]) group.moveOut(p.pid);
     report.reaped = await reapOrphans(report.orphans, { reader: options.reader, ...(options.reap === true ? {} : options.reap) });
     const counts: Record<string, number> = {};
     for (const r of report.reaped) counts[r.result] = (counts[r.result] ?? 0) + 1;

@@ -1,5 +1,9 @@
 // `scan`: one snapshot with every environment read, analysed for leaks of past sessions.
+import { basename } from 'node:path';
+import { cgroup2Mount, findRunGroups, RUN_GROUP_PREFIX, RunCgroup } from '../platform/cgroup.js';
+import { costTotals } from '../rules/cost.js';
 import { selfAndAncestors } from './ancestry.js';
+import { measureCosts } from './leak-cost.js';
 import { BlockBudget } from '../event-loop.js';
 import { platformReader } from '../platform/index.js';
 import type { PlatformReader } from '../platform/types.js';
@@ -19,6 +23,10 @@ export interface ScanOptions {
   keep?: readonly string[];
   /** Keep the built-in shared per-user daemons (default true). */
   keepSharedDaemons?: boolean;
+  /** How long CPU use is sampled for the reported leaks, in ms (default 200; 0: no CPU share). */
+  cpuSampleMs?: number;
+  /** Where the cgroup v2 hierarchy is mounted (default: found in /proc/self/mountinfo), to look for leftover run groups. */
+  cgroupMount?: string;
   /** Agents of your own, besides the built-in ones (Claude Code, Codex), whose session markers count. */
   agents?: readonly AgentConfig[];
   reader?: PlatformReader;
@@ -31,6 +39,8 @@ export interface ScanReport extends MachineScan {
   pidNamespace?: string;
   /** Problems that limit the scan (e.g. environments unreadable on this OS: no certain leaks). */
   warnings: string[];
+  /** Run groups (`rtrack-<tag>`) left in the cgroup hierarchy by runs that could not remove them (rtrack was SIGKILLed); `runOver`: their members are certain leaks, and `scan --reap` removes them. */
+  leftoverCgroups: { path: string; tag: string; members: number; runOver: boolean }[];
 }
 
 /**
@@ -41,6 +51,7 @@ export async function scanMachine(options: ScanOptions = {}): Promise<ScanReport
   const reader = options.reader ?? platformReader();
   const agents = agentDefinitions(options.agents);
   const snapshot = await takeSnapshot({ reader, environment: 'all', keep: options.keep, keepSharedDaemons: options.keepSharedDaemons, agents });
+  const runGroups = leftoverRunGroups(options.cgroupMount);
   const exclude = await selfAndAncestors(reader);
   const now = Date.now();
   let pidNamespace: string | undefined;
@@ -49,22 +60,37 @@ export async function scanMachine(options: ScanOptions = {}): Promise<ScanReport
   } catch {
     pidNamespace = undefined; // then every tag with a namespace counts as another namespace's
   }
+  const ownerOf = await ownerLocator(snapshot, reader, pidNamespace, runGroups.map((g) => g.tag));
   const analysis = analyzeMachine(snapshot, {
     all: options.all,
     exclude,
     ageSeconds: (startTime) => (now - startTime) / 1000,
     parseTag: parseTaskTag,
-    ownerPid: await ownerLocator(snapshot, reader, pidNamespace),
+    ownerPid: ownerOf,
+    runGroups,
     agents,
     sessionHolder: sessionFileHolders(snapshot, reader, agents),
   });
+  // What the reported leaks cost: read for them only.
+  await measureCosts([...analysis.certain, ...analysis.suspected].flatMap((g) => g.processes), { reader, sampleMs: options.cpuSampleMs });
+  for (const group of [...analysis.certain, ...analysis.suspected]) {
+    if (!group.processes.some((p) => p.cost?.pssBytes !== undefined)) continue;
+    const t = costTotals(group.processes);
+    group.cost = { pssBytes: t.pssBytes, ussBytes: t.ussBytes, pssUnknown: t.pssUnknown, spinning: t.spinning, cpuPercent: t.cpuPercent };
+  }
   for (const group of analysis.certain) {
     const cwd = group.session ? reader.readCwd?.(group.root.pid) : undefined;
     if (group.session && cwd !== undefined) group.session.cwd = cwd;
   }
   const warnings = [...(snapshot.warnings ?? [])];
   if (!reader.readsEnvironment) warnings.push(`task tags cannot be read from other processes on ${reader.platform}: no certain leaks, suspected trees only`);
-  return { timestamp: snapshot.timestamp, ...(pidNamespace === undefined ? {} : { pidNamespace }), warnings, ...analysis };
+  const certainTags = new Set(analysis.certain.map((g) => g.tag));
+  const isOver = (tag: string): boolean => {
+    const owner = parseTaskTag(tag);
+    return owner !== undefined && ownerOf(owner, tag) === null;
+  };
+  const leftoverCgroups = runGroups.map((g) => ({ path: g.path, tag: g.tag, members: g.pids.length, runOver: certainTags.has(g.tag) || (g.pids.length === 0 && isOver(g.tag)) }));
+  return { timestamp: snapshot.timestamp, ...(pidNamespace === undefined ? {} : { pidNamespace }), warnings, ...analysis, leftoverCgroups };
 }
 
 /**
@@ -84,6 +110,7 @@ async function ownerLocator(
   snapshot: ProcessSnapshot,
   reader: PlatformReader,
   own: string | undefined,
+  extraTags: readonly string[] = [],
 ): Promise<(owner: TaskOwner, tag: string) => number | null | undefined> {
   const live = byPid(snapshot.processes);
   const unreadable = new Set(snapshot.unreadable ?? []);
@@ -91,11 +118,11 @@ async function ownerLocator(
 
   const tags = new Map<string, TaskOwner>();
   const foreign = new Set<string>();
-  for (const p of snapshot.processes) {
-    if (!p.taskTag || tags.has(p.taskTag)) continue;
-    const owner = parseTaskTag(p.taskTag);
+  for (const tag of [...snapshot.processes.map((p) => p.taskTag), ...extraTags]) {
+    if (!tag || tags.has(tag)) continue;
+    const owner = parseTaskTag(tag);
     if (!owner) continue;
-    tags.set(p.taskTag, owner);
+    tags.set(tag, owner);
     if (!sameNamespace(owner) && owner.pidNamespace !== UNKNOWN_PID_NAMESPACE) foreign.add(owner.pidNamespace!);
   }
 
@@ -175,6 +202,13 @@ function sessionFileHolders(snapshot: ProcessSnapshot, reader: PlatformReader, a
     if (holder) return holder.pid;
     return held.some((h) => h.files === undefined) || !reader.readOpenFiles || agents.length === 0 ? undefined : null;
   };
+}
+
+/** Run groups left in the hierarchy, with the pids in each (Linux, where cgroup v2 is mounted). */
+function leftoverRunGroups(mount: string | undefined): { path: string; tag: string; pids: number[] }[] {
+  const where = mount ?? cgroup2Mount();
+  if (where === undefined) return [];
+  return findRunGroups(where).map((path) => ({ path, tag: basename(path).slice(RUN_GROUP_PREFIX.length), pids: RunCgroup.open(path).members() }));
 }
 
 /** kill(pid, 0): false only when no such process exists (ESRCH); EPERM means it exists, someone else's. */

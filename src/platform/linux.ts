@@ -26,6 +26,9 @@ export interface StatFields {
   tpgid: number;
   /** Field 20: number of threads. */
   numThreads: number;
+  /** Fields 14 and 15: CPU time in user and system mode, in clock ticks. */
+  utime: number;
+  stime: number;
 }
 
 /**
@@ -56,12 +59,16 @@ export function parseStat(buf: Uint8Array, length: number, withName = true): Sta
   let startTime = -1;
   let rssPages = -1;
   let numThreads = -1;
+  let utime = 0;
+  let stime = 0;
   while (pos < length && field <= 24) {
     let end = pos;
     while (end < length && buf[end] !== SPACE && buf[end] !== 0x0a) end++;
     if (field === 4) ppid = parseUint(buf, pos, end);
     else if (field === 5) pgrp = parseUint(buf, pos, end);
     else if (field === 8) tpgid = parseInt64(buf, pos, end);
+    else if (field === 14) utime = parseUint(buf, pos, end);
+    else if (field === 15) stime = parseUint(buf, pos, end);
     else if (field === 20) numThreads = parseUint(buf, pos, end);
     else if (field === 22) startTime = parseUint(buf, pos, end);
     else if (field === 24) rssPages = parseInt64(buf, pos, end);
@@ -69,7 +76,7 @@ export function parseStat(buf: Uint8Array, length: number, withName = true): Sta
     pos = end + 1;
   }
   if (ppid < 0 || startTime < 0 || field <= 24) return undefined;
-  return { pid, name, state, ppid, startTime, rssPages: rssPages < 0 ? 0 : rssPages, pgrp, tpgid, numThreads };
+  return { pid, name, state, ppid, startTime, rssPages: rssPages < 0 ? 0 : rssPages, pgrp, tpgid, numThreads, utime: Math.max(0, utime), stime: Math.max(0, stime) };
 }
 
 function parseUint(buf: Uint8Array, start: number, end: number): number {
@@ -230,6 +237,90 @@ function readBootTimeMs(): number {
     // fall through
   }
   return Date.now() - Number(readFileSync('/proc/uptime', 'latin1').split(' ')[0]) * 1000;
+}
+
+// What a leak costs, as /proc tells it: /proc/[pid]/smaps_rollup and /proc/[pid]/net/{tcp,udp}[6].
+
+/** A process's memory as /proc/[pid]/smaps_rollup gives it, in bytes. */
+export interface MemoryFootprint {
+  /** Proportional set size: shared pages divided among the processes sharing them. */
+  pssBytes: number;
+  /** Unique set size: private pages, what ending it alone gives back. */
+  ussBytes: number;
+}
+
+/** Parses /proc/[pid]/smaps_rollup (values in kB); undefined when the fields are missing. */
+export function parseSmapsRollup(text: string): MemoryFootprint | undefined {
+  const kB = (field: string): number | undefined => {
+    const m = new RegExp(`^${field}:\\s+(\\d+) kB$`, 'm').exec(text);
+    return m ? Number(m[1]) * 1024 : undefined;
+  };
+  const pss = kB('Pss');
+  const privateClean = kB('Private_Clean');
+  const privateDirty = kB('Private_Dirty');
+  if (pss === undefined || privateClean === undefined || privateDirty === undefined) return undefined;
+  return { pssBytes: pss, ussBytes: privateClean + privateDirty };
+}
+
+/** A listening socket: TCP in LISTEN, or an unconnected UDP socket. */
+export interface ListeningSocket {
+  protocol: 'tcp' | 'udp';
+  /** The local address as text: `127.0.0.1`, `0.0.0.0`, `::1`, `::`. */
+  address: string;
+  port: number;
+  /** The socket's inode (matched to `socket:[inode]` in /proc/[pid]/fd). */
+  inode: number;
+}
+
+/** Hex address of /proc/net/{tcp,udp}[6]: 32-bit words in host (little-endian) order. */
+function parseHexAddress(hex: string): string | undefined {
+  if (hex.length === 8) {
+    const n = Number.parseInt(hex, 16);
+    return [n & 0xff, (n >>> 8) & 0xff, (n >>> 16) & 0xff, (n >>> 24) & 0xff].join('.');
+  }
+  if (hex.length !== 32) return undefined;
+  const bytes: number[] = [];
+  for (let w = 0; w < 4; w++) {
+    const word = Number.parseInt(hex.slice(w * 8, w * 8 + 8), 16);
+    bytes.push(word & 0xff, (word >>> 8) & 0xff, (word >>> 16) & 0xff, (word >>> 24) & 0xff);
+  }
+  // IPv4-mapped (::ffff:a.b.c.d) is shown as the IPv4 address it is
+  if (bytes.slice(0, 10).every((b) => b === 0) && bytes[10] === 0xff && bytes[11] === 0xff) return bytes.slice(12).join('.');
+  const groups: string[] = [];
+  for (let i = 0; i < 16; i += 2) groups.push(((bytes[i]! << 8) | bytes[i + 1]!).toString(16));
+  // The longest run of zero groups becomes `::` (RFC 5952).
+  let best = { start: -1, length: 0 };
+  for (let i = 0; i < 8; ) {
+    if (groups[i] !== '0') {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && groups[j] === '0') j++;
+    if (j - i > best.length && j - i > 1) best = { start: i, length: j - i };
+    i = j;
+  }
+  if (best.start < 0) return groups.join(':');
+  return `${groups.slice(0, best.start).join(':')}::${groups.slice(best.start + best.length).join(':')}`;
+}
+
+/** TCP_LISTEN is 0A; an unconnected UDP socket (bound, receiving) is TCP_CLOSE, 07. */
+const LISTENING_STATE = { tcp: '0A', udp: '07' } as const;
+
+/** The listening sockets in a /proc/net/{tcp,tcp6,udp,udp6} text. */
+export function parseListeningSockets(text: string, protocol: 'tcp' | 'udp'): ListeningSocket[] {
+  const sockets: ListeningSocket[] = [];
+  for (const line of text.split('\n').slice(1)) {
+    const fields = line.trim().split(/\s+/);
+    if (fields.length < 10) continue;
+    const [address, portHex] = fields[1]!.split(':');
+    if (fields[3] !== LISTENING_STATE[protocol] || !address || !portHex) continue;
+    const text = parseHexAddress(address);
+    const inode = Number(fields[9]);
+    if (text === undefined || !Number.isSafeInteger(inode) || inode <= 0) continue;
+    sockets.push({ protocol, address: text, port: Number.parseInt(portHex, 16), inode });
+  }
+  return sockets;
 }
 
 export function createLinuxReader(procRoot = '/proc'): PlatformReader {
@@ -420,6 +511,64 @@ export function createLinuxReader(procRoot = '/proc'): PlatformReader {
     readStatuses,
     readChildren,
     readEnvMarkers: async (pid: number) => readEnvOf(pid),
+    readMemoryFootprint(pid: number) {
+      try {
+        return parseSmapsRollup(readFileSync(`${procRoot}/${pid}/smaps_rollup`, 'latin1'));
+      } catch {
+        return undefined; // another user's, or gone
+      }
+    },
+    readCpuSeconds(pid: number): number | undefined {
+      const stat = readStatOrSkip(pid);
+      return stat ? (stat.utime + stat.stime) / clockTicks : undefined;
+    },
+    readListeningSockets(pids: readonly number[]) {
+      const result = new Map<number, { protocol: 'tcp' | 'udp'; address: string; port: number }[]>();
+      const tables = new Map<string, Map<number, ListeningSocket>>(); // by network namespace: inode → socket
+      for (const pid of pids) {
+        let inodes: number[];
+        try {
+          inodes = readdirSync(`${procRoot}/${pid}/fd`).flatMap((fd) => {
+            try {
+              const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`${procRoot}/${pid}/fd/${fd}`));
+              return m ? [Number(m[1])] : [];
+            } catch {
+              return [];
+            }
+          });
+        } catch {
+          continue; // not ours to read, or gone
+        }
+        if (inodes.length === 0) {
+          result.set(pid, []);
+          continue;
+        }
+        let ns: string;
+        try {
+          ns = readlinkSync(`${procRoot}/${pid}/ns/net`);
+        } catch {
+          ns = `pid ${pid}`;
+        }
+        let table = tables.get(ns);
+        if (!table) {
+          table = new Map();
+          for (const [file, protocol] of [['tcp', 'tcp'], ['tcp6', 'tcp'], ['udp', 'udp'], ['udp6', 'udp']] as const) {
+            try {
+              for (const s of parseListeningSockets(readFileSync(`${procRoot}/${pid}/net/${file}`, 'latin1'), protocol)) table.set(s.inode, s);
+            } catch {
+              // no such protocol here
+            }
+          }
+          tables.set(ns, table);
+        }
+        const listening = inodes.flatMap((inode) => {
+          const s = table!.get(inode);
+          return s ? [{ protocol: s.protocol, address: s.address, port: s.port }] : [];
+        });
+        result.set(pid, listening);
+      }
+      return result;
+    },
     readCwd(pid: number): string | undefined {
       try {
         return readlinkSync(`${procRoot}/${pid}/cwd`);

@@ -110,6 +110,12 @@ export interface PlatformReader {
   readStatus(pid: number): Promise<ProcessStatus | undefined>;
   /** Several processes' statuses at once (one query where the OS charges per call: Windows, macOS). */
   readStatuses(pids: readonly number[]): Promise<StatusMap>;
+  /** PSS and USS of a process (Linux smaps_rollup); undefined when unreadable (another user's) or not on this OS. */
+  readMemoryFootprint?(pid: number): { pssBytes: number; ussBytes: number } | undefined;
+  /** CPU time a process has used (user + system), in seconds; undefined when gone. */
+  readCpuSeconds?(pid: number): number | undefined;
+  /** The listening TCP/UDP sockets each of these processes holds (Linux: /proc/[pid]/fd matched to /proc/[pid]/net/*); a pid whose descriptors cannot be read is absent. */
+  readListeningSockets?(pids: readonly number[]): Map<number, { protocol: 'tcp' | 'udp'; address: string; port: number }[]>;
   /** A process's working directory (Linux `/proc/[pid]/cwd`); undefined when unreadable or not on this OS. */
   readCwd?(pid: number): string | undefined;
   /** Paths of the files a process holds open (Linux `/proc/[pid]/fd`); undefined when unreadable or not on this OS. */

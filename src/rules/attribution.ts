@@ -17,6 +17,8 @@ export interface AttributionInput {
   tag?: string;
   /** Descendants seen while following the task, by identity key. */
   lineage?: ReadonlyMap<string, LineageRecord>;
+  /** Pids in the task's control group, read right after the after snapshot. */
+  cgroupMembers?: ReadonlySet<number>;
 }
 
 /** What a task left, by verdict, each process with its evidence. */
@@ -57,6 +59,7 @@ export function attribute(before: ProcessSnapshot, after: ProcessSnapshot, input
     const evidence: Evidence[] = [];
     if (input.tag && p.taskTag === input.tag) evidence.push('tag');
     if (lineage.has(identityKey(p))) evidence.push('lineage');
+    if (input.cgroupMembers?.has(p.pid)) evidence.push('cgroup');
     if (isReparented(p, live, adopters)) evidence.push('heuristic');
     direct.set(p.pid, evidence);
   }
@@ -70,7 +73,7 @@ export function attribute(before: ProcessSnapshot, after: ProcessSnapshot, input
     if (cached) return cached;
     const own = direct.get(p.pid) ?? [];
     const result = {
-      task: own.includes('tag') || own.includes('lineage'),
+      task: own.includes('tag') || own.includes('lineage') || own.includes('cgroup'),
       kept: kept.has(p.pid),
       suspect: own.includes('heuristic'),
     };
@@ -94,7 +97,7 @@ export function attribute(before: ProcessSnapshot, after: ProcessSnapshot, input
     if (!isNew(p)) continue;
     const verdict = resolve(p, 0);
     const evidence = [...(direct.get(p.pid) ?? [])];
-    if (verdict.task && !evidence.includes('tag') && !evidence.includes('lineage')) evidence.splice(0, 0, 'lineage');
+    if (verdict.task && !evidence.some((e) => e === 'tag' || e === 'lineage' || e === 'cgroup')) evidence.splice(0, 0, 'lineage');
     if (!verdict.task && verdict.suspect && !evidence.includes('heuristic')) evidence.push('heuristic');
     if (evidence.length === 0) continue; // a new process with a live, unrelated parent: not ours
     const attributed: AttributedProcess = { ...p, evidence };

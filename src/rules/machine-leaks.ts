@@ -32,6 +32,8 @@ export interface LeakGroup {
   totalMemoryBytes: number;
   /** Age of the root, in seconds. */
   ageSeconds: number;
+  /** What the group costs, when it was measured (scanMachine does): PSS — what ending it gives back — and CPU. */
+  cost?: { pssBytes: number; ussBytes: number; pssUnknown: number; spinning: number; cpuPercent: number };
 }
 
 /** An agent session, as a leak group names it. */
@@ -77,6 +79,8 @@ export interface ScanRuleOptions {
    * snapshot.
    */
   ownerPid?: (owner: TaskOwner, tag: string) => number | null | undefined;
+  /** Leftover run groups (`rtrack-<tag>`) and the pids in them: members of a run that is over are certain leaks (evidence `cgroup`). */
+  runGroups?: readonly { tag: string; pids: readonly number[] }[];
   /** Agents whose session markers count (default: none). */
   agents?: readonly AgentDefinition[];
   /**
@@ -104,20 +108,25 @@ export function analyzeMachine(snapshot: ProcessSnapshot, options: ScanRuleOptio
   // Processes of runs that are still alive are theirs, not leaks.
   const liveRun = new Set<number>();
   const certainByTag = new Map<string, { owner: TaskOwner; processes: ProcessInfo[] }>();
+  // A leftover run group (`rtrack-<tag>`) names its run as a tag does, for every process in it.
+  const groupTag = new Map<number, string>();
+  for (const g of options.runGroups ?? []) for (const pid of g.pids) groupTag.set(pid, g.tag);
+  const tagOf = (p: ProcessInfo): string | undefined => p.taskTag || groupTag.get(p.pid);
   for (const p of snapshot.processes) {
-    if (!p.taskTag || kept.has(p.pid) || exclude.has(p.pid)) continue;
-    const owner = options.parseTag(p.taskTag);
+    const tag = tagOf(p);
+    if (!tag || p.taskTag === '' || kept.has(p.pid) || exclude.has(p.pid)) continue;
+    const owner = options.parseTag(tag);
     if (!owner) continue;
-    const runPid = ownerPid(owner, p.taskTag);
+    const runPid = ownerPid(owner, tag);
     if (runPid === undefined) continue; // no evidence either way: the seed's rule alone may still suspect it
     if (runPid !== null) {
       liveRun.add(p.pid);
       liveRun.add(runPid); // the tracking run itself is not a leak either
       continue;
     }
-    const group = certainByTag.get(p.taskTag);
+    const group = certainByTag.get(tag);
     if (group) group.processes.push(p);
-    else certainByTag.set(p.taskTag, { owner, processes: [p] });
+    else certainByTag.set(tag, { owner, processes: [p] });
   }
   const certainPids = new Set<number>();
   for (const group of certainByTag.values()) for (const p of group.processes) certainPids.add(p.pid);
@@ -125,7 +134,10 @@ export function analyzeMachine(snapshot: ProcessSnapshot, options: ScanRuleOptio
   for (const [tag, group] of certainByTag) {
     // Untagged descendants (a child that scrubbed its environment) belong to the same leak; one
     // whose environment could not be read might carry a live run's tag, and is left out.
-    const members: AttributedProcess[] = group.processes.map((p) => withEvidence(p, 'tag'));
+    const members: AttributedProcess[] = group.processes.map((p) => ({
+      ...p,
+      evidence: [...(p.taskTag === tag ? (['tag'] as const) : []), ...(groupTag.get(p.pid) === tag ? (['cgroup'] as const) : [])],
+    }));
     for (const p of group.processes) {
       const below = subtree(tree, p, (d) => d === p || !(certainPids.has(d.pid) || kept.has(d.pid) || exclude.has(d.pid) || d.taskTag || d.environmentUnreadable));
       for (const d of below.slice(1)) {

@@ -42,6 +42,7 @@ export class ResourceTracker {
   private run: RunRegistration | undefined;
   private lineage: Lineage | undefined;
   private attribution: Attribution | undefined;
+  private cgroupMembers: ReadonlySet<number> | undefined;
   private readonly warned = new Set<string>();
 
   constructor(config: Partial<ResourceTrackerConfig> = {}, logger?: Logger, options: ResourceTrackerOptions = {}) {
@@ -156,6 +157,7 @@ export class ResourceTracker {
     this.attribution = attribute(this.before, this.after, {
       tag: this.taskTag,
       lineage: this.lineage?.seen,
+      cgroupMembers: this.cgroupMembers,
     });
     return this.attribution;
   }
@@ -166,7 +168,7 @@ export class ResourceTracker {
    */
   detectOrphans(): ProcessInfo[] {
     if (!this.config.enabled || !this.before || !this.after) return [];
-    const attributed = this.taskTag !== undefined || this.lineage !== undefined;
+    const attributed = this.taskTag !== undefined || this.lineage !== undefined || this.cgroupMembers !== undefined;
     let orphans: ProcessInfo[] = attributed
       ? this.analyze().orphans
       : detectOrphans(this.before, this.after).filter((p) => p.keepReason === undefined);
@@ -198,6 +200,12 @@ export class ResourceTracker {
     return delta;
   }
 
+  /** The pids in the task's control group after it ended (runTracked reads them): evidence `cgroup`. */
+  recordCgroupMembers(pids: ReadonlySet<number>): void {
+    this.cgroupMembers = pids;
+    this.attribution = undefined;
+  }
+
   /** Clears snapshots, tag and lineage for the next task. */
   reset(): void {
     this.endRun();
@@ -207,6 +215,7 @@ export class ResourceTracker {
     this.after = undefined;
     this.taskTag = undefined;
     this.attribution = undefined;
+    this.cgroupMembers = undefined;
   }
 }
 

@@ -61,7 +61,8 @@ describe('attribution on real processes', () => {
 
   it('a child that scrubs its environment (env -i) is found through the lineage', async () => {
     const report = reportPath();
-    const r = await runCli(['run', '--report', report, '--', 'bash', '-c', 'env -i sleep 323 >/dev/null 2>&1 & echo $!; sleep 0.8']);
+    // (no cgroup here: with one, the group would say it too — this is about the lineage alone)
+    const r = await runCli(['run', '--cgroup', 'off', '--report', report, '--', 'bash', '-c', 'env -i sleep 323 >/dev/null 2>&1 & echo $!; sleep 0.8']);
     const [scrubbed] = pidsIn(r.stdout);
     await jar.adopt(scrubbed!);
     const orphan = readReport(report).orphans.find((p) => p.pid === scrubbed);
@@ -166,7 +167,8 @@ describe('rtrack scan on real processes', () => {
     // In its namespace the run's pid means another process (or none) out here: the tag names the namespace too.
     const commandOf = (pid: number): string => readFileSync(`/proc/${pid}/cmdline`, 'latin1').replace(/\0+$/, '').split('\0').join(' ');
     const findIn = async (root: number, command: string): Promise<number | undefined> => (await jar.adoptTree(root)).find((pid) => commandOf(pid) === command);
-    const liveRun = jar.spawn('unshare', ['--pid', '--fork', '--mount-proc', process.execPath, RTRACK, 'run', '-q', '--', 'sleep', '334']);
+    // The live run is SIGKILLed when the test ends, which would leave its cgroup behind: no cgroup here.
+    const liveRun = jar.spawn('unshare', ['--pid', '--fork', '--mount-proc', process.execPath, RTRACK, 'run', '-q', '--cgroup', 'off', '--', 'sleep', '334']);
     // The namespace's first process (bash, then sleep 336) outlives rtrack, so the leftover stays in it.
     const goneRun = jar.spawn('unshare', ['--pid', '--fork', '--mount-proc', 'bash', '-c', '"$0" "$1" run -q -- bash -c "sleep 335 >/dev/null 2>&1 &"; exec sleep 336', process.execPath, RTRACK]);
     let liveTask: number | undefined;

@@ -2,7 +2,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { tempDir } from '../helpers/temp.js';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -12,6 +11,7 @@ import { formatTaskTag } from '../../src/tracking/task-tag.js';
 import { createLinuxReader } from '../../src/platform/linux.js';
 import { RTRACK, runCli } from '../helpers/cli.js';
 import { memoryStream } from '../helpers/fake-reader.js';
+import { freePort } from '../helpers/ports.js';
 import { ProcessJar, waitFor } from '../helpers/processes.js';
 import { requireOrSkip } from '../helpers/debian-tools.js';
 import { promtool } from '../helpers/promtool.js';
@@ -58,13 +58,6 @@ async function certainLeak(seconds: number): Promise<number> {
   return pid!;
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 describe('rtrack watch', () => {
   it('serves a tagged leak as a certain leak, and zero after it is gone; /healthz; 404; clean SIGTERM', async () => {
@@ -115,7 +108,7 @@ describe('rtrack watch', () => {
   it('a failed scan is logged and counted; the previous values stay served', async () => {
     let calls = 0;
     const good: ScanReport = {
-      timestamp: new Date(), warnings: [], processCount: 42, totalMemoryMB: 1, totalMemoryBytes: 1048576, mcpProcessCount: 0, mcpMemoryMB: 0, mcpMemoryBytes: 0, certain: [], suspected: [], kept: [],
+      timestamp: new Date(), warnings: [], processCount: 42, totalMemoryMB: 1, totalMemoryBytes: 1048576, mcpProcessCount: 0, mcpMemoryMB: 0, mcpMemoryBytes: 0, certain: [], suspected: [], kept: [], leftoverCgroups: [],
     };
     const log = memoryStream();
     const server = await startWatchServer({

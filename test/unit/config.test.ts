@@ -14,7 +14,7 @@ function file(name: string, text: string): string {
 
 describe('loadConfig', () => {
   it('without a path gives the seed defaults', async () => {
-    expect(await loadConfig()).toEqual({ enabled: true, memoryThresholdMB: 100, logOrphanedMCPOnly: false, keep: [], lineageIntervalMs: 250, keepSharedDaemons: true, agents: [], sessions: { reap: false, lingerMs: 3000 } });
+    expect(await loadConfig()).toEqual({ enabled: true, memoryThresholdMB: 100, logOrphanedMCPOnly: false, keep: [], lineageIntervalMs: 250, keepSharedDaemons: true, agents: [], sessions: { reap: false, lingerMs: 3000 }, cgroup: 'auto' });
   });
 
   it('reads a full file', async () => {
@@ -29,7 +29,7 @@ diagnostics:
     lineage_interval_ms: 100
     keep_shared_daemons: false
 `);
-    expect(await loadConfig(path)).toEqual({ enabled: false, memoryThresholdMB: 250, logOrphanedMCPOnly: true, keep: ['sccache', 'GradleDaemon'], lineageIntervalMs: 100, keepSharedDaemons: false, agents: [], sessions: { reap: false, lingerMs: 3000 } });
+    expect(await loadConfig(path)).toEqual({ enabled: false, memoryThresholdMB: 250, logOrphanedMCPOnly: true, keep: ['sccache', 'GradleDaemon'], lineageIntervalMs: 100, keepSharedDaemons: false, agents: [], sessions: { reap: false, lingerMs: 3000 }, cgroup: 'auto' });
   });
 
   it('missing keys take the defaults; an empty file is all defaults', async () => {

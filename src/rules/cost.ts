@@ -1,0 +1,43 @@
+// What a leak costs: the memory you get back by ending it (PSS, USS), the CPU it burns, and the
+// ports it holds. Pure (the /proc texts are parsed in platform/linux.ts).
+
+/** `127.0.0.1:3000`, `[::1]:3000`, `*:3000` for the wildcard addresses. */
+export function formatEndpoint(s: { address: string; port: number }): string {
+  if (s.address === '0.0.0.0' || s.address === '::') return `*:${s.port}`;
+  return s.address.includes(':') ? `[${s.address}]:${s.port}` : `${s.address}:${s.port}`;
+}
+
+/** A leak burning at least this share of one core over the last interval is flagged as spinning. */
+export const SPINNING_PERCENT = 90;
+
+/** CPU share of one core between two readings of a process's CPU time. */
+export function cpuPercent(cpuSecondsBefore: number, cpuSecondsAfter: number, elapsedMs: number): number {
+  if (elapsedMs <= 0) return 0;
+  return Math.max(0, (100 * (cpuSecondsAfter - cpuSecondsBefore) * 1000) / elapsedMs);
+}
+
+/** Totals of a set of reported processes: PSS where it was read (RSS where not), USS, RSS, and the spinning ones. */
+export function costTotals(processes: readonly { memoryMB: number; memoryBytes?: number; cost?: { pssBytes?: number; ussBytes?: number; spinning?: boolean; cpuPercent?: number } }[]): {
+  pssBytes: number;
+  ussBytes: number;
+  rssBytes: number;
+  /** Processes whose PSS could not be read: their RSS stands in, so the PSS total is an upper bound. */
+  pssUnknown: number;
+  spinning: number;
+  cpuPercent: number;
+} {
+  const totals = { pssBytes: 0, ussBytes: 0, rssBytes: 0, pssUnknown: 0, spinning: 0, cpuPercent: 0 };
+  for (const p of processes) {
+    const rss = p.memoryBytes ?? Math.round(p.memoryMB * 1024 * 1024);
+    totals.rssBytes += rss;
+    if (p.cost?.pssBytes !== undefined) totals.pssBytes += p.cost.pssBytes;
+    else {
+      totals.pssBytes += rss;
+      totals.pssUnknown++;
+    }
+    totals.ussBytes += p.cost?.ussBytes ?? 0;
+    if (p.cost?.spinning) totals.spinning++;
+    totals.cpuPercent += p.cost?.cpuPercent ?? 0;
+  }
+  return totals;
+}

@@ -1,0 +1,112 @@
+// What a leak costs: memory you get back (PSS, not RSS), CPU burned, ports held — read for the
+// reported processes only, on real processes.
+import { spawn } from 'node:child_process';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { ScanReport, TaskReport } from '../../src/index.js';
+import { runCli } from '../helpers/cli.js';
+import { freePort } from '../helpers/ports.js';
+import { ProcessJar } from '../helpers/processes.js';
+import { reportFiles } from '../helpers/reports.js';
+import { packageForOtherUsers } from '../helpers/unprivileged.js';
+
+const jar = new ProcessJar();
+afterEach(() => jar.cleanup());
+const MB = 1024 * 1024;
+const { reportPath, readReport } = reportFiles('cost');
+
+/** `rtrack run --report <file> -- bash -c script`: the report (its orphans adopted for cleanup first) and stderr. */
+async function runLeaking(script: string): Promise<{ report: TaskReport; stderr: string }> {
+  const path = reportPath();
+  const r = await runCli(['run', '--report', path, '--', 'bash', '-c', script], { timeoutMs: 60_000 });
+  const report = readReport(path);
+  for (const p of report.orphans) await jar.adopt(p.pid);
+  return { report, stderr: r.stderr };
+}
+
+
+describe('memory you get back', () => {
+  it('a leaked parent that touched 200 MB and forked 3 sleeping children: RSS ≈ 800 MB, PSS ≈ 200 MB', async () => {
+    // The children share the parent's 200 MB copy-on-write: each counts it whole in RSS, a quarter in PSS.
+    const script = [
+      'import os, sys, time',
+      'data = bytearray(200 * 1024 * 1024)',
+      'for i in range(0, len(data), 4096): data[i] = 1',
+      'pids = [os.getpid()]',
+      'for _ in range(3):',
+      '    pid = os.fork()',
+      '    if pid == 0:',
+      '        time.sleep(300); os._exit(0)',
+      '    pids.append(pid)',
+      'print(" ".join(map(str, pids)), flush=True)',
+      'time.sleep(300)',
+    ].join('\n');
+    const { report, stderr } = await runLeaking(`python3 -c '${script}' >/dev/null 2>&1 & sleep 2.5`);
+    expect(report.orphans).toHaveLength(4);
+    const rssMB = report.leakCost!.rssBytes / MB;
+    const pssMB = report.leakCost!.pssMB;
+    expect(rssMB).toBeGreaterThan(760);
+    expect(rssMB).toBeLessThan(900);
+    expect(pssMB).toBeGreaterThan(190); // 200 MB shared four ways, plus four small interpreters
+    expect(pssMB).toBeLessThan(260);
+    expect(report.leakCost!.pssUnknown).toBe(0);
+    // the summary's headline is the PSS total, RSS beside it
+    expect(stderr).toMatch(/rtrack: the task left running: 4 processes, (19\d|2[0-5]\d)\.\d MB \(RSS (7[6-9]\d|8\d\d)\.\d MB\)/);
+  });
+});
+
+describe('ports held and CPU burned', () => {
+  it('a leaked http.server names its port in the report and scan; scan --port finds it, and not a bystander\'s port', async () => {
+    const port = await freePort();
+    const bystanderPort = await freePort();
+    const bystander = jar.spawn('python3', ['-m', 'http.server', String(bystanderPort), '--bind', '127.0.0.1'], { stdio: 'ignore' });
+    const { report, stderr } = await runLeaking(`python3 -m http.server ${port} --bind 127.0.0.1 >/dev/null 2>&1 & sleep 1`);
+    const leak = report.orphans.find((p) => p.command.includes('http.server'))!;
+    const server = leak.pid;
+    expect(leak.cost?.listening).toEqual([{ protocol: 'tcp', address: '127.0.0.1', port }]);
+    expect(stderr).toContain(`listening on 127.0.0.1:${port}`);
+
+    const scan = JSON.parse((await runCli(['scan', '--json', '--all'])).stdout) as ScanReport;
+    const inScan = scan.certain.flatMap((g) => g.processes).find((p) => p.pid === server);
+    expect(inScan?.cost?.listening).toEqual([{ protocol: 'tcp', address: '127.0.0.1', port }]);
+    const found = await runCli(['scan', '--port', String(port)]);
+    expect(found.code).toBe(0);
+    expect(found.stdout).toMatch(new RegExp(`^port ${port}: certain leak ${server} .*http\\.server`));
+    const notALeak = await runCli(['scan', '--all', '--port', String(bystanderPort)]);
+    expect(notALeak.code).toBe(1);
+    expect(notALeak.stdout).toBe(`rtrack: no leak listens on port ${bystanderPort}\n`);
+    expect(bystander.exitCode).toBeNull();
+  });
+
+  it('a leaked busy loop is flagged as spinning; a leaked sleeper is not', async () => {
+    const { report, stderr } = await runLeaking('(exec -a busy-loop bash -c "while :; do :; done") & sleep 301 & sleep 0.3');
+    const busy = report.orphans.find((p) => p.command.startsWith('busy-loop'))!;
+    const sleeper = report.orphans.find((p) => p.command === 'sleep 301')!;
+    expect(busy.cost).toMatchObject({ spinning: true });
+    expect(busy.cost!.cpuPercent).toBeGreaterThanOrEqual(90);
+    expect(sleeper.cost).toMatchObject({ spinning: false, cpuPercent: 0 });
+    expect(stderr).toMatch(/SPINNING \d+% CPU/);
+    expect(report.leakCost?.spinning).toBe(1);
+  });
+});
+
+describe.skipIf(process.getuid?.() !== 0)('another user\'s leak', () => {
+  it('is shown by RSS only, marked so, and nothing fails', async () => {
+    const [leak] = await jar.orphan('(exec -a "npm exec mcp-server-cost-check" sleep 302) >/dev/null 2>&1 & echo $!');
+    const forNobody = packageForOtherUsers();
+    try {
+      const out = await new Promise<string>((resolve) => {
+        const c = spawn('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, forNobody.rtrack, 'scan', '--json'], { stdio: ['ignore', 'pipe', 'inherit'] });
+        let text = '';
+        c.stdout.on('data', (d: Buffer) => (text += d.toString()));
+        c.on('exit', () => resolve(text));
+      });
+      const scan = JSON.parse(out) as ScanReport;
+      const p = scan.suspected.flatMap((g) => g.processes).find((q) => q.pid === leak)!;
+      expect(p.cost).toMatchObject({ memoryUnreadable: true });
+      expect(p.cost?.pssBytes).toBeUndefined();
+      expect(p.memoryBytes).toBeGreaterThan(0);
+    } finally {
+      forNobody.cleanup();
+    }
+  });
+});
