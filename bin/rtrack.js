@@ -1,7 +1,6 @@
 #!/usr/bin/env node
-import { closeSync } from 'node:fs';
+import { closeSync, readFileSync } from 'node:fs';
 import { isatty } from 'node:tty';
-import { main } from '../dist/cli/main.js';
 
 // A stream that broke — `rtrack snapshot | head` closed the pipe (EPIPE), the terminal hung up
 // (EIO, an SSH session dropped) — goes quiet: later writes to it are dropped, and the work goes on
@@ -32,7 +31,37 @@ process.on('exit', () => {
   }
 });
 
-main(process.argv.slice(2)).then(
-  (code) => { process.exitCode = code; },
-  (err) => { process.stderr.write(`rtrack: ${err instanceof Error ? err.message : String(err)}\n`); process.exitCode = 1; },
-);
+const argv = process.argv.slice(2);
+const done = (code) => {
+  process.exitCode = code;
+};
+const failed = (err) => {
+  process.stderr.write(`rtrack: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exitCode = 1;
+};
+
+// Two paths that must start fast load neither the option parser nor any other command: the
+// version, and the hooks an agent runs inside its own start-up and end (`session start|end` with
+// only the options the hooks are installed with). Anything else goes through the full CLI.
+const hookOptions = /^--(agent|pid|config)$/;
+if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
+  process.stdout.write(`${JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version}\n`);
+} else if (
+  argv[0] === 'session' &&
+  (argv[1] === 'start' || argv[1] === 'end') &&
+  argv.length % 2 === 0 &&
+  argv.slice(2).every((a, i) => (i % 2 === 0 ? hookOptions.test(a) : !a.startsWith('-'))) &&
+  argv.includes('--agent') &&
+  !argv.includes('--pid') // --pid is checked by the full CLI
+) {
+  const option = (name) => {
+    const i = argv.indexOf(name);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
+  const { sessionStart, sessionEnd } = await import('../dist/cli/session-command.js');
+  const options = { agent: option('--agent'), config: option('--config') };
+  (argv[1] === 'start' ? sessionStart(options) : sessionEnd(options)).then(done, failed);
+} else {
+  const { main } = await import('../dist/cli/main.js');
+  main(argv).then(done, failed);
+}

@@ -1,7 +1,7 @@
 // The session follower's own entry point: `session start` spawns `node dist/cli/follower-main.js
 // [--config file] [--interval ms]`, so the long-lived follower never loads the CLI's option parser
 // or any command it does not run (it stays close to a bare Node process in memory).
-import { sessionFollow } from './agent-commands.js';
+import { sessionFollow } from './session-command.js';
 
 const args = process.argv.slice(2);
 const value = (name: string): string | undefined => {

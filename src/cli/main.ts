@@ -7,13 +7,15 @@ import { SHARED_DAEMONS } from '../rules/patterns.js';
 import { collect, parseDuration, parseNonNegativeNumber, parsePort, UsageError } from './common.js';
 // Each command's module is loaded when that command runs: `rtrack --version` or a hook's
 // `rtrack session start` never pays for the others (prom-client is loaded by watch alone).
-import type { HooksOptions, SessionOptions } from './agent-commands.js';
+import type { HooksOptions } from './hooks-command.js';
+import type { SessionOptions } from './session-command.js';
 import type { RunOptions } from './run-command.js';
 import type { ScanCommandOptions } from './scan-command.js';
 import type { SnapshotOptions } from './snapshot-command.js';
 import type { WatchOptions } from './watch-command.js';
 
-const agentCommands = (): Promise<typeof import('./agent-commands.js')> => import('./agent-commands.js');
+const hooksCommand = (): Promise<typeof import('./hooks-command.js')> => import('./hooks-command.js');
+const sessionCommand = (): Promise<typeof import('./session-command.js')> => import('./session-command.js');
 
 const EXIT_USAGE = 2;
 
@@ -171,7 +173,7 @@ Examples:
     .option('-c, --config <file>', 'the YAML config the follower uses (e.g. sessions: { reap: true })')
     .option('--dry-run', 'print the settings as they would become, change nothing')
     .addHelpText('after', '\nExamples:\n  rtrack hooks install claude-code\n  rtrack hooks install claude-code --settings .claude/settings.json --dry-run')
-    .action(async (agent: string, options: HooksOptions) => setExit(await (await agentCommands()).hooksInstall(agent, options)));
+    .action(async (agent: string, options: HooksOptions) => setExit(await (await hooksCommand()).hooksInstall(agent, options)));
   hooks
     .command('uninstall')
     .description("remove rtrack's hooks, and only them")
@@ -179,13 +181,13 @@ Examples:
     .option('--settings <file>', 'the settings file (default: ~/.claude/settings.json)')
     .option('--dry-run', 'print the settings as they would become, change nothing')
     .addHelpText('after', '\nExample:\n  rtrack hooks uninstall claude-code')
-    .action(async (agent: string, options: HooksOptions) => setExit(await (await agentCommands()).hooksUninstall(agent, options)));
+    .action(async (agent: string, options: HooksOptions) => setExit(await (await hooksCommand()).hooksUninstall(agent, options)));
   hooks
     .command('status')
     .description('which settings files have the hooks, and whether the follower runs')
     .option('--settings <file>', 'a settings file to look at besides ~/.claude/settings.json and ./.claude/settings.json')
     .addHelpText('after', '\nExample:\n  rtrack hooks status')
-    .action(async (options: HooksOptions) => setExit(await (await agentCommands()).hooksStatus(options)));
+    .action(async (options: HooksOptions) => setExit(await (await hooksCommand()).hooksStatus(options)));
 
   const session = program.command('session').description('what the hooks run (not for people): register a session, record its end, follow sessions');
   const agentOption = (c: Command): Command =>
@@ -195,17 +197,17 @@ Examples:
       .option('-c, --config <file>', 'the YAML config the follower uses');
   agentOption(session.command('start').description('SessionStart hook: register the agent process with the follower, starting one if none runs; always exits 0'))
     .addHelpText('after', '\nExample (as a hook runs it, with the hook JSON on stdin):\n  rtrack session start --agent claude-code')
-    .action(async (options: SessionOptions) => setExit(await (await agentCommands()).sessionStart(options)));
+    .action(async (options: SessionOptions) => setExit(await (await sessionCommand()).sessionStart(options)));
   agentOption(session.command('end').description('SessionEnd hook: record why the session ended; never waits; always exits 0'))
     .addHelpText('after', '\nExample:\n  rtrack session end --agent claude-code')
-    .action(async (options: SessionOptions) => setExit(await (await agentCommands()).sessionEnd(options)));
+    .action(async (options: SessionOptions) => setExit(await (await sessionCommand()).sessionEnd(options)));
   session
     .command('follow')
     .description('the follower: follow every registered agent, journal (and with sessions.reap, reap) what each session left; exits when it follows nothing')
     .option('-c, --config <file>', 'YAML config')
     .option('--interval <duration>', 'how often agents are checked and their trees followed', parseDuration, 1000)
     .addHelpText('after', '\nExample:\n  rtrack session follow')
-    .action(async (options: { config?: string; interval: number }) => setExit(await (await agentCommands()).sessionFollow({ config: options.config, intervalMs: options.interval })));
+    .action(async (options: { config?: string; interval: number }) => setExit(await (await sessionCommand()).sessionFollow({ config: options.config, intervalMs: options.interval })));
 
   program
     .command('sessions')
@@ -213,7 +215,7 @@ Examples:
     .option('--json', 'print the entries as JSON')
     .option('--limit <n>', 'how many of the most recent', (v) => Number(parsePort(v)), 20)
     .addHelpText('after', '\nExamples:\n  rtrack sessions\n  rtrack sessions --json --limit 5')
-    .action(async (options: { json?: boolean; limit: number }) => setExit(await (await agentCommands()).sessionsCommand(options)));
+    .action(async (options: { json?: boolean; limit: number }) => setExit(await (await import('./sessions-command.js')).sessionsCommand(options)));
 
   program
     .command('demo')

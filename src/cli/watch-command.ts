@@ -18,12 +18,14 @@ export interface WatchOptions extends LogOptions {
 export async function watchCommand(options: WatchOptions): Promise<number> {
   const config = withKeepPatterns(await resolveConfig(options.config), options.keep);
   const logger = cliLogger(options);
+  const cache = {};
   const { startWatchServer } = await import('../operations/watch-server.js'); // prom-client
   const server = await startWatchServer({
     host: options.host,
     port: options.port,
     intervalMs: options.interval,
-    scan: () => scanMachine({ keep: config.keep, keepSharedDaemons: config.keepSharedDaemons, agents: config.agents, all: options.all }),
+    // One cache for the life of watch: each scan reads the environments of new processes only.
+    scan: () => scanMachine({ keep: config.keep, keepSharedDaemons: config.keepSharedDaemons, agents: config.agents, all: options.all, cache }),
     logger,
     reap: options.reap ? { lingerMs: options.linger, graceMs: options.grace } : undefined,
   });

@@ -23,6 +23,12 @@ export interface ScanOptions {
   keep?: readonly string[];
   /** Keep the built-in shared per-user daemons (default true). */
   keepSharedDaemons?: boolean;
+  /**
+   * Carried from one scan to the next (`rtrack watch`): a process whose identity was seen before
+   * keeps the command line and environment markers read then — an environment does not change
+   * after exec — so each scan reads `environ` of new processes only.
+   */
+  cache?: { previous?: ProcessSnapshot };
   /** How long CPU use is sampled for the reported leaks, in ms (default 200; 0: no CPU share). */
   cpuSampleMs?: number;
   /** Where the cgroup v2 hierarchy is mounted (default: found in /proc/self/mountinfo), to look for leftover run groups. */
@@ -50,7 +56,9 @@ export interface ScanReport extends MachineScan {
 export async function scanMachine(options: ScanOptions = {}): Promise<ScanReport> {
   const reader = options.reader ?? platformReader();
   const agents = agentDefinitions(options.agents);
-  const snapshot = await takeSnapshot({ reader, environment: 'all', keep: options.keep, keepSharedDaemons: options.keepSharedDaemons, agents });
+  const previous = options.cache?.previous;
+  const snapshot = await takeSnapshot({ reader, previous, environment: previous ? 'new' : 'all', keep: options.keep, keepSharedDaemons: options.keepSharedDaemons, agents });
+  if (options.cache) options.cache.previous = snapshot;
   const runGroups = leftoverRunGroups(options.cgroupMount);
   const exclude = await selfAndAncestors(reader);
   const now = Date.now();

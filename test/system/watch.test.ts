@@ -5,7 +5,7 @@ import { tempDir } from '../helpers/temp.js';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createLogger, type ScanReport } from '../../src/index.js';
+import { createLogger, scanMachine, type ScanReport } from '../../src/index.js';
 import { startWatchServer } from '../../src/metrics.js';
 import { formatTaskTag } from '../../src/tracking/task-tag.js';
 import { createLinuxReader } from '../../src/platform/linux.js';
@@ -146,6 +146,25 @@ describe('rtrack watch', () => {
     const r = await runCli(args);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(pattern);
+  });
+});
+
+describe('scans carried one to the next (watch)', () => {
+  it('the second scan reads the environments of new processes only, and still knows the leak it found by its tag', async () => {
+    const leak = await certainLeak(650);
+    const asked: (string | undefined)[] = [];
+    const counting = {
+      ...reader,
+      readProcessTable: (o?: Parameters<typeof reader.readProcessTable>[0]) => {
+        asked.push(o?.environment);
+        return reader.readProcessTable(o);
+      },
+    };
+    const cache = {};
+    const first = await scanMachine({ reader: counting, cache, cpuSampleMs: 0 });
+    const second = await scanMachine({ reader: counting, cache, cpuSampleMs: 0 });
+    expect(asked).toEqual(['all', 'new']);
+    for (const scan of [first, second]) expect(scan.certain.flatMap((g) => g.processes.map((p) => p.pid))).toContain(leak);
   });
 });
 

@@ -1,0 +1,149 @@
+// `rtrack session start|end` (what the hooks run) and `rtrack session follow`. A hook never fails
+// the agent: whatever goes wrong is one line in the state directory's hooks.log, and the exit
+// status is 0. Loaded without the option parser by bin/rtrack.js for the hooks (they run inside
+// the agent's start-up and end), so it imports only what a hook needs.
+import { spawn } from 'node:child_process';
+import { appendFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { stateDirectory } from '../files.js';
+import { logHookProblem, recordSessionEnd, registerSession, runningFollower } from '../operations/agent-sessions.js';
+import { platformReader } from '../platform/index.js';
+import { parseHookInput, type HookInput } from '../rules/agent-hooks.js';
+import { takeSnapshot } from '../tracking/snapshot.js';
+import { formatTaskTag, newTagRandom, TASK_ENV_VAR, UNKNOWN_PID_NAMESPACE } from '../tracking/task-tag.js';
+
+const FOLLOWER_MAIN = fileURLToPath(new URL('./follower-main.js', import.meta.url));
+
+/** The hook's JSON from stdin: what arrives within `ms` (the agent writes it at once and closes). */
+function readStdin(ms: number): Promise<string> {
+  if (process.stdin.isTTY) return Promise.resolve('');
+  return new Promise((resolveText) => {
+    let text = '';
+    const done = (): void => {
+      clearTimeout(timer);
+      process.stdin.pause();
+      resolveText(text);
+    };
+    const timer = setTimeout(done, ms);
+    process.stdin.setEncoding('utf8');
+    process.stdin.on('data', (d: string) => (text += d));
+    process.stdin.once('end', done);
+    process.stdin.once('error', done);
+  });
+}
+
+const SHELLS = new Set(['sh', 'bash', 'dash', 'zsh', 'fish', 'ksh', 'mksh', 'busybox', 'env']);
+
+/** The agent process of a hook: its nearest ancestor that is not a shell. */
+async function findAgent(pid: number | undefined): Promise<{ pid: number; startTime: number } | undefined> {
+  const reader = platformReader();
+  if (pid !== undefined) {
+    const status = await reader.readStatus(pid);
+    return status ? { pid, startTime: status.startTime } : undefined;
+  }
+  const snapshot = await takeSnapshot({ reader });
+  const byPidMap = new Map(snapshot.processes.map((p) => [p.pid, p]));
+  let current = byPidMap.get(process.pid);
+  for (let depth = 0; current && depth < 64; depth++) {
+    const parent = byPidMap.get(current.ppid);
+    if (!parent || parent.pid <= 1) return undefined;
+    const name = (parent.commandLine ?? parent.command).split(' ')[0]!.split('/').pop()!.replace(/^-/, '');
+    if (!SHELLS.has(name)) {
+      const status = await reader.readStatus(parent.pid);
+      return status ? { pid: parent.pid, startTime: status.startTime } : undefined;
+    }
+    current = parent;
+  }
+  return undefined;
+}
+
+export interface SessionOptions {
+  agent: string;
+  pid?: number;
+  config?: string;
+}
+
+/**
+ * Runs a hook's work so that it can never fail the agent: the hook JSON is read from stdin (what
+ * arrives within a second), and anything that goes wrong — bad input included — is one line in
+ * hooks.log. Always resolves with 0.
+ */
+async function asHook(name: string, work: (input: HookInput, state: string) => Promise<void>): Promise<number> {
+  const state = stateDirectory();
+  try {
+    const input = parseHookInput(await readStdin(1000));
+    if (typeof input === 'string') logHookProblem(state, `${name}: ${input}`);
+    else await work(input, state);
+  } catch (err) {
+    logHookProblem(state, `${name}: ${(err as Error).message}`);
+  }
+  return 0;
+}
+
+/** `rtrack session start`: registers the agent with the follower (starting one if none runs). Always exits 0. */
+export function sessionStart(options: SessionOptions): Promise<number> {
+  return asHook('session start', async (input, state) => {
+    const agent = await findAgent(options.pid);
+    if (!agent) {
+      logHookProblem(state, `session start: no agent process found above pid ${process.pid} (session ${input.session_id})`);
+      return;
+    }
+    await registerSession(state, {
+      agent: options.agent,
+      sessionId: input.session_id,
+      ...(input.cwd ? { cwd: input.cwd } : {}),
+      ...(input.transcript_path ? { transcriptPath: input.transcript_path } : {}),
+      ...(input.source ? { source: input.source } : {}),
+      agentPid: agent.pid,
+      agentStartTime: agent.startTime,
+      startedAt: new Date().toISOString(),
+    });
+    // Later Bash-tool commands of the session carry rtrack's tag, owned by the agent process.
+    const envFile = process.env.CLAUDE_ENV_FILE;
+    if (envFile) {
+      let ns: string | undefined;
+      try {
+        ns = platformReader().readPidNamespace?.(agent.pid)?.namespace;
+      } catch {
+        ns = undefined;
+      }
+      const tag = formatTaskTag({ ...agent, pidNamespace: ns ?? UNKNOWN_PID_NAMESPACE }, newTagRandom());
+      appendFileSync(envFile, `export ${TASK_ENV_VAR}=${tag}\n`);
+    }
+    if (!(await runningFollower(state))) {
+      const args = [FOLLOWER_MAIN, ...(options.config ? ['--config', resolve(options.config)] : [])];
+      spawn(process.execPath, args, { detached: true, stdio: 'ignore', env: process.env, cwd: '/' }).unref();
+    }
+  });
+}
+
+/** `rtrack session end`: records the SessionEnd reason on the agent's record. Never waits; always exits 0. */
+export function sessionEnd(options: SessionOptions): Promise<number> {
+  return asHook('session end', async (input, state) => {
+    const agent = await findAgent(options.pid);
+    if (!agent || !(await recordSessionEnd(state, agent, input.reason ?? 'other'))) {
+      logHookProblem(state, `session end: session ${input.session_id} was not registered (no SessionStart hook ran for it)`);
+    }
+  });
+}
+
+/** `rtrack session follow`: the follower (started by `session start`; exits when it follows nothing). */
+export async function sessionFollow(options: { config?: string; intervalMs?: number }): Promise<number> {
+  const [{ followSessions }, { resolveConfig }, { createLogger }] = await Promise.all([import('../operations/session-follower.js'), import('./common.js'), import('../log.js')]);
+  const state = stateDirectory();
+  const config = await resolveConfig(options.config);
+  const logger = createLogger({ stream: { write: (line: string) => (appendFileSync(join(state, 'follower.log'), line), true) } });
+  await followSessions({
+    state,
+    intervalMs: options.intervalMs,
+    lingerMs: config.sessions.lingerMs,
+    reap: config.sessions.reap,
+    keep: config.keep,
+    keepSharedDaemons: config.keepSharedDaemons,
+    agents: config.agents,
+    logger,
+  });
+  return 0;
+}
+
