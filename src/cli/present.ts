@@ -42,7 +42,7 @@ function processLine(p: ProcessInfo & { evidence?: string[]; cost?: LeakCost }, 
 }
 
 /** `612.0 MB (RSS 1302.0 MB)`: what ending them gives back (PSS) where it is known, RSS beside it; RSS alone elsewhere. */
-export function memoryText(processes: readonly (ProcessInfo & { cost?: LeakCost })[]): string {
+export function memoryText(processes: readonly { memoryMB: number; memoryBytes?: number; cost?: LeakCost }[]): string {
   const t = costTotals(processes);
   if (t.pssUnknown === processes.length) return formatMB(t.rssBytes / BYTES_PER_MB);
   const unknown = t.pssUnknown > 0 ? `; ${t.pssUnknown} unreadable, counted by RSS` : '';

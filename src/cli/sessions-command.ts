@@ -1,8 +1,9 @@
 // `rtrack sessions`: the journal of ended agent sessions that left processes.
 import { stateDirectory } from '../files.js';
 import { readJournal, type JournalEntry } from '../operations/agent-sessions.js';
+import { formatEndpoint } from '../rules/cost.js';
 import { escapeUnprintable } from '../text.js';
-import { formatAge, formatMB } from './present.js';
+import { formatAge, formatMB, memoryText } from './present.js';
 
 /** `rtrack sessions`: the journal's recent entries, for people or as JSON. */
 export async function sessionsCommand(options: { json?: boolean; limit: number }): Promise<number> {
@@ -22,14 +23,14 @@ export async function sessionsCommand(options: { json?: boolean; limit: number }
 }
 
 function renderEntry(e: JournalEntry): string {
-  const memory = e.leaked.reduce((s, p) => s + p.memoryMB, 0);
   const age = Math.max(0, Math.round((Date.now() - Date.parse(e.endedAt)) / 1000));
   const lines = [
-    `${escapeUnprintable(e.agent)} session ${escapeUnprintable(e.sessionId)}${e.cwd ? ` in ${escapeUnprintable(e.cwd)}` : ''}: ended ${formatAge(age)} ago (${escapeUnprintable(e.reason)}), left ${e.leaked.length} ${e.leaked.length === 1 ? 'process' : 'processes'}, ${formatMB(memory)}`,
+    `${escapeUnprintable(e.agent)} session ${escapeUnprintable(e.sessionId)}${e.cwd ? ` in ${escapeUnprintable(e.cwd)}` : ''}: ended ${formatAge(age)} ago (${escapeUnprintable(e.reason)}), left ${e.leaked.length} ${e.leaked.length === 1 ? 'process' : 'processes'}, ${memoryText(e.leaked)}`,
   ];
   for (const p of e.leaked) {
     const reaped = e.reaped?.find((r) => r.pid === p.pid);
-    lines.push(`  ${String(p.pid).padStart(7)} ${formatMB(p.memoryMB).padStart(10)} ${escapeUnprintable(p.command)}  (${p.evidence.join(', ')})${reaped ? ` → ${reaped.result}` : ''}`);
+    const ports = p.cost?.listening?.length ? `  listening on ${p.cost.listening.map(formatEndpoint).join(', ')}` : '';
+    lines.push(`  ${String(p.pid).padStart(7)} ${formatMB(p.memoryMB).padStart(10)} ${escapeUnprintable(p.command)}  (${p.evidence.join(', ')})${ports}${reaped ? ` → ${reaped.result}` : ''}`);
   }
   return `${lines.join('\n')}\n`;
 }

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { writeFileAtomic } from '../files.js';
 import { platformReader } from '../platform/index.js';
 import type { PlatformReader } from '../platform/types.js';
-import type { LineageRecord, ProcessIdentity } from '../types.js';
+import type { LeakCost, LineageRecord, ProcessIdentity } from '../types.js';
 import type { ReapOutcome } from './reap.js';
 
 /** One agent process registered by its SessionStart hook. */
@@ -42,7 +42,7 @@ export interface JournalEntry {
   endedAt: string;
   /** The SessionEnd reason, or `agent exited` when no SessionEnd hook ran (a crash, SIGKILL). */
   reason: string;
-  leaked: { pid: number; command: string; memoryMB: number; memoryBytes?: number; evidence: string[] }[];
+  leaked: { pid: number; command: string; memoryMB: number; memoryBytes?: number; evidence: string[]; cost?: LeakCost }[];
   /** With `sessions.reap`: what reaping did. */
   reaped?: ReapOutcome[];
 }

@@ -14,6 +14,7 @@ import { takeSnapshot } from '../tracking/snapshot.js';
 import type { AgentConfig, AttributedProcess, LineageRecord } from '../types.js';
 import { acquireFollowerLock, appendJournal, readRecords, releaseFollowerLock, type JournalEntry, type SessionRecord } from './agent-sessions.js';
 import { selfAndAncestors } from './ancestry.js';
+import { measureCosts } from './leak-cost.js';
 import { reapOrphans } from './reap.js';
 
 export interface FollowOptions {
@@ -157,6 +158,7 @@ async function closeSession(record: SessionRecord, lineage: LineageRecord[], end
   if (evidence.size === 0) return;
   const leaked: AttributedProcess[] = [...evidence].map(([pid, why]) => ({ ...live.get(pid)!, evidence: [...why].sort() as AttributedProcess['evidence'] }));
   leaked.sort((a, b) => a.startTime - b.startTime || a.pid - b.pid);
+  await measureCosts(leaked, { reader });
   const entry: JournalEntry = {
     agent: record.agent,
     sessionId: record.sessionId,
@@ -165,7 +167,7 @@ async function closeSession(record: SessionRecord, lineage: LineageRecord[], end
     startedAt: record.startedAt,
     endedAt: endedAt.toISOString(),
     reason: record.endReason ?? 'agent exited',
-    leaked: leaked.map((p) => ({ pid: p.pid, command: p.command, memoryMB: p.memoryMB, memoryBytes: p.memoryBytes, evidence: p.evidence })),
+    leaked: leaked.map((p) => ({ pid: p.pid, command: p.command, memoryMB: p.memoryMB, memoryBytes: p.memoryBytes, evidence: p.evidence, ...(p.cost ? { cost: p.cost } : {}) })),
   };
   if (options.reap) entry.reaped = await reapOrphans(leaked, { reader, graceMs: options.graceMs });
   appendJournal(options.state, entry);

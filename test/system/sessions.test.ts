@@ -133,6 +133,7 @@ describe('rtrack session start|end and the follower', () => {
     // the SessionStart hook gave later Bash-tool commands rtrack's tag, owned by the agent process
     expect(readFileSync(join(h.home, `env-${session}.sh`), 'utf8')).toMatch(new RegExp(`^export RESOURCE_TRACKER_TASK=rt2\\.${agent.pid}\\.\\d+\\.\\d+\\.[0-9a-f]+\\n$`));
     expect(entry.leaked.find((p) => p.pid === scrubbed)).toMatchObject({ command: 'scrubbed-server 630', evidence: ['lineage'] });
+    expect(entry.leaked.find((p) => p.pid === scrubbed)?.cost?.pssBytes).toBeGreaterThan(0); // what it cost, measured before reaping
     expect(entry.reaped?.find((r) => r.pid === scrubbed)?.result).toMatch(/^(terminated|killed)$/);
     expect(await isAlive(scrubbed)).toBe(false);
     expect(await isAlive(bystander!)).toBe(true);
