@@ -67,6 +67,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
 Examples:
   rtrack run --reap -- claude          run an agent session, then remove what it leaked
   rtrack scan                          what earlier sessions left on this machine
+  rtrack hooks install claude-code     follow every Claude Code session, even those not run through rtrack
   rtrack watch --port 9464             serve leak metrics to Prometheus
   rtrack demo                          see a leak found and cleaned up`,
     );
@@ -122,7 +123,7 @@ Examples:
     });
 
   configOptions(program.command('scan'))
-    .description('find what earlier sessions left on this machine: certain leaks (tagged, owner gone) and suspected trees')
+    .description('find what earlier sessions left on this machine: certain leaks (runs and agent sessions that are over) and suspected trees')
     .option('--json', 'print the scan as JSON')
     .option('--all', 'report every re-parented tree, not only agent-like ones')
     .option('--reap', 'terminate the certain leaks (tagged by runs that are gone)')

@@ -290,8 +290,11 @@ async function releaseGroup(group: RunCgroup, report: TaskReport, logger: Logger
 async function runContained(command: string, args: readonly string[], options: RunTrackedOptions, state: RunState): Promise<TaskReport> {
   const { tracker, logger, report, failures, env, group } = state;
   const started = performance.now();
+  // `required`: a task that cannot be moved into its group does not run; `auto`: it runs anyway
+  // (the group then stays empty, and the verdicts rest on tags and lineage as without one).
+  const place = (options.cgroup ?? tracker.config.cgroup) === 'required' ? 'echo 0 > "$0" && exec "$@"' : 'echo 0 2>/dev/null > "$0"; exec "$@"';
   const child = group
-    ? spawn('/bin/sh', ['-c', 'echo 0 > "$0" && exec "$@"', group.procsFile, command, ...args], { stdio: options.stdio ?? 'inherit', env, cwd: options.cwd })
+    ? spawn('/bin/sh', ['-c', place, group.procsFile, command, ...args], { stdio: options.stdio ?? 'inherit', env, cwd: options.cwd })
     : spawn(command, args, { stdio: options.stdio ?? 'inherit', env, cwd: options.cwd });
   const exited = waitForExit(child);
   const stopper = stopOnRequest(child, report, options);
