@@ -84,7 +84,7 @@ while (performance.now() - t0 < SECONDS * 1000) {
 const elapsed = (performance.now() - t0) / 1000;
 const after = { follower: usage(follower.pid), idle: usage(idle.pid) };
 const cpuShare = (who) => (100 * (after[who].cpuSeconds - before[who].cpuSeconds)) / elapsed;
-const lineage = JSON.parse(readFileSync(join(state, 'sessions', `${started[0].pid}-${(await reader.readStatus(started[0].pid)).startTime}.json`), 'utf8')).lineage.length;
+const lineage = JSON.parse(readFileSync(join(state, 'sessions', `${started[0].pid}-${(await reader.readStatus(started[0].pid)).startTime}.lineage.json`), 'utf8')).length;
 
 console.log(`session follower: ${AGENTS} agents, ${AGENTS * (CHILDREN + 1)} processes followed, every ${INTERVAL} ms, ${elapsed.toFixed(0)} s, ${cpus()[0].model}, Node ${process.version}`);
 console.log(`  lineage recorded for the first agent: ${lineage} processes (of its ${CHILDREN} children)`);

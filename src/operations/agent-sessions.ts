@@ -2,7 +2,10 @@
 // follower (session-follower.ts) reads, its lock, and the journal of what ended sessions left. Kept
 // light: a hook loads this, not the follower. All state is under the state directory, so a
 // follower that was killed is replaced by the next hook without losing what was recorded:
-//   sessions/<agent pid>-<start>.json  one registered agent process (its session, cwd, lineage)
+//   sessions/<agent pid>-<start>.json  one registered agent process (its session, cwd, end reason),
+//                                      written by the hooks only
+//   sessions/<agent pid>-<start>.lineage.json  what the follower saw of its tree, written by the
+//                                      follower only (two writers of one file would lose updates)
 //   follower.lock                      `<pid> <start time>` of the follower that runs, made with link(2)
 //   journal.jsonl                      one JSON line per ended session that left something
 //   hooks.log                          one line per hook that could not do its job (it still exits 0)
@@ -28,8 +31,6 @@ export interface SessionRecord {
   source?: string;
   /** The last SessionEnd `reason` (clear does not end the process). */
   endReason?: string;
-  /** Every descendant the follower saw while the agent ran. */
-  lineage?: LineageRecord[];
 }
 
 /** One ended session that left something: a line of the journal. */
@@ -50,18 +51,25 @@ export interface JournalEntry {
 const sessionsDir = (state: string): string => join(state, 'sessions');
 const recordPath = (state: string, id: ProcessIdentity): string => join(sessionsDir(state), `${id.pid}-${id.startTime}.json`);
 
-/** Registers an agent process (SessionStart): a new record, or the same process's record kept with its lineage. */
+/** Where the follower keeps the lineage of a registered agent's tree. */
+export const lineagePath = (recordFile: string): string => recordFile.replace(/\.json$/, '.lineage.json');
+
+/**
+ * Registers an agent process (SessionStart). `/clear` keeps the process and starts a new session
+ * id: the record is replaced, and the lineage (the follower's own file) is kept.
+ */
 export async function registerSession(state: string, record: SessionRecord): Promise<void> {
   mkdirSync(sessionsDir(state), { recursive: true, mode: 0o700 });
-  const path = recordPath(state, { pid: record.agentPid, startTime: record.agentStartTime });
-  let previous: SessionRecord | undefined;
+  await writeFileAtomic(recordPath(state, { pid: record.agentPid, startTime: record.agentStartTime }), `${JSON.stringify(record)}\n`, 0o600);
+}
+
+/** The lineage the follower saved for a record; [] when none was saved yet. */
+export function readLineage(recordFile: string): LineageRecord[] {
   try {
-    previous = JSON.parse(readFileSync(path, 'utf8')) as SessionRecord;
+    return JSON.parse(readFileSync(lineagePath(recordFile), 'utf8')) as LineageRecord[];
   } catch {
-    previous = undefined;
+    return [];
   }
-  // `/clear` keeps the process and starts a new session id: follow the process, keep its lineage.
-  await writeFileAtomic(path, `${JSON.stringify({ ...record, lineage: previous?.lineage ?? [] })}\n`, 0o600);
 }
 
 /** Records a SessionEnd reason on the agent's record, if it is registered. Never waits for anything. */
@@ -86,7 +94,7 @@ export function readRecords(state: string): { path: string; record: SessionRecor
   }
   const records: { path: string; record: SessionRecord }[] = [];
   for (const name of names) {
-    if (!name.endsWith('.json')) continue;
+    if (!name.endsWith('.json') || name.endsWith('.lineage.json')) continue;
     const path = join(sessionsDir(state), name);
     try {
       records.push({ path, record: JSON.parse(readFileSync(path, 'utf8')) as SessionRecord });

@@ -12,7 +12,7 @@ import { keptPids } from '../rules/keep.js';
 import { processTree, subtree } from '../rules/tree.js';
 import { takeSnapshot } from '../tracking/snapshot.js';
 import type { AgentConfig, AttributedProcess, LineageRecord } from '../types.js';
-import { acquireFollowerLock, appendJournal, readRecords, releaseFollowerLock, type JournalEntry, type SessionRecord } from './agent-sessions.js';
+import { acquireFollowerLock, appendJournal, lineagePath, readLineage, readRecords, releaseFollowerLock, type JournalEntry, type SessionRecord } from './agent-sessions.js';
 import { selfAndAncestors } from './ancestry.js';
 import { measureCosts } from './leak-cost.js';
 import { reapOrphans } from './reap.js';
@@ -61,7 +61,7 @@ export async function followSessions(options: FollowOptions): Promise<void> {
       if (records.length === 0 && followed.size === 0) return;
       for (const { path, record } of records) {
         if (!followed.has(path)) {
-          const seen = new Map((record.lineage ?? []).map((r) => [identityKey(r), r] as const));
+          const seen = new Map(readLineage(path).map((r) => [identityKey(r), r] as const));
           followed.set(path, { record, seen, saved: seen.size });
         } else followed.get(path)!.record = record; // a SessionEnd reason may have arrived
       }
@@ -107,14 +107,16 @@ export async function followSessions(options: FollowOptions): Promise<void> {
           }
           if (entry.seen.size !== entry.saved) {
             entry.saved = entry.seen.size;
-            await writeFileAtomic(path, `${JSON.stringify({ ...record, lineage: [...entry.seen.values()] })}\n`, 0o600).catch(() => undefined);
+            await writeFileAtomic(lineagePath(path), `${JSON.stringify([...entry.seen.values()])}\n`, 0o600).catch(() => undefined);
           }
         } else if (now - entry.endedAt >= lingerMs) {
           await closeSession(record, [...entry.seen.values()], new Date(entry.endedAt), options, reader);
-          try {
-            unlinkSync(path);
-          } catch {
-            // already removed
+          for (const file of [path, lineagePath(path)]) {
+            try {
+              unlinkSync(file);
+            } catch {
+              // already removed, or never written
+            }
           }
           followed.delete(path);
         }
