@@ -18,6 +18,9 @@ afterEach(() => jar.cleanup());
 const { reportPath, readReport } = reportFiles('browser');
 const profiles = mkdtempSync(join(tmpdir(), 'rtrack-chromium-'));
 afterAll(() => rmSync(profiles, { recursive: true, force: true }));
+// Chromium writes crash-report settings and dconf caches under HOME and XDG directories, even with
+// a profile of its own: give it a home of its own, never the real user's.
+const browserEnv = { ...process.env, HOME: profiles, XDG_CONFIG_HOME: join(profiles, 'config'), XDG_CACHE_HOME: join(profiles, 'cache'), XDG_DATA_HOME: join(profiles, 'data'), XDG_STATE_HOME: join(profiles, 'state') };
 
 /** The task: starts Chromium, waits until its tree is whole and stable, and exits leaving it running. */
 function leakyBrowserTask(): string[] {
@@ -62,7 +65,7 @@ describe('a real headless Chromium left behind by a task', () => {
   it('the whole browser tree is the run\'s orphans (tag, or lineage where Chromium wrote over its environment); scan reaps it as one certain leak', async () => {
     if (!requireOrSkip('chromium', 'chromium')) return;
     const report = reportPath();
-    const run = await runCli(['run', '--report', report, '--', ...leakyBrowserTask()], { timeoutMs: 60_000 });
+    const run = await runCli(['run', '--report', report, '--', ...leakyBrowserTask()], { timeoutMs: 60_000, env: browserEnv });
     const r = readReport(report);
     const leaked = leakedTree(r.tag!);
     await adoptAll(leaked);
@@ -94,7 +97,7 @@ describe('a real headless Chromium left behind by a task', () => {
   it('run --reap removes the whole browser tree and reports each process\'s result', async () => {
     if (!requireOrSkip('chromium', 'chromium')) return;
     const report = reportPath();
-    const run = await runCli(['run', '--reap', '--report', report, '--', ...leakyBrowserTask()], { timeoutMs: 60_000 });
+    const run = await runCli(['run', '--reap', '--report', report, '--', ...leakyBrowserTask()], { timeoutMs: 60_000, env: browserEnv });
     const r: TaskReport = readReport(report);
     await adoptAll(r.orphans.map((p) => p.pid)); // only a safety net: they should be gone already
     expect(run.code, run.stderr).toBe(0);
