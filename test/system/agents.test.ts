@@ -154,8 +154,9 @@ describe('watch --reap', () => {
       expect(await isAlive(suspect!)).toBe(true);
       expect(await waitFor(() => /rtrack watch listening url=\S+/.test(stderr))).toBe(true);
       const url = /url=(\S+)/.exec(stderr)![1]!;
-      const metrics = await (await fetch(url)).text();
-      expect(metrics).toMatch(/^rtrack_reaped_processes_total\{agent="none"\} [1-9]/m);
+      // The count goes up when reaping returns, which can be a moment after the process is gone.
+      const counted = async (): Promise<boolean> => /^rtrack_reaped_processes_total\{agent="none"\} [1-9]/m.test(await (await fetch(url)).text());
+      expect(await waitFor(counted, 10_000, 100)).toBe(true);
     } finally {
       watch.child.kill('SIGTERM');
       await watch.result;
