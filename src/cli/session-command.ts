@@ -10,6 +10,7 @@ import { stateDirectory } from '../files.js';
 import { logHookProblem, recordSessionEnd, registerSession, runningFollower } from '../operations/agent-sessions.js';
 import { platformReader } from '../platform/index.js';
 import { parseHookInput, type HookInput } from '../rules/agent-hooks.js';
+import { byPid } from '../rules/identity.js';
 import { takeSnapshot } from '../tracking/snapshot.js';
 import { formatTaskTag, newTagRandom, TASK_ENV_VAR, UNKNOWN_PID_NAMESPACE } from '../tracking/task-tag.js';
 
@@ -43,7 +44,7 @@ async function findAgent(pid: number | undefined): Promise<{ pid: number; startT
     return status ? { pid, startTime: status.startTime } : undefined;
   }
   const snapshot = await takeSnapshot({ reader });
-  const byPidMap = new Map(snapshot.processes.map((p) => [p.pid, p]));
+  const byPidMap = byPid(snapshot.processes);
   let current = byPidMap.get(process.pid);
   for (let depth = 0; current && depth < 64; depth++) {
     const parent = byPidMap.get(current.ppid);

@@ -7,11 +7,11 @@
 // signalled. Only attributed processes are reaped unless the caller explicitly allows others.
 import { selfAndAncestors } from './ancestry.js';
 import { platformReader } from '../platform/index.js';
-import type { PlatformReader } from '../platform/types.js';
+import type { PlatformReader, StatusMap } from '../platform/types.js';
+import { attributes } from '../rules/attribution.js';
 import { identityKey } from '../rules/identity.js';
 import { levelOrder, processTree } from '../rules/tree.js';
-import type { StatusMap } from '../platform/types.js';
-import type { AttributedProcess, Evidence, ProcessInfo } from '../types.js';
+import type { AttributedProcess, ProcessInfo } from '../types.js';
 
 /** What reaping did to one process (see the README's table). */
 export type ReapResultKind =
@@ -54,13 +54,10 @@ export interface ReapOptions {
   kill?: (pid: number, signal: NodeJS.Signals) => void;
 }
 
-/** Evidence that makes a process the task's (not merely suspected). */
-const ATTRIBUTING: readonly Evidence[] = ['tag', 'lineage', 'agent', 'cgroup'];
-
 /** Whether a process carries evidence that attributes it to a task (not only the seed's heuristic). */
 export function isAttributed(p: ProcessInfo | AttributedProcess): boolean {
   const evidence = (p as Partial<AttributedProcess>).evidence;
-  return Array.isArray(evidence) && evidence.some((e) => ATTRIBUTING.includes(e));
+  return Array.isArray(evidence) && attributes(evidence);
 }
 
 const POLL_MS = 25;

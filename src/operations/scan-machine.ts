@@ -77,7 +77,7 @@ export async function scanMachine(options: ScanOptions = {}): Promise<ScanReport
     ownerPid: ownerOf,
     runGroups,
     agents,
-    sessionHolder: sessionFileHolders(snapshot, reader, agents),
+    sessionHolder: sessionFileHolders(snapshot, reader),
   });
   // What the reported leaks cost: read for them only.
   await measureCosts([...analysis.certain, ...analysis.suspected].flatMap((g) => g.processes), { reader, sampleMs: options.cpuSampleMs });
@@ -197,7 +197,7 @@ async function ownerLocator(
  * which session's file, read from the open files of the agent processes only. A session none holds
  * is over — unless some agent process's open files could not be read (another user's), then unknown.
  */
-function sessionFileHolders(snapshot: ProcessSnapshot, reader: PlatformReader, agents: readonly AgentDefinition[]): (agent: AgentDefinition, sessionId: string) => number | null | undefined {
+function sessionFileHolders(snapshot: ProcessSnapshot, reader: PlatformReader): (agent: AgentDefinition, sessionId: string) => number | null | undefined {
   const files = new Map<string, { pid: number; files: string[] | undefined }[]>();
   return (agent, sessionId) => {
     let held = files.get(agent.name);
@@ -208,7 +208,7 @@ function sessionFileHolders(snapshot: ProcessSnapshot, reader: PlatformReader, a
     const pattern = agent.sessionFile!(sessionId);
     const holder = held.find((h) => h.files?.some((f) => pattern.test(f)));
     if (holder) return holder.pid;
-    return held.some((h) => h.files === undefined) || !reader.readOpenFiles || agents.length === 0 ? undefined : null;
+    return held.some((h) => h.files === undefined) || !reader.readOpenFiles ? undefined : null;
   };
 }
 

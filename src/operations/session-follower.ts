@@ -69,13 +69,13 @@ export async function followSessions(options: FollowOptions): Promise<void> {
 
       let table;
       try {
-        table = await reader.readProcessTable({ isKnown: (pid, startTime) => known.has(`${pid}:${startTime}`) });
+        table = await reader.readProcessTable({ isKnown: (pid, startTime) => known.has(identityKey({ pid, startTime })) });
       } catch (err) {
         options.logger.warn({ error: (err as Error).message }, 'reading the process table failed; trying again next tick');
         await new Promise((resolve) => setTimeout(resolve, intervalMs));
         continue;
       }
-      known = new Set(table.processes.map((p) => `${p.pid}:${p.startTime}`));
+      known = new Set(table.processes.map(identityKey));
       const unreadable = new Set(table.unreadable ?? []);
       const children = new Map<number, { pid: number; ppid: number; startTime: number }[]>();
       const alive = new Map<number, number>(); // pid → start time

@@ -19,7 +19,7 @@ const PS_ENV = { LC_ALL: 'C' };
 
 async function ps(args: readonly string[], timeoutMs: number): Promise<string> {
   try {
-    const { stdout } = await execFileAsync('ps', args, { env: { ...process.env, LC_ALL: 'C' }, timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 256 * 1024 * 1024 });
+    const { stdout } = await execFileAsync('ps', args, { env: { ...process.env, ...PS_ENV }, timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 256 * 1024 * 1024 });
     return stdout;
   } catch (err) {
     const e = err as Error & { killed?: boolean; stdout?: string; code?: unknown };

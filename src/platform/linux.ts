@@ -501,6 +501,25 @@ export function createLinuxReader(procRoot = '/proc'): PlatformReader {
     return found;
   }
 
+  /** What /proc/[pid]/fd links to; undefined when gone, or another user's process without the right to look. */
+  function readOpenFiles(pid: number): string[] | undefined {
+    let fds: string[];
+    try {
+      fds = readdirSync(`${procRoot}/${pid}/fd`);
+    } catch {
+      return undefined;
+    }
+    const paths: string[] = [];
+    for (const fd of fds) {
+      try {
+        paths.push(readlinkSync(`${procRoot}/${pid}/fd/${fd}`));
+      } catch {
+        // closed meanwhile
+      }
+    }
+    return paths;
+  }
+
   let self: ProcessIdentity | undefined;
 
   return {
@@ -526,19 +545,12 @@ export function createLinuxReader(procRoot = '/proc'): PlatformReader {
       const result = new Map<number, { protocol: 'tcp' | 'udp'; address: string; port: number }[]>();
       const tables = new Map<string, Map<number, ListeningSocket>>(); // by network namespace: inode → socket
       for (const pid of pids) {
-        let inodes: number[];
-        try {
-          inodes = readdirSync(`${procRoot}/${pid}/fd`).flatMap((fd) => {
-            try {
-              const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`${procRoot}/${pid}/fd/${fd}`));
-              return m ? [Number(m[1])] : [];
-            } catch {
-              return [];
-            }
-          });
-        } catch {
-          continue; // not ours to read, or gone
-        }
+        const files = readOpenFiles(pid);
+        if (files === undefined) continue; // not ours to read, or gone
+        const inodes = files.flatMap((f) => {
+          const m = /^socket:\[(\d+)\]$/.exec(f);
+          return m ? [Number(m[1])] : [];
+        });
         if (inodes.length === 0) {
           result.set(pid, []);
           continue;
@@ -576,22 +588,7 @@ export function createLinuxReader(procRoot = '/proc'): PlatformReader {
         return undefined;
       }
     },
-    readOpenFiles(pid: number): string[] | undefined {
-      try {
-        const fds = readdirSync(`${procRoot}/${pid}/fd`);
-        const paths: string[] = [];
-        for (const fd of fds) {
-          try {
-            paths.push(readlinkSync(`${procRoot}/${pid}/fd/${fd}`));
-          } catch {
-            // closed meanwhile
-          }
-        }
-        return paths;
-      } catch {
-        return undefined; // gone, or another user's process without the right to look
-      }
-    },
+    readOpenFiles,
     readPidNamespace(pid: number): PidNamespaceInfo | undefined {
       try {
         const namespace = /^pid:\[(\d+)\]$/.exec(readlinkSync(`${procRoot}/${pid}/ns/pid`))?.[1];

@@ -21,6 +21,14 @@ export interface AttributionInput {
   cgroupMembers?: ReadonlySet<number>;
 }
 
+/** Evidence that makes a process the task's (or a session's), not merely suspected. */
+export const ATTRIBUTING_EVIDENCE: readonly Evidence[] = ['tag', 'lineage', 'agent', 'cgroup'];
+
+/** Whether any of this evidence attributes the process (more than the seed's heuristic). */
+export function attributes(evidence: readonly Evidence[]): boolean {
+  return evidence.some((e) => ATTRIBUTING_EVIDENCE.includes(e));
+}
+
 /** What a task left, by verdict, each process with its evidence. */
 export interface Attribution {
   /** Processes the task left: tag or lineage evidence. */
@@ -73,7 +81,7 @@ export function attribute(before: ProcessSnapshot, after: ProcessSnapshot, input
     if (cached) return cached;
     const own = direct.get(p.pid) ?? [];
     const result = {
-      task: own.includes('tag') || own.includes('lineage') || own.includes('cgroup'),
+      task: attributes(own),
       kept: kept.has(p.pid),
       suspect: own.includes('heuristic'),
     };
@@ -97,7 +105,7 @@ export function attribute(before: ProcessSnapshot, after: ProcessSnapshot, input
     if (!isNew(p)) continue;
     const verdict = resolve(p, 0);
     const evidence = [...(direct.get(p.pid) ?? [])];
-    if (verdict.task && !evidence.some((e) => e === 'tag' || e === 'lineage' || e === 'cgroup')) evidence.splice(0, 0, 'lineage');
+    if (verdict.task && !attributes(evidence)) evidence.splice(0, 0, 'lineage');
     if (!verdict.task && verdict.suspect && !evidence.includes('heuristic')) evidence.push('heuristic');
     if (evidence.length === 0) continue; // a new process with a live, unrelated parent: not ours
     const attributed: AttributedProcess = { ...p, evidence };

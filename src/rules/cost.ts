@@ -1,6 +1,8 @@
 // What a leak costs: the memory you get back by ending it (PSS, USS), the CPU it burns, and the
 // ports it holds. Pure (the /proc texts are parsed in platform/linux.ts).
 
+import { memoryBytesOf } from './memory.js';
+
 /** `127.0.0.1:3000`, `[::1]:3000`, `*:3000` for the wildcard addresses. */
 export function formatEndpoint(s: { address: string; port: number }): string {
   if (s.address === '0.0.0.0' || s.address === '::') return `*:${s.port}`;
@@ -28,7 +30,7 @@ export function costTotals(processes: readonly { memoryMB: number; memoryBytes?:
 } {
   const totals = { pssBytes: 0, ussBytes: 0, rssBytes: 0, pssUnknown: 0, spinning: 0, cpuPercent: 0 };
   for (const p of processes) {
-    const rss = p.memoryBytes ?? Math.round(p.memoryMB * 1024 * 1024);
+    const rss = memoryBytesOf(p);
     totals.rssBytes += rss;
     if (p.cost?.pssBytes !== undefined) totals.pssBytes += p.cost.pssBytes;
     else {

@@ -244,6 +244,7 @@ function agentSessions(
 ): SessionVerdict[] {
   const agents = new Map((options.agents ?? []).map((a) => [a.name, a]));
   if (agents.size === 0) return [];
+  const definitions = [...agents.values()];
   const sessions = new Map<string, { agent: AgentDefinition; sessionId: string; members: ProcessInfo[] }>();
   for (const p of processes) {
     if (!p.agent || ctx.kept.has(p.pid) || ctx.exclude.has(p.pid) || ctx.certainPids.has(p.pid)) continue;
@@ -264,7 +265,7 @@ function agentSessions(
     let q = parentOf(p, ctx.live);
     for (let depth = 0; q && depth < MAX_TREE_DEPTH; depth++) {
       const here = q;
-      if ([...agents.values()].some((a) => isAgentProcess(a, fullCommand(here)))) return here.pid;
+      if (definitions.some((a) => isAgentProcess(a, fullCommand(here)))) return here.pid;
       q = parentOf(here, ctx.live);
     }
     return undefined;

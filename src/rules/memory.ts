@@ -16,7 +16,7 @@ export function exceedsThreshold(deltaMB: number, thresholdMB: number): boolean 
 }
 
 /** A process's RSS in bytes (from `memoryBytes`, else from `memoryMB`). */
-export function memoryBytesOf(p: ProcessInfo): number {
+export function memoryBytesOf(p: Pick<ProcessInfo, 'memoryMB' | 'memoryBytes'>): number {
   return p.memoryBytes ?? Math.round(p.memoryMB * BYTES_PER_MB);
 }
 
