@@ -12,6 +12,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { registerSession } from '../dist/operations/agent-sessions.js';
+import { FOLLOWER_NODE_FLAGS } from '../dist/cli/session-command.js';
 import { createLinuxReader } from '../dist/platform/linux.js';
 
 const args = process.argv.slice(2);
@@ -22,15 +23,17 @@ const option = (name, fallback) => {
 const AGENTS = option('--agents', 5);
 const CHILDREN = option('--children', 40);
 const SECONDS = option('--seconds', 30);
-const FOLLOWER = fileURLToPath(new URL('../dist/cli/follower-main.js', import.meta.url)); // what `rtrack session start` spawns
+const FOLLOWER = fileURLToPath(new URL('../dist/cli/follower-main.js', import.meta.url)); // what `rtrack session start` spawns, with the same flags
 const reader = createLinuxReader();
 
 const started = [];
+const agents = [];
 const home = mkdtempSync(join(tmpdir(), 'rtrack-bench-follower-'));
 function cleanup() {
   for (const child of started) {
     try {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      // An agent leads a process group of its own: killing the group takes its sleepers with it.
+      if (child.exitCode === null && child.signalCode === null) process.kill(agents.includes(child) ? -child.pid : child.pid, 'SIGKILL');
     } catch {
       // already gone
     }
@@ -57,16 +60,17 @@ const state = join(home, 'state', 'rtrack');
 
 // The agents: `claude` (bash exec -a) that start M sleepers each, then wait.
 for (let a = 0; a < AGENTS; a++) {
-  const agent = spawn('bash', ['-c', `exec -a claude bash -c 'for i in $(seq ${CHILDREN}); do sleep 3600 & done; wait'`], { stdio: 'ignore' });
+  const agent = spawn('bash', ['-c', `exec -a claude bash -c 'for i in $(seq ${CHILDREN}); do sleep 3600 & done; wait'`], { stdio: 'ignore', detached: true });
   started.push(agent);
+  agents.push(agent);
 }
 await sleep(1000);
-for (const [i, agent] of started.entries()) {
+for (const [i, agent] of agents.entries()) {
   const status = await reader.readStatus(agent.pid);
   await registerSession(state, { agent: 'claude-code', sessionId: `bench-${i}`, agentPid: agent.pid, agentStartTime: status.startTime, startedAt: new Date().toISOString() });
 }
 const INTERVAL = option('--interval', 1000);
-const follower = spawn(process.execPath, [FOLLOWER, '--interval', String(INTERVAL)], { env, stdio: 'ignore' });
+const follower = spawn(process.execPath, [...FOLLOWER_NODE_FLAGS, FOLLOWER, '--interval', String(INTERVAL)], { env, stdio: 'ignore' });
 started.push(follower);
 const idle = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
 started.push(idle);
@@ -84,9 +88,10 @@ while (performance.now() - t0 < SECONDS * 1000) {
 const elapsed = (performance.now() - t0) / 1000;
 const after = { follower: usage(follower.pid), idle: usage(idle.pid) };
 const cpuShare = (who) => (100 * (after[who].cpuSeconds - before[who].cpuSeconds)) / elapsed;
-const lineage = JSON.parse(readFileSync(join(state, 'sessions', `${started[0].pid}-${(await reader.readStatus(started[0].pid)).startTime}.lineage.json`), 'utf8')).length;
+const lineage = JSON.parse(readFileSync(join(state, 'sessions', `${agents[0].pid}-${(await reader.readStatus(agents[0].pid)).startTime}.lineage.json`), 'utf8')).length;
 
 console.log(`session follower: ${AGENTS} agents, ${AGENTS * (CHILDREN + 1)} processes followed, every ${INTERVAL} ms, ${elapsed.toFixed(0)} s, ${cpus()[0].model}, Node ${process.version}`);
 console.log(`  lineage recorded for the first agent: ${lineage} processes (of its ${CHILDREN} children)`);
 console.log(`  resident memory: follower ${(after.follower.rssKiB / 1024).toFixed(1)} MB (peak ${(peakFollower / 1024).toFixed(1)}), bare node ${(after.idle.rssKiB / 1024).toFixed(1)} MB (peak ${(peakIdle / 1024).toFixed(1)}) → ratio ${(after.follower.rssKiB / after.idle.rssKiB).toFixed(2)}×`);
 console.log(`  CPU: follower ${cpuShare('follower').toFixed(2)} % of one core, bare node ${cpuShare('idle').toFixed(2)} %`);
+process.exit(0); // the children would keep the event loop alive: `exit` kills them

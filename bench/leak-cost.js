@@ -45,3 +45,4 @@ console.log(`leak cost reading: ${snapshot.processCount} processes on the machin
 console.log(`  full snapshot (reference)   ${full.toFixed(1)} ms`);
 console.log(`  cost of a 14-process leak   ${small.toFixed(1)} ms  (${(small / full).toFixed(2)}× a snapshot)`);
 console.log(`  cost of a 500-process leak  ${large.toFixed(1)} ms  (${(large / full).toFixed(2)}× a snapshot, ${((large * 1000) / 500).toFixed(0)} µs per process)`);
+process.exit(0); // the children would keep the event loop alive: `exit` kills them

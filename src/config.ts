@@ -2,6 +2,7 @@
 // ResourceTrackerConfig, checked by one table of fields. Errors name the file (or `config`) and the
 // key, on one line. Hand-written for this small schema: a validation library cost more to load
 // than the rest of `rtrack run` together (see BENCHMARKS.md).
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { ConfigError } from './errors.js';
@@ -151,4 +152,14 @@ export async function loadConfig(path?: string): Promise<ResourceTrackerConfig> 
     throw new ConfigError(`${path}: cannot read config: ${why}`);
   }
   return parseConfig(text, path);
+}
+
+/** The config file the CLI reads from the working directory when `--config` is not given. */
+export const DEFAULT_CONFIG_FILE = 'resource-tracker.yaml';
+
+/** The CLI's config: `--config <file>`; else ./resource-tracker.yaml when it exists; else the defaults. */
+export async function resolveConfig(configPath: string | undefined): Promise<ResourceTrackerConfig> {
+  if (configPath !== undefined) return loadConfig(configPath);
+  if (existsSync(DEFAULT_CONFIG_FILE)) return loadConfig(DEFAULT_CONFIG_FILE);
+  return loadConfig();
 }

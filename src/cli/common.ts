@@ -2,7 +2,6 @@
 import { existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { InvalidArgumentError } from 'commander';
-import { loadConfig } from '../config.js';
 import { ConfigError } from '../errors.js';
 import { createLogger, type Logger, type LogFormat } from '../log.js';
 import { compileKeepPatterns } from '../rules/patterns.js';
@@ -12,8 +11,6 @@ import type { ResourceTrackerConfig } from '../types.js';
 export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
-
-export const DEFAULT_CONFIG_FILE = 'resource-tracker.yaml';
 
 export function parseNonNegativeNumber(value: string): number {
   const n = Number(value);
@@ -39,13 +36,6 @@ export function parseDuration(value: string): number {
 
 export function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
-}
-
-/** `--config <file>`; else ./resource-tracker.yaml when it exists; else the defaults. */
-export async function resolveConfig(configPath: string | undefined): Promise<ResourceTrackerConfig> {
-  if (configPath !== undefined) return loadConfig(configPath);
-  if (existsSync(DEFAULT_CONFIG_FILE)) return loadConfig(DEFAULT_CONFIG_FILE);
-  return loadConfig();
 }
 
 /** Adds `--keep` patterns to the config; a bad one is a config error naming it. */

@@ -1,20 +1,56 @@
 // The session follower's own entry point: `session start` spawns `node dist/cli/follower-main.js
-// [--config file] [--interval ms]`, so the long-lived follower never loads the CLI's option parser
-// or any command it does not run (it stays close to a bare Node process in memory).
-import { sessionFollow } from './session-command.js';
+// [--config file] [--interval ms]`. The follower lives as long as the agents it follows, so this
+// module loads only what following needs: no option parser, no command it does not run, and no
+// module (child_process, crypto) that a Linux follower never calls. `rtrack session follow` runs the
+// same function in the foreground.
+import { appendFileSync, realpathSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { resolveConfig } from '../config.js';
+import { stateDirectory } from '../files.js';
+import { createLogger } from '../log.js';
+import { followSessions } from '../operations/session-follower.js';
 
-const args = process.argv.slice(2);
-const value = (name: string): string | undefined => {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : undefined;
+/** `rtrack session follow`: the follower (started by `session start`; exits when it follows nothing). */
+export async function sessionFollow(options: { config?: string; intervalMs?: number }): Promise<number> {
+  const state = stateDirectory();
+  const config = await resolveConfig(options.config);
+  const logger = createLogger({ stream: { write: (line: string) => (appendFileSync(join(state, 'follower.log'), line), true) } });
+  await followSessions({
+    state,
+    intervalMs: options.intervalMs,
+    lingerMs: config.sessions.lingerMs,
+    reap: config.sessions.reap,
+    keep: config.keep,
+    keepSharedDaemons: config.keepSharedDaemons,
+    agents: config.agents,
+    logger,
+  });
+  return 0;
+}
+
+const isEntryPoint = (): boolean => {
+  try {
+    return realpathSync(process.argv[1] ?? '') === fileURLToPath(import.meta.url);
+  } catch {
+    return false;
+  }
 };
-const interval = value('--interval');
-sessionFollow({ config: value('--config'), intervalMs: interval === undefined ? undefined : Number(interval) }).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err: unknown) => {
-    process.stderr.write(`rtrack session follow: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exitCode = 1;
-  },
-);
+
+if (isEntryPoint()) {
+  const args = process.argv.slice(2);
+  const value = (name: string): string | undefined => {
+    const i = args.indexOf(name);
+    return i >= 0 ? args[i + 1] : undefined;
+  };
+  const interval = value('--interval');
+  sessionFollow({ config: value('--config'), intervalMs: interval === undefined ? undefined : Number(interval) }).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err: unknown) => {
+      process.stderr.write(`rtrack session follow: ${err instanceof Error ? err.message : String(err)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

@@ -208,7 +208,7 @@ Examples:
     .option('-c, --config <file>', 'YAML config')
     .option('--interval <duration>', 'how often agents are checked and their trees followed', parseDuration, 1000)
     .addHelpText('after', '\nExample:\n  rtrack session follow')
-    .action(async (options: { config?: string; interval: number }) => setExit(await (await sessionCommand()).sessionFollow({ config: options.config, intervalMs: options.interval })));
+    .action(async (options: { config?: string; interval: number }) => setExit(await (await import('./follower-main.js')).sessionFollow({ config: options.config, intervalMs: options.interval })));
 
   program
     .command('sessions')

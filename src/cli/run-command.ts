@@ -1,4 +1,5 @@
 // `rtrack run [options] -- <command> [args...]`: the main job, a thin shell over runTracked().
+import { resolveConfig } from '../config.js';
 import { execFileSync } from 'node:child_process';
 import { constants } from 'node:os';
 import type { LogFormat } from '../log.js';
@@ -8,7 +9,7 @@ import { runTracked, type TaskReport } from '../operations/run-tracked.js';
 import { locateCgroupParent } from '../platform/cgroup.js';
 import type { CgroupMode, ResourceTrackerConfig } from '../types.js';
 import { forwardSignals, type ForwardedSignal } from './signals.js';
-import { checkOutputPath, cliLogger, resolveConfig, UsageError, withKeepPatterns } from './common.js';
+import { checkOutputPath, cliLogger, UsageError, withKeepPatterns } from './common.js';
 import { renderReapPlan, renderRunSummary } from './present.js';
 
 export interface RunOptions {

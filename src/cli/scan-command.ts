@@ -1,11 +1,12 @@
 // `rtrack scan`: leaks of past sessions on this machine; with --reap, removes the certain ones
 // (and suspected trees only when the user names them with --match and confirms with --yes).
+import { resolveConfig } from '../config.js';
 import { reapOrder, reapOrphans, type ReapOutcome } from '../operations/reap.js';
 import { scanMachine } from '../operations/scan-machine.js';
 import type { ProcessInfo } from '../types.js';
 import { RunCgroup } from '../platform/cgroup.js';
 import { fullCommand } from '../rules/patterns.js';
-import { resolveConfig, UsageError, withKeepPatterns } from './common.js';
+import { UsageError, withKeepPatterns } from './common.js';
 import { renderPortHolders, renderReapOutcomes, renderReapPlan, renderScan } from './present.js';
 
 export interface ScanCommandOptions {

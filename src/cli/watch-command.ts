@@ -1,7 +1,8 @@
 // `rtrack watch`: scans the machine at an interval and serves the figures to Prometheus until
 // SIGTERM or SIGINT.
+import { resolveConfig } from '../config.js';
 import { scanMachine } from '../operations/scan-machine.js';
-import { cliLogger, resolveConfig, withKeepPatterns, type LogOptions } from './common.js';
+import { cliLogger, withKeepPatterns, type LogOptions } from './common.js';
 
 export interface WatchOptions extends LogOptions {
   host: string;

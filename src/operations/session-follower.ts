@@ -5,9 +5,9 @@ import { unlinkSync } from 'node:fs';
 import { writeFileAtomic } from '../files.js';
 import type { Logger } from '../log.js';
 import { platformReader } from '../platform/index.js';
-import type { PlatformReader } from '../platform/types.js';
+import type { PlatformReader, ProcessStatus } from '../platform/types.js';
 import { agentDefinitions } from '../rules/agents.js';
-import { byPid, identityKey } from '../rules/identity.js';
+import { byPid, identityKey, MAX_TREE_DEPTH } from '../rules/identity.js';
 import { keptPids } from '../rules/keep.js';
 import { processTree, subtree } from '../rules/tree.js';
 import { takeSnapshot } from '../tracking/snapshot.js';
@@ -38,14 +38,101 @@ interface Followed {
   /** Descendants seen while the agent ran, by identity key. */
   seen: Map<string, LineageRecord>;
   saved: number;
+  /** Its tree has been walked whole once (a new entry is, on a table read whole that tick). */
+  walked: boolean;
   endedAt?: number;
+}
+
+/**
+ * The process table, followed at a fraction of the cost of reading it every tick: where the reader
+ * can list pids (Linux), a tick lists them and reads only the ones not listed the tick before;
+ * elsewhere it reads the whole table. A pid listed in two ticks in a row is taken for the same
+ * process — except when a new process names it as its parent: then it is read again (`current`),
+ * so a pid reused between two ticks never passes a stranger's children off as an agent's. (The
+ * cost of that assumption: a process that takes over such a pid is not recorded until it forks.)
+ */
+class FollowedTable {
+  /** Each listed pid as last read; null when it could not be read. */
+  private readonly known = new Map<number, ProcessStatus | null>();
+  /** Pids read during this tick. */
+  private fresh = new Map<number, ProcessStatus | null | undefined>();
+  /** Live processes first seen this tick (or found behind a reused pid), in no particular order. */
+  newcomers: ProcessStatus[] = [];
+
+  constructor(private readonly reader: PlatformReader) {}
+
+  /** Brings the table up to date; `whole` reads every process (then every one is fresh). */
+  async tick(whole: boolean): Promise<void> {
+    this.fresh = new Map();
+    this.newcomers = [];
+    if (whole || !this.reader.listPids) {
+      // Command lines are not needed: every process counts as known.
+      const table = await this.reader.readProcessTable({ isKnown: () => true });
+      const before = new Set(this.known.keys());
+      this.known.clear();
+      for (const p of table.processes) {
+        const status: ProcessStatus = { pid: p.pid, ppid: p.ppid, startTime: p.startTime, alive: true };
+        this.known.set(p.pid, status);
+        this.fresh.set(p.pid, status);
+        if (!before.has(p.pid)) this.newcomers.push(status);
+      }
+      for (const pid of table.unreadable ?? []) {
+        this.known.set(pid, null);
+        this.fresh.set(pid, null);
+      }
+      return;
+    }
+    const pids = await this.reader.listPids();
+    const listed = new Set(pids);
+    for (const pid of this.known.keys()) if (!listed.has(pid)) this.known.delete(pid);
+    const unseen = pids.filter((pid) => !this.known.has(pid));
+    const statuses = await this.reader.readStatuses(unseen);
+    for (const pid of unseen) {
+      const status = statuses.get(pid);
+      if (status === undefined) continue; // gone already
+      this.known.set(pid, status);
+      this.fresh.set(pid, status);
+      if (status?.alive) this.newcomers.push(status);
+    }
+  }
+
+  /** The process that holds `pid` now (read at most once a tick); null when unreadable, undefined when gone. */
+  async current(pid: number): Promise<ProcessStatus | null | undefined> {
+    if (this.fresh.has(pid)) return this.fresh.get(pid);
+    let status: ProcessStatus | null | undefined;
+    try {
+      status = await this.reader.readStatus(pid);
+    } catch {
+      status = null; // exists, not readable
+    }
+    const before = this.known.get(pid);
+    if (status === undefined) this.known.delete(pid);
+    else this.known.set(pid, status);
+    this.fresh.set(pid, status);
+    // Someone else holds the pid now: new to us, as if first listed this tick.
+    if (status?.alive && before && before.startTime !== status.startTime) this.newcomers.push(status);
+    return status;
+  }
+
+  /** Children by parent pid, from the table as last read (fresh after a whole tick). */
+  childrenByParent(): Map<number, ProcessStatus[]> {
+    const children = new Map<number, ProcessStatus[]>();
+    for (const p of this.known.values()) {
+      if (!p?.alive) continue;
+      const list = children.get(p.ppid);
+      if (list) list.push(p);
+      else children.set(p.ppid, [p]);
+    }
+    return children;
+  }
 }
 
 /**
  * The follower: follows every registered agent process, records the lineage of its tree while it
  * runs, and when it exits waits `lingerMs` and journals (and with `reap`, reaps) what its session
- * left. One look at the process table per tick serves every agent (its cost does not grow with the
- * number of agents). Returns when it follows nothing (or another follower holds the lock).
+ * left. One look at the process table per tick serves every agent, and reads only the processes
+ * that are new (its cost does not grow with the number of agents, and barely with the number of
+ * processes). Returns when it follows nothing (or another follower holds the lock).
  */
 export async function followSessions(options: FollowOptions): Promise<void> {
   const reader = options.reader ?? platformReader();
@@ -53,64 +140,56 @@ export async function followSessions(options: FollowOptions): Promise<void> {
   const lingerMs = options.lingerMs ?? 3000;
   if (!(await acquireFollowerLock(options.state, reader))) return;
   const followed = new Map<string, Followed>();
-  // Identities already read in full: later ticks read only /proc/[pid]/stat for them.
-  let known = new Set<string>();
+  const table = new FollowedTable(reader);
+  const sleep = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, intervalMs));
   try {
     for (;;) {
       const records = readRecords(options.state);
       if (records.length === 0 && followed.size === 0) return;
       for (const { path, record } of records) {
-        if (!followed.has(path)) {
+        const entry = followed.get(path);
+        if (entry) entry.record = record; // a SessionEnd reason may have arrived
+        else {
           const seen = new Map(readLineage(path).map((r) => [identityKey(r), r] as const));
-          followed.set(path, { record, seen, saved: seen.size });
-        } else followed.get(path)!.record = record; // a SessionEnd reason may have arrived
+          followed.set(path, { record, seen, saved: seen.size, walked: false });
+        }
       }
       for (const path of followed.keys()) if (!records.some((r) => r.path === path)) followed.delete(path);
 
-      let table;
+      const live = [...followed.values()].filter((e) => e.endedAt === undefined);
       try {
-        table = await reader.readProcessTable({ isKnown: (pid, startTime) => known.has(identityKey({ pid, startTime })) });
+        // A new agent's tree is walked whole once, on a table read whole (nothing in it is stale).
+        await table.tick(live.some((e) => !e.walked));
       } catch (err) {
         options.logger.warn({ error: (err as Error).message }, 'reading the process table failed; trying again next tick');
-        await new Promise((resolve) => setTimeout(resolve, intervalMs));
+        await sleep();
         continue;
       }
-      known = new Set(table.processes.map(identityKey));
-      const unreadable = new Set(table.unreadable ?? []);
-      const children = new Map<number, { pid: number; ppid: number; startTime: number }[]>();
-      const alive = new Map<number, number>(); // pid → start time
-      for (const p of table.processes) {
-        alive.set(p.pid, p.startTime);
-        const list = children.get(p.ppid);
-        if (list) list.push(p);
-        else children.set(p.ppid, [p]);
-      }
       const now = Date.now();
-      for (const [path, entry] of followed) {
+      const following: Followed[] = [];
+      for (const entry of live) {
         const { record } = entry;
+        const agent = await table.current(record.agentPid);
+        // Unreadable is not gone: followed on. A zombie is gone.
+        if (agent !== null && (!agent?.alive || agent.startTime !== record.agentStartTime)) entry.endedAt = now;
+        else following.push(entry);
+      }
+      if (following.some((e) => !e.walked)) {
+        const children = table.childrenByParent();
+        for (const entry of following.filter((e) => !e.walked)) {
+          walkTree(entry, children);
+          entry.walked = true;
+        }
+      }
+      if (following.length > 0) await adoptNewcomers(following, table);
+      for (const [path, entry] of followed) {
         if (entry.endedAt === undefined) {
-          const start = alive.get(record.agentPid);
-          if (start !== record.agentStartTime && !unreadable.has(record.agentPid)) {
-            entry.endedAt = now;
-            continue;
-          }
-          // The agent's whole tree now: a child younger than its parent's pid holder is not its child.
-          const stack = [{ pid: record.agentPid, startTime: record.agentStartTime }];
-          while (stack.length > 0) {
-            const parent = stack.pop()!;
-            for (const c of children.get(parent.pid) ?? []) {
-              if (c.startTime < parent.startTime) continue;
-              const key = identityKey(c);
-              if (!entry.seen.has(key)) entry.seen.set(key, { pid: c.pid, ppid: c.ppid, startTime: c.startTime });
-              stack.push(c);
-            }
-          }
           if (entry.seen.size !== entry.saved) {
             entry.saved = entry.seen.size;
             await writeFileAtomic(lineagePath(path), `${JSON.stringify([...entry.seen.values()])}\n`, 0o600).catch(() => undefined);
           }
         } else if (now - entry.endedAt >= lingerMs) {
-          await closeSession(record, [...entry.seen.values()], new Date(entry.endedAt), options, reader);
+          await closeSession(entry.record, [...entry.seen.values()], new Date(entry.endedAt), options, reader);
           for (const file of [path, lineagePath(path)]) {
             try {
               unlinkSync(file);
@@ -121,10 +200,52 @@ export async function followSessions(options: FollowOptions): Promise<void> {
           followed.delete(path);
         }
       }
-      await new Promise((resolve) => setTimeout(resolve, intervalMs));
+      await sleep();
     }
   } finally {
     releaseFollowerLock(options.state, reader);
+  }
+}
+
+const agentKeyOf = (record: SessionRecord): string => identityKey({ pid: record.agentPid, startTime: record.agentStartTime });
+
+/** Records the agent's whole tree as the table has it: a child younger than its parent's pid holder is not its child. */
+function walkTree(entry: Followed, children: Map<number, ProcessStatus[]>): void {
+  const stack = [{ pid: entry.record.agentPid, startTime: entry.record.agentStartTime }];
+  while (stack.length > 0) {
+    const parent = stack.pop()!;
+    for (const c of children.get(parent.pid) ?? []) {
+      if (c.startTime < parent.startTime) continue;
+      const key = identityKey(c);
+      if (entry.seen.has(key)) continue;
+      entry.seen.set(key, { pid: c.pid, ppid: c.ppid, startTime: c.startTime });
+      stack.push(c);
+    }
+  }
+}
+
+/**
+ * Adds each process new this tick whose parent (as it is now) is an agent or in an agent's tree.
+ * Passes repeat while they adopt someone: a new child may be listed before its new parent.
+ */
+async function adoptNewcomers(following: Followed[], table: FollowedTable): Promise<void> {
+  for (let pass = 0; pass < MAX_TREE_DEPTH; pass++) {
+    let adopted = false;
+    // `current` may add to the newcomers (a reused pid) while this runs: the length is read each time.
+    for (let i = 0; i < table.newcomers.length; i++) {
+      const c = table.newcomers[i]!;
+      const key = identityKey(c);
+      if (following.every((entry) => entry.seen.has(key))) continue;
+      const parent = await table.current(c.ppid);
+      if (!parent || c.startTime < parent.startTime) continue;
+      const parentKey = identityKey(parent);
+      for (const entry of following) {
+        if (entry.seen.has(key) || (parentKey !== agentKeyOf(entry.record) && !entry.seen.has(parentKey))) continue;
+        entry.seen.set(key, { pid: c.pid, ppid: c.ppid, startTime: c.startTime });
+        adopted = true;
+      }
+    }
+    if (!adopted) return;
   }
 }
 
@@ -141,7 +262,7 @@ async function closeSession(record: SessionRecord, lineage: LineageRecord[], end
   const tree = processTree(snapshot.processes);
   const kept = keptPids(tree, snapshot.processes);
   const seen = new Set(lineage.map(identityKey));
-  const agentKey = identityKey({ pid: record.agentPid, startTime: record.agentStartTime });
+  const agentKey = agentKeyOf(record);
   const live = byPid(snapshot.processes);
   const evidence = new Map<number, Set<string>>();
   const add = (pid: number, why: string): void => {

@@ -2,12 +2,9 @@
 //   ps -axww -o pid=,ppid=,rss=,lstart=,command=
 // No header; `rss` is in KiB; `lstart` is the 24-character local start time
 // ("Thu Nov 26 09:12:44 2026", the day padded with a space); `command` is the rest of the line.
-import { execFile, execFileSync } from 'node:child_process';
-import { promisify } from 'node:util';
 import type { ProcessIdentity } from '../types.js';
+import { childProcess, execFileAsync } from './child-process.js';
 import { ProcessUnreadableError, type ParsedTable, type PlatformReader, type ProcessStatus, type ProcessTable, type RawProcess, type StatusMap } from './types.js';
-
-const execFileAsync = promisify(execFile);
 
 /** A `ps` that hangs (a wedged NFS mount in a command path, a stuck kernel) must not hang rtrack. */
 export const PS_TIMEOUT_MS = 10_000;
@@ -119,7 +116,7 @@ export function createDarwinReader(options: { timeoutMs?: number } = {}): Platfo
     readEnvMarkers: async () => undefined, // another process's environment needs native code on macOS
     selfIdentity() {
       if (!self) {
-        const [p] = parsePsTable(execFileSync('ps', ['-ww', '-o', 'pid=,ppid=,rss=,lstart=,command=', '-p', String(process.pid)], { encoding: 'utf8', env: { ...process.env, ...PS_ENV }, timeout: timeoutMs })).processes;
+        const [p] = parsePsTable(childProcess().execFileSync('ps', ['-ww', '-o', 'pid=,ppid=,rss=,lstart=,command=', '-p', String(process.pid)], { encoding: 'utf8', env: { ...process.env, ...PS_ENV }, timeout: timeoutMs })).processes;
         if (!p) throw new Error(`ps: cannot read process ${process.pid}`);
         self = { pid: p.pid, startTime: p.startTime };
       }
@@ -132,7 +129,7 @@ export function createDarwinReader(options: { timeoutMs?: number } = {}): Platfo
 /** Whether this process is in its terminal's foreground process group (`ps -o stat` shows `+`); undefined when ps cannot tell. */
 export function isForegroundJobDarwin(): boolean | undefined {
   try {
-    return execFileSync('ps', ['-o', 'stat=', '-p', String(process.pid)], { encoding: 'utf8', env: { ...process.env, ...PS_ENV }, timeout: PS_TIMEOUT_MS }).includes('+');
+    return childProcess().execFileSync('ps', ['-o', 'stat=', '-p', String(process.pid)], { encoding: 'utf8', env: { ...process.env, ...PS_ENV }, timeout: PS_TIMEOUT_MS }).includes('+');
   } catch {
     return undefined;
   }

@@ -465,6 +465,23 @@ export function createLinuxReader(procRoot = '/proc'): PlatformReader {
     }
   }
 
+  /** The numeric names in /proc: every process (threads are not listed), none of them read. */
+  async function listPids(): Promise<number[]> {
+    let entries: string[];
+    try {
+      entries = await readdir(procRoot);
+    } catch (err) {
+      throw new Error(`cannot list ${procRoot}: ${(err as Error).message}`);
+    }
+    const pids: number[] = [];
+    for (const entry of entries) {
+      const c = entry.charCodeAt(0);
+      if (c >= 48 && c <= 57) pids.push(Number(entry));
+    }
+    if (pids.length === 0) throw new Error(`${procRoot} lists no processes (is procfs mounted?)`);
+    return pids;
+  }
+
   const childrenFiles = existsSync(`${procRoot}/self/task/${process.pid}/children`);
 
   /** Children via /proc/[pid]/task/[tid]/children: a few small reads per known process. */
@@ -527,6 +544,7 @@ export function createLinuxReader(procRoot = '/proc'): PlatformReader {
     readsEnvironment: true,
     readProcessTable,
     readStatus,
+    listPids,
     readStatuses,
     readChildren,
     readEnvMarkers: async (pid: number) => readEnvOf(pid),

@@ -106,6 +106,12 @@ export interface PlatformReader {
   readonly readsEnvironment: boolean;
   /** Every process on the machine; rejects when the table cannot be read (never an empty table). */
   readProcessTable(options?: ReadTableOptions): Promise<ProcessTable>;
+  /**
+   * The pids that exist now, without reading any process (Linux: the names in /proc). With
+   * `readStatuses` for the pids not seen before, a poller follows the table for a fraction of what
+   * `readProcessTable` costs. Absent where listing costs as much as reading (macOS, Windows).
+   */
+  listPids?(): Promise<number[]>;
   /** One process's status; undefined when it is gone; throws ProcessUnreadableError when it exists but cannot be read. */
   readStatus(pid: number): Promise<ProcessStatus | undefined>;
   /** Several processes' statuses at once (one query where the OS charges per call: Windows, macOS). */

@@ -4,12 +4,9 @@
 //   3. tasklist /fo csv /nh             (no parent pids: orphan detection cannot run)
 // Windows never re-parents: an orphan keeps its dead parent's pid, which may be reused; the pure
 // rules treat a parent younger than its child as gone.
-import { execFile, execFileSync } from 'node:child_process';
-import { promisify } from 'node:util';
 import type { ProcessIdentity } from '../types.js';
+import { childProcess, execFileAsync } from './child-process.js';
 import { ProcessUnreadableError, type ParsedTable, type PlatformReader, type ProcessStatus, type ProcessTable, type RawProcess, type StatusMap } from './types.js';
-
-const run = promisify(execFile);
 
 const CIM_FIELDS = 'ProcessId,ParentProcessId,WorkingSetSize,CreationDate,Name,CommandLine';
 /** The PowerShell command that reads the Windows process table. */
@@ -186,7 +183,7 @@ const FILTER_MAX_PIDS = 50;
 
 async function runQuery(file: string, args: readonly string[], timeoutMs: number): Promise<string> {
   try {
-    const { stdout } = await run(file, args, { maxBuffer: 256 * 1024 * 1024, windowsHide: true, timeout: timeoutMs, killSignal: 'SIGKILL' });
+    const { stdout } = await execFileAsync(file, args, { maxBuffer: 256 * 1024 * 1024, windowsHide: true, timeout: timeoutMs, killSignal: 'SIGKILL' });
     return stdout;
   } catch (err) {
     const e = err as NodeJS.ErrnoException & { killed?: boolean };
@@ -282,7 +279,7 @@ export function createWindowsReader(options: { timeoutMs?: number } = {}): Platf
         let startTime = 0;
         try {
           const [p] = parseCimTable(
-            execFileSync('powershell.exe', ['-NoProfile', '-NonInteractive', '-Command', query], { encoding: 'utf8', windowsHide: true, timeout: timeoutMs }),
+            childProcess().execFileSync('powershell.exe', ['-NoProfile', '-NonInteractive', '-Command', query], { encoding: 'utf8', windowsHide: true, timeout: timeoutMs }),
           ).processes;
           startTime = p?.startTime ?? 0;
         } catch {

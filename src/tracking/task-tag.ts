@@ -11,7 +11,7 @@
 //   rt2.<pid>.<start>.<ns>.<random>  the run lasts as long as its owner process (the run file could
 //                                    not be created).
 // <ns> is the namespace's inode number, `0` where the OS has none, `x` when it could not be read.
-import { randomBytes } from 'node:crypto';
+import { createRequire } from 'node:module';
 import type { TaskOwner } from '../types.js';
 
 export { KEEP_ENV_VAR, TASK_ENV_VAR } from '../types.js';
@@ -31,7 +31,11 @@ export function formatTaskTag(owner: TaskOwner, random: string): string {
   return `${owner.registered ? REGISTERED_PREFIX : OWNER_LIFETIME_PREFIX}.${owner.pid}.${owner.startTime}.${ns}.${random}`;
 }
 
+const require = createRequire(import.meta.url);
+
 export function newTagRandom(): string {
+  // node:crypto is loaded here, not at import: scans and the session follower parse tags but never make one.
+  const { randomBytes } = require('node:crypto') as typeof import('node:crypto');
   return randomBytes(6).toString('hex');
 }
 
