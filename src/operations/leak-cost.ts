@@ -1,38 +1,74 @@
 // Reads what reported leaks cost — PSS/USS, CPU, listening ports — for those processes only, so a
 // run that leaks nothing pays nothing. CPU share comes from two readings `sampleMs` apart.
+import { yieldToLoop } from '../event-loop.js';
 import { platformReader } from '../platform/index.js';
 import type { PlatformReader } from '../platform/types.js';
 import { cpuPercent, SPINNING_PERCENT } from '../rules/cost.js';
+import { identityKey } from '../rules/identity.js';
 import type { AttributedProcess, LeakCost } from '../types.js';
 
-/** Fills in `cost` on each process (in place); a process that cannot be read gets what could be. */
-export async function measureCosts(processes: readonly AttributedProcess[], options: { reader?: PlatformReader; sampleMs?: number } = {}): Promise<void> {
-  if (processes.length === 0) return;
+/** Costs measured before, by identity key: `measureCosts` reuses one younger than `maxAgeMs`. */
+export interface CostCache {
+  maxAgeMs: number;
+  entries: Map<string, { measuredAt: number; cost: LeakCost }>;
+}
+
+/** How many processes' costs are read between two turns of the event loop (each is several files). */
+const COST_BATCH = 32;
+
+/**
+ * Fills in `cost` on each process (in place); a process that cannot be read gets what could be.
+ * Reads in batches with a turn of the event loop between them (a 1,000-process leak takes 100 ms).
+ * With a cache (`rtrack watch`), a process measured less than `maxAgeMs` ago keeps that cost, and the
+ * cache forgets the processes not given.
+ */
+export async function measureCosts(processes: readonly AttributedProcess[], options: { reader?: PlatformReader; sampleMs?: number; cache?: CostCache } = {}): Promise<void> {
+  const { cache } = options;
+  const now = Date.now();
+  let stale = processes;
+  if (cache) {
+    const given = new Set(processes.map(identityKey));
+    for (const key of cache.entries.keys()) if (!given.has(key)) cache.entries.delete(key);
+    stale = processes.filter((p) => {
+      const hit = cache.entries.get(identityKey(p));
+      if (hit && now - hit.measuredAt < cache.maxAgeMs) p.cost = hit.cost;
+      return p.cost === undefined;
+    });
+  }
+  if (stale.length === 0) return;
   const reader = options.reader ?? platformReader();
   if (!reader.readCpuSeconds && !reader.readMemoryFootprint) return; // this OS tells no more than RSS
   const sampleMs = options.sampleMs ?? 200;
-  const pids = processes.map((p) => p.pid);
-  const before = new Map(pids.map((pid) => [pid, reader.readCpuSeconds?.(pid)]));
+  const before = new Map<number, number | undefined>();
+  for (let i = 0; i < stale.length; i += COST_BATCH) {
+    if (i > 0) await yieldToLoop();
+    for (const p of stale.slice(i, i + COST_BATCH)) before.set(p.pid, reader.readCpuSeconds?.(p.pid));
+  }
   const t0 = performance.now();
   if (sampleMs > 0) await new Promise((resolve) => setTimeout(resolve, sampleMs));
   const elapsed = performance.now() - t0;
-  const listening = reader.readListeningSockets?.(pids) ?? new Map();
-  for (const p of processes) {
-    const cost: LeakCost = {};
-    const memory = reader.readMemoryFootprint?.(p.pid);
-    if (memory) {
-      cost.pssBytes = memory.pssBytes;
-      cost.ussBytes = memory.ussBytes;
-    } else cost.memoryUnreadable = true;
-    const cpuBefore = before.get(p.pid);
-    const cpuAfter = reader.readCpuSeconds?.(p.pid);
-    if (cpuAfter !== undefined) cost.cpuSeconds = Math.round(cpuAfter * 100) / 100;
-    if (cpuBefore !== undefined && cpuAfter !== undefined && sampleMs > 0) {
-      cost.cpuPercent = Math.round(cpuPercent(cpuBefore, cpuAfter, elapsed));
-      cost.spinning = cost.cpuPercent >= SPINNING_PERCENT;
+  for (let i = 0; i < stale.length; i += COST_BATCH) {
+    if (i > 0) await yieldToLoop();
+    const batch = stale.slice(i, i + COST_BATCH);
+    const listening = reader.readListeningSockets?.(batch.map((p) => p.pid)) ?? new Map();
+    for (const p of batch) {
+      const cost: LeakCost = {};
+      const memory = reader.readMemoryFootprint?.(p.pid);
+      if (memory) {
+        cost.pssBytes = memory.pssBytes;
+        cost.ussBytes = memory.ussBytes;
+      } else cost.memoryUnreadable = true;
+      const cpuBefore = before.get(p.pid);
+      const cpuAfter = reader.readCpuSeconds?.(p.pid);
+      if (cpuAfter !== undefined) cost.cpuSeconds = Math.round(cpuAfter * 100) / 100;
+      if (cpuBefore !== undefined && cpuAfter !== undefined && sampleMs > 0) {
+        cost.cpuPercent = Math.round(cpuPercent(cpuBefore, cpuAfter, elapsed));
+        cost.spinning = cost.cpuPercent >= SPINNING_PERCENT;
+      }
+      const ports = listening.get(p.pid);
+      if (ports && ports.length > 0) cost.listening = ports;
+      p.cost = cost;
+      cache?.entries.set(identityKey(p), { measuredAt: now, cost });
     }
-    const ports = listening.get(p.pid);
-    if (ports && ports.length > 0) cost.listening = ports;
-    p.cost = cost;
   }
 }

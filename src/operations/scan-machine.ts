@@ -3,7 +3,7 @@ import { basename } from 'node:path';
 import { cgroup2Mount, findRunGroups, RUN_GROUP_PREFIX, RunCgroup } from '../platform/cgroup.js';
 import { costTotals } from '../rules/cost.js';
 import { selfAndAncestors } from './ancestry.js';
-import { measureCosts } from './leak-cost.js';
+import { measureCosts, type CostCache } from './leak-cost.js';
 import { BlockBudget } from '../event-loop.js';
 import { platformReader } from '../platform/index.js';
 import type { PlatformReader } from '../platform/types.js';
@@ -14,6 +14,9 @@ import { analyzeMachine, type MachineScan } from '../rules/machine-leaks.js';
 import { takeSnapshot } from '../tracking/snapshot.js';
 import { holdsRunFile, parseTaskTag, UNKNOWN_PID_NAMESPACE } from '../tracking/task-tag.js';
 import type { AgentConfig, ProcessSnapshot, TaskOwner } from '../types.js';
+
+/** With a cache (`rtrack watch`), how long a leak's measured cost is reused before it is read again. */
+export const COST_MAX_AGE_MS = 30_000;
 
 /** Options of `scanMachine()`. */
 export interface ScanOptions {
@@ -26,9 +29,10 @@ export interface ScanOptions {
   /**
    * Carried from one scan to the next (`rtrack watch`): a process whose identity was seen before
    * keeps the command line and environment markers read then — an environment does not change
-   * after exec — so each scan reads `environ` of new processes only.
+   * after exec — so each scan reads `environ` of new processes only. A leak's cost (PSS, CPU, ports)
+   * is read again once it is COST_MAX_AGE_MS old (a 1,000-process leak takes 100 ms to read).
    */
-  cache?: { previous?: ProcessSnapshot };
+  cache?: { previous?: ProcessSnapshot; costs?: CostCache };
   /** How long CPU use is sampled for the reported leaks, in ms (default 200; 0: no CPU share). */
   cpuSampleMs?: number;
   /** Where the cgroup v2 hierarchy is mounted (default: found in /proc/self/mountinfo), to look for leftover run groups. */
@@ -80,7 +84,8 @@ export async function scanMachine(options: ScanOptions = {}): Promise<ScanReport
     sessionHolder: sessionFileHolders(snapshot, reader),
   });
   // What the reported leaks cost: read for them only.
-  await measureCosts([...analysis.certain, ...analysis.suspected].flatMap((g) => g.processes), { reader, sampleMs: options.cpuSampleMs });
+  const costs = options.cache ? (options.cache.costs ??= { maxAgeMs: COST_MAX_AGE_MS, entries: new Map() }) : undefined;
+  await measureCosts([...analysis.certain, ...analysis.suspected].flatMap((g) => g.processes), { reader, sampleMs: options.cpuSampleMs, cache: costs });
   for (const group of [...analysis.certain, ...analysis.suspected]) {
     if (!group.processes.some((p) => p.cost?.pssBytes !== undefined)) continue;
     const t = costTotals(group.processes);

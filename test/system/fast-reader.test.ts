@@ -33,7 +33,8 @@ function plainRead(): Map<number, { ppid: number; startTime: number; rssPages: n
 
 describe('fast reader = plain reader', () => {
   it('returns the same records for every process present in both readings', async () => {
-    for (let i = 0; i < 20; i++) jar.spawn('sleep', ['390'], { argv0: `chromium --type=renderer --instance=${i} ${'x'.repeat(i * 50)}` });
+    const mine = new Set<number>();
+    for (let i = 0; i < 20; i++) mine.add(jar.spawn('sleep', ['390'], { argv0: `chromium --type=renderer --instance=${i} ${'x'.repeat(i * 50)}` }).pid!);
     await new Promise((r) => setTimeout(r, 200));
     const reader = createLinuxReader();
     const fast = await reader.readProcessTable();
@@ -52,7 +53,9 @@ describe('fast reader = plain reader', () => {
       expect(p.ppid).toBe(q.ppid);
       expect(p.name).toBe(q.name);
       expect(p.commandLine).toBe(q.commandLine.length > 4096 ? p.commandLine : q.commandLine);
-      expect(Math.abs(p.rssBytes / 4096 - q.rssPages)).toBeLessThan(4096); // RSS moves between reads
+      // Another process's RSS may move by any amount between two reads (a GC, a big allocation): only
+      // our sleepers' must agree, to the page size the reader multiplies by.
+      if (mine.has(p.pid)) expect(p.rssBytes / 4096).toBe(q.rssPages);
       compared++;
     }
     expect(compared).toBeGreaterThan(20);
