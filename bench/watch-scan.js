@@ -4,8 +4,9 @@
 // of every /proc/[pid]/stat (bench/stat-floor.c, built with the system's `cc`; skipped with a message
 // when there is none). Measured interleaved in the same run at each size (the machines are shared
 // and noisy): CPU time (user + system) per pass of the floor and per watch scan (`scanMachine` with
-// the cache `rtrack watch` keeps), the full and incremental snapshot, and the longest event-loop
-// block during scans (monitorEventLoopDelay, minus its 1 ms resolution) with an idle reference.
+// the cache `rtrack watch` keeps, and the stat descriptors it keeps open at intervals under 15 s),
+// the full and incremental snapshot, and the longest event-loop block during scans
+// (monitorEventLoopDelay, minus its 1 ms resolution) with an idle reference.
 // Spawns the sleepers itself and kills every one of them, by pid, however it ends.
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -85,7 +86,7 @@ console.log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
 for (const size of SIZES) {
   await grow(size);
   const cache = {};
-  for (let i = 0; i < 3; i++) await scanMachine({ cache, cpuSampleMs: 0 }); // warm: the cache holds every environment
+  for (let i = 0; i < 3; i++) await scanMachine({ cache, cpuSampleMs: 0, keepOpen: true }); // warm: the cache holds every environment
   const base = await takeSnapshot({ environment: 'all' });
   const s = { floor: [], scan: [], full: [], incremental: [], block: [], idle: [] };
   let onMachine = 0;
@@ -96,7 +97,7 @@ for (const size of SIZES) {
       s.floor.push(ms);
     }
     let scanMs = 0;
-    s.block.push(await longestBlock(async () => (scanMs = await cpuMs(() => scanMachine({ cache, cpuSampleMs: 0 })))));
+    s.block.push(await longestBlock(async () => (scanMs = await cpuMs(() => scanMachine({ cache, cpuSampleMs: 0, keepOpen: true })))));
     s.scan.push(scanMs);
     s.idle.push(await longestBlock(() => new Promise((r) => setTimeout(r, 20))));
     s.full.push(await cpuMs(() => takeSnapshot({ environment: 'all' })));

@@ -19,6 +19,9 @@ const FOLLOWER_MAIN = fileURLToPath(new URL('./follower-main.js', import.meta.ur
  * The follower lists /proc and reads a few files once a second: V8's optimizing compilers buy it
  * nothing and cost it 4–6 MB of resident memory (compiler code paged in, its zones), so it runs with
  * the baseline compiler only — 1.14× a bare Node process instead of 1.27× (`npm run bench:follower`).
+ * On the command line, not set at run time: `v8.setFlagsFromString` at the follower's start left it at
+ * 1.25×. A Node whose V8 lacks the flag would refuse to start the follower (exit 9): the session
+ * tests start a real follower, so CI would say so.
  */
 export const FOLLOWER_NODE_FLAGS = ['--max-opt=1'];
 

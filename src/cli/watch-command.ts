@@ -31,7 +31,8 @@ export async function watchCommand(options: WatchOptions): Promise<number> {
     port: options.port,
     intervalMs: options.interval,
     // One cache for the life of watch: each scan reads the environments of new processes only.
-    scan: () => scanMachine({ keep: config.keep, keepSharedDaemons: config.keepSharedDaemons, agents: config.agents, all: options.all, cache }),
+    // Under 15 s between scans, their CPU is worth a page of kernel memory a process (keepOpen).
+    scan: () => scanMachine({ keep: config.keep, keepSharedDaemons: config.keepSharedDaemons, agents: config.agents, all: options.all, cache, keepOpen: options.interval < 15_000 }),
     logger,
     reap: options.reap ? { lingerMs: options.linger, graceMs: options.grace } : undefined,
   });

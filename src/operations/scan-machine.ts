@@ -33,6 +33,12 @@ export interface ScanOptions {
    * is read again once it is COST_MAX_AGE_MS old (a 1,000-process leak takes 100 ms to read).
    */
   cache?: { previous?: ProcessSnapshot; costs?: CostCache };
+  /**
+   * For scans a few seconds apart: the reader keeps each process's `stat` descriptor open for the
+   * next scan (Linux; half the CPU of a scan, for about 4 KiB of kernel memory a process, at most
+   * 4,096 of them). `rtrack watch` asks for it at intervals under 15 s.
+   */
+  keepOpen?: boolean;
   /** How long CPU use is sampled for the reported leaks, in ms (default 200; 0: no CPU share). */
   cpuSampleMs?: number;
   /** Where the cgroup v2 hierarchy is mounted (default: found in /proc/self/mountinfo), to look for leftover run groups. */
@@ -61,7 +67,7 @@ export async function scanMachine(options: ScanOptions = {}): Promise<ScanReport
   const reader = options.reader ?? platformReader();
   const agents = agentDefinitions(options.agents);
   const previous = options.cache?.previous;
-  const snapshot = await takeSnapshot({ reader, previous, environment: previous ? 'new' : 'all', keep: options.keep, keepSharedDaemons: options.keepSharedDaemons, agents });
+  const snapshot = await takeSnapshot({ reader, previous, environment: previous ? 'new' : 'all', keep: options.keep, keepSharedDaemons: options.keepSharedDaemons, agents, keepOpen: options.keepOpen });
   if (options.cache) options.cache.previous = snapshot;
   const runGroups = leftoverRunGroups(options.cgroupMount);
   const exclude = await selfAndAncestors(reader);

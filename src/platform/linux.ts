@@ -144,6 +144,20 @@ function startsWith(buf: Uint8Array, start: number, end: number, prefix: Uint8Ar
   return true;
 }
 
+/** At most this many `stat` descriptors are kept open (about 4 KiB of kernel memory each). */
+const KEPT_MAX = 4096;
+
+/** This process's soft limit of open files (`Max open files` in /proc/self/limits); 1024 when unreadable. */
+function openFilesLimit(procRoot: string): number {
+  try {
+    const m = /^Max open files\s+(\d+|unlimited)/m.exec(readFileSync(`${procRoot}/self/limits`, 'latin1'));
+    if (m) return m[1] === 'unlimited' ? Number.MAX_SAFE_INTEGER : Number(m[1]);
+  } catch {
+    // not readable: the usual default
+  }
+  return 1024;
+}
+
 /** What a read of a /proc file returns when the process is gone (ENOENT, ESRCH). */
 const GONE = -1;
 
@@ -339,6 +353,56 @@ export function createLinuxReader(procRoot = '/proc'): PlatformReader {
     return readProcHead(`${procRoot}/${pid}/stat`, statBuf);
   }
 
+  // `stat` descriptors kept open from one table read to the next, for readers that ask (`rtrack
+  // watch`): a read is then one pread(2) instead of open, read and close — half the CPU. A descriptor
+  // whose process exited answers ESRCH, even after its pid was reused, so identity holds. Each costs a
+  // descriptor and about a page of kernel memory: at most KEPT_MAX, and a quarter of the limit.
+  const kept = new Map<string, { fd: number; round: number }>();
+  let keptLimit: number | undefined;
+  let round = 0;
+
+  /** Like readStatFile, through a kept descriptor (opened and kept when there is none yet). */
+  function readStatKept(entry: string): number {
+    const held = kept.get(entry);
+    if (held !== undefined) {
+      try {
+        const n = readSync(held.fd, statBuf, 0, statBuf.length, 0);
+        held.round = round;
+        return n;
+      } catch {
+        // exited (ESRCH), maybe with its pid taken by another process since: opened afresh below
+        closeSync(held.fd);
+        kept.delete(entry);
+      }
+    }
+    keptLimit ??= Math.min(KEPT_MAX, Math.floor(openFilesLimit(procRoot) / 4));
+    if (kept.size >= keptLimit) return readStatFile(entry);
+    const path = `${procRoot}/${entry}/stat`;
+    let fd: number;
+    try {
+      fd = openSync(path, 'r');
+    } catch (err) {
+      return goneOrThrow(path, err);
+    }
+    try {
+      const n = readSync(fd, statBuf, 0, statBuf.length, 0);
+      kept.set(entry, { fd, round });
+      return n;
+    } catch (err) {
+      closeSync(fd);
+      return goneOrThrow(path, err);
+    }
+  }
+
+  /** Closes the kept descriptors of processes the last table read did not list. */
+  function dropUnlisted(): void {
+    for (const [entry, held] of kept) {
+      if (held.round === round) continue;
+      closeSync(held.fd);
+      kept.delete(entry);
+    }
+  }
+
   function readStatOf(pid: number | string): StatFields | undefined {
     const length = readStatFile(pid);
     return length > 0 ? parseStat(statBuf, length) : undefined;
@@ -369,6 +433,7 @@ export function createLinuxReader(procRoot = '/proc'): PlatformReader {
     }
     await yieldToLoop(); // out of the I/O callback first: see event-loop.ts
     const budget = new BlockBudget();
+    if (options.keepOpen) round++;
     for (let i = 0; i < entries.length; i++) {
       const entry = entries[i]!;
       const c = entry.charCodeAt(0);
@@ -376,7 +441,7 @@ export function createLinuxReader(procRoot = '/proc'): PlatformReader {
       if ((i & 15) === 0 && budget.spent()) await budget.yield();
       let length: number;
       try {
-        length = readStatFile(entry);
+        length = options.keepOpen ? readStatKept(entry) : readStatFile(entry);
       } catch (err) {
         // Out of descriptors, a snapshot would miss live processes at random: fail it whole.
         if (isExhaustion(err)) throw err;
@@ -416,6 +481,7 @@ export function createLinuxReader(procRoot = '/proc'): PlatformReader {
     }
     // At least this process exists: an empty table means /proc is not procfs (unmounted, a bare
     // directory), and an empty snapshot would report every process as gone.
+    if (options.keepOpen) dropUnlisted();
     if (processes.length === 0) throw new Error(`${procRoot} lists no processes (is procfs mounted?)`);
     return unreadable.length > 0 ? { processes, warnings: [], unreadable } : { processes, warnings: [] };
   }

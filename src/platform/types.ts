@@ -57,6 +57,12 @@ export interface ReadTableOptions {
   environment?: 'none' | 'new' | 'all';
   /** Variables to capture from the environments read, besides the tracker's own (agent session markers). */
   environmentVariables?: readonly string[];
+  /**
+   * For readers called at an interval (`rtrack watch`): keep what makes the next read cheaper open
+   * until then (Linux: each process's `stat` descriptor, up to 4,096 and a quarter of the open-files
+   * limit; a read is then one pread instead of open, read and close). Default false.
+   */
+  keepOpen?: boolean;
 }
 
 /** What a text parser made of a command's output. */

@@ -28,6 +28,8 @@ export interface SnapshotOptions {
   keepSharedDaemons?: boolean;
   /** Agents whose session markers are read from the environments read (default: none). */
   agents?: readonly AgentDefinition[];
+  /** Snapshots taken at an interval: let the reader keep descriptors open for the next (ReadTableOptions.keepOpen). */
+  keepOpen?: boolean;
 }
 
 /** Whether a record from an earlier snapshot is this process (same pid and start time, in the OS's unit). */
@@ -58,6 +60,7 @@ export async function takeSnapshot(options: SnapshotOptions = {}): Promise<Proce
       isKnown: previous ? (pid, startTime) => isSame(previous!.get(pid), pid, startTime) : undefined,
       environment: options.environment ?? 'none',
       environmentVariables: options.agents ? agentVariables(options.agents) : undefined,
+      keepOpen: options.keepOpen,
     });
   } catch (err) {
     throw new SnapshotError(`cannot take a process snapshot: ${(err as Error).message}`);

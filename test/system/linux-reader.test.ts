@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, readSync, writeFileSync } from 'node:fs';
 import { tempDir } from '../helpers/temp.js';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -34,6 +34,51 @@ describe('Linux reader on the real machine', () => {
     // kernel threads have no command line: their name is shown
     const kthreadd = snapshot.processes.find((p) => p.pid === 2);
     if (kthreadd) expect(kthreadd.command).toBe('kthreadd');
+  });
+
+  it('keepOpen: the same table as reading afresh; a kept descriptor of an exited process answers ESRCH and is closed on the next read', async () => {
+    // The kernel's promise the kept descriptors rest on: once its process is gone, a descriptor of
+    // /proc/[pid]/stat never reads another process's stat, even one that reuses the pid.
+    const gone = jar.spawn('sleep', ['393']);
+    await waitFor(() => readFileSync(`/proc/${gone.pid}/stat`, 'latin1').includes('(sleep)'));
+    const fd = openSync(`/proc/${gone.pid}/stat`, 'r');
+    try {
+      gone.kill('SIGKILL');
+      await new Promise((resolve) => gone.once('exit', resolve)); // reaped by its parent, this process
+      expect(() => readSync(fd, Buffer.alloc(1024), 0, 1024, 0)).toThrow(expect.objectContaining({ code: 'ESRCH' }));
+    } finally {
+      closeSync(fd);
+    }
+
+    const keptOf = (pid: number): number => readdirSync('/proc/self/fd').filter((f) => {
+      try {
+        return readlinkSync(`/proc/self/fd/${f}`) === `/proc/${pid}/stat`;
+      } catch {
+        return false;
+      }
+    }).length;
+    const victim = jar.spawn('sleep', ['394'], { argv0: 'kept-descriptor-victim' });
+    const stays = jar.spawn('sleep', ['395']);
+    await waitFor(() => readFileSync(`/proc/${victim.pid}/cmdline`, 'latin1').startsWith('kept-descriptor-victim'));
+    const reader = createLinuxReader();
+    const first = await reader.readProcessTable({ keepOpen: true });
+    expect(keptOf(victim.pid!)).toBe(1);
+    const again = await reader.readProcessTable({ keepOpen: true });
+    const plain = await createLinuxReader().readProcessTable();
+    for (const table of [first, again]) {
+      for (const pid of [victim.pid!, stays.pid!, process.pid]) {
+        const p = table.processes.find((q) => q.pid === pid)!;
+        const q = plain.processes.find((r) => r.pid === pid)!;
+        expect({ pid: p.pid, ppid: p.ppid, startTime: p.startTime, name: p.name }).toEqual({ pid: q.pid, ppid: q.ppid, startTime: q.startTime, name: q.name });
+      }
+    }
+    victim.kill('SIGKILL');
+    await new Promise((resolve) => victim.once('exit', resolve));
+    const after = await reader.readProcessTable({ keepOpen: true });
+    expect(after.processes.some((p) => p.pid === victim.pid)).toBe(false);
+    expect(after.processes.some((p) => p.pid === stays.pid)).toBe(true);
+    expect(keptOf(victim.pid!)).toBe(0);
+    expect(keptOf(stays.pid!)).toBe(1);
   });
 
   it('a zombie is not a process of the snapshot (dead: no memory, no command), its parent is', async () => {
