@@ -1,7 +1,7 @@
 // `rtrack run [options] -- <command> [args...]`: the main job, a thin shell over runTracked().
-import { resolveConfig } from '../config.js';
 import { execFileSync } from 'node:child_process';
 import { constants } from 'node:os';
+import { resolveConfig } from '../config.js';
 import type { LogFormat } from '../log.js';
 import { writeFileAtomic } from '../files.js';
 import { reapOrder } from '../operations/reap.js';

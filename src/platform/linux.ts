@@ -479,9 +479,9 @@ export function createLinuxReader(procRoot = '/proc'): PlatformReader {
       }
       processes.push(raw);
     }
+    if (options.keepOpen) dropUnlisted();
     // At least this process exists: an empty table means /proc is not procfs (unmounted, a bare
     // directory), and an empty snapshot would report every process as gone.
-    if (options.keepOpen) dropUnlisted();
     if (processes.length === 0) throw new Error(`${procRoot} lists no processes (is procfs mounted?)`);
     return unreadable.length > 0 ? { processes, warnings: [], unreadable } : { processes, warnings: [] };
   }
