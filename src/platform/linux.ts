@@ -165,20 +165,27 @@ const GONE = -1;
  * Opens a /proc file and runs `read` on it; GONE when the process no longer exists (ENOENT, or
  * ESRCH when it exited between open and read). Any other failure (EACCES under `hidepid`, EMFILE,
  * ENFILE, EISDIR) throws ProcessUnreadableError: a process we cannot read is not a dead one.
+ * With `keep`, a descriptor that was read is handed to it instead of being closed.
  */
-function withProcFile(path: string, read: (fd: number) => number): number {
+function withProcFile(path: string, read: (fd: number) => number, keep?: (fd: number) => void): number {
   let fd: number;
   try {
     fd = openSync(path, 'r');
   } catch (err) {
     return goneOrThrow(path, err);
   }
+  let kept = false;
   try {
-    return read(fd);
+    const n = read(fd);
+    if (keep) {
+      keep(fd);
+      kept = true;
+    }
+    return n;
   } catch (err) {
     return goneOrThrow(path, err);
   } finally {
-    closeSync(fd);
+    if (!kept) closeSync(fd);
   }
 }
 
@@ -377,21 +384,11 @@ export function createLinuxReader(procRoot = '/proc'): PlatformReader {
     }
     keptLimit ??= Math.min(KEPT_MAX, Math.floor(openFilesLimit(procRoot) / 4));
     if (kept.size >= keptLimit) return readStatFile(entry);
-    const path = `${procRoot}/${entry}/stat`;
-    let fd: number;
-    try {
-      fd = openSync(path, 'r');
-    } catch (err) {
-      return goneOrThrow(path, err);
-    }
-    try {
-      const n = readSync(fd, statBuf, 0, statBuf.length, 0);
-      kept.set(entry, { fd, round });
-      return n;
-    } catch (err) {
-      closeSync(fd);
-      return goneOrThrow(path, err);
-    }
+    return withProcFile(
+      `${procRoot}/${entry}/stat`,
+      (fd) => readSync(fd, statBuf, 0, statBuf.length, 0),
+      (fd) => kept.set(entry, { fd, round }),
+    );
   }
 
   /** Closes the kept descriptors of processes the last table read did not list. */
