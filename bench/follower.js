@@ -11,9 +11,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { registerSession } from '../dist/operations/agent-sessions.js';
-import { FOLLOWER_NODE_FLAGS } from '../dist/cli/session-command.js';
-import { createLinuxReader } from '../dist/platform/linux.js';
+import { createLinuxReader, FOLLOWER_NODE_FLAGS, registerSession } from '../dist/internal.js';
 
 const args = process.argv.slice(2);
 const option = (name, fallback) => {
@@ -23,7 +21,7 @@ const option = (name, fallback) => {
 const AGENTS = option('--agents', 5);
 const CHILDREN = option('--children', 40);
 const SECONDS = option('--seconds', 30);
-const FOLLOWER = fileURLToPath(new URL('../dist/cli/follower-main.js', import.meta.url)); // what `rtrack session start` spawns, with the same flags
+const FOLLOWER = fileURLToPath(new URL('../dist/cli/follower-main.cjs', import.meta.url)); // what `rtrack session start` spawns, with the same flags
 const reader = createLinuxReader();
 
 const started = [];

@@ -6,7 +6,7 @@
 // process it started is killed by pid, however it ends.
 import { spawn } from 'node:child_process';
 import { cpus } from 'node:os';
-import { measureCosts } from '../dist/operations/leak-cost.js';
+import { measureCosts } from '../dist/internal.js';
 import { takeSnapshot } from '../dist/index.js';
 
 const args = process.argv.slice(2);

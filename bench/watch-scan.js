@@ -14,8 +14,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { scanMachine } from '../dist/operations/scan-machine.js';
-import { takeSnapshot } from '../dist/tracking/snapshot.js';
+import { scanMachine, takeSnapshot } from '../dist/index.js';
 
 const args = process.argv.slice(2);
 const value = (name, fallback) => {

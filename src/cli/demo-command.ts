@@ -1,9 +1,9 @@
 // `rtrack demo`: runs a built-in leaky task under `rtrack run --reap`, so the user sees a leak found
 // and cleaned up — only what the demo itself started, by pid and identity-checked.
-import { fileURLToPath } from 'node:url';
+import { packageFile } from '../files.js';
 import { executeRun } from './run-command.js';
 
-export const DEMO_TASK = fileURLToPath(new URL('../demo/leaky-task.js', import.meta.url));
+export const DEMO_TASK = packageFile('dist/demo/leaky-task.js');
 
 export async function demoCommand(options: { report?: string } = {}): Promise<number> {
   process.stderr.write('rtrack demo: a task that starts an MCP server and a browser, then exits without cleaning up\n');

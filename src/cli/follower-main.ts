@@ -1,4 +1,4 @@
-// The session follower's own entry point: `session start` spawns `node dist/cli/follower-main.js
+// The session follower's own entry point: `session start` spawns `node dist/cli/follower-main.cjs
 // [--config file] [--interval ms]`. The follower lives as long as the agents it follows, so this
 // module loads only what following needs: no option parser, no command it does not run, and no
 // module (child_process, crypto) that a Linux follower never calls. `rtrack session follow` runs the

@@ -3,13 +3,12 @@
 import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { stateDirectory, writeFileAtomic } from '../files.js';
+import { packageFile, stateDirectory, writeFileAtomic } from '../files.js';
 import { runningFollower } from '../operations/agent-sessions.js';
 import { HOOK_AGENTS, HOOK_EVENTS, installedEvents, withHooks, withoutHooks, type HookAgent } from '../rules/agent-hooks.js';
 import { UsageError } from './common.js';
 
-const RTRACK_BIN = fileURLToPath(new URL('../../bin/rtrack.js', import.meta.url));
+const RTRACK_BIN = packageFile('bin/rtrack.js');
 const quote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
 
 export interface HooksOptions {

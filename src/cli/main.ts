@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { ConfigError } from '../errors.js';
+import { packageFile } from '../files.js';
 import { SHARED_DAEMONS } from '../rules/patterns.js';
 import { collect, parseDuration, parseNonNegativeNumber, parsePort, UsageError } from './common.js';
 // Each command's module is loaded when that command runs: `rtrack --version` or a hook's
@@ -20,7 +21,7 @@ const sessionCommand = (): Promise<typeof import('./session-command.js')> => imp
 const EXIT_USAGE = 2;
 
 function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  const pkg = JSON.parse(readFileSync(packageFile('package.json'), 'utf8')) as { version: string };
   return pkg.version;
 }
 

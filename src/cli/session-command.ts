@@ -5,8 +5,7 @@
 import { spawn } from 'node:child_process';
 import { appendFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { stateDirectory } from '../files.js';
+import { packageFile, stateDirectory } from '../files.js';
 import { logHookProblem, recordSessionEnd, registerSession, runningFollower } from '../operations/agent-sessions.js';
 import { platformReader } from '../platform/index.js';
 import { parseHookInput, type HookInput } from '../rules/agent-hooks.js';
@@ -14,7 +13,7 @@ import { byPid } from '../rules/identity.js';
 import { takeSnapshot } from '../tracking/snapshot.js';
 import { formatTaskTag, newTagRandom, TASK_ENV_VAR, UNKNOWN_PID_NAMESPACE } from '../tracking/task-tag.js';
 
-const FOLLOWER_MAIN = fileURLToPath(new URL('./follower-main.js', import.meta.url));
+const FOLLOWER_MAIN = packageFile('dist/cli/follower-main.cjs');
 /**
  * The follower lists /proc and reads a few files once a second: V8's optimizing compilers buy it
  * nothing and cost it 4–6 MB of resident memory (compiler code paged in, its zones), so it runs with

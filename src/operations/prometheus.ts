@@ -1,7 +1,8 @@
 // Prometheus metrics (prom-client): the machine scan for `watch`, and one run's figures in the
 // node_exporter textfile format for `run --metrics-file`. Labels stay low-cardinality: no pids,
 // no command lines, no tags.
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { createRequire } from 'node:module';
+import type { Gauge, Registry } from 'prom-client';
 import { costTotals } from '../rules/cost.js';
 import { BYTES_PER_MB, totalMemoryMB } from '../rules/memory.js';
 import type { LeakGroup } from '../rules/machine-leaks.js';
@@ -9,6 +10,12 @@ import type { ScanReport } from './scan-machine.js';
 import type { TaskReport } from './run-tracked.js';
 
 const bytes = (mb: number): number => Math.round(mb * BYTES_PER_MB);
+
+/**
+ * prom-client, required the first time metrics are made: the bundled CLI holds every command in one
+ * file, and a static import would load prom-client (about 50 ms) for all of them.
+ */
+const promClient = (): typeof import('prom-client') => createRequire(import.meta.url)('prom-client') as typeof import('prom-client');
 
 /** The gauges `rtrack watch` serves, in their own prom-client registry. */
 export interface WatchMetrics {
@@ -25,6 +32,7 @@ export interface WatchMetrics {
 
 /** Creates the watch metrics (and prom-client's default process metrics unless `defaultMetrics: false`). */
 export function createWatchMetrics(options: { defaultMetrics?: boolean } = {}): WatchMetrics {
+  const { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } = promClient();
   const registry = new Registry();
   if (options.defaultMetrics ?? true) {
     collectDefaultMetrics({ register: registry });
@@ -97,6 +105,7 @@ export function createWatchMetrics(options: { defaultMetrics?: boolean } = {}): 
 
 /** One run's figures in the Prometheus text format (for node_exporter's textfile collector). */
 export async function runMetricsText(report: TaskReport): Promise<string> {
+  const { Gauge, Registry } = promClient();
   const registry = new Registry();
   const gauge = (name: string, help: string, value: number): void => {
     new Gauge({ name, help, registers: [registry] }).set(value);

@@ -154,7 +154,7 @@ describe('rtrack session start|end and the follower', () => {
     const [a, b] = await Promise.all([startHookedAgent(h, `a-${Date.now()}`, config), startHookedAgent(h, `b-${Date.now()}`, config)]);
     const followers = async (): Promise<number[]> =>
       (await takeSnapshot()).processes
-        .filter((p) => p.commandLine?.includes("dist/cli/follower-main.js"))
+        .filter((p) => p.commandLine?.includes("dist/cli/follower-main.cjs"))
         .filter((p) => {
           try {
             return readFileSync(`/proc/${p.pid}/environ`, 'latin1').includes(`XDG_STATE_HOME=${h.env.XDG_STATE_HOME}\0`);

@@ -34,7 +34,7 @@ afterEach(() => jar.cleanup());
 const { dir, reportPath, readReport } = reportFiles('trust');
 const reader = createLinuxReader();
 const DIST = fileURLToPath(new URL('../../dist/index.js', import.meta.url));
-const PLATFORM = fileURLToPath(new URL('../../dist/platform/index.js', import.meta.url));
+const INTERNAL = fileURLToPath(new URL('../../dist/internal.js', import.meta.url));
 /** A pid above any pid_max: kill(pid, 0) says ESRCH. */
 const NEVER_A_PID = 99_999_999;
 
@@ -84,7 +84,7 @@ describe('a failed read is not a dead process', () => {
     const script = `
       import { openSync } from 'node:fs';
       const { reapOrphans, scanMachine } = await import(${JSON.stringify(DIST)});
-      const { platformReader } = await import(${JSON.stringify(PLATFORM)});
+      const { platformReader } = await import(${JSON.stringify(INTERNAL)});
       const reader = platformReader();
       const held = [];
       try { for (;;) held.push(openSync('/dev/null', 'r')); } catch (err) { if (err.code !== 'EMFILE') throw err; }

@@ -64,7 +64,7 @@ describe('the rtrack package', () => {
     }
   });
 
-  it('rtrack/metrics and rtrack/parsers load by name; importing rtrack alone does not load prom-client', () => {
+  it('rtrack/metrics and rtrack/parsers load by name; prom-client is loaded when metrics are made, not by an import', () => {
     const dir = project();
     const r = node(dir, [
       '--input-type=module',
@@ -75,13 +75,16 @@ describe('the rtrack package', () => {
        const before = loaded();
        const metrics = await import('rtrack/metrics');
        const parsers = await import('rtrack/parsers');
-       console.log(JSON.stringify({ before, after: loaded(), metrics: Object.keys(metrics).sort(), parsers: Object.keys(parsers).sort(), tracker: typeof api.ResourceTracker }));`,
+       const imported = loaded();
+       const text = await metrics.createWatchMetrics({ defaultMetrics: false }).registry.metrics();
+       console.log(JSON.stringify({ before, imported, made: loaded() && text.includes('rtrack_processes'), metrics: Object.keys(metrics).sort(), parsers: Object.keys(parsers).sort(), tracker: typeof api.ResourceTracker }));`,
     ]);
     expect(r.status, r.stderr).toBe(0);
-    const out = JSON.parse(r.stdout) as { before: boolean; after: boolean; metrics: string[]; parsers: string[]; tracker: string };
+    const out = JSON.parse(r.stdout) as { before: boolean; imported: boolean; made: boolean; metrics: string[]; parsers: string[]; tracker: string };
     expect(out).toEqual({
       before: false,
-      after: true,
+      imported: false,
+      made: true,
       metrics: ['createWatchMetrics', 'runMetricsText', 'startWatchServer'],
       parsers: ['parseCimJson', 'parsePsOutput', 'parseTasklistCsv', 'parseWmicCsv'],
       tracker: 'function',
