@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// node bench/watch-scan.js [--processes 1000,5000,10000] [--runs 15]   (after npm run build; Linux)
+// node bench/watch-scan.js [--processes 1000,5000,10000] [--runs 15] [--without-watch-flags]   (after npm run build; Linux)
 // What one `rtrack watch` scan costs against the floor, at each size: the floor is a small C reader
 // of every /proc/[pid]/stat (bench/stat-floor.c, built with the system's `cc`; skipped with a message
 // when there is none). Measured interleaved in the same run at each size (the machines are shared
@@ -14,7 +14,9 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import { setFlagsFromString } from 'node:v8';
 import { scanMachine, takeSnapshot } from '../dist/index.js';
+import { WATCH_V8_FLAGS } from '../dist/internal.js';
 
 const args = process.argv.slice(2);
 const value = (name, fallback) => {
@@ -23,6 +25,10 @@ const value = (name, fallback) => {
 };
 const SIZES = value('--processes', '1000,5000,10000').split(',').map(Number);
 const RUNS = Math.max(5, Number(value('--runs', 15)));
+// The V8 flags `rtrack watch` sets at its start, so that a scan here costs what it costs there
+// (--without-watch-flags: V8's defaults, to compare).
+const WATCH_FLAGS = !args.includes('--without-watch-flags');
+if (WATCH_FLAGS) for (const flag of WATCH_V8_FLAGS) setFlagsFromString(flag);
 
 const children = [];
 const work = mkdtempSync(join(tmpdir(), 'rtrack-bench-scan-'));
@@ -79,7 +85,7 @@ async function longestBlock(fn) {
   return Math.max(0, loop.max / 1e6 - 1);
 }
 
-console.log(`watch scan cost, medians of ${RUNS} interleaved runs at each size, ${cpus().length} × ${cpus()[0].model}, Node ${process.version}`);
+console.log(`watch scan cost, medians of ${RUNS} interleaved runs at each size, ${cpus().length} × ${cpus()[0].model}, Node ${process.version}, ${WATCH_FLAGS ? `watch's V8 flags (${WATCH_V8_FLAGS.join(' ')})` : "V8's defaults"}`);
 console.log('| extra processes | on the machine | C floor (stat only) | watch scan | ratio | µs a process | full snapshot | incremental snapshot | longest block in a scan (idle ref.) |');
 console.log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
 for (const size of SIZES) {

@@ -70,14 +70,15 @@ describe('hostile process names', () => {
 
 describe('churn', () => {
   it('snapshots back to back while processes start and end as fast as they can', async () => {
-    // Bounded: at most 3,000 short-lived processes or 4 seconds.
-    const churn = jar.spawn('bash', ['-c', 'end=$((SECONDS+4)); for i in $(seq 3000); do /bin/true & [ $SECONDS -ge $end ] && break; done; wait'], { stdio: 'ignore' });
+    // Churns until six snapshots are taken (a count, not a time: a machine with thousands of other
+    // processes takes longer a snapshot); bounded anyway, at 30,000 processes or 30 seconds.
+    const churn = jar.spawn('bash', ['-c', 'end=$((SECONDS+30)); for i in $(seq 30000); do /bin/true & [ $SECONDS -ge $end ] && break; done; wait'], { stdio: 'ignore' });
     const done = new Promise((resolve) => churn.on('exit', resolve));
     let finished = false;
     void done.then(() => (finished = true));
     let snapshots = 0;
     let previous: ProcessSnapshot | undefined;
-    while (!finished) {
+    while (!finished && snapshots < 6) {
       const snapshot = await takeSnapshot({ previous, environment: 'new' });
       for (const p of snapshot.processes) {
         expect(Number.isInteger(p.pid) && p.pid > 0).toBe(true);
@@ -91,7 +92,9 @@ describe('churn', () => {
       previous = snapshot;
       snapshots++;
     }
-    expect(snapshots).toBeGreaterThan(5);
+    expect(snapshots).toBe(6); // all taken while it churned
+    churn.kill('SIGKILL');
+    await done;
     // the helper leaves nothing behind: no process of ours is left
     const after = await takeSnapshot();
     expect(after.processes.filter((p) => p.ppid === churn.pid)).toEqual([]);
