@@ -7,6 +7,7 @@
 // second copy would count as a second key press. Ctrl+Z (SIGTSTP) is never handled: the group stops
 // and resumes together, as without the tracker.
 import type { ChildProcess } from 'node:child_process';
+import { isatty } from 'node:tty';
 import { isForegroundJob } from '../platform/index.js';
 
 export type ForwardedSignal = 'SIGINT' | 'SIGTERM' | 'SIGHUP' | 'SIGQUIT' | 'SIGCONT';
@@ -16,7 +17,7 @@ const DEFAULT_SIGNALS: ForwardedSignal[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQ
 
 export interface ForwardSignalsOptions {
   signals?: ForwardedSignal[];
-  /** Is stdin a terminal (default: process.stdin.isTTY). */
+  /** Is stdin a terminal (default: whether descriptor 0 is one). */
   stdinIsTTY?: boolean;
   /** Tells whether we are the terminal's foreground job (default: the platform's answer). */
   isForegroundJob?: () => boolean | undefined;
@@ -46,7 +47,7 @@ export function deliveredByTerminal(signal: ForwardedSignal, stdinIsTTY: boolean
  */
 export function forwardSignals(options: ForwardSignalsOptions = {}): SignalForwarder {
   const signals = options.signals ?? DEFAULT_SIGNALS;
-  const stdinIsTTY = options.stdinIsTTY ?? process.stdin.isTTY === true;
+  const stdinIsTTY = options.stdinIsTTY ?? isatty(0); // not process.stdin, which makes a stream
   const received: ForwardedSignal[] = [];
   const pending: ForwardedSignal[] = [];
   const handlers = new Map<ForwardedSignal, () => void>();

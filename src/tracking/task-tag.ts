@@ -11,6 +11,7 @@
 //   rt2.<pid>.<start>.<ns>.<random>  the run lasts as long as its owner process (the run file could
 //                                    not be created).
 // <ns> is the namespace's inode number, `0` where the OS has none, `x` when it could not be read.
+import { closeSync, openSync, readSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { TaskOwner } from '../types.js';
 
@@ -34,7 +35,20 @@ export function formatTaskTag(owner: TaskOwner, random: string): string {
 const require = createRequire(import.meta.url);
 
 export function newTagRandom(): string {
-  // node:crypto is loaded here, not at import: scans and the session follower parse tags but never make one.
+  // The kernel's random source where there is one: node:crypto (OpenSSL) took `rtrack run` 5 ms to
+  // load. Elsewhere (Windows) node:crypto, loaded here and not at import: scans and the session
+  // follower parse tags but never make one.
+  try {
+    const fd = openSync('/dev/urandom', 'r');
+    try {
+      const bytes = Buffer.alloc(6);
+      if (readSync(fd, bytes, 0, bytes.length, null) === bytes.length) return bytes.toString('hex');
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    // no /dev/urandom
+  }
   const { randomBytes } = require('node:crypto') as typeof import('node:crypto');
   return randomBytes(6).toString('hex');
 }
