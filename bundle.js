@@ -1,7 +1,7 @@
 // `npm run build`, second step: tsc has checked the sources and written the type declarations into
-// dist/; esbuild writes the JavaScript, bundled, because Node's module loader costs about 0.7 ms a
-// file: `import('rtrack')` loaded 35 modules in 27 ms, bundled it takes 11 (BENCHMARKS.md). Source
-// maps point at src/ (`node --enable-source-maps`).
+// dist/; esbuild writes the JavaScript, bundled, because Node's module loader costs about half a
+// millisecond a file: `import('rtrack')` loaded 35 modules in 24–30 ms, one file in 10–12
+// (BENCHMARKS.md). Source maps point at src/ (`node --enable-source-maps`).
 import { build } from 'esbuild';
 
 const common = {

@@ -1,6 +1,7 @@
 // Internals this repository's tests and benchmarks reach from the built files (bench/, the
-// child processes of test/system): an entry point of the bundle, so that they share its classes and
-// state, but not in package.json's exports and not part of the API.
+// child processes of test/system): built as a file of its own (dist/internal.js), not in
+// package.json's exports and not part of the API. It has its own copy of the code: what it hands to
+// the library is plain data and readers, never an instance of a class the library checks.
 export { FOLLOWER_NODE_FLAGS } from './cli/session-command.js';
 export { WATCH_V8_FLAGS } from './cli/watch-command.js';
 export { registerSession } from './operations/agent-sessions.js';
