@@ -23,11 +23,12 @@ export interface WatchOptions extends LogOptions {
  * - `--semi-space-growth-factor=1`: each scan makes short-lived garbage in bursts, and V8 answered by
  *   growing its young generation from 2 to 16 MB, held forever (8 MB at 1,000 processes, no CPU).
  * - `--optimize-for-size`: V8 keeps its heap closer to what it holds (the live heap of a watch at
- *   1,000 processes is 7.4 MB; V8 kept 17–18 MB committed): 6–13 MB less resident, and a scan's
+ *   1,000 processes is 7.4 MB; V8 kept 17–18 MB committed): after an hour at 1,000 processes
+ *   1.37× a bare Node's resident memory, not growing (the build before: 1.57×, growing), and a scan's
  *   CPU unchanged (1.14× the C floor against 1.18× without it, 25 interleaved runs).
- * Not `--max-opt=1` (the session follower's): another 8 MB less, but scans on the baseline compiler
- * cost 1.92× the floor. Set at run time, as V8 goes on reading them; not every flag survives that
- * (`--single-threaded-gc` set so crashed V8).
+ * Not `--max-opt=1` (the session follower's): 1.19× after the hour, but scans on the baseline
+ * compiler cost 1.92× the floor. Set at run time, as V8 goes on reading them; not every flag
+ * survives that (`--single-threaded-gc` set so crashed V8).
  */
 export const WATCH_V8_FLAGS = ['--semi-space-growth-factor=1', '--optimize-for-size'];
 
