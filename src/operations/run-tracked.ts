@@ -2,6 +2,7 @@
 // verdicts. The report is built whatever happens (command not found, failed snapshot, signals).
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { accessSync, constants, statSync } from 'node:fs';
+import type { Writable } from 'node:stream';
 import { CommandNotExecutableError, CommandNotFoundError } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
 import type { PlatformReader } from '../platform/types.js';
@@ -192,21 +193,14 @@ export async function runTracked(command: string, args: readonly string[] = [], 
   };
   const failures: string[] = [];
 
-  try {
-    report.before = summarize(await tracker.snapshotBefore());
-  } catch (err) {
-    failures.push(`before snapshot: ${(err as Error).message}`);
-  }
+  if (options.signal?.aborted) return abortedBeforeStart(report, tracker);
+  // The tag and the group come before the snapshot: the shell that places the task in its group is
+  // started first, moves itself in while the snapshot is taken (a move waited 14 ms for the kernel
+  // here), and runs the command only when told to, after the snapshot.
   const env = tracker.config.enabled ? tracker.taskEnv(options.env ?? process.env) : (options.env ?? process.env);
   report.tag = tracker.tag ?? null;
-
-  if (options.signal?.aborted) {
-    report.error = 'aborted before the task started';
-    report.stoppedBy = 'abort';
-    tracker.reset();
-    return report;
-  }
-  const contained = containment(command, env, options.cgroup ?? tracker.config.cgroup, tracker.config.enabled, report.tag, options.cgroupMount);
+  const mode = options.cgroup ?? tracker.config.cgroup;
+  const contained = containment(command, env, mode, tracker.config.enabled, report.tag, options.cgroupMount);
   if ('refused' in contained) {
     report.error = contained.refused;
     tracker.reset();
@@ -215,10 +209,85 @@ export async function runTracked(command: string, args: readonly string[] = [], 
   if (contained.why) logger.info({ reason: contained.why }, 'running without a cgroup of its own');
   const group = contained.group;
   try {
-    return await runContained(command, args, options, { tracker, logger, report, failures, env, group });
+    const held = group ? spawnHeld(command, args, options, env, group, mode) : undefined;
+    try {
+      // The held shell is not part of the machine before the task: it is the task's first process.
+      report.before = summarize(await tracker.snapshotBefore(held?.child.pid !== undefined ? { exclude: [held.child.pid] } : {}));
+    } catch (err) {
+      failures.push(`before snapshot: ${(err as Error).message}`);
+    }
+    if (options.signal?.aborted) {
+      if (held) await held.cancel();
+      return abortedBeforeStart(report, tracker);
+    }
+    const stdio = options.stdio ?? 'inherit';
+    const task = held
+      ? held.go()
+      : start(group ? spawn('/bin/sh', ['-c', placingScript(mode), group.procsFile, command, ...args], { stdio, env, cwd: options.cwd }) : spawn(command, args, { stdio, env, cwd: options.cwd }));
+    return await runContained(task, options, { tracker, logger, report, failures, group });
   } finally {
     if (group) await releaseGroup(group, report, logger);
   }
+}
+
+function abortedBeforeStart(report: TaskReport, tracker: ResourceTracker): TaskReport {
+  report.error = 'aborted before the task started';
+  report.stoppedBy = 'abort';
+  tracker.reset();
+  return report;
+}
+
+/** A started task: its process and the promise of its exit (listened to from the spawn on). */
+interface StartedTask {
+  child: ChildProcess;
+  exited: Promise<Exit>;
+  startedAt: number;
+}
+
+function start(child: ChildProcess): StartedTask {
+  return { child, exited: waitForExit(child), startedAt: performance.now() };
+}
+
+/**
+ * The shell that places the task in its group: it writes its own pid into the group, then execs
+ * the command, so the command's first instruction already runs inside and no child can fork
+ * outside it. With `goFd`, it waits for a line on that descriptor before the exec. With
+ * `required`, a shell that cannot move itself exits (status 2, its message on stderr) and the
+ * command is not run; with `auto` it runs anyway.
+ */
+function placingScript(mode: CgroupMode, goFd?: number): string {
+  const run = goFd === undefined ? 'exec "$@"' : `read -r _ <&${goFd} && exec "$@" ${goFd}<&-`;
+  return mode === 'required' ? `echo 0 > "$0" && ${run}` : `echo 0 2>/dev/null > "$0"; ${run}`;
+}
+
+/**
+ * Starts the placing shell held before the exec: `go()` lets it run the command, `cancel()` closes
+ * its descriptor instead, and it exits without running it. Undefined when the task's stdio leaves
+ * no descriptor a shell can name (more than 9).
+ */
+function spawnHeld(command: string, args: readonly string[], options: RunTrackedOptions, env: NodeJS.ProcessEnv, group: RunCgroup, mode: CgroupMode): { child: ChildProcess; go: () => StartedTask; cancel: () => Promise<void> } | undefined {
+  const stdio = options.stdio ?? 'inherit';
+  const fds: Exclude<StdioOptions, string> = typeof stdio === 'string' ? [stdio, stdio, stdio] : [...stdio];
+  while (fds.length < 3) fds.push(undefined);
+  const goFd = fds.length;
+  if (goFd > 9) return undefined;
+  fds.push('pipe');
+  const child = spawn('/bin/sh', ['-c', placingScript(mode, goFd), group.procsFile, command, ...args], { stdio: fds, env, cwd: options.cwd });
+  const task = start(child);
+  const pipe = child.stdio[goFd] as Writable | null | undefined;
+  pipe?.on('error', () => {}); // the shell is gone (it could not be placed, or was killed): its exit says so
+  return {
+    child,
+    go: () => {
+      pipe?.end('\n');
+      task.startedAt = performance.now();
+      return task;
+    },
+    cancel: async () => {
+      pipe?.destroy();
+      await task.exited;
+    },
+  };
 }
 
 interface RunState {
@@ -226,7 +295,6 @@ interface RunState {
   logger: Logger;
   report: TaskReport;
   failures: string[];
-  env: NodeJS.ProcessEnv;
   group: RunCgroup | undefined;
 }
 
@@ -287,16 +355,9 @@ async function releaseGroup(group: RunCgroup, report: TaskReport, logger: Logger
   if (!removed) logger.warn({ path: group.path }, 'could not remove the run\'s cgroup (it still holds processes)');
 }
 
-async function runContained(command: string, args: readonly string[], options: RunTrackedOptions, state: RunState): Promise<TaskReport> {
-  const { tracker, logger, report, failures, env, group } = state;
-  const started = performance.now();
-  // `required`: a task that cannot be moved into its group does not run; `auto`: it runs anyway
-  // (the group then stays empty, and the verdicts rest on tags and lineage as without one).
-  const place = (options.cgroup ?? tracker.config.cgroup) === 'required' ? 'echo 0 > "$0" && exec "$@"' : 'echo 0 2>/dev/null > "$0"; exec "$@"';
-  const child = group
-    ? spawn('/bin/sh', ['-c', place, group.procsFile, command, ...args], { stdio: options.stdio ?? 'inherit', env, cwd: options.cwd })
-    : spawn(command, args, { stdio: options.stdio ?? 'inherit', env, cwd: options.cwd });
-  const exited = waitForExit(child);
+async function runContained(task: StartedTask, options: RunTrackedOptions, state: RunState): Promise<TaskReport> {
+  const { tracker, logger, report, failures, group } = state;
+  const { child, exited } = task;
   const stopper = stopOnRequest(child, report, options);
   void exited.then(stopper.dispose);
   if (child.pid !== undefined) {
@@ -308,7 +369,7 @@ async function runContained(command: string, args: readonly string[], options: R
     }
   }
   const exit = await exited;
-  report.durationMs = Math.round(performance.now() - started);
+  report.durationMs = Math.round(performance.now() - task.startedAt);
   report.exitCode = exit.exitCode;
   report.signal = exit.signal;
   options.onExit?.();

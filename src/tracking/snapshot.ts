@@ -30,6 +30,8 @@ export interface SnapshotOptions {
   agents?: readonly AgentDefinition[];
   /** Snapshots taken at an interval: let the reader keep descriptors open for the next (ReadTableOptions.keepOpen). */
   keepOpen?: boolean;
+  /** Pids left out of the snapshot: a task's first process, already started and held before it runs its command. */
+  exclude?: readonly number[];
 }
 
 /** Whether a record from an earlier snapshot is this process (same pid and start time, in the OS's unit). */
@@ -65,14 +67,15 @@ export async function takeSnapshot(options: SnapshotOptions = {}): Promise<Proce
   } catch (err) {
     throw new SnapshotError(`cannot take a process snapshot: ${(err as Error).message}`);
   }
-  const processes: ProcessInfo[] = new Array(table.processes.length);
+  const raws = options.exclude?.length ? table.processes.filter((raw) => !options.exclude!.includes(raw.pid)) : table.processes;
+  const processes: ProcessInfo[] = new Array(raws.length);
   let total = 0;
   let totalBytes = 0;
   await yieldToLoop(); // the reader's last block has just run: a turn before the next
   const budget = new BlockBudget();
-  for (let i = 0; i < table.processes.length; i++) {
+  for (let i = 0; i < raws.length; i++) {
     if ((i & 63) === 0 && budget.spent()) await budget.yield();
-    const info = toProcessInfo(table.processes[i]!, previous, keep, reader.startTimeToEpochMs);
+    const info = toProcessInfo(raws[i]!, previous, keep, reader.startTimeToEpochMs);
     total += info.memoryMB;
     totalBytes += info.memoryBytes!;
     processes[i] = info;

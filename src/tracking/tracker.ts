@@ -71,10 +71,14 @@ export class ResourceTracker {
     return this.reader ?? platformReader();
   }
 
-  /** Takes the snapshot before the task (logs one INFO line); undefined when tracking is disabled. */
-  async snapshotBefore(): Promise<ProcessSnapshot | undefined> {
+  /**
+   * Takes the snapshot before the task (logs one INFO line); undefined when tracking is disabled.
+   * `exclude`: pids that belong to the task although they exist already (its first process, started
+   * and held until the snapshot is taken).
+   */
+  async snapshotBefore(options: { exclude?: readonly number[] } = {}): Promise<ProcessSnapshot | undefined> {
     if (!this.config.enabled) return undefined;
-    this.before = await takeSnapshot({ reader: this.getReader(), keep: this.keepPatterns, keepSharedDaemons: this.config.keepSharedDaemons });
+    this.before = await takeSnapshot({ reader: this.getReader(), keep: this.keepPatterns, keepSharedDaemons: this.config.keepSharedDaemons, exclude: options.exclude });
     this.logSnapshot('before', this.before);
     return this.before;
   }

@@ -5,7 +5,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { scanMachine, type ScanReport, type TaskReport } from '../../src/index.js';
+import { runTracked, scanMachine, silentLogger, type ScanReport, type TaskReport } from '../../src/index.js';
+import type { PlatformReader } from '../../src/platform/types.js';
 import { cgroup2Mount, locateCgroupParent } from '../../src/platform/cgroup.js';
 import { createLinuxReader } from '../../src/platform/linux.js';
 import { formatTaskTag } from '../../src/tracking/task-tag.js';
@@ -118,6 +119,63 @@ describe.skipIf(!writable)('rtrack run in a cgroup of its own', () => {
     expect(existsSync(dir)).toBe(false);
     groupsMade.splice(groupsMade.indexOf(dir), 1);
     expect(await waitFor(async () => !(await isAlive(child.pid!)))).toBe(true);
+  });
+});
+
+describe.skipIf(!writable)('the placing shell is started before the before snapshot, and held until it is taken', () => {
+  /** A Linux reader whose first table read (the before snapshot) runs `during` once the table is read. */
+  function duringBeforeSnapshot(during: (table: Awaited<ReturnType<PlatformReader['readProcessTable']>>) => Promise<void>): PlatformReader {
+    let first = true;
+    return {
+      ...reader,
+      readProcessTable: async (options) => {
+        const table = await reader.readProcessTable(options);
+        if (first) {
+          first = false;
+          await during(table);
+        }
+        return table;
+      },
+    };
+  }
+
+  it('it moves into the group while the snapshot is taken, runs the command only after it, and is not counted in it', async () => {
+    const marker = join(tempDir('held'), 'ran');
+    let seen: { shell?: number; group?: string; ranEarly?: boolean; listed?: number } = {};
+    const during = duringBeforeSnapshot(async (table) => {
+      const shell = table.processes.find((p) => p.ppid === process.pid && p.commandLine?.includes(marker));
+      seen = { shell: shell?.pid, listed: table.processes.length };
+      if (!shell) return;
+      // time enough for it to move itself, and to run the command if it were not held
+      await waitFor(() => groupOf(shell.pid) !== groupOf(process.pid), 3000);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      seen.group = groupOf(shell.pid);
+      seen.ranEarly = existsSync(marker);
+    });
+    const report = await runTracked('touch', [marker], { reader: during, logger: silentLogger, stdio: 'ignore' });
+    expect(seen.shell).toBeGreaterThan(0);
+    expect(`${mount}${seen.group}`).toBe(report.cgroup?.path);
+    expect(seen.ranEarly).toBe(false);
+    expect(existsSync(marker)).toBe(true);
+    expect(report.exitCode).toBe(0);
+    expect(report.before?.processCount).toBe(seen.listed! - 1);
+    expect(report.cgroup?.removed).toBe(true);
+  });
+
+  it('aborted while the snapshot is taken: the held shell exits without running the command, and the group is removed', async () => {
+    const marker = join(tempDir('held-abort'), 'ran');
+    const controller = new AbortController();
+    let shell: number | undefined;
+    const during = duringBeforeSnapshot(async (table) => {
+      shell = table.processes.find((p) => p.ppid === process.pid && p.commandLine?.includes(marker))?.pid;
+      controller.abort();
+    });
+    const report = await runTracked('touch', [marker], { reader: during, signal: controller.signal, logger: silentLogger, stdio: 'ignore' });
+    expect(shell).toBeGreaterThan(0);
+    expect(report).toMatchObject({ stoppedBy: 'abort', error: 'aborted before the task started', exitCode: null });
+    expect(await isAlive(shell!)).toBe(false);
+    expect(existsSync(marker)).toBe(false);
+    expect(existsSync(join((where as { parent: string }).parent, `rtrack-${report.tag}`))).toBe(false);
   });
 });
 
