@@ -23,8 +23,8 @@ const contenders = [
   ['rtrack --version', [RTRACK, '--version']],
   ['rtrack session start (a hook)', [RTRACK, 'session', 'start', '--agent', 'claude-code']],
   ['rtrack run --quiet -- true', [RTRACK, 'run', '--quiet', '--', 'true']],
-  // the same without the task's cgroup: what placing the task in it costs (here the write to
-  // cgroup.procs alone took about 14 ms; BENCHMARKS.md)
+  // the same without the task's cgroup: what placing the task in it costs (the write to
+  // cgroup.procs took about 14 ms here; it now runs while the before snapshot is taken; BENCHMARKS.md)
   ['  … --cgroup off', [RTRACK, 'run', '--quiet', '--cgroup', 'off', '--', 'true']],
   ["import('rtrack')", ['--input-type=module', '-e', `await import(${JSON.stringify(INDEX)})`]],
 ];
