@@ -2,6 +2,9 @@
 // dist/; esbuild writes the JavaScript, bundled, because Node's module loader costs about half a
 // millisecond a file: `import('rtrack')` loaded 35 modules in 24–30 ms, one file in 10–12
 // (BENCHMARKS.md). Source maps point at src/ (`node --enable-source-maps`).
+import { spawnSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
 const common = {
@@ -28,19 +31,36 @@ await build({
   chunkNames: 'chunks/[name]-[hash]',
 });
 
-// The CLI: what bin/rtrack.js loads (the full CLI, or the hooks' fast path) and the follower it
-// starts, as CommonJS: Node then starts without its ES module loader, which cost `rtrack run` about
-// 15 ms of its start (BENCHMARKS.md). One file each: a command's modules are evaluated only when it
-// runs (esbuild wraps what is imported dynamically), and prom-client is required only by what makes
-// metrics. `import.meta.url` becomes the file's own URL.
+// The CLI: what bin/rtrack.js loads (the full CLI, or the hooks' fast path; code-cache.cjs, which
+// loads the full CLI) and the follower it starts, as CommonJS: Node then starts without its ES module
+// loader, which cost `rtrack run` about 15 ms of its start (BENCHMARKS.md). One file each: a
+// command's modules are evaluated only when it runs (esbuild wraps what is imported dynamically), and
+// prom-client is required only by what makes metrics. commander is bundled in, so that the code
+// cache below holds it too; yaml and prom-client stay in node_modules, loaded where used.
+// `import.meta.url` becomes the file's own URL.
+const { packages: _allExternal, ...cli } = common;
 await build({
-  ...common,
-  entryPoints: ['src/cli/main.ts', 'src/cli/session-command.ts', 'src/cli/follower-main.ts'],
+  ...cli,
+  external: ['yaml', 'prom-client'],
+  entryPoints: ['src/cli/main.ts', 'src/cli/session-command.ts', 'src/cli/follower-main.ts', 'src/cli/code-cache.ts'],
   format: 'cjs',
   outExtension: { '.js': '.cjs' },
   banner: { js: "const __importMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
   define: { 'import.meta.url': '__importMetaUrl' },
 });
+
+// The full CLI's code cache (src/cli/code-cache.ts): a fresh Node runs one tracked command through
+// the new bundle — `rtrack run --quiet --cgroup off -- node -e 0`, in the temporary directory, so
+// that no config file is read — and saves what V8 compiled for it beside the bundle. Without it
+// (this fails where processes cannot be listed) the CLI works as well, a few milliseconds slower.
+const main = fileURLToPath(new URL('dist/cli/main.cjs', import.meta.url));
+const loader = fileURLToPath(new URL('dist/cli/code-cache.cjs', import.meta.url));
+const train = `require(${JSON.stringify(loader)}).writeCodeCache(${JSON.stringify(main)}, async (cli) => {
+  const status = await cli.main(['run', '--quiet', '--cgroup', 'off', '--', process.execPath, '-e', '0']);
+  if (status !== 0) throw new Error('the command exited ' + status);
+}).catch((err) => { console.error(err.message); process.exitCode = 1; });`;
+const made = spawnSync(process.execPath, ['-e', train], { cwd: tmpdir(), stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+if (made.status !== 0) console.warn(`bundle.js: no code cache for the CLI (${(made.stderr || made.error?.message || '').trim().split('\n').pop()}); it starts without one`);
 
 // The demo's leaky task (a program `rtrack demo` runs), and the internals this repository's
 // benchmarks and tests reach (src/internal.ts, not exported; it hands readers and plain data, no

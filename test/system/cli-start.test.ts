@@ -21,7 +21,7 @@ describe('rtrack run, as started', () => {
     const r = await runCli(['run', '--quiet', '--', 'true'], { env, cwd: dir });
     expect(r.code, r.stderr).toBe(0);
     const loaded = JSON.parse(readFileSync(out, 'utf8')) as { builtins: string[]; files: string[] };
-    expect(loaded.files.some((f) => f.endsWith('main.cjs'))).toBe(true); // the preload saw the CLI itself
+    expect(loaded.files.some((f) => f.endsWith('code-cache.cjs'))).toBe(true); // the preload saw the CLI itself (loaded through its code cache, not require())
     expect(loaded.builtins).not.toContain('NativeModule crypto');
     expect(loaded.files.filter((f) => /[/\\]node_modules[/\\](prom-client|yaml)[/\\]/.test(f))).toEqual([]);
   });
