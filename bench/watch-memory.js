@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // node bench/watch-memory.js [--minutes 60] [--processes 1000] [--interval 1000] [--churn 0] [--warmup 5]
-// (after npm run build)
+//                            [--watch-env NAME=VALUE]   (after npm run build)
 // What `rtrack watch` holds over time: the real CLI scanning a machine with N extra sleeping
 // processes (realistic command lines) at the given interval, and optionally C process births a second
 // (short-lived `true`s started by a shell loop), against a bare Node process that serves one HTTP
@@ -25,6 +25,9 @@ const N = option('--processes', 1000);
 const INTERVAL = option('--interval', 1000);
 const CHURN = option('--churn', 0);
 const WARMUP_MINUTES = option('--warmup', 5);
+// One more variable in the watch's environment only (e.g. NODE_OPTIONS=--v8-pool-size=1, settings
+// Node reads at its start): the bare Node keeps Node's defaults.
+const WATCH_ENV = args.includes('--watch-env') ? args[args.indexOf('--watch-env') + 1].split(/=(.*)/s).slice(0, 2) : undefined;
 const RTRACK = fileURLToPath(new URL('../bin/rtrack.js', import.meta.url));
 
 const started = [];
@@ -66,7 +69,7 @@ for (let i = 0; i < N; i++) {
 const env = { ...process.env, HOME: home, XDG_CONFIG_HOME: join(home, 'config'), XDG_STATE_HOME: join(home, 'state'), XDG_CACHE_HOME: join(home, 'cache') };
 const watchPort = await freePort();
 const barePort = await freePort();
-const watch = spawn(process.execPath, [RTRACK, 'watch', '--port', String(watchPort), '--interval', `${INTERVAL}ms`, '--log-format', 'json'], { env, cwd: home, stdio: 'ignore' });
+const watch = spawn(process.execPath, [RTRACK, 'watch', '--port', String(watchPort), '--interval', `${INTERVAL}ms`, '--log-format', 'json'], { env: WATCH_ENV ? { ...env, [WATCH_ENV[0]]: WATCH_ENV[1] } : env, cwd: home, stdio: 'ignore' });
 started.push(watch);
 const bare = spawn(process.execPath, ['-e', `require('node:http').createServer((q, s) => s.end('ok\\n')).listen(${barePort}, '127.0.0.1')`], { stdio: 'ignore' });
 started.push(bare);
@@ -132,7 +135,7 @@ const last = samples[samples.length - 1];
 const first = after[0] ?? last;
 const peak = Math.max(...samples.map((s) => s.watch));
 console.log(
-  `rtrack watch memory: ${N} extra processes, every ${INTERVAL} ms, ${CHURN > 0 ? `about ${births.toFixed(0)} births a second` : `${births.toFixed(1)} births a second (no churn)`}, ${elapsedMinutes.toFixed(1)} min, ${cpus()[0].model}, Node ${process.version}`,
+  `rtrack watch memory${WATCH_ENV ? ` (watch with ${WATCH_ENV[0]}=${WATCH_ENV[1]})` : ''}: ${N} extra processes, every ${INTERVAL} ms, ${CHURN > 0 ? `about ${births.toFixed(0)} births a second` : `${births.toFixed(1)} births a second (no churn)`}, ${elapsedMinutes.toFixed(1)} min, ${cpus()[0].model}, Node ${process.version}`,
 );
 console.log(`  at the end: watch ${last.watch.toFixed(1)} MB (peak ${peak.toFixed(1)}, JS heap ${last.heap.toFixed(1)}), bare HTTP node ${last.bare.toFixed(1)} MB → ratio ${(last.watch / last.bare).toFixed(2)}×`);
 console.log(`  split: watch ${split(watch.pid)}; bare node ${split(bare.pid)}`);
