@@ -51,7 +51,9 @@ describe('fast reader = plain reader', () => {
         p = again;
       }
       expect(p.ppid).toBe(q.ppid);
-      expect(p.name).toBe(q.name);
+      // Kernel workers rename themselves all the time (kworker/0:1-events → …-events_power_efficient),
+      // faster than two readings under load: their names are not compared.
+      if (p.ppid !== 2 && p.pid !== 2) expect(p.name).toBe(q.name);
       expect(p.commandLine).toBe(q.commandLine.length > 4096 ? p.commandLine : q.commandLine);
       // Another process's RSS may move by any amount between two reads (a GC, a big allocation): only
       // our sleepers' must agree, to the page size the reader multiplies by.
