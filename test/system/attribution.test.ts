@@ -101,18 +101,21 @@ describe('attribution on real processes', () => {
 
 describe('two runs at the same time (an orchestrator running tasks in parallel)', () => {
   it('each run\'s leak is its own orphan, the other\'s is at most a suspect, and --reap never touches the other\'s', async () => {
-    // Each task leaks a sleeper at once, then works on, so that the runs overlap.
-    const task = (seconds: number): string[] => ['bash', '-c', `sleep ${seconds} >/dev/null 2>&1 & echo $!; sleep 2`];
+    // Each task leaks a sleeper at once, then works on, so that the runs overlap; B works longer, so
+    // that it is still running when A has reaped (with the same work, B could end and reap its own
+    // leak in the ~0.1 s its later start gave it: seen once under load).
+    const task = (seconds: number, work: number): string[] => ['bash', '-c', `sleep ${seconds} >/dev/null 2>&1 & echo $!; sleep ${work}`];
     const [reportA, reportB] = [reportPath(), reportPath()];
-    const runA = startCli(['run', '--reap', '--grace', '300', '--report', reportA, '--', ...task(341)]);
+    const runA = startCli(['run', '--reap', '--grace', '300', '--report', reportA, '--', ...task(341, 2)]);
     const leakA = pidsIn(await runA.waitForStdout(/\d+/))[0]!;
     await jar.adopt(leakA);
-    const runB = startCli(['run', '--reap', '--grace', '300', '--report', reportB, '--', ...task(342)]);
+    const runB = startCli(['run', '--reap', '--grace', '300', '--report', reportB, '--', ...task(342, 4)]);
     const leakB = pidsIn(await runB.waitForStdout(/\d+/))[0]!;
     await jar.adopt(leakB);
 
     expect((await runA.result).code).toBe(0);
-    expect(await isAlive(leakB)).toBe(true); // A is done and reaped; B's leak is untouched
+    expect(runB.child.exitCode).toBeNull(); // B still runs…
+    expect(await isAlive(leakB)).toBe(true); // …and A, done and reaped, left B's leak untouched
     const a = readReport(reportA);
     expect(a.orphans.map((p) => p.pid)).toEqual([leakA]);
     expect(a.reaped!.map((o) => o.pid)).toEqual([leakA]);
