@@ -28,7 +28,9 @@ export interface WatchOptions extends LogOptions {
  *   CPU unchanged (1.14× the C floor against 1.18× without it, 25 interleaved runs).
  * Not `--max-opt=1` (the session follower's): 1.19× after the hour, but scans on the baseline
  * compiler cost 1.92× the floor. Set at run time, as V8 goes on reading them; not every flag
- * survives that (`--single-threaded-gc` set so crashed V8).
+ * survives that (`--single-threaded-gc` set so crashed V8). What cannot be set here, because Node
+ * reads it only at its start: one V8 worker thread (`NODE_OPTIONS=--v8-pool-size=1`, 1.27× after
+ * the hour), which the systemd unit in examples/systemd/ sets.
  */
 export const WATCH_V8_FLAGS = ['--semi-space-growth-factor=1', '--optimize-for-size'];
 

@@ -209,7 +209,9 @@ export async function runTracked(command: string, args: readonly string[] = [], 
   if (contained.why) logger.info({ reason: contained.why }, 'running without a cgroup of its own');
   const group = contained.group;
   try {
-    const held = group ? spawnHeld(command, args, options, env, group, mode) : undefined;
+    const stdio = options.stdio ?? 'inherit';
+    const how = { env, cwd: options.cwd };
+    const held = group ? spawnHeld(command, args, stdio, how, { group, mode }) : undefined;
     try {
       // The held shell is not part of the machine before the task: it is the task's first process.
       report.before = summarize(await tracker.snapshotBefore(held?.child.pid !== undefined ? { exclude: [held.child.pid] } : {}));
@@ -220,10 +222,7 @@ export async function runTracked(command: string, args: readonly string[] = [], 
       if (held) await held.cancel();
       return abortedBeforeStart(report, tracker);
     }
-    const stdio = options.stdio ?? 'inherit';
-    const task = held
-      ? held.go()
-      : start(group ? spawn('/bin/sh', ['-c', placingScript(mode), group.procsFile, command, ...args], { stdio, env, cwd: options.cwd }) : spawn(command, args, { stdio, env, cwd: options.cwd }));
+    const task = held ? held.go() : start(spawnTask(command, args, stdio, how, group && { group, mode }));
     return await runContained(task, options, { tracker, logger, report, failures, group });
   } finally {
     if (group) await releaseGroup(group, report, logger);
@@ -248,16 +247,27 @@ function start(child: ChildProcess): StartedTask {
   return { child, exited: waitForExit(child), startedAt: performance.now() };
 }
 
+/** Where a task is placed: its group, and whether it must be (`required`) or may run outside (`auto`). */
+interface Placement {
+  group: RunCgroup;
+  mode: CgroupMode;
+  /** The descriptor on which the placing shell waits for a line before the exec. */
+  goFd?: number;
+}
+
 /**
- * The shell that places the task in its group: it writes its own pid into the group, then execs
- * the command, so the command's first instruction already runs inside and no child can fork
- * outside it. With `goFd`, it waits for a line on that descriptor before the exec. With
- * `required`, a shell that cannot move itself exits (status 2, its message on stderr) and the
- * command is not run; with `auto` it runs anyway.
+ * Spawns the task; with a placement, through a shell that writes its own pid into the group, then
+ * execs the command, so the command's first instruction already runs inside and no child can fork
+ * outside it. With `required`, a shell that cannot move itself exits (status 2, its message on
+ * stderr) and the command is not run; with `auto` it runs anyway (the group then stays empty, and
+ * the verdicts rest on tags and lineage as without one).
  */
-function placingScript(mode: CgroupMode, goFd?: number): string {
+function spawnTask(command: string, args: readonly string[], stdio: StdioOptions, how: { env: NodeJS.ProcessEnv; cwd?: string }, placement?: Placement): ChildProcess {
+  if (!placement) return spawn(command, args, { stdio, ...how });
+  const { group, mode, goFd } = placement;
   const run = goFd === undefined ? 'exec "$@"' : `read -r _ <&${goFd} && exec "$@" ${goFd}<&-`;
-  return mode === 'required' ? `echo 0 > "$0" && ${run}` : `echo 0 2>/dev/null > "$0"; ${run}`;
+  const script = mode === 'required' ? `echo 0 > "$0" && ${run}` : `echo 0 2>/dev/null > "$0"; ${run}`;
+  return spawn('/bin/sh', ['-c', script, group.procsFile, command, ...args], { stdio, ...how });
 }
 
 /**
@@ -265,14 +275,19 @@ function placingScript(mode: CgroupMode, goFd?: number): string {
  * its descriptor instead, and it exits without running it. Undefined when the task's stdio leaves
  * no descriptor a shell can name (more than 9).
  */
-function spawnHeld(command: string, args: readonly string[], options: RunTrackedOptions, env: NodeJS.ProcessEnv, group: RunCgroup, mode: CgroupMode): { child: ChildProcess; go: () => StartedTask; cancel: () => Promise<void> } | undefined {
-  const stdio = options.stdio ?? 'inherit';
+function spawnHeld(
+  command: string,
+  args: readonly string[],
+  stdio: StdioOptions,
+  how: { env: NodeJS.ProcessEnv; cwd?: string },
+  placement: Placement,
+): { child: ChildProcess; go: () => StartedTask; cancel: () => Promise<void> } | undefined {
   const fds: Exclude<StdioOptions, string> = typeof stdio === 'string' ? [stdio, stdio, stdio] : [...stdio];
   while (fds.length < 3) fds.push(undefined);
   const goFd = fds.length;
   if (goFd > 9) return undefined;
   fds.push('pipe');
-  const child = spawn('/bin/sh', ['-c', placingScript(mode, goFd), group.procsFile, command, ...args], { stdio: fds, env, cwd: options.cwd });
+  const child = spawnTask(command, args, fds, how, { ...placement, goFd });
   const task = start(child);
   const pipe = child.stdio[goFd] as Writable | null | undefined;
   pipe?.on('error', () => {}); // the shell is gone (it could not be placed, or was killed): its exit says so
@@ -299,10 +314,8 @@ interface RunState {
 }
 
 /**
- * The control group for a task, or why there is none. The task is placed in it by a shell that
- * writes its own pid into the group and then execs the command: the command's first instruction
- * already runs inside, so no child can fork outside it. A command that cannot be found or run
- * gets no group (the spawn then fails as without one: 127, 126).
+ * The control group for a task, or why there is none (spawnTask places the task in it). A command
+ * that cannot be found or run gets no group (the spawn then fails as without one: 127, 126).
  */
 function containment(command: string, env: NodeJS.ProcessEnv, mode: CgroupMode, enabled: boolean, tag: string | null, mount: string | undefined): { group?: RunCgroup; why?: string } | { refused: string } {
   if (!enabled || mode === 'off' || tag === null) return {};
