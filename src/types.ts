@@ -30,6 +30,10 @@ export interface ProcessInfo {
   environmentUnreadable?: boolean;
   /** The agent session that started it (its environment's markers: CLAUDE_CODE_SESSION_ID, …), when read. */
   agent?: AgentMarker;
+  /** Every agent session it carries the markers of, when more than one agent's are set (agents nest); `agent` is the first. */
+  agentSessions?: AgentMarker[];
+  /** `RESOURCE_TRACKER_DAEMON` from its environment: one of rtrack's own long-lived processes (`follower`). */
+  trackerDaemon?: string;
 }
 
 /** A process's agent session markers, as found in its environment. */
@@ -111,6 +115,8 @@ export interface AgentConfig {
 export const TASK_ENV_VAR = 'RESOURCE_TRACKER_TASK';
 /** The environment variable that declares a process (and its children) meant to outlive its task. */
 export const KEEP_ENV_VAR = 'RESOURCE_TRACKER_KEEP';
+/** The environment variable that marks rtrack's own long-lived processes (the session follower): never reported, never signalled. */
+export const DAEMON_ENV_VAR = 'RESOURCE_TRACKER_DAEMON';
 
 /** The defaults: the seed's, plus keep patterns, lineage following and the shared-daemon list. */
 export const DEFAULT_CONFIG: Readonly<ResourceTrackerConfig> = Object.freeze({

@@ -1,7 +1,7 @@
 // `rtrack scan`: leaks of past sessions on this machine; with --reap, removes the certain ones
 // (and suspected trees only when the user names them with --match and confirms with --yes).
 import { resolveConfig } from '../config.js';
-import { reapOrder, reapOrphans, type ReapOutcome } from '../operations/reap.js';
+import { reapCgroup, reapOrder, reapOrphans, type ReapOutcome } from '../operations/reap.js';
 import { scanMachine } from '../operations/scan-machine.js';
 import type { ProcessInfo } from '../types.js';
 import { RunCgroup } from '../platform/cgroup.js';
@@ -76,13 +76,16 @@ export async function scanCommand(options: ScanCommandOptions): Promise<number> 
     return options.dryRun ? 0 : 1;
   }
   // Suspects carry only heuristic evidence: they are reaped because the user named them (--match --yes).
-  const reaped = targets.length > 0 ? await reapOrphans(targets, { graceMs: grace, allowUnattributed: named.length > 0 }) : [];
-  // Leftover groups of runs that are over: what is still inside was the run's (kept processes
-  // are never in a certain group, and were moved out by their run); then the group goes.
+  const gate = { keep: config.keep, keepSharedDaemons: config.keepSharedDaemons, agents: config.agents };
+  const reaped = targets.length > 0 ? await reapOrphans(targets, { ...gate, graceMs: grace, allowUnattributed: named.length > 0 }) : [];
+  // Leftover groups of runs that are over: what is still inside was the run's, except what the gate
+  // refuses (kept, in use, rtrack's own), which is moved out first or, when it cannot be (rtrack or
+  // its ancestors), keeps the group from being killed whole.
   for (const g of overGroups) {
-    const group = RunCgroup.open(g.path);
-    if (group.members().length > 0) await group.kill();
-    out.write(`rtrack: ${group.remove() ? 'removed' : 'could not remove'} the leftover cgroup ${g.path}\n`);
+    const result = await reapCgroup(RunCgroup.open(g.path), { ...gate, graceMs: grace });
+    reaped.push(...result.outcomes);
+    const left = result.left.length > 0 ? ` (left in it: ${result.left.map((l) => `pid ${l.pid}, ${l.reason}`).join('; ')})` : '';
+    out.write(`rtrack: ${result.removed ? 'removed' : 'could not remove'} the leftover cgroup ${g.path}${left}\n`);
   }
   printJson(reaped);
   if (reaped.length > 0) out.write(renderReapOutcomes(reaped));

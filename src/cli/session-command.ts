@@ -12,6 +12,7 @@ import { parseHookInput, type HookInput } from '../rules/agent-hooks.js';
 import { byPid } from '../rules/identity.js';
 import { takeSnapshot } from '../tracking/snapshot.js';
 import { formatTaskTag, newTagRandom, TASK_ENV_VAR, UNKNOWN_PID_NAMESPACE } from '../tracking/task-tag.js';
+import { DAEMON_ENV_VAR, KEEP_ENV_VAR } from '../types.js';
 
 const FOLLOWER_MAIN = packageFile('dist/cli/follower-main.cjs');
 /**
@@ -66,6 +67,22 @@ async function findAgent(pid: number | undefined): Promise<{ pid: number; startT
   }
   return undefined;
 }
+
+/**
+ * The follower's environment: the hook's, without what would make it look like part of the agent's
+ * session or of a tracked run (the agents' session markers and pids, rtrack's task tag), marked as
+ * rtrack's own (never reported, never signalled) and kept.
+ */
+export function followerEnvironment(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const clean: NodeJS.ProcessEnv = {};
+  for (const [name, value] of Object.entries(env)) if (!AGENT_VARIABLE.test(name) && name !== TASK_ENV_VAR) clean[name] = value;
+  clean[DAEMON_ENV_VAR] = 'follower';
+  clean[KEEP_ENV_VAR] = '1';
+  return clean;
+}
+
+/** What agents put in the environment of what they start (recorded: shared/agents/), and rtrack's own hook variable. */
+const AGENT_VARIABLE = /^(CLAUDE|CODEX_|GEMINI_|OPENCODE|AI_AGENT$|AGENT$)/;
 
 export interface SessionOptions {
   agent: string;
@@ -122,7 +139,7 @@ export function sessionStart(options: SessionOptions): Promise<number> {
     }
     if (!(await runningFollower(state))) {
       const args = [...FOLLOWER_NODE_FLAGS, FOLLOWER_MAIN, ...(options.config ? ['--config', resolve(options.config)] : [])];
-      spawn(process.execPath, args, { detached: true, stdio: 'ignore', env: process.env, cwd: '/' }).unref();
+      spawn(process.execPath, args, { detached: true, stdio: 'ignore', env: followerEnvironment(process.env), cwd: '/' }).unref();
     }
   });
 }

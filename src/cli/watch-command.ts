@@ -48,7 +48,7 @@ export async function watchCommand(options: WatchOptions): Promise<number> {
     // Under 15 s between scans, their CPU is worth a page of kernel memory a process (keepOpen).
     scan: () => scanMachine({ keep: config.keep, keepSharedDaemons: config.keepSharedDaemons, agents: config.agents, all: options.all, cache, keepOpen: options.interval < 15_000 }),
     logger,
-    reap: options.reap ? { lingerMs: options.linger, graceMs: options.grace } : undefined,
+    reap: options.reap ? { lingerMs: options.linger, graceMs: options.grace, gate: { keep: config.keep, keepSharedDaemons: config.keepSharedDaemons, agents: config.agents } } : undefined,
   });
   const signal = await new Promise<string>((resolve) => {
     process.once('SIGTERM', () => resolve('SIGTERM'));

@@ -144,8 +144,8 @@ export function logHookProblem(state: string, message: string): void {
   }
 }
 
-/** The follower that holds the lock, when it is alive (identity-checked: a reused pid is not it). */
-export async function runningFollower(state: string, reader: PlatformReader = platformReader()): Promise<ProcessIdentity | undefined> {
+/** The identity the follower lock names (alive or not); undefined when there is no lock. */
+export function readFollowerLock(state: string): ProcessIdentity | undefined {
   let text: string;
   try {
     text = readFileSync(join(state, 'follower.lock'), 'utf8');
@@ -153,12 +153,18 @@ export async function runningFollower(state: string, reader: PlatformReader = pl
     return undefined;
   }
   const [pid, startTime] = text.trim().split(' ').map(Number);
-  if (!Number.isSafeInteger(pid) || !Number.isFinite(startTime)) return undefined;
+  return Number.isSafeInteger(pid) && Number.isFinite(startTime) ? { pid: pid!, startTime: startTime! } : undefined;
+}
+
+/** The follower that holds the lock, when it is alive (identity-checked: a reused pid is not it). */
+export async function runningFollower(state: string, reader: PlatformReader = platformReader()): Promise<ProcessIdentity | undefined> {
+  const lock = readFollowerLock(state);
+  if (!lock) return undefined;
   try {
-    const status = await reader.readStatus(pid!);
-    return status && status.alive && status.startTime === startTime ? { pid: pid!, startTime: startTime! } : undefined;
+    const status = await reader.readStatus(lock.pid);
+    return status && status.alive && status.startTime === lock.startTime ? lock : undefined;
   } catch {
-    return { pid: pid!, startTime: startTime! }; // exists, unreadable: take it as running
+    return lock; // exists, unreadable: take it as running
   }
 }
 

@@ -1,17 +1,24 @@
-// Reaping: identity-checked termination of a leaked set. The whole set gets SIGTERM (tree roots
-// first, so a browser can shut its own children down), a stopped process is then woken with
-// SIGCONT (as systemd does: it cannot act on SIGTERM while stopped), survivors get SIGKILL after a
-// grace period, and each process's identity (pid + start time) is re-read before every round of
-// signals (one query for the round: on Linux a few microseconds per process, on Windows one
-// PowerShell): a pid that now belongs to another process, or that cannot be read, is never
-// signalled. Only attributed processes are reaped unless the caller explicitly allows others.
-import { selfAndAncestors } from './ancestry.js';
+// Reaping: identity-checked termination of a leaked set, behind one gate. Whoever asks for the kill
+// (run, scan, watch, the session follower, a cgroup kill, reapOrphans), before every round of
+// signals the reaper takes one fresh look at the process table and refuses — from that look, not
+// from what the caller passed in — whatever is rtrack's own, kept, in use by a live agent session
+// (the agent, its tree, what hosts it, its session's processes) or unreadable (rules/gate.ts).
+// The whole remaining set gets SIGTERM (tree roots first, so a browser can shut its own children
+// down), a stopped process is then woken with SIGCONT (as systemd does: it cannot act on SIGTERM
+// while stopped), survivors get SIGKILL after a grace period, and each process's identity (pid +
+// start time) is read again microseconds before every signal (one query for the round): a pid that
+// now belongs to another process, or that cannot be read, is never signalled. Only attributed
+// processes are reaped unless the caller explicitly allows others.
+import type { RunCgroup } from '../platform/cgroup.js';
 import { platformReader } from '../platform/index.js';
 import type { PlatformReader, StatusMap } from '../platform/types.js';
+import { agentDefinitions, agentMarkersOf } from '../rules/agents.js';
 import { attributes } from '../rules/attribution.js';
+import { refusalOf, type Refusal } from '../rules/gate.js';
 import { identityKey } from '../rules/identity.js';
 import { levelOrder, processTree } from '../rules/tree.js';
-import type { AttributedProcess, ProcessInfo } from '../types.js';
+import type { AgentConfig, AttributedProcess, ProcessInfo } from '../types.js';
+import { lookAtTable, type TableLook } from './table-look.js';
 
 /** What reaping did to one process (see the README's table). */
 export type ReapResultKind =
@@ -22,7 +29,9 @@ export type ReapResultKind =
   | 'not-permitted' // the OS refused the signal (another user's process)
   | 'unreadable' // it exists but its identity could not be read: not signalled
   | 'unattributed' // no tag or lineage evidence (a heuristic suspect) and allowUnattributed was not given: not signalled
-  | 'refused' // pid ≤ 1, the tracker itself or one of its ancestors: never signalled
+  | 'refused' // pid ≤ 1, rtrack itself, its ancestors, its follower or watch, the follower lock's holder: never signalled
+  | 'kept' // declared to outlive its task, as it is now (it may have exec'd since the verdict): never signalled
+  | 'in-use' // a live agent, below or hosting one, or of a session that is live or cannot be told over: never signalled
   | 'survived'; // still alive after SIGKILL and the bounded wait
 
 /** One process's result of reaping. */
@@ -32,6 +41,8 @@ export interface ReapOutcome {
   result: ReapResultKind;
   /** Signals actually sent, in order. */
   signals: string[];
+  /** Why the gate refused it (`refused`, `kept`, `in-use`, `unreadable`). */
+  reason?: string;
 }
 
 /** How `reapOrphans()` signals. */
@@ -49,9 +60,38 @@ export interface ReapOptions {
    * list, or plain ProcessInfo records. Off by default: a heuristic suspect may be a bystander.
    */
   allowUnattributed?: boolean;
+  /** Keep patterns (regular expressions) judged on the command lines as they are at the signal. */
+  keep?: readonly string[];
+  /** Keep the built-in shared per-user daemons (default true). */
+  keepSharedDaemons?: boolean;
+  /** Agents of your own, besides the built-in ones, whose live sessions are never signalled. */
+  agents?: readonly AgentConfig[];
+  /** rtrack's state directory (agents registered by hooks, the follower lock); default `$XDG_STATE_HOME/rtrack`. */
+  state?: string;
   reader?: PlatformReader;
   /** Sends a signal (default process.kill); tests inject their own. */
   kill?: (pid: number, signal: NodeJS.Signals) => void;
+}
+
+/** The gate's look for a round of signals; a look that fails refuses everything. */
+async function gateLook(reader: PlatformReader, options: ReapOptions): Promise<TableLook | string> {
+  // The sessions this process runs in: a run inside a live session reaps its own leaks, which
+  // inherited that session's markers from rtrack itself.
+  const ignoreSessions = agentMarkersOf(process.env as Record<string, string>, agentDefinitions(options.agents));
+  try {
+    return await lookAtTable({ reader, agents: options.agents, keep: options.keep, keepSharedDaemons: options.keepSharedDaemons, state: options.state, ignoreSessions });
+  } catch (err) {
+    return `the process table could not be read: ${(err as Error).message}`;
+  }
+}
+
+/** What the gate says of one process of the round: may it be signalled, or why not. */
+function gateVerdict(p: ProcessInfo, look: TableLook | string): 'signal' | 'gone' | 'identity-changed' | Refusal {
+  if (typeof look === 'string') return { result: 'unreadable', reason: look };
+  const now = look.live.get(p.pid);
+  if (!now) return look.snapshot.unreadable?.includes(p.pid) ? { result: 'unreadable', reason: 'it exists but cannot be read' } : 'gone';
+  if (identityKey(now) !== identityKey(p)) return 'identity-changed';
+  return refusalOf(p.pid, look) ?? 'signal';
 }
 
 /** Whether a process carries evidence that attributes it to a task (not only the seed's heuristic). */
@@ -95,7 +135,34 @@ export async function reapOrphans(processes: readonly (ProcessInfo | AttributedP
   const killWaitMs = options.killWaitMs ?? 2000;
   const first = options.signal ?? 'SIGTERM';
   const kill = options.kill ?? ((pid: number, signal: NodeJS.Signals) => process.kill(pid, signal));
-  const protectedSet = await selfAndAncestors(reader);
+
+  /** The gate for a round: the processes that may be signalled; the others get their outcome. */
+  const gate = async (list: readonly ProcessInfo[]): Promise<ProcessInfo[]> => {
+    if (list.length === 0) return [];
+    const look = await gateLook(reader, options);
+    const pass: ProcessInfo[] = [];
+    for (const p of list) {
+      let verdict = gateVerdict(p, look);
+      // An environment that could not be read because the process was exiting: gone, not unreadable.
+      if (typeof verdict === 'object' && verdict.result === 'unreadable' && typeof look !== 'string') {
+        const status = await reader.readStatus(p.pid).catch(() => null);
+        if (status === undefined || status?.alive === false) verdict = 'gone';
+      }
+      const outcome = outcomes.get(p.pid)!;
+      if (verdict === 'signal') {
+        if (options.allowUnattributed || isAttributed(p)) pass.push(p);
+        else outcome.result = 'unattributed';
+      } else if (verdict === 'gone' || verdict === 'identity-changed') {
+        // Signalled before: it exited since (its pid may be someone else's now).
+        if (outcome.signals.length > 0) outcome.result = 'terminated';
+        else if (verdict === 'identity-changed') outcome.result = 'identity-changed';
+      } else {
+        outcome.result = verdict.result;
+        outcome.reason = outcome.signals.length === 0 ? verdict.reason : `${verdict.reason} (seen after ${outcome.signals.join(', ')}: not signalled again)`;
+      }
+    }
+    return pass;
+  };
 
   /** One read of the identities of a round's processes. */
   const readRound = async (list: readonly ProcessInfo[]): Promise<(p: ProcessInfo) => Identity> => {
@@ -152,13 +219,15 @@ export async function reapOrphans(processes: readonly (ProcessInfo | AttributedP
   for (const p of ordered) {
     const outcome: ReapOutcome = { pid: p.pid, command: p.command, result: 'gone', signals: [] };
     outcomes.set(p.pid, outcome);
-    if (p.pid <= 1 || protectedSet.has(p.pid)) outcome.result = 'refused';
-    else if (!options.allowUnattributed && !isAttributed(p)) outcome.result = 'unattributed';
-    else candidates.push(p);
+    if (p.pid <= 1) {
+      outcome.result = 'refused';
+      outcome.reason = 'pid 1 or lower';
+    } else candidates.push(p);
   }
   const signalled: ProcessInfo[] = [];
-  const firstRound = await readRound(candidates);
-  for (const p of candidates) if (signalChecked(p, firstRound(p), outcomes.get(p.pid)!, first)) signalled.push(p);
+  const allowed = await gate(candidates);
+  const firstRound = await readRound(allowed);
+  for (const p of allowed) if (signalChecked(p, firstRound(p), outcomes.get(p.pid)!, first)) signalled.push(p);
 
   // Windows has no stopped processes to wake (and no SIGCONT); SIGKILL needs no waking.
   if (reader.platform !== 'windows' && first !== 'SIGKILL' && first !== 'SIGCONT' && signalled.length > 0) {
@@ -177,8 +246,9 @@ export async function reapOrphans(processes: readonly (ProcessInfo | AttributedP
   const survivors = await waitGone(signalled, graceMs, options.skipGrace);
   for (const p of signalled) if (!survivors.includes(p)) outcomes.get(p.pid)!.result = 'terminated';
   const killed: ProcessInfo[] = [];
-  const killRound = await readRound(survivors);
-  for (const p of survivors) {
+  const stillAllowed = await gate(survivors);
+  const killRound = await readRound(stillAllowed);
+  for (const p of stillAllowed) {
     const outcome = outcomes.get(p.pid)!;
     const state = killRound(p);
     if (state === 'unreadable') {
@@ -192,4 +262,77 @@ export async function reapOrphans(processes: readonly (ProcessInfo | AttributedP
   const stillAlive = await waitGone(killed, killWaitMs);
   for (const p of killed) outcomes.get(p.pid)!.result = stillAlive.includes(p) ? 'survived' : 'killed';
   return processes.map((p) => outcomes.get(p.pid)!);
+}
+
+/** What `reapCgroup()` did: the outcomes of the members it killed one by one, and what it left in the group. */
+export interface CgroupReap {
+  /** How the group's members were killed: all at once (`cgroup.kill`), one by one (identity-checked), or none was left to kill. */
+  how: 'cgroup.kill' | 'one by one' | 'nothing left';
+  /** Members killed one by one, and those the gate refused. */
+  outcomes: ReapOutcome[];
+  /** Members that stay in the group (could not be moved out), with why. */
+  left: { pid: number; reason: string }[];
+  /** Whether the group was removed. */
+  removed: boolean;
+}
+
+/**
+ * Kills what is left in a run's control group — all of it the run's (evidence `cgroup`) — without
+ * killing what the gate refuses. Before any kill, every member the gate refuses (kept, in use, rtrack's
+ * own, unreadable), every member `spare` names (by identity) and every member of another user is moved
+ * out to the parent group, again until nothing moves; rtrack itself and its ancestors are never moved
+ * (a group that holds them is never killed whole). `cgroup.kill` is used only when every member left
+ * may be signalled by this user; otherwise the members the gate allows get SIGKILL one by one,
+ * identity-checked. Then the group is removed when it is empty.
+ */
+export async function reapCgroup(group: RunCgroup, options: ReapOptions & { spare?: ReadonlySet<string> } = {}): Promise<CgroupReap> {
+  const reader = options.reader ?? platformReader();
+  const uid = process.getuid?.();
+  /** Why a member must stay out of the kill; undefined when it may be killed. */
+  const mustStay = (pid: number, look: TableLook | string): string | undefined => {
+    if (typeof look === 'string') return look;
+    const p = look.live.get(pid);
+    // Born since the look, inside the group: the run's, like its parent.
+    if (!p) return look.snapshot.unreadable?.includes(pid) ? 'it cannot be read' : undefined;
+    if (options.spare?.has(identityKey(p))) return 'left alone by the caller';
+    const refusal = refusalOf(pid, look);
+    if (refusal) return `${refusal.result}: ${refusal.reason}`;
+    if (uid !== undefined && uid !== 0) {
+      const owner = reader.readOwner?.(pid);
+      if (owner !== undefined && owner !== uid) return "another user's process";
+    }
+    return undefined;
+  };
+  const selfOrAncestor = (pid: number, look: TableLook | string): boolean => typeof look !== 'string' && /^(rtrack itself|an ancestor of rtrack)/.test(look.own.get(pid) ?? '');
+
+  let look: TableLook | string = '';
+  for (let round = 0; round < 10; round++) {
+    const members = group.members();
+    if (members.length === 0) break;
+    look = await gateLook(reader, options);
+    let moved = 0;
+    for (const pid of members) {
+      if (mustStay(pid, look) === undefined || selfOrAncestor(pid, look)) continue;
+      if (group.moveOut(pid)) moved++;
+    }
+    if (moved === 0) break;
+  }
+  const members = group.members();
+  if (members.length === 0) return { how: 'nothing left', outcomes: [], left: [], removed: group.remove() || (await group.waitEmpty(2000).then(() => group.remove())) };
+  look = await gateLook(reader, options);
+  const left = members.flatMap((pid) => {
+    const why = mustStay(pid, look);
+    return why === undefined ? [] : [{ pid, reason: selfOrAncestor(pid, look) ? `${why} (a group that holds rtrack or its ancestors is never killed whole)` : why }];
+  });
+  if (left.length === 0) {
+    await group.kill();
+    return { how: 'cgroup.kill', outcomes: [], left, removed: group.remove() || (await group.waitEmpty(2000).then(() => group.remove())) };
+  }
+  const stay = new Set(left.map((l) => l.pid));
+  const targets: AttributedProcess[] = typeof look === 'string' ? [] : members.filter((pid) => !stay.has(pid)).flatMap((pid) => {
+    const p = (look as TableLook).live.get(pid);
+    return p ? [{ ...p, evidence: ['cgroup'] as AttributedProcess['evidence'] }] : [];
+  });
+  const outcomes = targets.length > 0 ? await reapOrphans(targets, { ...options, signal: 'SIGKILL', graceMs: Math.min(options.graceMs ?? 1000, 1000) }) : [];
+  return { how: 'one by one', outcomes, left, removed: group.remove() };
 }

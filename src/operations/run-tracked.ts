@@ -10,7 +10,8 @@ import { BYTES_PER_MB, exceedsThreshold, totalMemoryBytes, totalMemoryMB } from 
 import { RunCgroup, locateCgroupParent } from '../platform/cgroup.js';
 import { costTotals } from '../rules/cost.js';
 import { measureCosts } from './leak-cost.js';
-import { reapOrphans, type ReapOptions, type ReapOutcome } from './reap.js';
+import { reapCgroup, reapOrphans, type ReapOptions, type ReapOutcome } from './reap.js';
+import { identityKey } from '../rules/identity.js';
 import { ResourceTracker, describeProcess } from '../tracking/tracker.js';
 import type { AttributedProcess, CgroupMode, ProcessSnapshot, ResourceTrackerConfig } from '../types.js';
 
@@ -225,7 +226,7 @@ export async function runTracked(command: string, args: readonly string[] = [], 
     const task = held ? held.go() : start(spawnTask(command, args, stdio, how, group && { group, mode }));
     return await runContained(task, options, { tracker, logger, report, failures, group });
   } finally {
-    if (group) await releaseGroup(group, report, logger);
+    if (group) await releaseGroup(group, report, logger, reapOptionsOf(options, tracker));
   }
 }
 
@@ -356,14 +357,26 @@ function findExecutable(command: string, path: string | undefined): string | und
  * (`cgroup.kill`). Otherwise every process moves out to the parent group (still reported as the
  * task's). Then the group is removed.
  */
-async function releaseGroup(group: RunCgroup, report: TaskReport, logger: Logger): Promise<void> {
-  const reaped = report.reaped !== undefined && report.reaped.length > 0;
-  if (reaped) {
-    if (group.members().length > 0) await group.kill();
+/** How the run reaps: the caller's options, and the run's own keep rules and agents for the gate. */
+function reapOptionsOf(options: RunTrackedOptions, tracker: ResourceTracker): ReapOptions | undefined {
+  if (!options.reap) return undefined;
+  const { keep, keepSharedDaemons, agents } = tracker.config;
+  return { reader: options.reader, keep, keepSharedDaemons, agents, ...(options.reap === true ? {} : options.reap) };
+}
+
+async function releaseGroup(group: RunCgroup, report: TaskReport, logger: Logger, reapOptions: ReapOptions | undefined): Promise<void> {
+  let removed: boolean;
+  if (reapOptions && report.reaped !== undefined && report.reaped.length > 0) {
+    // What the run leaves alone (--mcp-only's other orphans) and what the gate refuses leave the
+    // group first; then what is left — survivors, children forked while it was reaped — goes.
+    const spare = new Set((report.nonMcpOrphans ?? []).map(identityKey));
+    const result = await reapCgroup(group, { ...reapOptions, spare });
+    for (const l of result.left) logger.warn({ pid: l.pid, reason: l.reason, path: group.path }, 'left a process in the run\'s cgroup');
+    removed = result.removed;
   } else {
     for (let round = 0; round < 3 && group.members().length > 0; round++) for (const pid of group.members()) group.moveOut(pid);
+    removed = group.remove() || (await group.waitEmpty(2000).then(() => group.remove()));
   }
-  const removed = group.remove() || (await group.waitEmpty(2000).then(() => group.remove()));
   if (report.cgroup) report.cgroup.removed = removed;
   if (!removed) logger.warn({ path: group.path }, 'could not remove the run\'s cgroup (it still holds processes)');
 }
@@ -444,10 +457,8 @@ async function runContained(task: StartedTask, options: RunTrackedOptions, state
   if (options.reap) report.reaped = [];
   await options.onReport?.(report);
   if (options.reap && report.orphans.length > 0) {
-    // Kept processes and orphans left alone (--mcp-only) leave the group before anything is
-    // signalled; what was born since the verdict stays in it, and goes with the group.
-    if (group) for (const p of [...report.kept, ...(report.nonMcpOrphans ?? [])]) group.moveOut(p.pid);
-    report.reaped = await reapOrphans(report.orphans, { reader: options.reader, ...(options.reap === true ? {} : options.reap) });
+    // What was born since the verdict stays in the group, and goes with it (releaseGroup).
+    report.reaped = await reapOrphans(report.orphans, reapOptionsOf(options, tracker));
     const counts: Record<string, number> = {};
     for (const r of report.reaped) counts[r.result] = (counts[r.result] ?? 0) + 1;
     logger.info({ count: report.reaped.length, ...counts }, 'reaped leaked processes');

@@ -2,16 +2,13 @@
 import { basename } from 'node:path';
 import { cgroup2Mount, findRunGroups, RUN_GROUP_PREFIX, RunCgroup } from '../platform/cgroup.js';
 import { costTotals } from '../rules/cost.js';
-import { selfAndAncestors } from './ancestry.js';
+import { lookAtTable } from './table-look.js';
 import { measureCosts, type CostCache } from './leak-cost.js';
 import { BlockBudget } from '../event-loop.js';
 import { platformReader } from '../platform/index.js';
 import type { PlatformReader } from '../platform/types.js';
-import { agentDefinitions, isAgentProcess, type AgentDefinition } from '../rules/agents.js';
 import { byPid, startKey } from '../rules/identity.js';
-import { fullCommand } from '../rules/patterns.js';
 import { analyzeMachine, type MachineScan } from '../rules/machine-leaks.js';
-import { takeSnapshot } from '../tracking/snapshot.js';
 import { holdsRunFile, parseTaskTag, UNKNOWN_PID_NAMESPACE } from '../tracking/task-tag.js';
 import type { AgentConfig, ProcessSnapshot, TaskOwner } from '../types.js';
 
@@ -45,6 +42,8 @@ export interface ScanOptions {
   cgroupMount?: string;
   /** Agents of your own, besides the built-in ones (Claude Code, Codex), whose session markers count. */
   agents?: readonly AgentConfig[];
+  /** rtrack's state directory (agents registered by hooks, the follower lock); default `$XDG_STATE_HOME/rtrack`. */
+  state?: string;
   reader?: PlatformReader;
 }
 
@@ -65,12 +64,12 @@ export interface ScanReport extends MachineScan {
  */
 export async function scanMachine(options: ScanOptions = {}): Promise<ScanReport> {
   const reader = options.reader ?? platformReader();
-  const agents = agentDefinitions(options.agents);
   const previous = options.cache?.previous;
-  const snapshot = await takeSnapshot({ reader, previous, environment: previous ? 'new' : 'all', keep: options.keep, keepSharedDaemons: options.keepSharedDaemons, agents, keepOpen: options.keepOpen });
+  // One judged look, as the reaper's gate takes it: what is in use and what is rtrack's own.
+  const look = await lookAtTable({ reader, previous, agents: options.agents, keep: options.keep, keepSharedDaemons: options.keepSharedDaemons, keepOpen: options.keepOpen, state: options.state });
+  const { snapshot } = look;
   if (options.cache) options.cache.previous = snapshot;
   const runGroups = leftoverRunGroups(options.cgroupMount);
-  const exclude = await selfAndAncestors(reader);
   const now = Date.now();
   let pidNamespace: string | undefined;
   try {
@@ -81,13 +80,13 @@ export async function scanMachine(options: ScanOptions = {}): Promise<ScanReport
   const ownerOf = await ownerLocator(snapshot, reader, pidNamespace, runGroups.map((g) => g.tag));
   const analysis = analyzeMachine(snapshot, {
     all: options.all,
-    exclude,
+    exclude: new Set(look.own.keys()),
     ageSeconds: (startTime) => (now - startTime) / 1000,
     parseTag: parseTaskTag,
     ownerPid: ownerOf,
     runGroups,
-    agents,
-    sessionHolder: sessionFileHolders(snapshot, reader),
+    agents: look.agents,
+    liveness: look.liveness,
   });
   // What the reported leaks cost: read for them only.
   const costs = options.cache ? (options.cache.costs ??= { maxAgeMs: COST_MAX_AGE_MS, entries: new Map() }) : undefined;
@@ -201,26 +200,6 @@ async function ownerLocator(
     verdicts.set(tag, here);
   }
   return (_owner, tag) => verdicts.get(tag);
-}
-
-/**
- * For agents that hold a session file open (Codex's rollout file): which live agent process holds
- * which session's file, read from the open files of the agent processes only. A session none holds
- * is over — unless some agent process's open files could not be read (another user's), then unknown.
- */
-function sessionFileHolders(snapshot: ProcessSnapshot, reader: PlatformReader): (agent: AgentDefinition, sessionId: string) => number | null | undefined {
-  const files = new Map<string, { pid: number; files: string[] | undefined }[]>();
-  return (agent, sessionId) => {
-    let held = files.get(agent.name);
-    if (!held) {
-      held = snapshot.processes.filter((p) => isAgentProcess(agent, fullCommand(p))).map((p) => ({ pid: p.pid, files: reader.readOpenFiles?.(p.pid) }));
-      files.set(agent.name, held);
-    }
-    const pattern = agent.sessionFile!(sessionId);
-    const holder = held.find((h) => h.files?.some((f) => pattern.test(f)));
-    if (holder) return holder.pid;
-    return held.some((h) => h.files === undefined) || !reader.readOpenFiles ? undefined : null;
-  };
 }
 
 /** Run groups left in the hierarchy, with the pids in each (Linux, where cgroup v2 is mounted). */

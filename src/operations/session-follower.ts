@@ -6,16 +6,15 @@ import { writeFileAtomic } from '../files.js';
 import type { Logger } from '../log.js';
 import { platformReader } from '../platform/index.js';
 import type { PlatformReader, ProcessStatus } from '../platform/types.js';
-import { agentDefinitions } from '../rules/agents.js';
-import { byPid, identityKey, MAX_TREE_DEPTH } from '../rules/identity.js';
-import { keptPids } from '../rules/keep.js';
+import { agentDefinitions, isAgentProcess } from '../rules/agents.js';
+import { identityKey, MAX_TREE_DEPTH } from '../rules/identity.js';
+import { sessionLeftovers } from '../rules/machine-leaks.js';
 import { processTree, subtree } from '../rules/tree.js';
-import { takeSnapshot } from '../tracking/snapshot.js';
-import type { AgentConfig, AttributedProcess, LineageRecord } from '../types.js';
+import type { AgentConfig, AttributedProcess, Evidence, LineageRecord, ProcessInfo } from '../types.js';
 import { acquireFollowerLock, appendJournal, lineagePath, readLineage, readRecords, releaseFollowerLock, type JournalEntry, type SessionRecord } from './agent-sessions.js';
-import { selfAndAncestors } from './ancestry.js';
 import { measureCosts } from './leak-cost.js';
 import { reapOrphans } from './reap.js';
+import { lookAtTable } from './table-look.js';
 
 export interface FollowOptions {
   state: string;
@@ -41,7 +40,12 @@ interface Followed {
   /** Its tree has been walked whole once (a new entry is, on a table read whole that tick). */
   walked: boolean;
   endedAt?: number;
+  /** Its agent is gone but its session is not over (resumed, or cannot be told): looked at again then. */
+  deferredUntil?: number;
 }
+
+/** How often a record whose session goes on after its agent exited is looked at again. */
+const DEFERRED_RECHECK_MS = 10_000;
 
 /**
  * The process table, followed at a fraction of the cost of reading it every tick: where the reader
@@ -141,6 +145,7 @@ export async function followSessions(options: FollowOptions): Promise<void> {
   if (!(await acquireFollowerLock(options.state, reader))) return;
   const followed = new Map<string, Followed>();
   const table = new FollowedTable(reader);
+  const definitions = agentDefinitions(options.agents);
   const sleep = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, intervalMs));
   try {
     for (;;) {
@@ -174,22 +179,39 @@ export async function followSessions(options: FollowOptions): Promise<void> {
         if (agent !== null && (!agent?.alive || agent.startTime !== record.agentStartTime)) entry.endedAt = now;
         else following.push(entry);
       }
+      const agentKeys = new Set([...followed.values()].map((e) => agentKeyOf(e.record)));
       if (following.some((e) => !e.walked)) {
         const children = table.childrenByParent();
         for (const entry of following.filter((e) => !e.walked)) {
-          walkTree(entry, children);
+          walkTree(entry, children, agentKeys);
           entry.walked = true;
         }
       }
-      if (following.length > 0) await adoptNewcomers(following, table);
+      if (following.length > 0) {
+        // Adoption stops at agents: a registered one, or one recognised by its command line (a new
+        // agent a person started inside a host the session left, a sub-agent): theirs is their own session.
+        const isAgent = (c: ProcessStatus): boolean => {
+          if (agentKeys.has(identityKey(c))) return true;
+          const command = reader.readCommandLine?.(c.pid);
+          return command !== undefined && definitions.some((a) => isAgentProcess(a, command));
+        };
+        await adoptNewcomers(following, table, isAgent);
+      }
       for (const [path, entry] of followed) {
         if (entry.endedAt === undefined) {
           if (entry.seen.size !== entry.saved) {
             entry.saved = entry.seen.size;
             await writeFileAtomic(lineagePath(path), `${JSON.stringify([...entry.seen.values()])}\n`, 0o600).catch(() => undefined);
           }
-        } else if (now - entry.endedAt >= lingerMs) {
-          await closeSession(entry.record, [...entry.seen.values()], new Date(entry.endedAt), options, reader);
+        } else if (now - entry.endedAt >= lingerMs && now >= (entry.deferredUntil ?? 0)) {
+          const closed = await closeSession(entry.record, [...entry.seen.values()], new Date(entry.endedAt), options, reader);
+          if (!closed) {
+            if (entry.deferredUntil === undefined) {
+              options.logger.info({ agent: entry.record.agent, session: entry.record.sessionId, agent_pid: entry.record.agentPid }, 'agent exited; its session goes on (resumed, or cannot be told over): its leftovers wait');
+            }
+            entry.deferredUntil = now + DEFERRED_RECHECK_MS;
+            continue;
+          }
           for (const file of [path, lineagePath(path)]) {
             try {
               unlinkSync(file);
@@ -209,15 +231,18 @@ export async function followSessions(options: FollowOptions): Promise<void> {
 
 const agentKeyOf = (record: SessionRecord): string => identityKey({ pid: record.agentPid, startTime: record.agentStartTime });
 
-/** Records the agent's whole tree as the table has it: a child younger than its parent's pid holder is not its child. */
-function walkTree(entry: Followed, children: Map<number, ProcessStatus[]>): void {
+/**
+ * Records the agent's whole tree as the table has it: a child younger than its parent's pid holder
+ * is not its child, and another registered agent's tree is that agent's own.
+ */
+function walkTree(entry: Followed, children: Map<number, ProcessStatus[]>, agentKeys: ReadonlySet<string>): void {
   const stack = [{ pid: entry.record.agentPid, startTime: entry.record.agentStartTime }];
   while (stack.length > 0) {
     const parent = stack.pop()!;
     for (const c of children.get(parent.pid) ?? []) {
       if (c.startTime < parent.startTime) continue;
       const key = identityKey(c);
-      if (entry.seen.has(key)) continue;
+      if (entry.seen.has(key) || agentKeys.has(key)) continue;
       entry.seen.set(key, { pid: c.pid, ppid: c.ppid, startTime: c.startTime });
       stack.push(c);
     }
@@ -228,7 +253,8 @@ function walkTree(entry: Followed, children: Map<number, ProcessStatus[]>): void
  * Adds each process new this tick whose parent (as it is now) is an agent or in an agent's tree.
  * Passes repeat while they adopt someone: a new child may be listed before its new parent.
  */
-async function adoptNewcomers(following: Followed[], table: FollowedTable): Promise<void> {
+async function adoptNewcomers(following: Followed[], table: FollowedTable, isAgent: (c: ProcessStatus) => boolean): Promise<void> {
+  const agents = new Map<string, boolean>();
   for (let pass = 0; pass < MAX_TREE_DEPTH; pass++) {
     let adopted = false;
     // `current` may add to the newcomers (a reused pid) while this runs: the length is read each time.
@@ -241,6 +267,8 @@ async function adoptNewcomers(following: Followed[], table: FollowedTable): Prom
       const parentKey = identityKey(parent);
       for (const entry of following) {
         if (entry.seen.has(key) || (parentKey !== agentKeyOf(entry.record) && !entry.seen.has(parentKey))) continue;
+        if (!agents.has(key)) agents.set(key, isAgent(c));
+        if (agents.get(key)) continue;
         entry.seen.set(key, { pid: c.pid, ppid: c.ppid, startTime: c.startTime });
         adopted = true;
       }
@@ -249,37 +277,40 @@ async function adoptNewcomers(following: Followed[], table: FollowedTable): Prom
   }
 }
 
-/** What an ended session left: its lineage still alive, its marked processes, and everything below them. */
-async function closeSession(record: SessionRecord, lineage: LineageRecord[], endedAt: Date, options: FollowOptions, reader: PlatformReader): Promise<void> {
-  const snapshot = await takeSnapshot({
-    reader,
-    environment: 'all',
-    keep: options.keep,
-    keepSharedDaemons: options.keepSharedDaemons,
-    agents: agentDefinitions(options.agents),
-  });
-  const exclude = await selfAndAncestors(reader);
-  const tree = processTree(snapshot.processes);
-  const kept = keptPids(tree, snapshot.processes);
-  const seen = new Set(lineage.map(identityKey));
+/**
+ * What an ended session left, journalled (and with `reap`, reaped): its lineage still alive and its
+ * marked processes that were left behind (re-parented, as scan judges them), each with the tree
+ * below it — never anything in use (a live agent, below or hosting one, a live session's), kept or
+ * rtrack's own. False, and nothing done, while the session goes on: a resumed session (the same
+ * id, a new agent process) makes what the ended agent left part of it again.
+ */
+async function closeSession(record: SessionRecord, lineage: LineageRecord[], endedAt: Date, options: FollowOptions, reader: PlatformReader): Promise<boolean> {
+  const look = await lookAtTable({ reader, agents: options.agents, keep: options.keep, keepSharedDaemons: options.keepSharedDaemons, state: options.state });
+  const session = look.liveness.session(record.agent, record.sessionId);
+  if (session && session.status !== 'over') return false;
+  const { live, liveness, kept } = look;
+  const tree = processTree(look.snapshot.processes);
+  const exclude = new Set(look.own.keys());
   const agentKey = agentKeyOf(record);
-  const live = byPid(snapshot.processes);
-  const evidence = new Map<number, Set<string>>();
-  const add = (pid: number, why: string): void => {
-    const set = evidence.get(pid) ?? new Set<string>();
+  const taken = new Set<number>();
+  const skip = (p: ProcessInfo): boolean => taken.has(p.pid) || kept.has(p.pid) || exclude.has(p.pid) || liveness.inUse.has(p.pid) || identityKey(p) === agentKey;
+  const evidence = new Map<number, Set<Evidence>>();
+  const add = (pid: number, why: Evidence): void => {
+    const set = evidence.get(pid) ?? new Set<Evidence>();
     set.add(why);
     evidence.set(pid, set);
   };
-  for (const p of snapshot.processes) {
-    if (kept.has(p.pid) || exclude.has(p.pid) || identityKey(p) === agentKey) continue;
-    if (seen.has(identityKey(p))) add(p.pid, 'lineage');
-    if (p.agent?.agent === record.agent && p.agent.sessionId === record.sessionId) add(p.pid, 'agent');
+  // By the session's markers, as scan sees them.
+  if (session) for (const p of sessionLeftovers(session, { live, tree, inUse: liveness.inUse, kept, exclude, taken })) for (const e of p.evidence) add(p.pid, e);
+  // By the lineage the follower recorded while the agent ran, with what runs below it now.
+  const seen = new Set(lineage.map(identityKey));
+  for (const p of look.snapshot.processes) {
+    if (!seen.has(identityKey(p)) || skip(p)) continue;
+    add(p.pid, 'lineage');
+    for (const d of subtree(tree, p, (q) => q === p || !(skip(q) || q.environmentUnreadable)).slice(1)) add(d.pid, 'lineage');
   }
-  for (const pid of [...evidence.keys()]) {
-    for (const d of subtree(tree, live.get(pid)!, (q) => !kept.has(q.pid) && !exclude.has(q.pid) && !q.environmentUnreadable).slice(1)) add(d.pid, 'lineage');
-  }
-  if (evidence.size === 0) return;
-  const leaked: AttributedProcess[] = [...evidence].map(([pid, why]) => ({ ...live.get(pid)!, evidence: [...why].sort() as AttributedProcess['evidence'] }));
+  if (evidence.size === 0) return true;
+  const leaked: AttributedProcess[] = [...evidence].map(([pid, why]) => ({ ...live.get(pid)!, evidence: [...why].sort() }));
   leaked.sort((a, b) => a.startTime - b.startTime || a.pid - b.pid);
   await measureCosts(leaked, { reader });
   const entry: JournalEntry = {
@@ -292,7 +323,8 @@ async function closeSession(record: SessionRecord, lineage: LineageRecord[], end
     reason: record.endReason ?? 'agent exited',
     leaked: leaked.map((p) => ({ pid: p.pid, command: p.command, memoryMB: p.memoryMB, memoryBytes: p.memoryBytes, evidence: p.evidence, ...(p.cost ? { cost: p.cost } : {}) })),
   };
-  if (options.reap) entry.reaped = await reapOrphans(leaked, { reader, graceMs: options.graceMs });
+  if (options.reap) entry.reaped = await reapOrphans(leaked, { reader, graceMs: options.graceMs, keep: options.keep, keepSharedDaemons: options.keepSharedDaemons, agents: options.agents, state: options.state });
   appendJournal(options.state, entry);
   options.logger.info({ agent: record.agent, session: record.sessionId, leaked: leaked.length, reaped: entry.reaped?.length ?? 0 }, 'agent session ended and left processes');
+  return true;
 }

@@ -6,7 +6,7 @@ import type { Logger } from '../log.js';
 import { createWatchMetrics, type WatchMetrics } from './prometheus.js';
 import { identityKey } from '../rules/identity.js';
 import type { AttributedProcess } from '../types.js';
-import { reapOrphans } from './reap.js';
+import { reapOrphans, type ReapOptions } from './reap.js';
 import type { ScanReport } from './scan-machine.js';
 
 /** Options of `startWatchServer()`. */
@@ -25,6 +25,8 @@ export interface WatchServerOptions {
   reap?: {
     lingerMs: number;
     graceMs?: number;
+    /** What the reaper's gate judges by (keep rules, agents): the scan's own. */
+    gate?: Pick<ReapOptions, 'keep' | 'keepSharedDaemons' | 'agents' | 'state'>;
     /** The reaper (default reapOrphans); tests inject their own. */
     reaper?: typeof reapOrphans;
   };
@@ -67,7 +69,7 @@ export async function startWatchServer(options: WatchServerOptions): Promise<Wat
     }
     for (const key of certainSince.keys()) if (!seen.has(key)) certainSince.delete(key);
     if (due.length === 0) return;
-    const outcomes = await (reap.reaper ?? reapOrphans)(due.map((d) => d.process), { graceMs: reap.graceMs });
+    const outcomes = await (reap.reaper ?? reapOrphans)(due.map((d) => d.process), { ...reap.gate, graceMs: reap.graceMs });
     const counts: Record<string, number> = {};
     outcomes.forEach((o, i) => {
       counts[o.result] = (counts[o.result] ?? 0) + 1;

@@ -1,9 +1,9 @@
 // Linux: the /proc reader. One small file per process (`stat`), `cmdline` only for processes whose
 // command is not known yet, `environ` only when asked. Buffers are reused; parsing is byte-level.
-import { closeSync, existsSync, openSync, readdirSync, readFileSync, readlinkSync, readSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, readlinkSync, readSync, statSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { BlockBudget, yieldToLoop } from '../event-loop.js';
-import { KEEP_ENV_VAR, TASK_ENV_VAR, type ProcessIdentity } from '../types.js';
+import { DAEMON_ENV_VAR, KEEP_ENV_VAR, TASK_ENV_VAR, type ProcessIdentity } from '../types.js';
 import { ProcessUnreadableError, type EnvMarkers, type PidNamespaceInfo, type PlatformReader, type ProcessStatus, type ProcessTable, type RawProcess, type ReadTableOptions, type StatusMap } from './types.js';
 
 const SPACE = 0x20;
@@ -109,6 +109,7 @@ export function parseCmdline(buf: Uint8Array, length: number): string {
 
 const TASK_VAR = Buffer.from(`${TASK_ENV_VAR}=`);
 const KEEP_VAR = Buffer.from(`${KEEP_ENV_VAR}=`);
+const DAEMON_VAR = Buffer.from(`${DAEMON_ENV_VAR}=`);
 
 /** `NAME=` prefixes of variables to capture, encoded once. */
 export function variablePrefixes(names: readonly string[]): { name: string; prefix: Buffer }[] {
@@ -132,6 +133,9 @@ export function parseEnvMarkers(buf: Uint8Array, length: number, wanted: readonl
     } else if (startsWith(buf, start, end, KEEP_VAR)) {
       const value = Buffer.from(buf.buffer, buf.byteOffset + start + KEEP_VAR.length, end - start - KEEP_VAR.length).toString('utf8');
       markers.keep = value !== '' && value !== '0';
+    } else if (startsWith(buf, start, end, DAEMON_VAR)) {
+      const value = Buffer.from(buf.buffer, buf.byteOffset + start + DAEMON_VAR.length, end - start - DAEMON_VAR.length).toString('utf8');
+      if (value !== '') markers.daemon = value;
     }
     start = end + 1;
   }
@@ -405,14 +409,33 @@ export function createLinuxReader(procRoot = '/proc'): PlatformReader {
     return length > 0 ? parseStat(statBuf, length) : undefined;
   }
 
-  /** Markers in the environment; undefined when it cannot be read (another user's, or gone). */
-  function readEnvOf(pid: number, wanted: readonly { name: string; prefix: Buffer }[] = []): EnvMarkers | undefined {
+  /**
+   * Markers in the environment; undefined when it cannot be read (another user's, or gone). `dir`:
+   * where to read it from (a live thread's `/proc/[pid]/task/[tid]` when the main thread has exited).
+   */
+  function readEnvOf(pid: number, wanted: readonly { name: string; prefix: Buffer }[] = [], dir = `${procRoot}/${pid}`): EnvMarkers | undefined {
     try {
-      const n = readProcFile(`${procRoot}/${pid}/environ`, envBuf, ENVIRON_LIMIT);
+      const n = readProcFile(`${dir}/environ`, envBuf, ENVIRON_LIMIT);
       return n < 0 ? undefined : parseEnvMarkers(envBuf.buf, n, wanted);
     } catch (err) {
       if (isExhaustion(err)) throw err;
       return undefined;
+    }
+  }
+
+  /**
+   * Where a process's memory (command line, environment) can be read: its own directory, or, when
+   * its main thread has exited while others run (the kernel then answers ESRCH or nothing for the
+   * process), the directory of one of its live threads, which share that memory.
+   */
+  function memoryDirOf(stat: StatFields): string {
+    const own = `${procRoot}/${stat.pid}`;
+    if (stat.state !== 'Z' || stat.numThreads <= 1) return own;
+    try {
+      const tid = readdirSync(`${own}/task`).find((t) => t !== String(stat.pid));
+      return tid === undefined ? own : `${own}/task/${tid}`;
+    } catch {
+      return own;
     }
   }
 
@@ -460,17 +483,18 @@ export function createLinuxReader(procRoot = '/proc'): PlatformReader {
         rssBytes: stat.rssPages * pageSize,
         startTime: stat.startTime,
       };
+      const dir = memoryDirOf(stat);
       if (!known) {
         let n = GONE;
         try {
-          n = readProcHead(`${procRoot}/${entry}/cmdline`, cmdBuf);
+          n = readProcHead(`${dir}/cmdline`, cmdBuf);
         } catch (err) {
           if (isExhaustion(err)) throw err; // otherwise: shown by its name
         }
         raw.commandLine = n > 0 ? parseCmdline(cmdBuf, n) : '';
       }
       if (environment === 'all' || (environment === 'new' && !known)) {
-        const env = readEnvOf(stat.pid, wanted);
+        const env = readEnvOf(stat.pid, wanted, dir);
         if (env) raw.env = env;
         else raw.environmentUnreadable = true;
       }
@@ -603,6 +627,22 @@ export function createLinuxReader(procRoot = '/proc'): PlatformReader {
   let self: ProcessIdentity | undefined;
 
   return {
+    readCommandLine(pid: number): string | undefined {
+      let n: number;
+      try {
+        n = readProcHead(`${procRoot}/${pid}/cmdline`, cmdBuf);
+      } catch {
+        return undefined; // not readable
+      }
+      return n < 0 ? undefined : parseCmdline(cmdBuf, n);
+    },
+    readOwner(pid: number): number | undefined {
+      try {
+        return statSync(`${procRoot}/${pid}`).uid;
+      } catch {
+        return undefined; // gone
+      }
+    },
     platform: 'linux',
     readsEnvironment: true,
     readProcessTable,

@@ -7,6 +7,8 @@ export interface EnvMarkers {
   task?: string;
   /** RESOURCE_TRACKER_KEEP set to a non-empty value other than 0. */
   keep: boolean;
+  /** RESOURCE_TRACKER_DAEMON: which of rtrack's own long-lived processes this is (the follower sets it). */
+  daemon?: string;
   /** Other variables asked for (ReadTableOptions.environmentVariables) that are set. */
   vars?: Record<string, string>;
 }
@@ -130,6 +132,10 @@ export interface PlatformReader {
   readListeningSockets?(pids: readonly number[]): Map<number, { protocol: 'tcp' | 'udp'; address: string; port: number }[]>;
   /** A process's working directory (Linux `/proc/[pid]/cwd`); undefined when unreadable or not on this OS. */
   readCwd?(pid: number): string | undefined;
+  /** One process's command line (arguments joined by spaces, first 4 KiB); undefined when gone or unreadable, or not on this OS. */
+  readCommandLine?(pid: number): string | undefined;
+  /** The user id a process runs as (Linux: the owner of `/proc/[pid]`); undefined when gone or not on this OS. */
+  readOwner?(pid: number): number | undefined;
   /** Paths of the files a process holds open (Linux `/proc/[pid]/fd`); undefined when unreadable or not on this OS. */
   readOpenFiles?(pid: number): string[] | undefined;
   /** Tracker markers in one process's environment; undefined when not readable (or not on this OS). */

@@ -43,8 +43,10 @@ export const BUILT_IN_AGENTS: readonly AgentDefinition[] = [
   {
     name: 'codex',
     sessionVar: 'CODEX_SESSION_ID',
-    // The native agent (vendor/…/bin/codex), not its node wrapper (bin/codex.js).
-    process: /^(\S*\/)?codex(\s|$)/,
+    // The native agent (vendor/…/bin/codex, or a release binary not renamed:
+    // codex-x86_64-unknown-linux-musl), not its node wrapper (bin/codex.js). Its liveness does not
+    // rest on this name: whatever holds the session's rollout file open is its agent.
+    process: /^(\S*\/)?codex(-[A-Za-z0-9_.]+)?(\s|$)/,
     sessionFile: (id) => new RegExp(`/sessions/.*/rollout-[^/]*${escape(id)}\\.jsonl( \\(deleted\\))?$`),
   },
 ];
@@ -61,16 +63,25 @@ export function agentVariables(agents: readonly AgentDefinition[]): string[] {
 
 /** The first agent whose session variable is set (non-empty) in these variables. */
 export function agentMarkerOf(vars: Readonly<Record<string, string>> | undefined, agents: readonly AgentDefinition[]): AgentMarker | undefined {
-  if (!vars) return undefined;
+  return agentMarkersOf(vars, agents)[0];
+}
+
+/**
+ * Every agent whose session variable is set (non-empty) in these variables, in the agents' order.
+ * Agents nest: a Codex run inside a Claude Code session passes Claude Code's markers on beside its own.
+ */
+export function agentMarkersOf(vars: Readonly<Record<string, string>> | undefined, agents: readonly AgentDefinition[]): AgentMarker[] {
+  const markers: AgentMarker[] = [];
+  if (!vars) return markers;
   for (const a of agents) {
-    const sessionId = vars[a.sessionVar];
+    const sessionId = a.sessionVar ? vars[a.sessionVar] : undefined;
     if (!sessionId) continue;
     const marker: AgentMarker = { agent: a.name, sessionId };
     const pid = a.pidVar ? Number(vars[a.pidVar]) : Number.NaN;
     if (Number.isSafeInteger(pid) && pid > 1) marker.agentPid = pid;
-    return marker;
+    markers.push(marker);
   }
-  return undefined;
+  return markers;
 }
 
 /** Whether a command line is this agent's own process. */

@@ -32,7 +32,7 @@ export function byPid(processes: readonly ProcessInfo[]): Map<number, ProcessInf
  * parent's pid that started after the child cannot be its parent (Windows never re-parents, so an
  * orphan keeps a pid that may have been reused).
  */
-export function parentOf(child: ProcessInfo, processes: Map<number, ProcessInfo>): ProcessInfo | undefined {
+export function parentOf(child: ProcessInfo, processes: ReadonlyMap<number, ProcessInfo>): ProcessInfo | undefined {
   const parent = processes.get(child.ppid);
   if (!parent || parent.pid === child.pid) return undefined;
   if (parent.startTime > child.startTime) return undefined;

@@ -7,8 +7,10 @@
 //              helper (MCP/browser pattern, MCP servers, npx/npm exec, node, claude)
 //   kept       processes declared to outlive their task: shown, never counted as leaks
 import type { AttributedProcess, Evidence, ProcessInfo, ProcessSnapshot, TaskOwner } from '../types.js';
-import { agentPidVerdict, isAgentProcess, type AgentDefinition } from './agents.js';
-import { byPid, identityKey, MAX_TREE_DEPTH, parentOf } from './identity.js';
+import type { AgentDefinition } from './agents.js';
+import { ownProcesses } from './gate.js';
+import { byPid, identityKey } from './identity.js';
+import { judgeLiveness, markersOf, type Liveness, type SessionVerdict } from './liveness.js';
 import { keptPids } from './keep.js';
 import { memoryBytesOf, totalMemoryBytes, totalMemoryMB } from './memory.js';
 import { isKernelThread, isReparented } from './orphans.js';
@@ -89,13 +91,17 @@ export interface ScanRuleOptions {
    * agent process whose open files could not be read).
    */
   sessionHolder?: (agent: AgentDefinition, sessionId: string) => number | null | undefined;
+  /** The sessions judged with what the hooks registered and the session files (default: judged from the snapshot and `agents`, `sessionHolder`). */
+  liveness?: Liveness;
 }
 
 export function analyzeMachine(snapshot: ProcessSnapshot, options: ScanRuleOptions): MachineScan {
   const live = byPid(snapshot.processes);
-  const exclude = options.exclude ?? new Set<number>();
   const tree = processTree(snapshot.processes);
+  // rtrack's own processes (itself, its ancestors, a follower, a watch) are never reported.
+  const exclude = new Set([...(options.exclude ?? []), ...ownProcesses(tree, live).keys()]);
   const unreadable = new Set(snapshot.unreadable ?? []);
+  const liveness = options.liveness ?? judgeLiveness({ processes: snapshot.processes, unreadable: snapshot.unreadable, agents: options.agents ?? [], sessionHolder: options.sessionHolder });
   const ownerPid =
     options.ownerPid ??
     ((owner: TaskOwner): number | null => {
@@ -114,7 +120,7 @@ export function analyzeMachine(snapshot: ProcessSnapshot, options: ScanRuleOptio
   const tagOf = (p: ProcessInfo): string | undefined => p.taskTag || groupTag.get(p.pid);
   for (const p of snapshot.processes) {
     const tag = tagOf(p);
-    if (!tag || p.taskTag === '' || kept.has(p.pid) || exclude.has(p.pid)) continue;
+    if (!tag || p.taskTag === '' || kept.has(p.pid) || exclude.has(p.pid) || liveness.inUse.has(p.pid)) continue;
     const owner = options.parseTag(tag);
     if (!owner) continue;
     const runPid = ownerPid(owner, tag);
@@ -139,7 +145,7 @@ export function analyzeMachine(snapshot: ProcessSnapshot, options: ScanRuleOptio
       evidence: [...(p.taskTag === tag ? (['tag'] as const) : []), ...(groupTag.get(p.pid) === tag ? (['cgroup'] as const) : [])],
     }));
     for (const p of group.processes) {
-      const below = subtree(tree, p, (d) => d === p || !(certainPids.has(d.pid) || kept.has(d.pid) || exclude.has(d.pid) || d.taskTag || d.environmentUnreadable));
+      const below = subtree(tree, p, (d) => d === p || !(certainPids.has(d.pid) || kept.has(d.pid) || exclude.has(d.pid) || liveness.inUse.has(d.pid) || d.taskTag || d.environmentUnreadable));
       for (const d of below.slice(1)) {
         certainPids.add(d.pid);
         members.push(withEvidence(d, 'lineage'));
@@ -150,45 +156,17 @@ export function analyzeMachine(snapshot: ProcessSnapshot, options: ScanRuleOptio
   }
 
   // Agent sessions: over (certain), live (theirs, not leaks), or unknown (the seed's rule may suspect).
-  const liveSession = new Set<number>();
-  const sessions = agentSessions(snapshot.processes, options, { live, tree, unreadable, kept, exclude, certainPids });
-  // Over sessions first: a live session whose every agent turns out to be a leak itself (a
-  // sub-agent left running by a session that is over) is over too — its dev servers included.
-  const ordered = [...sessions.filter((s) => s.status === 'over'), ...sessions.filter((s) => s.status !== 'over')];
-  for (const session of ordered) {
-    if (session.status === 'live' && session.agentPids.length > 0 && session.agentPids.every((pid) => certainPids.has(pid))) {
-      session.status = 'over';
-      session.ref.over = 'agent-leaked';
-    }
-    if (session.status === 'live') {
-      for (const p of session.members) liveSession.add(p.pid);
-      for (const pid of session.agentPids) liveSession.add(pid);
-      continue;
-    }
-    if (session.status !== 'over') continue;
-    // Leaked are the marked processes that were left behind — re-parented (to init, a subreaper) —
-    // and the whole tree below each: children that scrubbed their environment, and a leaked
-    // sub-agent's own sessions (it is alive, but a leak itself). A marked process whose parent
-    // lives on (a shell the user kept, which inherited the markers) is not a leak by its markers.
-    const roots = session.members.filter((p) => isReparented(p, live));
-    const members: AttributedProcess[] = [];
-    for (const p of roots) {
-      if (certainPids.has(p.pid)) continue;
-      certainPids.add(p.pid);
-      members.push(withEvidence(p, 'agent'));
-    }
-    for (const p of roots) {
-      const below = subtree(tree, p, (d) => d === p || !(certainPids.has(d.pid) || kept.has(d.pid) || exclude.has(d.pid) || liveRun.has(d.pid) || d.environmentUnreadable));
-      for (const d of below.slice(1)) {
-        certainPids.add(d.pid);
-        members.push(withEvidence(d, d.agent?.sessionId === session.ref.sessionId ? 'agent' : 'lineage'));
-      }
-    }
+  for (const session of liveness.sessions) {
+    if (session.status !== 'over' || session.members.length === 0) continue;
+    const members = sessionLeftovers(session, { live, tree, inUse: liveness.inUse, kept, exclude, taken: certainPids, liveRun });
     if (members.length === 0) continue;
-    members.sort((a, b) => a.startTime - b.startTime || a.pid - b.pid);
-    certain.push(toGroup(members, options, { session: session.ref }));
+    const ref: AgentSessionRef = { agent: session.agent.name, sessionId: session.sessionId, over: session.over ?? 'agent-gone' };
+    if (session.agentPid !== undefined) ref.agentPid = session.agentPid;
+    certain.push(toGroup(members, options, { session: ref }));
   }
-  for (const pid of liveSession) if (!certainPids.has(pid)) liveRun.add(pid);
+  // In use by a live session (the agent, its tree, what hosts it, its processes): not reported. A
+  // session that cannot be told over leaves its processes to the seed's rule: at most suspects.
+  for (const pid of liveness.inUse.keys()) if (!certainPids.has(pid)) liveRun.add(pid);
 
   const suspected: LeakGroup[] = [];
   for (const p of snapshot.processes) {
@@ -222,86 +200,33 @@ export function analyzeMachine(snapshot: ProcessSnapshot, options: ScanRuleOptio
   };
 }
 
-interface SessionVerdict {
-  ref: AgentSessionRef;
-  status: 'live' | 'over' | 'unknown';
-  members: ProcessInfo[];
-  /** The live agent processes of the session (not leaks, whatever they look like). */
-  agentPids: number[];
-}
-
 /**
- * Every agent session with marked processes, and whether it is over. A session is live when one of
- * its processes names a live agent pid (the agent's own process, started no later than it), when
- * a live agent holds its session file, or when one of its processes descends from a live agent
- * process; over when its agent pid is gone or held by another process, or no live agent holds its
- * session file; unknown otherwise (an agent pid that cannot be read, no evidence at all).
+ * What a session that is over left: its marked processes that were left behind — re-parented (to
+ * init, a subreaper) — and the whole tree below each (children that scrubbed their environment, a
+ * leaked sub-agent's own sessions), evidence `agent` (carries the session's markers) or `lineage`.
+ * A marked process whose parent lives on (a shell the user kept, which inherited the markers) is
+ * not a leak by its markers, and nothing in use, kept, excluded or already `taken` is included.
  */
-function agentSessions(
-  processes: readonly ProcessInfo[],
-  options: ScanRuleOptions,
-  ctx: { live: Map<number, ProcessInfo>; tree: ProcessTree<ProcessInfo>; unreadable: Set<number>; kept: Set<number>; exclude: ReadonlySet<number>; certainPids: Set<number> },
-): SessionVerdict[] {
-  const agents = new Map((options.agents ?? []).map((a) => [a.name, a]));
-  if (agents.size === 0) return [];
-  const definitions = [...agents.values()];
-  const sessions = new Map<string, { agent: AgentDefinition; sessionId: string; members: ProcessInfo[] }>();
-  for (const p of processes) {
-    if (!p.agent || ctx.kept.has(p.pid) || ctx.exclude.has(p.pid) || ctx.certainPids.has(p.pid)) continue;
-    const agent = agents.get(p.agent.agent);
-    if (!agent) continue;
-    const key = `${agent.name}\0${p.agent.sessionId}`;
-    const session = sessions.get(key);
-    if (session) session.members.push(p);
-    else sessions.set(key, { agent, sessionId: p.agent.sessionId, members: [p] });
+export function sessionLeftovers(
+  session: SessionVerdict,
+  ctx: { live: ReadonlyMap<number, ProcessInfo>; tree: ProcessTree<ProcessInfo>; inUse: ReadonlyMap<number, string>; kept: ReadonlySet<number>; exclude: ReadonlySet<number>; taken: Set<number>; liveRun?: ReadonlySet<number> },
+): AttributedProcess[] {
+  const skip = (d: ProcessInfo): boolean => ctx.taken.has(d.pid) || ctx.kept.has(d.pid) || ctx.exclude.has(d.pid) || ctx.inUse.has(d.pid) || ctx.liveRun?.has(d.pid) === true;
+  const roots = session.members.filter((p) => isReparented(p, ctx.live) && !skip(p));
+  const members: AttributedProcess[] = [];
+  for (const p of roots) {
+    ctx.taken.add(p.pid);
+    members.push(withEvidence(p, 'agent'));
   }
-  const holderOf = (pid: number): { commandLine: string; startTime: number } | 'unreadable' | undefined => {
-    const p = ctx.live.get(pid);
-    if (p) return { commandLine: fullCommand(p), startTime: p.startTime };
-    return ctx.unreadable.has(pid) ? 'unreadable' : undefined;
-  };
-  /** A live agent process among the ancestors (any agent's: sessions nest). */
-  const liveAgentAbove = (p: ProcessInfo): number | undefined => {
-    let q = parentOf(p, ctx.live);
-    for (let depth = 0; q && depth < MAX_TREE_DEPTH; depth++) {
-      const here = q;
-      if (definitions.some((a) => isAgentProcess(a, fullCommand(here)))) return here.pid;
-      q = parentOf(here, ctx.live);
+  const carries = (d: ProcessInfo): boolean => markersOf(d).some((m) => m.agent === session.agent.name && m.sessionId === session.sessionId);
+  for (const p of roots) {
+    for (const d of subtree(ctx.tree, p, (q) => q === p || !(skip(q) || q.environmentUnreadable)).slice(1)) {
+      ctx.taken.add(d.pid);
+      members.push(withEvidence(d, carries(d) ? 'agent' : 'lineage'));
     }
-    return undefined;
-  };
-
-  const verdicts: SessionVerdict[] = [];
-  for (const { agent, sessionId, members } of sessions.values()) {
-    const withPid = members.filter((m) => m.agent!.agentPid !== undefined);
-    const pidVerdicts = withPid.map((m) => ({ pid: m.agent!.agentPid!, verdict: agentPidVerdict(agent, m, holderOf(m.agent!.agentPid!)) }));
-    const ref: AgentSessionRef = { agent: agent.name, sessionId, over: 'agent-gone' };
-    if (withPid.length > 0) ref.agentPid = withPid[0]!.agent!.agentPid!;
-    let status: SessionVerdict['status'];
-    const agentPids: number[] = [];
-    if (pidVerdicts.some((v) => v.verdict === 'live')) {
-      status = 'live';
-      for (const v of pidVerdicts) if (v.verdict === 'live') agentPids.push(v.pid);
-    } else if (pidVerdicts.some((v) => v.verdict === 'unknown')) status = 'unknown';
-    else if (pidVerdicts.length > 0) status = 'over';
-    else if (agent.sessionFile && options.sessionHolder) {
-      const holder = options.sessionHolder(agent, sessionId);
-      status = holder === undefined ? 'unknown' : holder === null ? 'over' : 'live';
-      if (typeof holder === 'number') agentPids.push(holder);
-      ref.over = 'session-file-closed';
-    } else status = 'unknown';
-    // A process under a live agent is that agent's, whatever its markers say; an agent process
-    // itself marked by a session that is over (a sub-agent left running) is that session's leak.
-    if (status !== 'live') {
-      const above = members.map(liveAgentAbove).filter((pid): pid is number => pid !== undefined);
-      if (above.length > 0 && (status === 'unknown' || above.length === members.length)) {
-        status = 'live';
-        agentPids.push(...above);
-      }
-    }
-    verdicts.push({ ref, status, members, agentPids });
   }
-  return verdicts;
+  members.sort((a, b) => a.startTime - b.startTime || a.pid - b.pid);
+  return members;
 }
 
 function withEvidence(p: ProcessInfo, evidence: Evidence): AttributedProcess {

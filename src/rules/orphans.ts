@@ -18,7 +18,7 @@ import { looksLikeSubreaper } from './patterns.js';
  */
 export type ParentState = 'init' | 'gone' | 'live' | 'unknown';
 
-export function parentState(p: ProcessInfo, live: Map<number, ProcessInfo>): ParentState {
+export function parentState(p: ProcessInfo, live: ReadonlyMap<number, ProcessInfo>): ParentState {
   if (p.ppid <= 0) return 'unknown';
   if (p.ppid === 1) return 'init';
   return parentOf(p, live) ? 'live' : 'gone';
@@ -28,13 +28,13 @@ export function parentState(p: ProcessInfo, live: Map<number, ProcessInfo>): Par
  * Kernel threads: kthreadd (parent 0, no command line) and its children. Only where pid 2 is
  * kthreadd — in a container's namespace, pid 2 is an ordinary process.
  */
-export function isKernelThread(p: ProcessInfo, live: Map<number, ProcessInfo>): boolean {
+export function isKernelThread(p: ProcessInfo, live: ReadonlyMap<number, ProcessInfo>): boolean {
   const isKthreadd = (q: ProcessInfo | undefined): boolean => q !== undefined && q.ppid === 0 && q.command === 'kthreadd' && !q.commandLine;
   return isKthreadd(p) || isKthreadd(live.get(p.ppid));
 }
 
 /** The seed's rule on one process: its parent is init or gone. */
-export function isOrphaned(p: ProcessInfo, live: Map<number, ProcessInfo>): boolean {
+export function isOrphaned(p: ProcessInfo, live: ReadonlyMap<number, ProcessInfo>): boolean {
   if (p.pid <= 1) return false;
   const state = parentState(p, live);
   return state === 'init' || state === 'gone';
@@ -44,7 +44,7 @@ export function isOrphaned(p: ProcessInfo, live: Map<number, ProcessInfo>): bool
  * Re-parented: orphaned by the seed's rule, or adopted by a subreaper — a process whose command
  * looks like one (systemd --user, tini, …), or one seen adopting a task's descendant (`adopters`).
  */
-export function isReparented(p: ProcessInfo, live: Map<number, ProcessInfo>, adopters?: ReadonlySet<number>): boolean {
+export function isReparented(p: ProcessInfo, live: ReadonlyMap<number, ProcessInfo>, adopters?: ReadonlySet<number>): boolean {
   if (p.pid <= 1) return false;
   const state = parentState(p, live);
   if (state === 'init' || state === 'gone') return true;

@@ -4,7 +4,7 @@ import { BlockBudget, yieldToLoop } from '../event-loop.js';
 import { platformReader } from '../platform/index.js';
 import type { PlatformReader, RawProcess } from '../platform/types.js';
 import { displayCommand } from '../rules/display-command.js';
-import { agentMarkerOf, agentVariables, type AgentDefinition } from '../rules/agents.js';
+import { agentMarkersOf, agentVariables, type AgentDefinition } from '../rules/agents.js';
 import { identityKey } from '../rules/identity.js';
 import { BYTES_PER_MB } from '../rules/memory.js';
 import { compileKeepPatterns, isMCPProcess, matchesAny, sharedDaemonOf } from '../rules/patterns.js';
@@ -32,6 +32,8 @@ export interface SnapshotOptions {
   keepOpen?: boolean;
   /** Pids left out of the snapshot: a task's first process, already started and held before it runs its command. */
   exclude?: readonly number[];
+  /** Pids whose command line (and environment) are read again even when `previous` knows them: they may have exec'd since. */
+  reread?: ReadonlySet<number>;
 }
 
 /** Whether a record from an earlier snapshot is this process (same pid and start time, in the OS's unit). */
@@ -59,7 +61,7 @@ export async function takeSnapshot(options: SnapshotOptions = {}): Promise<Proce
   let table;
   try {
     table = await reader.readProcessTable({
-      isKnown: previous ? (pid, startTime) => isSame(previous!.get(pid), pid, startTime) : undefined,
+      isKnown: previous ? (pid, startTime) => !options.reread?.has(pid) && isSame(previous!.get(pid), pid, startTime) : undefined,
       environment: options.environment ?? 'none',
       environmentVariables: options.agents ? agentVariables(options.agents) : undefined,
       keepOpen: options.keepOpen,
@@ -113,8 +115,10 @@ export function toProcessInfo(
   if (raw.commandLine !== undefined && raw.commandLine !== '') info.commandLine = raw.commandLine;
   if (raw.env?.task !== undefined) info.taskTag = raw.env.task;
   if (raw.environmentUnreadable) info.environmentUnreadable = true;
-  const agent = keep.agents ? agentMarkerOf(raw.env?.vars, keep.agents) : undefined;
-  if (agent) info.agent = agent;
+  if (raw.env?.daemon) info.trackerDaemon = raw.env.daemon;
+  const markers = keep.agents ? agentMarkersOf(raw.env?.vars, keep.agents) : [];
+  if (markers.length > 0) info.agent = markers[0];
+  if (markers.length > 1) info.agentSessions = markers;
   const keepReason: KeepReason | undefined =
     raw.env?.keep || raw.env?.task === ''
       ? 'env'

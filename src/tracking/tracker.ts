@@ -7,6 +7,7 @@ import type { PlatformReader } from '../platform/types.js';
 import { attribute, type Attribution } from '../rules/attribution.js';
 import { exceedsThreshold, memoryGrowth } from '../rules/memory.js';
 import { detectOrphans } from '../rules/orphans.js';
+import { unsettledProcesses } from '../rules/settling.js';
 import { compileKeepPatterns } from '../rules/patterns.js';
 import { takeSnapshot } from './snapshot.js';
 import { Lineage } from './lineage.js';
@@ -24,6 +25,10 @@ export interface ResourceTrackerOptions {
 export function describeProcess(p: ProcessInfo): string {
   return `${p.command} (PID=${p.pid})${p.isMCP ? ' [MCP]' : ''}`;
 }
+
+/** How long a process caught between fork and exec is given before it is read again, and how many times. */
+const SETTLE_MS = 40;
+const SETTLE_ROUNDS = 3;
 
 /**
  * The seed's tracker: snapshot before a task, after it, then detect what it left and how memory grew.
@@ -90,13 +95,16 @@ export class ResourceTracker {
     await this.lineage?.stop();
     // Incremental: unchanged identities take their command from the before snapshot; only new
     // processes have cmdline (and, when a tag is in use, environ) read.
-    this.after = await takeSnapshot({
-      reader: this.getReader(),
-      previous: this.before,
-      environment: this.taskTag !== undefined ? 'new' : 'none',
-      keep: this.keepPatterns,
-      keepSharedDaemons: this.config.keepSharedDaemons,
-    });
+    const options = { reader: this.getReader(), environment: this.taskTag !== undefined ? ('new' as const) : ('none' as const), keep: this.keepPatterns, keepSharedDaemons: this.config.keepSharedDaemons };
+    this.after = await takeSnapshot({ ...options, previous: this.before });
+    // A process caught between fork and exec is read again once it has had a moment to exec
+    // (a task that backgrounds a kept server and exits at once): judged by what it runs.
+    for (let round = 0; round < SETTLE_ROUNDS; round++) {
+      const unsettled = unsettledProcesses(this.before ?? this.after, this.after);
+      if (unsettled.length === 0) break;
+      await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+      this.after = await takeSnapshot({ ...options, previous: this.after, reread: new Set(unsettled.map((p) => p.pid)) });
+    }
     this.attribution = undefined;
     this.logSnapshot('after', this.after);
     return this.after;

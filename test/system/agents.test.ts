@@ -68,13 +68,15 @@ describe('Claude Code sessions (CLAUDE_CODE_SESSION_ID, CLAUDE_PID)', () => {
   });
 
   it('a marked process whose agent pid now belongs to a younger process (a reused pid) is a leak', async () => {
-    // The marked shell starts, then forks a younger process named like the agent and takes its pid as CLAUDE_PID.
+    // The marked process starts first and waits; a younger process named like the agent starts
+    // beside it (not below it: a live agent's hosts are in use), and its pid becomes CLAUDE_PID.
     const session = uuid();
-    const [marked] = await jar.orphan(
-      `bash -c 'sleep 0.05; (exec -a claude sleep 620) & CLAUDE_PID=$! CLAUDE_CODE_SESSION_ID=${session} exec sleep 621' >/dev/null 2>&1 & echo $!`,
+    const handoff = join(tempDir('reused-pid'), 'pid');
+    const [marked, younger] = await jar.orphan(
+      `( until [ -s ${handoff} ]; do sleep 0.01; done; CLAUDE_PID=$(cat ${handoff}) CLAUDE_CODE_SESSION_ID=${session} exec sleep 621 ) >/dev/null 2>&1 & echo $!; sleep 0.05; ( exec -a claude sleep 620 ) >/dev/null 2>&1 & echo $! | tee ${handoff}.tmp; mv ${handoff}.tmp ${handoff}`,
     );
     expect(await waitFor(() => readCmd(marked!) === 'sleep 621 ')).toBe(true); // exec'd, with CLAUDE_PID set
-    await jar.adoptTree(marked!);
+    expect(readFileSync(`/proc/${marked}/environ`, 'latin1')).toContain(`CLAUDE_PID=${younger}\0`);
     const scan = await scanMachine();
     expect(sessionGroup(scan, session)?.processes.map((p) => p.pid)).toContain(marked);
   });

@@ -1,0 +1,122 @@
+// One look at the process table, judged: every process with its command line and environment
+// markers as they are now, the agent sessions and whether each is over, what is in use, what is
+// kept, and what is rtrack's own. What scan, watch, the session follower and the reaper's gate all
+// decide from, so that they never disagree on what a live session is.
+import { stateDirectory } from '../files.js';
+import { platformReader } from '../platform/index.js';
+import type { PlatformReader } from '../platform/types.js';
+import { agentDefinitions, isAgentProcess, type AgentDefinition } from '../rules/agents.js';
+import { ownProcesses, type GateView } from '../rules/gate.js';
+import { byPid, identityKey } from '../rules/identity.js';
+import { keptPids } from '../rules/keep.js';
+import { judgeLiveness, markersOf, type Liveness, type RegisteredAgent } from '../rules/liveness.js';
+import { fullCommand } from '../rules/patterns.js';
+import { processTree } from '../rules/tree.js';
+import { takeSnapshot } from '../tracking/snapshot.js';
+import type { AgentConfig, AgentMarker, ProcessSnapshot } from '../types.js';
+import { readFollowerLock, readRecords } from './agent-sessions.js';
+
+export interface LookOptions {
+  reader?: PlatformReader;
+  /** Agents of your own, besides the built-in ones. */
+  agents?: readonly AgentConfig[];
+  keep?: readonly string[];
+  keepSharedDaemons?: boolean;
+  /** rtrack's state directory (hook registrations, the follower lock); default `stateDirectory()`. */
+  state?: string;
+  /** Sessions whose markers do not make a process in use (the reaper's own: see LivenessOptions). */
+  ignoreSessions?: readonly AgentMarker[];
+  /** An earlier look's snapshot (`rtrack watch`): environments are then read for new processes only. */
+  previous?: ProcessSnapshot;
+  keepOpen?: boolean;
+}
+
+/** A judged look at the table. */
+export interface TableLook extends GateView {
+  snapshot: ProcessSnapshot;
+  agents: AgentDefinition[];
+  liveness: Liveness;
+}
+
+/** Takes one snapshot with every environment read and judges it (see the module comment). */
+export async function lookAtTable(options: LookOptions = {}): Promise<TableLook> {
+  const reader = options.reader ?? platformReader();
+  const agents = agentDefinitions(options.agents);
+  const snapshot = await takeSnapshot({
+    reader,
+    previous: options.previous,
+    environment: options.previous ? 'new' : 'all',
+    keep: options.keep,
+    keepSharedDaemons: options.keepSharedDaemons,
+    agents,
+    keepOpen: options.keepOpen,
+  });
+  return judgeLook(snapshot, { reader, agents, state: options.state, ignoreSessions: options.ignoreSessions });
+}
+
+/** Judges a snapshot taken with agent markers (see lookAtTable). */
+export function judgeLook(
+  snapshot: ProcessSnapshot,
+  options: { reader: PlatformReader; agents: AgentDefinition[]; state?: string; ignoreSessions?: readonly AgentMarker[] },
+): TableLook {
+  const { reader, agents } = options;
+  const state = options.state ?? stateDirectory();
+  const live = byPid(snapshot.processes);
+  const tree = processTree(snapshot.processes);
+  const registered: RegisteredAgent[] = readRecords(state).map(({ record }) => ({
+    agent: record.agent,
+    sessionId: record.sessionId,
+    pid: record.agentPid,
+    identity: identityKey({ pid: record.agentPid, startTime: record.agentStartTime }),
+  }));
+  const liveness = judgeLiveness(
+    { processes: snapshot.processes, unreadable: snapshot.unreadable, agents, registered, sessionHolder: sessionFileHolders(snapshot, reader) },
+    { ignoreSessions: options.ignoreSessions },
+  );
+  const lock = readFollowerLock(state);
+  const holder = lock && live.get(lock.pid);
+  const extra = holder && identityKey(holder) === identityKey(lock) ? [{ pid: lock.pid, reason: "the holder of rtrack's follower lock" }] : [];
+  return { snapshot, agents, live, liveness, kept: keptPids(tree, snapshot.processes), own: ownProcesses(tree, live, process.pid, extra) };
+}
+
+/**
+ * For agents that hold a session file open (Codex's rollout file): which process holds which
+ * session's file — whatever it is called (a release binary not renamed, a wrapper). The agent
+ * processes recognised by name are asked first; when none holds it, every process of the user
+ * that runs the session's processes. None holds it: null; a process whose open files could not be
+ * read (and that is not gone) might: undefined.
+ */
+function sessionFileHolders(snapshot: ProcessSnapshot, reader: PlatformReader): (agent: AgentDefinition, sessionId: string) => number | null | undefined {
+  if (!reader.readOpenFiles) return () => undefined;
+  const files = new Map<number, string[] | 'unreadable'>();
+  const filesOf = (pid: number): string[] | 'unreadable' | undefined => {
+    let f = files.get(pid);
+    if (f === undefined) {
+      const read = reader.readOpenFiles!(pid);
+      // undefined: gone (then it holds nothing) or not readable
+      f = read ?? (reader.readOwner?.(pid) === undefined ? [] : 'unreadable');
+      files.set(pid, f);
+    }
+    return f;
+  };
+  const owners = new Map<number, number | undefined>();
+  const ownerOf = (pid: number): number | undefined => {
+    if (!owners.has(pid)) owners.set(pid, reader.readOwner?.(pid));
+    return owners.get(pid);
+  };
+  return (agent, sessionId) => {
+    if (!agent.sessionFile) return undefined;
+    const pattern = agent.sessionFile(sessionId);
+    const members = snapshot.processes.filter((p) => markersOf(p).some((m) => m.agent === agent.name && m.sessionId === sessionId));
+    const named = snapshot.processes.filter((p) => isAgentProcess(agent, fullCommand(p)));
+    const users = new Set(members.map((m) => ownerOf(m.pid)).filter((u): u is number => u !== undefined));
+    const others = snapshot.processes.filter((p) => !named.includes(p) && users.has(ownerOf(p.pid) ?? -1));
+    let unknown = users.size === 0 && members.length > 0;
+    for (const p of [...named, ...others]) {
+      const f = filesOf(p.pid);
+      if (f === 'unreadable') unknown = true;
+      else if (f?.some((path) => pattern.test(path))) return p.pid;
+    }
+    return unknown ? undefined : null;
+  };
+}

@@ -1,0 +1,280 @@
+// What is in use, and one meaning of "session over" — for scan, watch, the session follower and
+// the reaper's gate alike. Pure: one look at the process table (with environment markers and
+// command lines) and what the hooks registered in; verdicts out.
+//
+// A session is over when no live process is its agent:
+//   - no process it marked names (CLAUDE_PID) a live agent process — every pid they name counts,
+//     so a resumed session (same id, a new agent process) is live again;
+//   - no agent process registered for it by a hook (SessionStart) is alive;
+//   - no process holds its session file open (Codex's rollout file), whatever that process is called;
+//   - none of its processes sits below a live agent process that gave it the session.
+// It is unknown when liveness cannot be told: an agent pid that exists but cannot be read, session
+// files that cannot be read, or no evidence at all. Unknown is never over: at most a suspect.
+//
+// A live agent process is an agent process (its command is an agent's, a hook registered it, or it
+// holds a session's file) that was not itself left running by a session that is over: an agent that
+// carries the markers of an over session and was re-parented (a sub-agent its session started in the
+// background) is that session's leak, and the sessions it runs are over with it.
+//
+// In use is every process that is a live agent, runs below one, hosts one (an ancestor: the tmux
+// server, the shell a person started it from), or belongs to a session that is live (carries its
+// markers, or runs below such a process).
+import type { AgentMarker, ProcessInfo } from '../types.js';
+import { isAgentProcess, type AgentDefinition } from './agents.js';
+import { byPid, identityKey, MAX_TREE_DEPTH, parentOf } from './identity.js';
+import { isReparented } from './orphans.js';
+import { fullCommand } from './patterns.js';
+import { processTree, subtree, type ProcessTree } from './tree.js';
+
+/** An agent process registered by its SessionStart hook (a record of the follower's state). */
+export interface RegisteredAgent {
+  /** The agent's name (`claude-code`, `gemini-cli`, …). */
+  agent: string;
+  sessionId: string;
+  pid: number;
+  /** Its identity (`identityKey` of its pid and start time in the OS's unit): a reused pid is not it. */
+  identity: string;
+}
+
+export interface LivenessInput {
+  /** One look at every process, with command lines and agent markers. */
+  processes: readonly ProcessInfo[];
+  /** Pids that exist but could not be read. */
+  unreadable?: readonly number[];
+  /** The agents whose markers and processes count. */
+  agents: readonly AgentDefinition[];
+  /** Agent processes registered by hooks. */
+  registered?: readonly RegisteredAgent[];
+  /**
+   * For agents with a session file (Codex): the pid of the process that holds this session's file
+   * open, null when none does, undefined when that cannot be told (open files unreadable).
+   */
+  sessionHolder?: (agent: AgentDefinition, sessionId: string) => number | null | undefined;
+}
+
+export type SessionStatus = 'live' | 'over' | 'unknown';
+
+/** One agent session seen in the table, and whether it is over. */
+export interface SessionVerdict {
+  agent: AgentDefinition;
+  sessionId: string;
+  status: SessionStatus;
+  /** When over: its agent pid is gone or taken, no process holds its file, or its agent is itself a leak. */
+  over?: 'agent-gone' | 'session-file-closed' | 'agent-leaked';
+  /** The agent pid its processes carried (the first found), when they carried one. */
+  agentPid?: number;
+  /** Its live agent processes (when live). */
+  agentPids: number[];
+  /** The processes that carry its markers. */
+  members: ProcessInfo[];
+}
+
+
+export interface Liveness {
+  sessions: SessionVerdict[];
+  /** The verdict of one session, by agent name and session id. */
+  session(agent: string, sessionId: string): SessionVerdict | undefined;
+  /** Live agent processes: pid → the agent's name. */
+  liveAgents: ReadonlyMap<number, string>;
+  /** Agent processes left running by a session that is over: leaks, not live agents. */
+  leakedAgents: ReadonlySet<number>;
+  /** Every process in use (a live agent, below or hosting one, a live session's process or below one), with why. */
+  inUse: ReadonlyMap<number, string>;
+}
+
+/** Every session marker a process carries (agents nest: a Codex run inside a Claude Code session carries both). */
+export function markersOf(p: ProcessInfo): readonly AgentMarker[] {
+  return p.agentSessions ?? (p.agent ? [p.agent] : []);
+}
+
+const keyOf = (agent: string, sessionId: string): string => `${agent}\0${sessionId}`;
+
+export interface LivenessOptions {
+  /**
+   * Sessions (`agent`, `sessionId`) whose markers do not make a process in use: the reaper's own
+   * (a run inside a live session reaps its own leaks, which inherited the session's markers).
+   */
+  ignoreSessions?: readonly AgentMarker[];
+}
+
+/** Judges every session in the table and finds every process in use. */
+export function judgeLiveness(input: LivenessInput, options: LivenessOptions = {}): Liveness {
+  const live = byPid(input.processes);
+  const unreadable = new Set(input.unreadable ?? []);
+  const tree = processTree(input.processes);
+  const definitions = new Map(input.agents.map((a) => [a.name, a]));
+
+  // Agent processes: by command line, by a hook's registration, by a held session file.
+  const agentOf = new Map<number, string>();
+  for (const p of input.processes) {
+    const command = fullCommand(p);
+    const def = input.agents.find((a) => isAgentProcess(a, command));
+    if (def) agentOf.set(p.pid, def.name);
+  }
+  const registeredAlive: RegisteredAgent[] = [];
+  const registeredDead = new Set<string>();
+  for (const r of input.registered ?? []) {
+    const p = live.get(r.pid);
+    if (p && identityKey(p) === r.identity) {
+      registeredAlive.push(r);
+      agentOf.set(p.pid, r.agent);
+    } else if (!unreadable.has(r.pid)) registeredDead.add(keyOf(r.agent, r.sessionId));
+  }
+
+  // Sessions: every marker found, and every registered one.
+  const sessions = new Map<string, { agent: AgentDefinition; sessionId: string; members: ProcessInfo[] }>();
+  const sessionOf = (agentName: string, sessionId: string): { agent: AgentDefinition; sessionId: string; members: ProcessInfo[] } => {
+    const key = keyOf(agentName, sessionId);
+    let s = sessions.get(key);
+    if (!s) {
+      const agent = definitions.get(agentName) ?? { name: agentName, sessionVar: '', process: /(?!)/ };
+      s = { agent, sessionId, members: [] };
+      sessions.set(key, s);
+    }
+    return s;
+  };
+  for (const p of input.processes) for (const m of markersOf(p)) if (definitions.has(m.agent)) sessionOf(m.agent, m.sessionId).members.push(p);
+  for (const r of input.registered ?? []) sessionOf(r.agent, r.sessionId);
+
+  // Session files, asked once per session: their holders are that session's agents.
+  const holders = new Map<string, number | null | undefined>();
+  for (const [key, s] of sessions) {
+    if (!s.agent.sessionFile || !input.sessionHolder || s.members.length === 0) continue;
+    const holder = input.sessionHolder(s.agent, s.sessionId);
+    holders.set(key, holder);
+    if (typeof holder === 'number' && live.has(holder) && !agentOf.has(holder)) agentOf.set(holder, s.agent.name);
+  }
+
+  /** The nearest agent process above `p`. */
+  const agentAbove = (p: ProcessInfo): ProcessInfo | undefined => {
+    let q = parentOf(p, live);
+    for (let depth = 0; q && depth < MAX_TREE_DEPTH; depth++) {
+      if (agentOf.has(q.pid)) return q;
+      q = parentOf(q, live);
+    }
+    return undefined;
+  };
+  const carries = (p: ProcessInfo, agent: string, sessionId: string): boolean => markersOf(p).some((m) => m.agent === agent && m.sessionId === sessionId);
+
+  const judge = (leaked: ReadonlySet<number>): Map<string, SessionVerdict> => {
+    const verdicts = new Map<string, SessionVerdict>();
+    const liveAgent = (pid: number): boolean => agentOf.has(pid) && !leaked.has(pid);
+    for (const [key, { agent, sessionId, members }] of sessions) {
+      const verdict: SessionVerdict = { agent, sessionId, status: 'unknown', agentPids: [], members };
+      let overEvidence = false;
+      let unknownEvidence = false;
+      let leakedEvidence = false;
+      // The agent pids its processes name.
+      for (const m of members) {
+        const marker = markersOf(m).find((x) => x.agent === agent.name && x.sessionId === sessionId);
+        const pid = marker?.agentPid;
+        if (pid === undefined) continue;
+        verdict.agentPid ??= pid;
+        const holder = live.get(pid);
+        if (!holder) {
+          if (unreadable.has(pid)) unknownEvidence = true;
+          else overEvidence = true;
+          continue;
+        }
+        // The pid is the agent's while its holder is that agent (by command or registration) and started no later than the marked process.
+        const isAgent = isAgentProcess(agent, fullCommand(holder)) || agentOf.get(pid) === agent.name;
+        if (!isAgent || holder.startTime > m.startTime) overEvidence = true;
+        else if (leaked.has(pid)) leakedEvidence = true;
+        else if (!verdict.agentPids.includes(pid)) verdict.agentPids.push(pid);
+      }
+      // Agent processes a hook registered for it.
+      for (const r of registeredAlive) {
+        if (r.agent === agent.name && r.sessionId === sessionId) {
+          if (leaked.has(r.pid)) leakedEvidence = true;
+          else if (!verdict.agentPids.includes(r.pid)) verdict.agentPids.push(r.pid);
+        }
+      }
+      if (registeredDead.has(key)) overEvidence = true;
+      // A process that holds its session file.
+      if (holders.has(key)) {
+        const holder = holders.get(key);
+        if (holder === undefined) unknownEvidence = true;
+        else if (holder === null) {
+          overEvidence = true;
+          verdict.over = 'session-file-closed';
+        } else if (leaked.has(holder)) leakedEvidence = true;
+        else if (!verdict.agentPids.includes(holder)) verdict.agentPids.push(holder);
+      }
+      // A marked process below a live agent of its kind that gave it the session (an MCP server,
+      // which carries no agent pid); below a live agent of any kind, when nothing else tells.
+      for (const m of members) {
+        const above = agentAbove(m);
+        if (!above || !liveAgent(above.pid)) continue;
+        const gave = agentOf.get(above.pid) === agent.name && !carries(above, agent.name, sessionId);
+        if ((gave || (!overEvidence && !leakedEvidence)) && !verdict.agentPids.includes(above.pid)) verdict.agentPids.push(above.pid);
+      }
+      if (verdict.agentPids.length > 0) verdict.status = 'live';
+      else if (unknownEvidence) verdict.status = 'unknown';
+      else if (overEvidence || leakedEvidence) {
+        verdict.status = 'over';
+        verdict.over ??= overEvidence ? 'agent-gone' : 'agent-leaked';
+      }
+      if (verdict.status !== 'over') delete verdict.over;
+      verdicts.set(key, verdict);
+    }
+    return verdicts;
+  };
+
+  // An agent process that carries the markers of a session that is over and was re-parented is a
+  // leak of that session (and so is every session it runs): judged again until nothing changes.
+  let leaked = new Set<number>();
+  let verdicts = judge(leaked);
+  for (let round = 0; round < MAX_TREE_DEPTH; round++) {
+    const next = new Set(leaked);
+    for (const pid of agentOf.keys()) {
+      const p = live.get(pid)!;
+      if (next.has(pid) || !isReparented(p, live)) continue;
+      if (markersOf(p).some((m) => verdicts.get(keyOf(m.agent, m.sessionId))?.status === 'over')) next.add(pid);
+    }
+    if (next.size === leaked.size) break;
+    leaked = next;
+    verdicts = judge(leaked);
+  }
+
+  const liveAgents = new Map<number, string>();
+  for (const [pid, name] of agentOf) if (!leaked.has(pid)) liveAgents.set(pid, name);
+  const inUse = inUseOf(live, tree, liveAgents, [...verdicts.values()], new Set((options.ignoreSessions ?? []).map((m) => keyOf(m.agent, m.sessionId))));
+  const list = [...verdicts.values()];
+  return {
+    sessions: list,
+    session: (agent, sessionId) => verdicts.get(keyOf(agent, sessionId)),
+    liveAgents,
+    leakedAgents: leaked,
+    inUse,
+  };
+}
+
+function inUseOf(
+  live: Map<number, ProcessInfo>,
+  tree: ProcessTree<ProcessInfo>,
+  liveAgents: ReadonlyMap<number, string>,
+  sessions: readonly SessionVerdict[],
+  ignore: ReadonlySet<string>,
+): Map<number, string> {
+  const inUse = new Map<number, string>();
+  const mark = (pid: number, reason: string): void => {
+    if (!inUse.has(pid)) inUse.set(pid, reason);
+  };
+  for (const [pid, name] of liveAgents) {
+    const agent = live.get(pid);
+    if (!agent) continue;
+    mark(pid, `a live ${name} agent`);
+    for (const d of subtree(tree, agent).slice(1)) mark(d.pid, `below a live ${name} agent (pid ${pid})`);
+    let q = parentOf(agent, live);
+    for (let depth = 0; q && q.pid > 1 && depth < MAX_TREE_DEPTH; depth++) {
+      mark(q.pid, `hosts a live ${name} agent (pid ${pid})`);
+      q = parentOf(q, live);
+    }
+  }
+  for (const s of sessions) {
+    if (s.status !== 'live' || ignore.has(keyOf(s.agent.name, s.sessionId))) continue;
+    const reason = `belongs to the live ${s.agent.name} session ${s.sessionId}`;
+    for (const m of s.members) for (const d of subtree(tree, m)) mark(d.pid, reason);
+  }
+  return inUse;
+}
