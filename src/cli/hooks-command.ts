@@ -1,11 +1,12 @@
 // `rtrack hooks install|uninstall|status`: rtrack's SessionStart/SessionEnd hooks in an agent's
 // settings file, merged in and taken out without touching anything else.
-import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { packageFile, stateDirectory, writeFileAtomic } from '../files.js';
+import { join, resolve } from 'node:path';
+import { packageFile, stateDirectory } from '../files.js';
 import { runningFollower } from '../operations/agent-sessions.js';
 import { HOOK_AGENTS, HOOK_EVENTS, installedEvents, withHooks, withoutHooks, type HookAgent } from '../rules/agent-hooks.js';
+import { replaceFileText, type ReplaceResult } from '../settings-file.js';
 import { UsageError } from './common.js';
 
 const RTRACK_BIN = packageFile('bin/rtrack.js');
@@ -29,77 +30,82 @@ function defaultSettings(): string {
   return join(process.env.HOME || homedir(), '.claude', 'settings.json');
 }
 
-/** The settings file's JSON; `{}` when it does not exist yet. A file that is not JSON is a usage error: it is never overwritten. */
-function readSettings(path: string): { settings: unknown; text: string | undefined } {
-  let text: string;
+/** The settings' JSON; `{}` when there is no file yet. A file that is not JSON is a usage error: it is never overwritten. */
+function parseSettings(path: string, text: string | undefined): unknown {
+  if (text === undefined || text.trim() === '') return {};
   try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { settings: {}, text: undefined };
-    throw new UsageError(`hooks: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-  }
-  try {
-    return { settings: text.trim() === '' ? {} : JSON.parse(text), text };
+    return JSON.parse(text);
   } catch (err) {
     throw new UsageError(`hooks: ${path} is not valid JSON (${(err as Error).message}); it was left unchanged`);
   }
 }
 
-async function writeSettings(path: string, before: string | undefined, settings: unknown): Promise<string | undefined> {
-  mkdirSync(dirname(path), { recursive: true });
-  let backup: string | undefined;
-  if (before !== undefined) {
-    backup = `${path}.rtrack-backup`;
-    copyFileSync(path, backup);
+/** Changes the settings file safely (src/settings-file.ts); a failure is one line naming the file. */
+function changeSettings(path: string, edit: (text: string | undefined) => string | undefined): ReplaceResult {
+  try {
+    return replaceFileText(path, edit);
+  } catch (err) {
+    if (err instanceof UsageError) throw err;
+    throw new Error(`hooks: ${(err as Error).message}`);
   }
-  await writeFileAtomic(path, `${JSON.stringify(settings, null, 2)}\n`);
-  return backup;
 }
 
 export async function hooksInstall(agent: string, options: HooksOptions): Promise<number> {
   checkAgent(agent);
   const path = resolve(options.settings ?? defaultSettings());
-  const { settings, text } = readSettings(path);
   const configArg = options.config ? ` --config ${quote(resolve(options.config))}` : '';
-  let merged;
-  try {
-    merged = withHooks(settings, (event) => `${quote(process.execPath)} ${quote(RTRACK_BIN)} session ${HOOK_EVENTS[event]} --agent ${agent}${configArg}`);
-  } catch (err) {
-    throw new UsageError(`hooks: ${path}: ${(err as Error).message}; it was left unchanged`);
+  const merge = (text: string | undefined): { settings: unknown; changed: boolean } => {
+    try {
+      return withHooks(parseSettings(path, text), (event) => `${quote(process.execPath)} ${quote(RTRACK_BIN)} session ${HOOK_EVENTS[event]} --agent ${agent}${configArg}`);
+    } catch (err) {
+      if (err instanceof UsageError) throw err;
+      throw new UsageError(`hooks: ${path}: ${(err as Error).message}; it was left unchanged`);
+    }
+  };
+  const edit = (text: string | undefined): string | undefined => {
+    const merged = merge(text);
+    return merged.changed ? `${JSON.stringify(merged.settings, null, 2)}\n` : undefined;
+  };
+  if (options.dryRun) {
+    const merged = merge(existsSync(path) ? readFileSync(path, 'utf8') : undefined);
+    process.stdout.write(merged.changed ? `rtrack: dry run — ${path} would become:\n${JSON.stringify(merged.settings, null, 2)}\n` : `rtrack: the hooks are already installed in ${path}\n`);
+    return 0;
   }
-  if (!merged.changed) {
+  const result = changeSettings(path, edit);
+  if (!result.changed) {
     process.stdout.write(`rtrack: the hooks are already installed in ${path}\n`);
     return 0;
   }
-  if (options.dryRun) {
-    process.stdout.write(`rtrack: dry run — ${path} would become:\n${JSON.stringify(merged.settings, null, 2)}\n`);
-    return 0;
-  }
-  const backup = await writeSettings(path, text, merged.settings);
-  process.stdout.write(`rtrack: installed the SessionStart and SessionEnd hooks in ${path}${backup ? ` (the previous file is ${backup})` : ''}\n`);
+  process.stdout.write(`rtrack: installed the SessionStart and SessionEnd hooks in ${path}${result.backup ? ` (the previous file is ${result.backup})` : ''}\n`);
   return 0;
 }
 
 export async function hooksUninstall(agent: string, options: HooksOptions): Promise<number> {
   checkAgent(agent);
   const path = resolve(options.settings ?? defaultSettings());
-  const { settings, text } = readSettings(path);
-  let result;
-  try {
-    result = withoutHooks(settings);
-  } catch (err) {
-    throw new UsageError(`hooks: ${path}: ${(err as Error).message}; it was left unchanged`);
+  const remove = (text: string | undefined): { settings: unknown; changed: boolean } => {
+    if (text === undefined) return { settings: {}, changed: false };
+    try {
+      return withoutHooks(parseSettings(path, text));
+    } catch (err) {
+      if (err instanceof UsageError) throw err;
+      throw new UsageError(`hooks: ${path}: ${(err as Error).message}; it was left unchanged`);
+    }
+  };
+  if (options.dryRun) {
+    const result = remove(existsSync(path) ? readFileSync(path, 'utf8') : undefined);
+    process.stdout.write(result.changed ? `rtrack: dry run — ${path} would become:\n${JSON.stringify(result.settings, null, 2)}\n` : `rtrack: no rtrack hooks in ${path}\n`);
+    return 0;
   }
-  if (!result.changed || text === undefined) {
+  const result = changeSettings(path, (text) => {
+    const removed = remove(text);
+    return removed.changed ? `${JSON.stringify(removed.settings, null, 2)}\n` : undefined;
+  });
+  if (!result.changed) {
     process.stdout.write(`rtrack: no rtrack hooks in ${path}\n`);
     return 0;
   }
-  if (options.dryRun) {
-    process.stdout.write(`rtrack: dry run — ${path} would become:\n${JSON.stringify(result.settings, null, 2)}\n`);
-    return 0;
-  }
-  const backup = await writeSettings(path, text, result.settings);
-  process.stdout.write(`rtrack: removed rtrack's hooks from ${path} (the previous file is ${backup})\n`);
+  process.stdout.write(`rtrack: removed rtrack's hooks from ${path} (the previous file is ${result.backup})\n`);
   return 0;
 }
 

@@ -1,0 +1,200 @@
+// `rtrack hooks install|uninstall|status`, run as the built CLI on real settings files in temporary
+// directories (HOME and XDG_* point there: nothing of the real user's is read or written).
+import { spawn } from 'node:child_process';
+import { chownSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runCli } from '../helpers/cli.js';
+import { waitFor } from '../helpers/processes.js';
+import { tempDir } from '../helpers/temp.js';
+
+interface Home {
+  env: NodeJS.ProcessEnv;
+  home: string;
+}
+
+function newHome(): Home {
+  const home = tempDir('hooks');
+  return { home, env: { ...process.env, HOME: home, XDG_STATE_HOME: join(home, 'state'), XDG_CONFIG_HOME: join(home, 'config') } };
+}
+
+const backupsOf = (file: string): string[] => {
+  const dir = join(file, '..');
+  const base = file.slice(dir.length + 1);
+  return readdirSync(dir)
+    .filter((n) => n.startsWith(`${base}.rtrack-backup`))
+    .sort((a, b) => statSync(join(dir, a)).mtimeMs - statSync(join(dir, b)).mtimeMs || a.length - b.length || a.localeCompare(b))
+    .map((n) => join(dir, n));
+};
+const mode = (path: string): number => statSync(path).mode & 0o7777;
+const asRoot = process.getuid?.() === 0;
+
+describe('rtrack hooks', () => {
+  const userHooks = {
+    model: 'opus',
+    hooks: {
+      SessionStart: [{ matcher: 'startup', hooks: [{ type: 'command', command: 'echo hello', timeout: 5 }] }],
+      PreToolUse: [{ matcher: 'Bash', hooks: [{ type: 'command', command: './check.sh' }] }],
+    },
+  };
+
+  it('install keeps every other key and hook, twice adds nothing, uninstall restores the rest exactly; a backup is kept', async () => {
+    const h = newHome();
+    const settings = join(h.home, 'settings.json');
+    const original = `${JSON.stringify(userHooks, null, 2)}\n`;
+    writeFileSync(settings, original);
+    const first = await runCli(['hooks', 'install', 'claude-code', '--settings', settings], { env: h.env });
+    expect(first.code, first.stderr).toBe(0);
+    const installed = JSON.parse(readFileSync(settings, 'utf8')) as typeof userHooks & { hooks: Record<string, { hooks: { command: string }[] }[]> };
+    expect(installed.model).toBe('opus');
+    expect(installed.hooks.PreToolUse).toEqual(userHooks.hooks.PreToolUse);
+    expect(installed.hooks.SessionStart![0]).toEqual(userHooks.hooks.SessionStart[0]);
+    expect(installed.hooks.SessionStart![1]!.hooks[0]!.command).toMatch(/rtrack\.js' session start --agent claude-code/);
+    expect(installed.hooks.SessionEnd![0]!.hooks[0]!.command).toMatch(/session end --agent claude-code/);
+    expect(backupsOf(settings).map((b) => readFileSync(b, 'utf8'))).toEqual([original]);
+    expect(first.stdout).toContain(backupsOf(settings)[0]);
+
+    const second = await runCli(['hooks', 'install', 'claude-code', '--settings', settings], { env: h.env });
+    expect(second.stdout).toMatch(/already installed/);
+    expect(JSON.parse(readFileSync(settings, 'utf8'))).toEqual(installed);
+
+    const status = await runCli(['hooks', 'status', '--settings', settings], { env: h.env, cwd: h.home });
+    expect(status.stdout).toContain(`${settings}: claude-code hooks installed (SessionStart, SessionEnd)`);
+
+    await runCli(['hooks', 'uninstall', 'claude-code', '--settings', settings], { env: h.env });
+    expect(readFileSync(settings, 'utf8')).toBe(original);
+  });
+
+  it('a settings file that is not valid JSON: one line, exit 2, the file unchanged', async () => {
+    const h = newHome();
+    const settings = join(h.home, 'broken.json');
+    writeFileSync(settings, '{ "hooks": { ,\n');
+    const r = await runCli(['hooks', 'install', 'claude-code', '--settings', settings], { env: h.env });
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/is not valid JSON .*left unchanged/);
+    expect(readFileSync(settings, 'utf8')).toBe('{ "hooks": { ,\n');
+    expect(backupsOf(settings)).toEqual([]);
+    expect((await runCli(['hooks', 'install', 'cursor'], { env: h.env })).code).toBe(2);
+  });
+
+  it('--dry-run prints the change and writes nothing; the default file is the user\'s ~/.claude/settings.json (here a temporary HOME)', async () => {
+    const h = newHome();
+    const r = await runCli(['hooks', 'install', 'claude-code', '--dry-run'], { env: h.env });
+    expect(r.stdout).toContain(join(h.home, '.claude', 'settings.json'));
+    expect(r.stdout).toContain('"SessionStart"');
+    expect(existsSync(join(h.home, '.claude', 'settings.json'))).toBe(false);
+  });
+});
+
+describe('rtrack hooks: writing the settings file safely', () => {
+  it('a settings file that is a symbolic link into a dotfiles repository, mode 0600 with an API key: the link stays, its target gets the hooks and keeps 0600; so does the backup', async () => {
+    const h = newHome();
+    const dotfiles = join(h.home, 'dotfiles');
+    mkdirSync(dotfiles);
+    mkdirSync(join(h.home, '.claude'));
+    const target = join(dotfiles, 'claude-settings.json');
+    const original = '{\n  "env": { "ANTHROPIC_API_KEY": "sk-ant-secret" }\n}\n';
+    writeFileSync(target, original, { mode: 0o600 });
+    const link = join(h.home, '.claude', 'settings.json');
+    symlinkSync('../dotfiles/claude-settings.json', link);
+    const r = await runCli(['hooks', 'install', 'claude-code'], { env: h.env });
+    expect(r.code, r.stderr).toBe(0);
+    expect(lstatSync(link).isSymbolicLink()).toBe(true);
+    expect(readlinkSync(link)).toBe('../dotfiles/claude-settings.json');
+    const settings = JSON.parse(readFileSync(target, 'utf8')) as { env: Record<string, string>; hooks: Record<string, unknown> };
+    expect(settings.env.ANTHROPIC_API_KEY).toBe('sk-ant-secret');
+    expect(Object.keys(settings.hooks)).toEqual(['SessionStart', 'SessionEnd']);
+    expect(mode(target)).toBe(0o600);
+    const [backup] = backupsOf(target);
+    expect(readFileSync(backup!, 'utf8')).toBe(original);
+    expect(mode(backup!)).toBe(0o600);
+    expect(readdirSync(join(h.home, '.claude'))).toEqual(['settings.json']); // nothing beside the link
+  });
+
+  it('a new settings file is 0600 in a directory made 0700', async () => {
+    const h = newHome();
+    const r = await runCli(['hooks', 'install', 'claude-code'], { env: h.env });
+    expect(r.code, r.stderr).toBe(0);
+    expect(mode(join(h.home, '.claude'))).toBe(0o700);
+    expect(mode(join(h.home, '.claude', 'settings.json'))).toBe(0o600);
+    expect(backupsOf(join(h.home, '.claude', 'settings.json'))).toEqual([]); // nothing to keep
+  });
+
+  it('a planted backup link is never followed (what it points to stays as it was), and an earlier backup is never overwritten', async () => {
+    const h = newHome();
+    const project = join(h.home, 'project', '.claude');
+    mkdirSync(project, { recursive: true });
+    const settings = join(project, 'settings.json');
+    const original = '{ "model": "opus" }\n';
+    writeFileSync(settings, original);
+    const victim = join(h.home, 'victim');
+    writeFileSync(victim, 'precious\n');
+    // What a repository could ship: the old backup name, and the new one for the next seconds.
+    symlinkSync(victim, `${settings}.rtrack-backup`);
+    const now = Date.now();
+    for (let s = 0; s < 30; s++) {
+      const stamp = new Date(now + s * 1000).toISOString().replace(/\.\d+Z$/, 'Z').replace(/[-:]/g, '');
+      symlinkSync(victim, `${settings}.rtrack-backup-${stamp}`);
+    }
+    const install = await runCli(['hooks', 'install', 'claude-code', '--settings', settings], { env: h.env });
+    expect(install.code, install.stderr).toBe(0);
+    const uninstall = await runCli(['hooks', 'uninstall', 'claude-code', '--settings', settings], { env: h.env });
+    expect(uninstall.code, uninstall.stderr).toBe(0);
+    const reinstall = await runCli(['hooks', 'install', 'claude-code', '--settings', settings], { env: h.env });
+    expect(reinstall.code, reinstall.stderr).toBe(0);
+    expect(readFileSync(victim, 'utf8')).toBe('precious\n');
+    const backups = backupsOf(settings).filter((b) => !lstatSync(b).isSymbolicLink());
+    expect(backups).toHaveLength(3); // one a change, none overwritten
+    expect(backups.map((b) => readFileSync(b, 'utf8'))).toEqual([original, expect.stringContaining('session start'), expect.not.stringContaining('session start')]);
+  });
+
+  it('a file the agent keeps changing while rtrack writes it: one line, exit 1, rtrack writes nothing', async () => {
+    const h = newHome();
+    const settings = join(h.home, 'settings.json');
+    writeFileSync(settings, '{ "n": 0 }\n');
+    const flag = join(h.home, 'saw-rtrack');
+    // A stand-in agent that saves its settings over and over (atomically), and notes whether it
+    // ever saw rtrack's hooks in them.
+    const writer = spawn(
+      process.execPath,
+      [
+        '-e',
+        `const fs = require('node:fs'); const [file, flag] = process.argv.slice(1);
+         for (let n = 1; ; n++) {
+           if (fs.readFileSync(file, 'utf8').includes('session start')) fs.writeFileSync(flag, '');
+           fs.writeFileSync(file + '.w', '{ "n": ' + n + ' }\\n'); fs.renameSync(file + '.w', file);
+         }`,
+        settings,
+        flag,
+      ],
+      { stdio: 'ignore' },
+    );
+    try {
+      expect(await waitFor(() => !readFileSync(settings, 'utf8').includes('"n": 0 '))).toBe(true); // it runs
+      const r = await runCli(['hooks', 'install', 'claude-code', '--settings', settings], { env: h.env });
+      expect(r.code).toBe(1);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr).toMatch(/kept changing .*left unchanged/);
+    } finally {
+      writer.kill('SIGKILL');
+      await new Promise((resolve) => writer.once('exit', resolve));
+    }
+    expect(existsSync(flag)).toBe(false);
+    expect(readFileSync(settings, 'utf8')).toMatch(/^\{ "n": \d+ \}\n$/);
+    expect(readdirSync(h.home).filter((n) => n.includes('rtrack'))).toEqual([]); // no temporary file, no backup
+  });
+
+  it.skipIf(!asRoot)('run as root (sudo), the file keeps its owner and group; so does the backup', async () => {
+    const h = newHome();
+    const settings = join(h.home, 'settings.json');
+    writeFileSync(settings, '{}\n', { mode: 0o640 });
+    chownSync(settings, 65534, 65534); // nobody:nogroup
+    const r = await runCli(['hooks', 'install', 'claude-code', '--settings', settings], { env: h.env });
+    expect(r.code, r.stderr).toBe(0);
+    expect(readFileSync(settings, 'utf8')).toContain('session start');
+    expect([statSync(settings).uid, statSync(settings).gid, mode(settings)]).toEqual([65534, 65534, 0o640]);
+    const [backup] = backupsOf(settings);
+    expect([statSync(backup!).uid, statSync(backup!).gid, mode(backup!)]).toEqual([65534, 65534, 0o640]);
+  });
+});
