@@ -1,16 +1,25 @@
 // `rtrack hooks install|uninstall|status`: rtrack's SessionStart/SessionEnd hooks in an agent's
-// settings file, merged in and taken out without touching anything else.
+// settings file, merged in and taken out without touching anything else. The file's text is edited
+// (jsonc-parser: the user's formatting, comments, key order and numbers stay byte for byte), never
+// re-serialized, and written the safe way (src/settings-file.ts).
 import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import { packageFile, stateDirectory } from '../files.js';
 import { runningFollower } from '../operations/agent-sessions.js';
-import { HOOK_AGENTS, HOOK_EVENTS, installedEvents, withHooks, withoutHooks, type HookAgent } from '../rules/agent-hooks.js';
+import { HOOK_AGENTS, HOOK_EVENTS, installedEvents, installEdits, uninstallEdits, withoutRtrackHooks, type HookAgent, type SettingsEdit } from '../rules/agent-hooks.js';
 import { replaceFileText, type ReplaceResult } from '../settings-file.js';
 import { UsageError } from './common.js';
 
 const RTRACK_BIN = packageFile('bin/rtrack.js');
 const quote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
+
+/** jsonc-parser, loaded when a hooks command runs (this module is bundled into the CLI; the parser stays in node_modules). */
+type Jsonc = typeof import('jsonc-parser');
+let jsonc: Jsonc | undefined;
+const loadJsonc = (): Jsonc => (jsonc ??= createRequire(import.meta.url)('jsonc-parser') as Jsonc);
 
 export interface HooksOptions {
   settings?: string;
@@ -30,14 +39,48 @@ function defaultSettings(): string {
   return join(process.env.HOME || homedir(), '.claude', 'settings.json');
 }
 
-/** The settings' JSON; `{}` when there is no file yet. A file that is not JSON is a usage error: it is never overwritten. */
+/** The settings in a file's text; `{}` for no file. Text that is not JSON is a usage error: such a file is never written. */
 function parseSettings(path: string, text: string | undefined): unknown {
   if (text === undefined || text.trim() === '') return {};
-  try {
-    return JSON.parse(text);
-  } catch (err) {
-    throw new UsageError(`hooks: ${path} is not valid JSON (${(err as Error).message}); it was left unchanged`);
+  const { parse, printParseErrorCode } = loadJsonc();
+  const errors: import('jsonc-parser').ParseError[] = [];
+  const settings: unknown = parse(text, errors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false });
+  if (errors.length > 0) {
+    const { error, offset } = errors[0]!;
+    const before = text.slice(0, offset).split('\n');
+    throw new UsageError(`hooks: ${path} is not valid JSON (${printParseErrorCode(error)} at line ${before.length} column ${before.at(-1)!.length + 1}); it was left unchanged`);
   }
+  return settings;
+}
+
+/** How the file is indented (the first indented line's indent; two spaces when none is) and its line ends. */
+function formattingOf(text: string): import('jsonc-parser').FormattingOptions {
+  const indent = /\n([ \t]+)\S/.exec(text)?.[1];
+  const eol = text.includes('\r\n') ? '\r\n' : '\n';
+  if (indent?.startsWith('\t')) return { insertSpaces: false, tabSize: 1, eol };
+  return { insertSpaces: true, tabSize: indent ? indent.length : 2, eol };
+}
+
+/**
+ * The text with the edits made, one after the other. The result is checked: it parses, and apart
+ * from rtrack's hooks it holds exactly what the original held (else rtrack refuses, nothing written).
+ */
+function applySettingsEdits(path: string, text: string | undefined, edits: SettingsEdit[]): string {
+  const { applyEdits, modify } = loadJsonc();
+  const original = text === undefined || text.trim() === '' ? '{}\n' : text;
+  const formattingOptions = formattingOf(original);
+  let next = original;
+  for (const edit of edits) {
+    next = applyEdits(next, modify(next, edit.path, edit.value, { formattingOptions, ...(edit.insert ? { isArrayInsertion: true } : {}) }));
+  }
+  let same: boolean;
+  try {
+    same = isDeepStrictEqual(withoutRtrackHooks(parseSettings(path, next)), withoutRtrackHooks(parseSettings(path, original)));
+  } catch {
+    same = false;
+  }
+  if (!same) throw new Error(`hooks: ${path}: editing the file would have changed more than rtrack's hooks; it was left unchanged`);
+  return next;
 }
 
 /** Changes the settings file safely (src/settings-file.ts); a failure is one line naming the file. */
@@ -45,30 +88,33 @@ function changeSettings(path: string, edit: (text: string | undefined) => string
   try {
     return replaceFileText(path, edit);
   } catch (err) {
-    if (err instanceof UsageError) throw err;
+    if (err instanceof UsageError || (err as Error).message.startsWith('hooks: ')) throw err;
     throw new Error(`hooks: ${(err as Error).message}`);
   }
 }
+
+/** A rule's complaint about the settings (not an object, `hooks` not an object…) as a usage error naming the file. */
+function planned(path: string, plan: () => SettingsEdit[]): SettingsEdit[] {
+  try {
+    return plan();
+  } catch (err) {
+    throw new UsageError(`hooks: ${path}: ${(err as Error).message}; it was left unchanged`);
+  }
+}
+
+const readIfThere = (path: string): string | undefined => (existsSync(path) ? readFileSync(path, 'utf8') : undefined);
 
 export async function hooksInstall(agent: string, options: HooksOptions): Promise<number> {
   checkAgent(agent);
   const path = resolve(options.settings ?? defaultSettings());
   const configArg = options.config ? ` --config ${quote(resolve(options.config))}` : '';
-  const merge = (text: string | undefined): { settings: unknown; changed: boolean } => {
-    try {
-      return withHooks(parseSettings(path, text), (event) => `${quote(process.execPath)} ${quote(RTRACK_BIN)} session ${HOOK_EVENTS[event]} --agent ${agent}${configArg}`);
-    } catch (err) {
-      if (err instanceof UsageError) throw err;
-      throw new UsageError(`hooks: ${path}: ${(err as Error).message}; it was left unchanged`);
-    }
-  };
   const edit = (text: string | undefined): string | undefined => {
-    const merged = merge(text);
-    return merged.changed ? `${JSON.stringify(merged.settings, null, 2)}\n` : undefined;
+    const edits = planned(path, () => installEdits(parseSettings(path, text), (event) => `${quote(process.execPath)} ${quote(RTRACK_BIN)} session ${HOOK_EVENTS[event]} --agent ${agent}${configArg}`));
+    return edits.length === 0 ? undefined : applySettingsEdits(path, text, edits);
   };
   if (options.dryRun) {
-    const merged = merge(existsSync(path) ? readFileSync(path, 'utf8') : undefined);
-    process.stdout.write(merged.changed ? `rtrack: dry run — ${path} would become:\n${JSON.stringify(merged.settings, null, 2)}\n` : `rtrack: the hooks are already installed in ${path}\n`);
+    const next = edit(readIfThere(path));
+    process.stdout.write(next === undefined ? `rtrack: the hooks are already installed in ${path}\n` : `rtrack: dry run — ${path} would become:\n${next}${next.endsWith('\n') ? '' : '\n'}`);
     return 0;
   }
   const result = changeSettings(path, edit);
@@ -83,24 +129,17 @@ export async function hooksInstall(agent: string, options: HooksOptions): Promis
 export async function hooksUninstall(agent: string, options: HooksOptions): Promise<number> {
   checkAgent(agent);
   const path = resolve(options.settings ?? defaultSettings());
-  const remove = (text: string | undefined): { settings: unknown; changed: boolean } => {
-    if (text === undefined) return { settings: {}, changed: false };
-    try {
-      return withoutHooks(parseSettings(path, text));
-    } catch (err) {
-      if (err instanceof UsageError) throw err;
-      throw new UsageError(`hooks: ${path}: ${(err as Error).message}; it was left unchanged`);
-    }
+  const edit = (text: string | undefined): string | undefined => {
+    if (text === undefined) return undefined;
+    const edits = planned(path, () => uninstallEdits(parseSettings(path, text)));
+    return edits.length === 0 ? undefined : applySettingsEdits(path, text, edits);
   };
   if (options.dryRun) {
-    const result = remove(existsSync(path) ? readFileSync(path, 'utf8') : undefined);
-    process.stdout.write(result.changed ? `rtrack: dry run — ${path} would become:\n${JSON.stringify(result.settings, null, 2)}\n` : `rtrack: no rtrack hooks in ${path}\n`);
+    const next = edit(readIfThere(path));
+    process.stdout.write(next === undefined ? `rtrack: no rtrack hooks in ${path}\n` : `rtrack: dry run — ${path} would become:\n${next}${next.endsWith('\n') ? '' : '\n'}`);
     return 0;
   }
-  const result = changeSettings(path, (text) => {
-    const removed = remove(text);
-    return removed.changed ? `${JSON.stringify(removed.settings, null, 2)}\n` : undefined;
-  });
+  const result = changeSettings(path, edit);
   if (!result.changed) {
     process.stdout.write(`rtrack: no rtrack hooks in ${path}\n`);
     return 0;
@@ -130,4 +169,3 @@ export async function hooksStatus(options: HooksOptions): Promise<number> {
   process.stdout.write(`follower: ${follower ? `running (pid ${follower.pid})` : 'not running'}; state in ${state}\n`);
   return 0;
 }
-

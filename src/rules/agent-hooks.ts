@@ -1,5 +1,6 @@
 // The hooks rtrack adds to an agent's settings, and how they are merged in and taken out. Pure:
-// a parsed settings object in, a new one out; every other key and hook is left exactly as it was.
+// the parsed settings in, the edits to make to the file's text out (every other key and hook is
+// left exactly as it was, byte for byte).
 //
 // Claude Code (verified with 2.1.332; ~/.claude/settings.json or <project>/.claude/settings.json):
 //   { "hooks": { "SessionStart": [ { "hooks": [ { "type": "command", "command": "…", "timeout": 10 } ] } ],
@@ -49,51 +50,98 @@ export function installedEvents(settings: unknown): HookEvent[] {
 }
 
 /**
- * Adds rtrack's SessionStart and SessionEnd hooks (`command(event)` gives each one's command),
- * unless one is there already: installing twice adds nothing. Returns a new object.
+ * One change to the settings file's text, by JSON path: set `value` (insert it into the array at
+ * the path's last index, -1 for the end, with `insert`), or remove what is at the path when there
+ * is no value. The edits of a plan are made one after the other, each on the text the previous one
+ * left: the text is edited, never re-serialized, so the user's formatting, comments and numbers are
+ * kept (src/cli/hooks-command.ts applies them with jsonc-parser).
  */
-export function withHooks(settings: unknown, command: (event: HookEvent) => string, timeoutSeconds = 10): { settings: JsonObject; changed: boolean } {
-  const problem = settingsProblem(settings);
-  if (problem) throw new Error(problem);
-  const next = structuredClone(settings) as JsonObject;
-  const present = new Set(installedEvents(next));
-  let changed = false;
-  for (const event of Object.keys(HOOK_EVENTS) as HookEvent[]) {
-    if (present.has(event)) continue;
-    const hooks = (next.hooks ??= {}) as JsonObject;
-    const list = (hooks[event] ??= []) as Json[];
-    list.push({ hooks: [{ type: 'command', command: command(event), timeout: timeoutSeconds }] });
-    changed = true;
-  }
-  return { settings: next, changed };
+export interface SettingsEdit {
+  path: (string | number)[];
+  value?: Json;
+  insert?: boolean;
 }
 
-/** Removes rtrack's hooks, and the groups, event lists and `hooks` object they leave empty. */
-export function withoutHooks(settings: unknown): { settings: JsonObject; changed: boolean } {
+/**
+ * The edits that add rtrack's SessionStart and SessionEnd hooks (`command(event)` gives each one's
+ * command), unless one is there already: installing twice changes nothing.
+ */
+export function installEdits(settings: unknown, command: (event: HookEvent) => string, timeout = 10): SettingsEdit[] {
   const problem = settingsProblem(settings);
   if (problem) throw new Error(problem);
-  const next = structuredClone(settings) as JsonObject;
-  if (!isObject(next.hooks)) return { settings: next, changed: false };
-  const hooks = next.hooks;
-  let changed = false;
+  const hooks = (settings as JsonObject).hooks as JsonObject | undefined;
+  const present = new Set(installedEvents(settings));
+  const edits: SettingsEdit[] = [];
+  for (const event of Object.keys(HOOK_EVENTS) as HookEvent[]) {
+    if (present.has(event)) continue;
+    const group: Json = { hooks: [{ type: 'command', command: command(event), timeout }] };
+    if (Array.isArray(hooks?.[event])) edits.push({ path: ['hooks', event, -1], value: group, insert: true });
+    else edits.push({ path: ['hooks', event], value: [group] });
+  }
+  return edits;
+}
+
+/** The edits that remove rtrack's hooks, and the groups, event lists and `hooks` object they leave empty. */
+export function uninstallEdits(settings: unknown): SettingsEdit[] {
+  const problem = settingsProblem(settings);
+  if (problem) throw new Error(problem);
+  const hooks = (settings as JsonObject).hooks;
+  if (!isObject(hooks)) return [];
+  const edits: SettingsEdit[] = [];
+  const emptied: string[] = [];
   for (const event of Object.keys(HOOK_EVENTS)) {
     const list = hooks[event];
     if (!Array.isArray(list)) continue;
+    const removals: SettingsEdit[] = [];
+    let keptGroups = 0;
+    list.forEach((group, g) => {
+      if (!isObject(group) || !Array.isArray(group.hooks)) return void keptGroups++;
+      const ours = group.hooks.flatMap((h, i) => (isObject(h) && isOurs(h.command) ? [i] : []));
+      if (ours.length === 0) keptGroups++;
+      else if (ours.length === group.hooks.length) removals.push({ path: ['hooks', event, g] });
+      else {
+        keptGroups++;
+        for (const i of ours) removals.push({ path: ['hooks', event, g, 'hooks', i] });
+      }
+    });
+    if (removals.length === 0) continue;
+    if (keptGroups === 0) emptied.push(event);
+    else edits.push(...removals.reverse()); // the last first: the earlier indices stay right
+  }
+  if (emptied.length > 0 && emptied.length === Object.keys(hooks).length) edits.push({ path: ['hooks'] });
+  else for (const event of emptied) edits.push({ path: ['hooks', event] });
+  return edits;
+}
+
+/**
+ * The settings without rtrack's hooks and the groups, event lists and `hooks` object they leave
+ * empty, as a new object: what installing and uninstalling must leave exactly as it was (the edits'
+ * result is checked against it).
+ */
+export function withoutRtrackHooks(settings: unknown): Json {
+  if (!isObject(settings) || !isObject(settings.hooks)) return structuredClone(settings) as Json;
+  const next = structuredClone(settings);
+  const hooks = next.hooks as JsonObject;
+  let changed = false;
+  for (const event of Object.keys(HOOK_EVENTS)) {
+    const list = hooks[event];
+    const hasOurs = (group: Json): boolean => isObject(group) && Array.isArray(group.hooks) && group.hooks.some((h) => isObject(h) && isOurs(h.command));
+    if (!Array.isArray(list) || !list.some(hasOurs)) continue;
+    changed = true;
     const kept: Json[] = [];
     for (const group of list) {
-      if (!isObject(group) || !Array.isArray(group.hooks) || !group.hooks.some((h) => isObject(h) && isOurs(h.command))) {
+      if (!hasOurs(group)) {
         kept.push(group);
         continue;
       }
-      changed = true;
-      const rest = group.hooks.filter((h) => !(isObject(h) && isOurs(h.command)));
-      if (rest.length > 0) kept.push({ ...group, hooks: rest });
+      const rest = ((group as JsonObject).hooks as Json[]).filter((h) => !(isObject(h) && isOurs(h.command)));
+      if (rest.length > 0) kept.push({ ...(group as JsonObject), hooks: rest });
     }
     if (kept.length > 0) hooks[event] = kept;
     else delete hooks[event];
   }
   if (changed && Object.keys(hooks).length === 0) delete next.hooks;
-  return { settings: next, changed };
+  return next;
 }
 
 /** What a SessionStart or SessionEnd hook receives on stdin (the fields rtrack uses). */

@@ -88,6 +88,23 @@ describe('rtrack hooks', () => {
 });
 
 describe('rtrack hooks: writing the settings file safely', () => {
+  it('the file is edited, not re-serialized: a large integer, 1.0, key order, tabs and line ends survive byte for byte; uninstall gives back the original', async () => {
+    const h = newHome();
+    const settings = join(h.home, 'settings.json');
+    const original = '{\r\n\t"zeta": 1,\r\n\t"alpha": { "big": 12345678901234567890, "f": 1.0, "e": 1e400 },\r\n\t"hooks": {\r\n\t\t"PreToolUse": []\r\n\t}\r\n}\r\n';
+    writeFileSync(settings, original);
+    const r = await runCli(['hooks', 'install', 'claude-code', '--settings', settings], { env: h.env });
+    expect(r.code, r.stderr).toBe(0);
+    const text = readFileSync(settings, 'utf8');
+    expect(text.startsWith('{\r\n\t"zeta": 1,\r\n\t"alpha": { "big": 12345678901234567890, "f": 1.0, "e": 1e400 },\r\n\t"hooks": {\r\n\t\t"PreToolUse": [],\r\n\t\t"SessionStart": [\r\n\t\t\t{')).toBe(true);
+    expect(text.endsWith('\r\n\t}\r\n}\r\n')).toBe(true);
+    expect(text.replace(/\r\n/g, '')).not.toContain('\n');
+    expect(Object.keys(JSON.parse(text) as object)).toEqual(['zeta', 'alpha', 'hooks']);
+    const u = await runCli(['hooks', 'uninstall', 'claude-code', '--settings', settings], { env: h.env });
+    expect(u.code, u.stderr).toBe(0);
+    expect(readFileSync(settings, 'utf8')).toBe(original);
+  });
+
   it('a settings file that is a symbolic link into a dotfiles repository, mode 0600 with an API key: the link stays, its target gets the hooks and keeps 0600; so does the backup', async () => {
     const h = newHome();
     const dotfiles = join(h.home, 'dotfiles');
@@ -126,7 +143,7 @@ describe('rtrack hooks: writing the settings file safely', () => {
     const project = join(h.home, 'project', '.claude');
     mkdirSync(project, { recursive: true });
     const settings = join(project, 'settings.json');
-    const original = '{ "model": "opus" }\n';
+    const original = '{\n  "model": "opus"\n}\n';
     writeFileSync(settings, original);
     const victim = join(h.home, 'victim');
     writeFileSync(victim, 'precious\n');
@@ -146,7 +163,7 @@ describe('rtrack hooks: writing the settings file safely', () => {
     expect(readFileSync(victim, 'utf8')).toBe('precious\n');
     const backups = backupsOf(settings).filter((b) => !lstatSync(b).isSymbolicLink());
     expect(backups).toHaveLength(3); // one a change, none overwritten
-    expect(backups.map((b) => readFileSync(b, 'utf8'))).toEqual([original, expect.stringContaining('session start'), expect.not.stringContaining('session start')]);
+    expect(backups.map((b) => readFileSync(b, 'utf8'))).toEqual([original, expect.stringContaining('session start'), original]);
   });
 
   it('a file the agent keeps changing while rtrack writes it: one line, exit 1, rtrack writes nothing', async () => {
