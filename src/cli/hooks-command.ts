@@ -1,20 +1,20 @@
 // `rtrack hooks install|uninstall|status`: rtrack's SessionStart/SessionEnd hooks in an agent's
 // settings file, merged in and taken out without touching anything else. The file's text is edited
-// (jsonc-parser: the user's formatting, comments, key order and numbers stay byte for byte), never
-// re-serialized, and written the safe way (src/settings-file.ts).
-import { existsSync, readFileSync } from 'node:fs';
+// with jsonc-parser, never re-serialized: comments, key order, numbers and every other byte stay,
+// except the indentation of the lines an edit touches (a one-line file becomes indented). It is
+// written the safe way (src/settings-file.ts).
+import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { packageFile, stateDirectory } from '../files.js';
 import { runningFollower } from '../operations/agent-sessions.js';
-import { HOOK_AGENTS, HOOK_EVENTS, installedEvents, installEdits, uninstallEdits, withoutRtrackHooks, type HookAgent, type SettingsEdit } from '../rules/agent-hooks.js';
+import { HOOK_AGENTS, HOOK_EVENTS, hookCommand, installEdits, rtrackHooks, uninstallEdits, withoutRtrackHooks, type HookAgent, type HookCommand, type HookEvent, type SettingsEdit } from '../rules/agent-hooks.js';
 import { replaceFileText, type ReplaceResult } from '../settings-file.js';
 import { UsageError } from './common.js';
 
 const RTRACK_BIN = packageFile('bin/rtrack.js');
-const quote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
 
 /** jsonc-parser, loaded when a hooks command runs (this module is bundled into the CLI; the parser stays in node_modules). */
 type Jsonc = typeof import('jsonc-parser');
@@ -104,12 +104,33 @@ function planned(path: string, plan: () => SettingsEdit[]): SettingsEdit[] {
 
 const readIfThere = (path: string): string | undefined => (existsSync(path) ? readFileSync(path, 'utf8') : undefined);
 
+/** Why a hook of rtrack's no longer runs (its rtrack or its Node is gone), or undefined when it runs. */
+function staleBecause(command: HookCommand): string | undefined {
+  try {
+    if (!statSync(command.bin).isFile()) return `${command.bin} is gone`;
+  } catch {
+    return `${command.bin} is gone`;
+  }
+  try {
+    accessSync(command.node, constants.X_OK);
+  } catch {
+    return `${command.node} is gone`;
+  }
+  return undefined;
+}
+
 export async function hooksInstall(agent: string, options: HooksOptions): Promise<number> {
   checkAgent(agent);
   const path = resolve(options.settings ?? defaultSettings());
-  const configArg = options.config ? ` --config ${quote(resolve(options.config))}` : '';
+  const config = options.config === undefined ? {} : { config: resolve(options.config) };
+  const commands = Object.fromEntries(
+    (Object.keys(HOOK_EVENTS) as HookEvent[]).map((event) => [event, hookCommand({ node: process.execPath, bin: RTRACK_BIN, subcommand: HOOK_EVENTS[event], agent, ...config })]),
+  ) as Record<HookEvent, string>;
+  let had = 0;
   const edit = (text: string | undefined): string | undefined => {
-    const edits = planned(path, () => installEdits(parseSettings(path, text), (event) => `${quote(process.execPath)} ${quote(RTRACK_BIN)} session ${HOOK_EVENTS[event]} --agent ${agent}${configArg}`));
+    const settings = parseSettings(path, text);
+    had = rtrackHooks(settings).length;
+    const edits = planned(path, () => installEdits(settings, commands, 10));
     return edits.length === 0 ? undefined : applySettingsEdits(path, text, edits);
   };
   if (options.dryRun) {
@@ -122,7 +143,7 @@ export async function hooksInstall(agent: string, options: HooksOptions): Promis
     process.stdout.write(`rtrack: the hooks are already installed in ${path}\n`);
     return 0;
   }
-  process.stdout.write(`rtrack: installed the SessionStart and SessionEnd hooks in ${path}${result.backup ? ` (the previous file is ${result.backup})` : ''}\n`);
+  process.stdout.write(`rtrack: ${had > 0 ? 'updated' : 'installed'} the SessionStart and SessionEnd hooks in ${path}${result.backup ? ` (the previous file is ${result.backup})` : ''}\n`);
   return 0;
 }
 
@@ -148,22 +169,31 @@ export async function hooksUninstall(agent: string, options: HooksOptions): Prom
   return 0;
 }
 
+/** One settings file's line of `hooks status`. */
+function statusOf(path: string): string {
+  const text = readIfThere(path);
+  if (text === undefined) return 'no such file';
+  let found;
+  try {
+    found = rtrackHooks(parseSettings(path, text));
+  } catch {
+    return 'not valid JSON';
+  }
+  if (found.length === 0) return 'no rtrack hooks';
+  const events = (Object.keys(HOOK_EVENTS) as HookEvent[]).filter((e) => found.some((h) => h.event === e));
+  const agents = [...new Set(found.map((h) => h.command.agent))].join(', ');
+  const stale = [...new Set(found.map((h) => staleBecause(h.command)).filter((why) => why !== undefined))];
+  if (stale.length > 0) return `${agents} hooks stale (${events.join(', ')}): they no longer run, ${stale.join(', ')}; \`rtrack hooks install ${found[0]!.command.agent}\` repairs them`;
+  const notes: string[] = [];
+  if (found.some((h) => !h.command.guarded)) notes.push(`an earlier form that fails loudly once rtrack is removed: \`rtrack hooks install ${found[0]!.command.agent}\` updates it`);
+  const others = [...new Set(found.map((h) => h.command.bin).filter((bin) => bin !== RTRACK_BIN))];
+  if (others.length > 0) notes.push(`they run ${others.join(', ')}`);
+  return `${agents} hooks installed (${events.join(', ')})${notes.length > 0 ? `; ${notes.join('; ')}` : ''}`;
+}
+
 export async function hooksStatus(options: HooksOptions): Promise<number> {
   const files = [...new Set([resolve(options.settings ?? defaultSettings()), resolve('.claude', 'settings.json')])];
-  for (const path of files) {
-    if (!existsSync(path)) {
-      process.stdout.write(`${path}: no such file\n`);
-      continue;
-    }
-    let events: string[];
-    try {
-      events = installedEvents(JSON.parse(readFileSync(path, 'utf8')));
-    } catch {
-      process.stdout.write(`${path}: not valid JSON\n`);
-      continue;
-    }
-    process.stdout.write(`${path}: ${events.length > 0 ? `claude-code hooks installed (${events.join(', ')})` : 'no rtrack hooks'}\n`);
-  }
+  for (const path of files) process.stdout.write(`${path}: ${statusOf(path)}\n`);
   const state = stateDirectory();
   const follower = await runningFollower(state);
   process.stdout.write(`follower: ${follower ? `running (pid ${follower.pid})` : 'not running'}; state in ${state}\n`);

@@ -18,9 +18,74 @@ export type HookAgent = (typeof HOOK_AGENTS)[number];
 export const HOOK_EVENTS = { SessionStart: 'start', SessionEnd: 'end' } as const;
 export type HookEvent = keyof typeof HOOK_EVENTS;
 
-/** Text every command rtrack installs contains: how its own hooks are told from the user's. */
-export const HOOK_MARK = ' session ';
-const isOurs = (command: unknown): boolean => typeof command === 'string' && /rtrack/.test(command) && command.includes(HOOK_MARK) && command.includes('--agent ');
+/** What an rtrack hook command runs: `<node> <bin/rtrack.js> session <start|end> --agent <agent> [--config <file>]`. */
+export interface HookCommand {
+  /** The Node executable (absolute). */
+  node: string;
+  /** rtrack's bin/rtrack.js (absolute). */
+  bin: string;
+  subcommand: 'start' | 'end';
+  agent: string;
+  /** The YAML config the follower is told to read (absolute). */
+  config?: string;
+  /**
+   * The form rtrack installs now: silent, exit 0, when bin/rtrack.js or Node is gone. False for
+   * the earlier form without the checks (`rtrack hooks install` replaces it).
+   */
+  guarded: boolean;
+}
+
+/** A word for /bin/sh, single-quoted (a quote inside as '\''). */
+export const shellQuote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
+
+/**
+ * The command rtrack installs. The agent runs it with `/bin/sh -c`, the hook JSON on stdin:
+ *
+ *   [ -f '<bin/rtrack.js>' ] && [ -x '<node>' ] && '<node>' '<bin/rtrack.js>' session start --agent claude-code [--config '<file>'] || true
+ *
+ * When rtrack was removed or moved, or that Node is gone (upgraded), the tests fail and `|| true`
+ * makes the hook exit 0 without a word, instead of a stack trace in every session; otherwise stdin
+ * reaches rtrack (`[` reads none), through bin/rtrack.js's fast path (only --agent and --config).
+ */
+export function hookCommand(command: Omit<HookCommand, 'guarded'>): string {
+  const node = shellQuote(command.node);
+  const bin = shellQuote(command.bin);
+  const config = command.config === undefined ? '' : ` --config ${shellQuote(command.config)}`;
+  return `[ -f ${bin} ] && [ -x ${node} ] && ${node} ${bin} session ${command.subcommand} --agent ${command.agent}${config} || true`;
+}
+
+const WORD = String.raw`'(?:[^']|'\\'')*'`;
+const TAIL = String.raw`session (start|end) --agent ([a-z0-9][a-z0-9._-]*)(?: --config (${WORD}))?`;
+const GUARDED = new RegExp(String.raw`^\[ -f (${WORD}) \] && \[ -x (${WORD}) \] && (${WORD}) (${WORD}) ${TAIL} \|\| true$`);
+const EARLIER = new RegExp(String.raw`^(${WORD}) (${WORD}) ${TAIL}$`);
+const unquote = (word: string): string => word.slice(1, -1).replace(/'\\''/g, "'");
+
+/**
+ * rtrack's own hook command, recognised exactly: the form hookCommand() writes (or the earlier
+ * form without the checks: `'<node>' '<…/bin/rtrack.js>' session start --agent <agent> [--config '<file>']`),
+ * with absolute paths, bin/rtrack.js as the script, the same paths in the checks as in the command.
+ * Anything else — a user's hook that mentions `rtrack session start`, a wrapper script of theirs —
+ * is not rtrack's: never changed, never removed.
+ */
+export function parseHookCommand(command: unknown): HookCommand | undefined {
+  if (typeof command !== 'string') return undefined;
+  let parsed: HookCommand;
+  const guarded = GUARDED.exec(command);
+  if (guarded) {
+    const [, checkedBin, checkedNode, node, bin, subcommand, agent, config] = guarded;
+    if (unquote(checkedBin!) !== unquote(bin!) || unquote(checkedNode!) !== unquote(node!)) return undefined;
+    parsed = { node: unquote(node!), bin: unquote(bin!), subcommand: subcommand as 'start' | 'end', agent: agent!, ...(config ? { config: unquote(config) } : {}), guarded: true };
+  } else {
+    const earlier = EARLIER.exec(command);
+    if (!earlier) return undefined;
+    const [, node, bin, subcommand, agent, config] = earlier;
+    parsed = { node: unquote(node!), bin: unquote(bin!), subcommand: subcommand as 'start' | 'end', agent: agent!, ...(config ? { config: unquote(config) } : {}), guarded: false };
+  }
+  const absolute = [parsed.node, parsed.bin, ...(parsed.config === undefined ? [] : [parsed.config])].every((p) => p.startsWith('/'));
+  return absolute && parsed.bin.endsWith('/bin/rtrack.js') ? parsed : undefined;
+}
+
+const isOurs = (command: unknown): boolean => parseHookCommand(command) !== undefined;
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 type JsonObject = { [key: string]: Json };
@@ -39,14 +104,37 @@ export function settingsProblem(settings: unknown): string | undefined {
   return undefined;
 }
 
+/** One of rtrack's hooks in the settings: where it is, and what it runs. */
+export interface FoundHook {
+  event: HookEvent;
+  /** Its group's index in the event's list, and its own in the group's `hooks`. */
+  group: number;
+  index: number;
+  command: HookCommand;
+}
+
+/** rtrack's hooks in the settings, in the order they are in. */
+export function rtrackHooks(settings: unknown): FoundHook[] {
+  if (!isObject(settings) || !isObject(settings.hooks)) return [];
+  const found: FoundHook[] = [];
+  for (const event of Object.keys(HOOK_EVENTS) as HookEvent[]) {
+    const list = settings.hooks[event];
+    if (!Array.isArray(list)) continue;
+    list.forEach((group, g) => {
+      if (!isObject(group) || !Array.isArray(group.hooks)) return;
+      group.hooks.forEach((hook, i) => {
+        const command = isObject(hook) ? parseHookCommand(hook.command) : undefined;
+        if (command) found.push({ event, group: g, index: i, command });
+      });
+    });
+  }
+  return found;
+}
+
 /** The events for which one of rtrack's hooks is installed. */
 export function installedEvents(settings: unknown): HookEvent[] {
-  if (!isObject(settings) || !isObject(settings.hooks)) return [];
-  const hooks = settings.hooks;
-  return (Object.keys(HOOK_EVENTS) as HookEvent[]).filter((event) => {
-    const list = hooks[event];
-    return Array.isArray(list) && list.some((group) => isObject(group) && Array.isArray(group.hooks) && group.hooks.some((h) => isObject(h) && isOurs(h.command)));
-  });
+  const events = new Set(rtrackHooks(settings).map((h) => h.event));
+  return (Object.keys(HOOK_EVENTS) as HookEvent[]).filter((e) => events.has(e));
 }
 
 /**
@@ -63,20 +151,47 @@ export interface SettingsEdit {
 }
 
 /**
- * The edits that add rtrack's SessionStart and SessionEnd hooks (`command(event)` gives each one's
- * command), unless one is there already: installing twice changes nothing.
+ * The edits that make rtrack's SessionStart and SessionEnd hooks run exactly `commands[event]`: a
+ * missing one is added (a group of its own at the end of the event's list); the first one there is
+ * given the command when its command differs (installed with other options, by an rtrack that
+ * moved, for a Node that is gone), in place, keeping its timeout and position; any further one is
+ * removed. No edits when all is as asked: installing twice changes nothing.
  */
-export function installEdits(settings: unknown, command: (event: HookEvent) => string, timeout = 10): SettingsEdit[] {
+export function installEdits(settings: unknown, commands: Record<HookEvent, string>, timeout: number): SettingsEdit[] {
   const problem = settingsProblem(settings);
   if (problem) throw new Error(problem);
   const hooks = (settings as JsonObject).hooks as JsonObject | undefined;
-  const present = new Set(installedEvents(settings));
+  const found = rtrackHooks(settings);
   const edits: SettingsEdit[] = [];
   for (const event of Object.keys(HOOK_EVENTS) as HookEvent[]) {
-    if (present.has(event)) continue;
-    const group: Json = { hooks: [{ type: 'command', command: command(event), timeout }] };
-    if (Array.isArray(hooks?.[event])) edits.push({ path: ['hooks', event, -1], value: group, insert: true });
-    else edits.push({ path: ['hooks', event], value: [group] });
+    const ours = found.filter((h) => h.event === event);
+    const first = ours[0];
+    if (!first) {
+      const group: Json = { hooks: [{ type: 'command', command: commands[event], timeout }] };
+      if (Array.isArray(hooks?.[event])) edits.push({ path: ['hooks', event, -1], value: group, insert: true });
+      else edits.push({ path: ['hooks', event], value: [group] });
+      continue;
+    }
+    const list = hooks![event] as JsonObject[];
+    const current = ((list[first.group]!.hooks as JsonObject[])[first.index]!).command;
+    if (current !== commands[event]) edits.push({ path: ['hooks', event, first.group, 'hooks', first.index, 'command'], value: commands[event] });
+    edits.push(...removals(event, list, ours.slice(1)));
+  }
+  return edits;
+}
+
+/**
+ * The edits that remove the hooks (of one event's list), last first so that the earlier indices
+ * stay right; a group left with no hook is removed whole.
+ */
+function removals(event: HookEvent, list: Json[], remove: FoundHook[]): SettingsEdit[] {
+  const edits: SettingsEdit[] = [];
+  const groups = [...new Set(remove.map((h) => h.group))].sort((a, b) => b - a);
+  for (const g of groups) {
+    const inGroup = remove.filter((h) => h.group === g).map((h) => h.index).sort((a, b) => b - a);
+    const size = ((list[g] as JsonObject).hooks as Json[]).length;
+    if (inGroup.length === size) edits.push({ path: ['hooks', event, g] });
+    else for (const i of inGroup) edits.push({ path: ['hooks', event, g, 'hooks', i] });
   }
   return edits;
 }
@@ -87,26 +202,17 @@ export function uninstallEdits(settings: unknown): SettingsEdit[] {
   if (problem) throw new Error(problem);
   const hooks = (settings as JsonObject).hooks;
   if (!isObject(hooks)) return [];
+  const found = rtrackHooks(settings);
   const edits: SettingsEdit[] = [];
-  const emptied: string[] = [];
-  for (const event of Object.keys(HOOK_EVENTS)) {
-    const list = hooks[event];
-    if (!Array.isArray(list)) continue;
-    const removals: SettingsEdit[] = [];
-    let keptGroups = 0;
-    list.forEach((group, g) => {
-      if (!isObject(group) || !Array.isArray(group.hooks)) return void keptGroups++;
-      const ours = group.hooks.flatMap((h, i) => (isObject(h) && isOurs(h.command) ? [i] : []));
-      if (ours.length === 0) keptGroups++;
-      else if (ours.length === group.hooks.length) removals.push({ path: ['hooks', event, g] });
-      else {
-        keptGroups++;
-        for (const i of ours) removals.push({ path: ['hooks', event, g, 'hooks', i] });
-      }
-    });
-    if (removals.length === 0) continue;
-    if (keptGroups === 0) emptied.push(event);
-    else edits.push(...removals.reverse()); // the last first: the earlier indices stay right
+  const emptied: HookEvent[] = [];
+  for (const event of Object.keys(HOOK_EVENTS) as HookEvent[]) {
+    const ours = found.filter((h) => h.event === event);
+    if (ours.length === 0) continue;
+    const list = hooks[event] as Json[];
+    const events = removals(event, list, ours);
+    const removedGroups = events.filter((e) => e.path.length === 3).length;
+    if (removedGroups === list.length) emptied.push(event);
+    else edits.push(...events);
   }
   if (emptied.length > 0 && emptied.length === Object.keys(hooks).length) edits.push({ path: ['hooks'] });
   else for (const event of emptied) edits.push({ path: ['hooks', event] });

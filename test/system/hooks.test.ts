@@ -1,10 +1,11 @@
 // `rtrack hooks install|uninstall|status`, run as the built CLI on real settings files in temporary
 // directories (HOME and XDG_* point there: nothing of the real user's is read or written).
-import { spawn } from 'node:child_process';
-import { chownSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { chownSync, cpSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { runCli } from '../helpers/cli.js';
+import { RTRACK, runCli } from '../helpers/cli.js';
 import { waitFor } from '../helpers/processes.js';
 import { tempDir } from '../helpers/temp.js';
 
@@ -28,6 +29,16 @@ const backupsOf = (file: string): string[] => {
 };
 const mode = (path: string): number => statSync(path).mode & 0o7777;
 const asRoot = process.getuid?.() === 0;
+const CHECKOUT = fileURLToPath(new URL('../../', import.meta.url));
+const quote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
+/** The form rtrack installs (src/rules/agent-hooks.ts hookCommand), written out here as a person would read it. */
+const installedForm = (node: string, bin: string, subcommand: string, agent: string): string =>
+  `[ -f ${quote(bin)} ] && [ -x ${quote(node)} ] && ${quote(node)} ${quote(bin)} session ${subcommand} --agent ${agent} || true`;
+type Settings = { hooks: Record<string, { hooks: { command: string; timeout?: number }[] }[]> };
+const commandsIn = (file: string): string[] =>
+  Object.values((JSON.parse(readFileSync(file, 'utf8')) as Settings).hooks ?? {}).flatMap((groups) => groups.flatMap((g) => g.hooks.map((hook) => hook.command)));
+/** Runs a hook command as the agent does: `/bin/sh -c '<command>'`, the hook JSON on stdin. */
+const runHook = (command: string, input: string, env: NodeJS.ProcessEnv) => spawnSync('/bin/sh', ['-c', command], { input, env, encoding: 'utf8', timeout: 10_000 });
 
 describe('rtrack hooks', () => {
   const userHooks = {
@@ -213,5 +224,86 @@ describe('rtrack hooks: writing the settings file safely', () => {
     expect([statSync(settings).uid, statSync(settings).gid, mode(settings)]).toEqual([65534, 65534, 0o640]);
     const [backup] = backupsOf(settings);
     expect([statSync(backup!).uid, statSync(backup!).gid, mode(backup!)]).toEqual([65534, 65534, 0o640]);
+  });
+});
+
+describe('rtrack hooks: which hooks are rtrack\'s, stale hooks, hooks left behind', () => {
+  it('only the command form rtrack installs is rtrack\'s: a user\'s hook that mentions `rtrack session start`, or a wrapper of theirs, survives uninstall and install', async () => {
+    const h = newHome();
+    const settings = join(h.home, 'settings.json');
+    const mine = [
+      'echo "remember: rtrack session start --agent claude-code"',
+      '~/bin/rtrack session start --agent claude-code',
+      `${quote(process.execPath)} ${quote(RTRACK)} session start --agent claude-code --verbose`,
+      `[ -f ${quote(RTRACK)} ] && ${quote(process.execPath)} ${quote(RTRACK)} session start --agent claude-code || true`,
+    ];
+    writeFileSync(settings, `${JSON.stringify({ hooks: { SessionStart: [{ hooks: mine.map((command) => ({ type: 'command', command })) }] } }, null, 2)}\n`);
+    const install = await runCli(['hooks', 'install', 'claude-code', '--settings', settings], { env: h.env });
+    expect(install.code, install.stderr).toBe(0);
+    expect(install.stdout).toMatch(/^rtrack: installed /);
+    expect(commandsIn(settings)).toEqual([...mine, installedForm(process.execPath, RTRACK, 'start', 'claude-code'), installedForm(process.execPath, RTRACK, 'end', 'claude-code')]);
+    const uninstall = await runCli(['hooks', 'uninstall', 'claude-code', '--settings', settings], { env: h.env });
+    expect(uninstall.code, uninstall.stderr).toBe(0);
+    expect(commandsIn(settings)).toEqual(mine);
+  });
+
+  it('a hook whose command no longer runs (rtrack moved, Node upgraded) is shown as stale by status and repaired by install, in place', async () => {
+    const h = newHome();
+    const settings = join(h.home, 'settings.json');
+    const movedRtrack = installedForm(process.execPath, '/opt/old-rtrack/bin/rtrack.js', 'start', 'claude-code');
+    const oldNode = installedForm('/opt/node-18/bin/node', RTRACK, 'end', 'claude-code');
+    writeFileSync(settings, `${JSON.stringify({ hooks: { SessionStart: [{ hooks: [{ type: 'command', command: movedRtrack, timeout: 10 }] }], SessionEnd: [{ hooks: [{ type: 'command', command: oldNode, timeout: 10 }] }] } }, null, 2)}\n`);
+    const status = await runCli(['hooks', 'status', '--settings', settings], { env: h.env, cwd: h.home });
+    expect(status.stdout).toContain(`${settings}: claude-code hooks stale (SessionStart, SessionEnd): they no longer run, /opt/old-rtrack/bin/rtrack.js is gone, /opt/node-18/bin/node is gone; \`rtrack hooks install claude-code\` repairs them`);
+    const install = await runCli(['hooks', 'install', 'claude-code', '--settings', settings], { env: h.env });
+    expect(install.code, install.stderr).toBe(0);
+    expect(install.stdout).toMatch(/^rtrack: updated the SessionStart and SessionEnd hooks/);
+    expect(commandsIn(settings)).toEqual([installedForm(process.execPath, RTRACK, 'start', 'claude-code'), installedForm(process.execPath, RTRACK, 'end', 'claude-code')]);
+    const after = await runCli(['hooks', 'status', '--settings', settings], { env: h.env, cwd: h.home });
+    expect(after.stdout).toContain(`${settings}: claude-code hooks installed (SessionStart, SessionEnd)\n`);
+  });
+
+  it('installing again with other options updates the hooks (a --config added, then taken away) instead of "already installed"', async () => {
+    const h = newHome();
+    const settings = join(h.home, 'settings.json');
+    const config = join(h.home, 'rtrack.yaml');
+    writeFileSync(config, 'diagnostics:\n  resource_tracking:\n    sessions:\n      reap: true\n');
+    expect((await runCli(['hooks', 'install', 'claude-code', '--settings', settings], { env: h.env })).code).toBe(0);
+    const withConfig = await runCli(['hooks', 'install', 'claude-code', '--settings', settings, '--config', config], { env: h.env });
+    expect(withConfig.code, withConfig.stderr).toBe(0);
+    expect(withConfig.stdout).toMatch(/^rtrack: updated /);
+    expect(commandsIn(settings)).toEqual([
+      `${installedForm(process.execPath, RTRACK, 'start', 'claude-code').slice(0, -' || true'.length)} --config ${quote(config)} || true`,
+      `${installedForm(process.execPath, RTRACK, 'end', 'claude-code').slice(0, -' || true'.length)} --config ${quote(config)} || true`,
+    ]);
+    const without = await runCli(['hooks', 'install', 'claude-code', '--settings', settings], { env: h.env });
+    expect(without.stdout).toMatch(/^rtrack: updated /);
+    expect(commandsIn(settings)).toEqual([installedForm(process.execPath, RTRACK, 'start', 'claude-code'), installedForm(process.execPath, RTRACK, 'end', 'claude-code')]);
+  });
+
+  it('a hook left behind after rtrack was removed, or for a Node that is gone, exits 0 without a word; while rtrack is there it gets the hook\'s stdin', async () => {
+    const h = newHome();
+    // rtrack as installed somewhere else: the built package, its dependencies linked.
+    const installed = join(h.home, 'lib', 'rtrack');
+    mkdirSync(installed, { recursive: true });
+    for (const part of ['bin', 'dist', 'package.json']) cpSync(join(CHECKOUT, part), join(installed, part), { recursive: true });
+    symlinkSync(join(CHECKOUT, 'node_modules'), join(installed, 'node_modules'));
+    const settings = join(h.home, 'settings.json');
+    const install = spawnSync(process.execPath, [join(installed, 'bin', 'rtrack.js'), 'hooks', 'install', 'claude-code', '--settings', settings], { env: h.env, encoding: 'utf8' });
+    expect(install.status, install.stderr).toBe(0);
+    const [start, end] = commandsIn(settings);
+
+    const log = join(h.home, 'state', 'rtrack', 'hooks.log');
+    const there = runHook(start!, '{not json', h.env);
+    expect([there.status, there.stdout, there.stderr]).toEqual([0, '', '']);
+    expect(readFileSync(log, 'utf8')).toMatch(/session start: hook input on stdin is not JSON\n$/); // stdin reached rtrack
+
+    renameSync(installed, `${installed}-removed`);
+    const input = JSON.stringify({ session_id: 's-1', hook_event_name: 'SessionStart', cwd: h.home, source: 'startup' });
+    for (const command of [start!, end!, installedForm('/opt/node-18/bin/node', RTRACK, 'start', 'claude-code')]) {
+      const gone = runHook(command, input, h.env);
+      expect([gone.status, gone.stdout, gone.stderr]).toEqual([0, '', '']);
+    }
+    expect(readFileSync(log, 'utf8').trim().split('\n')).toHaveLength(1); // nothing ran
   });
 });
