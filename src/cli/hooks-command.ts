@@ -10,7 +10,24 @@ import { join, resolve } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { packageFile, stateDirectory } from '../files.js';
 import { runningFollower } from '../operations/agent-sessions.js';
-import { HOOK_AGENTS, HOOK_EVENTS, hookCommand, installEdits, rtrackHooks, uninstallEdits, withoutRtrackHooks, type HookAgent, type HookCommand, type HookEvent, type SettingsEdit } from '../rules/agent-hooks.js';
+import {
+  agentWithAlias,
+  canonicalAgentName,
+  HOOK_AGENT_SETTINGS,
+  HOOK_AGENTS,
+  HOOK_EVENTS,
+  hookCommand,
+  hooksTurnedOff,
+  installEdits,
+  NO_HOOKS,
+  rtrackHooks,
+  uninstallEdits,
+  withoutRtrackHooks,
+  type HookAgent,
+  type HookCommand,
+  type HookEvent,
+  type SettingsEdit,
+} from '../rules/agent-hooks.js';
 import { replaceFileText, type ReplaceResult } from '../settings-file.js';
 import { UsageError } from './common.js';
 
@@ -27,24 +44,33 @@ export interface HooksOptions {
   config?: string;
 }
 
-function checkAgent(agent: string): HookAgent {
-  if (!(HOOK_AGENTS as readonly string[]).includes(agent)) {
-    throw new UsageError(`hooks: unknown agent ${JSON.stringify(agent)} (supported: ${HOOK_AGENTS.join(', ')})`);
+/** The agent named (or its command's name), when rtrack installs hooks for it; else one line saying why not (exit 2). */
+function hookAgent(name: string): HookAgent {
+  const agent = canonicalAgentName(name);
+  if (agent === undefined) {
+    throw new UsageError(`hooks: unknown agent ${JSON.stringify(name)} (hooks: ${HOOK_AGENTS.map(agentWithAlias).join(', ')}; ${Object.keys(NO_HOOKS).join(' and ')} need none)`);
   }
+  if (!(HOOK_AGENTS as readonly string[]).includes(agent)) throw new UsageError(`hooks: ${NO_HOOKS[agent as keyof typeof NO_HOOKS]}`);
   return agent as HookAgent;
 }
 
-/** The user-level settings file of the agent (Claude Code: ~/.claude/settings.json). */
-function defaultSettings(): string {
-  return join(process.env.HOME || homedir(), '.claude', 'settings.json');
+const home = (): string => process.env.HOME || homedir();
+
+/** The agent's user-level settings file (Claude Code: ~/.claude/settings.json; Gemini CLI: ~/.gemini/settings.json). */
+function userSettings(agent: HookAgent): string {
+  const { directory, userFile } = HOOK_AGENT_SETTINGS[agent];
+  return join(home(), directory, userFile);
 }
 
-/** The settings in a file's text; `{}` for no file. Text that is not JSON is a usage error: such a file is never written. */
-function parseSettings(path: string, text: string | undefined): unknown {
+/**
+ * The settings in a file's text; `{}` for no file. Text that is not JSON (comments allowed where
+ * the agent reads them) is a usage error: such a file is never written.
+ */
+function parseSettings(path: string, text: string | undefined, comments: boolean): unknown {
   if (text === undefined || text.trim() === '') return {};
   const { parse, printParseErrorCode } = loadJsonc();
   const errors: import('jsonc-parser').ParseError[] = [];
-  const settings: unknown = parse(text, errors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false });
+  const settings: unknown = parse(text, errors, { disallowComments: !comments, allowTrailingComma: false, allowEmptyContent: false });
   if (errors.length > 0) {
     const { error, offset } = errors[0]!;
     const before = text.slice(0, offset).split('\n');
@@ -65,7 +91,7 @@ function formattingOf(text: string): import('jsonc-parser').FormattingOptions {
  * The text with the edits made, one after the other. The result is checked: it parses, and apart
  * from rtrack's hooks it holds exactly what the original held (else rtrack refuses, nothing written).
  */
-function applySettingsEdits(path: string, text: string | undefined, edits: SettingsEdit[]): string {
+function applySettingsEdits(path: string, text: string | undefined, edits: SettingsEdit[], comments: boolean): string {
   const { applyEdits, modify } = loadJsonc();
   const original = text === undefined || text.trim() === '' ? '{}\n' : text;
   const formattingOptions = formattingOf(original);
@@ -75,7 +101,7 @@ function applySettingsEdits(path: string, text: string | undefined, edits: Setti
   }
   let same: boolean;
   try {
-    same = isDeepStrictEqual(withoutRtrackHooks(parseSettings(path, next)), withoutRtrackHooks(parseSettings(path, original)));
+    same = isDeepStrictEqual(withoutRtrackHooks(parseSettings(path, next, comments)), withoutRtrackHooks(parseSettings(path, original, comments)));
   } catch {
     same = false;
   }
@@ -119,41 +145,63 @@ function staleBecause(command: HookCommand): string | undefined {
   return undefined;
 }
 
-export async function hooksInstall(agent: string, options: HooksOptions): Promise<number> {
-  checkAgent(agent);
-  const path = resolve(options.settings ?? defaultSettings());
+/** A note when the agent will not run the hooks: the file (or the user's settings) turns every hook off. */
+function turnedOffNote(agent: HookAgent, files: string[]): string | undefined {
+  const { comments } = HOOK_AGENT_SETTINGS[agent];
+  for (const file of new Set(files)) {
+    let off: string | undefined;
+    try {
+      off = hooksTurnedOff(agent, parseSettings(file, readIfThere(file), comments));
+    } catch {
+      continue;
+    }
+    if (off) return `rtrack: note: ${file} turns every hook off (${off}): ${agent} runs none until that is changed`;
+  }
+  return undefined;
+}
+
+export async function hooksInstall(name: string, options: HooksOptions): Promise<number> {
+  const agent = hookAgent(name);
+  const { comments, timeout } = HOOK_AGENT_SETTINGS[agent];
+  const path = resolve(options.settings ?? userSettings(agent));
   const config = options.config === undefined ? {} : { config: resolve(options.config) };
   const commands = Object.fromEntries(
     (Object.keys(HOOK_EVENTS) as HookEvent[]).map((event) => [event, hookCommand({ node: process.execPath, bin: RTRACK_BIN, subcommand: HOOK_EVENTS[event], agent, ...config })]),
   ) as Record<HookEvent, string>;
   let had = 0;
   const edit = (text: string | undefined): string | undefined => {
-    const settings = parseSettings(path, text);
+    const settings = parseSettings(path, text, comments);
     had = rtrackHooks(settings).length;
-    const edits = planned(path, () => installEdits(settings, commands, 10));
-    return edits.length === 0 ? undefined : applySettingsEdits(path, text, edits);
+    const edits = planned(path, () => installEdits(settings, commands, timeout));
+    return edits.length === 0 ? undefined : applySettingsEdits(path, text, edits, comments);
+  };
+  const note = (): void => {
+    const off = turnedOffNote(agent, [path, userSettings(agent)]);
+    if (off) process.stdout.write(`${off}\n`);
   };
   if (options.dryRun) {
     const next = edit(readIfThere(path));
-    process.stdout.write(next === undefined ? `rtrack: the hooks are already installed in ${path}\n` : `rtrack: dry run — ${path} would become:\n${next}${next.endsWith('\n') ? '' : '\n'}`);
+    process.stdout.write(next === undefined ? `rtrack: the ${agent} hooks are already installed in ${path}\n` : `rtrack: dry run — ${path} would become:\n${next}${next.endsWith('\n') ? '' : '\n'}`);
     return 0;
   }
   const result = changeSettings(path, edit);
-  if (!result.changed) {
-    process.stdout.write(`rtrack: the hooks are already installed in ${path}\n`);
-    return 0;
+  if (!result.changed) process.stdout.write(`rtrack: the ${agent} hooks are already installed in ${path}\n`);
+  else {
+    const where = result.target === path ? path : `${path} (a link to ${result.target})`;
+    process.stdout.write(`rtrack: ${had > 0 ? 'updated' : 'installed'} the ${agent} SessionStart and SessionEnd hooks in ${where}${result.backup ? `; the previous file is ${result.backup}` : ''}\n`);
   }
-  process.stdout.write(`rtrack: ${had > 0 ? 'updated' : 'installed'} the SessionStart and SessionEnd hooks in ${path}${result.backup ? ` (the previous file is ${result.backup})` : ''}\n`);
+  note();
   return 0;
 }
 
-export async function hooksUninstall(agent: string, options: HooksOptions): Promise<number> {
-  checkAgent(agent);
-  const path = resolve(options.settings ?? defaultSettings());
+export async function hooksUninstall(name: string, options: HooksOptions): Promise<number> {
+  const agent = hookAgent(name);
+  const { comments } = HOOK_AGENT_SETTINGS[agent];
+  const path = resolve(options.settings ?? userSettings(agent));
   const edit = (text: string | undefined): string | undefined => {
     if (text === undefined) return undefined;
-    const edits = planned(path, () => uninstallEdits(parseSettings(path, text)));
-    return edits.length === 0 ? undefined : applySettingsEdits(path, text, edits);
+    const edits = planned(path, () => uninstallEdits(parseSettings(path, text, comments)));
+    return edits.length === 0 ? undefined : applySettingsEdits(path, text, edits, comments);
   };
   if (options.dryRun) {
     const next = edit(readIfThere(path));
@@ -165,37 +213,57 @@ export async function hooksUninstall(agent: string, options: HooksOptions): Prom
     process.stdout.write(`rtrack: no rtrack hooks in ${path}\n`);
     return 0;
   }
-  process.stdout.write(`rtrack: removed rtrack's hooks from ${path} (the previous file is ${result.backup})\n`);
+  process.stdout.write(`rtrack: removed rtrack's hooks from ${path}; the previous file is ${result.backup}\n`);
   return 0;
 }
 
-/** One settings file's line of `hooks status`. */
-function statusOf(path: string): string {
+/** One settings file's state for `hooks status`: installed (which events), stale, no rtrack hooks, no such file, not valid JSON. */
+function statusOf(path: string, agent: HookAgent | undefined): string {
   const text = readIfThere(path);
   if (text === undefined) return 'no such file';
-  let found;
+  let settings: unknown;
   try {
-    found = rtrackHooks(parseSettings(path, text));
+    settings = parseSettings(path, text, agent === undefined || HOOK_AGENT_SETTINGS[agent].comments);
   } catch {
     return 'not valid JSON';
   }
-  if (found.length === 0) return 'no rtrack hooks';
+  const found = rtrackHooks(settings);
+  const offAgent = agent ?? found[0]?.command.agent;
+  const off = offAgent !== undefined && (HOOK_AGENTS as readonly string[]).includes(offAgent) ? hooksTurnedOff(offAgent as HookAgent, settings) : undefined;
+  const offNote = off ? `; every hook is turned off here (${off})` : '';
+  if (found.length === 0) return `no rtrack hooks${offNote}`;
   const events = (Object.keys(HOOK_EVENTS) as HookEvent[]).filter((e) => found.some((h) => h.event === e));
   const agents = [...new Set(found.map((h) => h.command.agent))].join(', ');
   const stale = [...new Set(found.map((h) => staleBecause(h.command)).filter((why) => why !== undefined))];
-  if (stale.length > 0) return `${agents} hooks stale (${events.join(', ')}): they no longer run, ${stale.join(', ')}; \`rtrack hooks install ${found[0]!.command.agent}\` repairs them`;
+  if (stale.length > 0) return `${agents} hooks stale (${events.join(', ')}): they no longer run, ${stale.join(', ')}; \`rtrack hooks install ${found[0]!.command.agent}\` repairs them${offNote}`;
   const notes: string[] = [];
   if (found.some((h) => !h.command.guarded)) notes.push(`an earlier form that fails loudly once rtrack is removed: \`rtrack hooks install ${found[0]!.command.agent}\` updates it`);
   const others = [...new Set(found.map((h) => h.command.bin).filter((bin) => bin !== RTRACK_BIN))];
   if (others.length > 0) notes.push(`they run ${others.join(', ')}`);
-  return `${agents} hooks installed (${events.join(', ')})${notes.length > 0 ? `; ${notes.join('; ')}` : ''}`;
+  return `${agents} hooks installed (${events.join(', ')})${notes.map((n) => `; ${n}`).join('')}${offNote}`;
 }
 
 export async function hooksStatus(options: HooksOptions): Promise<number> {
-  const files = [...new Set([resolve(options.settings ?? defaultSettings()), resolve('.claude', 'settings.json')])];
-  for (const path of files) process.stdout.write(`${path}: ${statusOf(path)}\n`);
+  const shown = new Set<string>();
+  const lines: string[] = [];
+  if (options.settings !== undefined) {
+    const path = resolve(options.settings);
+    shown.add(path);
+    lines.push(`${path}: ${statusOf(path, undefined)}`);
+  }
+  for (const agent of HOOK_AGENTS) {
+    const { directory, projectFiles } = HOOK_AGENT_SETTINGS[agent];
+    lines.push(`${agentWithAlias(agent)}:`);
+    for (const path of [userSettings(agent), ...projectFiles.map((f) => resolve(directory, f))]) {
+      if (shown.has(path)) continue;
+      shown.add(path);
+      lines.push(`  ${path}: ${statusOf(path, agent)}`);
+    }
+  }
+  for (const [agent, why] of Object.entries(NO_HOOKS)) lines.push(`${agent}: ${why}`);
   const state = stateDirectory();
   const follower = await runningFollower(state);
-  process.stdout.write(`follower: ${follower ? `running (pid ${follower.pid})` : 'not running'}; state in ${state}\n`);
+  lines.push(`follower: ${follower ? `running (pid ${follower.pid})` : 'not running'}; state in ${state}`);
+  process.stdout.write(`${lines.join('\n')}\n`);
   return 0;
 }

@@ -167,27 +167,38 @@ Examples:
     });
 
   const hooks = program.command('hooks').description("install rtrack's SessionStart/SessionEnd hooks into an agent's settings, so that every session it runs is followed");
+  const hookAgents = 'the agent: claude-code (or claude), gemini-cli (or gemini); codex needs none (its sessions are found by their markers), opencode is not yet supported';
+  const settingsFile = 'the settings file (default: ~/.claude/settings.json for claude-code, ~/.gemini/settings.json for gemini-cli)';
   hooks
     .command('install')
-    .description('add the hooks (merged into the settings: other keys and hooks are kept; installing twice adds nothing)')
-    .argument('<agent>', 'the agent: claude-code')
-    .option('--settings <file>', 'the settings file (default: ~/.claude/settings.json)')
+    .description("add the hooks, or update rtrack's hooks that are there (merged into the settings: other keys, comments and hooks are kept; installing twice changes nothing)")
+    .argument('<agent>', hookAgents)
+    .option('--settings <file>', settingsFile)
     .option('-c, --config <file>', 'the YAML config the follower uses (e.g. sessions: { reap: true })')
     .option('--dry-run', 'print the settings as they would become, change nothing')
-    .addHelpText('after', '\nExamples:\n  rtrack hooks install claude-code\n  rtrack hooks install claude-code --settings .claude/settings.json --dry-run')
+    .addHelpText(
+      'after',
+      `
+Codex needs no hooks: rtrack finds its sessions by the markers its processes carry. opencode is not
+yet supported: \`rtrack hooks install opencode\` says so (exit 2).
+
+Examples:
+  rtrack hooks install claude-code
+  rtrack hooks install gemini --settings .gemini/settings.json --dry-run`,
+    )
     .action(async (agent: string, options: HooksOptions) => setExit(await (await hooksCommand()).hooksInstall(agent, options)));
   hooks
     .command('uninstall')
     .description("remove rtrack's hooks, and only them")
-    .argument('<agent>', 'the agent: claude-code')
-    .option('--settings <file>', 'the settings file (default: ~/.claude/settings.json)')
+    .argument('<agent>', hookAgents)
+    .option('--settings <file>', settingsFile)
     .option('--dry-run', 'print the settings as they would become, change nothing')
-    .addHelpText('after', '\nExample:\n  rtrack hooks uninstall claude-code')
+    .addHelpText('after', '\nExamples:\n  rtrack hooks uninstall claude-code\n  rtrack hooks uninstall gemini')
     .action(async (agent: string, options: HooksOptions) => setExit(await (await hooksCommand()).hooksUninstall(agent, options)));
   hooks
     .command('status')
-    .description('which settings files have the hooks, and whether the follower runs')
-    .option('--settings <file>', 'a settings file to look at besides ~/.claude/settings.json and ./.claude/settings.json')
+    .description("every agent's settings files, the user's and this project's: rtrack's hooks installed (which events), stale, or not; and whether the follower runs")
+    .option('--settings <file>', 'another settings file to look at')
     .addHelpText('after', '\nExample:\n  rtrack hooks status')
     .action(async (options: HooksOptions) => setExit(await (await hooksCommand()).hooksStatus(options)));
 

@@ -2,17 +2,70 @@
 // the parsed settings in, the edits to make to the file's text out (every other key and hook is
 // left exactly as it was, byte for byte).
 //
-// Claude Code (verified with 2.1.332; ~/.claude/settings.json or <project>/.claude/settings.json):
+// Claude Code (verified with 2.1.332; ~/.claude/settings.json, <project>/.claude/settings.json or
+// settings.local.json) and Gemini CLI (verified with 0.61.0; ~/.gemini/settings.json,
+// <project>/.gemini/settings.json, which may hold comments) take hooks of one shape:
 //   { "hooks": { "SessionStart": [ { "hooks": [ { "type": "command", "command": "…", "timeout": 10 } ] } ],
 //                "SessionEnd":   [ … ] } }
-// The command runs through /bin/sh, a child of the claude process, with one JSON object on stdin.
-// Other agents: Codex 0.171.0 and Gemini CLI 0.61.0 were not verified to run session hooks the
-// same way here, so `rtrack hooks install` supports Claude Code only; their sessions are still
-// found by markers (Codex) or by `rtrack watch` and scan's suspects.
+// (Claude Code's timeout is in seconds, Gemini CLI's in milliseconds). The command runs through
+// /bin/sh -c, a child of the agent process, with one JSON object on stdin.
+// Codex needs no hooks: its sessions are found by their markers (src/rules/agents.ts); it has a
+// SessionStart hook but no SessionEnd. opencode: not yet supported.
+
+/** The agents rtrack knows by name, each also by its command's own name (`claude`, `gemini`). */
+export const AGENT_NAMES = ['claude-code', 'gemini-cli', 'codex', 'opencode'] as const;
+export type AgentName = (typeof AGENT_NAMES)[number];
+export const AGENT_ALIASES: Readonly<Record<string, AgentName>> = { claude: 'claude-code', gemini: 'gemini-cli', codex: 'codex', opencode: 'opencode' };
+
+/** An agent's canonical name from its name or its command's name (`claude` → `claude-code`); undefined for one rtrack does not know. */
+export function canonicalAgentName(name: string): AgentName | undefined {
+  return (AGENT_NAMES as readonly string[]).includes(name) ? (name as AgentName) : AGENT_ALIASES[name];
+}
+
+/** `claude-code (claude)`: how the help and messages name an agent. */
+export function agentWithAlias(agent: AgentName): string {
+  const alias = Object.entries(AGENT_ALIASES).find(([a, name]) => name === agent && a !== agent)?.[0];
+  return alias ? `${agent} (${alias})` : agent;
+}
 
 /** Agents whose hooks rtrack can install. */
-export const HOOK_AGENTS = ['claude-code'] as const;
+export const HOOK_AGENTS = ['claude-code', 'gemini-cli'] as const;
 export type HookAgent = (typeof HOOK_AGENTS)[number];
+
+/** Where an agent keeps its settings, and what its hooks take. */
+export interface HookAgentSettings {
+  /** The settings directory, in the home directory and in a project: `.claude`. */
+  directory: string;
+  /** The user's settings file in it. */
+  userFile: string;
+  /** A project's settings files in it. */
+  projectFiles: string[];
+  /** Whether the agent reads comments in its settings (Gemini CLI does; Claude Code's are plain JSON). */
+  comments: boolean;
+  /** rtrack's hooks' timeout, in the agent's unit: ten seconds. */
+  timeout: number;
+  /** The setting that turns every hook off (path, and the value that does). */
+  off: { path: string[]; value: boolean };
+}
+
+export const HOOK_AGENT_SETTINGS: Readonly<Record<HookAgent, HookAgentSettings>> = {
+  'claude-code': { directory: '.claude', userFile: 'settings.json', projectFiles: ['settings.json', 'settings.local.json'], comments: false, timeout: 10, off: { path: ['disableAllHooks'], value: true } },
+  'gemini-cli': { directory: '.gemini', userFile: 'settings.json', projectFiles: ['settings.json'], comments: true, timeout: 10_000, off: { path: ['hooksConfig', 'enabled'], value: false } },
+};
+
+/** Why `rtrack hooks install` installs nothing for an agent it knows but has no hooks for (one line). */
+export const NO_HOOKS: Readonly<Record<Exclude<AgentName, HookAgent>, string>> = {
+  codex: 'Codex needs no hooks: rtrack finds its sessions by the markers its processes carry (CODEX_SESSION_ID, and the session file the codex process holds open); Codex has no SessionEnd hook',
+  opencode: 'opencode is not yet supported: its hooks are still being looked into; `rtrack watch` and `rtrack scan` still show what its sessions leave (as suspects)',
+};
+
+/** The setting, when the settings turn every hook off (`hooksConfig.enabled: false`), else undefined. */
+export function hooksTurnedOff(agent: HookAgent, settings: unknown): string | undefined {
+  const { path, value } = HOOK_AGENT_SETTINGS[agent].off;
+  let at: unknown = settings;
+  for (const key of path) at = isObject(at) ? at[key] : undefined;
+  return at === value ? `${path.join('.')}: ${String(value)}` : undefined;
+}
 
 /** The events rtrack hooks, and the `rtrack session …` subcommand each runs. */
 export const HOOK_EVENTS = { SessionStart: 'start', SessionEnd: 'end' } as const;

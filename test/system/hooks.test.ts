@@ -257,7 +257,7 @@ describe('rtrack hooks: which hooks are rtrack\'s, stale hooks, hooks left behin
     expect(status.stdout).toContain(`${settings}: claude-code hooks stale (SessionStart, SessionEnd): they no longer run, /opt/old-rtrack/bin/rtrack.js is gone, /opt/node-18/bin/node is gone; \`rtrack hooks install claude-code\` repairs them`);
     const install = await runCli(['hooks', 'install', 'claude-code', '--settings', settings], { env: h.env });
     expect(install.code, install.stderr).toBe(0);
-    expect(install.stdout).toMatch(/^rtrack: updated the SessionStart and SessionEnd hooks/);
+    expect(install.stdout).toMatch(/^rtrack: updated the claude-code SessionStart and SessionEnd hooks/);
     expect(commandsIn(settings)).toEqual([installedForm(process.execPath, RTRACK, 'start', 'claude-code'), installedForm(process.execPath, RTRACK, 'end', 'claude-code')]);
     const after = await runCli(['hooks', 'status', '--settings', settings], { env: h.env, cwd: h.home });
     expect(after.stdout).toContain(`${settings}: claude-code hooks installed (SessionStart, SessionEnd)\n`);
@@ -305,5 +305,88 @@ describe('rtrack hooks: which hooks are rtrack\'s, stale hooks, hooks left behin
       expect([gone.status, gone.stdout, gone.stderr]).toEqual([0, '', '']);
     }
     expect(readFileSync(log, 'utf8').trim().split('\n')).toHaveLength(1); // nothing ran
+  });
+});
+
+describe('rtrack hooks: every agent, by its name or its command\'s', () => {
+  it('`claude` and `gemini` name claude-code and gemini-cli; Gemini CLI\'s hooks go to ~/.gemini/settings.json, with a timeout in milliseconds; the help lists both names', async () => {
+    const h = newHome();
+    const claude = await runCli(['hooks', 'install', 'claude'], { env: h.env });
+    expect(claude.code, claude.stderr).toBe(0);
+    expect(commandsIn(join(h.home, '.claude', 'settings.json'))).toEqual([installedForm(process.execPath, RTRACK, 'start', 'claude-code'), installedForm(process.execPath, RTRACK, 'end', 'claude-code')]);
+    const gemini = await runCli(['hooks', 'install', 'gemini'], { env: h.env });
+    expect(gemini.code, gemini.stderr).toBe(0);
+    const geminiSettings = join(h.home, '.gemini', 'settings.json');
+    expect(commandsIn(geminiSettings)).toEqual([installedForm(process.execPath, RTRACK, 'start', 'gemini-cli'), installedForm(process.execPath, RTRACK, 'end', 'gemini-cli')]);
+    expect((JSON.parse(readFileSync(geminiSettings, 'utf8')) as Settings).hooks.SessionStart![0]!.hooks[0]!.timeout).toBe(10_000);
+    expect((JSON.parse(readFileSync(join(h.home, '.claude', 'settings.json'), 'utf8')) as Settings).hooks.SessionStart![0]!.hooks[0]!.timeout).toBe(10);
+    expect((await runCli(['hooks', 'uninstall', 'gemini'], { env: h.env })).code).toBe(0);
+    expect(commandsIn(geminiSettings)).toEqual([]);
+    expect(commandsIn(join(h.home, '.claude', 'settings.json'))).toHaveLength(2);
+    for (const command of ['install', 'uninstall']) {
+      const help = (await runCli(['hooks', command, '--help'], { env: h.env })).stdout.replace(/\s+/g, ' ');
+      expect(help).toContain('claude-code (or claude), gemini-cli (or gemini); codex needs none (its sessions are found by their markers), opencode is not yet supported');
+    }
+  });
+
+  it('codex needs no hooks and opencode is not yet supported: one line each, exit 2, nothing written', async () => {
+    const h = newHome();
+    for (const [agent, why] of [['codex', /Codex needs no hooks: rtrack finds its sessions by the markers/], ['opencode', /opencode is not yet supported/]] as const) {
+      const r = await runCli(['hooks', 'install', agent], { env: h.env });
+      expect(r.code).toBe(2);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr).toMatch(why);
+    }
+    const unknown = await runCli(['hooks', 'install', 'cursor'], { env: h.env });
+    expect([unknown.code, unknown.stderr]).toEqual([2, expect.stringMatching(/unknown agent "cursor" \(hooks: claude-code \(claude\), gemini-cli \(gemini\); codex and opencode need none\)\n$/)]);
+    expect(readdirSync(h.home)).toEqual([]);
+  });
+
+  it('a Gemini CLI settings file keeps its comments; uninstall gives it back byte for byte; hooksConfig.enabled: false is pointed out', async () => {
+    const h = newHome();
+    const project = join(h.home, 'proj');
+    mkdirSync(join(project, '.gemini'), { recursive: true });
+    const settings = join(project, '.gemini', 'settings.json');
+    const original = '// my Gemini settings\n{\n  /* the theme */\n  "ui": { "theme": "GitHub" }, // inline\n  "hooksConfig": {\n    "enabled": false\n  }\n}\n';
+    writeFileSync(settings, original);
+    const install = await runCli(['hooks', 'install', 'gemini-cli', '--settings', '.gemini/settings.json'], { env: h.env, cwd: project });
+    expect(install.code, install.stderr).toBe(0);
+    expect(install.stdout).toContain(`rtrack: note: ${settings} turns every hook off (hooksConfig.enabled: false): gemini-cli runs none until that is changed`);
+    const text = readFileSync(settings, 'utf8');
+    for (const comment of ['// my Gemini settings\n', '/* the theme */', '"ui": { "theme": "GitHub" }, // inline']) expect(text).toContain(comment);
+    const status = await runCli(['hooks', 'status'], { env: h.env, cwd: project });
+    expect(status.stdout).toContain(`  ${settings}: gemini-cli hooks installed (SessionStart, SessionEnd); every hook is turned off here (hooksConfig.enabled: false)\n`);
+    // Claude Code's settings are plain JSON: a comment there is refused
+    mkdirSync(join(project, '.claude'));
+    writeFileSync(join(project, '.claude', 'settings.json'), original);
+    const claude = await runCli(['hooks', 'install', 'claude', '--settings', '.claude/settings.json'], { env: h.env, cwd: project });
+    expect([claude.code, claude.stderr]).toEqual([2, expect.stringMatching(/settings.json is not valid JSON \(InvalidCommentToken at line 1 column 1\); it was left unchanged\n$/)]);
+    expect((await runCli(['hooks', 'uninstall', 'gemini', '--settings', settings], { env: h.env })).code).toBe(0);
+    expect(readFileSync(settings, 'utf8')).toBe(original);
+  });
+
+  it('status lists every agent\'s settings files, the user\'s and the project\'s: installed (which events), stale, no rtrack hooks, no such file, not valid JSON', async () => {
+    const h = newHome();
+    const project = join(h.home, 'proj');
+    mkdirSync(join(project, '.gemini'), { recursive: true });
+    mkdirSync(join(project, '.claude'), { recursive: true });
+    expect((await runCli(['hooks', 'install', 'claude'], { env: h.env })).code).toBe(0);
+    mkdirSync(join(h.home, '.gemini'));
+    writeFileSync(join(h.home, '.gemini', 'settings.json'), '{ "ui": ,}');
+    writeFileSync(join(project, '.gemini', 'settings.json'), `${JSON.stringify({ hooks: { SessionEnd: [{ hooks: [{ type: 'command', command: installedForm(process.execPath, '/gone/bin/rtrack.js', 'end', 'gemini-cli') }] }] } })}\n`);
+    writeFileSync(join(project, '.claude', 'settings.local.json'), '{ "model": "opus" }\n');
+    const status = await runCli(['hooks', 'status'], { env: h.env, cwd: project });
+    expect(status.code, status.stderr).toBe(0);
+    const lines = status.stdout.split('\n');
+    expect(lines.slice(0, 7)).toEqual([
+      'claude-code (claude):',
+      `  ${join(h.home, '.claude', 'settings.json')}: claude-code hooks installed (SessionStart, SessionEnd)`,
+      `  ${join(project, '.claude', 'settings.json')}: no such file`,
+      `  ${join(project, '.claude', 'settings.local.json')}: no rtrack hooks`,
+      'gemini-cli (gemini):',
+      `  ${join(h.home, '.gemini', 'settings.json')}: not valid JSON`,
+      `  ${join(project, '.gemini', 'settings.json')}: gemini-cli hooks stale (SessionEnd): they no longer run, /gone/bin/rtrack.js is gone; \`rtrack hooks install gemini-cli\` repairs them`,
+    ]);
+    expect(lines.slice(7)).toEqual([expect.stringMatching(/^codex: Codex needs no hooks/), expect.stringMatching(/^opencode: opencode is not yet supported/), expect.stringMatching(/^follower: not running; state in /), '']);
   });
 });

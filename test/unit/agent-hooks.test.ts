@@ -3,10 +3,33 @@
 // makes them).
 import { applyEdits, modify } from 'jsonc-parser';
 import { describe, expect, it } from 'vitest';
-import { hookCommand, installEdits, parseHookCommand, rtrackHooks, uninstallEdits, type SettingsEdit } from '../../src/rules/agent-hooks.js';
+import { canonicalAgentName, hookCommand, hooksTurnedOff, installEdits, parseHookCommand, rtrackHooks, uninstallEdits, type SettingsEdit } from '../../src/rules/agent-hooks.js';
 
 const apply = (text: string, edits: SettingsEdit[]): string =>
   edits.reduce((t, e) => applyEdits(t, modify(t, e.path, e.value, { formattingOptions: { insertSpaces: true, tabSize: 2, eol: '\n' }, ...(e.insert ? { isArrayInsertion: true } : {}) })), text);
+
+describe('agent names', () => {
+  it('an agent is named by its name or its command\'s', () => {
+    expect(['claude-code', 'claude', 'gemini-cli', 'gemini', 'codex', 'opencode', 'cursor', 'Claude', ''].map(canonicalAgentName)).toEqual([
+      'claude-code',
+      'claude-code',
+      'gemini-cli',
+      'gemini-cli',
+      'codex',
+      'opencode',
+      undefined,
+      undefined,
+      undefined,
+    ]);
+  });
+
+  it('the setting that turns every hook off, per agent', () => {
+    expect(hooksTurnedOff('gemini-cli', { hooksConfig: { enabled: false } })).toBe('hooksConfig.enabled: false');
+    expect(hooksTurnedOff('gemini-cli', { hooksConfig: { enabled: true } })).toBeUndefined();
+    expect(hooksTurnedOff('gemini-cli', { disableAllHooks: true })).toBeUndefined();
+    expect(hooksTurnedOff('claude-code', { disableAllHooks: true })).toBe('disableAllHooks: true');
+  });
+});
 
 describe('the hook command', () => {
   it('round-trips any path, quotes and spaces included', () => {
