@@ -8,6 +8,8 @@ import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
+import { configTextWithReap, loadConfigFile, userConfigPath } from '../config.js';
+import { ConfigError } from '../errors.js';
 import { packageFile, stateDirectory } from '../files.js';
 import { runningFollower } from '../operations/agent-sessions.js';
 import {
@@ -42,6 +44,8 @@ export interface HooksOptions {
   settings?: string;
   dryRun?: boolean;
   config?: string;
+  /** install: turn reaping on in the per-user config. */
+  reap?: boolean;
 }
 
 /** The agent named (or its command's name), when rtrack installs hooks for it; else one line saying why not (exit 2). */
@@ -160,11 +164,31 @@ function turnedOffNote(agent: HookAgent, files: string[]): string | undefined {
   return undefined;
 }
 
+/**
+ * The config the follower reads and whether it reaps, in words: the hooks' --config when they were
+ * installed with one; else the per-user config file when it exists; else the defaults (reaping off).
+ */
+async function followerConfig(config: string | undefined): Promise<{ text: string; off: boolean }> {
+  const file = config ?? (existsSync(userConfigPath()) ? userConfigPath() : undefined);
+  if (file === undefined) return { text: `reaping is off: the follower reads no config file (there is no ${userConfigPath()}), the defaults`, off: true };
+  try {
+    const { sessions } = await loadConfigFile(file);
+    return { text: `reaping is ${sessions.reap ? 'on' : 'off'}: the follower reads ${file}`, off: !sessions.reap };
+  } catch (err) {
+    return { text: `the follower cannot use its config: ${(err as Error).message}`, off: false };
+  }
+}
+
 export async function hooksInstall(name: string, options: HooksOptions): Promise<number> {
   const agent = hookAgent(name);
   const { comments, timeout } = HOOK_AGENT_SETTINGS[agent];
   const path = resolve(options.settings ?? userSettings(agent));
+  const userConfig = userConfigPath();
+  if (options.reap && options.config !== undefined) {
+    throw new UsageError(`hooks: --reap turns reaping on in ${userConfig}, which the follower does not read when the hooks name --config ${options.config}: set sessions: reap: true under diagnostics.resource_tracking there instead`);
+  }
   const config = options.config === undefined ? {} : { config: resolve(options.config) };
+  if (config.config !== undefined) await loadConfigFile(config.config); // one that rtrack would read nothing from, or wrongly: exit 2
   const commands = Object.fromEntries(
     (Object.keys(HOOK_EVENTS) as HookEvent[]).map((event) => [event, hookCommand({ node: process.execPath, bin: RTRACK_BIN, subcommand: HOOK_EVENTS[event], agent, ...config })]),
   ) as Record<HookEvent, string>;
@@ -175,22 +199,37 @@ export async function hooksInstall(name: string, options: HooksOptions): Promise
     const edits = planned(path, () => installEdits(settings, commands, timeout));
     return edits.length === 0 ? undefined : applySettingsEdits(path, text, edits, comments);
   };
-  const note = (): void => {
-    const off = turnedOffNote(agent, [path, userSettings(agent)]);
-    if (off) process.stdout.write(`${off}\n`);
-  };
+  const reap = (text: string | undefined): string | undefined => configTextWithReap(text, userConfig);
   if (options.dryRun) {
     const next = edit(readIfThere(path));
     process.stdout.write(next === undefined ? `rtrack: the ${agent} hooks are already installed in ${path}\n` : `rtrack: dry run — ${path} would become:\n${next}${next.endsWith('\n') ? '' : '\n'}`);
+    if (options.reap) {
+      const text = reap(readIfThere(userConfig));
+      process.stdout.write(text === undefined ? `rtrack: reaping is on already in ${userConfig}\n` : `rtrack: dry run — ${userConfig} would become:\n${text}`);
+    }
     return 0;
   }
+  if (options.reap) reap(readIfThere(userConfig)); // a config that is not valid: exit 2 before anything is written
   const result = changeSettings(path, edit);
   if (!result.changed) process.stdout.write(`rtrack: the ${agent} hooks are already installed in ${path}\n`);
   else {
     const where = result.target === path ? path : `${path} (a link to ${result.target})`;
     process.stdout.write(`rtrack: ${had > 0 ? 'updated' : 'installed'} the ${agent} SessionStart and SessionEnd hooks in ${where}${result.backup ? `; the previous file is ${result.backup}` : ''}\n`);
   }
-  note();
+  const off = turnedOffNote(agent, [path, userSettings(agent)]);
+  if (off) process.stdout.write(`${off}\n`);
+  if (options.reap) {
+    let written: ReplaceResult;
+    try {
+      written = replaceFileText(userConfig, reap);
+    } catch (err) {
+      if (err instanceof ConfigError) throw err;
+      throw new Error(`hooks: ${(err as Error).message}`);
+    }
+    if (written.changed) process.stdout.write(`rtrack: turned reaping on in ${userConfig}${written.backup ? `; the previous file is ${written.backup}` : ''}\n`);
+  }
+  const reaping = await followerConfig(config.config);
+  process.stdout.write(`rtrack: ${reaping.text}${reaping.off && config.config === undefined ? `; \`rtrack hooks install ${agent} --reap\` turns it on` : ''}\n`);
   return 0;
 }
 
@@ -218,7 +257,7 @@ export async function hooksUninstall(name: string, options: HooksOptions): Promi
 }
 
 /** One settings file's state for `hooks status`: installed (which events), stale, no rtrack hooks, no such file, not valid JSON. */
-function statusOf(path: string, agent: HookAgent | undefined): string {
+async function statusOf(path: string, agent: HookAgent | undefined): Promise<string> {
   const text = readIfThere(path);
   if (text === undefined) return 'no such file';
   let settings: unknown;
@@ -240,6 +279,8 @@ function statusOf(path: string, agent: HookAgent | undefined): string {
   if (found.some((h) => !h.command.guarded)) notes.push(`an earlier form that fails loudly once rtrack is removed: \`rtrack hooks install ${found[0]!.command.agent}\` updates it`);
   const others = [...new Set(found.map((h) => h.command.bin).filter((bin) => bin !== RTRACK_BIN))];
   if (others.length > 0) notes.push(`they run ${others.join(', ')}`);
+  const configs = [...new Set(found.map((h) => h.command.config).filter((c) => c !== undefined))];
+  for (const c of configs) notes.push((await followerConfig(c)).text);
   return `${agents} hooks installed (${events.join(', ')})${notes.map((n) => `; ${n}`).join('')}${offNote}`;
 }
 
@@ -249,7 +290,7 @@ export async function hooksStatus(options: HooksOptions): Promise<number> {
   if (options.settings !== undefined) {
     const path = resolve(options.settings);
     shown.add(path);
-    lines.push(`${path}: ${statusOf(path, undefined)}`);
+    lines.push(`${path}: ${await statusOf(path, undefined)}`);
   }
   for (const agent of HOOK_AGENTS) {
     const { directory, projectFiles } = HOOK_AGENT_SETTINGS[agent];
@@ -257,10 +298,11 @@ export async function hooksStatus(options: HooksOptions): Promise<number> {
     for (const path of [userSettings(agent), ...projectFiles.map((f) => resolve(directory, f))]) {
       if (shown.has(path)) continue;
       shown.add(path);
-      lines.push(`  ${path}: ${statusOf(path, agent)}`);
+      lines.push(`  ${path}: ${await statusOf(path, agent)}`);
     }
   }
   for (const [agent, why] of Object.entries(NO_HOOKS)) lines.push(`${agent}: ${why}`);
+  lines.push(`config of hooks installed without --config: ${(await followerConfig(undefined)).text}`);
   const state = stateDirectory();
   const follower = await runningFollower(state);
   lines.push(`follower: ${follower ? `running (pid ${follower.pid})` : 'not running'}; state in ${state}`);

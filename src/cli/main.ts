@@ -68,7 +68,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
 Examples:
   rtrack run --reap -- claude          run an agent session, then remove what it leaked
   rtrack scan                          what earlier sessions left on this machine
-  rtrack hooks install claude-code     follow every Claude Code session, even those not run through rtrack
+  rtrack hooks install claude --reap   follow every Claude Code session, and reap what each one leaves
   rtrack watch --port 9464             serve leak metrics to Prometheus
   rtrack demo                          see a leak found and cleaned up`,
     );
@@ -174,17 +174,31 @@ Examples:
     .description("add the hooks, or update rtrack's hooks that are there (merged into the settings: other keys, comments and hooks are kept; installing twice changes nothing)")
     .argument('<agent>', hookAgents)
     .option('--settings <file>', settingsFile)
-    .option('-c, --config <file>', 'the YAML config the follower uses (e.g. sessions: { reap: true })')
-    .option('--dry-run', 'print the settings as they would become, change nothing')
+    .option('--reap', 'also turn reaping on: sessions.reap: true in the per-user config, written or updated (comments and other keys kept)')
+    .option('-c, --config <file>', 'the YAML config the follower reads instead of the per-user one (its settings under diagnostics.resource_tracking, see below)')
+    .option('--dry-run', 'print the settings (and with --reap the config) as they would become, change nothing')
     .addHelpText(
       'after',
       `
+The follower the hooks start reads --config when the hooks were installed with one, else the
+per-user config, $XDG_CONFIG_HOME/rtrack/config.yaml (else ~/.config/rtrack/config.yaml), when it
+exists, else the defaults (reaping off). rtrack reads only this part of a config file:
+
+  diagnostics:
+    resource_tracking:
+      sessions:
+        reap: true         # reap what an agent session that is over left running
+        linger_ms: 3000
+
+A --config file from which rtrack would read nothing, or with unknown keys, is refused (exit 2).
+
 Codex needs no hooks: rtrack finds its sessions by the markers its processes carry. opencode is not
 yet supported: \`rtrack hooks install opencode\` says so (exit 2).
 
 Examples:
-  rtrack hooks install claude-code
-  rtrack hooks install gemini --settings .gemini/settings.json --dry-run`,
+  rtrack hooks install claude-code --reap
+  rtrack hooks install gemini --settings .gemini/settings.json --dry-run
+  rtrack hooks install claude --config ~/work/rtrack.yaml`,
     )
     .action(async (agent: string, options: HooksOptions) => setExit(await (await hooksCommand()).hooksInstall(agent, options)));
   hooks

@@ -387,6 +387,86 @@ describe('rtrack hooks: every agent, by its name or its command\'s', () => {
       `  ${join(h.home, '.gemini', 'settings.json')}: not valid JSON`,
       `  ${join(project, '.gemini', 'settings.json')}: gemini-cli hooks stale (SessionEnd): they no longer run, /gone/bin/rtrack.js is gone; \`rtrack hooks install gemini-cli\` repairs them`,
     ]);
-    expect(lines.slice(7)).toEqual([expect.stringMatching(/^codex: Codex needs no hooks/), expect.stringMatching(/^opencode: opencode is not yet supported/), expect.stringMatching(/^follower: not running; state in /), '']);
+    expect(lines.slice(7)).toEqual([
+      expect.stringMatching(/^codex: Codex needs no hooks/),
+      expect.stringMatching(/^opencode: opencode is not yet supported/),
+      expect.stringMatching(/^config of hooks installed without --config: reaping is off: /),
+      expect.stringMatching(/^follower: not running; state in /),
+      '',
+    ]);
+  });
+});
+
+describe('rtrack hooks: the first hour (reaping, the config the follower reads)', () => {
+  const userConfig = (h: Home): string => join(h.home, 'config', 'rtrack', 'config.yaml');
+
+  it('install --reap writes the per-user config ($XDG_CONFIG_HOME/rtrack/config.yaml, 0600 in a 0700 directory); install and status say reaping is on and which config the follower reads', async () => {
+    const h = newHome();
+    const plain = await runCli(['hooks', 'install', 'claude'], { env: h.env });
+    expect(plain.stdout).toContain(`rtrack: reaping is off: the follower reads no config file (there is no ${userConfig(h)}), the defaults; \`rtrack hooks install claude-code --reap\` turns it on\n`);
+    const r = await runCli(['hooks', 'install', 'claude', '--reap'], { env: h.env });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`rtrack: the claude-code hooks are already installed in ${join(h.home, '.claude', 'settings.json')}\n`);
+    expect(r.stdout).toContain(`rtrack: turned reaping on in ${userConfig(h)}\n`);
+    expect(r.stdout).toContain(`rtrack: reaping is on: the follower reads ${userConfig(h)}\n`);
+    expect(readFileSync(userConfig(h), 'utf8')).toMatch(/^diagnostics:\n {2}resource_tracking:\n {4}sessions:\n {6}reap: true/m);
+    expect([mode(join(h.home, 'config')), mode(join(h.home, 'config', 'rtrack')), mode(userConfig(h))]).toEqual([0o700, 0o700, 0o600]);
+    const status = await runCli(['hooks', 'status'], { env: h.env, cwd: h.home });
+    expect(status.stdout).toContain(`\nconfig of hooks installed without --config: reaping is on: the follower reads ${userConfig(h)}\n`);
+    const again = await runCli(['hooks', 'install', 'claude', '--reap'], { env: h.env });
+    expect(again.stdout).not.toContain('turned reaping on');
+    expect(backupsOf(userConfig(h))).toEqual([]);
+  });
+
+  it('install --reap updates an existing config: comments, other keys and their order survive; a config that is not valid is left alone (exit 2)', async () => {
+    const h = newHome();
+    mkdirSync(join(h.home, 'config', 'rtrack'), { recursive: true });
+    const original = '# my rtrack settings\nother_app: { x: 1 }   # not rtrack\'s\ndiagnostics:\n    resource_tracking:\n        keep: [ sccache ]    # mine\n        sessions:\n            linger_ms: 500 # quick\n            reap: false\n';
+    writeFileSync(userConfig(h), original);
+    const r = await runCli(['hooks', 'install', 'gemini', '--reap'], { env: h.env });
+    expect(r.code, r.stderr).toBe(0);
+    expect(readFileSync(userConfig(h), 'utf8')).toBe(original.replace('reap: false', 'reap: true').replace('[ sccache ]    # mine', '[ sccache ] # mine').replace('{ x: 1 }   #', '{ x: 1 } #'));
+    expect(backupsOf(userConfig(h)).map((b) => readFileSync(b, 'utf8'))).toEqual([original]);
+
+    const broken = 'diagnostics:\n  resource_tracking:\n    sesions: { reap: true }\n';
+    writeFileSync(userConfig(h), broken);
+    const refused = await runCli(['hooks', 'install', 'claude', '--reap'], { env: h.env });
+    expect([refused.code, refused.stderr]).toEqual([2, `rtrack: ${userConfig(h)}: unknown key diagnostics.resource_tracking.sesions\n`]);
+    expect(readFileSync(userConfig(h), 'utf8')).toBe(broken);
+    expect(existsSync(join(h.home, '.claude'))).toBe(false); // nothing written
+  });
+
+  it('a --config file rtrack would read nothing from, or with unknown keys, is refused (one line, exit 2); --reap with --config too; the help shows the layout rtrack reads', async () => {
+    const h = newHome();
+    const cases: [string, string][] = [
+      ['sessions:\n  reap: true\n', 'rtrack reads nothing from this file: its settings go under diagnostics.resource_tracking (sessions is at the top level)'],
+      ['resource_tracking:\n  sessions: { reap: true }\n', 'rtrack reads nothing from this file: its settings go under diagnostics.resource_tracking (resource_tracking is at the top level)'],
+      ['diagnostics:\n  sessions: { reap: true }\n', 'rtrack reads nothing from this file: its settings go under diagnostics.resource_tracking (diagnostics.sessions is one level too high)'],
+      ['# nothing yet\n', 'rtrack reads nothing from this file: its settings go under diagnostics.resource_tracking'],
+      ['diagnostics:\n  resource_tracking:\n    sessions: { reap: true, linger: 5 }\n', 'diagnostics.resource_tracking.sessions.linger: unknown key'],
+    ];
+    for (const [i, [text, why]] of cases.entries()) {
+      const config = join(h.home, `c${i}.yaml`);
+      writeFileSync(config, text);
+      const r = await runCli(['hooks', 'install', 'claude-code', '--config', config], { env: h.env });
+      expect([r.code, r.stderr]).toEqual([2, `rtrack: ${config}: ${why}\n`]);
+    }
+    const both = await runCli(['hooks', 'install', 'claude-code', '--reap', '--config', join(h.home, 'c0.yaml')], { env: h.env });
+    expect([both.code, both.stderr.split('\n').length]).toEqual([2, 2]);
+    expect(both.stderr).toMatch(/--reap turns reaping on in .*config\.yaml, which the follower does not read when the hooks name --config/);
+    expect(readdirSync(h.home).sort()).toEqual(['c0.yaml', 'c1.yaml', 'c2.yaml', 'c3.yaml', 'c4.yaml']);
+
+    const good = join(h.home, 'good.yaml');
+    writeFileSync(good, 'diagnostics:\n  resource_tracking:\n    sessions:\n      reap: true\n');
+    const r = await runCli(['hooks', 'install', 'claude-code', '--config', good], { env: h.env });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`rtrack: reaping is on: the follower reads ${good}\n`);
+    const status = await runCli(['hooks', 'status'], { env: h.env, cwd: h.home });
+    expect(status.stdout).toContain(`${join(h.home, '.claude', 'settings.json')}: claude-code hooks installed (SessionStart, SessionEnd); reaping is on: the follower reads ${good}\n`);
+
+    const help = (await runCli(['hooks', 'install', '--help'], { env: h.env })).stdout;
+    expect(help).not.toContain('sessions: { reap: true }');
+    expect(help).toContain('  diagnostics:\n    resource_tracking:\n      sessions:\n        reap: true');
+    expect(help).toContain('$XDG_CONFIG_HOME/rtrack/config.yaml');
   });
 });
