@@ -273,33 +273,31 @@ export function uninstallEdits(settings: unknown): SettingsEdit[] {
 }
 
 /**
- * The settings without rtrack's hooks and the groups, event lists and `hooks` object they leave
- * empty, as a new object: what installing and uninstalling must leave exactly as it was (the edits'
- * result is checked against it).
+ * The settings without rtrack's hooks, as a new object, for comparing what installing and
+ * uninstalling left with what was there: apart from rtrack's hooks it must be the same. An empty
+ * SessionStart or SessionEnd list, and an empty `hooks` object, count as none (installing into
+ * `"hooks": {}` fills it; uninstalling removes what rtrack's hooks leave empty).
  */
 export function withoutRtrackHooks(settings: unknown): Json {
   if (!isObject(settings) || !isObject(settings.hooks)) return structuredClone(settings) as Json;
   const next = structuredClone(settings);
   const hooks = next.hooks as JsonObject;
-  let changed = false;
   for (const event of Object.keys(HOOK_EVENTS)) {
     const list = hooks[event];
-    const hasOurs = (group: Json): boolean => isObject(group) && Array.isArray(group.hooks) && group.hooks.some((h) => isObject(h) && isOurs(h.command));
-    if (!Array.isArray(list) || !list.some(hasOurs)) continue;
-    changed = true;
+    if (!Array.isArray(list)) continue;
     const kept: Json[] = [];
     for (const group of list) {
-      if (!hasOurs(group)) {
+      if (!isObject(group) || !Array.isArray(group.hooks) || !group.hooks.some((h) => isObject(h) && isOurs(h.command))) {
         kept.push(group);
         continue;
       }
-      const rest = ((group as JsonObject).hooks as Json[]).filter((h) => !(isObject(h) && isOurs(h.command)));
-      if (rest.length > 0) kept.push({ ...(group as JsonObject), hooks: rest });
+      const rest = group.hooks.filter((h) => !(isObject(h) && isOurs(h.command)));
+      if (rest.length > 0) kept.push({ ...group, hooks: rest });
     }
     if (kept.length > 0) hooks[event] = kept;
     else delete hooks[event];
   }
-  if (changed && Object.keys(hooks).length === 0) delete next.hooks;
+  if (Object.keys(hooks).length === 0) delete next.hooks;
   return next;
 }
 

@@ -76,6 +76,20 @@ describe('rtrack hooks', () => {
     expect(readFileSync(settings, 'utf8')).toBe(original);
   });
 
+  it('an empty hooks object or an empty event list is merged into; uninstall then leaves the user\'s other events', async () => {
+    const h = newHome();
+    for (const original of ['{\n  "hooks": {}\n}\n', '{\n  "hooks": {\n    "SessionStart": [],\n    "Stop": []\n  }\n}\n']) {
+      const settings = join(h.home, 'settings.json');
+      writeFileSync(settings, original);
+      const r = await runCli(['hooks', 'install', 'claude-code', '--settings', settings], { env: h.env });
+      expect(r.code, r.stderr).toBe(0);
+      expect(commandsIn(settings)).toHaveLength(2);
+      expect((await runCli(['hooks', 'uninstall', 'claude-code', '--settings', settings], { env: h.env })).code).toBe(0);
+      expect(commandsIn(settings)).toEqual([]);
+    }
+    expect(JSON.parse(readFileSync(join(h.home, 'settings.json'), 'utf8'))).toEqual({ hooks: { Stop: [] } });
+  });
+
   it('a settings file that is not valid JSON: one line, exit 2, the file unchanged', async () => {
     const h = newHome();
     const settings = join(h.home, 'broken.json');
