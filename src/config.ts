@@ -5,6 +5,8 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import { ConfigError } from './errors.js';
 import { compileKeepPatterns } from './rules/patterns.js';
 import { DEFAULT_CONFIG, type ResourceTrackerConfig } from './types.js';
@@ -140,18 +142,92 @@ export function parseConfig(text: string, source: string): ResourceTrackerConfig
   return checkSettings(section, 'yaml', source, 'diagnostics.resource_tracking');
 }
 
-/** Reads the YAML config; without a path, the defaults (and the YAML parser is never loaded). A missing explicit file is an error. */
-export async function loadConfig(path?: string): Promise<ResourceTrackerConfig> {
-  if (path === undefined) return { ...DEFAULT_CONFIG, keep: [...DEFAULT_CONFIG.keep], agents: [], sessions: { ...DEFAULT_CONFIG.sessions } };
-  let text: string;
+/** A config file's text; a file that cannot be read is a ConfigError naming it. */
+async function readConfigText(path: string): Promise<string> {
   try {
-    text = await readFile(path, 'utf8');
+    return await readFile(path, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'is a directory' : (err as Error).message;
     throw new ConfigError(`${path}: cannot read config: ${why}`);
   }
-  return parseConfig(text, path);
+}
+
+/** Reads the YAML config; without a path, the defaults (and the YAML parser is never loaded). A missing explicit file is an error. */
+export async function loadConfig(path?: string): Promise<ResourceTrackerConfig> {
+  if (path === undefined) return { ...DEFAULT_CONFIG, keep: [...DEFAULT_CONFIG.keep], agents: [], sessions: { ...DEFAULT_CONFIG.sessions } };
+  return parseConfig(await readConfigText(path), path);
+}
+
+/**
+ * Why rtrack reads nothing from a config file's data (one line, after `source: `), or undefined
+ * when it has a diagnostics.resource_tracking section. A file whose settings are at the top level
+ * (`sessions: …`, `resource_tracking: …`) or directly under `diagnostics` is the usual mistake:
+ * rtrack, reading only diagnostics.resource_tracking, would silently use the defaults.
+ */
+function readsNothing(data: unknown): string | undefined {
+  const diagnostics = isMapping(data) ? data.diagnostics : undefined;
+  if (isMapping(diagnostics) && isMapping(diagnostics.resource_tracking)) return undefined;
+  const names = new Set([...FIELDS.map((f) => f.yaml), 'resource_tracking']);
+  const misplaced = [
+    ...(isMapping(data) ? Object.keys(data).filter((k) => names.has(k)).map((k) => `${k} is at the top level`) : []),
+    ...(isMapping(diagnostics) ? Object.keys(diagnostics).filter((k) => names.has(k) && k !== 'resource_tracking').map((k) => `diagnostics.${k} is one level too high`) : []),
+  ];
+  return `rtrack reads nothing from this file: its settings go under diagnostics.resource_tracking${misplaced.length > 0 ? ` (${misplaced.join(', ')})` : ''}`;
+}
+
+/**
+ * Parses a config file that was named to be used (`--config`): like parseConfig, and a file from
+ * which rtrack would read nothing (no diagnostics.resource_tracking section) is an error too.
+ */
+export function parseConfigFile(text: string, source: string): ResourceTrackerConfig {
+  const config = parseConfig(text, source);
+  const problem = readsNothing(loadYaml().parse(text));
+  if (problem) throw new ConfigError(`${source}: ${problem}`);
+  return config;
+}
+
+/** Reads a config file that was named to be used (`--config`): see parseConfigFile. */
+export async function loadConfigFile(path: string): Promise<ResourceTrackerConfig> {
+  return parseConfigFile(await readConfigText(path), path);
+}
+
+/**
+ * The per-user config file: `$XDG_CONFIG_HOME/rtrack/config.yaml`, else
+ * `~/.config/rtrack/config.yaml`. What the session follower and the machine-wide commands read
+ * when no --config is given, and what `rtrack hooks install --reap` writes.
+ */
+export function userConfigPath(env: NodeJS.ProcessEnv = process.env): string {
+  const xdg = env.XDG_CONFIG_HOME;
+  return join(xdg && xdg.startsWith('/') ? xdg : join(env.HOME || homedir(), '.config'), 'rtrack', 'config.yaml');
+}
+
+const REAP_PATH = ['diagnostics', 'resource_tracking', 'sessions', 'reap'];
+
+/**
+ * A config file's text with diagnostics.resource_tracking.sessions.reap set to true, edited with
+ * the YAML parser's Document API: comments, other keys and their order are kept (the file's
+ * indentation too; spacing inside a line may be normalized). Undefined when reaping is on already.
+ * The text of a new file when there is none. A file that is not a valid config is a ConfigError,
+ * never changed.
+ */
+export function configTextWithReap(text: string | undefined, source: string): string | undefined {
+  if (text === undefined || text.trim() === '') {
+    return `# rtrack's settings for this user (see "Configuration" in rtrack's README)\ndiagnostics:\n  resource_tracking:\n    sessions:\n      reap: true   # reap what an agent session that is over left running\n`;
+  }
+  if (parseConfig(text, source).sessions.reap) return undefined;
+  const { parseDocument, isCollection, isScalar } = loadYaml();
+  const document = parseDocument(text);
+  for (let depth = 1; depth < REAP_PATH.length; depth++) {
+    const node: unknown = document.getIn(REAP_PATH.slice(0, depth), true);
+    if (isScalar(node) && node.value === null) document.setIn(REAP_PATH.slice(0, depth), document.createNode({})); // `diagnostics:` with nothing under it
+    else if (node !== undefined && !isCollection(node)) throw new ConfigError(`${source}: ${REAP_PATH.slice(0, depth).join('.')}: expected a mapping of keys`);
+  }
+  document.setIn(REAP_PATH, true);
+  const indent = /\n( +)\S/.exec(text)?.[1]?.length ?? 2;
+  const next = document.toString({ lineWidth: 0, indent, flowCollectionPadding: !/[[{][^\s\]}]/.test(text) });
+  if (!parseConfig(next, source).sessions.reap) throw new ConfigError(`${source}: could not turn reaping on in this file`);
+  return next;
 }
 
 /** The config file the CLI reads from the working directory when `--config` is not given. */

@@ -1,127 +1,311 @@
 // `rtrack hooks install|uninstall|status`: rtrack's SessionStart/SessionEnd hooks in an agent's
-// settings file, merged in and taken out without touching anything else.
-import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+// settings file, merged in and taken out without touching anything else. The file's text is edited
+// with jsonc-parser, never re-serialized: comments, key order, numbers and every other byte stay,
+// except the indentation of the lines an edit touches (a one-line file becomes indented). It is
+// written the safe way (src/settings-file.ts).
+import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { packageFile, stateDirectory, writeFileAtomic } from '../files.js';
+import { join, resolve } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
+import { configTextWithReap, loadConfigFile, userConfigPath } from '../config.js';
+import { ConfigError } from '../errors.js';
+import { packageFile, stateDirectory } from '../files.js';
 import { runningFollower } from '../operations/agent-sessions.js';
-import { HOOK_AGENTS, HOOK_EVENTS, installedEvents, withHooks, withoutHooks, type HookAgent } from '../rules/agent-hooks.js';
+import {
+  agentWithAlias,
+  canonicalAgentName,
+  HOOK_AGENT_SETTINGS,
+  HOOK_AGENTS,
+  HOOK_EVENTS,
+  hookCommand,
+  hooksTurnedOff,
+  installEdits,
+  NO_HOOKS,
+  rtrackHooks,
+  uninstallEdits,
+  withoutRtrackHooks,
+  type HookAgent,
+  type HookCommand,
+  type HookEvent,
+  type SettingsEdit,
+} from '../rules/agent-hooks.js';
+import { replaceFileText, type ReplaceResult } from '../settings-file.js';
 import { UsageError } from './common.js';
 
 const RTRACK_BIN = packageFile('bin/rtrack.js');
-const quote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
+
+/** jsonc-parser, loaded when a hooks command runs (this module is bundled into the CLI; the parser stays in node_modules). */
+type Jsonc = typeof import('jsonc-parser');
+let jsonc: Jsonc | undefined;
+const loadJsonc = (): Jsonc => (jsonc ??= createRequire(import.meta.url)('jsonc-parser') as Jsonc);
 
 export interface HooksOptions {
   settings?: string;
   dryRun?: boolean;
   config?: string;
+  /** install: turn reaping on in the per-user config. */
+  reap?: boolean;
 }
 
-function checkAgent(agent: string): HookAgent {
-  if (!(HOOK_AGENTS as readonly string[]).includes(agent)) {
-    throw new UsageError(`hooks: unknown agent ${JSON.stringify(agent)} (supported: ${HOOK_AGENTS.join(', ')})`);
+/** The agent named (or its command's name), when rtrack installs hooks for it; else one line saying why not (exit 2). */
+function hookAgent(name: string): HookAgent {
+  const agent = canonicalAgentName(name);
+  if (agent === undefined) {
+    throw new UsageError(`hooks: unknown agent ${JSON.stringify(name)} (hooks: ${HOOK_AGENTS.map(agentWithAlias).join(', ')}; ${Object.keys(NO_HOOKS).join(' and ')} need none)`);
   }
+  if (!(HOOK_AGENTS as readonly string[]).includes(agent)) throw new UsageError(`hooks: ${NO_HOOKS[agent as keyof typeof NO_HOOKS]}`);
   return agent as HookAgent;
 }
 
-/** The user-level settings file of the agent (Claude Code: ~/.claude/settings.json). */
-function defaultSettings(): string {
-  return join(process.env.HOME || homedir(), '.claude', 'settings.json');
+const home = (): string => process.env.HOME || homedir();
+
+/** The agent's user-level settings file (Claude Code: ~/.claude/settings.json; Gemini CLI: ~/.gemini/settings.json). */
+function userSettings(agent: HookAgent): string {
+  const { directory, userFile } = HOOK_AGENT_SETTINGS[agent];
+  return join(home(), directory, userFile);
 }
 
-/** The settings file's JSON; `{}` when it does not exist yet. A file that is not JSON is a usage error: it is never overwritten. */
-function readSettings(path: string): { settings: unknown; text: string | undefined } {
-  let text: string;
+/**
+ * The settings in a file's text; `{}` for no file. Text that is not JSON (comments allowed where
+ * the agent reads them) is a usage error: such a file is never written.
+ */
+function parseSettings(path: string, text: string | undefined, comments: boolean): unknown {
+  if (text === undefined || text.trim() === '') return {};
+  const { parse, printParseErrorCode } = loadJsonc();
+  const errors: import('jsonc-parser').ParseError[] = [];
+  const settings: unknown = parse(text, errors, { disallowComments: !comments, allowTrailingComma: false, allowEmptyContent: false });
+  if (errors.length > 0) {
+    const { error, offset } = errors[0]!;
+    const before = text.slice(0, offset).split('\n');
+    throw new UsageError(`hooks: ${path} is not valid JSON (${printParseErrorCode(error)} at line ${before.length} column ${before.at(-1)!.length + 1}); it was left unchanged`);
+  }
+  return settings;
+}
+
+/** How the file is indented (the first indented line's indent; two spaces when none is) and its line ends. */
+function formattingOf(text: string): import('jsonc-parser').FormattingOptions {
+  const indent = /\n([ \t]+)\S/.exec(text)?.[1];
+  const eol = text.includes('\r\n') ? '\r\n' : '\n';
+  if (indent?.startsWith('\t')) return { insertSpaces: false, tabSize: 1, eol };
+  return { insertSpaces: true, tabSize: indent ? indent.length : 2, eol };
+}
+
+/**
+ * The text with the edits made, one after the other. The result is checked: it parses, and apart
+ * from rtrack's hooks it holds exactly what the original held (else rtrack refuses, nothing written).
+ */
+function applySettingsEdits(path: string, text: string | undefined, edits: SettingsEdit[], comments: boolean): string {
+  const { applyEdits, modify } = loadJsonc();
+  const original = text === undefined || text.trim() === '' ? '{}\n' : text;
+  const formattingOptions = formattingOf(original);
+  let next = original;
+  for (const edit of edits) {
+    next = applyEdits(next, modify(next, edit.path, edit.value, { formattingOptions, ...(edit.insert ? { isArrayInsertion: true } : {}) }));
+  }
+  let same: boolean;
   try {
-    text = readFileSync(path, 'utf8');
+    same = isDeepStrictEqual(withoutRtrackHooks(parseSettings(path, next, comments)), withoutRtrackHooks(parseSettings(path, original, comments)));
+  } catch {
+    same = false;
+  }
+  if (!same) throw new Error(`hooks: ${path}: editing the file would have changed more than rtrack's hooks; it was left unchanged`);
+  return next;
+}
+
+/** Changes the settings file safely (src/settings-file.ts); a failure is one line naming the file. */
+function changeSettings(path: string, edit: (text: string | undefined) => string | undefined): ReplaceResult {
+  try {
+    return replaceFileText(path, edit);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { settings: {}, text: undefined };
-    throw new UsageError(`hooks: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-  }
-  try {
-    return { settings: text.trim() === '' ? {} : JSON.parse(text), text };
-  } catch (err) {
-    throw new UsageError(`hooks: ${path} is not valid JSON (${(err as Error).message}); it was left unchanged`);
+    if (err instanceof UsageError || (err as Error).message.startsWith('hooks: ')) throw err;
+    throw new Error(`hooks: ${(err as Error).message}`);
   }
 }
 
-async function writeSettings(path: string, before: string | undefined, settings: unknown): Promise<string | undefined> {
-  mkdirSync(dirname(path), { recursive: true });
-  let backup: string | undefined;
-  if (before !== undefined) {
-    backup = `${path}.rtrack-backup`;
-    copyFileSync(path, backup);
-  }
-  await writeFileAtomic(path, `${JSON.stringify(settings, null, 2)}\n`);
-  return backup;
-}
-
-export async function hooksInstall(agent: string, options: HooksOptions): Promise<number> {
-  checkAgent(agent);
-  const path = resolve(options.settings ?? defaultSettings());
-  const { settings, text } = readSettings(path);
-  const configArg = options.config ? ` --config ${quote(resolve(options.config))}` : '';
-  let merged;
+/** A rule's complaint about the settings (not an object, `hooks` not an object…) as a usage error naming the file. */
+function planned(path: string, plan: () => SettingsEdit[]): SettingsEdit[] {
   try {
-    merged = withHooks(settings, (event) => `${quote(process.execPath)} ${quote(RTRACK_BIN)} session ${HOOK_EVENTS[event]} --agent ${agent}${configArg}`);
+    return plan();
   } catch (err) {
     throw new UsageError(`hooks: ${path}: ${(err as Error).message}; it was left unchanged`);
   }
-  if (!merged.changed) {
-    process.stdout.write(`rtrack: the hooks are already installed in ${path}\n`);
-    return 0;
+}
+
+const readIfThere = (path: string): string | undefined => (existsSync(path) ? readFileSync(path, 'utf8') : undefined);
+
+/** Why a hook of rtrack's no longer runs (its rtrack or its Node is gone), or undefined when it runs. */
+function staleBecause(command: HookCommand): string | undefined {
+  try {
+    if (!statSync(command.bin).isFile()) return `${command.bin} is gone`;
+  } catch {
+    return `${command.bin} is gone`;
   }
+  try {
+    accessSync(command.node, constants.X_OK);
+  } catch {
+    return `${command.node} is gone`;
+  }
+  return undefined;
+}
+
+/** A note when the agent will not run the hooks: the file (or the user's settings) turns every hook off. */
+function turnedOffNote(agent: HookAgent, files: string[]): string | undefined {
+  const { comments } = HOOK_AGENT_SETTINGS[agent];
+  for (const file of new Set(files)) {
+    let off: string | undefined;
+    try {
+      off = hooksTurnedOff(agent, parseSettings(file, readIfThere(file), comments));
+    } catch {
+      continue;
+    }
+    if (off) return `rtrack: note: ${file} turns every hook off (${off}): ${agent} runs none until that is changed`;
+  }
+  return undefined;
+}
+
+/**
+ * The config the follower reads and whether it reaps, in words: the hooks' --config when they were
+ * installed with one; else the per-user config file when it exists; else the defaults (reaping off).
+ */
+async function followerConfig(config: string | undefined): Promise<{ text: string; off: boolean }> {
+  const file = config ?? (existsSync(userConfigPath()) ? userConfigPath() : undefined);
+  if (file === undefined) return { text: `reaping is off: the follower reads no config file (there is no ${userConfigPath()}), the defaults`, off: true };
+  try {
+    const { sessions } = await loadConfigFile(file);
+    return { text: `reaping is ${sessions.reap ? 'on' : 'off'}: the follower reads ${file}`, off: !sessions.reap };
+  } catch (err) {
+    return { text: `the follower cannot use its config: ${(err as Error).message}`, off: false };
+  }
+}
+
+export async function hooksInstall(name: string, options: HooksOptions): Promise<number> {
+  const agent = hookAgent(name);
+  const { comments, timeout } = HOOK_AGENT_SETTINGS[agent];
+  const path = resolve(options.settings ?? userSettings(agent));
+  const userConfig = userConfigPath();
+  if (options.reap && options.config !== undefined) {
+    throw new UsageError(`hooks: --reap turns reaping on in ${userConfig}, which the follower does not read when the hooks name --config ${options.config}: set sessions: reap: true under diagnostics.resource_tracking there instead`);
+  }
+  const config = options.config === undefined ? {} : { config: resolve(options.config) };
+  if (config.config !== undefined) await loadConfigFile(config.config); // one that rtrack would read nothing from, or wrongly: exit 2
+  const commands = Object.fromEntries(
+    (Object.keys(HOOK_EVENTS) as HookEvent[]).map((event) => [event, hookCommand({ node: process.execPath, bin: RTRACK_BIN, subcommand: HOOK_EVENTS[event], agent, ...config })]),
+  ) as Record<HookEvent, string>;
+  let had = 0;
+  const edit = (text: string | undefined): string | undefined => {
+    const settings = parseSettings(path, text, comments);
+    had = rtrackHooks(settings).length;
+    const edits = planned(path, () => installEdits(settings, commands, timeout));
+    return edits.length === 0 ? undefined : applySettingsEdits(path, text, edits, comments);
+  };
+  const reap = (text: string | undefined): string | undefined => configTextWithReap(text, userConfig);
   if (options.dryRun) {
-    process.stdout.write(`rtrack: dry run — ${path} would become:\n${JSON.stringify(merged.settings, null, 2)}\n`);
+    const next = edit(readIfThere(path));
+    process.stdout.write(next === undefined ? `rtrack: the ${agent} hooks are already installed in ${path}\n` : `rtrack: dry run — ${path} would become:\n${next}${next.endsWith('\n') ? '' : '\n'}`);
+    if (options.reap) {
+      const text = reap(readIfThere(userConfig));
+      process.stdout.write(text === undefined ? `rtrack: reaping is on already in ${userConfig}\n` : `rtrack: dry run — ${userConfig} would become:\n${text}`);
+    }
     return 0;
   }
-  const backup = await writeSettings(path, text, merged.settings);
-  process.stdout.write(`rtrack: installed the SessionStart and SessionEnd hooks in ${path}${backup ? ` (the previous file is ${backup})` : ''}\n`);
+  if (options.reap) reap(readIfThere(userConfig)); // a config that is not valid: exit 2 before anything is written
+  const result = changeSettings(path, edit);
+  if (!result.changed) process.stdout.write(`rtrack: the ${agent} hooks are already installed in ${path}\n`);
+  else {
+    const where = result.target === path ? path : `${path} (a link to ${result.target})`;
+    process.stdout.write(`rtrack: ${had > 0 ? 'updated' : 'installed'} the ${agent} SessionStart and SessionEnd hooks in ${where}${result.backup ? `; the previous file is ${result.backup}` : ''}\n`);
+  }
+  const off = turnedOffNote(agent, [path, userSettings(agent)]);
+  if (off) process.stdout.write(`${off}\n`);
+  if (options.reap) {
+    let written: ReplaceResult;
+    try {
+      written = replaceFileText(userConfig, reap);
+    } catch (err) {
+      if (err instanceof ConfigError) throw err;
+      throw new Error(`hooks: ${(err as Error).message}`);
+    }
+    if (written.changed) process.stdout.write(`rtrack: turned reaping on in ${userConfig}${written.backup ? `; the previous file is ${written.backup}` : ''}\n`);
+  }
+  const reaping = await followerConfig(config.config);
+  process.stdout.write(`rtrack: ${reaping.text}${reaping.off && config.config === undefined ? `; \`rtrack hooks install ${agent} --reap\` turns it on` : ''}\n`);
   return 0;
 }
 
-export async function hooksUninstall(agent: string, options: HooksOptions): Promise<number> {
-  checkAgent(agent);
-  const path = resolve(options.settings ?? defaultSettings());
-  const { settings, text } = readSettings(path);
-  let result;
-  try {
-    result = withoutHooks(settings);
-  } catch (err) {
-    throw new UsageError(`hooks: ${path}: ${(err as Error).message}; it was left unchanged`);
+export async function hooksUninstall(name: string, options: HooksOptions): Promise<number> {
+  const agent = hookAgent(name);
+  const { comments } = HOOK_AGENT_SETTINGS[agent];
+  const path = resolve(options.settings ?? userSettings(agent));
+  const edit = (text: string | undefined): string | undefined => {
+    if (text === undefined) return undefined;
+    const edits = planned(path, () => uninstallEdits(parseSettings(path, text, comments)));
+    return edits.length === 0 ? undefined : applySettingsEdits(path, text, edits, comments);
+  };
+  if (options.dryRun) {
+    const next = edit(readIfThere(path));
+    process.stdout.write(next === undefined ? `rtrack: no rtrack hooks in ${path}\n` : `rtrack: dry run — ${path} would become:\n${next}${next.endsWith('\n') ? '' : '\n'}`);
+    return 0;
   }
-  if (!result.changed || text === undefined) {
+  const result = changeSettings(path, edit);
+  if (!result.changed) {
     process.stdout.write(`rtrack: no rtrack hooks in ${path}\n`);
     return 0;
   }
-  if (options.dryRun) {
-    process.stdout.write(`rtrack: dry run — ${path} would become:\n${JSON.stringify(result.settings, null, 2)}\n`);
-    return 0;
-  }
-  const backup = await writeSettings(path, text, result.settings);
-  process.stdout.write(`rtrack: removed rtrack's hooks from ${path} (the previous file is ${backup})\n`);
+  process.stdout.write(`rtrack: removed rtrack's hooks from ${path}; the previous file is ${result.backup}\n`);
   return 0;
+}
+
+/** One settings file's state for `hooks status`: installed (which events), stale, no rtrack hooks, no such file, not valid JSON. */
+async function statusOf(path: string, agent: HookAgent | undefined): Promise<string> {
+  const text = readIfThere(path);
+  if (text === undefined) return 'no such file';
+  let settings: unknown;
+  try {
+    settings = parseSettings(path, text, agent === undefined || HOOK_AGENT_SETTINGS[agent].comments);
+  } catch {
+    return 'not valid JSON';
+  }
+  const found = rtrackHooks(settings);
+  const offAgent = agent ?? found[0]?.command.agent;
+  const off = offAgent !== undefined && (HOOK_AGENTS as readonly string[]).includes(offAgent) ? hooksTurnedOff(offAgent as HookAgent, settings) : undefined;
+  const offNote = off ? `; every hook is turned off here (${off})` : '';
+  if (found.length === 0) return `no rtrack hooks${offNote}`;
+  const events = (Object.keys(HOOK_EVENTS) as HookEvent[]).filter((e) => found.some((h) => h.event === e));
+  const agents = [...new Set(found.map((h) => h.command.agent))].join(', ');
+  const stale = [...new Set(found.map((h) => staleBecause(h.command)).filter((why) => why !== undefined))];
+  if (stale.length > 0) return `${agents} hooks stale (${events.join(', ')}): they no longer run, ${stale.join(', ')}; \`rtrack hooks install ${found[0]!.command.agent}\` repairs them${offNote}`;
+  const notes: string[] = [];
+  if (found.some((h) => !h.command.guarded)) notes.push(`an earlier form that fails loudly once rtrack is removed: \`rtrack hooks install ${found[0]!.command.agent}\` updates it`);
+  const others = [...new Set(found.map((h) => h.command.bin).filter((bin) => bin !== RTRACK_BIN))];
+  if (others.length > 0) notes.push(`they run ${others.join(', ')}`);
+  const configs = [...new Set(found.map((h) => h.command.config).filter((c) => c !== undefined))];
+  for (const c of configs) notes.push((await followerConfig(c)).text);
+  return `${agents} hooks installed (${events.join(', ')})${notes.map((n) => `; ${n}`).join('')}${offNote}`;
 }
 
 export async function hooksStatus(options: HooksOptions): Promise<number> {
-  const files = [...new Set([resolve(options.settings ?? defaultSettings()), resolve('.claude', 'settings.json')])];
-  for (const path of files) {
-    if (!existsSync(path)) {
-      process.stdout.write(`${path}: no such file\n`);
-      continue;
-    }
-    let events: string[];
-    try {
-      events = installedEvents(JSON.parse(readFileSync(path, 'utf8')));
-    } catch {
-      process.stdout.write(`${path}: not valid JSON\n`);
-      continue;
-    }
-    process.stdout.write(`${path}: ${events.length > 0 ? `claude-code hooks installed (${events.join(', ')})` : 'no rtrack hooks'}\n`);
+  const shown = new Set<string>();
+  const lines: string[] = [];
+  if (options.settings !== undefined) {
+    const path = resolve(options.settings);
+    shown.add(path);
+    lines.push(`${path}: ${await statusOf(path, undefined)}`);
   }
+  for (const agent of HOOK_AGENTS) {
+    const { directory, projectFiles } = HOOK_AGENT_SETTINGS[agent];
+    lines.push(`${agentWithAlias(agent)}:`);
+    for (const path of [userSettings(agent), ...projectFiles.map((f) => resolve(directory, f))]) {
+      if (shown.has(path)) continue;
+      shown.add(path);
+      lines.push(`  ${path}: ${await statusOf(path, agent)}`);
+    }
+  }
+  for (const [agent, why] of Object.entries(NO_HOOKS)) lines.push(`${agent}: ${why}`);
+  lines.push(`config of hooks installed without --config: ${(await followerConfig(undefined)).text}`);
   const state = stateDirectory();
   const follower = await runningFollower(state);
-  process.stdout.write(`follower: ${follower ? `running (pid ${follower.pid})` : 'not running'}; state in ${state}\n`);
+  lines.push(`follower: ${follower ? `running (pid ${follower.pid})` : 'not running'}; state in ${state}`);
+  process.stdout.write(`${lines.join('\n')}\n`);
   return 0;
 }
-

@@ -68,7 +68,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
 Examples:
   rtrack run --reap -- claude          run an agent session, then remove what it leaked
   rtrack scan                          what earlier sessions left on this machine
-  rtrack hooks install claude-code     follow every Claude Code session, even those not run through rtrack
+  rtrack hooks install claude --reap   follow every Claude Code session, and reap what each one leaves
   rtrack watch --port 9464             serve leak metrics to Prometheus
   rtrack demo                          see a leak found and cleaned up`,
     );
@@ -167,27 +167,52 @@ Examples:
     });
 
   const hooks = program.command('hooks').description("install rtrack's SessionStart/SessionEnd hooks into an agent's settings, so that every session it runs is followed");
+  const hookAgents = 'the agent: claude-code (or claude), gemini-cli (or gemini); codex needs none (its sessions are found by their markers), opencode is not yet supported';
+  const settingsFile = 'the settings file (default: ~/.claude/settings.json for claude-code, ~/.gemini/settings.json for gemini-cli)';
   hooks
     .command('install')
-    .description('add the hooks (merged into the settings: other keys and hooks are kept; installing twice adds nothing)')
-    .argument('<agent>', 'the agent: claude-code')
-    .option('--settings <file>', 'the settings file (default: ~/.claude/settings.json)')
-    .option('-c, --config <file>', 'the YAML config the follower uses (e.g. sessions: { reap: true })')
-    .option('--dry-run', 'print the settings as they would become, change nothing')
-    .addHelpText('after', '\nExamples:\n  rtrack hooks install claude-code\n  rtrack hooks install claude-code --settings .claude/settings.json --dry-run')
+    .description("add the hooks, or update rtrack's hooks that are there (merged into the settings: other keys, comments and hooks are kept; installing twice changes nothing)")
+    .argument('<agent>', hookAgents)
+    .option('--settings <file>', settingsFile)
+    .option('--reap', 'also turn reaping on: sessions.reap: true in the per-user config, written or updated (comments and other keys kept)')
+    .option('-c, --config <file>', 'the YAML config the follower reads instead of the per-user one (its settings under diagnostics.resource_tracking, see below)')
+    .option('--dry-run', 'print the settings (and with --reap the config) as they would become, change nothing')
+    .addHelpText(
+      'after',
+      `
+The follower the hooks start reads --config when the hooks were installed with one, else the
+per-user config, $XDG_CONFIG_HOME/rtrack/config.yaml (else ~/.config/rtrack/config.yaml), when it
+exists, else the defaults (reaping off). rtrack reads only this part of a config file:
+
+  diagnostics:
+    resource_tracking:
+      sessions:
+        reap: true         # reap what an agent session that is over left running
+        linger_ms: 3000
+
+A --config file from which rtrack would read nothing, or with unknown keys, is refused (exit 2).
+
+Codex needs no hooks: rtrack finds its sessions by the markers its processes carry. opencode is not
+yet supported: \`rtrack hooks install opencode\` says so (exit 2).
+
+Examples:
+  rtrack hooks install claude-code --reap
+  rtrack hooks install gemini --settings .gemini/settings.json --dry-run
+  rtrack hooks install claude --config ~/work/rtrack.yaml`,
+    )
     .action(async (agent: string, options: HooksOptions) => setExit(await (await hooksCommand()).hooksInstall(agent, options)));
   hooks
     .command('uninstall')
     .description("remove rtrack's hooks, and only them")
-    .argument('<agent>', 'the agent: claude-code')
-    .option('--settings <file>', 'the settings file (default: ~/.claude/settings.json)')
+    .argument('<agent>', hookAgents)
+    .option('--settings <file>', settingsFile)
     .option('--dry-run', 'print the settings as they would become, change nothing')
-    .addHelpText('after', '\nExample:\n  rtrack hooks uninstall claude-code')
+    .addHelpText('after', '\nExamples:\n  rtrack hooks uninstall claude-code\n  rtrack hooks uninstall gemini')
     .action(async (agent: string, options: HooksOptions) => setExit(await (await hooksCommand()).hooksUninstall(agent, options)));
   hooks
     .command('status')
-    .description('which settings files have the hooks, and whether the follower runs')
-    .option('--settings <file>', 'a settings file to look at besides ~/.claude/settings.json and ./.claude/settings.json')
+    .description("every agent's settings files, the user's and this project's: rtrack's hooks installed (which events), stale, or not; and whether the follower runs")
+    .option('--settings <file>', 'another settings file to look at')
     .addHelpText('after', '\nExample:\n  rtrack hooks status')
     .action(async (options: HooksOptions) => setExit(await (await hooksCommand()).hooksStatus(options)));
 

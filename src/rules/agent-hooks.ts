@@ -1,25 +1,144 @@
 // The hooks rtrack adds to an agent's settings, and how they are merged in and taken out. Pure:
-// a parsed settings object in, a new one out; every other key and hook is left exactly as it was.
+// the parsed settings in, the edits to make to the file's text out (every other key and hook is
+// left exactly as it was, byte for byte).
 //
-// Claude Code (verified with 2.1.332; ~/.claude/settings.json or <project>/.claude/settings.json):
+// Claude Code (verified with 2.1.332; ~/.claude/settings.json, <project>/.claude/settings.json or
+// settings.local.json) and Gemini CLI (verified with 0.61.0; ~/.gemini/settings.json,
+// <project>/.gemini/settings.json, which may hold comments) take hooks of one shape:
 //   { "hooks": { "SessionStart": [ { "hooks": [ { "type": "command", "command": "…", "timeout": 10 } ] } ],
 //                "SessionEnd":   [ … ] } }
-// The command runs through /bin/sh, a child of the claude process, with one JSON object on stdin.
-// Other agents: Codex 0.171.0 and Gemini CLI 0.61.0 were not verified to run session hooks the
-// same way here, so `rtrack hooks install` supports Claude Code only; their sessions are still
-// found by markers (Codex) or by `rtrack watch` and scan's suspects.
+// (Claude Code's timeout is in seconds, Gemini CLI's in milliseconds). The command runs through
+// /bin/sh -c, a child of the agent process, with one JSON object on stdin.
+// Codex needs no hooks: its sessions are found by their markers (src/rules/agents.ts); it has a
+// SessionStart hook but no SessionEnd. opencode: not yet supported.
+
+/** The agents rtrack knows by name, each also by its command's own name (`claude`, `gemini`). */
+export const AGENT_NAMES = ['claude-code', 'gemini-cli', 'codex', 'opencode'] as const;
+export type AgentName = (typeof AGENT_NAMES)[number];
+export const AGENT_ALIASES: Readonly<Record<string, AgentName>> = { claude: 'claude-code', gemini: 'gemini-cli', codex: 'codex', opencode: 'opencode' };
+
+/** An agent's canonical name from its name or its command's name (`claude` → `claude-code`); undefined for one rtrack does not know. */
+export function canonicalAgentName(name: string): AgentName | undefined {
+  return (AGENT_NAMES as readonly string[]).includes(name) ? (name as AgentName) : AGENT_ALIASES[name];
+}
+
+/** `claude-code (claude)`: how the help and messages name an agent. */
+export function agentWithAlias(agent: AgentName): string {
+  const alias = Object.entries(AGENT_ALIASES).find(([a, name]) => name === agent && a !== agent)?.[0];
+  return alias ? `${agent} (${alias})` : agent;
+}
 
 /** Agents whose hooks rtrack can install. */
-export const HOOK_AGENTS = ['claude-code'] as const;
+export const HOOK_AGENTS = ['claude-code', 'gemini-cli'] as const;
 export type HookAgent = (typeof HOOK_AGENTS)[number];
+
+/** Where an agent keeps its settings, and what its hooks take. */
+export interface HookAgentSettings {
+  /** The settings directory, in the home directory and in a project: `.claude`. */
+  directory: string;
+  /** The user's settings file in it. */
+  userFile: string;
+  /** A project's settings files in it. */
+  projectFiles: string[];
+  /** Whether the agent reads comments in its settings (Gemini CLI does; Claude Code's are plain JSON). */
+  comments: boolean;
+  /** rtrack's hooks' timeout, in the agent's unit: ten seconds. */
+  timeout: number;
+  /** The setting that turns every hook off (path, and the value that does). */
+  off: { path: string[]; value: boolean };
+}
+
+export const HOOK_AGENT_SETTINGS: Readonly<Record<HookAgent, HookAgentSettings>> = {
+  'claude-code': { directory: '.claude', userFile: 'settings.json', projectFiles: ['settings.json', 'settings.local.json'], comments: false, timeout: 10, off: { path: ['disableAllHooks'], value: true } },
+  'gemini-cli': { directory: '.gemini', userFile: 'settings.json', projectFiles: ['settings.json'], comments: true, timeout: 10_000, off: { path: ['hooksConfig', 'enabled'], value: false } },
+};
+
+/** Why `rtrack hooks install` installs nothing for an agent it knows but has no hooks for (one line). */
+export const NO_HOOKS: Readonly<Record<Exclude<AgentName, HookAgent>, string>> = {
+  codex: 'Codex needs no hooks: rtrack finds its sessions by the markers its processes carry (CODEX_SESSION_ID, and the session file the codex process holds open); Codex has no SessionEnd hook',
+  opencode: 'opencode is not yet supported: its hooks are still being looked into; `rtrack watch` and `rtrack scan` still show what its sessions leave (as suspects)',
+};
+
+/** The setting, when the settings turn every hook off (`hooksConfig.enabled: false`), else undefined. */
+export function hooksTurnedOff(agent: HookAgent, settings: unknown): string | undefined {
+  const { path, value } = HOOK_AGENT_SETTINGS[agent].off;
+  let at: unknown = settings;
+  for (const key of path) at = isObject(at) ? at[key] : undefined;
+  return at === value ? `${path.join('.')}: ${String(value)}` : undefined;
+}
 
 /** The events rtrack hooks, and the `rtrack session …` subcommand each runs. */
 export const HOOK_EVENTS = { SessionStart: 'start', SessionEnd: 'end' } as const;
 export type HookEvent = keyof typeof HOOK_EVENTS;
 
-/** Text every command rtrack installs contains: how its own hooks are told from the user's. */
-export const HOOK_MARK = ' session ';
-const isOurs = (command: unknown): boolean => typeof command === 'string' && /rtrack/.test(command) && command.includes(HOOK_MARK) && command.includes('--agent ');
+/** What an rtrack hook command runs: `<node> <bin/rtrack.js> session <start|end> --agent <agent> [--config <file>]`. */
+export interface HookCommand {
+  /** The Node executable (absolute). */
+  node: string;
+  /** rtrack's bin/rtrack.js (absolute). */
+  bin: string;
+  subcommand: 'start' | 'end';
+  agent: string;
+  /** The YAML config the follower is told to read (absolute). */
+  config?: string;
+  /**
+   * The form rtrack installs now: silent, exit 0, when bin/rtrack.js or Node is gone. False for
+   * the earlier form without the checks (`rtrack hooks install` replaces it).
+   */
+  guarded: boolean;
+}
+
+/** A word for /bin/sh, single-quoted (a quote inside as '\''). */
+export const shellQuote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
+
+/**
+ * The command rtrack installs. The agent runs it with `/bin/sh -c`, the hook JSON on stdin:
+ *
+ *   [ -f '<bin/rtrack.js>' ] && [ -x '<node>' ] && '<node>' '<bin/rtrack.js>' session start --agent claude-code [--config '<file>'] || true
+ *
+ * When rtrack was removed or moved, or that Node is gone (upgraded), the tests fail and `|| true`
+ * makes the hook exit 0 without a word, instead of a stack trace in every session; otherwise stdin
+ * reaches rtrack (`[` reads none), through bin/rtrack.js's fast path (only --agent and --config).
+ */
+export function hookCommand(command: Omit<HookCommand, 'guarded'>): string {
+  const node = shellQuote(command.node);
+  const bin = shellQuote(command.bin);
+  const config = command.config === undefined ? '' : ` --config ${shellQuote(command.config)}`;
+  return `[ -f ${bin} ] && [ -x ${node} ] && ${node} ${bin} session ${command.subcommand} --agent ${command.agent}${config} || true`;
+}
+
+const WORD = String.raw`'(?:[^']|'\\'')*'`;
+const TAIL = String.raw`session (start|end) --agent ([a-z0-9][a-z0-9._-]*)(?: --config (${WORD}))?`;
+const GUARDED = new RegExp(String.raw`^\[ -f (${WORD}) \] && \[ -x (${WORD}) \] && (${WORD}) (${WORD}) ${TAIL} \|\| true$`);
+const EARLIER = new RegExp(String.raw`^(${WORD}) (${WORD}) ${TAIL}$`);
+const unquote = (word: string): string => word.slice(1, -1).replace(/'\\''/g, "'");
+
+/**
+ * rtrack's own hook command, recognised exactly: the form hookCommand() writes (or the earlier
+ * form without the checks: `'<node>' '<…/bin/rtrack.js>' session start --agent <agent> [--config '<file>']`),
+ * with absolute paths, bin/rtrack.js as the script, the same paths in the checks as in the command.
+ * Anything else — a user's hook that mentions `rtrack session start`, a wrapper script of theirs —
+ * is not rtrack's: never changed, never removed.
+ */
+export function parseHookCommand(command: unknown): HookCommand | undefined {
+  if (typeof command !== 'string') return undefined;
+  let parsed: HookCommand;
+  const guarded = GUARDED.exec(command);
+  if (guarded) {
+    const [, checkedBin, checkedNode, node, bin, subcommand, agent, config] = guarded;
+    if (unquote(checkedBin!) !== unquote(bin!) || unquote(checkedNode!) !== unquote(node!)) return undefined;
+    parsed = { node: unquote(node!), bin: unquote(bin!), subcommand: subcommand as 'start' | 'end', agent: agent!, ...(config ? { config: unquote(config) } : {}), guarded: true };
+  } else {
+    const earlier = EARLIER.exec(command);
+    if (!earlier) return undefined;
+    const [, node, bin, subcommand, agent, config] = earlier;
+    parsed = { node: unquote(node!), bin: unquote(bin!), subcommand: subcommand as 'start' | 'end', agent: agent!, ...(config ? { config: unquote(config) } : {}), guarded: false };
+  }
+  const absolute = [parsed.node, parsed.bin, ...(parsed.config === undefined ? [] : [parsed.config])].every((p) => p.startsWith('/'));
+  return absolute && parsed.bin.endsWith('/bin/rtrack.js') ? parsed : undefined;
+}
+
+const isOurs = (command: unknown): boolean => parseHookCommand(command) !== undefined;
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 type JsonObject = { [key: string]: Json };
@@ -38,44 +157,131 @@ export function settingsProblem(settings: unknown): string | undefined {
   return undefined;
 }
 
+/** One of rtrack's hooks in the settings: where it is, and what it runs. */
+export interface FoundHook {
+  event: HookEvent;
+  /** Its group's index in the event's list, and its own in the group's `hooks`. */
+  group: number;
+  index: number;
+  command: HookCommand;
+}
+
+/** rtrack's hooks in the settings, in the order they are in. */
+export function rtrackHooks(settings: unknown): FoundHook[] {
+  if (!isObject(settings) || !isObject(settings.hooks)) return [];
+  const found: FoundHook[] = [];
+  for (const event of Object.keys(HOOK_EVENTS) as HookEvent[]) {
+    const list = settings.hooks[event];
+    if (!Array.isArray(list)) continue;
+    list.forEach((group, g) => {
+      if (!isObject(group) || !Array.isArray(group.hooks)) return;
+      group.hooks.forEach((hook, i) => {
+        const command = isObject(hook) ? parseHookCommand(hook.command) : undefined;
+        if (command) found.push({ event, group: g, index: i, command });
+      });
+    });
+  }
+  return found;
+}
+
 /** The events for which one of rtrack's hooks is installed. */
 export function installedEvents(settings: unknown): HookEvent[] {
-  if (!isObject(settings) || !isObject(settings.hooks)) return [];
-  const hooks = settings.hooks;
-  return (Object.keys(HOOK_EVENTS) as HookEvent[]).filter((event) => {
-    const list = hooks[event];
-    return Array.isArray(list) && list.some((group) => isObject(group) && Array.isArray(group.hooks) && group.hooks.some((h) => isObject(h) && isOurs(h.command)));
-  });
+  const events = new Set(rtrackHooks(settings).map((h) => h.event));
+  return (Object.keys(HOOK_EVENTS) as HookEvent[]).filter((e) => events.has(e));
 }
 
 /**
- * Adds rtrack's SessionStart and SessionEnd hooks (`command(event)` gives each one's command),
- * unless one is there already: installing twice adds nothing. Returns a new object.
+ * One change to the settings file's text, by JSON path: set `value` (insert it into the array at
+ * the path's last index, -1 for the end, with `insert`), or remove what is at the path when there
+ * is no value. The edits of a plan are made one after the other, each on the text the previous one
+ * left: the text is edited, never re-serialized, so the user's formatting, comments and numbers are
+ * kept (src/cli/hooks-command.ts applies them with jsonc-parser).
  */
-export function withHooks(settings: unknown, command: (event: HookEvent) => string, timeoutSeconds = 10): { settings: JsonObject; changed: boolean } {
-  const problem = settingsProblem(settings);
-  if (problem) throw new Error(problem);
-  const next = structuredClone(settings) as JsonObject;
-  const present = new Set(installedEvents(next));
-  let changed = false;
-  for (const event of Object.keys(HOOK_EVENTS) as HookEvent[]) {
-    if (present.has(event)) continue;
-    const hooks = (next.hooks ??= {}) as JsonObject;
-    const list = (hooks[event] ??= []) as Json[];
-    list.push({ hooks: [{ type: 'command', command: command(event), timeout: timeoutSeconds }] });
-    changed = true;
-  }
-  return { settings: next, changed };
+export interface SettingsEdit {
+  path: (string | number)[];
+  value?: Json;
+  insert?: boolean;
 }
 
-/** Removes rtrack's hooks, and the groups, event lists and `hooks` object they leave empty. */
-export function withoutHooks(settings: unknown): { settings: JsonObject; changed: boolean } {
+/**
+ * The edits that make rtrack's SessionStart and SessionEnd hooks run exactly `commands[event]`: a
+ * missing one is added (a group of its own at the end of the event's list); the first one there is
+ * given the command when its command differs (installed with other options, by an rtrack that
+ * moved, for a Node that is gone), in place, keeping its timeout and position; any further one is
+ * removed. No edits when all is as asked: installing twice changes nothing.
+ */
+export function installEdits(settings: unknown, commands: Record<HookEvent, string>, timeout: number): SettingsEdit[] {
   const problem = settingsProblem(settings);
   if (problem) throw new Error(problem);
-  const next = structuredClone(settings) as JsonObject;
-  if (!isObject(next.hooks)) return { settings: next, changed: false };
-  const hooks = next.hooks;
-  let changed = false;
+  const hooks = (settings as JsonObject).hooks as JsonObject | undefined;
+  const found = rtrackHooks(settings);
+  const edits: SettingsEdit[] = [];
+  for (const event of Object.keys(HOOK_EVENTS) as HookEvent[]) {
+    const ours = found.filter((h) => h.event === event);
+    const first = ours[0];
+    if (!first) {
+      const group: Json = { hooks: [{ type: 'command', command: commands[event], timeout }] };
+      if (Array.isArray(hooks?.[event])) edits.push({ path: ['hooks', event, -1], value: group, insert: true });
+      else edits.push({ path: ['hooks', event], value: [group] });
+      continue;
+    }
+    const list = hooks![event] as JsonObject[];
+    const current = ((list[first.group]!.hooks as JsonObject[])[first.index]!).command;
+    if (current !== commands[event]) edits.push({ path: ['hooks', event, first.group, 'hooks', first.index, 'command'], value: commands[event] });
+    edits.push(...removals(event, list, ours.slice(1)));
+  }
+  return edits;
+}
+
+/**
+ * The edits that remove the hooks (of one event's list), last first so that the earlier indices
+ * stay right; a group left with no hook is removed whole.
+ */
+function removals(event: HookEvent, list: Json[], remove: FoundHook[]): SettingsEdit[] {
+  const edits: SettingsEdit[] = [];
+  const groups = [...new Set(remove.map((h) => h.group))].sort((a, b) => b - a);
+  for (const g of groups) {
+    const inGroup = remove.filter((h) => h.group === g).map((h) => h.index).sort((a, b) => b - a);
+    const size = ((list[g] as JsonObject).hooks as Json[]).length;
+    if (inGroup.length === size) edits.push({ path: ['hooks', event, g] });
+    else for (const i of inGroup) edits.push({ path: ['hooks', event, g, 'hooks', i] });
+  }
+  return edits;
+}
+
+/** The edits that remove rtrack's hooks, and the groups, event lists and `hooks` object they leave empty. */
+export function uninstallEdits(settings: unknown): SettingsEdit[] {
+  const problem = settingsProblem(settings);
+  if (problem) throw new Error(problem);
+  const hooks = (settings as JsonObject).hooks;
+  if (!isObject(hooks)) return [];
+  const found = rtrackHooks(settings);
+  const edits: SettingsEdit[] = [];
+  const emptied: HookEvent[] = [];
+  for (const event of Object.keys(HOOK_EVENTS) as HookEvent[]) {
+    const ours = found.filter((h) => h.event === event);
+    if (ours.length === 0) continue;
+    const list = hooks[event] as Json[];
+    const events = removals(event, list, ours);
+    const removedGroups = events.filter((e) => e.path.length === 3).length;
+    if (removedGroups === list.length) emptied.push(event);
+    else edits.push(...events);
+  }
+  if (emptied.length > 0 && emptied.length === Object.keys(hooks).length) edits.push({ path: ['hooks'] });
+  else for (const event of emptied) edits.push({ path: ['hooks', event] });
+  return edits;
+}
+
+/**
+ * The settings without rtrack's hooks, as a new object, for comparing what installing and
+ * uninstalling left with what was there: apart from rtrack's hooks it must be the same. An empty
+ * SessionStart or SessionEnd list, and an empty `hooks` object, count as none (installing into
+ * `"hooks": {}` fills it; uninstalling removes what rtrack's hooks leave empty).
+ */
+export function withoutRtrackHooks(settings: unknown): Json {
+  if (!isObject(settings) || !isObject(settings.hooks)) return structuredClone(settings) as Json;
+  const next = structuredClone(settings);
+  const hooks = next.hooks as JsonObject;
   for (const event of Object.keys(HOOK_EVENTS)) {
     const list = hooks[event];
     if (!Array.isArray(list)) continue;
@@ -85,15 +291,14 @@ export function withoutHooks(settings: unknown): { settings: JsonObject; changed
         kept.push(group);
         continue;
       }
-      changed = true;
       const rest = group.hooks.filter((h) => !(isObject(h) && isOurs(h.command)));
       if (rest.length > 0) kept.push({ ...group, hooks: rest });
     }
     if (kept.length > 0) hooks[event] = kept;
     else delete hooks[event];
   }
-  if (changed && Object.keys(hooks).length === 0) delete next.hooks;
-  return { settings: next, changed };
+  if (Object.keys(hooks).length === 0) delete next.hooks;
+  return next;
 }
 
 /** What a SessionStart or SessionEnd hook receives on stdin (the fields rtrack uses). */

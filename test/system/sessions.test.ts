@@ -1,4 +1,4 @@
-// The agents' hooks: `rtrack hooks install` into a settings file, `rtrack session start|end` run
+// The agents' hooks (installing them: hooks.test.ts): `rtrack session start|end` run
 // by a stand-in agent through `sh -c` with the hook JSON on stdin, the one follower per user, the
 // journal, and bad input that must never break the agent. HOME and XDG_STATE_HOME are temporary
 // directories: nothing of the real user's is read or written.
@@ -40,62 +40,6 @@ function newHome(): Home {
   homes.push(h);
   return h;
 }
-
-describe('rtrack hooks', () => {
-  const userHooks = {
-    model: 'opus',
-    hooks: {
-      SessionStart: [{ matcher: 'startup', hooks: [{ type: 'command', command: 'echo hello', timeout: 5 }] }],
-      PreToolUse: [{ matcher: 'Bash', hooks: [{ type: 'command', command: './check.sh' }] }],
-    },
-  };
-
-  it('install keeps every other key and hook, twice adds nothing, uninstall restores the rest exactly; a backup is kept', async () => {
-    const h = newHome();
-    const settings = join(h.home, 'settings.json');
-    const original = `${JSON.stringify(userHooks, null, 2)}\n`;
-    writeFileSync(settings, original);
-    const first = await runCli(['hooks', 'install', 'claude-code', '--settings', settings], { env: h.env });
-    expect(first.code, first.stderr).toBe(0);
-    const installed = JSON.parse(readFileSync(settings, 'utf8')) as typeof userHooks & { hooks: Record<string, { hooks: { command: string }[] }[]> };
-    expect(installed.model).toBe('opus');
-    expect(installed.hooks.PreToolUse).toEqual(userHooks.hooks.PreToolUse);
-    expect(installed.hooks.SessionStart![0]).toEqual(userHooks.hooks.SessionStart[0]);
-    expect(installed.hooks.SessionStart![1]!.hooks[0]!.command).toMatch(/rtrack\.js' session start --agent claude-code$/);
-    expect(installed.hooks.SessionEnd![0]!.hooks[0]!.command).toMatch(/session end --agent claude-code$/);
-    expect(readFileSync(`${settings}.rtrack-backup`, 'utf8')).toBe(original);
-
-    const second = await runCli(['hooks', 'install', 'claude-code', '--settings', settings], { env: h.env });
-    expect(second.stdout).toMatch(/already installed/);
-    expect(JSON.parse(readFileSync(settings, 'utf8'))).toEqual(installed);
-
-    const status = await runCli(['hooks', 'status', '--settings', settings], { env: h.env, cwd: h.home });
-    expect(status.stdout).toContain(`${settings}: claude-code hooks installed (SessionStart, SessionEnd)`);
-
-    await runCli(['hooks', 'uninstall', 'claude-code', '--settings', settings], { env: h.env });
-    expect(readFileSync(settings, 'utf8')).toBe(original);
-  });
-
-  it('a settings file that is not valid JSON: one line, exit 2, the file unchanged', async () => {
-    const h = newHome();
-    const settings = join(h.home, 'broken.json');
-    writeFileSync(settings, '{ "hooks": { ,\n');
-    const r = await runCli(['hooks', 'install', 'claude-code', '--settings', settings], { env: h.env });
-    expect(r.code).toBe(2);
-    expect(r.stderr.trim().split('\n')).toHaveLength(1);
-    expect(r.stderr).toMatch(/is not valid JSON .*left unchanged/);
-    expect(readFileSync(settings, 'utf8')).toBe('{ "hooks": { ,\n');
-    expect((await runCli(['hooks', 'install', 'cursor'], { env: h.env })).code).toBe(2);
-  });
-
-  it('--dry-run prints the change and writes nothing; the default file is the user\'s ~/.claude/settings.json (here a temporary HOME)', async () => {
-    const h = newHome();
-    const r = await runCli(['hooks', 'install', 'claude-code', '--dry-run'], { env: h.env });
-    expect(r.stdout).toContain(join(h.home, '.claude', 'settings.json'));
-    expect(r.stdout).toContain('"SessionStart"');
-    expect(existsSync(join(h.home, '.claude', 'settings.json'))).toBe(false);
-  });
-});
 
 describe('rtrack session start|end and the follower', () => {
   /** A stand-in Claude Code that runs our hook commands; returns its child process and the pid of its scrubbed, double-forked server. */

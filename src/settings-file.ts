@@ -1,0 +1,221 @@
+// Changing a file that belongs to the user — an agent's settings.json, rtrack's per-user config —
+// so that nothing of theirs is lost or exposed, whatever happens meanwhile:
+//
+// - a symbolic link is kept: the file it points to is changed (a settings file linked from a
+//   dotfiles repository stays linked);
+// - the new file gets the old one's mode, and its owner and group where that is permitted (as root:
+//   `sudo rtrack …` does not hand the user's file to root); a new file is 0600 in a directory made
+//   0700, since settings files hold API keys;
+// - the previous content is kept in a backup created exclusively (never through an existing path or
+//   link) under a name no earlier backup has, with the original's mode;
+// - the new content is written to a temporary file created exclusively beside the target, fsynced,
+//   and renamed over it (the directory fsynced too): a reader sees the old file or the new one;
+// - right before the rename the file is read again: if it changed meanwhile (the agent saved its
+//   settings), the change is made again on the new content, a few times, else rtrack refuses;
+// - after any error the file is exactly as it was.
+//
+// Synchronous: a one-shot command that has nothing else to do meanwhile.
+import { closeSync, constants, fchmodSync, fchownSync, fstatSync, fsyncSync, linkSync, lstatSync, mkdirSync, openSync, readFileSync, readlinkSync, realpathSync, renameSync, unlinkSync, writeSync, type Stats } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+
+/** The file's content and identity as read, or undefined when there is no file. */
+export interface FileSnapshot {
+  bytes: Buffer;
+  text: string;
+  stat: Stats;
+}
+
+/** Where a path's content really lives: its symbolic links followed (a dangling link too: to the file it would create). */
+export function resolveTarget(path: string): string {
+  let current = resolve(path);
+  for (let hops = 0; hops < 40; hops++) {
+    let stat: Stats;
+    try {
+      stat = lstatSync(current);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      return join(realDirectory(dirname(current)), basename(current));
+    }
+    if (!stat.isSymbolicLink()) return join(realDirectory(dirname(current)), basename(current));
+    current = resolve(dirname(current), readlinkSync(current));
+  }
+  throw new Error(`${path}: too many levels of symbolic links`);
+}
+
+/** A directory's real path; one that does not exist yet (it will be made) as it is. */
+function realDirectory(dir: string): string {
+  try {
+    return realpathSync(dir);
+  } catch {
+    return dir;
+  }
+}
+
+/** Reads the resolved target without following a link put there since it was resolved. */
+export function readSnapshot(target: string): FileSnapshot | undefined {
+  let fd: number;
+  try {
+    fd = openSync(target, constants.O_RDONLY | constants.O_NOFOLLOW);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return undefined;
+    if (code === 'ELOOP') throw new Error(`${target} became a symbolic link while rtrack was reading it; it was left unchanged`);
+    throw new Error(`cannot read ${target}: ${code ?? (err as Error).message}`);
+  }
+  try {
+    const stat = fstatSync(fd);
+    if (!stat.isFile()) throw new Error(`${target} is not a regular file; it was left unchanged`);
+    const bytes = readFileSync(fd);
+    return { bytes, text: bytes.toString('utf8'), stat };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+const sameFile = (a: FileSnapshot | undefined, b: FileSnapshot | undefined): boolean =>
+  a === undefined || b === undefined
+    ? a === b
+    : a.stat.ino === b.stat.ino && a.stat.dev === b.stat.dev && a.stat.mode === b.stat.mode && a.stat.uid === b.stat.uid && a.stat.gid === b.stat.gid && a.bytes.equals(b.bytes);
+
+const CREATE_EXCLUSIVE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+const isRoot = (): boolean => process.getuid?.() === 0;
+
+/**
+ * Creates `path` exclusively (O_CREAT|O_EXCL|O_NOFOLLOW: an existing file or link, even a dangling
+ * one, is an EEXIST, never followed) with the bytes, the mode and, where permitted, the owner, and
+ * fsyncs it.
+ */
+function createExclusive(path: string, bytes: Buffer, mode: number, owner: { uid: number; gid: number } | undefined): void {
+  const fd = openSync(path, CREATE_EXCLUSIVE, 0o600);
+  try {
+    for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done, bytes.length - done);
+    fchmodSync(fd, mode); // the umask does not narrow it
+    if (owner) {
+      if (isRoot()) fchownSync(fd, owner.uid, owner.gid);
+      else if (owner.gid !== fstatSync(fd).gid) {
+        try {
+          fchownSync(fd, owner.uid, owner.gid); // a group of the user's own: permitted
+        } catch {
+          // not one of the user's groups: the file takes the user's
+        }
+      }
+    }
+    fsyncSync(fd);
+  } catch (err) {
+    closeSync(fd);
+    unlinkSync(path);
+    throw err;
+  }
+  closeSync(fd);
+}
+
+/** `<target>.rtrack-backup-<UTC time>`, `-2`, `-3`…: the first name nothing has, created exclusively. */
+function createBackup(target: string, original: FileSnapshot, now: Date): string {
+  const stamp = now.toISOString().replace(/\.\d+Z$/, 'Z').replace(/[-:]/g, '');
+  for (let n = 1; n <= 100; n++) {
+    const path = `${target}.rtrack-backup-${stamp}${n > 1 ? `-${n}` : ''}`;
+    try {
+      createExclusive(path, original.bytes, original.stat.mode & 0o7777, original.stat);
+      return path;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+  }
+  throw new Error(`cannot create a backup of ${target}: 100 backups of this second exist`);
+}
+
+/** So that the rename survives a crash; best effort (some file systems cannot fsync a directory), the file is in place already. */
+function fsyncDirectory(dir: string): void {
+  try {
+    const fd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY);
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    // the change is made; only its durability across a crash is less certain
+  }
+}
+
+const removeQuietly = (path: string | undefined): void => {
+  if (path === undefined) return;
+  try {
+    unlinkSync(path);
+  } catch {
+    // already gone
+  }
+};
+
+let temporaries = 0;
+
+export interface ReplaceOptions {
+  /** Keep the previous content in a backup (default true). */
+  backup?: boolean;
+  /** How many times the change is made again when the file changed meanwhile (default 5). */
+  attempts?: number;
+  /** Runs right before the file is read again to be compared (tests make the file change here). */
+  beforeRecheck?: () => void;
+}
+
+export interface ReplaceResult {
+  /** The file that was (or would have been) changed: the path with its links followed. */
+  target: string;
+  changed: boolean;
+  /** The backup of the previous content, when there was one. */
+  backup?: string;
+  /** The content as it is now. */
+  text?: string;
+}
+
+/**
+ * Changes the file at `path` (its links followed) to `edit(current text)`; `edit` gets undefined
+ * when there is no file yet, and returns undefined (or the same text) for no change. It may throw
+ * (the content is not what it must be): then nothing is written.
+ */
+export function replaceFileText(path: string, edit: (text: string | undefined) => string | undefined, options: ReplaceOptions = {}): ReplaceResult {
+  const target = resolveTarget(path);
+  const dir = dirname(target);
+  const attempts = options.attempts ?? 5;
+  for (let attempt = 0; attempt < attempts; attempt++) {
+    const before = readSnapshot(target);
+    if (before && !isRoot() && before.stat.uid !== process.getuid?.()) {
+      throw new Error(`${target} belongs to uid ${before.stat.uid}: rtrack would make it yours; run it as that user; it was left unchanged`);
+    }
+    const next = edit(before?.text);
+    if (next === undefined || next === before?.text) return { target, changed: false, ...(before ? { text: before.text } : {}) };
+
+    if (!before) mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const temporary = join(dir, `.${basename(target)}.rtrack-${process.pid}-${(temporaries++).toString(36)}${Math.random().toString(36).slice(2, 8)}.tmp`);
+    let backup: string | undefined;
+    let committed = false;
+    try {
+      createExclusive(temporary, Buffer.from(next, 'utf8'), before ? before.stat.mode & 0o7777 : 0o600, before?.stat);
+      if (before && options.backup !== false) backup = createBackup(target, before, new Date());
+      options.beforeRecheck?.();
+      if (!sameFile(before, readSnapshot(target))) continue; // changed meanwhile: again, on the new content
+      if (before) renameSync(temporary, target);
+      else {
+        try {
+          linkSync(temporary, target); // not rename: it would replace a file made meanwhile
+        } catch (err) {
+          const code = (err as NodeJS.ErrnoException).code;
+          if (code === 'EEXIST') continue;
+          if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'ENOSYS') throw err;
+          renameSync(temporary, target); // a file system without hard links
+        }
+        committed = true;
+        removeQuietly(temporary); // when linked: the target keeps the content
+      }
+      committed = true;
+      fsyncDirectory(dir);
+      return { target, changed: true, text: next, ...(backup ? { backup } : {}) };
+    } finally {
+      if (!committed) {
+        removeQuietly(temporary);
+        removeQuietly(backup);
+      }
+    }
+  }
+  throw new Error(`${target} kept changing while rtrack was changing it (${attempts} tries); it was left unchanged`);
+}

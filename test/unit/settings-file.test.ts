@@ -1,0 +1,68 @@
+// src/settings-file.ts on real files in a temporary directory: what happens when the file changes
+// between the read and the rename, when anything fails, and with links.
+import { lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { replaceFileText } from '../../src/settings-file.js';
+import { tempDir } from '../helpers/temp.js';
+
+const append = (line: string) => (text: string | undefined): string => `${text ?? ''}${line}\n`;
+
+describe('replaceFileText', () => {
+  it('a change made between the read and the rename is not lost: the edit is made again on the new content', () => {
+    const dir = tempDir('settings-file');
+    const file = join(dir, 'settings.json');
+    writeFileSync(file, 'a\n');
+    let changes = 0;
+    const result = replaceFileText(file, append('rtrack'), { beforeRecheck: () => changes++ === 0 && writeFileSync(file, 'a\nagent\n') });
+    expect(result.changed).toBe(true);
+    expect(readFileSync(file, 'utf8')).toBe('a\nagent\nrtrack\n');
+    expect(readdirSync(dir).filter((n) => n.includes('rtrack-backup')).map((n) => readFileSync(join(dir, n), 'utf8'))).toEqual(['a\nagent\n']);
+    expect(readdirSync(dir).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it('a file that keeps changing: refused after the tries, the file as the other writer left it, nothing of rtrack left beside it', () => {
+    const dir = tempDir('settings-file');
+    const file = join(dir, 'settings.json');
+    writeFileSync(file, 'a\n');
+    let n = 0;
+    expect(() => replaceFileText(file, append('rtrack'), { beforeRecheck: () => writeFileSync(file, `other ${++n}\n`) })).toThrow(/kept changing while rtrack was changing it \(5 tries\); it was left unchanged/);
+    expect(readFileSync(file, 'utf8')).toBe('other 5\n');
+    expect(readdirSync(dir)).toEqual(['settings.json']);
+  });
+
+  it('after any error the file is byte for byte as it was, and no temporary file or backup is left', () => {
+    const dir = tempDir('settings-file');
+    const file = join(dir, 'settings.json');
+    const bytes = Buffer.from([0x7b, 0x7d, 0x0a, 0xff, 0xfe]); // not even UTF-8
+    writeFileSync(file, bytes);
+    expect(() =>
+      replaceFileText(file, append('rtrack'), {
+        beforeRecheck: () => {
+          throw new Error('disk full');
+        },
+      }),
+    ).toThrow('disk full');
+    expect(readFileSync(file).equals(bytes)).toBe(true);
+    expect(readdirSync(dir)).toEqual(['settings.json']);
+    expect(() => replaceFileText(file, () => { throw new Error('not valid JSON'); })).toThrow('not valid JSON');
+    expect(readFileSync(file).equals(bytes)).toBe(true);
+    expect(readdirSync(dir)).toEqual(['settings.json']);
+  });
+
+  it('a dangling link: the file is created where it points, the link kept; no change is no write', () => {
+    const dir = tempDir('settings-file');
+    mkdirSync(join(dir, 'dotfiles'));
+    const link = join(dir, 'settings.json');
+    symlinkSync('dotfiles/settings.json', link);
+    const result = replaceFileText(link, () => '{}\n');
+    expect(result.target).toBe(join(dir, 'dotfiles', 'settings.json'));
+    expect(lstatSync(link).isSymbolicLink()).toBe(true);
+    expect(readlinkSync(link)).toBe('dotfiles/settings.json');
+    expect(readFileSync(link, 'utf8')).toBe('{}\n');
+    expect(statSync(link).mode & 0o777).toBe(0o600);
+    const before = statSync(link);
+    expect(replaceFileText(link, (text) => text).changed).toBe(false);
+    expect(statSync(link).ino).toBe(before.ino);
+  });
+});
