@@ -230,12 +230,39 @@ export function configTextWithReap(text: string | undefined, source: string): st
   return next;
 }
 
-/** The config file the CLI reads from the working directory when `--config` is not given. */
+/** The config file `rtrack run` reads from the working directory when `--config` is not given. */
 export const DEFAULT_CONFIG_FILE = 'resource-tracker.yaml';
 
-/** The CLI's config: `--config <file>`; else ./resource-tracker.yaml when it exists; else the defaults. */
-export async function resolveConfig(configPath: string | undefined): Promise<ResourceTrackerConfig> {
-  if (configPath !== undefined) return loadConfig(configPath);
-  if (existsSync(DEFAULT_CONFIG_FILE)) return loadConfig(DEFAULT_CONFIG_FILE);
-  return loadConfig();
+/**
+ * Whose config a command reads when `--config` is not given. `run` (a task in this directory)
+ * reads ./resource-tracker.yaml, as the seed does. The machine-wide commands — scan, watch,
+ * sessions and the session follower, whose `keep` and `agents` decide what may be killed anywhere
+ * on the machine — read only the user's own (`userConfigPath()`): never one from the working
+ * directory, which a cloned repository could supply.
+ */
+export type ConfigScope = 'run' | 'machine';
+
+/** The file a command of this scope reads when `--config` is not given (it may not exist). */
+export function defaultConfigPath(scope: ConfigScope, env: NodeJS.ProcessEnv = process.env): string {
+  return scope === 'run' ? DEFAULT_CONFIG_FILE : userConfigPath(env);
+}
+
+/**
+ * The CLI's config: `--config <file>` (a file rtrack reads nothing from is an error); else the
+ * scope's default file when it exists (one warning when rtrack reads nothing from it); else the
+ * defaults.
+ */
+export async function resolveConfig(
+  configPath: string | undefined,
+  scope: ConfigScope = 'run',
+  warn: (line: string) => void = (line) => process.stderr.write(`rtrack: warning: ${line}\n`),
+): Promise<ResourceTrackerConfig> {
+  if (configPath !== undefined) return loadConfigFile(configPath);
+  const path = defaultConfigPath(scope);
+  if (!existsSync(path)) return loadConfig();
+  const text = await readConfigText(path);
+  const config = parseConfig(text, path);
+  const problem = text.trim() === '' ? undefined : readsNothing(loadYaml().parse(text));
+  if (problem) warn(`${path}: ${problem}`);
+  return config;
 }

@@ -14,8 +14,8 @@ import { followSessions } from '../operations/session-follower.js';
 /** `rtrack session follow`: the follower (started by `session start`; exits when it follows nothing). */
 export async function sessionFollow(options: { config?: string; intervalMs?: number }): Promise<number> {
   const state = stateDirectory();
-  const config = await resolveConfig(options.config);
   const logger = createLogger({ stream: { write: (line: string) => (appendFileSync(join(state, 'follower.log'), line), true) } });
+  const config = await resolveConfig(options.config, 'machine', (line) => logger.warn({}, line));
   await followSessions({
     state,
     intervalMs: options.intervalMs,

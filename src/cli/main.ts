@@ -2,6 +2,8 @@
 // (usage and config errors → 2) and prints them as one line.
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
+import { homedir } from 'node:os';
+import { userConfigPath, type ConfigScope } from '../config.js';
 import { ConfigError } from '../errors.js';
 import { packageFile } from '../files.js';
 import { SHARED_DAEMONS } from '../rules/patterns.js';
@@ -31,10 +33,11 @@ function logOptions(command: Command): Command {
     .option('-q, --quiet', 'drop the INFO lines (warnings and the summary stay)');
 }
 
-/** The options that choose what counts: a config file and extra keep patterns. */
-function configOptions(command: Command): Command {
+/** The options that choose what counts: a config file (whose default depends on the command's scope) and extra keep patterns. */
+function configOptions(command: Command, scope: ConfigScope = 'machine'): Command {
+  const byDefault = scope === 'run' ? './resource-tracker.yaml when it exists' : `your own, ${userConfigPath().replace(homedir(), '~')}, when it exists; never one in this directory`;
   return command
-    .option('-c, --config <file>', 'YAML config (default: ./resource-tracker.yaml when it exists)')
+    .option('-c, --config <file>', `YAML config (default: ${byDefault})`)
     .option('--keep <regex>', 'processes whose command line matches are kept, not leaks (repeatable)', collect);
 }
 
@@ -74,7 +77,7 @@ Examples:
     );
 
   logOptions(
-    configOptions(program.command('run'))
+    configOptions(program.command('run'), 'run')
       .description('run a command as a tracked task and report what it left running')
       .usage('[options] -- <command> [args...]')
       .argument('[command...]', 'the command to run, after --')

@@ -32,7 +32,7 @@ export async function scanCommand(options: ScanCommandOptions): Promise<number> 
       throw new UsageError(`--match: invalid regular expression ${JSON.stringify(options.match)}: ${(err as Error).message}`);
     }
   }
-  const config = withKeepPatterns(await resolveConfig(options.config), options.keep);
+  const config = withKeepPatterns(await resolveConfig(options.config, 'machine'), options.keep);
   const scan = await scanMachine({ all: options.all, keep: config.keep, keepSharedDaemons: config.keepSharedDaemons, agents: config.agents });
   // With --json, stdout carries exactly one JSON document in every mode; what people read goes to stderr.
   const out = options.json ? process.stderr : process.stdout;

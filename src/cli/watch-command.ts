@@ -36,7 +36,7 @@ export const WATCH_V8_FLAGS = ['--semi-space-growth-factor=1', '--optimize-for-s
 
 export async function watchCommand(options: WatchOptions): Promise<number> {
   for (const flag of WATCH_V8_FLAGS) setFlagsFromString(flag);
-  const config = withKeepPatterns(await resolveConfig(options.config), options.keep);
+  const config = withKeepPatterns(await resolveConfig(options.config, 'machine'), options.keep);
   const logger = cliLogger(options);
   const cache = {};
   const { startWatchServer } = await import('../operations/watch-server.js'); // prom-client

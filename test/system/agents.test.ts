@@ -136,6 +136,32 @@ describe('agents of your own (config `agents:`)', () => {
     // without the config, the same process is no agent's
     expect(sessionGroup(JSON.parse((await runCli(['scan', '--json'])).stdout) as ScanReport, 'h-1')).toBeUndefined();
   });
+
+  it('what steers a kill is the user\'s own config: a cloned repository\'s ./resource-tracker.yaml is not read by scan --reap; $XDG_CONFIG_HOME/rtrack/config.yaml is', async () => {
+    const house = 'diagnostics:\n  resource_tracking:\n    agents:\n      - name: house-agent\n        session_env: HOUSE_SESSION\n        pid_env: HOUSE_PID\n        process: "^house-agent( |$)"\n';
+    const repo = tempDir('cloned-repo');
+    writeFileSync(join(repo, 'resource-tracker.yaml'), house); // a repository that would make a bystander a certain leak
+    const home = tempDir('home');
+    const env = { ...process.env, HOME: home, XDG_CONFIG_HOME: join(home, 'config') };
+    const [bystander] = await jar.orphan(`HOUSE_SESSION=h-2 HOUSE_PID=${2 ** 22 + 9} bash -c 'exec sleep 625' >/dev/null 2>&1 & echo $!`);
+    const fromRepo = await runCli(['scan', '--reap', '--json', '--grace', '300'], { env, cwd: repo });
+    expect(sessionGroup(JSON.parse(fromRepo.stdout) as ScanReport, 'h-2')).toBeUndefined();
+    expect(await isAlive(bystander!)).toBe(true);
+    // the user's own config is read by the machine-wide commands
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(join(home, 'config', 'rtrack'), { recursive: true });
+    writeFileSync(join(home, 'config', 'rtrack', 'config.yaml'), house);
+    const fromUser = JSON.parse((await runCli(['scan', '--json'], { env, cwd: repo })).stdout) as ScanReport;
+    expect(sessionGroup(fromUser, 'h-2')?.processes.map((p) => p.pid)).toEqual([bystander]);
+    // a user config rtrack reads nothing from is one warning line naming the file; --config with it is a usage error
+    writeFileSync(join(home, 'config', 'rtrack', 'config.yaml'), 'sessions: { reap: true }\n');
+    const warned = await runCli(['scan'], { env, cwd: repo });
+    expect(warned.code).toBe(0);
+    expect(warned.stderr).toMatch(/^rtrack: warning: \S+config\.yaml: rtrack reads nothing from this file: its settings go under diagnostics\.resource_tracking \(sessions is at the top level\)\n$/);
+    const named = await runCli(['scan', '--config', join(home, 'config', 'rtrack', 'config.yaml')], { env });
+    expect(named.code).toBe(2);
+    expect(named.stderr.trim().split('\n')).toHaveLength(1);
+  });
 });
 
 describe('watch --reap', () => {
