@@ -8,3 +8,4 @@ export { registerSession } from './operations/agent-sessions.js';
 export { measureCosts } from './operations/leak-cost.js';
 export { platformReader } from './platform/index.js';
 export { createLinuxReader } from './platform/linux.js';
+export { lookAtTable } from './operations/table-look.js';
