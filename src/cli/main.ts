@@ -144,12 +144,15 @@ Examples:
     .option('--yes', 'confirm reaping the suspected trees named by --match')
     .option('--dry-run', 'with --reap: print what would be signalled, signal nothing')
     .addOption(graceOption())
-    .option('--port <port>', 'which leak listens on this TCP/UDP port? (exit 1 when none does)', parsePort)
+    .option('--port <port>', 'who holds this TCP/UDP port: a leak, a suspect, or neither (exit 1 when nothing listens on it)', parsePort)
     .addHelpText(
       'after',
       `
 Exit status: 0; 1 when --match names suspected trees but --yes is missing (nothing is signalled),
-or when no leak listens on the --port asked about.
+or when nothing listens on the --port asked about; 2 for a usage or config error.
+
+Suspected trees are reaped only when named: with no certain leak, scan --reap prints the command
+that would reap each one.
 
 Examples:
   rtrack scan

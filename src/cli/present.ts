@@ -371,7 +371,8 @@ export function renderPortHolders(port: number, holders: readonly PortHolder[], 
     if (h.kind === 'suspected') suggestions.push(reapCommandFor(reapPattern(h.group!)));
   }
   const text = layout ? fitLines(lines, layout).join('\n') : lines.join('\n');
-  const reap = [...new Set(suggestions)].map((c) => `  to reap it: ${c}`);
+  // A command to copy is printed whole, on a line of its own.
+  const reap = suggestions.length > 0 ? [`to reap ${holders.length === 1 ? 'it' : 'them'}:`, ...[...new Set(suggestions)].map((c) => `  ${c}`)] : [];
   return `${[text, ...reap].join('\n')}\n`;
 }
 
