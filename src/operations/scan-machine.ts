@@ -144,7 +144,10 @@ export async function scanMachine(options: ScanOptions = {}): Promise<ScanReport
   if (options.port !== undefined) {
     const sockets = reader.readListeningSockets?.(snapshot.processes.map((p) => p.pid)) ?? new Map();
     report.portHolders = portHolders(analysis, snapshot.processes, sockets, options.port);
-    report.portUnreadable = reader.readListeningSockets ? snapshot.processes.filter((p) => !sockets.has(p.pid)).length : 0;
+    // A process whose sockets were not read and that still exists could not be read (another user's); one that exited meanwhile held nothing.
+    const missing = reader.readListeningSockets ? snapshot.processes.filter((p) => !sockets.has(p.pid)).map((p) => p.pid) : [];
+    const statuses = missing.length > 0 ? await reader.readStatuses(missing) : new Map();
+    report.portUnreadable = missing.filter((pid) => statuses.has(pid)).length;
   }
   return report;
 }

@@ -70,7 +70,7 @@ describe('memory you get back', () => {
     expect(pssMB).toBeLessThan(260);
     expect(report.leakCost!.pssUnknown).toBe(0);
     // the summary's headline is the PSS total, RSS beside it
-    expect(stderr).toMatch(/rtrack: the task left running: 4 processes, (19\d|2[0-5]\d)\.\d MB \(RSS (7[6-9]\d|8\d\d)\.\d MB\)/);
+    expect(stderr).toMatch(/rtrack: the task left running: 4 processes, (19\d|2[0-5]\d)\.\d MB PSS \(what ending it gives back\), RSS (7[6-9]\d|8\d\d)\.\d MB/);
   });
 });
 
