@@ -16,7 +16,8 @@ export { parseTaskTag } from './tracking/task-tag.js';
 // Running, reaping, scanning
 export { runTracked, type LeakCostTotals, type RunTrackedOptions, type SnapshotSummary, type TaskReport } from './operations/run-tracked.js';
 export { reapOrphans, type ReapOptions, type ReapOutcome, type ReapResultKind } from './operations/reap.js';
-export { scanMachine, type ScanOptions, type ScanReport } from './operations/scan-machine.js';
+export { scanMachine, type LeakTotals, type ScanOptions, type ScanReport } from './operations/scan-machine.js';
+export type { ListeningEndpoint, PortHolder } from './rules/port-holders.js';
 export type { CostCache } from './operations/leak-cost.js';
 export type { AgentSessionRef, LeakGroup, MachineScan } from './rules/machine-leaks.js';
 export { BUILT_IN_AGENTS, type AgentDefinition } from './rules/agents.js';

@@ -23,3 +23,8 @@ const ANY_UNPRINTABLE = new RegExp(UNPRINTABLE.source);
 export function hasUnprintable(text: string): boolean {
   return ANY_UNPRINTABLE.test(text);
 }
+
+/** One word for a POSIX shell, whatever it holds: single-quoted, each `'` written as `'\''`. */
+export function shellQuote(text: string): string {
+  return `'${text.replace(/'/g, `'\\''`)}'`;
+}

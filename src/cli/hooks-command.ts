@@ -179,6 +179,39 @@ async function followerConfig(config: string | undefined): Promise<{ text: strin
   }
 }
 
+/**
+ * For `rtrack sessions`: whether the follower reaps and which config it reads, in words, one line
+ * for each config the installed hooks name (the user's settings files and this project's): their
+ * --config, else the per-user config. Without hooks no session is followed: say how to start.
+ */
+export async function followerConfigLines(): Promise<string[]> {
+  const configs = new Map<string | undefined, Set<string>>(); // config (undefined: the per-user one) → agents whose hooks name it
+  for (const agent of HOOK_AGENTS) {
+    const { directory, projectFiles } = HOOK_AGENT_SETTINGS[agent];
+    for (const path of new Set([userSettings(agent), ...projectFiles.map((f) => resolve(directory, f))])) {
+      let settings: unknown;
+      try {
+        settings = parseSettings(path, readIfThere(path), HOOK_AGENT_SETTINGS[agent].comments);
+      } catch {
+        continue; // not valid JSON: `rtrack hooks status` says so
+      }
+      for (const hook of rtrackHooks(settings)) {
+        if (hook.event !== 'SessionStart' || staleBecause(hook.command)) continue;
+        const agents = configs.get(hook.command.config) ?? new Set<string>();
+        agents.add(hook.command.agent);
+        configs.set(hook.command.config, agents);
+      }
+    }
+  }
+  if (configs.size === 0) return ['no agent hooks are installed, so no session is followed: `rtrack hooks install claude --reap` follows every Claude Code session and reaps what each one leaves'];
+  const lines: string[] = [];
+  for (const [config, agents] of configs) {
+    const { text, off } = await followerConfig(config);
+    lines.push(`${[...agents].join(', ')} sessions: ${text}${off && config === undefined ? `; \`rtrack hooks install ${[...agents][0]} --reap\` turns it on` : ''}`);
+  }
+  return lines;
+}
+
 export async function hooksInstall(name: string, options: HooksOptions): Promise<number> {
   const agent = hookAgent(name);
   const { comments, timeout } = HOOK_AGENT_SETTINGS[agent];

@@ -7,7 +7,7 @@ import { userConfigPath, type ConfigScope } from '../config.js';
 import { ConfigError } from '../errors.js';
 import { packageFile } from '../files.js';
 import { SHARED_DAEMONS } from '../rules/patterns.js';
-import { collect, parseDuration, parseNonNegativeNumber, parsePort, UsageError } from './common.js';
+import { collect, formatDuration, parseCount, parseDuration, parseGrace, parseNonNegativeNumber, parsePid, parsePort, UsageError } from './common.js';
 // Each command's module is loaded when that command runs: `rtrack --version` or a hook's
 // `rtrack session start` never pays for the others (prom-client is loaded by watch alone).
 import type { HooksOptions } from './hooks-command.js';
@@ -54,6 +54,15 @@ function rejectSeparatorAsValue(command: Command): void {
   }
 }
 
+/** A duration option whose help shows its default in the units it takes (`15s`, not `15000`). */
+function durationOption(flags: string, description: string, parse: (value: string) => number, defaultMs: number): Option {
+  return new Option(flags, description).argParser(parse).default(defaultMs, formatDuration(defaultMs));
+}
+
+/** `--grace`: the same on run, scan and watch. */
+const graceOption = (description = 'time between SIGTERM and SIGKILL when reaping'): Option =>
+  durationOption('--grace <duration>', `${description}, e.g. 500ms, 3s (a bare number is milliseconds)`, parseGrace, 3000);
+
 export function buildProgram(setExit: (code: number) => void): Command {
   const program = new Command();
   program
@@ -87,7 +96,7 @@ Examples:
       .option('--report <file>', 'write a JSON report to <file> ("-" writes it to stdout instead of the summary)')
       .option('--fail-on-orphans', 'exit 3 when the command succeeded but left orphans')
       .option('--reap', 'after reporting, terminate the task\'s orphans (tag or lineage evidence only)')
-      .option('--grace <ms>', 'time between SIGTERM and SIGKILL when reaping', parseNonNegativeNumber, 3000)
+      .addOption(graceOption())
       .option('--dry-run', 'with --reap: print what would be signalled, signal nothing')
       .option('--metrics-file <path>', 'write the run\'s figures for node_exporter\'s textfile collector (atomically)')
       .addOption(
@@ -134,13 +143,16 @@ Examples:
     .option('--match <regex>', 'with --reap: also reap suspected trees whose root command matches (needs --yes)')
     .option('--yes', 'confirm reaping the suspected trees named by --match')
     .option('--dry-run', 'with --reap: print what would be signalled, signal nothing')
-    .option('--grace <ms>', 'time between SIGTERM and SIGKILL when reaping', parseNonNegativeNumber, 3000)
-    .option('--port <port>', 'which leak listens on this TCP/UDP port? (exit 1 when none does)', parsePort)
+    .addOption(graceOption())
+    .option('--port <port>', 'who holds this TCP/UDP port: a leak, a suspect, or neither (exit 1 when nothing listens on it)', parsePort)
     .addHelpText(
       'after',
       `
 Exit status: 0; 1 when --match names suspected trees but --yes is missing (nothing is signalled),
-or when no leak listens on the --port asked about.
+or when nothing listens on the --port asked about; 2 for a usage or config error.
+
+Suspected trees are reaped only when named: with no certain leak, scan --reap prints the command
+that would reap each one.
 
 Examples:
   rtrack scan
@@ -158,11 +170,11 @@ Examples:
       .description('scan the machine at an interval and serve Prometheus metrics (GET /metrics, GET /healthz)')
       .option('--host <address>', 'address to bind (loopback unless you ask for another)', '127.0.0.1')
       .option('--port <port>', 'port to listen on (0 picks a free one)', parsePort, 9464)
-      .option('--interval <duration>', 'time between scans, e.g. 15s, 500ms, 2m (under 15s, each process\'s stat descriptor stays open from one scan to the next: half the CPU, about 4 KiB of kernel memory a process)', parseDuration, 15_000)
+      .addOption(durationOption('--interval <duration>', 'time between scans, e.g. 15s, 500ms, 2m (under 15s, each process\'s stat descriptor stays open from one scan to the next: half the CPU, about 4 KiB of kernel memory a process)', parseDuration, 15_000))
       .option('--all', 'count every re-parented tree as suspected, not only agent-like ones')
       .option('--reap', 'terminate certain leaks (runs and agent sessions that are over) once they have stayed certain for --linger; never suspects')
-      .option('--linger <duration>', 'with --reap: how long a leak must stay certain before it is reaped', parseDuration, 60_000)
-      .option('--grace <ms>', 'with --reap: time between SIGTERM and SIGKILL', parseNonNegativeNumber, 3000),
+      .addOption(durationOption('--linger <duration>', 'with --reap: how long a leak must stay certain before it is reaped, e.g. 2m', parseDuration, 60_000))
+      .addOption(graceOption('with --reap: time between SIGTERM and SIGKILL')),
   )
     .addHelpText('after', '\nSIGTERM or SIGINT stops it cleanly (exit 0).\n\nExamples:\n  rtrack watch\n  rtrack watch --host 0.0.0.0 --port 9464 --interval 30s\n  rtrack watch --reap --linger 2m        on a CI runner or a shared dev box nobody watches')
     .action(async (options: WatchOptions) => {
@@ -223,7 +235,7 @@ Examples:
   const agentOption = (c: Command): Command =>
     c
       .requiredOption('--agent <name>', 'the agent whose hook this is (claude-code)')
-      .option('--pid <pid>', 'the agent process (default: the hook\'s nearest ancestor that is not a shell)', (v) => Number(parsePort(v)))
+      .option('--pid <pid>', 'the agent process (default: the hook\'s nearest ancestor that is not a shell)', parsePid)
       .option('-c, --config <file>', 'the YAML config the follower uses');
   agentOption(session.command('start').description('SessionStart hook: register the agent process with the follower, starting one if none runs; always exits 0'))
     .addHelpText('after', '\nExample (as a hook runs it, with the hook JSON on stdin):\n  rtrack session start --agent claude-code')
@@ -235,7 +247,7 @@ Examples:
     .command('follow')
     .description('the follower: follow every registered agent, journal (and with sessions.reap, reap) what each session left; exits when it follows nothing')
     .option('-c, --config <file>', 'YAML config')
-    .option('--interval <duration>', 'how often agents are checked and their trees followed', parseDuration, 1000)
+    .addOption(durationOption('--interval <duration>', 'how often agents are checked and their trees followed', parseDuration, 1000))
     .addHelpText('after', '\nExample:\n  rtrack session follow')
     .action(async (options: { config?: string; interval: number }) => setExit(await (await import('./follower-main.js')).sessionFollow({ config: options.config, intervalMs: options.interval })));
 
@@ -243,7 +255,7 @@ Examples:
     .command('sessions')
     .description('the journal: recent agent sessions that ended and left processes')
     .option('--json', 'print the entries as JSON')
-    .option('--limit <n>', 'how many of the most recent', (v) => Number(parsePort(v)), 20)
+    .option('--limit <n>', 'how many of the most recent', parseCount, 20)
     .addHelpText('after', '\nExamples:\n  rtrack sessions\n  rtrack sessions --json --limit 5')
     .action(async (options: { json?: boolean; limit: number }) => setExit(await (await import('./sessions-command.js')).sessionsCommand(options)));
 

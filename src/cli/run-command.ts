@@ -10,8 +10,9 @@ import { runTracked, type TaskReport } from '../operations/run-tracked.js';
 import { locateCgroupParent } from '../platform/cgroup.js';
 import type { CgroupMode, ResourceTrackerConfig } from '../types.js';
 import { forwardSignals, type ForwardedSignal } from './signals.js';
-import { checkOutputPath, cliLogger, UsageError, withKeepPatterns } from './common.js';
-import { renderReapPlan, renderRunSummary } from './present.js';
+import { checkOutputPath, cliLogger, requireReapFor, UsageError, withKeepPatterns } from './common.js';
+import { renderReapPlan, renderRunSummary, type Layout } from './present.js';
+import { terminalLayout } from './terminal-layout.js';
 
 export interface RunOptions {
   config?: string;
@@ -82,6 +83,7 @@ export interface RunOutcome {
 export async function executeRun(commandLine: string[], options: RunOptions): Promise<RunOutcome> {
   const [command, ...args] = commandLine;
   if (command === undefined) throw new UsageError('run: no command given (usage: rtrack run [options] -- <command> [args...])');
+  requireReapFor(options, { dryRun: '--dry-run' });
   checkOutputPath(options.report, '--report');
   checkOutputPath(options.metricsFile, '--metrics-file');
   const config = await resolveRunConfig(options);
@@ -138,12 +140,13 @@ export async function executeRun(commandLine: string[], options: RunOptions): Pr
   if (report.error && report.exitCode !== 126 && report.exitCode !== 127) logger.error({ error: report.error }, 'tracking incomplete');
   if (report.error && (report.exitCode === 126 || report.exitCode === 127)) process.stderr.write(`rtrack: ${report.error}\n`);
 
+  const layout = await terminalLayout(process.stderr);
   if (options.reap && options.dryRun && report.orphans.length > 0) {
-    process.stderr.write(renderReapPlan(reapOrder(report.orphans), options.grace ?? 3000));
+    process.stderr.write(renderReapPlan(reapOrder(report.orphans), options.grace ?? 3000, layout));
   }
   await saveReport(report);
   if (options.report === '-') process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-  else printSummary(report);
+  else printSummary(report, layout);
   if (options.metricsFile !== undefined) {
     try {
       const { runMetricsText } = await import('../operations/prometheus.js'); // prom-client, only when asked for
@@ -159,8 +162,8 @@ export async function executeRun(commandLine: string[], options: RunOptions): Pr
   return { report, exitCode };
 }
 
-function printSummary(report: TaskReport): void {
-  const summary = renderRunSummary(report);
+function printSummary(report: TaskReport, layout: Layout | undefined): void {
+  const summary = renderRunSummary(report, layout);
   // Start on a clean line: an interactive task may have left the cursor mid-line.
   if (summary) process.stderr.write(`${process.stderr.isTTY ? '\r\n' : ''}${summary}`);
 }

@@ -2,12 +2,14 @@
 // (and suspected trees only when the user names them with --match and confirms with --yes).
 import { resolveConfig } from '../config.js';
 import { reapCgroup, reapOrder, reapOrphans, type ReapOutcome } from '../operations/reap.js';
-import { scanMachine } from '../operations/scan-machine.js';
-import type { ProcessInfo } from '../types.js';
+import { scanMachine, type ScanReport } from '../operations/scan-machine.js';
+import type { LeakGroup } from '../rules/machine-leaks.js';
+import type { AttributedProcess } from '../types.js';
 import { RunCgroup } from '../platform/cgroup.js';
-import { fullCommand } from '../rules/patterns.js';
-import { UsageError, withKeepPatterns } from './common.js';
-import { renderPortHolders, renderReapOutcomes, renderReapPlan, renderScan } from './present.js';
+import { fullCommand, matchPatternFor } from '../rules/patterns.js';
+import { requireReapFor, UsageError, withKeepPatterns } from './common.js';
+import { counted, renderNothingToReap, renderPortHolders, renderReapOutcomes, renderReapPlan, renderScan } from './present.js';
+import { terminalLayout } from './terminal-layout.js';
 
 export interface ScanCommandOptions {
   json?: boolean;
@@ -22,10 +24,34 @@ export interface ScanCommandOptions {
   port?: number;
 }
 
+/** The `--match` pattern that names a suspected tree's root among the scan's suspected roots. */
+function reapPattern(scan: ScanReport): (group: LeakGroup) => string {
+  return (group) => matchPatternFor(group.root, scan.suspected.map((g) => g.root));
+}
+
+/** A plan entry as --json gives it: what a person sees of each process — its evidence, memory and group. */
+function planEntry(p: AttributedProcess, scan: ScanReport): Record<string, unknown> {
+  const holds = (g: LeakGroup): boolean => g.processes.some((q) => q.pid === p.pid);
+  const certain = scan.certain.find(holds);
+  const group = certain ?? scan.suspected.find(holds);
+  return {
+    pid: p.pid,
+    command: p.command,
+    evidence: p.evidence,
+    memoryMB: p.memoryMB,
+    ...(p.memoryBytes !== undefined ? { memoryBytes: p.memoryBytes } : {}),
+    ...(p.cost?.pssBytes !== undefined ? { pssBytes: p.cost.pssBytes } : {}),
+    ...(p.cost?.listening?.length ? { listening: p.cost.listening } : {}),
+    kind: certain ? 'certain' : 'suspected',
+    ...(group ? { group: { root: group.root.pid, ...(group.tag ? { tag: group.tag } : {}), ...(group.session ? { session: { agent: group.session.agent, sessionId: group.session.sessionId } } : {}) } } : {}),
+  };
+}
+
 export async function scanCommand(options: ScanCommandOptions): Promise<number> {
+  requireReapFor(options, { match: '--match', yes: '--yes', dryRun: '--dry-run' });
+  if (options.port !== undefined && options.reap) throw new UsageError('--port asks who holds a port; it does not go with --reap');
   let match: RegExp | undefined;
   if (options.match !== undefined) {
-    if (!options.reap) throw new UsageError('--match only applies with --reap');
     try {
       match = new RegExp(options.match);
     } catch (err) {
@@ -33,45 +59,55 @@ export async function scanCommand(options: ScanCommandOptions): Promise<number> 
     }
   }
   const config = withKeepPatterns(await resolveConfig(options.config, 'machine'), options.keep);
-  const scan = await scanMachine({ all: options.all, keep: config.keep, keepSharedDaemons: config.keepSharedDaemons, agents: config.agents });
+  const scan = await scanMachine({ all: options.all, keep: config.keep, keepSharedDaemons: config.keepSharedDaemons, agents: config.agents, port: options.port });
   // With --json, stdout carries exactly one JSON document in every mode; what people read goes to stderr.
   const out = options.json ? process.stderr : process.stdout;
+  const layout = await terminalLayout(out);
   if (options.port !== undefined) {
-    if (options.reap) throw new UsageError('--port asks which leak holds a port; it does not go with --reap');
-    // "Which leak holds port 3000?" — among the certain and suspected leaks; exit 1 when none does.
-    const holders = [...scan.certain.map((g) => ['certain', g] as const), ...scan.suspected.map((g) => ['suspected', g] as const)].flatMap(([kind, group]) =>
-      group.processes.filter((p) => p.cost?.listening?.some((l) => l.port === options.port)).map((p) => ({ kind, group, process: p })),
-    );
-    if (options.json) process.stdout.write(`${JSON.stringify({ port: options.port, holders: holders.map((h) => ({ kind: h.kind, pid: h.process.pid, command: h.process.command, tag: h.group.tag, session: h.group.session, listening: h.process.cost?.listening })) }, null, 2)}\n`);
-    else process.stdout.write(renderPortHolders(options.port, holders));
+    // "Who holds port 3000?" — a leak, a kept process, or one that is neither; exit 1 when nobody does.
+    const holders = scan.portHolders ?? [];
+    if (options.json) {
+      const json = holders.map((h) => ({
+        kind: h.kind,
+        pid: h.process.pid,
+        ppid: h.process.ppid,
+        command: h.process.command,
+        listening: h.listening,
+        ...(h.group?.tag ? { tag: h.group.tag } : {}),
+        ...(h.group?.session ? { session: h.group.session } : {}),
+        ...(h.group ? { root: h.group.root.pid } : {}),
+      }));
+      process.stdout.write(`${JSON.stringify({ port: options.port, holders: json, unreadable: scan.portUnreadable ?? 0 }, null, 2)}\n`);
+    } else process.stdout.write(renderPortHolders(options.port, holders, scan.portUnreadable ?? 0, reapPattern(scan), layout));
     return holders.length > 0 ? 0 : 1;
   }
-  const printJson = (reaped?: ReapOutcome[], plan?: ProcessInfo[]): void => {
+  const printJson = (reaped?: ReapOutcome[], plan?: AttributedProcess[]): void => {
     if (!options.json) return;
-    const extra = { ...(reaped ? { reaped } : {}), ...(plan ? { plan: plan.map((p) => ({ pid: p.pid, command: p.command })) } : {}) };
+    const extra = { ...(reaped ? { reaped } : {}), ...(plan ? { plan: plan.map((p) => planEntry(p, scan)) } : {}) };
     process.stdout.write(`${JSON.stringify({ ...scan, ...extra }, null, 2)}\n`);
   };
-  if (!options.json && options.port === undefined) process.stdout.write(renderScan(scan));
+  if (!options.json) process.stdout.write(renderScan(scan, layout));
   if (!options.reap) {
     printJson();
     return 0;
   }
 
-  const certain: ProcessInfo[] = scan.certain.flatMap((g) => g.processes);
+  const certain: AttributedProcess[] = scan.certain.flatMap((g) => g.processes);
   // --match is matched against the command line as keep patterns are, not its 100-character display form.
-  const named: ProcessInfo[] = match ? scan.suspected.filter((g) => match.test(fullCommand(g.root))).flatMap((g) => g.processes) : [];
+  const named: AttributedProcess[] = match ? scan.suspected.filter((g) => match.test(fullCommand(g.root))).flatMap((g) => g.processes) : [];
   const targets = [...certain, ...named];
   const grace = options.grace ?? 3000;
   const overGroups = scan.leftoverCgroups.filter((g) => g.runOver);
   if (targets.length === 0 && overGroups.length === 0) {
-    out.write('rtrack: nothing to reap\n');
+    // Say why the suspected trees listed above were left alone, and how to name them.
+    out.write(renderNothingToReap(scan.suspected.map((group) => ({ group, pattern: reapPattern(scan)(group) })), layout));
     printJson([]);
     return 0;
   }
   if (options.dryRun || (named.length > 0 && !options.yes)) {
     const ordered = reapOrder(targets);
-    out.write(renderReapPlan(ordered, grace));
-    if (!options.dryRun) out.write(`rtrack: ${named.length} suspected processes match --match; nothing was signalled. Add --yes to reap them.\n`);
+    out.write(renderReapPlan(ordered, grace, layout));
+    if (!options.dryRun) out.write(`rtrack: ${counted(named.length, 'suspected process', 'suspected processes')} ${named.length === 1 ? 'matches' : 'match'} --match; nothing was signalled. Add --yes to reap them.\n`);
     printJson(undefined, ordered);
     return options.dryRun ? 0 : 1;
   }
@@ -88,6 +124,6 @@ export async function scanCommand(options: ScanCommandOptions): Promise<number> 
     out.write(`rtrack: ${result.removed ? 'removed' : 'could not remove'} the leftover cgroup ${g.path}${left}\n`);
   }
   printJson(reaped);
-  if (reaped.length > 0) out.write(renderReapOutcomes(reaped));
+  if (reaped.length > 0) out.write(renderReapOutcomes(reaped, layout));
   return 0;
 }

@@ -1,9 +1,11 @@
-// `rtrack sessions`: the journal of ended agent sessions that left processes.
+// `rtrack sessions`: the journal of ended agent sessions that left processes, and whether the
+// follower that writes it reaps (and which config it reads).
 import { stateDirectory } from '../files.js';
 import { readJournal, type JournalEntry } from '../operations/agent-sessions.js';
-import { formatEndpoint } from '../rules/cost.js';
 import { escapeUnprintable } from '../text.js';
-import { formatAge, formatMB, memoryText } from './present.js';
+import { followerConfigLines } from './hooks-command.js';
+import { counted, formatAge, memoryText, renderLeftProcesses, type Layout } from './present.js';
+import { terminalLayout } from './terminal-layout.js';
 
 /** `rtrack sessions`: the journal's recent entries, for people or as JSON. */
 export async function sessionsCommand(options: { json?: boolean; limit: number }): Promise<number> {
@@ -14,23 +16,17 @@ export async function sessionsCommand(options: { json?: boolean; limit: number }
     process.stdout.write(`${JSON.stringify(recent, null, 2)}\n`);
     return 0;
   }
-  if (recent.length === 0) {
-    process.stdout.write('rtrack: no ended session has left anything (the journal is empty)\n');
-    return 0;
-  }
-  for (const e of recent) process.stdout.write(renderEntry(e));
+  const layout = await terminalLayout(process.stdout);
+  if (recent.length === 0) process.stdout.write('rtrack: no ended session has left anything (the journal is empty)\n');
+  for (const e of recent) process.stdout.write(renderEntry(e, layout));
+  // Last, where it is read after the entries: what the follower does with the next session's leftovers.
+  for (const line of await followerConfigLines()) process.stdout.write(`rtrack: ${line}\n`);
   return 0;
 }
 
-function renderEntry(e: JournalEntry): string {
+function renderEntry(e: JournalEntry, layout: Layout | undefined): string {
   const age = Math.max(0, Math.round((Date.now() - Date.parse(e.endedAt)) / 1000));
-  const lines = [
-    `${escapeUnprintable(e.agent)} session ${escapeUnprintable(e.sessionId)}${e.cwd ? ` in ${escapeUnprintable(e.cwd)}` : ''}: ended ${formatAge(age)} ago (${escapeUnprintable(e.reason)}), left ${e.leaked.length} ${e.leaked.length === 1 ? 'process' : 'processes'}, ${memoryText(e.leaked)}`,
-  ];
-  for (const p of e.leaked) {
-    const reaped = e.reaped?.find((r) => r.pid === p.pid);
-    const ports = p.cost?.listening?.length ? `  listening on ${p.cost.listening.map(formatEndpoint).join(', ')}` : '';
-    lines.push(`  ${String(p.pid).padStart(7)} ${formatMB(p.memoryMB).padStart(10)} ${escapeUnprintable(p.command)}  (${p.evidence.join(', ')})${ports}${reaped ? ` → ${reaped.result}` : ''}`);
-  }
-  return `${lines.join('\n')}\n`;
+  const header = `${escapeUnprintable(e.agent)} session ${escapeUnprintable(e.sessionId)}${e.cwd ? ` in ${escapeUnprintable(e.cwd)}` : ''}: ended ${formatAge(age)} ago (${escapeUnprintable(e.reason)}), left ${counted(e.leaked.length, 'process', 'processes')}, ${memoryText(e.leaked)}`;
+  const results = new Map((e.reaped ?? []).map((r) => [r.pid, r.result]));
+  return renderLeftProcesses(header, e.leaked, results, layout);
 }

@@ -2,6 +2,7 @@
 import { totalMemoryMB } from '../rules/memory.js';
 import { takeSnapshot } from '../tracking/snapshot.js';
 import { renderSnapshotTable } from './present.js';
+import { terminalLayout } from './terminal-layout.js';
 
 export interface SnapshotOptions {
   json?: boolean;
@@ -17,7 +18,7 @@ export async function snapshotCommand(options: SnapshotOptions): Promise<number>
     const shown = options.mcp ? { ...snapshot, processes, processCount: processes.length, totalMemoryMB: totalMemoryMB(processes) } : { ...snapshot, processes };
     process.stdout.write(`${JSON.stringify(shown, null, 2)}\n`);
   } else {
-    process.stdout.write(renderSnapshotTable(snapshot, processes));
+    process.stdout.write(renderSnapshotTable(snapshot, processes, await terminalLayout(process.stdout)));
   }
   return 0;
 }

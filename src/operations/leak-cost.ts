@@ -3,7 +3,8 @@
 import { yieldToLoop } from '../event-loop.js';
 import { platformReader } from '../platform/index.js';
 import type { PlatformReader } from '../platform/types.js';
-import { cpuPercent, SPINNING_PERCENT } from '../rules/cost.js';
+import { costTotals, cpuPercent, SPINNING_PERCENT } from '../rules/cost.js';
+import { BYTES_PER_MB } from '../rules/memory.js';
 import { identityKey } from '../rules/identity.js';
 import type { AttributedProcess, LeakCost } from '../types.js';
 
@@ -71,4 +72,24 @@ export async function measureCosts(processes: readonly AttributedProcess[], opti
       cache?.entries.set(identityKey(p), { measuredAt: now, cost });
     }
   }
+}
+
+/** What a set of leaked processes costs, in bytes and MB. */
+export interface LeakCostTotals {
+  pssBytes: number;
+  pssMB: number;
+  ussBytes: number;
+  rssBytes: number;
+  /** Processes whose PSS could not be read (their RSS is counted instead). */
+  pssUnknown: number;
+  /** Processes at 90 % of a core or more. */
+  spinning: number;
+  /** Their CPU share together, in % of one core. */
+  cpuPercent: number;
+}
+
+/** The totals of a set of processes whose cost was measured. */
+export function leakCostTotals(processes: readonly AttributedProcess[]): LeakCostTotals {
+  const t = costTotals(processes);
+  return { pssBytes: t.pssBytes, pssMB: t.pssBytes / BYTES_PER_MB, ussBytes: t.ussBytes, rssBytes: t.rssBytes, pssUnknown: t.pssUnknown, spinning: t.spinning, cpuPercent: t.cpuPercent };
 }

@@ -6,10 +6,11 @@ import type { Writable } from 'node:stream';
 import { CommandNotExecutableError, CommandNotFoundError } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
 import type { PlatformReader } from '../platform/types.js';
-import { BYTES_PER_MB, exceedsThreshold, totalMemoryBytes, totalMemoryMB } from '../rules/memory.js';
+import { exceedsThreshold, totalMemoryBytes, totalMemoryMB } from '../rules/memory.js';
 import { RunCgroup, locateCgroupParent } from '../platform/cgroup.js';
-import { costTotals } from '../rules/cost.js';
-import { measureCosts } from './leak-cost.js';
+import { leakCostTotals, measureCosts, type LeakCostTotals } from './leak-cost.js';
+
+export type { LeakCostTotals };
 import { reapCgroup, reapOrphans, type ReapOptions, type ReapOutcome } from './reap.js';
 import { identityKey } from '../rules/identity.js';
 import { ResourceTracker, describeProcess } from '../tracking/tracker.js';
@@ -139,26 +140,6 @@ function stopOnRequest(child: ChildProcess, report: TaskReport, options: RunTrac
       options.signal?.removeEventListener('abort', onAbort);
     },
   };
-}
-
-/** What a set of leaked processes costs, in bytes and MB. */
-export interface LeakCostTotals {
-  pssBytes: number;
-  pssMB: number;
-  ussBytes: number;
-  rssBytes: number;
-  /** Processes whose PSS could not be read (their RSS is counted instead). */
-  pssUnknown: number;
-  /** Processes at 90 % of a core or more. */
-  spinning: number;
-  /** Their CPU share together, in % of one core. */
-  cpuPercent: number;
-}
-
-/** The totals of a set of processes whose cost was measured. */
-export function leakCostTotals(processes: readonly AttributedProcess[]): LeakCostTotals {
-  const t = costTotals(processes);
-  return { pssBytes: t.pssBytes, pssMB: t.pssBytes / BYTES_PER_MB, ussBytes: t.ussBytes, rssBytes: t.rssBytes, pssUnknown: t.pssUnknown, spinning: t.spinning, cpuPercent: t.cpuPercent };
 }
 
 function summarize(snapshot: ProcessSnapshot | undefined): SnapshotSummary | null {

@@ -3,14 +3,16 @@ import { basename } from 'node:path';
 import { cgroup2Mount, findRunGroups, RUN_GROUP_PREFIX, RunCgroup } from '../platform/cgroup.js';
 import { costTotals } from '../rules/cost.js';
 import { lookAtTable } from './table-look.js';
-import { measureCosts, type CostCache } from './leak-cost.js';
+import { leakCostTotals, measureCosts, type CostCache, type LeakCostTotals } from './leak-cost.js';
 import { BlockBudget } from '../event-loop.js';
 import { platformReader } from '../platform/index.js';
 import type { PlatformReader } from '../platform/types.js';
-import { byPid, startKey } from '../rules/identity.js';
-import { analyzeMachine, type MachineScan } from '../rules/machine-leaks.js';
+import { byPid, identityKey, startKey } from '../rules/identity.js';
+import { BYTES_PER_MB } from '../rules/memory.js';
+import { analyzeMachine, portCandidates, startedInASession, type MachineScan } from '../rules/machine-leaks.js';
+import { portHolders, type PortHolder } from '../rules/port-holders.js';
 import { holdsRunFile, parseTaskTag, UNKNOWN_PID_NAMESPACE } from '../tracking/task-tag.js';
-import type { AgentConfig, ProcessSnapshot, TaskOwner } from '../types.js';
+import type { AgentConfig, ProcessInfo, ProcessSnapshot, TaskOwner } from '../types.js';
 
 /** With a cache (`rtrack watch`), how long a leak's measured cost is reused before it is read again. */
 export const COST_MAX_AGE_MS = 30_000;
@@ -44,8 +46,16 @@ export interface ScanOptions {
   agents?: readonly AgentConfig[];
   /** rtrack's state directory (agents registered by hooks, the follower lock); default `$XDG_STATE_HOME/rtrack`. */
   state?: string;
+  /**
+   * Who listens on this port (`rtrack scan --port`): every process's sockets are read — costly
+   * (each one's open files), so only when asked — and `portHolders` names each holder.
+   */
+  port?: number;
   reader?: PlatformReader;
 }
+
+/** What a kind of leak adds up to: its groups, processes, and what ending them gives back (PSS; RSS where PSS could not be read) beside their RSS. */
+export type LeakTotals = { groups: number; processes: number; rssMB: number } & LeakCostTotals;
 
 /** What `rtrack scan --json` prints: the machine's certain and suspected leaks and kept processes. */
 export interface ScanReport extends MachineScan {
@@ -56,6 +66,12 @@ export interface ScanReport extends MachineScan {
   warnings: string[];
   /** Run groups (`rtrack-<tag>`) left in the cgroup hierarchy by runs that could not remove them (rtrack was SIGKILLed); `runOver`: their members are certain leaks, and `scan --reap` removes them. */
   leftoverCgroups: { path: string; tag: string; members: number; runOver: boolean }[];
+  /** The certain and suspected leaks added up, so that a script need not (scanMachine always sets it). */
+  leakTotals?: { certain: LeakTotals; suspected: LeakTotals };
+  /** With `port`: every process listening on it, leaks first. */
+  portHolders?: PortHolder[];
+  /** With `port`: how many processes' sockets could not be read (other users'). */
+  portUnreadable?: number;
 }
 
 /**
@@ -78,6 +94,9 @@ export async function scanMachine(options: ScanOptions = {}): Promise<ScanReport
     pidNamespace = undefined; // then every tag with a namespace counts as another namespace's
   }
   const ownerOf = await ownerLocator(snapshot, reader, pidNamespace, runGroups.map((g) => g.tag));
+  // A re-parented process that listens on a port is a suspect when it was started from someone's
+  // session: the sessions and sockets of the re-parented candidates are read, theirs only.
+  const listeningSessions = await listeningCandidates(reader, portCandidates(snapshot.processes).filter((p) => !look.own.has(p.pid)));
   const analysis = analyzeMachine(snapshot, {
     all: options.all,
     exclude: new Set(look.own.keys()),
@@ -87,6 +106,7 @@ export async function scanMachine(options: ScanOptions = {}): Promise<ScanReport
     runGroups,
     agents: look.agents,
     liveness: look.liveness,
+    listeningSessions,
   });
   // What the reported leaks cost: read for them only.
   const costs = options.cache ? (options.cache.costs ??= { maxAgeMs: COST_MAX_AGE_MS, entries: new Map() }) : undefined;
@@ -108,7 +128,46 @@ export async function scanMachine(options: ScanOptions = {}): Promise<ScanReport
     return owner !== undefined && ownerOf(owner, tag) === null;
   };
   const leftoverCgroups = runGroups.map((g) => ({ path: g.path, tag: g.tag, members: g.pids.length, runOver: certainTags.has(g.tag) || (g.pids.length === 0 && isOver(g.tag)) }));
-  return { timestamp: snapshot.timestamp, ...(pidNamespace === undefined ? {} : { pidNamespace }), warnings, ...analysis, leftoverCgroups };
+  const totals = (groups: MachineScan['certain']): LeakTotals => {
+    const processes = groups.flatMap((g) => g.processes);
+    const cost = leakCostTotals(processes);
+    return { groups: groups.length, processes: processes.length, ...cost, rssMB: cost.rssBytes / BYTES_PER_MB };
+  };
+  const report: ScanReport = {
+    timestamp: snapshot.timestamp,
+    ...(pidNamespace === undefined ? {} : { pidNamespace }),
+    warnings,
+    ...analysis,
+    leftoverCgroups,
+    leakTotals: { certain: totals(analysis.certain), suspected: totals(analysis.suspected) },
+  };
+  if (options.port !== undefined) {
+    const sockets = reader.readListeningSockets?.(snapshot.processes.map((p) => p.pid)) ?? new Map();
+    report.portHolders = portHolders(analysis, snapshot.processes, sockets, options.port);
+    // A process whose sockets were not read and that still exists could not be read (another user's); one that exited meanwhile held nothing.
+    const missing = reader.readListeningSockets ? snapshot.processes.filter((p) => !sockets.has(p.pid)).map((p) => p.pid) : [];
+    const statuses = missing.length > 0 ? await reader.readStatuses(missing) : new Map();
+    report.portUnreadable = missing.filter((pid) => statuses.has(pid)).length;
+  }
+  return report;
+}
+
+/**
+ * Of the re-parented candidates, those started from someone's session that listen on a port, with
+ * their session: one status read each, and the open files of those in a session (not a service's).
+ */
+async function listeningCandidates(reader: PlatformReader, candidates: readonly ProcessInfo[]): Promise<Map<number, number>> {
+  const found = new Map<number, number>();
+  if (candidates.length === 0 || !reader.readListeningSockets) return found;
+  const statuses = await reader.readStatuses(candidates.map((p) => p.pid));
+  const inSession = candidates.filter((p) => {
+    const status = statuses.get(p.pid);
+    return status && identityKey(status) === identityKey(p) && startedInASession(p.pid, status.session);
+  });
+  if (inSession.length === 0) return found;
+  const sockets = reader.readListeningSockets(inSession.map((p) => p.pid));
+  for (const p of inSession) if ((sockets.get(p.pid) ?? []).length > 0) found.set(p.pid, statuses.get(p.pid)!.session!);
+  return found;
 }
 
 /**

@@ -41,6 +41,8 @@ export interface ProcessStatus {
   alive: boolean;
   /** True when stopped (SIGSTOP, Ctrl+Z); undefined where the platform's reader does not say. */
   stopped?: boolean;
+  /** The session it is in (Linux `sid`; 0: a session outside this PID namespace); undefined where the platform's reader does not say. */
+  session?: number;
 }
 
 /** A process's PID namespace (Linux). */

@@ -4,7 +4,8 @@
 //              and processes carrying an agent session's markers whose session is over (its
 //              agent gone or replaced), grouped by session, with the whole tree below them
 //   suspected  trees whose root was re-parented to init or a subreaper and looks like an agent's
-//              helper (MCP/browser pattern, MCP servers, npx/npm exec, node, claude)
+//              helper (MCP/browser pattern, MCP servers, npx/npm exec, node, claude), or listens
+//              on a port and was started from someone's session (an orphaned dev server)
 //   kept       processes declared to outlive their task: shown, never counted as leaks
 import type { AttributedProcess, Evidence, ProcessInfo, ProcessSnapshot, TaskOwner } from '../types.js';
 import type { AgentDefinition } from './agents.js';
@@ -93,6 +94,29 @@ export interface ScanRuleOptions {
   sessionHolder?: (agent: AgentDefinition, sessionId: string) => number | null | undefined;
   /** The sessions judged with what the hooks registered and the session files (default: judged from the snapshot and `agents`, `sessionHolder`). */
   liveness?: Liveness;
+  /**
+   * The session (Linux `sid`) of each process among `portCandidates()` that listens on a port: one
+   * started from someone's session (`startedInASession`) is a suspect whatever its command.
+   */
+  listeningSessions?: ReadonlyMap<number, number>;
+}
+
+/**
+ * The re-parented processes whose command does not look like an agent's helper: a listening port
+ * makes them suspects, so their sockets — theirs only — are read for the scan.
+ */
+export function portCandidates(processes: readonly ProcessInfo[]): ProcessInfo[] {
+  const live = byPid(processes);
+  return processes.filter((p) => isReparented(p, live) && !isKernelThread(p, live) && !isAgentHelper(fullCommand(p)));
+}
+
+/**
+ * Started from someone's session — a terminal's, an agent's shell's — rather than as a service: a
+ * service manager makes each service the leader of a session of its own (systemd, daemon(3)). A
+ * session outside the PID namespace (0) or not known says nothing.
+ */
+export function startedInASession(pid: number, session: number | undefined): boolean {
+  return session !== undefined && session > 0 && session !== pid;
 }
 
 export function analyzeMachine(snapshot: ProcessSnapshot, options: ScanRuleOptions): MachineScan {
@@ -172,7 +196,8 @@ export function analyzeMachine(snapshot: ProcessSnapshot, options: ScanRuleOptio
   for (const p of snapshot.processes) {
     if (kept.has(p.pid) || certainPids.has(p.pid) || liveRun.has(p.pid) || exclude.has(p.pid)) continue;
     if (!isReparented(p, live) || isKernelThread(p, live)) continue;
-    if (!options.all && !isAgentHelper(fullCommand(p))) continue;
+    const listens = options.listeningSessions?.has(p.pid) === true && startedInASession(p.pid, options.listeningSessions.get(p.pid));
+    if (!options.all && !isAgentHelper(fullCommand(p)) && !listens) continue;
     const members = subtree(tree, p, (q) => !(kept.has(q.pid) || certainPids.has(q.pid) || liveRun.has(q.pid) || exclude.has(q.pid)));
     suspected.push(toGroup(members.map((q) => withEvidence(q, 'heuristic')), options, {}));
   }

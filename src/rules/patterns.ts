@@ -1,4 +1,5 @@
 // Command-line patterns. Pure: strings in, booleans out.
+import { escapeUnprintable } from '../text.js';
 
 /** The seed's MCP/browser pattern. */
 const MCP_PROCESS_PATTERN = /(playwright|chromium|chrome|firefox|webkit|puppeteer|selenium)/i;
@@ -71,3 +72,37 @@ export function matchesAny(command: string, patterns: readonly RegExp[]): boolea
   for (const p of patterns) if (p.test(command)) return true;
   return false;
 }
+
+/** The text as a regular expression that matches exactly it. */
+export function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/**
+ * A `--match` pattern that names this tree's root among the others (roots of the other suspected
+ * trees), short enough to be typed: the program's name (after any directory) and as many of its
+ * arguments as fit in about 40 characters, more when that would also match a root with another
+ * command line; the whole command line anchored at its end when all of it is used. Roots with the
+ * same command line are named together. Matched as `--match` is, against the whole command line.
+ * Unprintable characters are written as the regular expression's escapes (`\n`, `\x1b`): the
+ * pattern is printable, and the same.
+ */
+export function matchPatternFor(root: { command: string; commandLine?: string }, others: readonly { command: string; commandLine?: string }[]): string {
+  const text = fullCommand(root);
+  const [program = '', ...args] = text.split(' ');
+  const slash = program.lastIndexOf('/');
+  const lead = slash >= 0 ? `^(\\S*/)?${escapeRegExp(program.slice(slash + 1))}` : `^${escapeRegExp(program)}`;
+  const distinct = others.map(fullCommand).filter((c) => c !== text);
+  for (let n = 0; n <= args.length; n++) {
+    const words = n > 0 ? ` ${escapeRegExp(args.slice(0, n).join(' '))}` : '';
+    const pattern = escapeUnprintable(`${lead}${words}${n === args.length ? '$' : '( |$)'}`);
+    if (n < args.length && pattern.length < SHORT_PATTERN) continue;
+    const regex = new RegExp(pattern);
+    if (!distinct.some((c) => regex.test(c))) return pattern;
+  }
+  // Another root differs only in the program's directory: the whole command line.
+  return escapeUnprintable(`^${escapeRegExp(text)}$`);
+}
+
+/** How long a `matchPatternFor` pattern may grow before it stops adding arguments that are not needed. */
+const SHORT_PATTERN = 40;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { analyzeMachine } from '../../src/rules/machine-leaks.js';
+import { analyzeMachine, portCandidates, startedInASession } from '../../src/rules/machine-leaks.js';
+import { portHolders } from '../../src/rules/port-holders.js';
 import { formatTaskTag, holdsRunFile, parseTaskTag, UNKNOWN_PID_NAMESPACE } from '../../src/tracking/task-tag.js';
 import { proc, snap } from '../helpers/snapshots.js';
 
@@ -137,5 +138,68 @@ describe('task tags', () => {
     expect(holdsRunFile(['/dev/null', '/tmp/rtrack-run-c0ffee (deleted)'], tag)).toBe(true);
     expect(holdsRunFile(['/var/tmp/rtrack-run-c0ffee'], tag)).toBe(true);
     expect(holdsRunFile(['/tmp/rtrack-run-c0ffee0 (deleted)', '/tmp/rtrack-run-c0ff', 'socket:[123]'], tag)).toBe(false);
+  });
+});
+
+describe('a re-parented process that listens on a port is at least a suspect', () => {
+  const devServer = proc(500, 1, 'python3 -m http.server 38111'); // orphaned from a shell's session (sid 480)
+  const service = proc(510, 1, '/usr/sbin/nginx -g daemon off;'); // a service: leads its own session
+  const quiet = proc(520, 1, 'python3 worker.py'); // re-parented, listens on nothing
+  const child = proc(501, 500, 'python3 -c pass');
+  const all = snap([init, sshd, devServer, child, service, quiet]);
+
+  it('portCandidates names the re-parented processes the agent-helper pattern misses, and no others', () => {
+    expect(portCandidates(all.processes).map((p) => p.pid).sort((a, b) => a - b)).toEqual([10, 500, 510, 520]);
+  });
+
+  it.each([
+    [480, true], // started from someone's session
+    [500, false], // the leader of its own session: a service
+    [0, false], // a session outside our PID namespace says nothing
+    [undefined, false],
+  ])('session %s: a suspect %s', (session, suspected) => {
+    const listeningSessions = new Map(session === undefined ? [] : [[500, session]]);
+    const scan = analyzeMachine(all, { ...options, listeningSessions });
+    expect(scan.suspected.some((g) => g.root.pid === 500)).toBe(suspected);
+    if (suspected) expect(scan.suspected.find((g) => g.root.pid === 500)!.processes.map((p) => p.pid)).toEqual([500, 501]);
+  });
+
+  it('without a listening port, the same process is not a suspect; a listening service is not one either', () => {
+    const scan = analyzeMachine(all, { ...options, listeningSessions: new Map([[510, 510]]) });
+    expect(scan.suspected.map((g) => g.root.pid)).toEqual([]);
+    expect(startedInASession(510, 510)).toBe(false);
+    expect(startedInASession(500, 480)).toBe(true);
+  });
+});
+
+describe('who holds a port', () => {
+  const tag = formatTaskTag({ pid: 999, startTime: 5 }, 'cc');
+  const certainLeak = proc(600, 1, 'node server.js', { taskTag: tag });
+  const suspect = proc(610, 1, 'npx vite');
+  const kept = proc(620, 1, 'postgres', { keepReason: 'env' });
+  const bystander = proc(630, 40, 'python3 -m http.server');
+  const shell = proc(40, 1, 'bash');
+  const all = snap([init, shell, certainLeak, suspect, kept, bystander]);
+  const on = (port: number, address = '127.0.0.1') => [{ protocol: 'tcp' as const, address, port }];
+
+  it('names each holder for what the scan made of it: certain, suspected, kept, or not a leak (with its live parent); leaks first', () => {
+    const scan = analyzeMachine(all, options);
+    const listening = new Map([
+      [600, on(3000)],
+      [610, [...on(3000, '::1'), ...on(4000)]],
+      [620, on(3000)],
+      [630, on(3000)],
+      [40, on(4000)],
+    ]);
+    const holders = portHolders(scan, all.processes, listening, 3000);
+    expect(holders.map((h) => [h.kind, h.process.pid, h.listening.map((l) => l.address)])).toEqual([
+      ['certain', 600, ['127.0.0.1']],
+      ['suspected', 610, ['::1']],
+      ['kept', 620, ['127.0.0.1']],
+      ['not-a-leak', 630, ['127.0.0.1']],
+    ]);
+    expect(holders[0]!.group?.tag).toBe(tag);
+    expect(holders[3]!.parent?.pid).toBe(40);
+    expect(portHolders(scan, all.processes, listening, 5000)).toEqual([]);
   });
 });

@@ -207,6 +207,10 @@ describe('rtrack demo', () => {
     expect(json.orphans.some((p) => p.command.startsWith('mcp-server-playwright'))).toBe(true);
     expect(json.orphans.some((p) => p.command.startsWith('chromium --headless'))).toBe(true);
     expect(r.stderr).toMatch(/WARN orphaned processes detected count=2/);
+    // Its last line gives the same figure as its summary: PSS, RSS beside it.
+    const memory = /rtrack: the task left running: 2 processes, (\d+\.\d MB PSS) \(what ending it gives back\), (RSS \d+\.\d MB)/.exec(r.stderr);
+    expect(memory, r.stderr).not.toBeNull();
+    expect(r.stderr).toContain(`rtrack demo: found 2 leaked processes (${memory![1]}, ${memory![2]}) and removed 2 of them; the machine is as it was.`);
     for (const p of json.orphans) expect(await isAlive(p.pid)).toBe(false);
     expect(json.reaped!.every((x) => x.result === 'terminated' || x.result === 'killed')).toBe(true);
   });
@@ -217,8 +221,8 @@ describe('rtrack snapshot', () => {
     const table = await runCli(['snapshot', '--sort', 'memory']);
     expect(table.code).toBe(0);
     const lines = table.stdout.trim().split('\n');
-    expect(lines[0]).toMatch(/PID\s+PPID\s+MEM MB MCP COMMAND/);
-    expect(lines.at(-1)).toMatch(/^\d+ processes, \d+\.\d MB$/);
+    expect(lines[0]).toMatch(/PID\s+PPID\s+RSS MB MCP COMMAND/);
+    expect(lines.at(-1)).toMatch(/^\d+ processes, \d+\.\d MB RSS$/);
     const json = await runCli(['snapshot', '--json']);
     const snap = JSON.parse(json.stdout) as { processes: { pid: number }[]; processCount: number };
     expect(snap.processCount).toBe(snap.processes.length);
@@ -250,6 +254,14 @@ describe('rtrack --help', () => {
     const asked = await runCli(['help', 'run']);
     expect(asked.code).toBe(0);
     expect(asked.stdout).toMatch(/Usage: rtrack run/);
+  });
+
+  it('shows defaults in the units the flags take', async () => {
+    const watch = (await runCli(['watch', '--help'])).stdout.replace(/\s+/g, ' ');
+    expect(watch).toMatch(/--interval <duration> .*\(default: 15s\)/);
+    expect(watch).toMatch(/--linger <duration> .*\(default: 1m\)/);
+    expect(watch).toMatch(/--grace <duration> .*a bare number is milliseconds\) \(default: 3s\)/);
+    for (const command of ['run', 'scan']) expect((await runCli([command, '--help'])).stdout.replace(/\s+/g, ' ')).toMatch(/--grace <duration> .*\(default: 3s\)/);
   });
 
   it('--version prints the package version', async () => {

@@ -1,11 +1,14 @@
 // What a leak costs: memory you get back (PSS, not RSS), CPU burned, ports held — read for the
 // reported processes only, on real processes.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ScanReport, TaskReport } from '../../src/index.js';
-import { runCli } from '../helpers/cli.js';
+import { createConnection } from 'node:net';
+import { join } from 'node:path';
+import { RTRACK, runCli } from '../helpers/cli.js';
+import { tempDir } from '../helpers/temp.js';
 import { freePort } from '../helpers/ports.js';
-import { ProcessJar } from '../helpers/processes.js';
+import { isAlive, ProcessJar, waitFor } from '../helpers/processes.js';
 import { reportFiles } from '../helpers/reports.js';
 import { packageForOtherUsers } from '../helpers/unprivileged.js';
 
@@ -13,6 +16,23 @@ const jar = new ProcessJar();
 afterEach(() => jar.cleanup());
 const MB = 1024 * 1024;
 const { reportPath, readReport } = reportFiles('cost');
+
+/** A home of its own: nothing of the real user's config is read. */
+function homeEnv(): NodeJS.ProcessEnv {
+  const home = tempDir('cost-home');
+  return { ...process.env, HOME: home, XDG_CONFIG_HOME: join(home, 'config'), XDG_STATE_HOME: join(home, 'state') };
+}
+
+/** Whether something accepts connections on 127.0.0.1:port. */
+function listens(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ host: '127.0.0.1', port }, () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.on('error', () => resolve(false));
+  });
+}
 
 /** `rtrack run --report <file> -- bash -c script`: the report (its orphans adopted for cleanup first) and stderr. */
 async function runLeaking(script: string): Promise<{ report: TaskReport; stderr: string }> {
@@ -50,7 +70,7 @@ describe('memory you get back', () => {
     expect(pssMB).toBeLessThan(260);
     expect(report.leakCost!.pssUnknown).toBe(0);
     // the summary's headline is the PSS total, RSS beside it
-    expect(stderr).toMatch(/rtrack: the task left running: 4 processes, (19\d|2[0-5]\d)\.\d MB \(RSS (7[6-9]\d|8\d\d)\.\d MB\)/);
+    expect(stderr).toMatch(/rtrack: the task left running: 4 processes, (19\d|2[0-5]\d)\.\d MB PSS \(what ending it gives back\), RSS (7[6-9]\d|8\d\d)\.\d MB/);
   });
 });
 
@@ -71,10 +91,47 @@ describe('ports held and CPU burned', () => {
     const found = await runCli(['scan', '--port', String(port)]);
     expect(found.code).toBe(0);
     expect(found.stdout).toMatch(new RegExp(`^port ${port}: certain leak ${server} .*http\\.server`));
+    // Whoever holds a port is named, leak or not; exit 1 only when nobody does.
     const notALeak = await runCli(['scan', '--all', '--port', String(bystanderPort)]);
-    expect(notALeak.code).toBe(1);
-    expect(notALeak.stdout).toBe(`rtrack: no leak listens on port ${bystanderPort}\n`);
+    expect(notALeak.code).toBe(0);
+    expect(notALeak.stdout).toMatch(new RegExp(`^port ${bystanderPort}: ${bystander.pid}, not a leak \\(its parent ${process.pid}, .*, is alive\\), listening on 127\\.0\\.0\\.1:${bystanderPort}: .*http\\.server`));
+    const asJson = JSON.parse((await runCli(['scan', '--json', '--port', String(bystanderPort)])).stdout) as { holders: { kind: string; pid: number }[] };
+    expect(asJson.holders).toEqual([expect.objectContaining({ kind: 'not-a-leak', pid: bystander.pid })]);
+    const nobody = await runCli(['scan', '--port', String(await freePort())]);
+    expect(nobody.code).toBe(1);
+    expect(nobody.stdout).toMatch(/^rtrack: nothing listens on port \d+\n$/);
     expect(bystander.exitCode).toBeNull();
+  });
+
+  it('an orphaned dev server (re-parented, listening) is a suspect in the default scan; scan --port names it; scan --reap --dry-run says why it is not reaped and prints the command that reaps it, which does', async () => {
+    const env = homeEnv();
+    const [devPort, servicePort] = [await freePort(), await freePort()];
+    // From a session that then ended (an agent's shell), and one that leads its own session, as a service does.
+    const [dev] = await jar.orphan(`setsid bash -c 'python3 -m http.server ${devPort} --bind 127.0.0.1 >/dev/null 2>&1 & echo $!'`);
+    const [service] = await jar.orphan(`setsid python3 -m http.server ${servicePort} --bind 127.0.0.1 >/dev/null 2>&1 & echo $!`);
+    expect(await waitFor(async () => (await listens(devPort)) && (await listens(servicePort)))).toBe(true);
+
+    const scan = JSON.parse((await runCli(['scan', '--json'], { env })).stdout) as ScanReport;
+    const suspect = scan.suspected.find((g) => g.root.pid === dev);
+    expect(suspect?.processes[0]?.cost?.listening).toEqual([{ protocol: 'tcp', address: '127.0.0.1', port: devPort }]);
+    expect(scan.suspected.some((g) => g.root.pid === service)).toBe(false);
+
+    const port = await runCli(['scan', '--port', String(devPort)], { env });
+    expect(port.code).toBe(0);
+    expect(port.stdout).toMatch(new RegExp(`^port ${devPort}: suspected leak ${dev} \\(tree of ${dev}\\), listening on 127\\.0\\.0\\.1:${devPort}: .*http\\.server ${devPort}`));
+    expect((await runCli(['scan', '--port', String(servicePort)], { env })).stdout).toMatch(new RegExp(`^port ${servicePort}: ${service}, not a leak \\(not re-parented|its parent`));
+
+    const dry = await runCli(['scan', '--reap', '--dry-run'], { env });
+    expect(dry.code).toBe(0);
+    expect(dry.stdout).toMatch(/rtrack: nothing to reap: scan --reap reaps only certain leaks; the \d+ suspected trees? above (is|are) reaped only when you name (it|them):/);
+    const command = dry.stdout.split('\n').find((l) => l.startsWith('  rtrack scan --reap --match') && l.includes(String(devPort)))!.trim();
+    expect(command).toMatch(/ --yes$/);
+    expect(await isAlive(dev!)).toBe(true);
+    // Typed into a shell as printed: it reaps the dev server, and nothing else of ours.
+    const typed = spawnSync('/bin/sh', ['-c', `N="$0" R="$1"; rtrack() { "$N" "$R" "$@"; }; ${command}`, process.execPath, RTRACK], { env, encoding: 'utf8' });
+    expect(typed.status, typed.stderr).toBe(0);
+    expect(await waitFor(async () => !(await isAlive(dev!)))).toBe(true);
+    expect(await isAlive(service!)).toBe(true);
   });
 
   it('a leaked busy loop is flagged as spinning; a leaked sleeper is not', async () => {

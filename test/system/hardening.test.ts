@@ -246,6 +246,9 @@ describe('bad input: one clear line, exit 2, the task is not started', () => {
     [['--report'], /option '--report <file>' is missing its value/],
     [['--metrics-file'], /option '--metrics-file <path>' is missing its value/],
     [['--keep', 'sccache', '--keep'], /option '--keep <regex>' is missing its value/],
+    // A flag that only changes what --reap does means nothing without it.
+    [['--dry-run'], /--dry-run only applies with --reap/],
+    [['--grace', '3 s'], /--grace.*expected a duration such as 500ms, 3s or 1m \(a bare number is milliseconds\)/],
   ])('run %j', async (options, pattern) => {
     const marker = path('started');
     const r = await runCli(['run', ...options, '--', 'touch', marker], { cwd: dir });
@@ -267,6 +270,12 @@ describe('bad input: one clear line, exit 2, the task is not started', () => {
     [['watch', '--interval', '0'], /--interval/],
     [['watch', '--config', '/nonexistent.yaml'], /nonexistent\.yaml: cannot read config/],
     [['demo', '--bogus'], /unknown option/],
+    [['scan', '--dry-run'], /--dry-run only applies with --reap/],
+    [['scan', '--yes'], /--yes only applies with --reap/],
+    [['sessions', '--limit', 'x'], /--limit.*expected a whole number from 1/],
+    [['sessions', '--limit', '0'], /--limit/],
+    [['watch', '--linger', 'soon'], /--linger.*expected a duration such as 500ms, 15s or 2m/],
+    [['session', 'start', '--agent', 'claude-code', '--pid', 'x'], /--pid.*expected a process id/],
   ])('%j', async (args, pattern) => {
     const r = await runCli(args);
     expect(r.code).toBe(2);

@@ -3,7 +3,11 @@ import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLinuxReader } from '../../src/platform/linux.js';
-import { RTRACK, startCli } from '../helpers/cli.js';
+import { join } from 'node:path';
+import stringWidth from 'string-width';
+import { RTRACK, runCli, startCli } from '../helpers/cli.js';
+import { freePort } from '../helpers/ports.js';
+import { tempDir } from '../helpers/temp.js';
 import { ProcessJar, waitFor } from '../helpers/processes.js';
 
 const jar = new ProcessJar();
@@ -159,7 +163,7 @@ describe('interactive task under rtrack run, in a real terminal', () => {
     pty.type('\x03');
     await pty.waitFor('rtrack exit');
     expect(pty.output()).toContain(`sleep 431 (PID=${leak})`);
-    expect(pty.output()).toMatch(new RegExp(`${leak} terminated`));
+    expect(pty.output()).toMatch(new RegExp(`${leak} +terminated`)); // on a terminal, the result is a column
     expect(pty.output()).toContain('rtrack exit 42');
   });
 });
@@ -178,5 +182,40 @@ describe('no terminal: a signal sent to rtrack alone', () => {
     const r = await run.result;
     expect(r.stdout).toContain('SIGINT 2');
     expect(r.code).toBe(42);
+  });
+});
+
+describe('on an 80-column terminal, every line fits; piped, the output is as it was', () => {
+  const long = `node /home/agent/.npm/_npx/9833c18b/node_modules/@modelcontextprotocol/server-filesystem/dist/index.js${' /home/agent/projects/a-rather-long-project-name'.repeat(3)}`;
+  const widthOf = (line: string): number => stringWidth(Buffer.from(line.replace(/\r$/, ''), 'latin1').toString('utf8')); // the pty's output is kept as latin1
+  /** A task that leaves a listener behind, named by the long command line, and says its pid. */
+  const listener = (port: number): string =>
+    `(exec -a ${quote(long)} ${quote(process.execPath)} -e "require('net').createServer().listen(${port}, '127.0.0.1')") >/dev/null 2>&1 & echo "leak $!"; sleep 1`;
+
+  it('scan and run: ports and evidence before the command, which is cut with an ellipsis; one header row', async () => {
+    const home = tempDir('pty-home');
+    const env = `HOME=${quote(home)} XDG_CONFIG_HOME=${quote(join(home, 'config'))} XDG_STATE_HOME=${quote(join(home, 'state'))}`;
+    const port = await freePort();
+    const script = listener(port);
+    const pty = inPty(`stty cols 80; export ${env}; ${rtrack('--reap --grace 300ms --')} bash -c ${quote(script)}; ${quote(process.execPath)} ${quote(RTRACK)} scan --all; echo "done $?"`);
+    await pty.waitFor(/done \d+/, 30_000);
+    await jar.adopt(Number(/leak (\d+)/.exec(pty.output())![1]));
+    const lines = pty.output().split('\n');
+    // The log lines are the seed's records (key=value), printed whole; everything rtrack writes for people fits.
+    for (const line of lines.filter((l) => !/^(INFO|WARN|ERROR) /.test(l))) expect(widthOf(line), line).toBeLessThanOrEqual(80);
+    const header = lines.findIndex((l) => /^ *PID +MEMORY +EVIDENCE +LISTENING ON +COMMAND/.test(l));
+    expect(header, pty.output()).toBeGreaterThan(0);
+    expect(lines[header + 1]).toMatch(new RegExp(`^ *\\d+ +\\d+\\.\\d MB PSS +tag.* +127\\.0\\.0\\.1:${port} +node /home/agent/\\.npm/.*\u00e2\u0080\u00a6\\r$`)); // an ellipsis (UTF-8, read as latin1)
+    expect(pty.output()).toMatch(/^ *PID +RESULT +COMMAND/m); // the reaped list has its header too
+  });
+
+  it('piped, nothing is cut and the command comes first, then its evidence and ports', async () => {
+    const port = await freePort();
+    const script = listener(port);
+    const r = await runCli(['run', '--reap', '--grace', '300ms', '--', 'bash', '-c', script], { env: { ...process.env, COLUMNS: '80' } });
+    await jar.adopt(Number(/leak (\d+)/.exec(r.stdout)![1]));
+    expect(r.stderr).toContain(`${long.slice(0, 100)}...  (tag`);
+    expect(r.stderr).toMatch(new RegExp(`\\.\\.\\.  \\(tag[^)]*\\)  listening on 127\\.0\\.0\\.1:${port}\\n`));
+    expect(r.stderr).not.toContain('…');
   });
 });

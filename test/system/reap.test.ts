@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { identityKey } from '../../src/rules/identity.js';
 import { formatTaskTag } from '../../src/tracking/task-tag.js';
-import { reapOrphans, takeSnapshot, type AttributedProcess, type ProcessInfo, type ReapOutcome, type TaskReport } from '../../src/index.js';
+import { reapOrphans, takeSnapshot, type AttributedProcess, type ProcessInfo, type ReapOutcome, type ScanReport, type TaskReport } from '../../src/index.js';
 import { createLinuxReader } from '../../src/platform/linux.js';
 import type { ProcessStatus } from '../../src/platform/types.js';
 import { pidsIn, runCli } from '../helpers/cli.js';
@@ -163,12 +163,14 @@ describe('rtrack run --reap / scan --reap', () => {
     expect(r.stderr).toContain('rtrack: reaped:');
   });
 
-  it('run --reap --dry-run prints the plan and signals nothing', async () => {
-    const r = await runCli(['run', '--reap', '--dry-run', '--', 'bash', '-c', 'sleep 372 >/dev/null 2>&1 & echo $!']);
-    const [pid] = pidsIn(r.stdout);
-    await jar.adopt(pid!);
-    expect(r.stderr).toContain('dry run — would send SIGTERM to 1 processes');
-    expect(await isAlive(pid!)).toBe(true);
+  it('run --reap --dry-run prints the plan and signals nothing; --grace takes a duration (a bare number is milliseconds)', async () => {
+    for (const [grace, shown] of [['1s', '1s'], ['3000', '3s'], ['250ms', '250ms']]) {
+      const r = await runCli(['run', '--reap', '--dry-run', '--grace', grace!, '--', 'bash', '-c', 'sleep 372 >/dev/null 2>&1 & echo $!']);
+      const [pid] = pidsIn(r.stdout);
+      await jar.adopt(pid!);
+      expect(r.stderr).toContain(`dry run — would send SIGTERM to 1 process in this order, then SIGKILL to survivors after ${shown}:`);
+      expect(await isAlive(pid!)).toBe(true);
+    }
   });
 
   it('scan --reap reaps certain leaks; a suspect is signalled only with --match and --yes', async () => {
@@ -185,7 +187,19 @@ describe('rtrack run --reap / scan --reap', () => {
     expect(await isAlive(certain!)).toBe(true);
     expect(await isAlive(suspect!)).toBe(true);
 
-    const certainOnly = await runCli(['scan', '--reap', '--grace', '200', '--json']);
+    // --json carries the totals and, in a dry run, what a person sees of each process in the plan.
+    const dry = JSON.parse((await runCli(['scan', '--reap', '--dry-run', '--json'])).stdout) as ScanReport & { plan: Record<string, unknown>[] };
+    const certainGroups = dry.certain;
+    expect(dry.leakTotals!.certain).toMatchObject({ groups: certainGroups.length, processes: certainGroups.reduce((n, g) => n + g.processes.length, 0) });
+    expect(dry.leakTotals!.certain.pssBytes).toBeGreaterThan(0);
+    expect(dry.leakTotals!.certain.rssBytes).toBeGreaterThanOrEqual(dry.leakTotals!.certain.pssBytes);
+    expect(dry.leakTotals!.suspected.groups).toBe(dry.suspected.length);
+    const planned = dry.plan.find((p) => p.pid === certain);
+    expect(planned).toMatchObject({ command: 'sleep 373', evidence: ['tag'], kind: 'certain', group: { root: certain, tag: formatTaskTag(owner, 'dead02') } });
+    expect(planned?.memoryMB).toBeGreaterThan(0);
+    expect(planned?.pssBytes).toBeGreaterThan(0);
+
+    const certainOnly = await runCli(['scan', '--reap', '--grace', '200ms', '--json']);
     expect(certainOnly.code).toBe(0);
     const reaped = (JSON.parse(certainOnly.stdout) as { reaped: ReapOutcome[] }).reaped;
     expect(reaped.find((o) => o.pid === certain)?.result).toBe('terminated');

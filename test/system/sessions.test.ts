@@ -152,4 +152,18 @@ describe('rtrack session start|end and the follower', () => {
     expect((JSON.parse(r.stdout) as JournalEntry[]).map((e) => e.sessionId)).toEqual(['s-1']);
     expect(r.stderr).toBe('rtrack: warning: 1 corrupt line in the journal skipped\n');
   });
+  it('rtrack sessions says whether the follower reaps and which config it reads: the hooks\' --config, else the per-user one', async () => {
+    const h = newHome();
+    const sessions = async (): Promise<string> => (await runCli(['sessions'], { env: h.env, cwd: h.home })).stdout;
+    expect(await sessions()).toContain('rtrack: no agent hooks are installed, so no session is followed: `rtrack hooks install claude --reap`');
+    const userConfig = join(h.home, 'config', 'rtrack', 'config.yaml');
+    expect((await runCli(['hooks', 'install', 'claude-code'], { env: h.env, cwd: h.home })).code).toBe(0);
+    expect(await sessions()).toContain(`rtrack: claude-code sessions: reaping is off: the follower reads no config file (there is no ${userConfig}), the defaults; \`rtrack hooks install claude-code --reap\` turns it on`);
+    expect((await runCli(['hooks', 'install', 'claude-code', '--reap'], { env: h.env, cwd: h.home })).code).toBe(0);
+    expect(await sessions()).toContain(`rtrack: claude-code sessions: reaping is on: the follower reads ${userConfig}\n`);
+    const own = join(h.home, 'rtrack.yaml');
+    writeFileSync(own, 'diagnostics:\n  resource_tracking:\n    sessions:\n      reap: false\n');
+    expect((await runCli(['hooks', 'install', 'gemini-cli', '--config', own], { env: h.env, cwd: h.home })).code).toBe(0);
+    expect(await sessions()).toContain(`rtrack: gemini-cli sessions: reaping is off: the follower reads ${own}\n`);
+  });
 });

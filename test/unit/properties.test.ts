@@ -19,7 +19,7 @@ if (process.env.CI) fc.configureGlobal({ seed: 20261126 });
 /** A /proc/[pid]/stat line as the kernel writes it, with a name of up to 15 arbitrary bytes. */
 function statLine(pid: number, name: Uint8Array, ppid: number, startTime: number, rss: number): Buffer {
   const after = [
-    'S', ppid, 4242, 4242, 34816, -1, 4194560, 1053, 0, 0, 0, 12, 3, 0, 0, 20, 0, 1, 0, startTime, 17248256, rss,
+    'S', ppid, 4242, 4243, 34816, -1, 4194560, 1053, 0, 0, 0, 12, 3, 0, 0, 20, 0, 1, 0, startTime, 17248256, rss,
     '18446744073709551615', 1, 1, 0, 0, 0, 0, 0, 3670020, 1266777851, 0, 0, 0, 17, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
   ].join(' ');
   return Buffer.concat([Buffer.from(`${pid} (`), name, Buffer.from(`) ${after}\n`)]);
@@ -36,7 +36,7 @@ describe('parseStat (property)', () => {
       fc.property(fc.integer({ min: 1, max: 4194304 }), hostileName, fc.integer({ min: 0, max: 4194304 }), fc.nat({ max: 2 ** 52 }), fc.nat({ max: 2 ** 40 }), (pid, name, ppid, start, rss) => {
         const line = statLine(pid, name, ppid, start, rss);
         const parsed = parseStat(line, line.length);
-        expect(parsed).toMatchObject({ pid, ppid, startTime: start, rssPages: rss, state: 'S', pgrp: 4242, tpgid: -1, numThreads: 1 });
+        expect(parsed).toMatchObject({ pid, ppid, startTime: start, rssPages: rss, state: 'S', pgrp: 4242, session: 4243, tpgid: -1, numThreads: 1 });
         expect(parsed!.name).toBe(Buffer.from(name).toString('utf8'));
       }),
       RUNS,
