@@ -22,6 +22,8 @@ export interface StatFields {
   rssPages: number;
   /** Field 5: process group. */
   pgrp: number;
+  /** Field 6: session (the pid of the session leader that made it). */
+  session: number;
   /** Field 8: foreground process group of the controlling terminal (-1 without one). */
   tpgid: number;
   /** Field 20: number of threads. */
@@ -55,6 +57,7 @@ export function parseStat(buf: Uint8Array, length: number, withName = true): Sta
   let field = 3;
   let ppid = -1;
   let pgrp = -1;
+  let session = -1;
   let tpgid = -1;
   let startTime = -1;
   let rssPages = -1;
@@ -66,6 +69,7 @@ export function parseStat(buf: Uint8Array, length: number, withName = true): Sta
     while (end < length && buf[end] !== SPACE && buf[end] !== 0x0a) end++;
     if (field === 4) ppid = parseUint(buf, pos, end);
     else if (field === 5) pgrp = parseUint(buf, pos, end);
+    else if (field === 6) session = parseUint(buf, pos, end);
     else if (field === 8) tpgid = parseInt64(buf, pos, end);
     else if (field === 14) utime = parseUint(buf, pos, end);
     else if (field === 15) stime = parseUint(buf, pos, end);
@@ -76,7 +80,7 @@ export function parseStat(buf: Uint8Array, length: number, withName = true): Sta
     pos = end + 1;
   }
   if (ppid < 0 || startTime < 0 || field <= 24) return undefined;
-  return { pid, name, state, ppid, startTime, rssPages: rssPages < 0 ? 0 : rssPages, pgrp, tpgid, numThreads, utime: Math.max(0, utime), stime: Math.max(0, stime) };
+  return { pid, name, state, ppid, startTime, rssPages: rssPages < 0 ? 0 : rssPages, pgrp, session, tpgid, numThreads, utime: Math.max(0, utime), stime: Math.max(0, stime) };
 }
 
 function parseUint(buf: Uint8Array, start: number, end: number): number {
@@ -508,7 +512,9 @@ export function createLinuxReader(procRoot = '/proc'): PlatformReader {
   }
 
   function statusOf(stat: StatFields): ProcessStatus {
-    return { pid: stat.pid, ppid: stat.ppid, startTime: stat.startTime, alive: isAlive(stat), stopped: stat.state === 'T' };
+    const status: ProcessStatus = { pid: stat.pid, ppid: stat.ppid, startTime: stat.startTime, alive: isAlive(stat), stopped: stat.state === 'T' };
+    if (stat.session > 0) status.sid = stat.session;
+    return status;
   }
 
   async function readStatus(pid: number): Promise<ProcessStatus | undefined> {

@@ -41,6 +41,12 @@ export interface ProcessStatus {
   alive: boolean;
   /** True when stopped (SIGSTOP, Ctrl+Z); undefined where the platform's reader does not say. */
   stopped?: boolean;
+  /**
+   * Its session (Linux: the pid of the session leader that made it, `setsid`); undefined where the
+   * reader does not say. A session is joined only by inheritance, and its pid is not reused while the
+   * session has members: a process in the session of a process of an agent's tree descends from it.
+   */
+  sid?: number;
 }
 
 /** A process's PID namespace (Linux). */
