@@ -119,7 +119,9 @@ describe('Gemini CLI without hooks: GEMINI_CLI=1 alone', () => {
 
     process.kill(g.pids.agent!, 'SIGKILL');
     expect(await gone(g.pids.launcher!)).toBe(true);
-    const after = await scan(h, '--reap', '--grace', '300'); // reaps certain leaks only
+    // scan --reap would reap certain leaks only (dry: other tests' leaks on this machine are theirs)
+    const after = (await scan(h, '--reap', '--dry-run')) as ScanReport & { plan?: { pid: number }[] }; // no plan: nothing to reap
+    expect((after.plan ?? []).map((p) => p.pid)).not.toContain(server);
     expect(certainPids(after)).not.toContain(server);
     expect(suspectedPids(after)).toContain(server);
     expect(after.suspected.find((s) => s.root.pid === server)?.processes[0]?.evidence).toEqual(['heuristic']);
