@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { readJournal, readRecords, runningFollower, type JournalEntry } from '../../src/operations/agent-sessions.js';
 import { reapOrphans, takeSnapshot, type ScanReport } from '../../src/index.js';
-import { followerConfig, installedHooks, newHome, startGemini, startOpencode, stopFollowers, type Home } from '../helpers/agent-homes.js';
-import { runCli } from '../helpers/cli.js';
+import { followerConfig, installedHooks, newHome, quote, startGemini, startOpencode, stopFollowers, type Home } from '../helpers/agent-homes.js';
+import { RTRACK, runCli } from '../helpers/cli.js';
 import { isAlive, ProcessJar, waitFor } from '../helpers/processes.js';
 
 const jar = new ProcessJar();
@@ -92,6 +92,15 @@ describe('Gemini CLI with its hooks (rtrack hooks install gemini)', () => {
     const after = await scan(h);
     expect(certainPids(after)).not.toContain(g.pids.devServer);
     expect(suspectedPids(after)).toContain(g.pids.devServer);
+  });
+
+  it('`--agent gemini` (the command\'s name) registers gemini-cli', async () => {
+    const h = newHome(homes);
+    const hook = (event: string): string => `${quote(process.execPath)} ${quote(RTRACK)} session ${event} --agent gemini`;
+    const g = await startGemini(jar, h, uuid(), { hooks: { start: hook('start'), end: hook('end') } });
+    expect(await waitFor(async () => (await runningFollower(h.state)) !== undefined)).toBe(true);
+    await jar.adopt((await runningFollower(h.state))!.pid);
+    expect(readRecords(h.state).map((r) => [r.record.agent, r.record.agentPid])).toEqual([['gemini-cli', g.pids.agent]]);
   });
 
   it('a hook whose parent is not Gemini CLI registers nothing, says why in hooks.log, and exits 0', async () => {
