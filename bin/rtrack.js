@@ -56,14 +56,15 @@ if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
   argv.length % 2 === 0 &&
   argv.slice(2).every((a, i) => (i % 2 === 0 ? hookOptions.test(a) : !a.startsWith('-'))) &&
   argv.includes('--agent') &&
-  !argv.includes('--pid') // --pid is checked by the full CLI
+  (!argv.includes('--pid') || /^[1-9][0-9]{0,9}$/.test(argv[argv.indexOf('--pid') + 1])) // another --pid is checked by the full CLI
 ) {
   const option = (name) => {
     const i = argv.indexOf(name);
     return i >= 0 ? argv[i + 1] : undefined;
   };
   const { sessionStart, sessionEnd } = require('../dist/cli/session-command.cjs');
-  const options = { agent: option('--agent'), config: option('--config') };
+  // opencode's plugin passes --pid (the opencode process it runs in)
+  const options = { agent: option('--agent'), config: option('--config'), ...(argv.includes('--pid') ? { pid: Number(option('--pid')) } : {}) };
   (argv[1] === 'start' ? sessionStart(options) : sessionEnd(options)).then(done, failed);
 } else {
   // With the code cache `npm run build` made for it, once src/cli/code-cache.ts has found it sound:

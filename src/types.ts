@@ -32,6 +32,11 @@ export interface ProcessInfo {
   agent?: AgentMarker;
   /** Every agent session it carries the markers of, when more than one agent's are set (agents nest); `agent` is the first. */
   agentSessions?: AgentMarker[];
+  /**
+   * The agents whose presence variable it carries (Gemini CLI's GEMINI_CLI=1: "started by some
+   * Gemini CLI", no session named), when read.
+   */
+  startedBy?: string[];
   /** `RESOURCE_TRACKER_DAEMON` from its environment: one of rtrack's own long-lived processes (`follower`). */
   trackerDaemon?: string;
 }

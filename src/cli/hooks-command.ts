@@ -1,9 +1,10 @@
 // `rtrack hooks install|uninstall|status`: rtrack's SessionStart/SessionEnd hooks in an agent's
-// settings file, merged in and taken out without touching anything else. The file's text is edited
+// settings file, merged in and taken out without touching anything else; for opencode, which has no
+// such hooks, rtrack's plugin file in its plugin directory (src/rules/opencode-plugin.ts). The file's text is edited
 // with jsonc-parser, never re-serialized: comments, key order, numbers and every other byte stay,
 // except the indentation of the lines an edit touches (a one-line file becomes indented). It is
 // written the safe way (src/settings-file.ts).
-import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, readFileSync, statSync, unlinkSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -22,15 +23,18 @@ import {
   hooksTurnedOff,
   installEdits,
   NO_HOOKS,
+  PLUGIN_AGENTS,
   rtrackHooks,
   uninstallEdits,
   withoutRtrackHooks,
   type HookAgent,
   type HookCommand,
   type HookEvent,
+  type PluginAgent,
   type SettingsEdit,
 } from '../rules/agent-hooks.js';
-import { replaceFileText, type ReplaceResult } from '../settings-file.js';
+import { OPENCODE_PLUGIN_DIRECTORY, OPENCODE_PLUGIN_FILE, opencodePluginText, parseOpencodePlugin } from '../rules/opencode-plugin.js';
+import { replaceFileText, type ReplaceOptions, type ReplaceResult } from '../settings-file.js';
 import { UsageError } from './common.js';
 
 const RTRACK_BIN = packageFile('bin/rtrack.js');
@@ -48,14 +52,32 @@ export interface HooksOptions {
   reap?: boolean;
 }
 
-/** The agent named (or its command's name), when rtrack installs hooks for it; else one line saying why not (exit 2). */
-function hookAgent(name: string): HookAgent {
+/** The agent named (or its command's name), when rtrack installs hooks (opencode: its plugin) for it; else one line saying why not (exit 2). */
+function hookAgent(name: string): HookAgent | PluginAgent {
   const agent = canonicalAgentName(name);
   if (agent === undefined) {
-    throw new UsageError(`hooks: unknown agent ${JSON.stringify(name)} (hooks: ${HOOK_AGENTS.map(agentWithAlias).join(', ')}; ${Object.keys(NO_HOOKS).join(' and ')} need none)`);
+    throw new UsageError(`hooks: unknown agent ${JSON.stringify(name)} (hooks: ${HOOK_AGENTS.map(agentWithAlias).join(', ')}; a plugin: ${PLUGIN_AGENTS.join(', ')}; ${Object.keys(NO_HOOKS).join(' and ')} needs none)`);
   }
+  if ((PLUGIN_AGENTS as readonly string[]).includes(agent)) return agent as PluginAgent;
   if (!(HOOK_AGENTS as readonly string[]).includes(agent)) throw new UsageError(`hooks: ${NO_HOOKS[agent as keyof typeof NO_HOOKS]}`);
   return agent as HookAgent;
+}
+
+const isPluginAgent = (agent: HookAgent | PluginAgent): agent is PluginAgent => (PLUGIN_AGENTS as readonly string[]).includes(agent);
+
+/** opencode's global config directory: `$XDG_CONFIG_HOME/opencode`, else `~/.config/opencode` (as opencode finds it). */
+const opencodeConfigDirectory = (): string => join(process.env.XDG_CONFIG_HOME || join(home(), '.config'), 'opencode');
+
+/** Where rtrack's opencode plugin goes: `--settings` (a file, or a plugin directory), else the user's global plugin directory. */
+function opencodePluginPath(settings: string | undefined): string {
+  if (settings === undefined) return join(opencodeConfigDirectory(), OPENCODE_PLUGIN_DIRECTORY, OPENCODE_PLUGIN_FILE);
+  const path = resolve(settings);
+  try {
+    if (statSync(path).isDirectory()) return join(path, OPENCODE_PLUGIN_FILE);
+  } catch {
+    // not there yet: a file to write
+  }
+  return path;
 }
 
 const home = (): string => process.env.HOME || homedir();
@@ -114,9 +136,9 @@ function applySettingsEdits(path: string, text: string | undefined, edits: Setti
 }
 
 /** Changes the settings file safely (src/settings-file.ts); a failure is one line naming the file. */
-function changeSettings(path: string, edit: (text: string | undefined) => string | undefined): ReplaceResult {
+function changeSettings(path: string, edit: (text: string | undefined) => string | undefined, options: ReplaceOptions = {}): ReplaceResult {
   try {
-    return replaceFileText(path, edit);
+    return replaceFileText(path, edit, options);
   } catch (err) {
     if (err instanceof UsageError || (err as Error).message.startsWith('hooks: ')) throw err;
     throw new Error(`hooks: ${(err as Error).message}`);
@@ -214,14 +236,15 @@ export async function followerConfigLines(): Promise<string[]> {
 
 export async function hooksInstall(name: string, options: HooksOptions): Promise<number> {
   const agent = hookAgent(name);
-  const { comments, timeout } = HOOK_AGENT_SETTINGS[agent];
-  const path = resolve(options.settings ?? userSettings(agent));
   const userConfig = userConfigPath();
   if (options.reap && options.config !== undefined) {
     throw new UsageError(`hooks: --reap turns reaping on in ${userConfig}, which the follower does not read when the hooks name --config ${options.config}: set sessions: reap: true under diagnostics.resource_tracking there instead`);
   }
   const config = options.config === undefined ? {} : { config: resolve(options.config) };
   if (config.config !== undefined) await loadConfigFile(config.config); // one that rtrack would read nothing from, or wrongly: exit 2
+  if (isPluginAgent(agent)) return installOpencodePlugin(options, config);
+  const { comments, timeout } = HOOK_AGENT_SETTINGS[agent];
+  const path = resolve(options.settings ?? userSettings(agent));
   const commands = Object.fromEntries(
     (Object.keys(HOOK_EVENTS) as HookEvent[]).map((event) => [event, hookCommand({ node: process.execPath, bin: RTRACK_BIN, subcommand: HOOK_EVENTS[event], agent, ...config })]),
   ) as Record<HookEvent, string>;
@@ -232,17 +255,13 @@ export async function hooksInstall(name: string, options: HooksOptions): Promise
     const edits = planned(path, () => installEdits(settings, commands, timeout));
     return edits.length === 0 ? undefined : applySettingsEdits(path, text, edits, comments);
   };
-  const reap = (text: string | undefined): string | undefined => configTextWithReap(text, userConfig);
   if (options.dryRun) {
     const next = edit(readIfThere(path));
     process.stdout.write(next === undefined ? `rtrack: the ${agent} hooks are already installed in ${path}\n` : `rtrack: dry run — ${path} would become:\n${next}${next.endsWith('\n') ? '' : '\n'}`);
-    if (options.reap) {
-      const text = reap(readIfThere(userConfig));
-      process.stdout.write(text === undefined ? `rtrack: reaping is on already in ${userConfig}\n` : `rtrack: dry run — ${userConfig} would become:\n${text}`);
-    }
+    if (options.reap) dryRunReap();
     return 0;
   }
-  if (options.reap) reap(readIfThere(userConfig)); // a config that is not valid: exit 2 before anything is written
+  if (options.reap) reapedConfigText(readIfThere(userConfigPath())); // a config that is not valid: exit 2 before anything is written
   const result = changeSettings(path, edit);
   if (!result.changed) process.stdout.write(`rtrack: the ${agent} hooks are already installed in ${path}\n`);
   else {
@@ -251,10 +270,26 @@ export async function hooksInstall(name: string, options: HooksOptions): Promise
   }
   const off = turnedOffNote(agent, [path, userSettings(agent)]);
   if (off) process.stdout.write(`${off}\n`);
+  await reapingAfterInstall(agent, options, config);
+  return 0;
+}
+
+/** The per-user config's text with reaping on; undefined when it is on already (a config that is not valid: exit 2). */
+const reapedConfigText = (text: string | undefined): string | undefined => configTextWithReap(text, userConfigPath());
+
+/** --dry-run --reap: what the per-user config would become. */
+function dryRunReap(): void {
+  const text = reapedConfigText(readIfThere(userConfigPath()));
+  process.stdout.write(text === undefined ? `rtrack: reaping is on already in ${userConfigPath()}\n` : `rtrack: dry run — ${userConfigPath()} would become:\n${text}`);
+}
+
+/** After installing: with --reap, reaping turned on in the per-user config; then which config the follower reads, and whether it reaps. */
+async function reapingAfterInstall(agent: string, options: HooksOptions, config: { config?: string }): Promise<void> {
+  const userConfig = userConfigPath();
   if (options.reap) {
     let written: ReplaceResult;
     try {
-      written = replaceFileText(userConfig, reap);
+      written = replaceFileText(userConfig, reapedConfigText);
     } catch (err) {
       if (err instanceof ConfigError) throw err;
       throw new Error(`hooks: ${(err as Error).message}`);
@@ -263,11 +298,90 @@ export async function hooksInstall(name: string, options: HooksOptions): Promise
   }
   const reaping = await followerConfig(config.config);
   process.stdout.write(`rtrack: ${reaping.text}${reaping.off && config.config === undefined ? `; \`rtrack hooks install ${agent} --reap\` turns it on` : ''}\n`);
+}
+
+/** The plugin file's text when it is rtrack's; a line saying why not otherwise (someone else's file of that name, an edited copy). */
+function notOurPlugin(path: string, text: string): string | undefined {
+  return parseOpencodePlugin(text) === undefined ? `${path} is not rtrack's plugin (a file of that name that rtrack did not write, or an edited copy); it was left unchanged` : undefined;
+}
+
+/**
+ * `rtrack hooks install opencode`: rtrack's plugin file in opencode's plugin directory, written the
+ * safe way (src/settings-file.ts) — no backup of a previous version of rtrack's own file, and a
+ * file of that name that is not rtrack's is refused (one line, exit 2, unchanged).
+ */
+async function installOpencodePlugin(options: HooksOptions, config: { config?: string }): Promise<number> {
+  const path = opencodePluginPath(options.settings);
+  const text = opencodePluginText({ node: process.execPath, bin: RTRACK_BIN, ...config });
+  let had = false;
+  const edit = (current: string | undefined): string | undefined => {
+    if (current !== undefined) {
+      const foreign = notOurPlugin(path, current);
+      if (foreign) throw new UsageError(`hooks: ${foreign}`);
+      had = true;
+    }
+    return current === text ? undefined : text;
+  };
+  if (options.dryRun) {
+    const next = edit(readIfThere(path));
+    process.stdout.write(next === undefined ? `rtrack: the opencode plugin is already installed at ${path}\n` : `rtrack: dry run — ${path} would be written:\n${next}`);
+    if (options.reap) dryRunReap();
+    return 0;
+  }
+  if (options.reap) reapedConfigText(readIfThere(userConfigPath())); // a config that is not valid: exit 2 before anything is written
+  const result = changeSettings(path, edit, { backup: false });
+  if (!result.changed) process.stdout.write(`rtrack: the opencode plugin is already installed at ${path}\n`);
+  else {
+    const where = result.target === path ? path : `${path} (a link to ${result.target})`;
+    process.stdout.write(`rtrack: ${had ? 'updated' : 'installed'} the opencode plugin at ${where}: opencode loads it at its next start\n`);
+  }
+  await reapingAfterInstall('opencode', options, config);
   return 0;
+}
+
+/** `rtrack hooks uninstall opencode`: removes rtrack's plugin file, recognised exactly; anything else of that name stays. */
+function uninstallOpencodePlugin(options: HooksOptions): number {
+  const path = opencodePluginPath(options.settings);
+  const text = readIfThere(path);
+  if (text === undefined) {
+    process.stdout.write(`rtrack: no rtrack plugin at ${path}\n`);
+    return 0;
+  }
+  const foreign = notOurPlugin(path, text);
+  if (foreign) {
+    process.stdout.write(`rtrack: ${foreign}\n`);
+    return 0;
+  }
+  if (options.dryRun) {
+    process.stdout.write(`rtrack: dry run — ${path} would be removed\n`);
+    return 0;
+  }
+  try {
+    unlinkSync(path);
+  } catch (err) {
+    throw new Error(`hooks: cannot remove ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  process.stdout.write(`rtrack: removed rtrack's opencode plugin ${path}; opencode runs without it from its next start\n`);
+  return 0;
+}
+
+/** One plugin file's state for `hooks status`: installed, stale, not rtrack's, no such file. */
+async function pluginStatusOf(path: string): Promise<string> {
+  const text = readIfThere(path);
+  if (text === undefined) return 'no such file';
+  const plugin = parseOpencodePlugin(text);
+  if (!plugin) return "not rtrack's plugin (a file of that name that rtrack did not write, or an edited copy)";
+  const stale = staleBecause({ ...plugin, subcommand: 'start', agent: 'opencode', guarded: true });
+  if (stale) return `rtrack's plugin, stale: it no longer runs rtrack, ${stale}; \`rtrack hooks install opencode\` repairs it`;
+  const notes: string[] = [];
+  if (plugin.bin !== RTRACK_BIN) notes.push(`it runs ${plugin.bin}`);
+  if (plugin.config !== undefined) notes.push((await followerConfig(plugin.config)).text);
+  return `rtrack's plugin installed (session start, OPENCODE_SESSION_ID in tool commands, session end)${notes.map((n) => `; ${n}`).join('')}`;
 }
 
 export async function hooksUninstall(name: string, options: HooksOptions): Promise<number> {
   const agent = hookAgent(name);
+  if (isPluginAgent(agent)) return uninstallOpencodePlugin(options);
   const { comments } = HOOK_AGENT_SETTINGS[agent];
   const path = resolve(options.settings ?? userSettings(agent));
   const edit = (text: string | undefined): string | undefined => {
@@ -333,6 +447,12 @@ export async function hooksStatus(options: HooksOptions): Promise<number> {
       shown.add(path);
       lines.push(`  ${path}: ${await statusOf(path, agent)}`);
     }
+  }
+  lines.push('opencode (its plugin):');
+  for (const path of [opencodePluginPath(undefined), resolve('.opencode', OPENCODE_PLUGIN_DIRECTORY, OPENCODE_PLUGIN_FILE)]) {
+    if (shown.has(path)) continue;
+    shown.add(path);
+    lines.push(`  ${path}: ${await pluginStatusOf(path)}`);
   }
   for (const [agent, why] of Object.entries(NO_HOOKS)) lines.push(`${agent}: ${why}`);
   lines.push(`config of hooks installed without --config: ${(await followerConfig(undefined)).text}`);

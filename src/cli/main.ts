@@ -181,9 +181,9 @@ Examples:
       setExit(await (await import('./watch-command.js')).watchCommand(options));
     });
 
-  const hooks = program.command('hooks').description("install rtrack's SessionStart/SessionEnd hooks into an agent's settings, so that every session it runs is followed");
-  const hookAgents = 'the agent: claude-code (or claude), gemini-cli (or gemini); codex needs none (its sessions are found by their markers), opencode is not yet supported';
-  const settingsFile = 'the settings file (default: ~/.claude/settings.json for claude-code, ~/.gemini/settings.json for gemini-cli)';
+  const hooks = program.command('hooks').description("install rtrack's SessionStart/SessionEnd hooks into an agent's settings (opencode: rtrack's plugin), so that every session it runs is followed");
+  const hookAgents = 'the agent: claude-code (or claude), gemini-cli (or gemini), opencode (a plugin); codex needs none (its sessions are found by their markers)';
+  const settingsFile = 'the settings file (default: ~/.claude/settings.json for claude-code, ~/.gemini/settings.json for gemini-cli); for opencode the plugin file or a plugin directory (default: $XDG_CONFIG_HOME/opencode/plugins/rtrack.js)';
   hooks
     .command('install')
     .description("add the hooks, or update rtrack's hooks that are there (merged into the settings: other keys, comments and hooks are kept; installing twice changes nothing)")
@@ -207,13 +207,15 @@ exists, else the defaults (reaping off). rtrack reads only this part of a config
 
 A --config file from which rtrack would read nothing, or with unknown keys, is refused (exit 2).
 
-Codex needs no hooks: rtrack finds its sessions by the markers its processes carry. opencode is not
-yet supported: \`rtrack hooks install opencode\` says so (exit 2).
+Codex needs no hooks: rtrack finds its sessions by the markers its processes carry. opencode has
+no hooks of this kind: rtrack writes its own plugin file, rtrack.js, into opencode's plugin directory
+(a file of that name that is not rtrack's is left alone, exit 2).
 
 Examples:
   rtrack hooks install claude-code --reap
   rtrack hooks install gemini --settings .gemini/settings.json --dry-run
-  rtrack hooks install claude --config ~/work/rtrack.yaml`,
+  rtrack hooks install claude --config ~/work/rtrack.yaml
+  rtrack hooks install opencode --reap`,
     )
     .action(async (agent: string, options: HooksOptions) => setExit(await (await hooksCommand()).hooksInstall(agent, options)));
   hooks
@@ -234,8 +236,8 @@ Examples:
   const session = program.command('session').description('what the hooks run (not for people): register a session, record its end, follow sessions');
   const agentOption = (c: Command): Command =>
     c
-      .requiredOption('--agent <name>', 'the agent whose hook this is (claude-code)')
-      .option('--pid <pid>', 'the agent process (default: the hook\'s nearest ancestor that is not a shell)', parsePid)
+      .requiredOption('--agent <name>', 'the agent whose hook this is (claude-code, gemini-cli, opencode, or their commands\' names)')
+      .option('--pid <pid>', 'the agent process (default: the hook\'s nearest ancestor that is not a shell); gemini-cli\'s and opencode\'s must be theirs by its command line', parsePid)
       .option('-c, --config <file>', 'the YAML config the follower uses');
   agentOption(session.command('start').description('SessionStart hook: register the agent process with the follower, starting one if none runs; always exits 0'))
     .addHelpText('after', '\nExample (as a hook runs it, with the hook JSON on stdin):\n  rtrack session start --agent claude-code')

@@ -8,7 +8,8 @@ import { resolve } from 'node:path';
 import { packageFile, stateDirectory } from '../files.js';
 import { logHookProblem, recordSessionEnd, registerSession, runningFollower } from '../operations/agent-sessions.js';
 import { platformReader } from '../platform/index.js';
-import { parseHookInput, type HookInput } from '../rules/agent-hooks.js';
+import { canonicalAgentName, parseHookInput, type HookInput } from '../rules/agent-hooks.js';
+import { BUILT_IN_AGENTS, isAgentProcess } from '../rules/agents.js';
 import { byPid } from '../rules/identity.js';
 import { takeSnapshot } from '../tracking/snapshot.js';
 import { formatTaskTag, newTagRandom, TASK_ENV_VAR, UNKNOWN_PID_NAMESPACE } from '../tracking/task-tag.js';
@@ -84,6 +85,29 @@ export function followerEnvironment(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
 /** What agents put in the environment of what they start (recorded: shared/agents/), and rtrack's own hook variable. */
 const AGENT_VARIABLE = /^(CLAUDE|CODEX_|GEMINI_|OPENCODE|AI_AGENT$|AGENT$)/;
 
+/** Agents whose hook (or plugin) must name a process of theirs: checked by its command line. */
+const CHECKED_AGENTS = ['gemini-cli', 'opencode'];
+
+/**
+ * Gemini CLI and opencode (#27): the process a hook names must be that agent's, by its command line
+ * (src/rules/agents.ts) — Gemini CLI's hook runs as `gemini → /bin/sh -c`, so its nearest ancestor
+ * that is not a shell is the agent (the relaunched `node … …/bin/gemini`); opencode's plugin passes
+ * `--pid` (the opencode process it runs in). One line saying why not; undefined when it is, or for
+ * an agent not checked here.
+ */
+export function agentProcessProblem(agent: string, pid: number): string | undefined {
+  if (!CHECKED_AGENTS.includes(agent)) return undefined;
+  const definition = BUILT_IN_AGENTS.find((a) => a.name === agent)!;
+  let command: string | undefined;
+  try {
+    command = platformReader().readCommandLine?.(pid);
+  } catch {
+    command = undefined;
+  }
+  if (command === undefined) return `pid ${pid} cannot be read: not registered as ${agent}`;
+  return isAgentProcess(definition, command) ? undefined : `pid ${pid} is not ${agent} (${JSON.stringify(command.slice(0, 120))}): not registered`;
+}
+
 export interface SessionOptions {
   agent: string;
   pid?: number;
@@ -115,8 +139,14 @@ export function sessionStart(options: SessionOptions): Promise<number> {
       logHookProblem(state, `session start: no agent process found above pid ${process.pid} (session ${input.session_id})`);
       return;
     }
+    const agentName = canonicalAgentName(options.agent) ?? options.agent; // `gemini` → gemini-cli
+    const problem = agentProcessProblem(agentName, agent.pid);
+    if (problem) {
+      logHookProblem(state, `session start: ${problem} (session ${input.session_id})`);
+      return;
+    }
     await registerSession(state, {
-      agent: options.agent,
+      agent: agentName,
       sessionId: input.session_id,
       ...(input.cwd ? { cwd: input.cwd } : {}),
       ...(input.transcript_path ? { transcriptPath: input.transcript_path } : {}),

@@ -250,11 +250,24 @@ function walkTree(entry: Followed, children: Map<number, ProcessStatus[]>, agent
 }
 
 /**
- * Adds each process new this tick whose parent (as it is now) is an agent or in an agent's tree.
- * Passes repeat while they adopt someone: a new child may be listed before its new parent.
+ * Adds each process new this tick whose parent (as it is now) is an agent or in an agent's tree, or
+ * that is in the session (setsid) of a process in an agent's tree: a command an agent's tool runs
+ * as a session leader (Gemini CLI, opencode) that backgrounds a server with `nohup … &` and exits
+ * leaves it re-parented before the next tick, but in the tool's session, which only its descendants
+ * can be in (and whose pid is not reused while it has members). Passes repeat while they adopt
+ * someone: a new child may be listed before its new parent.
  */
 async function adoptNewcomers(following: Followed[], table: FollowedTable, isAgent: (c: ProcessStatus) => boolean): Promise<void> {
   const agents = new Map<string, boolean>();
+  /** The session leader `sid` is, or was, one of the entry's tree: seen, and its pid not taken by another since. */
+  const leaderSeen = async (entry: Followed, c: ProcessStatus): Promise<boolean> => {
+    if (c.session === undefined || c.session === c.pid || c.session <= 1) return false;
+    const holder = await table.current(c.session);
+    if (holder === null) return false;
+    if (holder) return holder.startTime <= c.startTime && (entry.seen.has(identityKey(holder)) || identityKey(holder) === agentKeyOf(entry.record));
+    for (const r of entry.seen.values()) if (r.pid === c.session && r.startTime <= c.startTime) return true; // the leader exited; its session lives on
+    return false;
+  };
   for (let pass = 0; pass < MAX_TREE_DEPTH; pass++) {
     let adopted = false;
     // `current` may add to the newcomers (a reused pid) while this runs: the length is read each time.
@@ -266,7 +279,8 @@ async function adoptNewcomers(following: Followed[], table: FollowedTable, isAge
       if (!parent || c.startTime < parent.startTime) continue;
       const parentKey = identityKey(parent);
       for (const entry of following) {
-        if (entry.seen.has(key) || (parentKey !== agentKeyOf(entry.record) && !entry.seen.has(parentKey))) continue;
+        if (entry.seen.has(key)) continue;
+        if (parentKey !== agentKeyOf(entry.record) && !entry.seen.has(parentKey) && !(await leaderSeen(entry, c))) continue;
         if (!agents.has(key)) agents.set(key, isAgent(c));
         if (agents.get(key)) continue;
         entry.seen.set(key, { pid: c.pid, ppid: c.ppid, startTime: c.startTime });

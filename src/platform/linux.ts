@@ -22,7 +22,7 @@ export interface StatFields {
   rssPages: number;
   /** Field 5: process group. */
   pgrp: number;
-  /** Field 6: session. */
+  /** Field 6: session (the pid of the session leader that made it). */
   session: number;
   /** Field 8: foreground process group of the controlling terminal (-1 without one). */
   tpgid: number;

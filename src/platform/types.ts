@@ -41,7 +41,12 @@ export interface ProcessStatus {
   alive: boolean;
   /** True when stopped (SIGSTOP, Ctrl+Z); undefined where the platform's reader does not say. */
   stopped?: boolean;
-  /** The session it is in (Linux `sid`; 0: a session outside this PID namespace); undefined where the platform's reader does not say. */
+  /**
+   * The session it is in (Linux `sid`: the pid of the session leader that made it, `setsid`; 0: a
+   * session outside this PID namespace); undefined where the reader does not say. A session is
+   * joined only by inheritance, and its pid is not reused while the session has members: a process
+   * in the session of a process of an agent's tree descends from it.
+   */
   session?: number;
 }
 

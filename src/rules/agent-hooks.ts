@@ -10,7 +10,8 @@
 // (Claude Code's timeout is in seconds, Gemini CLI's in milliseconds). The command runs through
 // /bin/sh -c, a child of the agent process, with one JSON object on stdin.
 // Codex needs no hooks: its sessions are found by their markers (src/rules/agents.ts); it has a
-// SessionStart hook but no SessionEnd. opencode: not yet supported.
+// SessionStart hook but no SessionEnd. opencode has no hooks of this shape: rtrack installs a plugin
+// for it instead (src/rules/opencode-plugin.ts).
 
 /** The agents rtrack knows by name, each also by its command's own name (`claude`, `gemini`). */
 export const AGENT_NAMES = ['claude-code', 'gemini-cli', 'codex', 'opencode'] as const;
@@ -53,10 +54,13 @@ export const HOOK_AGENT_SETTINGS: Readonly<Record<HookAgent, HookAgentSettings>>
   'gemini-cli': { directory: '.gemini', userFile: 'settings.json', projectFiles: ['settings.json'], comments: true, timeout: 10_000, off: { path: ['hooksConfig', 'enabled'], value: false } },
 };
 
+/** Agents that take rtrack's plugin instead of hooks (opencode: src/rules/opencode-plugin.ts). */
+export const PLUGIN_AGENTS = ['opencode'] as const;
+export type PluginAgent = (typeof PLUGIN_AGENTS)[number];
+
 /** Why `rtrack hooks install` installs nothing for an agent it knows but has no hooks for (one line). */
-export const NO_HOOKS: Readonly<Record<Exclude<AgentName, HookAgent>, string>> = {
+export const NO_HOOKS: Readonly<Record<Exclude<AgentName, HookAgent | PluginAgent>, string>> = {
   codex: 'Codex needs no hooks: rtrack finds its sessions by the markers its processes carry (CODEX_SESSION_ID, and the session file the codex process holds open); Codex has no SessionEnd hook',
-  opencode: 'opencode is not yet supported: its hooks are still being looked into; `rtrack watch` and `rtrack scan` still show what its sessions leave (as suspects)',
 };
 
 /** The setting, when the settings turn every hook off (`hooksConfig.enabled: false`), else undefined. */

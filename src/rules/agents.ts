@@ -8,19 +8,43 @@
 //   Codex CLI 0.171.0    tool processes: CODEX_SESSION_ID (= CODEX_THREAD_ID), no agent pid. The
 //                        native `codex` binary holds $CODEX_HOME/sessions/…/rollout-<time>-<session
 //                        id>.jsonl open for the whole session.
-// Not built in, because their children carry no session marker: Gemini CLI 0.61.0 sets only
-// GEMINI_CLI=1 (recorded), opencode's bash tool passes its own environment unchanged
-// (packages/opencode/src/tool/bash.ts spawns with `{ ...process.env }`), and Cursor's agent was not
-// verified. Their sessions are attributed through the hooks or a follower, not markers.
+//   Gemini CLI 0.61.0    tool processes: GEMINI_CLI=1 only — no session id, no agent pid. Its sessions
+//                        are known through its hooks only (a registration names the agent process, the
+//                        hook's parent: the relaunched `node --max-old-space-size=… …/bin/gemini`, whose
+//                        parent is the launcher `node …/bin/gemini`). GEMINI_CLI=1 alone says "started by
+//                        some Gemini CLI": never certain, at most a suspect (liveness.ts, machine-leaks.ts).
+//   opencode 1.18.33     every child (tools, MCP servers): OPENCODE_PID=<the opencode process>, OPENCODE=1,
+//                        AGENT=1, no session id; the agent is one native process `opencode …`. Without a
+//                        session id the agent process is the session (`pid-<pid>`); rtrack's plugin adds
+//                        OPENCODE_SESSION_ID=<session id> to its tool commands (shell.env), so that a
+//                        resumed session (`opencode run --continue`: the same id, a new process) is one.
+// Cursor's agent was not verified.
 
 /** How to recognise one agent's sessions and the agent process itself. */
 export interface AgentDefinition {
   /** A short name: `claude-code`, `codex`, or a user's own. */
   name: string;
-  /** The environment variable that carries the session id in every process the agent starts. */
-  sessionVar: string;
+  /**
+   * The environment variable that carries the session id in every process the agent starts. None for
+   * an agent whose children carry no session id (Gemini CLI): its sessions are known through its
+   * hooks' registrations only.
+   */
+  sessionVar?: string;
   /** The variable that carries the agent's own pid, where the agent sets one (Claude Code's CLAUDE_PID). */
   pidVar?: string;
+  /**
+   * A process that carries the agent pid (`pidVar`) but no session id belongs to the session
+   * `pid-<agent pid>`: the agent process is the session (opencode, whose children carry
+   * OPENCODE_PID and, without rtrack's plugin, no session id).
+   */
+  sessionByPid?: boolean;
+  /**
+   * A variable the agent sets in what it starts that names no session and no pid (Gemini CLI's
+   * GEMINI_CLI=1): it says only "started by some process of this agent". Never evidence that a
+   * session is over; a process carrying it is in use while one of the user's live processes of the
+   * agent could own it, and a suspect otherwise (see liveness.ts).
+   */
+  presenceVar?: string;
   /** Matches the agent process's command line. */
   process: RegExp;
   /** A file the live agent holds open for the whole session, named with the session id (Codex's rollout file). */
@@ -28,6 +52,12 @@ export interface AgentDefinition {
 }
 
 import type { AgentConfig, AgentMarker } from '../types.js';
+
+/** The variable rtrack's opencode plugin adds to opencode's tool commands (its `shell.env` hook): the session id. */
+export const OPENCODE_SESSION_VAR = 'OPENCODE_SESSION_ID';
+
+/** The session of an agent process whose children carry its pid but no session id (`sessionByPid`). */
+export const pidSessionId = (agentPid: number): string => `pid-${agentPid}`;
 
 const escape = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
@@ -49,14 +79,31 @@ export const BUILT_IN_AGENTS: readonly AgentDefinition[] = [
     process: /^(\S*\/)?codex(-[A-Za-z0-9_.]+)?(\s|$)/,
     sessionFile: (id) => new RegExp(`/sessions/.*/rollout-[^/]*${escape(id)}\\.jsonl( \\(deleted\\))?$`),
   },
+  {
+    name: 'gemini-cli',
+    presenceVar: 'GEMINI_CLI',
+    // The launcher `node …/bin/gemini …` and the agent it relaunches, `node --max-old-space-size=…
+    // …/bin/gemini …` (the shim `gemini` run by its `#!/usr/bin/env node` line), or node running the
+    // package's own script (…/@google/gemini-cli/…).
+    process: /^(\S*\/)?(node(js)?(\s+-\S+)*\s+(\S*\/)?)?gemini(\s|$)|^(\S*\/)?node(js)?\s.*@google\/gemini-cli\//,
+  },
+  {
+    name: 'opencode',
+    sessionVar: OPENCODE_SESSION_VAR,
+    pidVar: 'OPENCODE_PID',
+    sessionByPid: true,
+    // One native process: `opencode …`, or the installed binary `…/opencode-ai/bin/opencode.exe …`.
+    process: /^(\S*\/)?opencode(\.exe)?(\s|$)/,
+  },
 ];
 
 /** The environment variables to read for these agents. */
 export function agentVariables(agents: readonly AgentDefinition[]): string[] {
   const names = new Set<string>();
   for (const a of agents) {
-    names.add(a.sessionVar);
+    if (a.sessionVar) names.add(a.sessionVar);
     if (a.pidVar) names.add(a.pidVar);
+    if (a.presenceVar) names.add(a.presenceVar);
   }
   return [...names];
 }
@@ -74,14 +121,24 @@ export function agentMarkersOf(vars: Readonly<Record<string, string>> | undefine
   const markers: AgentMarker[] = [];
   if (!vars) return markers;
   for (const a of agents) {
-    const sessionId = a.sessionVar ? vars[a.sessionVar] : undefined;
+    const pid = a.pidVar && vars[a.pidVar] ? Number(vars[a.pidVar]) : Number.NaN;
+    const agentPid = Number.isSafeInteger(pid) && pid > 1 ? pid : undefined;
+    const sessionId = (a.sessionVar ? vars[a.sessionVar] : undefined) || (a.sessionByPid && agentPid !== undefined ? pidSessionId(agentPid) : undefined);
     if (!sessionId) continue;
     const marker: AgentMarker = { agent: a.name, sessionId };
-    const pid = a.pidVar ? Number(vars[a.pidVar]) : Number.NaN;
-    if (Number.isSafeInteger(pid) && pid > 1) marker.agentPid = pid;
+    if (agentPid !== undefined) marker.agentPid = agentPid;
     markers.push(marker);
   }
   return markers;
+}
+
+/**
+ * The agents whose presence variable (`presenceVar`: Gemini CLI's GEMINI_CLI) is set (non-empty) in
+ * these variables: "started by some process of this agent", no session named.
+ */
+export function agentPresenceOf(vars: Readonly<Record<string, string>> | undefined, agents: readonly AgentDefinition[]): string[] {
+  if (!vars) return [];
+  return agents.filter((a) => a.presenceVar !== undefined && vars[a.presenceVar]).map((a) => a.name);
 }
 
 /** Whether a command line is this agent's own process. */

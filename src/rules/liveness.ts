@@ -16,9 +16,16 @@
 // carries the markers of an over session and was re-parented (a sub-agent its session started in the
 // background) is that session's leak, and the sessions it runs are over with it.
 //
+// A session may be known by registrations alone (Gemini CLI, whose children carry no session id):
+// it is live while an agent registered for it lives, over when every one registered has exited.
+//
 // In use is every process that is a live agent, runs below one, hosts one (an ancestor: the tmux
 // server, the shell a person started it from), or belongs to a session that is live (carries its
-// markers, or runs below such a process).
+// markers, was seen by the follower in the tree of an agent registered for it, or runs below such a
+// process). And a process that carries only an agent's presence variable (GEMINI_CLI=1: "started by
+// some Gemini CLI", no session named) and that nothing above attributes is in use while a live agent
+// process of that kind could own it: one of the same user (or a user that cannot be read), started
+// no later than it, whose task tag is the process's own (a tool inherits its agent's environment).
 import type { AgentMarker, ProcessInfo } from '../types.js';
 import { isAgentProcess, type AgentDefinition } from './agents.js';
 import { byPid, identityKey, MAX_TREE_DEPTH, parentOf } from './identity.js';
@@ -34,6 +41,8 @@ export interface RegisteredAgent {
   pid: number;
   /** Its identity (`identityKey` of its pid and start time in the OS's unit): a reused pid is not it. */
   identity: string;
+  /** The identities (`identityKey`) of the processes the follower saw in its tree while it ran. */
+  lineage?: readonly string[];
 }
 
 export interface LivenessInput {
@@ -50,6 +59,8 @@ export interface LivenessInput {
    * open, null when none does, undefined when that cannot be told (open files unreadable).
    */
   sessionHolder?: (agent: AgentDefinition, sessionId: string) => number | null | undefined;
+  /** The uid a process runs as; undefined when that cannot be read (then any user could be its). */
+  ownerOf?: (pid: number) => number | undefined;
 }
 
 export type SessionStatus = 'live' | 'over' | 'unknown';
@@ -67,6 +78,8 @@ export interface SessionVerdict {
   agentPids: number[];
   /** The processes that carry its markers. */
   members: ProcessInfo[];
+  /** Live processes the follower saw in the tree of an agent registered for it (identity-checked). */
+  lineage: ProcessInfo[];
 }
 
 
@@ -127,7 +140,7 @@ export function judgeLiveness(input: LivenessInput, options: LivenessOptions = {
     const key = keyOf(agentName, sessionId);
     let s = sessions.get(key);
     if (!s) {
-      const agent = definitions.get(agentName) ?? { name: agentName, sessionVar: '', process: /(?!)/ };
+      const agent = definitions.get(agentName) ?? { name: agentName, process: /(?!)/ };
       s = { agent, sessionId, members: [] };
       sessions.set(key, s);
     }
@@ -135,6 +148,21 @@ export function judgeLiveness(input: LivenessInput, options: LivenessOptions = {
   };
   for (const p of input.processes) for (const m of markersOf(p)) if (definitions.has(m.agent)) sessionOf(m.agent, m.sessionId).members.push(p);
   for (const r of input.registered ?? []) sessionOf(r.agent, r.sessionId);
+
+  // What the follower saw in the trees of the registered agents, alive now (the same identity).
+  const byIdentity = new Map(input.processes.map((p) => [identityKey(p), p] as const));
+  const lineageOf = new Map<string, ProcessInfo[]>();
+  const inLineage = new Set<number>();
+  for (const r of input.registered ?? []) {
+    for (const key of r.lineage ?? []) {
+      const p = byIdentity.get(key);
+      if (!p) continue;
+      const list = lineageOf.get(keyOf(r.agent, r.sessionId)) ?? [];
+      if (!list.includes(p)) list.push(p);
+      lineageOf.set(keyOf(r.agent, r.sessionId), list);
+      inLineage.add(p.pid);
+    }
+  }
 
   // Session files, asked once per session: their holders are that session's agents.
   const holders = new Map<string, number | null | undefined>();
@@ -160,7 +188,7 @@ export function judgeLiveness(input: LivenessInput, options: LivenessOptions = {
     const verdicts = new Map<string, SessionVerdict>();
     const liveAgent = (pid: number): boolean => agentOf.has(pid) && !leaked.has(pid);
     for (const [key, { agent, sessionId, members }] of sessions) {
-      const verdict: SessionVerdict = { agent, sessionId, status: 'unknown', agentPids: [], members };
+      const verdict: SessionVerdict = { agent, sessionId, status: 'unknown', agentPids: [], members, lineage: lineageOf.get(key) ?? [] };
       let overEvidence = false;
       let unknownEvidence = false;
       let leakedEvidence = false;
@@ -239,6 +267,7 @@ export function judgeLiveness(input: LivenessInput, options: LivenessOptions = {
   const liveAgents = new Map<number, string>();
   for (const [pid, name] of agentOf) if (!leaked.has(pid)) liveAgents.set(pid, name);
   const inUse = inUseOf(live, tree, liveAgents, [...verdicts.values()], new Set((options.ignoreSessions ?? []).map((m) => keyOf(m.agent, m.sessionId))));
+  markPresence(input, { live, tree, liveAgents, inLineage, inUse });
   const list = [...verdicts.values()];
   return {
     sessions: list,
@@ -275,6 +304,40 @@ function inUseOf(
     if (s.status !== 'live' || ignore.has(keyOf(s.agent.name, s.sessionId))) continue;
     const reason = `belongs to the live ${s.agent.name} session ${s.sessionId}`;
     for (const m of s.members) for (const d of subtree(tree, m)) mark(d.pid, reason);
+    const seen = `${reason} (the follower saw it in its agent's tree)`;
+    for (const m of s.lineage) for (const d of subtree(tree, m)) mark(d.pid, seen);
   }
   return inUse;
+}
+
+/**
+ * A process that carries an agent's presence variable (GEMINI_CLI=1), that nothing else put in use
+ * and that the follower did not see in a registered agent's tree (its session decides then), is in
+ * use while a live agent process of that kind could own it: of the same user (or one that cannot be
+ * read), started no later than it, with the same task tag (a tool inherits its agent's environment).
+ */
+function markPresence(
+  input: LivenessInput,
+  ctx: { live: Map<number, ProcessInfo>; tree: ProcessTree<ProcessInfo>; liveAgents: ReadonlyMap<number, string>; inLineage: ReadonlySet<number>; inUse: Map<number, string> },
+): void {
+  const present = input.processes.filter((p) => p.startedBy !== undefined && p.startedBy.length > 0 && !ctx.inUse.has(p.pid) && !ctx.inLineage.has(p.pid));
+  if (present.length === 0) return;
+  const owners = new Map<number, number | undefined>();
+  const ownerOf = (pid: number): number | undefined => {
+    if (!owners.has(pid)) owners.set(pid, input.ownerOf?.(pid));
+    return owners.get(pid);
+  };
+  for (const p of present) {
+    if (ctx.inUse.has(p.pid)) continue; // below another one marked meanwhile
+    for (const [pid, name] of ctx.liveAgents) {
+      const agent = ctx.live.get(pid);
+      if (!agent || !p.startedBy!.includes(name) || agent.startTime > p.startTime || (agent.taskTag ?? '') !== (p.taskTag ?? '')) continue;
+      const a = ownerOf(pid);
+      const b = ownerOf(p.pid);
+      if (a !== undefined && b !== undefined && a !== b) continue;
+      const reason = `may belong to the live ${name} agent (pid ${pid}): it carries ${input.agents.find((d) => d.name === name)?.presenceVar ?? 'its variable'}, which names no session`;
+      for (const d of subtree(ctx.tree, p)) if (!ctx.inUse.has(d.pid)) ctx.inUse.set(d.pid, reason);
+      break;
+    }
+  }
 }

@@ -2,10 +2,12 @@
 // environment markers in, leak groups out.
 //   certain    processes carrying a task tag whose owning run is no longer alive, grouped by tag;
 //              and processes carrying an agent session's markers whose session is over (its
-//              agent gone or replaced), grouped by session, with the whole tree below them
+//              agent gone or replaced), or that the follower saw in the tree of an agent registered
+//              for that session, grouped by session, with the whole tree below them
 //   suspected  trees whose root was re-parented to init or a subreaper and looks like an agent's
-//              helper (MCP/browser pattern, MCP servers, npx/npm exec, node, claude), or listens
-//              on a port and was started from someone's session (an orphaned dev server)
+//              helper (MCP/browser pattern, MCP servers, npx/npm exec, node, claude), listens on
+//              a port and was started from someone's session (an orphaned dev server), or carries
+//              an agent's presence variable (GEMINI_CLI=1) while no live agent could own it (liveness.ts)
 //   kept       processes declared to outlive their task: shown, never counted as leaks
 import type { AttributedProcess, Evidence, ProcessInfo, ProcessSnapshot, TaskOwner } from '../types.js';
 import type { AgentDefinition } from './agents.js';
@@ -181,7 +183,7 @@ export function analyzeMachine(snapshot: ProcessSnapshot, options: ScanRuleOptio
 
   // Agent sessions: over (certain), live (theirs, not leaks), or unknown (the seed's rule may suspect).
   for (const session of liveness.sessions) {
-    if (session.status !== 'over' || session.members.length === 0) continue;
+    if (session.status !== 'over' || (session.members.length === 0 && session.lineage.length === 0)) continue;
     const members = sessionLeftovers(session, { live, tree, inUse: liveness.inUse, kept, exclude, taken: certainPids, liveRun });
     if (members.length === 0) continue;
     const ref: AgentSessionRef = { agent: session.agent.name, sessionId: session.sessionId, over: session.over ?? 'agent-gone' };
@@ -197,7 +199,10 @@ export function analyzeMachine(snapshot: ProcessSnapshot, options: ScanRuleOptio
     if (kept.has(p.pid) || certainPids.has(p.pid) || liveRun.has(p.pid) || exclude.has(p.pid)) continue;
     if (!isReparented(p, live) || isKernelThread(p, live)) continue;
     const listens = options.listeningSessions?.has(p.pid) === true && startedInASession(p.pid, options.listeningSessions.get(p.pid));
-    if (!options.all && !isAgentHelper(fullCommand(p)) && !listens) continue;
+    // GEMINI_CLI=1 names no session: never certain on that alone, a suspect once no live Gemini CLI
+    // could own it (one that could is in use: liveness.ts).
+    const startedByAgent = p.startedBy !== undefined && p.startedBy.length > 0;
+    if (!options.all && !isAgentHelper(fullCommand(p)) && !listens && !startedByAgent) continue;
     const members = subtree(tree, p, (q) => !(kept.has(q.pid) || certainPids.has(q.pid) || liveRun.has(q.pid) || exclude.has(q.pid)));
     suspected.push(toGroup(members.map((q) => withEvidence(q, 'heuristic')), options, {}));
   }
@@ -227,23 +232,25 @@ export function analyzeMachine(snapshot: ProcessSnapshot, options: ScanRuleOptio
 
 /**
  * What a session that is over left: its marked processes that were left behind — re-parented (to
- * init, a subreaper) — and the whole tree below each (children that scrubbed their environment, a
- * leaked sub-agent's own sessions), evidence `agent` (carries the session's markers) or `lineage`.
- * A marked process whose parent lives on (a shell the user kept, which inherited the markers) is
- * not a leak by its markers, and nothing in use, kept, excluded or already `taken` is included.
+ * init, a subreaper) — and what the follower saw in its registered agent's tree that still lives,
+ * and the whole tree below each (children that scrubbed their environment, a leaked sub-agent's own
+ * sessions), evidence `agent` (carries the session's markers) or `lineage`. A marked process whose
+ * parent lives on (a shell the user kept, which inherited the markers) is not a leak by its markers,
+ * and nothing in use, kept, excluded or already `taken` is included.
  */
 export function sessionLeftovers(
   session: SessionVerdict,
   ctx: { live: ReadonlyMap<number, ProcessInfo>; tree: ProcessTree<ProcessInfo>; inUse: ReadonlyMap<number, string>; kept: ReadonlySet<number>; exclude: ReadonlySet<number>; taken: Set<number>; liveRun?: ReadonlySet<number> },
 ): AttributedProcess[] {
   const skip = (d: ProcessInfo): boolean => ctx.taken.has(d.pid) || ctx.kept.has(d.pid) || ctx.exclude.has(d.pid) || ctx.inUse.has(d.pid) || ctx.liveRun?.has(d.pid) === true;
+  const carries = (d: ProcessInfo): boolean => markersOf(d).some((m) => m.agent === session.agent.name && m.sessionId === session.sessionId);
   const roots = session.members.filter((p) => isReparented(p, ctx.live) && !skip(p));
+  for (const p of session.lineage) if (!roots.includes(p) && !skip(p)) roots.push(p);
   const members: AttributedProcess[] = [];
   for (const p of roots) {
     ctx.taken.add(p.pid);
-    members.push(withEvidence(p, 'agent'));
+    members.push(withEvidence(p, carries(p) ? 'agent' : 'lineage'));
   }
-  const carries = (d: ProcessInfo): boolean => markersOf(d).some((m) => m.agent === session.agent.name && m.sessionId === session.sessionId);
   for (const p of roots) {
     for (const d of subtree(ctx.tree, p, (q) => q === p || !(skip(q) || q.environmentUnreadable)).slice(1)) {
       ctx.taken.add(d.pid);

@@ -4,7 +4,7 @@ import { BlockBudget, yieldToLoop } from '../event-loop.js';
 import { platformReader } from '../platform/index.js';
 import type { PlatformReader, RawProcess } from '../platform/types.js';
 import { displayCommand } from '../rules/display-command.js';
-import { agentMarkersOf, agentVariables, type AgentDefinition } from '../rules/agents.js';
+import { agentMarkersOf, agentPresenceOf, agentVariables, type AgentDefinition } from '../rules/agents.js';
 import { identityKey } from '../rules/identity.js';
 import { BYTES_PER_MB } from '../rules/memory.js';
 import { compileKeepPatterns, isMCPProcess, matchesAny, sharedDaemonOf } from '../rules/patterns.js';
@@ -119,6 +119,8 @@ export function toProcessInfo(
   const markers = keep.agents ? agentMarkersOf(raw.env?.vars, keep.agents) : [];
   if (markers.length > 0) info.agent = markers[0];
   if (markers.length > 1) info.agentSessions = markers;
+  const presence = keep.agents ? agentPresenceOf(raw.env?.vars, keep.agents) : [];
+  if (presence.length > 0) info.startedBy = presence;
   const keepReason: KeepReason | undefined =
     raw.env?.keep || raw.env?.task === ''
       ? 'env'

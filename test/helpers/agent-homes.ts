@@ -2,7 +2,7 @@
 // directory: nothing of the real user's is read or written), the hook commands rtrack installs,
 // and stand-in agents started the way the real ones run (test/fixtures/tasks/stand-in-agent.mjs).
 import type { ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runningFollower } from '../../src/operations/agent-sessions.js';
@@ -77,4 +77,47 @@ export async function startSession(
   const pids = JSON.parse(line) as Record<string, number>;
   for (const pid of Object.values(pids)) await jar.adoptTree(pid);
   return { child, pids };
+}
+
+/** The hook commands `rtrack hooks install <agent>` wrote into a settings file, by event. */
+export function installedHooks(settings: string): { start: string; end: string } {
+  const parsed = JSON.parse(readFileSync(settings, 'utf8')) as { hooks: Record<string, { hooks: { command: string }[] }[]> };
+  const command = (event: string): string => parsed.hooks[event]![0]!.hooks[0]!.command;
+  return { start: command('SessionStart'), end: command('SessionEnd') };
+}
+
+/** Reads the stand-in's JSON line of pids from its stdout and adopts every process it started. */
+async function standInPids(jar: ProcessJar, child: ChildProcess): Promise<Record<string, number>> {
+  const line = await new Promise<string>((resolve) => child.stdout!.once('data', (d: Buffer) => resolve(d.toString())));
+  const pids = JSON.parse(line) as Record<string, number>;
+  for (const pid of Object.values(pids)) await jar.adoptTree(pid);
+  return pids;
+}
+
+/**
+ * Starts a stand-in Gemini CLI 0.61.0 (`gemini` mode): the launcher `node <dir>/bin/gemini …`, which
+ * relaunches the agent; with `hooks`, the agent runs them (`sh -c`, JSON on stdin). `toolWait`: how
+ * long its backgrounding tool command works before it backgrounds the server and exits (seconds).
+ */
+export async function startGemini(jar: ProcessJar, h: Home, session: string, options: { hooks?: { start: string; end: string }; toolWait?: number } = {}): Promise<StandIn> {
+  const bin = join(tempDir('gemini'), 'bin');
+  mkdirSync(bin);
+  symlinkSync(STAND_IN, join(bin, 'gemini'));
+  const env: NodeJS.ProcessEnv = { ...h.env, STAND_IN_TOOL_WAIT: String(options.toolWait ?? 0) };
+  delete env.GEMINI_CLI_NO_RELAUNCH;
+  if (options.hooks) Object.assign(env, { STAND_IN_HOOK_START: options.hooks.start, STAND_IN_HOOK_END: options.hooks.end });
+  const child = jar.spawn(process.execPath, [join(bin, 'gemini'), 'gemini', session], { env, stdio: ['ignore', 'pipe', 'inherit'], cwd: h.home });
+  return { child, pids: await standInPids(jar, child) };
+}
+
+/**
+ * Starts a stand-in opencode 1.18.33 (`opencode` mode), one process named `opencode`; with `plugin`
+ * (rtrack's plugin file) it loads and calls that plugin as opencode does. `end()` is a normal end.
+ */
+export async function startOpencode(jar: ProcessJar, h: Home, session: string, options: { plugin?: string } = {}): Promise<StandIn & { end(): void }> {
+  const env: NodeJS.ProcessEnv = { ...h.env };
+  if (options.plugin) env.STAND_IN_OPENCODE_PLUGIN = `data:text/javascript;base64,${readFileSync(options.plugin).toString('base64')}`; // an ES module whatever its directory's package.json says
+  const child = jar.spawn('bash', ['-c', 'exec -a opencode "$0" "$@"', process.execPath, STAND_IN, 'opencode', session], { env, stdio: ['pipe', 'pipe', 'inherit'], cwd: h.home });
+  const pids = await standInPids(jar, child);
+  return { child, pids, end: () => child.stdin!.write('exit\n') };
 }

@@ -219,3 +219,73 @@ describe('the gate (property)', () => {
     );
   });
 });
+
+describe('Gemini CLI: GEMINI_CLI=1 alone (property)', () => {
+  // Gemini CLI agents (some re-parented, of two users), processes carrying only GEMINI_CLI=1 (some
+  // with a tag of their own), and registrations whose lineage names some of them.
+  const geminiTable = fc.array(
+    fc.record({
+      kind: fc.constantFrom('gemini', 'present', 'present', 'plain'),
+      orphan: fc.boolean(),
+      parent: fc.nat(),
+      user: fc.constantFrom(1000, 1001),
+      tagged: fc.nat({ max: 4 }).map((n) => n === 0),
+      registered: fc.option(fc.record({ alive: fc.boolean(), lineage: fc.array(fc.nat(), { maxLength: 4 }) }), { nil: undefined }),
+    }),
+    { minLength: 1, maxLength: 30 },
+  );
+
+  it('is never certain; while a Gemini CLI of its user started before it, with its tag, runs (and no ended session\'s lineage names it) it is in use — refused by the gate, not reported by scan; what scan calls certain the gate allows', () => {
+    fc.assert(
+      fc.property(geminiTable, (rows) => {
+        const processes: ProcessInfo[] = [init];
+        const owners: Record<number, number> = {};
+        const registered: RegisteredAgent[] = [];
+        rows.forEach((r, i) => {
+          const pid = 100 + i;
+          const earlier = processes.length > 1 ? processes[1 + (r.parent % (processes.length - 1))]! : init;
+          const command = r.kind === 'gemini' ? 'node --max-old-space-size=8192 /usr/lib/node_modules/@google/gemini-cli/bin/gemini -p x' : `python3 -m http.server ${i}`;
+          const p = proc(pid, r.orphan || i === 0 ? 1 : earlier.pid, command, { startTime: pid * 10 });
+          if (r.kind === 'present') p.startedBy = ['gemini-cli'];
+          if (r.tagged) p.taskTag = formatTaskTag({ pid: 9999, startTime: 1 }, 'cd');
+          owners[pid] = r.user;
+          processes.push(p);
+        });
+        rows.forEach((r, i) => {
+          if (!r.registered || rows[i]!.kind !== 'gemini') return;
+          const p = processes[1 + i]!;
+          const lineage = r.registered.lineage.map((n) => identityKey(processes[1 + (n % rows.length)]!));
+          registered.push({ agent: 'gemini-cli', sessionId: `g${i}`, pid: p.pid, identity: r.registered.alive ? identityKey(p) : `${p.pid}:1`, lineage });
+        });
+        const liveness = judgeLiveness({ processes, agents: BUILT_IN_AGENTS, registered, ownerOf: (pid) => owners[pid] });
+        const live = byPid(processes);
+        const tree = processTree(processes);
+        const v: GateView = { live, liveness, kept: keptPids(tree, processes), own: ownProcesses(tree, live) };
+        const scan = analyzeMachine(snap(processes), { ageSeconds: () => 1, parseTag: parseTaskTag, agents: BUILT_IN_AGENTS, liveness, exclude: new Set(v.own.keys()) });
+        const certain = new Set(scan.certain.flatMap((g) => g.processes.map((p) => p.pid)));
+        const reported = new Set([...certain, ...scan.suspected.flatMap((g) => g.processes.map((p) => p.pid))]);
+        const inLineage = new Set(registered.flatMap((r) => r.lineage ?? []));
+        const geminis = processes.filter((p) => p.command.includes('/bin/gemini '));
+        for (const p of processes) {
+          if (!p.startedBy) continue;
+          const attributed = inLineage.has(identityKey(p)) || p.taskTag !== undefined || subtreeAbove(p, live).some((q) => inLineage.has(identityKey(q)) || q.taskTag !== undefined);
+          if (!attributed) expect(certain.has(p.pid), `${p.pid} certain on GEMINI_CLI=1 alone`).toBe(false);
+          const couldOwn = geminis.some((g) => g.startTime <= p.startTime && owners[g.pid] === owners[p.pid] && (g.taskTag ?? '') === (p.taskTag ?? ''));
+          if (couldOwn && !inLineage.has(identityKey(p))) {
+            expect(refusalOf(p.pid, v), `${p.pid} may be a live Gemini CLI's`).toBeDefined();
+            expect(reported.has(p.pid), `${p.pid} reported`).toBe(false);
+          }
+        }
+        for (const pid of certain) expect(refusalOf(pid, v), `certain ${pid}`).toBeUndefined();
+      }),
+      RUNS,
+    );
+  });
+});
+
+/** Its ancestors in the table. */
+function subtreeAbove(p: ProcessInfo, live: Map<number, ProcessInfo>): ProcessInfo[] {
+  const out: ProcessInfo[] = [];
+  for (let q = parentOf(p, live); q && q.pid > 1; q = parentOf(q, live)) out.push(q);
+  return out;
+}

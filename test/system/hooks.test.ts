@@ -339,21 +339,66 @@ describe('rtrack hooks: every agent, by its name or its command\'s', () => {
     expect(commandsIn(join(h.home, '.claude', 'settings.json'))).toHaveLength(2);
     for (const command of ['install', 'uninstall']) {
       const help = (await runCli(['hooks', command, '--help'], { env: h.env })).stdout.replace(/\s+/g, ' ');
-      expect(help).toContain('claude-code (or claude), gemini-cli (or gemini); codex needs none (its sessions are found by their markers), opencode is not yet supported');
+      expect(help).toContain('claude-code (or claude), gemini-cli (or gemini), opencode (a plugin); codex needs none (its sessions are found by their markers)');
     }
   });
 
-  it('codex needs no hooks and opencode is not yet supported: one line each, exit 2, nothing written', async () => {
+  it('codex needs no hooks: one line, exit 2, nothing written; an unknown agent is named with the ones rtrack knows', async () => {
     const h = newHome();
-    for (const [agent, why] of [['codex', /Codex needs no hooks: rtrack finds its sessions by the markers/], ['opencode', /opencode is not yet supported/]] as const) {
-      const r = await runCli(['hooks', 'install', agent], { env: h.env });
-      expect(r.code).toBe(2);
-      expect(r.stderr.trim().split('\n')).toHaveLength(1);
-      expect(r.stderr).toMatch(why);
-    }
+    const r = await runCli(['hooks', 'install', 'codex'], { env: h.env });
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/Codex needs no hooks: rtrack finds its sessions by the markers/);
     const unknown = await runCli(['hooks', 'install', 'cursor'], { env: h.env });
-    expect([unknown.code, unknown.stderr]).toEqual([2, expect.stringMatching(/unknown agent "cursor" \(hooks: claude-code \(claude\), gemini-cli \(gemini\); codex and opencode need none\)\n$/)]);
+    expect([unknown.code, unknown.stderr]).toEqual([2, expect.stringMatching(/unknown agent "cursor" \(hooks: claude-code \(claude\), gemini-cli \(gemini\); a plugin: opencode; codex needs none\)\n$/)]);
     expect(readdirSync(h.home)).toEqual([]);
+  });
+
+  it('opencode: rtrack\'s plugin file in $XDG_CONFIG_HOME/opencode/plugins (0600, a 0700 directory), twice changes nothing, status shows it; a file of that name that is not rtrack\'s is never overwritten or removed; uninstall removes only rtrack\'s', async () => {
+    const h = newHome();
+    const dir = join(h.home, 'config', 'opencode', 'plugins');
+    const plugin = join(dir, 'rtrack.js');
+    const dry = await runCli(['hooks', 'install', 'opencode', '--dry-run'], { env: h.env });
+    expect([dry.code, existsSync(plugin)]).toEqual([0, false]);
+    expect(dry.stdout).toContain(`rtrack: dry run — ${plugin} would be written:\n// rtrack: the opencode plugin of rtrack`);
+    const install = await runCli(['hooks', 'install', 'opencode'], { env: h.env });
+    expect(install.code, install.stderr).toBe(0);
+    expect(install.stdout).toContain(`rtrack: installed the opencode plugin at ${plugin}: opencode loads it at its next start\n`);
+    expect([mode(plugin), mode(dir)]).toEqual([0o600, 0o700]);
+    const text = readFileSync(plugin, 'utf8');
+    expect(text).toContain(`const NODE = ${JSON.stringify(process.execPath)};\nconst RTRACK = ${JSON.stringify(RTRACK)};\nconst CONFIG = null;`);
+    expect(text).not.toMatch(/process\.on\(|SIGTERM"/); // no signal listener: opencode run must still die on SIGTERM
+    expect((await runCli(['hooks', 'install', 'opencode'], { env: h.env })).stdout).toContain('already installed');
+    expect(readdirSync(dir)).toEqual(['rtrack.js']); // no backup, no temporary file: nothing else opencode would load
+    const status = await runCli(['hooks', 'status'], { env: h.env, cwd: h.home });
+    expect(status.stdout).toContain(`opencode (its plugin):\n  ${plugin}: rtrack's plugin installed (session start, OPENCODE_SESSION_ID in tool commands, session end)\n`);
+    // with another --config: updated in place
+    const config = join(h.home, 'rtrack.yaml');
+    writeFileSync(config, 'diagnostics:\n  resource_tracking:\n    sessions:\n      reap: true\n');
+    const update = await runCli(['hooks', 'install', 'opencode', '--config', config], { env: h.env });
+    expect(update.stdout).toContain(`rtrack: updated the opencode plugin at ${plugin}`);
+    expect(readFileSync(plugin, 'utf8')).toContain(`const CONFIG = ${JSON.stringify(config)};`);
+    expect((await runCli(['hooks', 'uninstall', 'opencode'], { env: h.env })).stdout).toBe(`rtrack: removed rtrack's opencode plugin ${plugin}; opencode runs without it from its next start\n`);
+    expect(readdirSync(dir)).toEqual([]);
+
+    // someone else's rtrack.js, or an edited copy of rtrack's: refused, left as it is
+    for (const foreign of ['export const Mine = async () => ({});\n', text.replace('10000', '5000')]) {
+      writeFileSync(plugin, foreign);
+      const refused = await runCli(['hooks', 'install', 'opencode'], { env: h.env });
+      expect([refused.code, refused.stderr]).toEqual([2, `rtrack: hooks: ${plugin} is not rtrack's plugin (a file of that name that rtrack did not write, or an edited copy); it was left unchanged\n`]);
+      const kept = await runCli(['hooks', 'uninstall', 'opencode'], { env: h.env });
+      expect([kept.code, readFileSync(plugin, 'utf8')]).toEqual([0, foreign]);
+      expect((await runCli(['hooks', 'status'], { env: h.env, cwd: h.home })).stdout).toContain(`  ${plugin}: not rtrack's plugin`);
+    }
+    // a plugin whose rtrack is gone is stale; install repairs it; a project's plugin directory with --settings
+    writeFileSync(plugin, text.replace(JSON.stringify(RTRACK), JSON.stringify('/gone/bin/rtrack.js')));
+    expect((await runCli(['hooks', 'status'], { env: h.env, cwd: h.home })).stdout).toContain(`  ${plugin}: rtrack's plugin, stale: it no longer runs rtrack, /gone/bin/rtrack.js is gone; \`rtrack hooks install opencode\` repairs it\n`);
+    expect((await runCli(['hooks', 'install', 'opencode'], { env: h.env })).code).toBe(0);
+    expect(readFileSync(plugin, 'utf8')).toBe(text);
+    const project = join(h.home, 'proj', '.opencode', 'plugins');
+    mkdirSync(project, { recursive: true });
+    expect((await runCli(['hooks', 'install', 'opencode', '--settings', project], { env: h.env })).code).toBe(0);
+    expect(readFileSync(join(project, 'rtrack.js'), 'utf8')).toBe(text);
   });
 
   it('a Gemini CLI settings file keeps its comments; uninstall gives it back byte for byte; hooksConfig.enabled: false is pointed out', async () => {
@@ -402,8 +447,10 @@ describe('rtrack hooks: every agent, by its name or its command\'s', () => {
       `  ${join(project, '.gemini', 'settings.json')}: gemini-cli hooks stale (SessionEnd): they no longer run, /gone/bin/rtrack.js is gone; \`rtrack hooks install gemini-cli\` repairs them`,
     ]);
     expect(lines.slice(7)).toEqual([
+      'opencode (its plugin):',
+      `  ${join(h.home, 'config', 'opencode', 'plugins', 'rtrack.js')}: no such file`,
+      `  ${join(project, '.opencode', 'plugins', 'rtrack.js')}: no such file`,
       expect.stringMatching(/^codex: Codex needs no hooks/),
-      expect.stringMatching(/^opencode: opencode is not yet supported/),
       expect.stringMatching(/^config of hooks installed without --config: reaping is off: /),
       expect.stringMatching(/^follower: not running; state in /),
       '',
