@@ -144,11 +144,11 @@ export function sessionStart(options: SessionOptions): Promise<number> {
   });
 }
 
-/** `rtrack session end`: records the SessionEnd reason on the agent's record. Never waits; always exits 0. */
+/** `rtrack session end`: records the SessionEnd reason of the agent's session. Never waits; always exits 0. */
 export function sessionEnd(options: SessionOptions): Promise<number> {
   return asHook('session end', async (input, state) => {
     const agent = await findAgent(options.pid);
-    if (!agent || !(await recordSessionEnd(state, agent, input.reason ?? 'other'))) {
+    if (!agent || !(await recordSessionEnd(state, agent, { sessionId: input.session_id, reason: input.reason ?? 'other' }))) {
       logHookProblem(state, `session end: session ${input.session_id} was not registered (no SessionStart hook ran for it)`);
     }
   });

@@ -30,7 +30,8 @@ function renderEntry(e: JournalEntry): string {
   for (const p of e.leaked) {
     const reaped = e.reaped?.find((r) => r.pid === p.pid);
     const ports = p.cost?.listening?.length ? `  listening on ${p.cost.listening.map(formatEndpoint).join(', ')}` : '';
-    lines.push(`  ${String(p.pid).padStart(7)} ${formatMB(p.memoryMB).padStart(10)} ${escapeUnprintable(p.command)}  (${p.evidence.join(', ')})${ports}${reaped ? ` → ${reaped.result}` : ''}`);
+    const outcome = reaped ? ` → ${reaped.result}` : e.reaping === 'started' ? ' → reaping started, no outcome recorded' : '';
+    lines.push(`  ${String(p.pid).padStart(7)} ${formatMB(p.memoryMB).padStart(10)} ${escapeUnprintable(p.command)}  (${p.evidence.join(', ')})${ports}${outcome}`);
   }
   return `${lines.join('\n')}\n`;
 }

@@ -14,7 +14,7 @@ import { fullCommand } from '../rules/patterns.js';
 import { processTree } from '../rules/tree.js';
 import { takeSnapshot } from '../tracking/snapshot.js';
 import type { AgentConfig, AgentMarker, ProcessSnapshot } from '../types.js';
-import { readFollowerLock, readRecords } from './agent-sessions.js';
+import { readFollowerLock, registeredSessions } from './agent-sessions.js';
 
 export interface LookOptions {
   reader?: PlatformReader;
@@ -63,7 +63,7 @@ export function judgeLook(
   const state = options.state ?? stateDirectory();
   const live = byPid(snapshot.processes);
   const tree = processTree(snapshot.processes);
-  const registered: RegisteredAgent[] = readRecords(state).map(({ record }) => ({
+  const registered: RegisteredAgent[] = registeredSessions(state, reader).map((record) => ({
     agent: record.agent,
     sessionId: record.sessionId,
     pid: record.agentPid,

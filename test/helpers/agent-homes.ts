@@ -2,12 +2,13 @@
 // directory: nothing of the real user's is read or written), the hook commands rtrack installs,
 // and stand-in agents started the way the real ones run (test/fixtures/tasks/stand-in-agent.mjs).
 import type { ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runningFollower } from '../../src/operations/agent-sessions.js';
 import { RTRACK } from './cli.js';
-import type { ProcessJar } from './processes.js';
+import type { ProcessIdentity } from '../../src/types.js';
+import { readIdentity, waitFor, type ProcessJar } from './processes.js';
 import { tempDir } from './temp.js';
 
 export const STAND_IN = fileURLToPath(new URL('../fixtures/tasks/stand-in-agent.mjs', import.meta.url));
@@ -77,4 +78,21 @@ export async function startSession(
   const pids = JSON.parse(line) as Record<string, number>;
   for (const pid of Object.values(pids)) await jar.adoptTree(pid);
   return { child, pids };
+}
+
+/**
+ * A process that runs the bash `script` and shows `name` first on its command line — by default
+ * `claude`, which Claude Code's pattern knows (`exec -a claude sleep 300`); once it does.
+ */
+export async function namedProcess(jar: ProcessJar, script = 'exec -a claude sleep 300', name = 'claude'): Promise<ProcessIdentity> {
+  const child = jar.spawn('bash', ['-c', script]);
+  const named = (): boolean => {
+    try {
+      return readFileSync(`/proc/${child.pid}/cmdline`, 'latin1').startsWith(`${name}\0`);
+    } catch {
+      return false;
+    }
+  };
+  if (!(await waitFor(named))) throw new Error(`${script} did not show ${name}`);
+  return (await readIdentity(child.pid!))!;
 }
