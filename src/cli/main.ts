@@ -222,8 +222,8 @@ Examples:
   const session = program.command('session').description('what the hooks run (not for people): register a session, record its end, follow sessions');
   const agentOption = (c: Command): Command =>
     c
-      .requiredOption('--agent <name>', 'the agent whose hook this is (claude-code)')
-      .option('--pid <pid>', 'the agent process (default: the hook\'s nearest ancestor that is not a shell)', (v) => Number(parsePort(v)))
+      .requiredOption('--agent <name>', 'the agent whose hook this is (claude-code, or claude; gemini-cli, or gemini; …)')
+      .option('--pid <pid>', 'the agent process (default: for claude-code the one CLAUDE_PID names, checked; else the hook\'s nearest ancestor that is not a shell)', (v) => Number(parsePort(v)))
       .option('-c, --config <file>', 'the YAML config the follower uses');
   agentOption(session.command('start').description('SessionStart hook: register the agent process with the follower, starting one if none runs; always exits 0'))
     .addHelpText('after', '\nExample (as a hook runs it, with the hook JSON on stdin):\n  rtrack session start --agent claude-code')
