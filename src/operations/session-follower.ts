@@ -308,9 +308,9 @@ function boundEntry(entry: Followed, table: FollowedTable, logger: Logger): void
  */
 async function saveLineage(path: string, entry: Followed, bootId: string | undefined): Promise<void> {
   const pending = entry.unsaved.filter((e) => entry.seen.has(identityKey(e)));
+  entry.unsaved = [];
   const whole = entry.fileLines === undefined || entry.fileLines + pending.length > 2 * entry.seen.size + LINEAGE_SLACK;
   if (!whole && pending.length === 0) return;
-  entry.unsaved = [];
   try {
     if (whole) {
       await writeLineage(path, bootId, [...entry.seen.values()]);
