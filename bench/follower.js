@@ -86,7 +86,8 @@ while (performance.now() - t0 < SECONDS * 1000) {
 const elapsed = (performance.now() - t0) / 1000;
 const after = { follower: usage(follower.pid), idle: usage(idle.pid) };
 const cpuShare = (who) => (100 * (after[who].cpuSeconds - before[who].cpuSeconds)) / elapsed;
-const lineage = JSON.parse(readFileSync(join(state, 'sessions', `${agents[0].pid}-${(await reader.readStatus(agents[0].pid)).startTime}.lineage.json`), 'utf8')).length;
+// The lineage file: a line with the boot id, then one process a line.
+const lineage = readFileSync(join(state, 'sessions', `${agents[0].pid}-${(await reader.readStatus(agents[0].pid)).startTime}.lineage.jsonl`), 'utf8').split('\n').filter(Boolean).length - 1;
 
 console.log(`session follower: ${AGENTS} agents, ${AGENTS * (CHILDREN + 1)} processes followed, every ${INTERVAL} ms, ${elapsed.toFixed(0)} s, ${cpus()[0].model}, Node ${process.version}`);
 console.log(`  lineage recorded for the first agent: ${lineage} processes (of its ${CHILDREN} children)`);

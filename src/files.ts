@@ -1,11 +1,12 @@
 // Files rtrack writes: atomically (a reader never sees half a file), where the user's state lives
 // (XDG), so that nothing is written into the user's own settings by surprise, and where rtrack's own
 // files are installed.
-import { existsSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, renameSync, statSync } from 'node:fs';
 import { rename, unlink, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { stateDirectoryProblem } from './rules/follower-state.js';
 
 let temporaries = 0;
 
@@ -30,6 +31,89 @@ export async function writeFileAtomic(path: string, text: string, mode?: number)
 export function stateDirectory(env: NodeJS.ProcessEnv = process.env): string {
   const xdg = env.XDG_STATE_HOME;
   return join(xdg && xdg.startsWith('/') ? xdg : join(env.HOME || homedir(), '.local', 'state'), 'rtrack');
+}
+
+/**
+ * Why the state directory cannot be trusted (one line), or undefined when it can: it, and the
+ * directory it is in (`$XDG_STATE_HOME`, else ~/.local/state), must be the user's alone — owned by
+ * the user (or root) and writable by neither group nor others, as ssh wants ~/.ssh. A directory that
+ * does not exist yet is nothing to distrust. Where there are no POSIX owners (Windows), undefined.
+ */
+export function stateDirectoryDistrust(state: string): string | undefined {
+  const uid = process.getuid?.();
+  if (uid === undefined) return undefined;
+  for (const path of [dirname(state), state]) {
+    let stat;
+    try {
+      stat = statSync(path);
+    } catch {
+      continue; // not there (yet)
+    }
+    const problem = stateDirectoryProblem({ path, isDirectory: stat.isDirectory(), uid: stat.uid, mode: stat.mode }, uid);
+    if (problem) return `the state directory ${state} is not yours alone: ${problem}`;
+  }
+  return undefined;
+}
+
+/**
+ * Makes the state directory when it is missing (0700, as is any directory made above it) and
+ * checks it (stateDirectoryDistrust): why it cannot be used, in one line, or undefined.
+ */
+export function prepareStateDirectory(state: string): string | undefined {
+  const before = stateDirectoryDistrust(state); // nothing is made inside a directory that is not the user's
+  if (before) return before;
+  try {
+    mkdirSync(state, { recursive: true, mode: 0o700 });
+  } catch (err) {
+    return `cannot make the state directory ${state}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`;
+  }
+  return stateDirectoryDistrust(state);
+}
+
+/** How large a file of the state grows before it is rotated, and how many older files are kept. */
+export interface Rotation {
+  maxBytes: number;
+  /** Older files kept: `journal.1.jsonl` (the newest of them) … `journal.<n>.jsonl`. */
+  keep: number;
+}
+
+/** The name of an older generation of a rotated file: `journal.jsonl`, 2 → `journal.2.jsonl`; 0 is the file itself. */
+export function generationPath(path: string, n: number): string {
+  if (n === 0) return path;
+  const slash = path.lastIndexOf('/');
+  const dot = path.lastIndexOf('.');
+  return dot > slash + 1 ? `${path.slice(0, dot)}.${n}${path.slice(dot)}` : `${path}.${n}`;
+}
+
+/** A rotated file's generations, oldest first (the file itself last). */
+export function generationPaths(path: string, rotation: Rotation): string[] {
+  return Array.from({ length: rotation.keep + 1 }, (_, i) => generationPath(path, rotation.keep - i));
+}
+
+/**
+ * Appends text to a file of the state with one write(2) on O_APPEND (lines of several writers never
+ * interleave), created 0600. When the text would take the file past `maxBytes`, it is rotated first
+ * (`x.1` → `x.2` …, the oldest dropped; `x` → `x.1`): a file never grows past its bound by more than
+ * one append, nor the state by more than `keep` older files. Two writers rotating at once can drop
+ * one generation early, never a line being written: an append goes to whichever file it opened.
+ */
+export function appendRotated(path: string, text: string, rotation: Rotation): void {
+  let size = 0;
+  try {
+    size = statSync(path).size;
+  } catch {
+    // not there yet
+  }
+  if (size > 0 && size + Buffer.byteLength(text) > rotation.maxBytes) {
+    for (let n = rotation.keep; n >= 1; n--) {
+      try {
+        renameSync(generationPath(path, n - 1), generationPath(path, n));
+      } catch {
+        // that generation is not there (yet), or another writer moved it first
+      }
+    }
+  }
+  appendFileSync(path, text, { mode: 0o600 });
 }
 
 let root: string | undefined;

@@ -12,7 +12,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { configTextWithReap, loadConfigFile, userConfigPath } from '../config.js';
 import { ConfigError } from '../errors.js';
 import { packageFile, stateDirectory } from '../files.js';
-import { runningFollower } from '../operations/agent-sessions.js';
+import { followerStartProblem, runningFollower } from '../operations/agent-sessions.js';
 import {
   agentWithAlias,
   canonicalAgentName,
@@ -458,7 +458,8 @@ export async function hooksStatus(options: HooksOptions): Promise<number> {
   lines.push(`config of hooks installed without --config: ${(await followerConfig(undefined)).text}`);
   const state = stateDirectory();
   const follower = await runningFollower(state);
-  lines.push(`follower: ${follower ? `running (pid ${follower.pid})` : 'not running'}; state in ${state}`);
+  const failed = follower ? undefined : followerStartProblem(state);
+  lines.push(`follower: ${follower ? `running (pid ${follower.pid})` : 'not running'}; state in ${state}${failed ? `; the last one could not start (${failed.at}): ${failed.message}` : ''}`);
   process.stdout.write(`${lines.join('\n')}\n`);
   return 0;
 }

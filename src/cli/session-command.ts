@@ -1,17 +1,17 @@
-// `rtrack session start|end` (what the hooks run) and `rtrack session follow`. A hook never fails
-// the agent: whatever goes wrong is one line in the state directory's hooks.log, and the exit
-// status is 0. Loaded without the option parser by bin/rtrack.js for the hooks (they run inside
-// the agent's start-up and end), so it imports only what a hook needs.
+// `rtrack session start|end` (what the hooks run). A hook never fails the agent: whatever goes
+// wrong is one line in the state directory's hooks.log (or, when the state directory is not the
+// user's alone, on stderr), and the exit status is 0. Loaded without the option parser by
+// bin/rtrack.js for the hooks (they run inside the agent's start-up and end), so it imports only
+// what a hook needs.
 import { spawn } from 'node:child_process';
 import { appendFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { packageFile, stateDirectory } from '../files.js';
+import { packageFile, prepareStateDirectory, stateDirectory } from '../files.js';
 import { logHookProblem, recordSessionEnd, registerSession, runningFollower } from '../operations/agent-sessions.js';
+import { findHookAgent } from '../operations/hook-agent.js';
 import { platformReader } from '../platform/index.js';
 import { canonicalAgentName, parseHookInput, type HookInput } from '../rules/agent-hooks.js';
 import { BUILT_IN_AGENTS, isAgentProcess } from '../rules/agents.js';
-import { byPid } from '../rules/identity.js';
-import { takeSnapshot } from '../tracking/snapshot.js';
 import { formatTaskTag, newTagRandom, TASK_ENV_VAR, UNKNOWN_PID_NAMESPACE } from '../tracking/task-tag.js';
 import { DAEMON_ENV_VAR, KEEP_ENV_VAR } from '../types.js';
 
@@ -26,47 +26,34 @@ const FOLLOWER_MAIN = packageFile('dist/cli/follower-main.cjs');
  */
 export const FOLLOWER_NODE_FLAGS = ['--max-opt=1'];
 
-/** The hook's JSON from stdin: what arrives within `ms` (the agent writes it at once and closes). */
-function readStdin(ms: number): Promise<string> {
+/** The most a hook reads from stdin: an agent's hook JSON is a few hundred bytes. */
+export const MAX_HOOK_INPUT = 1 << 20;
+
+/**
+ * The hook's JSON from stdin: what arrives within `ms` (the agent writes it at once and closes);
+ * `too large` past MAX_HOOK_INPUT bytes (no more is read).
+ */
+function readStdin(ms: number): Promise<string | 'too large'> {
   if (process.stdin.isTTY) return Promise.resolve('');
   return new Promise((resolveText) => {
-    let text = '';
-    const done = (): void => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const done = (result?: 'too large'): void => {
       clearTimeout(timer);
-      process.stdin.pause();
-      resolveText(text);
+      process.stdin.removeAllListeners('data');
+      if (result) process.stdin.destroy();
+      else process.stdin.pause();
+      resolveText(result ?? Buffer.concat(chunks).toString('utf8'));
     };
     const timer = setTimeout(done, ms);
-    process.stdin.setEncoding('utf8');
-    process.stdin.on('data', (d: string) => (text += d));
-    process.stdin.once('end', done);
-    process.stdin.once('error', done);
+    process.stdin.on('data', (d: Buffer) => {
+      size += d.length;
+      if (size > MAX_HOOK_INPUT) done('too large');
+      else chunks.push(d);
+    });
+    process.stdin.once('end', () => done());
+    process.stdin.once('error', () => done());
   });
-}
-
-const SHELLS = new Set(['sh', 'bash', 'dash', 'zsh', 'fish', 'ksh', 'mksh', 'busybox', 'env']);
-
-/** The agent process of a hook: its nearest ancestor that is not a shell. */
-async function findAgent(pid: number | undefined): Promise<{ pid: number; startTime: number } | undefined> {
-  const reader = platformReader();
-  if (pid !== undefined) {
-    const status = await reader.readStatus(pid);
-    return status ? { pid, startTime: status.startTime } : undefined;
-  }
-  const snapshot = await takeSnapshot({ reader });
-  const byPidMap = byPid(snapshot.processes);
-  let current = byPidMap.get(process.pid);
-  for (let depth = 0; current && depth < 64; depth++) {
-    const parent = byPidMap.get(current.ppid);
-    if (!parent || parent.pid <= 1) return undefined;
-    const name = (parent.commandLine ?? parent.command).split(' ')[0]!.split('/').pop()!.replace(/^-/, '');
-    if (!SHELLS.has(name)) {
-      const status = await reader.readStatus(parent.pid);
-      return status ? { pid: parent.pid, startTime: status.startTime } : undefined;
-    }
-    current = parent;
-  }
-  return undefined;
 }
 
 /**
@@ -100,7 +87,7 @@ export function agentProcessProblem(agent: string, pid: number): string | undefi
   const definition = BUILT_IN_AGENTS.find((a) => a.name === agent)!;
   let command: string | undefined;
   try {
-    command = platformReader().readCommandLine?.(pid);
+    command = platformReader().readCommandLine?.(pid); // this process only: a hook never reads them all
   } catch {
     command = undefined;
   }
@@ -116,13 +103,21 @@ export interface SessionOptions {
 
 /**
  * Runs a hook's work so that it can never fail the agent: the hook JSON is read from stdin (what
- * arrives within a second), and anything that goes wrong — bad input included — is one line in
- * hooks.log. Always resolves with 0.
+ * arrives within a second, at most MAX_HOOK_INPUT), and anything that goes wrong — bad input
+ * included — is one line in hooks.log. A state directory that is not the user's alone is not
+ * written to at all (its hooks.log is no more to be trusted than the rest): one line on stderr,
+ * which the agent shows. Always resolves with 0.
  */
 async function asHook(name: string, work: (input: HookInput, state: string) => Promise<void>): Promise<number> {
   const state = stateDirectory();
+  const unsafe = prepareStateDirectory(state);
+  if (unsafe) {
+    process.stderr.write(`rtrack ${name}: ${unsafe}; rtrack's hooks do nothing until it is fixed\n`);
+    return 0;
+  }
   try {
-    const input = parseHookInput(await readStdin(1000));
+    const text = await readStdin(1000);
+    const input = text === 'too large' ? `hook input on stdin is larger than ${MAX_HOOK_INPUT} bytes; not read` : parseHookInput(text);
     if (typeof input === 'string') logHookProblem(state, `${name}: ${input}`);
     else await work(input, state);
   } catch (err) {
@@ -131,22 +126,28 @@ async function asHook(name: string, work: (input: HookInput, state: string) => P
   return 0;
 }
 
+/** The agent's canonical name (`claude` → `claude-code`); a name of the user's own `agents:` config as given. */
+const agentName = (name: string): string => canonicalAgentName(name) ?? name;
+
 /** `rtrack session start`: registers the agent with the follower (starting one if none runs). Always exits 0. */
 export function sessionStart(options: SessionOptions): Promise<number> {
   return asHook('session start', async (input, state) => {
-    const agent = await findAgent(options.pid);
+    const name = agentName(options.agent);
+    const reader = platformReader();
+    const agent = await findHookAgent(name, { pid: options.pid, reader });
     if (!agent) {
-      logHookProblem(state, `session start: no agent process found above pid ${process.pid} (session ${input.session_id})`);
+      logHookProblem(state, `session start: no ${name} process found above pid ${process.pid} (session ${input.session_id})`);
       return;
     }
-    const agentName = canonicalAgentName(options.agent) ?? options.agent; // `gemini` → gemini-cli
-    const problem = agentProcessProblem(agentName, agent.pid);
+    // Gemini CLI's hook parent, opencode's --pid: that agent's process, by its command line.
+    const problem = agentProcessProblem(name, agent.pid);
     if (problem) {
       logHookProblem(state, `session start: ${problem} (session ${input.session_id})`);
       return;
     }
+    const bootId = reader.readBootId?.();
     await registerSession(state, {
-      agent: agentName,
+      agent: name,
       sessionId: input.session_id,
       ...(input.cwd ? { cwd: input.cwd } : {}),
       ...(input.transcript_path ? { transcriptPath: input.transcript_path } : {}),
@@ -154,31 +155,36 @@ export function sessionStart(options: SessionOptions): Promise<number> {
       agentPid: agent.pid,
       agentStartTime: agent.startTime,
       startedAt: new Date().toISOString(),
+      ...(bootId ? { bootId } : {}),
     });
     // Later Bash-tool commands of the session carry rtrack's tag, owned by the agent process.
     const envFile = process.env.CLAUDE_ENV_FILE;
     if (envFile) {
       let ns: string | undefined;
       try {
-        ns = platformReader().readPidNamespace?.(agent.pid)?.namespace;
+        ns = reader.readPidNamespace?.(agent.pid)?.namespace;
       } catch {
         ns = undefined;
       }
       const tag = formatTaskTag({ ...agent, pidNamespace: ns ?? UNKNOWN_PID_NAMESPACE }, newTagRandom());
       appendFileSync(envFile, `export ${TASK_ENV_VAR}=${tag}\n`);
     }
-    if (!(await runningFollower(state))) {
+    // After the record is written: a follower that lets go of its lock after this looks at the
+    // records again (session-follower.ts), so the record is followed either way.
+    if (!(await runningFollower(state, reader))) {
       const args = [...FOLLOWER_NODE_FLAGS, FOLLOWER_MAIN, ...(options.config ? ['--config', resolve(options.config)] : [])];
-      spawn(process.execPath, args, { detached: true, stdio: 'ignore', env: followerEnvironment(process.env), cwd: '/' }).unref();
+      const follower = spawn(process.execPath, args, { detached: true, stdio: 'ignore', env: followerEnvironment(process.env), cwd: '/' });
+      follower.once('error', (err) => logHookProblem(state, `session start: the follower could not be started: ${err.message}`));
+      follower.unref();
     }
   });
 }
 
-/** `rtrack session end`: records the SessionEnd reason on the agent's record. Never waits; always exits 0. */
+/** `rtrack session end`: records the SessionEnd reason of the agent's session. Never waits; always exits 0. */
 export function sessionEnd(options: SessionOptions): Promise<number> {
   return asHook('session end', async (input, state) => {
-    const agent = await findAgent(options.pid);
-    if (!agent || !(await recordSessionEnd(state, agent, input.reason ?? 'other'))) {
+    const agent = await findHookAgent(agentName(options.agent), { pid: options.pid });
+    if (!agent || !(await recordSessionEnd(state, agent, { sessionId: input.session_id, reason: input.reason ?? 'other' }))) {
       logHookProblem(state, `session end: session ${input.session_id} was not registered (no SessionStart hook ran for it)`);
     }
   });

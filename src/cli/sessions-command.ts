@@ -27,6 +27,8 @@ export async function sessionsCommand(options: { json?: boolean; limit: number }
 function renderEntry(e: JournalEntry, layout: Layout | undefined): string {
   const age = Math.max(0, Math.round((Date.now() - Date.parse(e.endedAt)) / 1000));
   const header = `${escapeUnprintable(e.agent)} session ${escapeUnprintable(e.sessionId)}${e.cwd ? ` in ${escapeUnprintable(e.cwd)}` : ''}: ended ${formatAge(age)} ago (${escapeUnprintable(e.reason)}), left ${counted(e.leaked.length, 'process', 'processes')}, ${memoryText(e.leaked)}`;
-  const results = new Map((e.reaped ?? []).map((r) => [r.pid, r.result]));
+  const results = new Map<number, string>((e.reaped ?? []).map((r) => [r.pid, r.result]));
+  // Reaping was started (the entry is written before the first signal) but no outcome was recorded: the follower died meanwhile.
+  if (e.reaping === 'started' && e.reaped === undefined) for (const p of e.leaked) results.set(p.pid, 'reaping started, no outcome recorded');
   return renderLeftProcesses(header, e.leaked, results, layout);
 }

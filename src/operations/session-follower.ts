@@ -1,17 +1,28 @@
 // The session follower: one per user, started by the first SessionStart hook. It follows every
 // registered agent process (one look at the process table per tick for all of them), records each
 // agent's tree, and when an agent exits journals — and with `reap`, reaps — what its session left.
-import { unlinkSync } from 'node:fs';
-import { writeFileAtomic } from '../files.js';
 import type { Logger } from '../log.js';
 import { platformReader } from '../platform/index.js';
 import type { PlatformReader, ProcessStatus } from '../platform/types.js';
 import { agentDefinitions, isAgentProcess } from '../rules/agents.js';
+import { boundLineage, recordBoot, type BootInfo } from '../rules/follower-state.js';
 import { identityKey, MAX_TREE_DEPTH } from '../rules/identity.js';
 import { sessionLeftovers } from '../rules/machine-leaks.js';
 import { processTree, subtree } from '../rules/tree.js';
-import type { AgentConfig, AttributedProcess, Evidence, LineageRecord, ProcessInfo } from '../types.js';
-import { acquireFollowerLock, appendJournal, lineagePath, readLineage, readRecords, releaseFollowerLock, type JournalEntry, type SessionRecord } from './agent-sessions.js';
+import type { AgentConfig, AttributedProcess, Evidence, LineageRecord, ProcessIdentity, ProcessInfo } from '../types.js';
+import {
+  acquireFollowerLock,
+  appendJournal,
+  appendLineage,
+  bootInfo,
+  readLineage,
+  readRecords,
+  releaseFollowerLock,
+  removeRecord,
+  writeLineage,
+  type JournalEntry,
+  type SessionRecord,
+} from './agent-sessions.js';
 import { measureCosts } from './leak-cost.js';
 import { reapOrphans } from './reap.js';
 import { lookAtTable } from './table-look.js';
@@ -30,13 +41,22 @@ export interface FollowOptions {
   agents?: readonly AgentConfig[];
   logger: Logger;
   reader?: PlatformReader;
+  /** Called once the follower holds its lock and starts following. */
+  onStart?: () => void;
+  /** Runs when the follower, following nothing, is about to let go of its lock (tests widen that window). */
+  beforeExit?: () => Promise<void>;
 }
 
 interface Followed {
   record: SessionRecord;
-  /** Descendants seen while the agent ran, by identity key. */
+  /** Descendants seen while the agent ran that can still matter (rules/follower-state.ts, boundLineage), by identity key. */
   seen: Map<string, LineageRecord>;
-  saved: number;
+  /** Entries seen since the lineage file was last written. */
+  unsaved: LineageRecord[];
+  /** Entry lines in the lineage file; undefined when it must be written whole (none yet, an older follower's, a failed write). */
+  fileLines?: number;
+  /** It dropped live processes from the lineage (over its cap): said once. */
+  capped?: boolean;
   /** Its tree has been walked whole once (a new entry is, on a table read whole that tick). */
   walked: boolean;
   endedAt?: number;
@@ -46,6 +66,18 @@ interface Followed {
 
 /** How often a record whose session goes on after its agent exited is looked at again. */
 const DEFERRED_RECHECK_MS = 10_000;
+/**
+ * At most this many processes in one agent's lineage: past it the oldest dead go first, then the
+ * oldest live (said in follower.log). About 0.5 MB of lineage file, twice that before it is rewritten.
+ */
+export const LINEAGE_CAP = 10_000;
+/** A lineage file is rewritten whole when it holds more than twice its entries and this many lines. */
+const LINEAGE_SLACK = 256;
+/**
+ * How often what can no longer matter is dropped from the lineages, in ticks (and whenever one is
+ * over its cap): a lineage holds at most this many ticks' worth of processes that have exited.
+ */
+const BOUND_EVERY_TICKS = 5;
 
 /**
  * The process table, followed at a fraction of the cost of reading it every tick: where the reader
@@ -118,6 +150,16 @@ class FollowedTable {
     return status;
   }
 
+  /**
+   * Whether a process may still be alive: its pid was listed last tick, held by it as last read
+   * (a zombie included: it may still be a parent); undefined when it could not be read.
+   */
+  holds(p: ProcessIdentity): boolean | undefined {
+    const status = this.known.get(p.pid);
+    if (status === null) return undefined;
+    return status !== undefined && status.startTime === p.startTime;
+  }
+
   /** Children by parent pid, from the table as last read (fresh after a whole tick). */
   childrenByParent(): Map<number, ProcessStatus[]> {
     const children = new Map<number, ProcessStatus[]>();
@@ -143,21 +185,29 @@ export async function followSessions(options: FollowOptions): Promise<void> {
   const intervalMs = options.intervalMs ?? 1000;
   const lingerMs = options.lingerMs ?? 3000;
   if (!(await acquireFollowerLock(options.state, reader))) return;
+  options.onStart?.();
   const followed = new Map<string, Followed>();
   const table = new FollowedTable(reader);
   const definitions = agentDefinitions(options.agents);
+  const boot = bootInfo(reader);
   const sleep = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, intervalMs));
+  let ticks = 0;
   try {
     for (;;) {
-      const records = readRecords(options.state);
-      if (records.length === 0 && followed.size === 0) return;
+      const records = readRecords(options.state).filter(({ path, record }) => followed.has(path) || !ofAnotherBoot(path, record, boot, options.logger));
+      if (records.length === 0 && followed.size === 0) {
+        // Following nothing: let go of the lock, then look once more. A SessionStart that wrote its
+        // record while the lock was still held started no follower: its record is seen now, and
+        // followed by this follower (or by the one that SessionStart started, if that one is first).
+        await options.beforeExit?.();
+        releaseFollowerLock(options.state, reader);
+        if (readRecords(options.state).length === 0 || !(await acquireFollowerLock(options.state, reader))) return;
+        continue;
+      }
       for (const { path, record } of records) {
         const entry = followed.get(path);
-        if (entry) entry.record = record; // a SessionEnd reason may have arrived
-        else {
-          const seen = new Map(readLineage(path).map((r) => [identityKey(r), r] as const));
-          followed.set(path, { record, seen, saved: seen.size, walked: false });
-        }
+        if (entry) entry.record = record; // a SessionEnd reason may have arrived, or /clear a new session id
+        else followed.set(path, { record, ...loadLineage(path, boot), unsaved: [], walked: false });
       }
       for (const path of followed.keys()) if (!records.some((r) => r.path === path)) followed.delete(path);
 
@@ -197,13 +247,11 @@ export async function followSessions(options: FollowOptions): Promise<void> {
         };
         await adoptNewcomers(following, table, isAgent);
       }
+      const bounding = ++ticks % BOUND_EVERY_TICKS === 0;
       for (const [path, entry] of followed) {
-        if (entry.endedAt === undefined) {
-          if (entry.seen.size !== entry.saved) {
-            entry.saved = entry.seen.size;
-            await writeFileAtomic(lineagePath(path), `${JSON.stringify([...entry.seen.values()])}\n`, 0o600).catch(() => undefined);
-          }
-        } else if (now - entry.endedAt >= lingerMs && now >= (entry.deferredUntil ?? 0)) {
+        if (bounding || entry.seen.size > LINEAGE_CAP) boundEntry(entry, table, options.logger);
+        await saveLineage(path, entry, boot.id);
+        if (entry.endedAt !== undefined && now - entry.endedAt >= lingerMs && now >= (entry.deferredUntil ?? 0)) {
           const closed = await closeSession(entry.record, [...entry.seen.values()], new Date(entry.endedAt), options, reader);
           if (!closed) {
             if (entry.deferredUntil === undefined) {
@@ -212,13 +260,7 @@ export async function followSessions(options: FollowOptions): Promise<void> {
             entry.deferredUntil = now + DEFERRED_RECHECK_MS;
             continue;
           }
-          for (const file of [path, lineagePath(path)]) {
-            try {
-              unlinkSync(file);
-            } catch {
-              // already removed, or never written
-            }
-          }
+          removeRecord(path);
           followed.delete(path);
         }
       }
@@ -227,6 +269,66 @@ export async function followSessions(options: FollowOptions): Promise<void> {
   } finally {
     releaseFollowerLock(options.state, reader);
   }
+}
+
+/**
+ * Whether a record was written in another boot: it names no process of this one, so it is removed
+ * with its files — nothing is looked at or reaped for it — and said in one line.
+ */
+function ofAnotherBoot(path: string, record: SessionRecord, boot: BootInfo, logger: Logger): boolean {
+  if (recordBoot(record, boot) === 'this') return false;
+  removeRecord(path);
+  logger.info({ agent: record.agent, session: record.sessionId, agent_pid: record.agentPid, boot: record.bootId ?? 'unknown' }, 'a record of another boot: removed, nothing reaped');
+  return true;
+}
+
+/** A record's saved lineage, when it is of this boot (a record of this boot may reuse the path of another boot's). */
+function loadLineage(path: string, boot: BootInfo): Pick<Followed, 'seen' | 'fileLines'> {
+  const saved = readLineage(path);
+  const otherBoot = typeof saved.bootId === 'string' && boot.id !== undefined && saved.bootId !== boot.id;
+  const entries = otherBoot ? [] : saved.entries;
+  const current = saved.bootId !== undefined && saved.bootId === (boot.id ?? null);
+  return { seen: new Map(entries.map((r) => [identityKey(r), r] as const)), ...(current ? { fileLines: saved.lines - 1 } : {}) };
+}
+
+/** Keeps of an entry's lineage what can still matter (rules/follower-state.ts, boundLineage). */
+function boundEntry(entry: Followed, table: FollowedTable, logger: Logger): void {
+  if (entry.seen.size === 0) return;
+  const { kept, droppedAlive } = boundLineage([...entry.seen.values()], (e) => table.holds(e), LINEAGE_CAP);
+  if (kept.length !== entry.seen.size) entry.seen = new Map(kept.map((e) => [identityKey(e), e] as const));
+  if (droppedAlive > 0 && !entry.capped) {
+    entry.capped = true;
+    logger.warn({ agent: entry.record.agent, session: entry.record.sessionId, agent_pid: entry.record.agentPid, cap: LINEAGE_CAP }, 'the lineage is over its cap: the oldest processes of this agent are no longer followed');
+  }
+}
+
+/**
+ * Saves what is new of an entry's lineage: appended (one write), or the file rewritten whole
+ * (atomically) when there is none of this boot yet or it has grown to twice what it keeps.
+ */
+async function saveLineage(path: string, entry: Followed, bootId: string | undefined): Promise<void> {
+  const pending = entry.unsaved.filter((e) => entry.seen.has(identityKey(e)));
+  entry.unsaved = [];
+  const whole = entry.fileLines === undefined || entry.fileLines + pending.length > 2 * entry.seen.size + LINEAGE_SLACK;
+  if (!whole && pending.length === 0) return;
+  try {
+    if (whole) {
+      await writeLineage(path, bootId, [...entry.seen.values()]);
+      entry.fileLines = entry.seen.size;
+    } else {
+      appendLineage(path, pending);
+      entry.fileLines! += pending.length;
+    }
+  } catch {
+    entry.fileLines = undefined; // written whole next time
+  }
+}
+
+/** Adds a process to an entry's lineage. */
+function remember(entry: Followed, key: string, c: ProcessStatus): void {
+  const record: LineageRecord = { pid: c.pid, ppid: c.ppid, startTime: c.startTime };
+  entry.seen.set(key, record);
+  entry.unsaved.push(record);
 }
 
 const agentKeyOf = (record: SessionRecord): string => identityKey({ pid: record.agentPid, startTime: record.agentStartTime });
@@ -243,7 +345,7 @@ function walkTree(entry: Followed, children: Map<number, ProcessStatus[]>, agent
       if (c.startTime < parent.startTime) continue;
       const key = identityKey(c);
       if (entry.seen.has(key) || agentKeys.has(key)) continue;
-      entry.seen.set(key, { pid: c.pid, ppid: c.ppid, startTime: c.startTime });
+      remember(entry, key, c);
       stack.push(c);
     }
   }
@@ -283,7 +385,7 @@ async function adoptNewcomers(following: Followed[], table: FollowedTable, isAge
         if (parentKey !== agentKeyOf(entry.record) && !entry.seen.has(parentKey) && !(await leaderSeen(entry, c))) continue;
         if (!agents.has(key)) agents.set(key, isAgent(c));
         if (agents.get(key)) continue;
-        entry.seen.set(key, { pid: c.pid, ppid: c.ppid, startTime: c.startTime });
+        remember(entry, key, c);
         adopted = true;
       }
     }
@@ -337,8 +439,14 @@ async function closeSession(record: SessionRecord, lineage: LineageRecord[], end
     reason: record.endReason ?? 'agent exited',
     leaked: leaked.map((p) => ({ pid: p.pid, command: p.command, memoryMB: p.memoryMB, memoryBytes: p.memoryBytes, evidence: p.evidence, ...(p.cost ? { cost: p.cost } : {}) })),
   };
-  if (options.reap) entry.reaped = await reapOrphans(leaked, { reader, graceMs: options.graceMs, keep: options.keep, keepSharedDaemons: options.keepSharedDaemons, agents: options.agents, state: options.state });
-  appendJournal(options.state, entry);
+  if (options.reap) {
+    // The journal is the record of every kill: what is about to be reaped is in it before the first
+    // signal, and the outcome after; an entry without its outcome says reaping started.
+    const id = `${record.agentPid}-${record.agentStartTime}-${Date.now().toString(36)}`;
+    appendJournal(options.state, { ...entry, id, reaping: 'started' });
+    entry.reaped = await reapOrphans(leaked, { reader, graceMs: options.graceMs, keep: options.keep, keepSharedDaemons: options.keepSharedDaemons, agents: options.agents, state: options.state });
+    appendJournal(options.state, { outcomeOf: id, reaped: entry.reaped });
+  } else appendJournal(options.state, entry);
   options.logger.info({ agent: record.agent, session: record.sessionId, leaked: leaked.length, reaped: entry.reaped?.length ?? 0 }, 'agent session ended and left processes');
   return true;
 }

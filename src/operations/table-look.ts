@@ -14,7 +14,7 @@ import { fullCommand } from '../rules/patterns.js';
 import { processTree } from '../rules/tree.js';
 import { takeSnapshot } from '../tracking/snapshot.js';
 import type { AgentConfig, AgentMarker, ProcessSnapshot } from '../types.js';
-import { readFollowerLock, readLineage, readRecords } from './agent-sessions.js';
+import { readFollowerLock, readLineage, registeredSessions } from './agent-sessions.js';
 
 export interface LookOptions {
   reader?: PlatformReader;
@@ -63,14 +63,15 @@ export function judgeLook(
   const state = options.state ?? stateDirectory();
   const live = byPid(snapshot.processes);
   const tree = processTree(snapshot.processes);
-  // The hooks' registrations, with what the follower saw of each agent's tree: a registered session's
-  // processes whatever they carry (a child that scrubbed its environment, Gemini CLI's tools).
-  const registered: RegisteredAgent[] = readRecords(state).map(({ path, record }) => ({
+  // The hooks' registrations (of this boot, from a state directory that is the user's alone), with
+  // what the follower saw of each agent's tree: a registered session's processes whatever they carry
+  // (a child that scrubbed its environment, Gemini CLI's tools).
+  const registered: RegisteredAgent[] = registeredSessions(state, reader).map(({ path, record }) => ({
     agent: record.agent,
     sessionId: record.sessionId,
     pid: record.agentPid,
     identity: identityKey({ pid: record.agentPid, startTime: record.agentStartTime }),
-    lineage: readLineage(path).map(identityKey),
+    lineage: readLineage(path).entries.map(identityKey),
   }));
   const ownerOf = reader.readOwner ? (pid: number): number | undefined => reader.readOwner!(pid) : undefined;
   const liveness = judgeLiveness(

@@ -629,8 +629,19 @@ export function createLinuxReader(procRoot = '/proc'): PlatformReader {
   }
 
   let self: ProcessIdentity | undefined;
+  let bootId: string | null | undefined;
 
   return {
+    readBootId(): string | undefined {
+      if (bootId === undefined) {
+        try {
+          bootId = readFileSync(`${procRoot}/sys/kernel/random/boot_id`, 'latin1').trim() || null;
+        } catch {
+          bootId = null; // not mounted, or not this kernel
+        }
+      }
+      return bootId ?? undefined;
+    },
     readCommandLine(pid: number): string | undefined {
       let n: number;
       try {

@@ -147,6 +147,8 @@ export interface PlatformReader {
   readOpenFiles?(pid: number): string[] | undefined;
   /** Tracker markers in one process's environment; undefined when not readable (or not on this OS). */
   readEnvMarkers(pid: number): Promise<EnvMarkers | undefined>;
+  /** This boot's id (Linux: /proc/sys/kernel/random/boot_id), read once; undefined where the OS has none to read. */
+  readBootId?(): string | undefined;
   /** This process's own identity, read once (synchronously: tags are made before a task starts). */
   selfIdentity(): ProcessIdentity;
   /** A process's PID namespace and its pid inside it (Linux); undefined when gone; throws ProcessUnreadableError when it cannot be read. */

@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runningFollower } from '../../src/operations/agent-sessions.js';
 import { RTRACK } from './cli.js';
-import type { ProcessJar } from './processes.js';
+import type { ProcessIdentity } from '../../src/types.js';
+import { readIdentity, waitFor, type ProcessJar } from './processes.js';
 import { tempDir } from './temp.js';
 
 export const STAND_IN = fileURLToPath(new URL('../fixtures/tasks/stand-in-agent.mjs', import.meta.url));
@@ -120,4 +121,21 @@ export async function startOpencode(jar: ProcessJar, h: Home, session: string, o
   const child = jar.spawn('bash', ['-c', 'exec -a opencode "$0" "$@"', process.execPath, STAND_IN, 'opencode', session], { env, stdio: ['pipe', 'pipe', 'inherit'], cwd: h.home });
   const pids = await standInPids(jar, child);
   return { child, pids, end: () => child.stdin!.write('exit\n') };
+}
+
+/**
+ * A process that runs the bash `script` and shows `name` first on its command line — by default
+ * `claude`, which Claude Code's pattern knows (`exec -a claude sleep 300`); once it does.
+ */
+export async function namedProcess(jar: ProcessJar, script = 'exec -a claude sleep 300', name = 'claude'): Promise<ProcessIdentity> {
+  const child = jar.spawn('bash', ['-c', script]);
+  const named = (): boolean => {
+    try {
+      return readFileSync(`/proc/${child.pid}/cmdline`, 'latin1').startsWith(`${name}\0`);
+    } catch {
+      return false;
+    }
+  };
+  if (!(await waitFor(named))) throw new Error(`${script} did not show ${name}`);
+  return (await readIdentity(child.pid!))!;
 }

@@ -71,7 +71,8 @@ describe('rtrack session start|end and the follower', () => {
     const [bystander] = await jar.orphan('sleep 631 >/dev/null 2>&1 & echo $!');
 
     agent.kill('SIGKILL'); // no SessionEnd hook runs
-    expect(await waitFor(() => entryFor(h, session) !== undefined, 15_000, 100)).toBe(true);
+    // the entry is journalled before the first signal, the outcome of reaping after it
+    expect(await waitFor(() => entryFor(h, session)?.reaped !== undefined, 15_000, 100)).toBe(true);
     const entry = entryFor(h, session)!;
     expect(entry).toMatchObject({ agent: 'claude-code', agentPid: agent.pid, reason: 'agent exited', cwd: h.home });
     // the SessionStart hook gave later Bash-tool commands rtrack's tag, owned by the agent process

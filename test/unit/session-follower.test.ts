@@ -2,8 +2,9 @@
 // get right: a new process under an agent's tree is recorded (even listed before its new parent), and
 // a pid that a stranger took over between two ticks never passes the stranger's children off as the
 // agent's. A scripted reader plays the ticks; the journal shows what was recorded.
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readJournal, registerSession } from '../../src/operations/agent-sessions.js';
+import { readJournal, readLineage, registerSession } from '../../src/operations/agent-sessions.js';
 import { followSessions } from '../../src/operations/session-follower.js';
 import { createLogger } from '../../src/log.js';
 import type { PlatformReader, ProcessStatus } from '../../src/platform/types.js';
@@ -13,7 +14,7 @@ import { tempDir } from '../helpers/temp.js';
 type Proc = { pid: number; ppid: number; startTime: number };
 
 /** Each `listPids` call moves to the next table (the last one stays); reads answer from the current one. */
-function scriptedReader(ticks: Proc[][]): PlatformReader & { statusReads: number[]; tableReads: number } {
+function scriptedReader(ticks: Proc[][], onTick?: (index: number) => void): PlatformReader & { statusReads: number[]; tableReads: number } {
   let index = -1;
   const table = (): Proc[] => ticks[Math.max(0, Math.min(index, ticks.length - 1))]!;
   const status = (p: Proc): ProcessStatus => ({ ...p, alive: true });
@@ -25,6 +26,7 @@ function scriptedReader(ticks: Proc[][]): PlatformReader & { statusReads: number
     tableReads: 0,
     async listPids() {
       index++;
+      onTick?.(index);
       return table().map((p) => p.pid);
     },
     async readProcessTable() {
@@ -53,10 +55,10 @@ function scriptedReader(ticks: Proc[][]): PlatformReader & { statusReads: number
   return reader;
 }
 
-async function follow(ticks: Proc[][]): Promise<{ leaked: number[]; statusReads: number[]; tableReads: number }> {
+async function follow(ticks: Proc[][], onTick?: (index: number, state: string) => void): Promise<{ leaked: number[]; statusReads: number[]; tableReads: number }> {
   const state = tempDir('follower');
   await registerSession(state, { agent: 'claude-code', sessionId: 's', agentPid: 100, agentStartTime: 50, startedAt: new Date(0).toISOString() });
-  const reader = scriptedReader(ticks);
+  const reader = scriptedReader(ticks, onTick && ((index) => onTick(index, state)));
   await followSessions({ state, intervalMs: 1, lingerMs: 0, logger: createLogger({ stream: memoryStream() }), reader });
   const entry = readJournal(state).entries[0];
   return { leaked: (entry?.leaked.map((p) => p.pid) ?? []).sort((a, b) => a - b), statusReads: reader.statusReads, tableReads: reader.tableReads };
@@ -113,5 +115,26 @@ describe('the session follower', () => {
       [init, { ...child, ppid: 1 }, grandchild],
     ]);
     expect(leaked).toEqual([300, 310]);
+  });
+
+  it('a busy test loop: a thousand processes come and go, and the lineage on disk stays a fraction of them; a server whose shell exited is still the session\'s leak', async () => {
+    const shell = { pid: 500, ppid: 100, startTime: 51 };
+    const server = { pid: 501, ppid: 500, startTime: 52 };
+    const ticks: Proc[][] = [[init, agent], [init, agent, shell, server]];
+    // 60 ticks of 20 short-lived workers each: each lives one tick
+    for (let k = 0; k < 60; k++) {
+      const workers = Array.from({ length: 20 }, (_, j) => ({ pid: 1000 + k * 20 + j, ppid: 100, startTime: 60 + k }));
+      ticks.push([init, agent, { ...server, ppid: 1 }, ...workers]);
+    }
+    ticks.push([init, { ...server, ppid: 1 }]); // the agent is gone
+    const onDisk: number[] = [];
+    const { leaked } = await follow(ticks, (index, state) => {
+      if (index % 10 === 0) onDisk.push(readLineage(join(state, 'sessions', '100-50.json')).entries.length);
+    });
+    expect(leaked).toEqual([501]);
+    // 1,202 processes were followed; what is kept (the server, its shell, the last ticks' workers)
+    // is written out, and the file rewritten when it holds twice that and 256 lines more
+    expect(Math.max(...onDisk)).toBeLessThan(600);
+    expect(onDisk.at(-1)).toBeGreaterThan(0);
   });
 });
