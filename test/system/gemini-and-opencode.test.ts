@@ -21,6 +21,11 @@ afterEach(async () => {
 
 const uuid = (): string => `${Date.now().toString(16)}-6e61-4d0e-${Math.random().toString(16).slice(2, 14)}`;
 const entryFor = (h: Home, session: string): JournalEntry | undefined => readJournal(h.state).entries.find((e) => e.sessionId === session);
+/** The session's entry once complete: the entry is journalled before the first signal, the outcome of reaping after. */
+const settled = (h: Home, session: string): boolean => {
+  const e = entryFor(h, session);
+  return e !== undefined && (e.reaping !== 'started' || e.reaped !== undefined);
+};
 const gone = (pid: number): Promise<boolean> => waitFor(async () => !(await isAlive(pid)), 10_000);
 const scan = async (h: Home, ...args: string[]): Promise<ScanReport> => JSON.parse((await runCli(['scan', '--json', ...args], { env: h.env })).stdout) as ScanReport;
 const certainPids = (s: ScanReport): number[] => s.certain.flatMap((g) => g.processes.map((p) => p.pid));
@@ -64,7 +69,7 @@ describe('Gemini CLI with its hooks (rtrack hooks install gemini)', () => {
     expect(group?.processes.map((p) => p.pid).sort()).toEqual([g.pids.devServer, g.pids.tool].sort());
     expect(group?.processes.every((p) => p.evidence.includes('lineage'))).toBe(true);
 
-    expect(await waitFor(() => entryFor(h, session) !== undefined, 15_000, 100)).toBe(true);
+    expect(await waitFor(() => settled(h, session), 15_000, 100)).toBe(true);
     const entry = entryFor(h, session)!;
     expect(entry).toMatchObject({ agent: 'gemini-cli', agentPid: g.pids.agent, reason: 'agent exited', cwd: h.home });
     expect(entry.leaked.map((p) => p.pid).sort()).toEqual([g.pids.devServer, g.pids.tool].sort());
@@ -82,7 +87,7 @@ describe('Gemini CLI with its hooks (rtrack hooks install gemini)', () => {
     await jar.adopt((await runningFollower(h.state))!.pid);
     await new Promise((resolve) => setTimeout(resolve, 1200)); // the follower's next tick
     process.kill(g.pids.agent!, 'SIGTERM');
-    expect(await waitFor(() => entryFor(h, session) !== undefined, 15_000, 100)).toBe(true);
+    expect(await waitFor(() => settled(h, session), 15_000, 100)).toBe(true);
     const entry = entryFor(h, session)!;
     expect(entry.reason).toBe('exit');
     expect(entry.leaked.map((p) => [p.pid, p.evidence])).toEqual([[g.pids.devServer, ['lineage']]]);
@@ -159,7 +164,7 @@ describe('opencode with rtrack\'s plugin (rtrack hooks install opencode)', () =>
 
     o.end();
     expect(await gone(o.pids.agent!)).toBe(true);
-    expect(await waitFor(() => entryFor(h, session) !== undefined, 15_000, 100)).toBe(true);
+    expect(await waitFor(() => settled(h, session), 15_000, 100)).toBe(true);
     const entry = entryFor(h, session)!;
     expect(entry).toMatchObject({ agent: 'opencode', agentPid: o.pids.agent, reason: 'dispose' });
     expect(entry.leaked.map((p) => [p.pid, p.evidence])).toEqual([[o.pids.devServer, ['agent']]]);
@@ -174,7 +179,7 @@ describe('opencode with rtrack\'s plugin (rtrack hooks install opencode)', () =>
     expect(await waitFor(async () => readRecords(h.state).some((r) => r.record.sessionId === session) && (await runningFollower(h.state)) !== undefined)).toBe(true);
     await jar.adopt((await runningFollower(h.state))!.pid);
     o.child.kill('SIGKILL');
-    expect(await waitFor(() => entryFor(h, session) !== undefined, 15_000, 100)).toBe(true);
+    expect(await waitFor(() => settled(h, session), 15_000, 100)).toBe(true);
     const entry = entryFor(h, session)!;
     expect(entry.reason).toBe('agent exited');
     expect(entry.leaked.map((p) => p.pid).sort()).toEqual([o.pids.devServer, o.pids.tool].sort());

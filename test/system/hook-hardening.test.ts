@@ -179,7 +179,7 @@ describe('the hook finds its agent', () => {
     expect(await waitFor(() => readRecords(h.state)[0]?.record.endReason === 'prompt_input_exit', 5000, 20)).toBe(true);
     expect(hooksLog(h)).toBe('');
 
-    const gemini = await claudeProcess();
+    const gemini = await namedProcess(jar, 'exec -a gemini sleep 300', 'gemini'); // its --pid must be Gemini CLI's
     expect(hook(h, ['start', '--agent', 'gemini', '--pid', String(gemini.pid)], input('s-gemini')).status).toBe(0);
     expect(readRecords(h.state).find((r) => r.record.sessionId === 's-gemini')?.record.agent).toBe('gemini-cli');
   });
