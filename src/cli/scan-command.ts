@@ -18,6 +18,8 @@ export interface ScanCommandOptions {
   keep?: string[];
   reap?: boolean;
   match?: string;
+  /** With --reap: only the certain leaks of this agent session. */
+  session?: string;
   yes?: boolean;
   dryRun?: boolean;
   grace?: number;
@@ -48,7 +50,7 @@ function planEntry(p: AttributedProcess, scan: ScanReport): Record<string, unkno
 }
 
 export async function scanCommand(options: ScanCommandOptions): Promise<number> {
-  requireReapFor(options, { match: '--match', yes: '--yes', dryRun: '--dry-run' });
+  requireReapFor(options, { match: '--match', yes: '--yes', dryRun: '--dry-run', session: '--session' });
   if (options.port !== undefined && options.reap) throw new UsageError('--port asks who holds a port; it does not go with --reap');
   let match: RegExp | undefined;
   if (options.match !== undefined) {
@@ -92,12 +94,12 @@ export async function scanCommand(options: ScanCommandOptions): Promise<number> 
     return 0;
   }
 
-  const certain: AttributedProcess[] = scan.certain.flatMap((g) => g.processes);
+  const certain: AttributedProcess[] = scan.certain.filter((g) => options.session === undefined || g.session?.sessionId === options.session).flatMap((g) => g.processes);
   // --match is matched against the command line as keep patterns are, not its 100-character display form.
   const named: AttributedProcess[] = match ? scan.suspected.filter((g) => match.test(fullCommand(g.root))).flatMap((g) => g.processes) : [];
   const targets = [...certain, ...named];
   const grace = options.grace ?? 3000;
-  const overGroups = scan.leftoverCgroups.filter((g) => g.runOver);
+  const overGroups = options.session === undefined ? scan.leftoverCgroups.filter((g) => g.runOver) : [];
   if (targets.length === 0 && overGroups.length === 0) {
     // Say why the suspected trees listed above were left alone, and how to name them.
     out.write(renderNothingToReap(scan.suspected.map((group) => ({ group, pattern: reapPattern(scan)(group) })), layout));

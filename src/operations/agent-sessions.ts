@@ -26,6 +26,7 @@ import { appendRotated, generationPaths, stateDirectoryDistrust, writeFileAtomic
 import { platformReader } from '../platform/index.js';
 import type { PlatformReader } from '../platform/types.js';
 import { mergeJournal, recordBoot, type BootInfo } from '../rules/follower-state.js';
+import type { JournalledLeftovers } from '../rules/machine-leaks.js';
 import type { LeakCost, LineageRecord, ProcessIdentity } from '../types.js';
 import type { ReapOutcome } from './reap.js';
 
@@ -57,7 +58,10 @@ export interface JournalEntry {
   endedAt: string;
   /** The SessionEnd reason, or `agent exited` when no SessionEnd hook ran (a crash, SIGKILL). */
   reason: string;
-  leaked: { pid: number; command: string; memoryMB: number; memoryBytes?: number; evidence: string[]; cost?: LeakCost }[];
+  /** The boot it ended in (Linux's boot id): its leftovers' identities name processes of that boot only. */
+  bootId?: string;
+  /** What it left: `identity` (pid and start time, `identityKey`) tells whether one still runs later (journalled by this version on). */
+  leaked: { pid: number; identity?: string; command: string; memoryMB: number; memoryBytes?: number; evidence: string[]; cost?: LeakCost }[];
   /** Names the entry, for the line with its reaping's outcome (with `sessions.reap`). */
   id?: string;
   /**
@@ -243,6 +247,24 @@ export function registeredSessions(state: string, reader: PlatformReader): { pat
   if (stateDirectoryDistrust(state)) return [];
   const boot = bootInfo(reader);
   return readRecords(state).filter(({ record }) => recordBoot(record, boot) === 'this');
+}
+
+/**
+ * What the journal says ended sessions left, by identity — for scan, which reports those still
+ * running as certain leaks: from a state directory that is the user's alone, of this boot only.
+ */
+export function journalledLeftovers(state: string, reader: PlatformReader): JournalledLeftovers[] {
+  if (stateDirectoryDistrust(state)) return [];
+  const boot = bootInfo(reader);
+  return readJournal(state)
+    .entries.filter((e) => recordBoot({ ...(e.bootId ? { bootId: e.bootId } : {}), startedAt: e.endedAt }, boot) === 'this')
+    .map((e) => ({
+      agent: e.agent,
+      sessionId: e.sessionId,
+      agentPid: e.agentPid,
+      leaked: e.leaked.flatMap((p) => (p.identity ? [{ identity: p.identity, evidence: p.evidence }] : [])),
+    }))
+    .filter((e) => e.leaked.length > 0);
 }
 
 /** Appends one line to the journal (one write(2) on an O_APPEND file: lines never interleave), rotated at its bound. */

@@ -13,6 +13,8 @@
 // SessionStart hook but no SessionEnd. opencode has no hooks of this shape: rtrack installs a plugin
 // for it instead (src/rules/opencode-plugin.ts).
 
+import { shellQuote } from '../text.js';
+
 /** The agents rtrack knows by name, each also by its command's own name (`claude`, `gemini`). */
 export const AGENT_NAMES = ['claude-code', 'gemini-cli', 'codex', 'opencode'] as const;
 export type AgentName = (typeof AGENT_NAMES)[number];
@@ -92,8 +94,6 @@ export interface HookCommand {
   guarded: boolean;
 }
 
-/** A word for /bin/sh, single-quoted (a quote inside as '\''). */
-export const shellQuote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
 
 /**
  * The command rtrack installs. The agent runs it with `/bin/sh -c`, the hook JSON on stdin:

@@ -11,6 +11,7 @@
 //   kept       processes declared to outlive their task: shown, never counted as leaks
 import type { AttributedProcess, Evidence, ProcessInfo, ProcessSnapshot, TaskOwner } from '../types.js';
 import type { AgentDefinition } from './agents.js';
+import { ATTRIBUTING_EVIDENCE } from './attribution.js';
 import { ownProcesses } from './gate.js';
 import { byPid, identityKey } from './identity.js';
 import { judgeLiveness, markersOf, type Liveness, type SessionVerdict } from './liveness.js';
@@ -50,8 +51,21 @@ export interface AgentSessionRef {
   agentPid?: number;
   /** The working directory of the group's oldest process, where it could be read. */
   cwd?: string;
-  /** How the session was found to be over: its agent pid is gone or held by another process, or no live agent holds the session's file. */
-  over: 'agent-gone' | 'session-file-closed' | 'agent-leaked';
+  /**
+   * How the session was found to be over: its agent pid is gone or held by another process, no live
+   * agent holds the session's file, its agent is itself a leak, or the follower journalled what it
+   * left (and it still runs).
+   */
+  over: 'agent-gone' | 'session-file-closed' | 'agent-leaked' | 'journalled';
+}
+
+/** What the session follower journalled as a session's leftovers (the journal's entries, by identity). */
+export interface JournalledLeftovers {
+  agent: string;
+  sessionId: string;
+  agentPid?: number;
+  /** The leftovers' identities (`identityKey`), each with the evidence it was journalled with. */
+  leaked: readonly { identity: string; evidence: readonly string[] }[];
 }
 
 /** The machine-wide verdicts, and the totals they are part of. */
@@ -96,6 +110,12 @@ export interface ScanRuleOptions {
   sessionHolder?: (agent: AgentDefinition, sessionId: string) => number | null | undefined;
   /** The sessions judged with what the hooks registered and the session files (default: judged from the snapshot and `agents`, `sessionHolder`). */
   liveness?: Liveness;
+  /**
+   * What the follower journalled as ended sessions' leftovers: those still running (the same
+   * identity) are certain leaks of their session too, with what runs below them — unless in use now
+   * (the session was resumed), kept or rtrack's own.
+   */
+  journalled?: readonly JournalledLeftovers[];
   /**
    * The session (Linux `sid`) of each process among `portCandidates()` that listens on a port: one
    * started from someone's session (`startedInASession`) is a suspect whatever its command.
@@ -189,6 +209,37 @@ export function analyzeMachine(snapshot: ProcessSnapshot, options: ScanRuleOptio
     const ref: AgentSessionRef = { agent: session.agent.name, sessionId: session.sessionId, over: session.over ?? 'agent-gone' };
     if (session.agentPid !== undefined) ref.agentPid = session.agentPid;
     certain.push(toGroup(members, options, { session: ref }));
+  }
+  // What the follower journalled and still runs: certain, with what runs below it (by lineage).
+  if (options.journalled && options.journalled.length > 0) {
+    const byIdentity = new Map(snapshot.processes.map((p) => [identityKey(p), p] as const));
+    const skip = (d: ProcessInfo): boolean => certainPids.has(d.pid) || kept.has(d.pid) || exclude.has(d.pid) || liveness.inUse.has(d.pid) || liveRun.has(d.pid);
+    for (const entry of options.journalled) {
+      const members: AttributedProcess[] = [];
+      for (const left of entry.leaked) {
+        const p = byIdentity.get(left.identity);
+        if (!p || skip(p)) continue;
+        certainPids.add(p.pid);
+        const evidence = left.evidence.filter((e): e is Evidence => ATTRIBUTING_EVIDENCE.includes(e as Evidence));
+        members.push({ ...p, evidence: evidence.length > 0 ? evidence : ['lineage'] });
+      }
+      for (const root of [...members]) {
+        for (const d of subtree(tree, live.get(root.pid)!, (q) => q.pid === root.pid || !(skip(q) || q.environmentUnreadable)).slice(1)) {
+          certainPids.add(d.pid);
+          members.push(withEvidence(d, 'lineage'));
+        }
+      }
+      if (members.length === 0) continue;
+      members.sort((a, b) => a.startTime - b.startTime || a.pid - b.pid);
+      const same = certain.find((g) => g.session?.agent === entry.agent && g.session.sessionId === entry.sessionId);
+      if (same) {
+        same.processes.push(...members);
+        same.processes.sort((a, b) => a.startTime - b.startTime || a.pid - b.pid);
+        Object.assign(same, toGroup(same.processes, options, { session: same.session! }));
+      } else {
+        certain.push(toGroup(members, options, { session: { agent: entry.agent, sessionId: entry.sessionId, ...(entry.agentPid !== undefined ? { agentPid: entry.agentPid } : {}), over: 'journalled' } }));
+      }
+    }
   }
   // In use by a live session (the agent, its tree, what hosts it, its processes): not reported. A
   // session that cannot be told over leaves its processes to the seed's rule: at most suspects.

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { identityKey } from '../../src/rules/identity.js';
 import { analyzeMachine, portCandidates, startedInASession } from '../../src/rules/machine-leaks.js';
 import { portHolders } from '../../src/rules/port-holders.js';
 import { formatTaskTag, holdsRunFile, parseTaskTag, UNKNOWN_PID_NAMESPACE } from '../../src/tracking/task-tag.js';
@@ -201,5 +202,31 @@ describe('who holds a port', () => {
     expect(holders[0]!.group?.tag).toBe(tag);
     expect(holders[3]!.parent?.pid).toBe(40);
     expect(portHolders(scan, all.processes, listening, 5000)).toEqual([]);
+  });
+});
+
+describe('analyzeMachine: what the follower journalled', () => {
+  const options = { ageSeconds: () => 1, parseTag: parseTaskTag };
+  it('a journalled leftover still running (the same identity) is a certain leak of its session, with what runs below it; a reused pid is not it; one in use or kept is not', () => {
+    const server = proc(300, 1, 'scrubbed-server 630');
+    const child = proc(301, 300, 'worker');
+    const reused = proc(310, 1, 'sleep 1'); // pid 310 was journalled with another start time
+    const kept = proc(320, 1, 'sleep 2', { keepReason: 'env' });
+    const journalled = [
+      {
+        agent: 'claude-code',
+        sessionId: 's-j',
+        agentPid: 200,
+        leaked: [
+          { identity: identityKey(server), evidence: ['lineage'] },
+          { identity: '310:1', evidence: ['agent'] },
+          { identity: identityKey(kept), evidence: ['lineage'] },
+        ],
+      },
+    ];
+    const scan = analyzeMachine(snap([init, server, child, reused, kept]), { ...options, journalled });
+    expect(scan.certain).toHaveLength(1);
+    expect(scan.certain[0]!.session).toEqual({ agent: 'claude-code', sessionId: 's-j', agentPid: 200, over: 'journalled' });
+    expect(scan.certain[0]!.processes.map((p) => [p.pid, p.evidence])).toEqual([[300, ['lineage']], [301, ['lineage']]]);
   });
 });

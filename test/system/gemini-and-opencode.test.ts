@@ -93,10 +93,11 @@ describe('Gemini CLI with its hooks (rtrack hooks install gemini)', () => {
     expect(entry.leaked.map((p) => [p.pid, p.evidence])).toEqual([[g.pids.devServer, ['lineage']]]);
     expect(entry.reaped).toBeUndefined(); // reaping off
     expect(await isAlive(g.pids.devServer!)).toBe(true);
-    // the follower closed the record: scan now knows only GEMINI_CLI=1 — a suspect, never certain
+    // the follower closed the record and journalled the server, which still runs: scan knows it
+    // from the journal (identity-checked) as a certain leak of the session, not by GEMINI_CLI=1
     const after = await scan(h);
-    expect(certainPids(after)).not.toContain(g.pids.devServer);
-    expect(suspectedPids(after)).toContain(g.pids.devServer);
+    expect(after.certain.find((grp) => grp.session?.sessionId === session)).toMatchObject({ session: { agent: 'gemini-cli', over: 'journalled' } });
+    expect(certainPids(after)).toContain(g.pids.devServer);
   });
 
   it('`--agent gemini` (the command\'s name) registers gemini-cli', async () => {

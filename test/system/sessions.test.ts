@@ -5,48 +5,28 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { readJournal, runningFollower, type JournalEntry } from '../../src/operations/agent-sessions.js';
-import { takeSnapshot } from '../../src/index.js';
+import { takeSnapshot, type ScanReport } from '../../src/index.js';
+import { followerConfig, hookCommand, newHome as homeIn, STAND_IN, stopFollowers, type Home } from '../helpers/agent-homes.js';
 import { RTRACK, runCli } from '../helpers/cli.js';
 import { isAlive, ProcessJar, waitFor } from '../helpers/processes.js';
 import { tempDir } from '../helpers/temp.js';
 
 const jar = new ProcessJar();
-const STAND_IN = fileURLToPath(new URL('../fixtures/tasks/stand-in-agent.mjs', import.meta.url));
-const quote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
-
-interface Home {
-  env: NodeJS.ProcessEnv;
-  state: string;
-  home: string;
-}
-
 const homes: Home[] = [];
 afterEach(async () => {
   // A follower left by a failed test is this test's: stop it by pid (identity-checked by the jar).
-  for (const h of homes.splice(0)) {
-    const follower = await runningFollower(h.state);
-    if (follower) await jar.adopt(follower.pid);
-  }
+  await stopFollowers(homes, jar);
   await jar.cleanup();
 });
-
-function newHome(): Home {
-  const home = tempDir('home');
-  const state = join(home, 'state', 'rtrack'); // $XDG_STATE_HOME/rtrack
-  const h = { home, state, env: { ...process.env, HOME: home, XDG_STATE_HOME: join(home, 'state'), XDG_CONFIG_HOME: join(home, 'config') } };
-  homes.push(h);
-  return h;
-}
+const newHome = (): Home => homeIn(homes);
 
 describe('rtrack session start|end and the follower', () => {
   /** A stand-in Claude Code that runs our hook commands; returns its child process and the pid of its scrubbed, double-forked server. */
   async function startHookedAgent(h: Home, session: string, config?: string): Promise<{ agent: ReturnType<ProcessJar['spawn']>; scrubbed: number }> {
-    const hook = (event: string): string => `${quote(process.execPath)} ${quote(RTRACK)} session ${event} --agent claude-code${config ? ` --config ${quote(config)}` : ''}`;
     const agent = jar.spawn('bash', ['-c', 'exec -a claude "$0" "$@"', process.execPath, STAND_IN, 'hooked', session], {
-      env: { ...h.env, STAND_IN_HOOK_START: hook('start'), STAND_IN_HOOK_END: hook('end') },
+      env: { ...h.env, STAND_IN_HOOK_START: hookCommand('start', config), STAND_IN_HOOK_END: hookCommand('end', config) },
       stdio: ['ignore', 'pipe', 'inherit'],
       cwd: h.home,
     });
@@ -140,6 +120,39 @@ describe('rtrack session start|end and the follower', () => {
     expect(await runningFollower(h.state)).toBeUndefined();
     const end = spawnSync(process.execPath, [RTRACK, 'session', 'end', '--agent', 'claude-code'], { input: '{"session_id":"x","hook_event_name":"SessionEnd","reason":"clear"}', env: h.env, encoding: 'utf8' });
     expect(end.status).toBe(0);
+  });
+
+  it('the journal and scan agree: a journalled leftover that still runs (reaping off) is a certain leak of its session in scan, `rtrack sessions` says it still runs and how to reap it, and `scan --reap --session` reaps it alone', async () => {
+    const h = newHome();
+    const config = followerConfig(h, false, 200);
+    const session = `journal-${Date.now()}`;
+    const { agent, scrubbed } = await startHookedAgent(h, session, config);
+    expect(await waitFor(async () => (await runningFollower(h.state)) !== undefined)).toBe(true);
+    await jar.adopt((await runningFollower(h.state))!.pid);
+    expect(await waitFor(async () => (await takeSnapshot()).processes.find((p) => p.pid === scrubbed)?.ppid === 1)).toBe(true);
+    agent.kill('SIGKILL');
+    expect(await waitFor(() => entryFor(h, session) !== undefined, 15_000, 100)).toBe(true);
+    expect(entryFor(h, session)!.leaked.find((p) => p.pid === scrubbed)).toMatchObject({ evidence: ['lineage'] });
+    // A leftover of another session, certain too, that --session leaves alone.
+    const [other] = await jar.orphan(`CLAUDE_CODE_SESSION_ID=other-${session} CLAUDE_PID=${2 ** 22 + 11} nohup sleep 632 >/dev/null 2>&1 & echo $!`);
+
+    // The scrubbed server carries no marker: only the journal knows whose it is.
+    const scan = JSON.parse((await runCli(['scan', '--json'], { env: h.env })).stdout) as ScanReport;
+    const group = scan.certain.find((g) => g.session?.sessionId === session);
+    expect(group?.session).toMatchObject({ agent: 'claude-code', over: 'journalled' });
+    expect(group?.processes.map((p) => [p.pid, p.evidence])).toEqual([[scrubbed, ['lineage']]]);
+
+    const listed = await runCli(['sessions'], { env: h.env });
+    expect(listed.stdout).toMatch(new RegExp(`scrubbed-server 630 .*still running`));
+    expect(listed.stdout).toContain(`1 process of it still runs; to reap it: rtrack scan --reap --session '${session}'`);
+    const json = JSON.parse((await runCli(['sessions', '--json'], { env: h.env })).stdout) as (JournalEntry & { stillRunning: number[] })[];
+    expect(json.find((e) => e.sessionId === session)?.stillRunning).toEqual([scrubbed]);
+
+    const reaped = await runCli(['scan', '--reap', '--session', session, '--grace', '300'], { env: h.env });
+    expect(reaped.code, reaped.stderr).toBe(0);
+    expect(await waitFor(async () => !(await isAlive(scrubbed)))).toBe(true);
+    expect(await isAlive(other!)).toBe(true);
+    expect((await runCli(['sessions'], { env: h.env })).stdout).not.toContain('still run');
   });
 
   it('rtrack sessions skips a corrupt journal line with a warning', async () => {
