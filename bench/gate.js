@@ -6,44 +6,18 @@
 // command lines: what `rtrack run` takes before a task), the same with every environment read (what
 // `rtrack scan` takes), and `ps -eo pid,ppid,rss,args`. Spawns N sleepers with realistic command
 // lines, a third of them carrying an agent session's markers; kills every process it started.
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { cpus, totalmem } from 'node:os';
-import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
 import { takeSnapshot } from '../dist/index.js';
 import { lookAtTable } from '../dist/internal.js';
+import { cleanup, median, option, spawnSleepers, time } from './sleepers.js';
 
 const run = promisify(execFile);
-const args = process.argv.slice(2);
-const option = (name, fallback) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? Number(args[i + 1]) : fallback;
-};
 const N = option('--processes', 1000);
 const RUNS = Math.max(5, option('--runs', 15));
-const COMMANDS = [
-  'node /home/agent/.npm/_npx/9833c18b2d85bc59/node_modules/@playwright/mcp/cli.js --headless --isolated --browser chromium',
-  '/usr/bin/python3 -m http.server 8000',
-  'npm exec @modelcontextprotocol/server-filesystem /home/agent/project',
-];
-const children = [];
-const cleanup = () => {
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-};
-process.on('exit', cleanup);
-for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => process.exit(130));
-for (let i = 0; i < N; i++) {
-  const env = i % 3 === 0 ? { ...process.env, CLAUDE_CODE_SESSION_ID: `bench-${i % 30}`, CLAUDE_PID: String(4_000_000 + i) } : process.env;
-  children.push(spawn('sleep', ['3600'], { argv0: `${COMMANDS[i % COMMANDS.length]} --instance=${i}`, stdio: 'ignore', env }));
-  if (i % 200 === 199) await new Promise((r) => setImmediate(r));
-}
-await new Promise((r) => setTimeout(r, 300));
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const time = async (fn) => {
-  const t0 = performance.now();
-  await fn();
-  return performance.now() - t0;
-};
+// A third of them carry a Claude Code session's markers (an agent pid that is gone).
+await spawnSleepers(N, (i) => (i % 3 === 0 ? { ...process.env, CLAUDE_CODE_SESSION_ID: `bench-${i % 30}`, CLAUDE_PID: String(4_000_000 + i) } : process.env));
 const samples = { look: [], env: [], plain: [], ps: [] };
 let count = 0;
 for (let i = 0; i < RUNS; i++) {

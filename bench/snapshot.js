@@ -4,61 +4,17 @@
 // snapshot, an incremental after-snapshot, `ps -eo pid,ppid,rss,args` and the ps-list package,
 // each as a median over the runs with its ratio to ps, plus the longest event-loop block during
 // snapshots. Kills every process it started, by pid, however it ends.
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { cpus, totalmem } from 'node:os';
-import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { promisify } from 'node:util';
 import psList from 'ps-list';
 import { takeSnapshot } from '../dist/index.js';
+import { cleanup, median, option, spawnSleepers, time } from './sleepers.js';
 
 const run = promisify(execFile);
-const args = process.argv.slice(2);
-const option = (name, fallback) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? Number(args[i + 1]) : fallback;
-};
 const N = option('--processes', 1000);
 const RUNS = Math.max(10, option('--runs', 15));
-
-const COMMANDS = [
-  '/usr/lib/chromium/chromium --type=renderer --headless --lang=en-US --enable-automation --remote-debugging-port=0 --field-trial-handle=1718379636,r,6418745418271437846',
-  'node /home/agent/.npm/_npx/9833c18b2d85bc59/node_modules/@playwright/mcp/cli.js --headless --isolated --browser chromium',
-  '/usr/bin/python3 -m some_mcp_server --stdio --log-level info',
-  'npm exec @modelcontextprotocol/server-filesystem /home/agent/project',
-];
-
-const children = [];
-function cleanup() {
-  for (const child of children) {
-    try {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
-}
-process.on('exit', cleanup);
-for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => process.exit(130));
-
-async function spawnSleepers(n) {
-  for (let i = 0; i < n; i++) {
-    const child = spawn('sleep', ['3600'], { argv0: `${COMMANDS[i % COMMANDS.length]} --instance=${i}`, stdio: 'ignore' });
-    children.push(child);
-    if (i % 200 === 199) await new Promise((r) => setImmediate(r));
-  }
-  await new Promise((r) => setTimeout(r, 300));
-}
-
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
-
-async function time(fn) {
-  const t0 = performance.now();
-  await fn();
-  return performance.now() - t0;
-}
 
 await spawnSleepers(N);
 const base = await takeSnapshot();
