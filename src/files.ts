@@ -1,7 +1,7 @@
 // Files rtrack writes: atomically (a reader never sees half a file), where the user's state lives
 // (XDG), so that nothing is written into the user's own settings by surprise, and where rtrack's own
 // files are installed.
-import { appendFileSync, existsSync, mkdirSync, renameSync, statSync } from 'node:fs';
+import { accessSync, closeSync, constants, existsSync, fstatSync, mkdirSync, openSync, readSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { rename, unlink, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -67,7 +67,15 @@ export function prepareStateDirectory(state: string): string | undefined {
   } catch (err) {
     return `cannot make the state directory ${state}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`;
   }
-  return stateDirectoryDistrust(state);
+  const after = stateDirectoryDistrust(state);
+  if (after) return after;
+  // Root's, in a directory of the user's (a `sudo` once made it): trusted, but nothing can be written.
+  try {
+    accessSync(state, constants.W_OK | constants.X_OK);
+  } catch {
+    return `the state directory ${state} is not writable by this user (uid ${process.getuid?.() ?? '?'})`;
+  }
+  return undefined;
 }
 
 /** How large a file of the state grows before it is rotated, and how many older files are kept. */
@@ -113,7 +121,33 @@ export function appendRotated(path: string, text: string, rotation: Rotation): v
       }
     }
   }
-  appendFileSync(path, text, { mode: 0o600 });
+  if (size > 0 && rotation.keep === 0 && size + Buffer.byteLength(text) > rotation.maxBytes) removeQuietly(path); // no older file kept: start afresh
+  appendLine(path, text);
+}
+
+/**
+ * Appends lines to a file (created 0600) with one write(2) on O_APPEND. A file whose last line was
+ * cut short (a crash, a full disk) gets a line end first, so that the cut line stays one corrupt
+ * line and the new one whole (two writers doing so at once leave an empty line, which readers skip).
+ */
+export function appendLine(path: string, text: string): void {
+  const fd = openSync(path, 'a+', 0o600); // appends, and reads where it is told (the last byte)
+  try {
+    const size = fstatSync(fd).size;
+    const last = Buffer.alloc(1);
+    const lead = size > 0 && readSync(fd, last, 0, 1, size - 1) === 1 && last[0] !== 0x0a ? '\n' : '';
+    writeSync(fd, `${lead}${text}`);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function removeQuietly(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    // not there
+  }
 }
 
 let root: string | undefined;

@@ -20,9 +20,9 @@
 //   hooks.log, follower.log (… .1)     one line per hook that could not do its job (it still exits
 //                                      0) and per follower that could not start; what the
 //                                      follower did. Rotated
-import { appendFileSync, linkSync, mkdirSync, readdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { linkSync, mkdirSync, readdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { appendRotated, generationPaths, stateDirectoryDistrust, writeFileAtomic, type Rotation } from '../files.js';
+import { appendLine, appendRotated, generationPaths, stateDirectoryDistrust, writeFileAtomic, type Rotation } from '../files.js';
 import { platformReader } from '../platform/index.js';
 import type { PlatformReader } from '../platform/types.js';
 import { mergeJournal, recordBoot, type BootInfo } from '../rules/follower-state.js';
@@ -152,7 +152,7 @@ export async function writeLineage(recordFile: string, bootId: string | undefine
 
 /** Appends entries to a record's lineage (one write); the file must have been written whole first. */
 export function appendLineage(recordFile: string, entries: readonly LineageRecord[]): void {
-  appendFileSync(lineagePath(recordFile), lineageLines(entries), { mode: 0o600 });
+  appendLine(lineagePath(recordFile), lineageLines(entries));
 }
 
 /** Removes a record and every file that goes with it (its SessionEnd reasons, its lineage). */

@@ -12,6 +12,7 @@ import { lookAtTable } from '../../src/operations/table-look.js';
 import { createLinuxReader } from '../../src/platform/linux.js';
 import type { PlatformReader } from '../../src/platform/types.js';
 import type { ProcessIdentity } from '../../src/types.js';
+import { packageForOtherUsers } from '../helpers/unprivileged.js';
 import { hookCommand, namedProcess, newHome, STAND_IN, stopFollowers, type Home } from '../helpers/agent-homes.js';
 import { RTRACK, runCli } from '../helpers/cli.js';
 import { isAlive, ProcessJar, readIdentity, waitFor } from '../helpers/processes.js';
@@ -54,6 +55,26 @@ describe('the state directory is the user\'s alone', () => {
     ["another user's", (h) => (mkdirSync(h.state, { recursive: true, mode: 0o700 }), chownSync(h.state, 65534, 65534)), /is owned by uid 65534, not by you \(uid 0\)/],
     ['in an $XDG_STATE_HOME writable by all', (h) => (mkdirSync(join(h.home, 'state'), { mode: 0o700 }), chmodSync(join(h.home, 'state'), 0o1777)), /state is writable by its group and others \(mode 1777\)/],
   ];
+  it.skipIf(process.getuid?.() !== 0)('root\'s, in the user\'s own directory (a sudo made it): trusted but not writable — the hook says so on stderr (exit 0) instead of failing silently', () => {
+    const h = newHome(homes);
+    chownSync(h.home, 65534, 65534);
+    mkdirSync(join(h.home, 'state'), { mode: 0o700 });
+    chownSync(join(h.home, 'state'), 65534, 65534);
+    mkdirSync(h.state, { mode: 0o700 }); // root's
+    const forNobody = packageForOtherUsers();
+    try {
+      const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, forNobody.rtrack, 'session', 'start', '--agent', 'claude-code'], {
+        input: input('s-root-state'),
+        env: h.env,
+        encoding: 'utf8',
+      });
+      expect(r.status).toBe(0);
+      expect(r.stderr).toMatch(/^rtrack session start: the state directory \S+ is not writable by this user \(uid 65534\); rtrack's hooks do nothing until it is fixed\n$/);
+    } finally {
+      forNobody.cleanup();
+    }
+  });
+
   it.each(unsafe)('%s: the hooks write nothing there and start no follower (one line on stderr, exit 0); the follower refuses to run', async (_, make, why) => {
     const h = newHome(homes);
     make(h);

@@ -11,7 +11,6 @@ import { takeSnapshot, type ScanReport } from '../../src/index.js';
 import { followerConfig, hookCommand, newHome as homeIn, STAND_IN, stopFollowers, type Home } from '../helpers/agent-homes.js';
 import { RTRACK, runCli } from '../helpers/cli.js';
 import { isAlive, ProcessJar, waitFor } from '../helpers/processes.js';
-import { tempDir } from '../helpers/temp.js';
 
 const jar = new ProcessJar();
 const homes: Home[] = [];
