@@ -197,4 +197,6 @@ export interface LineageRecord extends ProcessIdentity {
   ppid: number;
   /** The process carried a keep marker in its environment when first seen (where readable). */
   keep?: boolean;
+  /** An agent process born in the tree (the session follower records it, but not what runs below it). */
+  agent?: boolean;
 }

@@ -122,7 +122,7 @@ export async function scanCommand(options: ScanCommandOptions): Promise<number> 
   for (const g of overGroups) {
     const result = await reapCgroup(RunCgroup.open(g.path), { ...gate, graceMs: grace });
     reaped.push(...result.outcomes);
-    const left = result.left.length > 0 ? ` (left in it: ${result.left.map((l) => `pid ${l.pid}, ${l.reason}`).join('; ')})` : '';
+    const left = result.left.length > 0 ? ` (left in it: ${result.left.map((l) => (l.pid === undefined ? l.reason : `pid ${l.pid}, ${l.reason}`)).join('; ')})` : '';
     out.write(`rtrack: ${result.removed ? 'removed' : 'could not remove'} the leftover cgroup ${g.path}${left}\n`);
   }
   printJson(reaped);

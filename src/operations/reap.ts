@@ -12,12 +12,11 @@
 import type { RunCgroup } from '../platform/cgroup.js';
 import { platformReader } from '../platform/index.js';
 import type { PlatformReader, StatusMap } from '../platform/types.js';
-import { agentDefinitions, agentMarkersOf } from '../rules/agents.js';
 import { attributes } from '../rules/attribution.js';
 import { refusalOf, type Refusal } from '../rules/gate.js';
 import { identityKey } from '../rules/identity.js';
 import { levelOrder, processTree } from '../rules/tree.js';
-import type { AgentConfig, AttributedProcess, ProcessInfo } from '../types.js';
+import type { AgentConfig, AgentMarker, AttributedProcess, ProcessInfo } from '../types.js';
 import { lookAtTable, type TableLook } from './table-look.js';
 
 /** What reaping did to one process (see the README's table). */
@@ -68,6 +67,13 @@ export interface ReapOptions {
   agents?: readonly AgentConfig[];
   /** rtrack's state directory (agents registered by hooks, the follower lock); default `$XDG_STATE_HOME/rtrack`. */
   state?: string;
+  /**
+   * Agent sessions whose markers the processes to reap inherited from their run — a run started
+   * inside a live session: its own leaks carry that session's markers, and reaping them is allowed.
+   * Only for a run's own orphans (`runTracked` passes the sessions its task's environment carries);
+   * never for a machine-wide reap. Default: none.
+   */
+  runSessions?: readonly AgentMarker[];
   reader?: PlatformReader;
   /** Sends a signal (default process.kill); tests inject their own. */
   kill?: (pid: number, signal: NodeJS.Signals) => void;
@@ -75,11 +81,8 @@ export interface ReapOptions {
 
 /** The gate's look for a round of signals; a look that fails refuses everything. */
 async function gateLook(reader: PlatformReader, options: ReapOptions): Promise<TableLook | string> {
-  // The sessions this process runs in: a run inside a live session reaps its own leaks, which
-  // inherited that session's markers from rtrack itself.
-  const ignoreSessions = agentMarkersOf(process.env as Record<string, string>, agentDefinitions(options.agents));
   try {
-    return await lookAtTable({ reader, agents: options.agents, keep: options.keep, keepSharedDaemons: options.keepSharedDaemons, state: options.state, ignoreSessions });
+    return await lookAtTable({ reader, agents: options.agents, keep: options.keep, keepSharedDaemons: options.keepSharedDaemons, state: options.state, ignoreSessions: options.runSessions });
   } catch (err) {
     return `the process table could not be read: ${(err as Error).message}`;
   }
@@ -270,8 +273,8 @@ export interface CgroupReap {
   how: 'cgroup.kill' | 'one by one' | 'nothing left';
   /** Members killed one by one, and those the gate refused. */
   outcomes: ReapOutcome[];
-  /** Members that stay in the group (could not be moved out), with why. */
-  left: { pid: number; reason: string }[];
+  /** Members that stay in the group (could not be moved out), with why; and groups of other runs inside it (no pid). */
+  left: { pid?: number; reason: string }[];
   /** Whether the group was removed. */
   removed: boolean;
 }
@@ -324,7 +327,10 @@ export async function reapCgroup(group: RunCgroup, options: ReapOptions & { spar
     const why = mustStay(pid, look);
     return why === undefined ? [] : [{ pid, reason: selfOrAncestor(pid, look) ? `${why} (a group that holds rtrack or its ancestors is never killed whole)` : why }];
   });
-  if (left.length === 0) {
+  // cgroup.kill takes the groups below too (a run started inside the run made one): their members
+  // are not this group's to judge, so then only its own members go, one by one.
+  const nested = group.populatedSubgroups();
+  if (left.length === 0 && nested.length === 0) {
     await group.kill();
     return { how: 'cgroup.kill', outcomes: [], left, removed: group.remove() || (await group.waitEmpty(2000).then(() => group.remove())) };
   }
@@ -334,5 +340,6 @@ export async function reapCgroup(group: RunCgroup, options: ReapOptions & { spar
     return p ? [{ ...p, evidence: ['cgroup'] as AttributedProcess['evidence'] }] : [];
   });
   const outcomes = targets.length > 0 ? await reapOrphans(targets, { ...options, signal: 'SIGKILL', graceMs: Math.min(options.graceMs ?? 1000, 1000) }) : [];
-  return { how: 'one by one', outcomes, left, removed: group.remove() };
+  const all: CgroupReap['left'] = [...left, ...nested.map((dir) => ({ reason: `${dir}: a group of another run inside it, left as it is` }))];
+  return { how: 'one by one', outcomes, left: all, removed: group.remove() };
 }

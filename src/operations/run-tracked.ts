@@ -13,6 +13,7 @@ import { leakCostTotals, measureCosts, type LeakCostTotals } from './leak-cost.j
 export type { LeakCostTotals };
 import { reapCgroup, reapOrphans, type ReapOptions, type ReapOutcome } from './reap.js';
 import { identityKey } from '../rules/identity.js';
+import { agentDefinitions, agentMarkersOf } from '../rules/agents.js';
 import { ResourceTracker, describeProcess } from '../tracking/tracker.js';
 import type { AttributedProcess, CgroupMode, ProcessSnapshot, ResourceTrackerConfig } from '../types.js';
 
@@ -342,7 +343,9 @@ function findExecutable(command: string, path: string | undefined): string | und
 function reapOptionsOf(options: RunTrackedOptions, tracker: ResourceTracker): ReapOptions | undefined {
   if (!options.reap) return undefined;
   const { keep, keepSharedDaemons, agents } = tracker.config;
-  return { reader: options.reader, keep, keepSharedDaemons, agents, ...(options.reap === true ? {} : options.reap) };
+  // A run inside a live agent session: its task, and so its leaks, inherited that session's markers.
+  const runSessions = agentMarkersOf((options.env ?? process.env) as Record<string, string>, agentDefinitions(agents));
+  return { reader: options.reader, keep, keepSharedDaemons, agents, runSessions, ...(options.reap === true ? {} : options.reap) };
 }
 
 async function releaseGroup(group: RunCgroup, report: TaskReport, logger: Logger, reapOptions: ReapOptions | undefined): Promise<void> {

@@ -2,9 +2,7 @@
 import { basename } from 'node:path';
 import { cgroup2Mount, findRunGroups, RUN_GROUP_PREFIX, RunCgroup } from '../platform/cgroup.js';
 import { costTotals } from '../rules/cost.js';
-import { journalledLeftovers } from './agent-sessions.js';
 import { lookAtTable } from './table-look.js';
-import { stateDirectory } from '../files.js';
 import { leakCostTotals, measureCosts, type CostCache, type LeakCostTotals } from './leak-cost.js';
 import { BlockBudget } from '../event-loop.js';
 import { platformReader } from '../platform/index.js';
@@ -108,7 +106,7 @@ export async function scanMachine(options: ScanOptions = {}): Promise<ScanReport
     runGroups,
     agents: look.agents,
     liveness: look.liveness,
-    journalled: journalledLeftovers(options.state ?? stateDirectory(), reader),
+    journalled: look.journalled,
     listeningSessions,
   });
   // What the reported leaks cost: read for them only.

@@ -64,6 +64,12 @@ interface Followed {
   deferredUntil?: number;
 }
 
+/**
+ * How long the follower remembers when a session leader it knew was found gone (adoptNewcomers: a
+ * server its command backgrounded turns up at the next tick, a second later).
+ */
+const GONE_KEPT_MS = 60_000;
+
 /** How often a record whose session goes on after its agent exited is looked at again. */
 const DEFERRED_RECHECK_MS = 10_000;
 /**
@@ -94,20 +100,39 @@ class FollowedTable {
   private fresh = new Map<number, ProcessStatus | null | undefined>();
   /** Live processes first seen this tick (or found behind a reused pid), in no particular order. */
   newcomers: ProcessStatus[] = [];
+  /** When each session leader the table knew was first found gone (ms since the epoch), by identity, for GONE_KEPT_MS. */
+  private readonly gone = new Map<string, number>();
 
   constructor(private readonly reader: PlatformReader) {}
+
+  /** Remembers when a session leader was found gone (the only ones adoptNewcomers asks about). */
+  private forget(status: ProcessStatus | null | undefined, now: number): void {
+    // (A table read whole does not say who leads a session: then any.)
+    if (status && (status.session === undefined || status.session === status.pid)) this.gone.set(identityKey(status), now);
+  }
+
+  /** When a process was found gone (ms since the epoch); undefined while it is not known to be. */
+  goneAt(p: ProcessIdentity): number | undefined {
+    return this.gone.get(identityKey(p));
+  }
 
   /** Brings the table up to date; `whole` reads every process (then every one is fresh). */
   async tick(whole: boolean): Promise<void> {
     this.fresh = new Map();
     this.newcomers = [];
+    const now = Date.now();
+    for (const [key, at] of this.gone) if (now - at > GONE_KEPT_MS) this.gone.delete(key);
     if (whole || !this.reader.listPids) {
       // Command lines are not needed: every process counts as known.
       const table = await this.reader.readProcessTable({ isKnown: () => true });
-      const before = new Set(this.known.keys());
+      const before = new Map(this.known);
+      const listed = new Set(table.processes.map((p) => p.pid));
+      for (const [pid, status] of before) if (!listed.has(pid)) this.forget(status, now);
       this.known.clear();
       for (const p of table.processes) {
         const status: ProcessStatus = { pid: p.pid, ppid: p.ppid, startTime: p.startTime, alive: true };
+        const was = before.get(p.pid);
+        if (was && was.startTime !== p.startTime) this.forget(was, now);
         this.known.set(p.pid, status);
         this.fresh.set(p.pid, status);
         if (!before.has(p.pid)) this.newcomers.push(status);
@@ -120,7 +145,11 @@ class FollowedTable {
     }
     const pids = await this.reader.listPids();
     const listed = new Set(pids);
-    for (const pid of this.known.keys()) if (!listed.has(pid)) this.known.delete(pid);
+    for (const [pid, status] of this.known) {
+      if (listed.has(pid)) continue;
+      this.forget(status, now);
+      this.known.delete(pid);
+    }
     const unseen = pids.filter((pid) => !this.known.has(pid));
     const statuses = await this.reader.readStatuses(unseen);
     for (const pid of unseen) {
@@ -142,6 +171,7 @@ class FollowedTable {
       status = null; // exists, not readable
     }
     const before = this.known.get(pid);
+    if (before && (status === undefined || (status && status.startTime !== before.startTime))) this.forget(before, Date.now());
     if (status === undefined) this.known.delete(pid);
     else this.known.set(pid, status);
     this.fresh.set(pid, status);
@@ -245,7 +275,7 @@ export async function followSessions(options: FollowOptions): Promise<void> {
           const command = reader.readCommandLine?.(c.pid);
           return command !== undefined && definitions.some((a) => isAgentProcess(a, command));
         };
-        await adoptNewcomers(following, table, isAgent);
+        await adoptNewcomers(following, table, isAgent, (p) => reader.startTimeToEpochMs(p.startTime));
       }
       const bounding = ++ticks % BOUND_EVERY_TICKS === 0;
       for (const [path, entry] of followed) {
@@ -325,8 +355,8 @@ async function saveLineage(path: string, entry: Followed, bootId: string | undef
 }
 
 /** Adds a process to an entry's lineage. */
-function remember(entry: Followed, key: string, c: ProcessStatus): void {
-  const record: LineageRecord = { pid: c.pid, ppid: c.ppid, startTime: c.startTime };
+function remember(entry: Followed, key: string, c: ProcessStatus, agent = false): void {
+  const record: LineageRecord = { pid: c.pid, ppid: c.ppid, startTime: c.startTime, ...(agent ? { agent: true } : {}) };
   entry.seen.set(key, record);
   entry.unsaved.push(record);
 }
@@ -359,15 +389,22 @@ function walkTree(entry: Followed, children: Map<number, ProcessStatus[]>, agent
  * can be in (and whose pid is not reused while it has members). Passes repeat while they adopt
  * someone: a new child may be listed before its new parent.
  */
-async function adoptNewcomers(following: Followed[], table: FollowedTable, isAgent: (c: ProcessStatus) => boolean): Promise<void> {
+async function adoptNewcomers(following: Followed[], table: FollowedTable, isAgent: (c: ProcessStatus) => boolean, startedAtMs: (p: ProcessStatus) => number): Promise<void> {
   const agents = new Map<string, boolean>();
   /** The session leader `sid` is, or was, one of the entry's tree: seen, and its pid not taken by another since. */
   const leaderSeen = async (entry: Followed, c: ProcessStatus): Promise<boolean> => {
     if (c.session === undefined || c.session === c.pid || c.session <= 1) return false;
     const holder = await table.current(c.session);
     if (holder === null) return false;
-    if (holder) return holder.startTime <= c.startTime && (entry.seen.has(identityKey(holder)) || identityKey(holder) === agentKeyOf(entry.record));
-    for (const r of entry.seen.values()) if (r.pid === c.session && r.startTime <= c.startTime) return true; // the leader exited; its session lives on
+    if (holder) return holder.startTime <= c.startTime && ((entry.seen.has(identityKey(holder)) && !entry.seen.get(identityKey(holder))!.agent) || identityKey(holder) === agentKeyOf(entry.record));
+    // The leader exited. Its pid is not reused while its session has members — but once they are all
+    // gone it may be, and a stranger's new session take it: a newcomer is the tree's only when it
+    // started before the leader was found gone (a stranger's session starts after its pid was free).
+    for (const r of entry.seen.values()) {
+      if (r.pid !== c.session || r.startTime > c.startTime || r.agent) continue;
+      const goneAt = table.goneAt(r);
+      if (goneAt !== undefined && startedAtMs(c) <= goneAt) return true;
+    }
     return false;
   };
   for (let pass = 0; pass < MAX_TREE_DEPTH; pass++) {
@@ -382,10 +419,14 @@ async function adoptNewcomers(following: Followed[], table: FollowedTable, isAge
       const parentKey = identityKey(parent);
       for (const entry of following) {
         if (entry.seen.has(key)) continue;
-        if (parentKey !== agentKeyOf(entry.record) && !entry.seen.has(parentKey) && !(await leaderSeen(entry, c))) continue;
+        // In the tree: below the agent, or below one of its tree that is not an agent itself.
+        const inTree = parentKey === agentKeyOf(entry.record) || (entry.seen.has(parentKey) && !entry.seen.get(parentKey)!.agent);
+        if (!inTree && !(await leaderSeen(entry, c))) continue;
         if (!agents.has(key)) agents.set(key, isAgent(c));
-        if (agents.get(key)) continue;
-        remember(entry, key, c);
+        // An agent born in the tree (a sub-agent, or one a person started in a host the session
+        // made) is recorded — the gate needs that lineage to call it a leak once the session is
+        // over — but what runs below it is its own session's, not adopted.
+        remember(entry, key, c, agents.get(key));
         adopted = true;
       }
     }
@@ -417,7 +458,7 @@ async function closeSession(record: SessionRecord, lineage: LineageRecord[], end
     evidence.set(pid, set);
   };
   // By the session's markers, as scan sees them.
-  if (session) for (const p of sessionLeftovers(session, { live, tree, inUse: liveness.inUse, kept, exclude, taken })) for (const e of p.evidence) add(p.pid, e);
+  if (session) for (const p of sessionLeftovers(session, { live, tree, inUse: liveness.inUse, kept, exclude, taken, session: liveness.session })) for (const e of p.evidence) add(p.pid, e);
   // By the lineage the follower recorded while the agent ran, with what runs below it now.
   const seen = new Set(lineage.map(identityKey));
   for (const p of look.snapshot.processes) {

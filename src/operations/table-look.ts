@@ -13,8 +13,9 @@ import { judgeLiveness, markersOf, type Liveness, type RegisteredAgent } from '.
 import { fullCommand } from '../rules/patterns.js';
 import { processTree } from '../rules/tree.js';
 import { takeSnapshot } from '../tracking/snapshot.js';
+import type { JournalledLeftovers } from '../rules/machine-leaks.js';
 import type { AgentConfig, AgentMarker, ProcessSnapshot } from '../types.js';
-import { readFollowerLock, readLineage, registeredSessions } from './agent-sessions.js';
+import { journalledLeftovers, readFollowerLock, readLineage, registeredSessions } from './agent-sessions.js';
 
 export interface LookOptions {
   reader?: PlatformReader;
@@ -36,6 +37,8 @@ export interface TableLook extends GateView {
   snapshot: ProcessSnapshot;
   agents: AgentDefinition[];
   liveness: Liveness;
+  /** What the follower journalled as ended sessions' leftovers (this boot's, from a trusted state directory). */
+  journalled: JournalledLeftovers[];
 }
 
 /** Takes one snapshot with every environment read and judges it (see the module comment). */
@@ -74,14 +77,49 @@ export function judgeLook(
     lineage: readLineage(path).entries.map(identityKey),
   }));
   const ownerOf = reader.readOwner ? (pid: number): number | undefined => reader.readOwner!(pid) : undefined;
+  const journalled = journalledLeftovers(state, reader);
   const liveness = judgeLiveness(
-    { processes: snapshot.processes, unreadable: snapshot.unreadable, agents, registered, sessionHolder: sessionFileHolders(snapshot, reader), ...(ownerOf ? { ownerOf } : {}) },
+    {
+      processes: snapshot.processes,
+      unreadable: snapshot.unreadable,
+      agents,
+      registered,
+      sessionHolder: sessionFileHolders(snapshot, reader),
+      ...(ownerOf ? { ownerOf } : {}),
+      agentPidElsewhere: agentPidsElsewhere(snapshot, reader),
+      journalled: journalled.map((e) => ({ agent: e.agent, sessionId: e.sessionId, identities: e.leaked.map((l) => l.identity) })),
+    },
     { ignoreSessions: options.ignoreSessions },
   );
   const lock = readFollowerLock(state);
   const holder = lock && live.get(lock.pid);
   const extra = holder && identityKey(holder) === identityKey(lock) ? [{ pid: lock.pid, reason: "the holder of rtrack's follower lock" }] : [];
-  return { snapshot, agents, live, liveness, kept: keptPids(tree, snapshot.processes), own: ownProcesses(tree, live, process.pid, extra) };
+  return { snapshot, agents, live, liveness, journalled, kept: keptPids(tree, snapshot.processes), own: ownProcesses(tree, live, process.pid, extra) };
+}
+
+/**
+ * The marked processes whose agent pid (CLAUDE_PID, …) means a process of another PID namespace
+ * than this one's — a session inside a container, seen from the host: that pid cannot be looked up
+ * here (the same number is another process, or none). A namespace that cannot be read counts as
+ * another. Read for the processes that carry an agent pid only.
+ */
+function agentPidsElsewhere(snapshot: ProcessSnapshot, reader: PlatformReader): Set<number> {
+  const elsewhere = new Set<number>();
+  if (!reader.readPidNamespace) return elsewhere;
+  const namespaceOf = (pid: number): string | undefined => {
+    try {
+      return reader.readPidNamespace!(pid)?.namespace;
+    } catch {
+      return undefined;
+    }
+  };
+  const own = namespaceOf(process.pid);
+  for (const p of snapshot.processes) {
+    if (!markersOf(p).some((m) => m.agentPid !== undefined)) continue;
+    const ns = namespaceOf(p.pid);
+    if (ns === undefined || own === undefined || ns !== own) elsewhere.add(p.pid);
+  }
+  return elsewhere;
 }
 
 /**

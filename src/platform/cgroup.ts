@@ -106,6 +106,20 @@ export class RunCgroup {
     }
   }
 
+  /**
+   * The groups below this one that hold processes (a run started inside the run makes its own group
+   * in it): `cgroup.kill` would kill their members too, judged or not.
+   */
+  populatedSubgroups(): string[] {
+    let entries;
+    try {
+      entries = readdirSync(this.path, { withFileTypes: true });
+    } catch {
+      return [];
+    }
+    return entries.filter((e) => e.isDirectory()).map((e) => join(this.path, e.name)).filter((dir) => RunCgroup.open(dir).populated());
+  }
+
   /** Whether any process is in the group or below it (`cgroup.events`). */
   populated(): boolean {
     try {

@@ -12,9 +12,11 @@
 // files that cannot be read, or no evidence at all. Unknown is never over: at most a suspect.
 //
 // A live agent process is an agent process (its command is an agent's, a hook registered it, or it
-// holds a session's file) that was not itself left running by a session that is over: an agent that
-// carries the markers of an over session and was re-parented (a sub-agent its session started in the
-// background) is that session's leak, and the sessions it runs are over with it.
+// holds a session's file) that was not itself left running by a session that is over: an agent the
+// follower saw born in an over session's tree, that carries its markers and was re-parented (a
+// sub-agent its session started in the background), is that session's leak, and the sessions it
+// runs are over with it. Without that lineage it is live: markers alone do not tell a sub-agent from
+// an agent a person started in a host the session left.
 //
 // A session may be known by registrations alone (Gemini CLI, whose children carry no session id):
 // it is live while an agent registered for it lives, over when every one registered has exited.
@@ -61,6 +63,13 @@ export interface LivenessInput {
   sessionHolder?: (agent: AgentDefinition, sessionId: string) => number | null | undefined;
   /** The uid a process runs as; undefined when that cannot be read (then any user could be its). */
   ownerOf?: (pid: number) => number | undefined;
+  /** What the follower journalled as ended sessions' leftovers, by identity (`identityKey`). */
+  journalled?: readonly { agent: string; sessionId: string; identities: readonly string[] }[];
+  /**
+   * Marked processes whose agent pid is one of another PID namespace (a session in a container, seen
+   * from outside): it cannot be looked up here, so it is no evidence that the session is over.
+   */
+  agentPidElsewhere?: ReadonlySet<number>;
 }
 
 export type SessionStatus = 'live' | 'over' | 'unknown';
@@ -153,8 +162,13 @@ export function judgeLiveness(input: LivenessInput, options: LivenessOptions = {
   const byIdentity = new Map(input.processes.map((p) => [identityKey(p), p] as const));
   const lineageOf = new Map<string, ProcessInfo[]>();
   const inLineage = new Set<number>();
-  for (const r of input.registered ?? []) {
-    for (const key of r.lineage ?? []) {
+  // And what the follower journalled as ended sessions' leftovers: a session resumed since owns them again.
+  const seenBy = [
+    ...(input.registered ?? []).map((r) => ({ agent: r.agent, sessionId: r.sessionId, identities: r.lineage ?? [] })),
+    ...(input.journalled ?? []),
+  ];
+  for (const r of seenBy) {
+    for (const key of r.identities) {
       const p = byIdentity.get(key);
       if (!p) continue;
       const list = lineageOf.get(keyOf(r.agent, r.sessionId)) ?? [];
@@ -198,6 +212,10 @@ export function judgeLiveness(input: LivenessInput, options: LivenessOptions = {
         const pid = marker?.agentPid;
         if (pid === undefined) continue;
         verdict.agentPid ??= pid;
+        if (input.agentPidElsewhere?.has(m.pid)) {
+          unknownEvidence = true; // a pid of its own PID namespace: not one of ours to look up
+          continue;
+        }
         const holder = live.get(pid);
         if (!holder) {
           if (unreadable.has(pid)) unknownEvidence = true;
@@ -248,8 +266,11 @@ export function judgeLiveness(input: LivenessInput, options: LivenessOptions = {
     return verdicts;
   };
 
-  // An agent process that carries the markers of a session that is over and was re-parented is a
+  // An agent process the follower saw born in the tree of a session that is over, and carrying that
+  // session's markers, and re-parented — a sub-agent the session started in the background — is a
   // leak of that session (and so is every session it runs): judged again until nothing changes.
+  // Markers alone are not enough: an agent a person starts in a host the session left (a tmux)
+  // inherits the same markers.
   let leaked = new Set<number>();
   let verdicts = judge(leaked);
   for (let round = 0; round < MAX_TREE_DEPTH; round++) {
@@ -257,7 +278,8 @@ export function judgeLiveness(input: LivenessInput, options: LivenessOptions = {
     for (const pid of agentOf.keys()) {
       const p = live.get(pid)!;
       if (next.has(pid) || !isReparented(p, live)) continue;
-      if (markersOf(p).some((m) => verdicts.get(keyOf(m.agent, m.sessionId))?.status === 'over')) next.add(pid);
+      const bornIn = (m: AgentMarker): boolean => verdicts.get(keyOf(m.agent, m.sessionId))?.status === 'over' && (lineageOf.get(keyOf(m.agent, m.sessionId)) ?? []).includes(p);
+      if (markersOf(p).some(bornIn)) next.add(pid);
     }
     if (next.size === leaked.size) break;
     leaked = next;

@@ -204,7 +204,7 @@ export function analyzeMachine(snapshot: ProcessSnapshot, options: ScanRuleOptio
   // Agent sessions: over (certain), live (theirs, not leaks), or unknown (the seed's rule may suspect).
   for (const session of liveness.sessions) {
     if (session.status !== 'over' || (session.members.length === 0 && session.lineage.length === 0)) continue;
-    const members = sessionLeftovers(session, { live, tree, inUse: liveness.inUse, kept, exclude, taken: certainPids, liveRun });
+    const members = sessionLeftovers(session, { live, tree, inUse: liveness.inUse, kept, exclude, taken: certainPids, liveRun, session: liveness.session });
     if (members.length === 0) continue;
     const ref: AgentSessionRef = { agent: session.agent.name, sessionId: session.sessionId, over: session.over ?? 'agent-gone' };
     if (session.agentPid !== undefined) ref.agentPid = session.agentPid;
@@ -213,8 +213,12 @@ export function analyzeMachine(snapshot: ProcessSnapshot, options: ScanRuleOptio
   // What the follower journalled and still runs: certain, with what runs below it (by lineage).
   if (options.journalled && options.journalled.length > 0) {
     const byIdentity = new Map(snapshot.processes.map((p) => [identityKey(p), p] as const));
-    const skip = (d: ProcessInfo): boolean => certainPids.has(d.pid) || kept.has(d.pid) || exclude.has(d.pid) || liveness.inUse.has(d.pid) || liveRun.has(d.pid);
+    const goesOn = (d: ProcessInfo): boolean => markersOf(d).some((m) => (liveness.session(m.agent, m.sessionId)?.status ?? 'over') !== 'over');
+    const skip = (d: ProcessInfo): boolean => certainPids.has(d.pid) || kept.has(d.pid) || exclude.has(d.pid) || liveness.inUse.has(d.pid) || liveRun.has(d.pid) || goesOn(d);
     for (const entry of options.journalled) {
+      // A session resumed since (live), or one that cannot be told over: what it left is its again.
+      const verdict = liveness.session(entry.agent, entry.sessionId);
+      if (verdict && verdict.status !== 'over') continue;
       const members: AttributedProcess[] = [];
       for (const left of entry.leaked) {
         const p = byIdentity.get(left.identity);
@@ -291,9 +295,20 @@ export function analyzeMachine(snapshot: ProcessSnapshot, options: ScanRuleOptio
  */
 export function sessionLeftovers(
   session: SessionVerdict,
-  ctx: { live: ReadonlyMap<number, ProcessInfo>; tree: ProcessTree<ProcessInfo>; inUse: ReadonlyMap<number, string>; kept: ReadonlySet<number>; exclude: ReadonlySet<number>; taken: Set<number>; liveRun?: ReadonlySet<number> },
+  ctx: {
+    live: ReadonlyMap<number, ProcessInfo>;
+    tree: ProcessTree<ProcessInfo>;
+    inUse: ReadonlyMap<number, string>;
+    kept: ReadonlySet<number>;
+    exclude: ReadonlySet<number>;
+    taken: Set<number>;
+    liveRun?: ReadonlySet<number>;
+    /** Every session's verdict: a process that also carries a session that is not over is not this one's leak. */
+    session: Liveness['session'];
+  },
 ): AttributedProcess[] {
-  const skip = (d: ProcessInfo): boolean => ctx.taken.has(d.pid) || ctx.kept.has(d.pid) || ctx.exclude.has(d.pid) || ctx.inUse.has(d.pid) || ctx.liveRun?.has(d.pid) === true;
+  const otherSessionGoesOn = (d: ProcessInfo): boolean => markersOf(d).some((m) => (ctx.session(m.agent, m.sessionId)?.status ?? 'over') !== 'over');
+  const skip = (d: ProcessInfo): boolean => ctx.taken.has(d.pid) || ctx.kept.has(d.pid) || ctx.exclude.has(d.pid) || ctx.inUse.has(d.pid) || ctx.liveRun?.has(d.pid) === true || otherSessionGoesOn(d);
   const carries = (d: ProcessInfo): boolean => markersOf(d).some((m) => m.agent === session.agent.name && m.sessionId === session.sessionId);
   const roots = session.members.filter((p) => isReparented(p, ctx.live) && !skip(p));
   for (const p of session.lineage) if (!roots.includes(p) && !skip(p)) roots.push(p);

@@ -73,13 +73,18 @@ describe('the gate (topologies)', () => {
     expect(scan.certain.flatMap((g) => g.processes.map((p) => p.pid))).toEqual([55]);
   });
 
-  it('a sub-agent an ended session started in the background is that session\'s leak, with its tree', () => {
+  it('a sub-agent an ended session started in the background is that session\'s leak, with its tree — when the follower saw it born in that session\'s tree', () => {
     const sub = proc(50, 1, 'claude -p review', { agent: claude('A', 40) });
     const subMcp = proc(51, 50, 'npm exec @playwright/mcp', { agent: claude('A-sub') });
     const subDev = proc(52, 1, 'python3 -m http.server', { agent: claude('A-sub', 50) });
-    const v = view([init, sub, subMcp, subDev]);
+    // the ended agent's record, its lineage holding the sub-agent (pid 40 is gone: A is over)
+    const registered = [{ agent: 'claude-code', sessionId: 'A', pid: 40, identity: '40:400', lineage: [identityKey(sub)] }];
+    const v = view([init, sub, subMcp, subDev], { registered });
     for (const pid of [50, 51, 52]) expect(refused(v, pid)).toBeUndefined();
     expect(v.liveness.session('claude-code', 'A-sub')).toMatchObject({ status: 'over', over: 'agent-leaked' });
+    // markers alone do not tell it from an agent a person started in a host the session left: live
+    const markersOnly = view([init, sub, subMcp, subDev]);
+    for (const pid of [50, 51, 52]) expect(refused(markersOnly, pid)).toBe('in-use');
   });
 
   it('rtrack\'s own: itself, its ancestors, a follower or watch (by marker or command line), the lock holder', () => {

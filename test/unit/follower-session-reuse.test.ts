@@ -1,0 +1,91 @@
+// The follower adopts a newcomer "in the session of one it saw" (session-follower.ts,
+// adoptNewcomers): a tool command that leads its own session (Gemini CLI, opencode) backgrounds a
+// server and exits, and the server, re-parented before the next tick, is known by its session.
+// But a session id is a bare pid: once nobody is in the old session, the kernel hands the pid out
+// again, and a stranger that becomes a session leader there and daemonizes was taken for the
+// agent's (found by review, reproduced on real processes with a forced pid; here a scripted table).
+// A newcomer is the tree's by its session only when it started before the leader was found gone.
+import { describe, expect, it } from 'vitest';
+import { readJournal, registerSession } from '../../src/operations/agent-sessions.js';
+import { followSessions } from '../../src/operations/session-follower.js';
+import { createLogger } from '../../src/log.js';
+import type { PlatformReader, ProcessStatus } from '../../src/platform/types.js';
+import { memoryStream } from '../helpers/fake-reader.js';
+import { tempDir } from '../helpers/temp.js';
+
+type Proc = { pid: number; ppid: number; startTime: number; session?: number };
+
+/**
+ * Each `listPids` call moves to the next table (the last one stays); reads answer from the current
+ * one. `epochOf`: when a process started, in ms since the epoch, by start time (default: long ago).
+ */
+function scriptedReader(ticks: Proc[][], epochOf: Record<number, number> = {}): PlatformReader {
+  let index = -1;
+  const table = (): Proc[] => ticks[Math.max(0, Math.min(index, ticks.length - 1))]!;
+  const status = (p: Proc): ProcessStatus => ({ ...p, alive: true });
+  return {
+    platform: 'linux' as const,
+    readsEnvironment: true,
+    async listPids() {
+      index++;
+      return table().map((p) => p.pid);
+    },
+    async readProcessTable() {
+      if (index < 0) index = 0;
+      return { processes: table().map((p) => ({ pid: p.pid, ppid: p.ppid, startTime: p.startTime, name: `p${p.pid}`, commandLine: `p${p.pid}`, rssBytes: 1 << 20, env: { keep: false } })), warnings: [] };
+    },
+    async readStatus(pid) {
+      const p = table().find((q) => q.pid === pid);
+      return p && status(p);
+    },
+    async readStatuses(pids) {
+      return new Map(table().filter((p) => pids.includes(p.pid)).map((p) => [p.pid, status(p)] as const));
+    },
+    async readChildren() {
+      return [];
+    },
+    async readEnvMarkers() {
+      return { keep: false };
+    },
+    selfIdentity: () => ({ pid: 4242, startTime: 7 }),
+    startTimeToEpochMs: (t: number) => epochOf[t] ?? t,
+  };
+}
+
+describe('the session follower and a reused session id', () => {
+  it('a stranger\'s daemon whose session leader took the pid of an exited process of the agent\'s tree is not the agent\'s', async () => {
+    const init = { pid: 1, ppid: 0, startTime: 1, session: 1 };
+    const agent = { pid: 100, ppid: 1, startTime: 50, session: 1 };
+    // the agent's tool runs as a session leader (Gemini CLI, opencode), then exits
+    const tool = { pid: 300, ppid: 100, startTime: 60, session: 300 };
+    // later pid 300 is a stranger's: `setsid daemon` — the new leader forks its daemon and exits
+    const strangerDaemon = { pid: 500, ppid: 1, startTime: 90, session: 300 };
+    const state = tempDir('follower-reuse');
+    await registerSession(state, { agent: 'gemini-cli', sessionId: 'g', agentPid: 100, agentStartTime: 50, startedAt: new Date(0).toISOString() });
+    const reader = scriptedReader(
+      [
+        [init, agent],
+        [init, agent, tool], // seen: the agent's child
+        [init, agent], // the tool exited (its record is kept a few ticks)
+        [init, agent, strangerDaemon], // nobody is in session 300 any more: the pid was handed out again
+        [init, strangerDaemon], // the agent exits
+      ],
+      { 90: Date.now() + 60_000 }, // the stranger started after the tool was found gone
+    );
+    await followSessions({ state, intervalMs: 1, lingerMs: 0, logger: createLogger({ stream: memoryStream() }), reader });
+    const leaked = readJournal(state).entries.flatMap((e) => e.leaked.map((p) => p.pid));
+    expect(leaked, 'the stranger\'s daemon is not journalled (nor, with reaping on, reaped) as the session\'s').not.toContain(500);
+  });
+
+  it('a server the tool backgrounded before it exited, found at the next tick in the tool\'s session, is the agent\'s', async () => {
+    const init = { pid: 1, ppid: 0, startTime: 1, session: 1 };
+    const agent = { pid: 100, ppid: 1, startTime: 50, session: 1 };
+    const tool = { pid: 300, ppid: 100, startTime: 60, session: 300 };
+    const server = { pid: 301, ppid: 1, startTime: 61, session: 300 }; // nohup … & — re-parented before the tick
+    const state = tempDir('follower-session');
+    await registerSession(state, { agent: 'gemini-cli', sessionId: 'g', agentPid: 100, agentStartTime: 50, startedAt: new Date(0).toISOString() });
+    const reader = scriptedReader([[init, agent], [init, agent, tool], [init, agent, server], [init, server]]);
+    await followSessions({ state, intervalMs: 1, lingerMs: 0, logger: createLogger({ stream: memoryStream() }), reader });
+    expect(readJournal(state).entries.flatMap((e) => e.leaked.map((p) => p.pid))).toContain(301);
+  });
+});
