@@ -86,7 +86,7 @@ export function judgeLook(
       registered,
       sessionHolder: sessionFileHolders(snapshot, reader),
       ...(ownerOf ? { ownerOf } : {}),
-      agentPidElsewhere: agentPidsElsewhere(snapshot, reader),
+      agentPidElsewhere: agentPidsElsewhere(reader),
       journalled: journalled.map((e) => ({ agent: e.agent, sessionId: e.sessionId, identities: e.leaked.map((l) => l.identity) })),
     },
     { ignoreSessions: options.ignoreSessions },
@@ -98,28 +98,33 @@ export function judgeLook(
 }
 
 /**
- * The marked processes whose agent pid (CLAUDE_PID, …) means a process of another PID namespace
- * than this one's — a session inside a container, seen from the host: that pid cannot be looked up
- * here (the same number is another process, or none). A namespace that cannot be read counts as
- * another. Read for the processes that carry an agent pid only.
+ * Whether a marked process is in another PID namespace than this one (a session inside a container,
+ * seen from the host): the agent pid it carries then means a process of that namespace. A namespace
+ * that cannot be read counts as another. Read only when asked (liveness asks only of processes whose
+ * agent pid would say the session is over), once per process.
  */
-function agentPidsElsewhere(snapshot: ProcessSnapshot, reader: PlatformReader): Set<number> {
-  const elsewhere = new Set<number>();
-  if (!reader.readPidNamespace) return elsewhere;
+function agentPidsElsewhere(reader: PlatformReader): (pid: number) => boolean {
+  const read = reader.readPidNamespaceId;
+  if (!read) return () => false;
   const namespaceOf = (pid: number): string | undefined => {
     try {
-      return reader.readPidNamespace!(pid)?.namespace;
+      return read.call(reader, pid);
     } catch {
       return undefined;
     }
   };
-  const own = namespaceOf(process.pid);
-  for (const p of snapshot.processes) {
-    if (!markersOf(p).some((m) => m.agentPid !== undefined)) continue;
-    const ns = namespaceOf(p.pid);
-    if (ns === undefined || own === undefined || ns !== own) elsewhere.add(p.pid);
-  }
-  return elsewhere;
+  let own: string | undefined | null = null;
+  const known = new Map<number, boolean>();
+  return (pid) => {
+    if (own === null) own = namespaceOf(process.pid);
+    let elsewhere = known.get(pid);
+    if (elsewhere === undefined) {
+      const ns = namespaceOf(pid);
+      elsewhere = ns === undefined || own === undefined || ns !== own;
+      known.set(pid, elsewhere);
+    }
+    return elsewhere;
+  };
 }
 
 /**

@@ -725,6 +725,15 @@ export function createLinuxReader(procRoot = '/proc'): PlatformReader {
       }
     },
     readOpenFiles,
+    readPidNamespaceId(pid: number): string | undefined {
+      try {
+        return /^pid:\[(\d+)\]$/.exec(readlinkSync(`${procRoot}/${pid}/ns/pid`))?.[1];
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT' || code === 'ESRCH') return undefined; // gone
+        throw new ProcessUnreadableError(pid, code, `cannot read the PID namespace of ${pid}: ${code ?? (err as Error).message}`);
+      }
+    },
     readPidNamespace(pid: number): PidNamespaceInfo | undefined {
       try {
         const namespace = /^pid:\[(\d+)\]$/.exec(readlinkSync(`${procRoot}/${pid}/ns/pid`))?.[1];

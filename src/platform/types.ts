@@ -151,6 +151,8 @@ export interface PlatformReader {
   readBootId?(): string | undefined;
   /** This process's own identity, read once (synchronously: tags are made before a task starts). */
   selfIdentity(): ProcessIdentity;
+  /** A process's PID namespace alone (Linux: one readlink); undefined when gone; throws ProcessUnreadableError when it cannot be read. */
+  readPidNamespaceId?(pid: number): string | undefined;
   /** A process's PID namespace and its pid inside it (Linux); undefined when gone; throws ProcessUnreadableError when it cannot be read. */
   readPidNamespace?(pid: number): PidNamespaceInfo | undefined;
   /** Direct children of the given pids (for following a task's tree); each child's `ppid` is the pid it was found under. */

@@ -66,10 +66,12 @@ export interface LivenessInput {
   /** What the follower journalled as ended sessions' leftovers, by identity (`identityKey`). */
   journalled?: readonly { agent: string; sessionId: string; identities: readonly string[] }[];
   /**
-   * Marked processes whose agent pid is one of another PID namespace (a session in a container, seen
-   * from outside): it cannot be looked up here, so it is no evidence that the session is over.
+   * Whether a marked process is in another PID namespace than the scan's (a session in a container,
+   * seen from outside): then the agent pid it carries is one of that namespace, cannot be looked up
+   * here, and is no evidence that the session is over. Asked only of processes whose agent pid would
+   * say over.
    */
-  agentPidElsewhere?: ReadonlySet<number>;
+  agentPidElsewhere?: (pid: number) => boolean;
 }
 
 export type SessionStatus = 'live' | 'over' | 'unknown';
@@ -212,19 +214,15 @@ export function judgeLiveness(input: LivenessInput, options: LivenessOptions = {
         const pid = marker?.agentPid;
         if (pid === undefined) continue;
         verdict.agentPid ??= pid;
-        if (input.agentPidElsewhere?.has(m.pid)) {
-          unknownEvidence = true; // a pid of its own PID namespace: not one of ours to look up
-          continue;
-        }
         const holder = live.get(pid);
-        if (!holder) {
-          if (unreadable.has(pid)) unknownEvidence = true;
-          else overEvidence = true;
-          continue;
-        }
         // The pid is the agent's while its holder is that agent (by command or registration) and started no later than the marked process.
-        const isAgent = isAgentProcess(agent, fullCommand(holder)) || agentOf.get(pid) === agent.name;
-        if (!isAgent || holder.startTime > m.startTime) overEvidence = true;
+        let says: 'agent' | 'over' | 'unknown';
+        if (!holder) says = unreadable.has(pid) ? 'unknown' : 'over';
+        else says = (isAgentProcess(agent, fullCommand(holder)) || agentOf.get(pid) === agent.name) && holder.startTime <= m.startTime ? 'agent' : 'over';
+        // A pid carried by a process of another PID namespace is one of that namespace: not ours to look up.
+        if (says === 'over' && input.agentPidElsewhere?.(m.pid)) says = 'unknown';
+        if (says === 'unknown') unknownEvidence = true;
+        else if (says === 'over') overEvidence = true;
         else if (leaked.has(pid)) leakedEvidence = true;
         else if (!verdict.agentPids.includes(pid)) verdict.agentPids.push(pid);
       }
