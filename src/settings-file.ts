@@ -12,6 +12,9 @@
 //   and renamed over it (the directory fsynced too): a reader sees the old file or the new one;
 // - right before the rename the file is read again: if it changed meanwhile (the agent saved its
 //   settings), the change is made again on the new content, a few times, else rtrack refuses;
+// - a file that is empty (or blank) and was changed in the last 2 s is taken for one being written
+//   (an agent that saves in place truncates, then writes): rtrack waits for its content, else
+//   refuses; it never takes it for an empty file (and never keeps a blank backup);
 // - after any error the file is exactly as it was.
 //
 // Synchronous: a one-shot command that has nothing else to do meanwhile.
@@ -76,6 +79,36 @@ const sameFile = (a: FileSnapshot | undefined, b: FileSnapshot | undefined): boo
   a === undefined || b === undefined
     ? a === b
     : a.stat.ino === b.stat.ino && a.stat.dev === b.stat.dev && a.stat.mode === b.stat.mode && a.stat.uid === b.stat.uid && a.stat.gid === b.stat.gid && a.bytes.equals(b.bytes);
+
+/** How recently a blank file must have changed to be taken for one being written (truncated, its content to come). */
+const WRITING_MS = 2000;
+/** How long rtrack waits, at most, for such a file's content, and how often it looks. */
+const WRITING_WAIT_MS = 2500;
+const WRITING_POLL_MS = 100;
+
+const sleepSync = (ms: number): void => {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+};
+
+const blank = (snapshot: FileSnapshot | undefined): boolean => snapshot !== undefined && snapshot.text.trim() === '';
+
+/**
+ * The file as read, once it is not being written: a blank file changed in the last WRITING_MS is
+ * one an agent truncated and is about to write (Claude Code saves its settings in place): taking it
+ * for `{}` would write rtrack's hooks alone over the agent's settings. Read again until it has
+ * content or has stayed blank that long; still blank and changing after WRITING_WAIT_MS: refused.
+ */
+function readSettled(target: string): FileSnapshot | undefined {
+  const deadline = Date.now() + WRITING_WAIT_MS;
+  for (;;) {
+    const snapshot = readSnapshot(target);
+    if (!blank(snapshot) || Date.now() - snapshot!.stat.mtimeMs >= WRITING_MS) return snapshot;
+    if (Date.now() >= deadline) {
+      throw new Error(`${target} is empty and was changed ${Math.max(0, Math.round(Date.now() - snapshot!.stat.mtimeMs))} ms ago: something (the agent?) is writing it; it was left unchanged, try again`);
+    }
+    sleepSync(WRITING_POLL_MS);
+  }
+}
 
 const CREATE_EXCLUSIVE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
 const isRoot = (): boolean => process.getuid?.() === 0;
@@ -178,7 +211,7 @@ export function replaceFileText(path: string, edit: (text: string | undefined) =
   const dir = dirname(target);
   const attempts = options.attempts ?? 5;
   for (let attempt = 0; attempt < attempts; attempt++) {
-    const before = readSnapshot(target);
+    const before = readSettled(target);
     if (before && !isRoot() && before.stat.uid !== process.getuid?.()) {
       throw new Error(`${target} belongs to uid ${before.stat.uid}: rtrack would make it yours; run it as that user; it was left unchanged`);
     }
@@ -191,7 +224,7 @@ export function replaceFileText(path: string, edit: (text: string | undefined) =
     let committed = false;
     try {
       createExclusive(temporary, Buffer.from(next, 'utf8'), before ? before.stat.mode & 0o7777 : 0o600, before?.stat);
-      if (before && options.backup !== false) backup = createBackup(target, before, new Date());
+      if (before && !blank(before) && options.backup !== false) backup = createBackup(target, before, new Date()); // a blank file: nothing to keep
       options.beforeRecheck?.();
       if (!sameFile(before, readSnapshot(target))) continue; // changed meanwhile: again, on the new content
       if (before) renameSync(temporary, target);

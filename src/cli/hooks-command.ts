@@ -399,7 +399,7 @@ export async function hooksUninstall(name: string, options: HooksOptions): Promi
     process.stdout.write(`rtrack: no rtrack hooks in ${path}\n`);
     return 0;
   }
-  process.stdout.write(`rtrack: removed rtrack's hooks from ${path}; the previous file is ${result.backup}\n`);
+  process.stdout.write(`rtrack: removed rtrack's hooks from ${path}${result.backup ? `; the previous file is ${result.backup}` : ''}\n`);
   return 0;
 }
 

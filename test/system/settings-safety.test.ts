@@ -1,0 +1,78 @@
+// What `rtrack hooks install|uninstall|status` and the per-user config editing must never do to a
+// user's files, whatever the files are or whoever else is at work (an adversarial review's
+// findings, F1…F10, each a test here): lose the agent's settings while it saves them, hand the
+// user's files to root, edit a key the agent does not read, mangle bytes, follow a repository's
+// links out of it, hang on a FIFO, split hard links, leave rtrack's plugin behind a link, change
+// line ends; and never install hooks that would run a file someone else could put in place.
+// Real files and processes in temporary directories; HOME and XDG_* point there.
+import { spawn, spawnSync } from 'node:child_process';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runCli } from '../helpers/cli.js';
+import { tempDir } from '../helpers/temp.js';
+
+const asRoot = process.getuid?.() === 0;
+
+interface Home {
+  home: string;
+  env: NodeJS.ProcessEnv;
+}
+
+function newHome(): Home {
+  const home = tempDir('safety');
+  return { home, env: { ...process.env, HOME: home, XDG_STATE_HOME: join(home, 'state'), XDG_CONFIG_HOME: join(home, 'config') } };
+}
+
+const backupsOf = (file: string): string[] => {
+  const dir = join(file, '..');
+  const base = file.slice(dir.length + 1);
+  return readdirSync(dir).filter((n) => n.startsWith(`${base}.rtrack-backup`));
+};
+const oneLine = (stderr: string): number => stderr.trim().split('\n').length;
+
+describe('settings safety: an agent saving its settings in place while rtrack edits them (F2)', () => {
+  it('the agent truncated its settings and writes them 300 ms later: rtrack waits for them, keeps them and adds its hooks', async () => {
+    const h = newHome();
+    const settings = join(h.home, 'settings.json');
+    const text = '{\n  "env": { "ANTHROPIC_API_KEY": "sk-ant-secret" },\n  "model": "sonnet"\n}\n';
+    writeFileSync(settings, text, { mode: 0o600 });
+    const fd = openSync(settings, 'w'); // the agent's save: O_TRUNC …
+    const saved = new Promise<void>((resolve) =>
+      setTimeout(() => {
+        writeSync(fd, text); // … then the write, 300 ms later (an async write on a busy machine)
+        closeSync(fd);
+        resolve();
+      }, 300),
+    );
+    const r = await runCli(['hooks', 'install', 'claude-code', '--settings', settings], { env: h.env });
+    await saved;
+    const after = readFileSync(settings, 'utf8');
+    expect(r.code, r.stderr).toBe(0);
+    expect(after).toContain('sk-ant-secret');
+    expect(after).toContain('session start');
+    for (const backup of backupsOf(settings)) expect(readFileSync(join(h.home, backup), 'utf8')).toBe(text); // never a blank backup standing for the settings
+  });
+
+  it('a blank file that keeps being written: refused (one line, exit 1, unchanged); one that has stayed blank is an empty file: installed into, no blank backup', async () => {
+    const h = newHome();
+    const settings = join(h.home, 'settings.json');
+    writeFileSync(settings, '');
+    const toucher = spawn(process.execPath, ['-e', `const fs = require('node:fs'); setInterval(() => fs.writeFileSync(${JSON.stringify(settings)}, ''), 100);`], { stdio: 'ignore' });
+    try {
+      const r = await runCli(['hooks', 'install', 'claude-code', '--settings', settings], { env: h.env });
+      expect([r.code, oneLine(r.stderr)]).toEqual([1, 1]);
+      expect(r.stderr).toMatch(/is empty and was changed \d+ ms ago: something \(the agent\?\) is writing it; it was left unchanged/);
+    } finally {
+      toucher.kill('SIGKILL');
+      await new Promise((resolve) => toucher.once('exit', resolve));
+    }
+    expect(readFileSync(settings, 'utf8')).toBe('');
+    writeFileSync(settings, '\n');
+    utimesSync(settings, new Date(Date.now() - 60_000), new Date(Date.now() - 60_000));
+    const r = await runCli(['hooks', 'install', 'claude-code', '--settings', settings], { env: h.env });
+    expect(r.code, r.stderr).toBe(0);
+    expect(readFileSync(settings, 'utf8')).toContain('session start');
+    expect(backupsOf(settings)).toEqual([]);
+  });
+});
