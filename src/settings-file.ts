@@ -15,11 +15,19 @@
 // - a file that is empty (or blank) and was changed in the last 2 s is taken for one being written
 //   (an agent that saves in place truncates, then writes): rtrack waits for its content, else
 //   refuses; it never takes it for an empty file (and never keeps a blank backup);
+// - a file rtrack cannot write without harm is refused (FileRefused): one whose bytes are not all
+//   UTF-8 (they would come back as U+FFFD), one with several names (hard links: the rename would
+//   leave the others with the old content);
 // - after any error the file is exactly as it was.
 //
 // Synchronous: a one-shot command that has nothing else to do meanwhile.
 import { closeSync, constants, fchmodSync, fchownSync, fstatSync, fsyncSync, linkSync, lstatSync, mkdirSync, openSync, readFileSync, readlinkSync, realpathSync, renameSync, unlinkSync, writeSync, type Stats } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
+
+/** A file rtrack will not change as it is (a person must look at it first): the message says why, in one line. */
+export class FileRefused extends Error {
+  override readonly name = 'FileRefused';
+}
 
 /** The file's content and identity as read, or undefined when there is no file. */
 export interface FileSnapshot {
@@ -118,7 +126,7 @@ const isRoot = (): boolean => process.getuid?.() === 0;
  * one, is an EEXIST, never followed) with the bytes, the mode and, where permitted, the owner, and
  * fsyncs it.
  */
-function createExclusive(path: string, bytes: Buffer, mode: number, owner: { uid: number; gid: number } | undefined): void {
+function createExclusive(path: string, bytes: Buffer, mode: number, owner: Owner | undefined): void {
   const fd = openSync(path, CREATE_EXCLUSIVE, 0o600);
   try {
     for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done, bytes.length - done);
@@ -141,6 +149,22 @@ function createExclusive(path: string, bytes: Buffer, mode: number, owner: { uid
   }
   closeSync(fd);
 }
+
+/** Why rtrack must not write the file anew (one line), or undefined: bytes that are not UTF-8, hard links. */
+function refusal(target: string, file: FileSnapshot): string | undefined {
+  const again = Buffer.from(file.text, 'utf8');
+  if (!again.equals(file.bytes)) {
+    let at = 0;
+    while (at < file.bytes.length && file.bytes[at] === again[at]) at++;
+    return `${target} holds bytes that are not UTF-8 (the first at byte ${at}): rtrack would turn them into U+FFFD; it was left unchanged`;
+  }
+  if (file.stat.nlink > 1) {
+    return `${target} has ${file.stat.nlink} names (hard links): writing it anew would leave the others with the old content; it was left unchanged (make the other names symbolic links to it, which rtrack follows)`;
+  }
+  return undefined;
+}
+
+type Owner = { uid: number; gid: number };
 
 /** `<target>.rtrack-backup-<UTC time>`, `-2`, `-3`…: the first name nothing has, created exclusively. */
 function createBackup(target: string, original: FileSnapshot, now: Date): string {
@@ -215,15 +239,18 @@ export function replaceFileText(path: string, edit: (text: string | undefined) =
     if (before && !isRoot() && before.stat.uid !== process.getuid?.()) {
       throw new Error(`${target} belongs to uid ${before.stat.uid}: rtrack would make it yours; run it as that user; it was left unchanged`);
     }
+    const refused = before && refusal(target, before);
+    if (refused) throw new FileRefused(refused);
     const next = edit(before?.text);
     if (next === undefined || next === before?.text) return { target, changed: false, ...(before ? { text: before.text } : {}) };
 
     if (!before) mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const owner = before?.stat;
     const temporary = join(dir, `.${basename(target)}.rtrack-${process.pid}-${(temporaries++).toString(36)}${Math.random().toString(36).slice(2, 8)}.tmp`);
     let backup: string | undefined;
     let committed = false;
     try {
-      createExclusive(temporary, Buffer.from(next, 'utf8'), before ? before.stat.mode & 0o7777 : 0o600, before?.stat);
+      createExclusive(temporary, Buffer.from(next, 'utf8'), before ? before.stat.mode & 0o7777 : 0o600, owner);
       if (before && !blank(before) && options.backup !== false) backup = createBackup(target, before, new Date()); // a blank file: nothing to keep
       options.beforeRecheck?.();
       if (!sameFile(before, readSnapshot(target))) continue; // changed meanwhile: again, on the new content

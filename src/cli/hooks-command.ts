@@ -34,7 +34,7 @@ import {
   type SettingsEdit,
 } from '../rules/agent-hooks.js';
 import { OPENCODE_PLUGIN_DIRECTORY, OPENCODE_PLUGIN_FILE, opencodePluginText, parseOpencodePlugin } from '../rules/opencode-plugin.js';
-import { replaceFileText, type ReplaceOptions, type ReplaceResult } from '../settings-file.js';
+import { FileRefused, replaceFileText, type ReplaceOptions, type ReplaceResult } from '../settings-file.js';
 import { UsageError } from './common.js';
 
 const RTRACK_BIN = packageFile('bin/rtrack.js');
@@ -141,6 +141,7 @@ function changeSettings(path: string, edit: (text: string | undefined) => string
     return replaceFileText(path, edit, options);
   } catch (err) {
     if (err instanceof UsageError || (err as Error).message.startsWith('hooks: ')) throw err;
+    if (err instanceof FileRefused) throw new UsageError(`hooks: ${err.message}`);
     throw new Error(`hooks: ${(err as Error).message}`);
   }
 }
@@ -292,6 +293,7 @@ async function reapingAfterInstall(agent: string, options: HooksOptions, config:
       written = replaceFileText(userConfig, reapedConfigText);
     } catch (err) {
       if (err instanceof ConfigError) throw err;
+      if (err instanceof FileRefused) throw new UsageError(`hooks: ${err.message}`);
       throw new Error(`hooks: ${(err as Error).message}`);
     }
     if (written.changed) process.stdout.write(`rtrack: turned reaping on in ${userConfig}${written.backup ? `; the previous file is ${written.backup}` : ''}\n`);

@@ -6,7 +6,7 @@
 // line ends; and never install hooks that would run a file someone else could put in place.
 // Real files and processes in temporary directories; HOME and XDG_* point there.
 import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, existsSync, openSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, linkSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
@@ -74,5 +74,31 @@ describe('settings safety: an agent saving its settings in place while rtrack ed
     expect(r.code, r.stderr).toBe(0);
     expect(readFileSync(settings, 'utf8')).toContain('session start');
     expect(backupsOf(settings)).toEqual([]);
+  });
+});
+
+describe('settings safety: files rtrack must not write anew as they are', () => {
+  it('bytes that are not UTF-8 (a Latin-1 value): refused (one line, exit 2), byte for byte unchanged (F6)', async () => {
+    const h = newHome();
+    const settings = join(h.home, 'settings.json');
+    const original = Buffer.concat([Buffer.from('{\n  "env": { "KEY": "'), Buffer.from([0x61, 0x62, 0xff, 0xfe, 0x63, 0x64]), Buffer.from('" }\n}\n')]);
+    writeFileSync(settings, original);
+    const r = await runCli(['hooks', 'install', 'claude-code', '--settings', settings], { env: h.env });
+    expect([r.code, oneLine(r.stderr)]).toEqual([2, 1]);
+    expect(r.stderr).toContain(`${settings} holds bytes that are not UTF-8 (the first at byte 23): rtrack would turn them into U+FFFD; it was left unchanged`);
+    expect(readFileSync(settings).equals(original)).toBe(true);
+    expect(backupsOf(settings)).toEqual([]);
+  });
+
+  it('a settings file with a second name (a hard link): refused with a hint (one line, exit 2), both names keep sharing it (F10a)', async () => {
+    const h = newHome();
+    const settings = join(h.home, 'settings.json');
+    const other = join(h.home, 'dotfiles-settings.json');
+    writeFileSync(settings, '{ "model": "opus" }\n');
+    linkSync(settings, other);
+    const r = await runCli(['hooks', 'install', 'claude-code', '--settings', settings], { env: h.env });
+    expect([r.code, oneLine(r.stderr)]).toEqual([2, 1]);
+    expect(r.stderr).toContain(`${settings} has 2 names (hard links): writing it anew would leave the others with the old content; it was left unchanged (make the other names symbolic links to it, which rtrack follows)`);
+    expect([statSync(settings).ino, statSync(settings).nlink, readFileSync(settings, 'utf8')]).toEqual([statSync(other).ino, 2, '{ "model": "opus" }\n']);
   });
 });
