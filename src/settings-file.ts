@@ -18,10 +18,13 @@
 // - a file rtrack cannot write without harm is refused (FileRefused): one whose bytes are not all
 //   UTF-8 (they would come back as U+FFFD), one with several names (hard links: the rename would
 //   leave the others with the old content);
+// - as root, what is created (the directories made, a new file) gets the owner and group of the
+//   nearest directory above it that exists: `sudo -E rtrack …` does not lock the user out of a new
+//   ~/.claude;
 // - after any error the file is exactly as it was.
 //
 // Synchronous: a one-shot command that has nothing else to do meanwhile.
-import { closeSync, constants, fchmodSync, fchownSync, fstatSync, fsyncSync, linkSync, lstatSync, mkdirSync, openSync, readFileSync, readlinkSync, realpathSync, renameSync, unlinkSync, writeSync, type Stats } from 'node:fs';
+import { chownSync, closeSync, constants, fchmodSync, fchownSync, fstatSync, fsyncSync, linkSync, lstatSync, mkdirSync, openSync, readFileSync, readlinkSync, realpathSync, renameSync, statSync, unlinkSync, writeSync, type Stats } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 
 /** A file rtrack will not change as it is (a person must look at it first): the message says why, in one line. */
@@ -166,6 +169,43 @@ function refusal(target: string, file: FileSnapshot): string | undefined {
 
 type Owner = { uid: number; gid: number };
 
+/**
+ * Makes the directory and those missing above it, 0700. As root, each one made gets the owner and
+ * group of the nearest directory above it that exists, and the owner returned is the directory's
+ * (a new file in it takes it): run as root with the user's HOME, rtrack leaves nothing of root's
+ * in the user's home. Not as root: the user's own, undefined.
+ */
+function makeDirectory(dir: string): Owner | undefined {
+  if (!isRoot()) {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    return undefined;
+  }
+  const missing: string[] = [];
+  let existing = dir;
+  let parent: Stats;
+  for (;;) {
+    try {
+      parent = statSync(existing);
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || dirname(existing) === existing) throw err;
+    }
+    missing.unshift(existing);
+    existing = dirname(existing);
+  }
+  for (const made of missing) {
+    try {
+      mkdirSync(made, { mode: 0o700 });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') continue; // made meanwhile: not rtrack's to give away
+      throw err;
+    }
+    chownSync(made, parent.uid, parent.gid);
+  }
+  const stat = statSync(dir);
+  return { uid: stat.uid, gid: stat.gid };
+}
+
 /** `<target>.rtrack-backup-<UTC time>`, `-2`, `-3`…: the first name nothing has, created exclusively. */
 function createBackup(target: string, original: FileSnapshot, now: Date): string {
   const stamp = now.toISOString().replace(/\.\d+Z$/, 'Z').replace(/[-:]/g, '');
@@ -244,8 +284,7 @@ export function replaceFileText(path: string, edit: (text: string | undefined) =
     const next = edit(before?.text);
     if (next === undefined || next === before?.text) return { target, changed: false, ...(before ? { text: before.text } : {}) };
 
-    if (!before) mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const owner = before?.stat;
+    const owner = before ? before.stat : makeDirectory(dir);
     const temporary = join(dir, `.${basename(target)}.rtrack-${process.pid}-${(temporaries++).toString(36)}${Math.random().toString(36).slice(2, 8)}.tmp`);
     let backup: string | undefined;
     let committed = false;

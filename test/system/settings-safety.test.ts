@@ -6,7 +6,7 @@
 // line ends; and never install hooks that would run a file someone else could put in place.
 // Real files and processes in temporary directories; HOME and XDG_* point there.
 import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, existsSync, linkSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, existsSync, linkSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
@@ -100,5 +100,22 @@ describe('settings safety: files rtrack must not write anew as they are', () => 
     expect([r.code, oneLine(r.stderr)]).toEqual([2, 1]);
     expect(r.stderr).toContain(`${settings} has 2 names (hard links): writing it anew would leave the others with the old content; it was left unchanged (make the other names symbolic links to it, which rtrack follows)`);
     expect([statSync(settings).ino, statSync(settings).nlink, readFileSync(settings, 'utf8')]).toEqual([statSync(other).ino, 2, '{ "model": "opus" }\n']);
+  });
+});
+
+describe('settings safety: run as root with the user\'s HOME (sudo -E, sudo on distributions that keep HOME) (F4)', () => {
+  it.skipIf(!asRoot)('what install --reap creates in the user\'s home is the user\'s (their ~/.claude, ~/.config, the per-user config); in a directory of root\'s, root\'s', async () => {
+    const h = newHome();
+    chownSync(h.home, 65534, 65534);
+    chmodSync(h.home, 0o700);
+    const r = await runCli(['hooks', 'install', 'claude-code', '--reap'], { env: h.env });
+    expect(r.code, r.stderr).toBe(0);
+    const owners = (paths: string[]): Record<string, [number, number]> => Object.fromEntries(paths.map((p) => [p, [statSync(join(h.home, p)).uid, statSync(join(h.home, p)).gid]]));
+    const made = ['.claude', '.claude/settings.json', 'config', 'config/rtrack', 'config/rtrack/config.yaml'];
+    expect(owners(made)).toEqual(Object.fromEntries(made.map((p) => [p, [65534, 65534]])));
+    // a directory of root's in the home (made by an earlier `sudo`): what is made in it is root's, as the directory is
+    mkdirSync(join(h.home, '.gemini'), { mode: 0o755 });
+    expect((await runCli(['hooks', 'install', 'gemini'], { env: h.env })).code).toBe(0);
+    expect(owners(['.gemini/settings.json'])).toEqual({ '.gemini/settings.json': [0, 0] });
   });
 });
