@@ -88,9 +88,49 @@ function userSettings(agent: HookAgent): string {
   return join(home(), directory, userFile);
 }
 
+/** A settings file rtrack cannot use (a usage error, exit 2); `why` is what `hooks status` says of it. */
+class UnusableSettings extends UsageError {
+  constructor(
+    message: string,
+    readonly why: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * A key given twice in one object (`"hooks": {…}, "hooks": {…}`), with the lines of both; undefined
+ * when there is none. jsonc-parser's edits change the first, the agents (JSON.parse) read the last:
+ * uninstall would remove hooks of the user's and leave rtrack's, install would add hooks the agent
+ * never sees.
+ */
+function duplicateKey(text: string): { key: string; lines: [number, number] } | undefined {
+  const root = loadJsonc().parseTree(text, [], { disallowComments: false, allowTrailingComma: false });
+  const lineOf = (offset: number): number => text.slice(0, offset).split('\n').length;
+  const walk = (node: import('jsonc-parser').Node): { key: string; lines: [number, number] } | undefined => {
+    if (node.type === 'object') {
+      const seen = new Map<string, number>();
+      for (const property of node.children ?? []) {
+        const key = property.children?.[0];
+        if (key?.type !== 'string') continue;
+        const first = seen.get(key.value as string);
+        if (first !== undefined) return { key: key.value as string, lines: [lineOf(first), lineOf(key.offset)] };
+        seen.set(key.value as string, key.offset);
+      }
+    }
+    for (const child of node.children ?? []) {
+      const found = walk(child);
+      if (found) return found;
+    }
+    return undefined;
+  };
+  return root && walk(root);
+}
+
 /**
  * The settings in a file's text; `{}` for no file. Text that is not JSON (comments allowed where
- * the agent reads them) is a usage error: such a file is never written.
+ * the agent reads them), or that gives a key twice in one object, is a usage error: such a file is
+ * never written.
  */
 function parseSettings(path: string, text: string | undefined, comments: boolean): unknown {
   if (text === undefined || text.trim() === '') return {};
@@ -100,7 +140,12 @@ function parseSettings(path: string, text: string | undefined, comments: boolean
   if (errors.length > 0) {
     const { error, offset } = errors[0]!;
     const before = text.slice(0, offset).split('\n');
-    throw new UsageError(`hooks: ${path} is not valid JSON (${printParseErrorCode(error)} at line ${before.length} column ${before.at(-1)!.length + 1}); it was left unchanged`);
+    throw new UnusableSettings(`hooks: ${path} is not valid JSON (${printParseErrorCode(error)} at line ${before.length} column ${before.at(-1)!.length + 1}); it was left unchanged`, 'not valid JSON');
+  }
+  const duplicate = duplicateKey(text);
+  if (duplicate) {
+    const twice = `the key ${JSON.stringify(duplicate.key)} twice in one object (lines ${duplicate.lines.join(' and ')}): the agent reads only the last`;
+    throw new UnusableSettings(`hooks: ${path} has ${twice}, an edit would change the first; remove one of them; it was left unchanged`, `not usable: ${twice}`);
   }
   return settings;
 }
@@ -151,6 +196,7 @@ function planned(path: string, plan: () => SettingsEdit[]): SettingsEdit[] {
   try {
     return plan();
   } catch (err) {
+    if (err instanceof UsageError) throw err; // the file's own (not valid JSON…): said already
     throw new UsageError(`hooks: ${path}: ${(err as Error).message}; it was left unchanged`);
   }
 }
@@ -412,8 +458,8 @@ async function statusOf(path: string, agent: HookAgent | undefined): Promise<str
   let settings: unknown;
   try {
     settings = parseSettings(path, text, agent === undefined || HOOK_AGENT_SETTINGS[agent].comments);
-  } catch {
-    return 'not valid JSON';
+  } catch (err) {
+    return err instanceof UnusableSettings ? err.why : 'not valid JSON';
   }
   const found = rtrackHooks(settings);
   const offAgent = agent ?? found[0]?.command.agent;

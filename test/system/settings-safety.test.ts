@@ -119,3 +119,27 @@ describe('settings safety: run as root with the user\'s HOME (sudo -E, sudo on d
     expect(owners(['.gemini/settings.json'])).toEqual({ '.gemini/settings.json': [0, 0] });
   });
 });
+
+describe('settings safety: a key given twice in one object (F5)', () => {
+  const RTRACK_START = "[ -f '/x/bin/rtrack.js' ] && [ -x '/usr/bin/node' ] && '/usr/bin/node' '/x/bin/rtrack.js' session start --agent claude-code || true";
+
+  it('the agents read the last, an edit changes the first: install and uninstall refuse (one line, exit 2, unchanged); status says why', async () => {
+    const h = newHome();
+    const settings = join(h.home, 'settings.json');
+    // uninstall would have removed the user's hook (the first "hooks") and left rtrack's (the last, which the agent runs)
+    const twice = `{\n  "hooks": {\n    "SessionStart": [ { "hooks": [ { "type": "command", "command": "echo my-own-hook" } ] } ]\n  },\n  "hooks": {\n    "SessionStart": [ { "hooks": [ { "type": "command", "command": ${JSON.stringify(RTRACK_START)}, "timeout": 10 } ] } ]\n  }\n}\n`;
+    // install would have added hooks to the first "SessionStart", which the agent never reads
+    const nested = '{\n  "hooks": {\n    "SessionStart": [],\n    "PreToolUse": [],\n    "SessionStart": [ { "hooks": [ { "type": "command", "command": "echo mine" } ] } ]\n  }\n}\n';
+    for (const [original, key, lines] of [[twice, 'hooks', '2 and 5'], [nested, 'SessionStart', '3 and 5']] as const) {
+      writeFileSync(settings, original);
+      for (const command of ['install', 'uninstall']) {
+        const r = await runCli(['hooks', command, 'claude-code', '--settings', settings], { env: h.env });
+        expect([r.code, r.stderr]).toEqual([2, `rtrack: hooks: ${settings} has the key "${key}" twice in one object (lines ${lines}): the agent reads only the last, an edit would change the first; remove one of them; it was left unchanged\n`]);
+        expect(readFileSync(settings, 'utf8')).toBe(original);
+      }
+      const status = await runCli(['hooks', 'status', '--settings', settings], { env: h.env, cwd: h.home });
+      expect(status.stdout).toContain(`${settings}: not usable: the key "${key}" twice in one object (lines ${lines}): the agent reads only the last\n`);
+    }
+    expect(backupsOf(settings)).toEqual([]);
+  });
+});
