@@ -24,7 +24,7 @@
 // - after any error the file is exactly as it was.
 //
 // Synchronous: a one-shot command that has nothing else to do meanwhile.
-import { chownSync, closeSync, constants, fchmodSync, fchownSync, fstatSync, fsyncSync, linkSync, lstatSync, mkdirSync, openSync, readFileSync, readlinkSync, realpathSync, renameSync, statSync, unlinkSync, writeSync, type Stats } from 'node:fs';
+import { chownSync, closeSync, constants, fchmodSync, fchownSync, fstatSync, fsyncSync, linkSync, lstatSync, mkdirSync, openSync, readlinkSync, readSync, realpathSync, renameSync, statSync, unlinkSync, writeSync, type Stats } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 
 /** A file rtrack will not change as it is (a person must look at it first): the message says why, in one line. */
@@ -65,11 +65,56 @@ function realDirectory(dir: string): string {
   }
 }
 
-/** Reads the resolved target without following a link put there since it was resolved. */
+/** The most rtrack reads of a settings file or config: a larger one is not read (nor written). */
+export const MAX_FILE_BYTES = 1024 * 1024;
+
+/**
+ * Reads at most MAX_FILE_BYTES of an open regular file; undefined when it holds more. Never blocks
+ * and never runs away: the caller opened it O_NONBLOCK (a FIFO planted where a settings file should
+ * be), and checked with fstat that it is a regular file (not `/dev/zero`, which never ends).
+ */
+function readBounded(fd: number): Buffer | undefined {
+  const buffer = Buffer.alloc(MAX_FILE_BYTES + 1);
+  let length = 0;
+  while (length < buffer.length) {
+    const n = readSync(fd, buffer, length, buffer.length - length, null);
+    if (n === 0) break;
+    length += n;
+  }
+  return length > MAX_FILE_BYTES ? undefined : buffer.subarray(0, length);
+}
+
+/**
+ * A file that is only looked at (`hooks status`, `rtrack sessions`: a repository's settings files,
+ * the configs their hooks name), its links followed: its text; what keeps it from being read
+ * (`not a regular file`, `larger than 1 MiB`) as a problem; undefined when there is no file.
+ */
+export function readSmallFile(path: string): { text: string } | { problem: string } | undefined {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+    return { problem: `cannot be read (${code ?? (err as Error).message})` };
+  }
+  try {
+    const stat = fstatSync(fd);
+    if (!stat.isFile()) return { problem: 'not a regular file: not read' };
+    const bytes = stat.size > MAX_FILE_BYTES ? undefined : readBounded(fd);
+    return bytes ? { text: bytes.toString('utf8') } : { problem: 'larger than 1 MiB: not read' };
+  } catch (err) {
+    return { problem: `cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})` };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Reads the resolved target without following a link put there since it was resolved (nor blocking on a FIFO). */
 export function readSnapshot(target: string): FileSnapshot | undefined {
   let fd: number;
   try {
-    fd = openSync(target, constants.O_RDONLY | constants.O_NOFOLLOW);
+    fd = openSync(target, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return undefined;
@@ -78,8 +123,9 @@ export function readSnapshot(target: string): FileSnapshot | undefined {
   }
   try {
     const stat = fstatSync(fd);
-    if (!stat.isFile()) throw new Error(`${target} is not a regular file; it was left unchanged`);
-    const bytes = readFileSync(fd);
+    if (!stat.isFile()) throw new FileRefused(`${target} is not a regular file; it was left unchanged`);
+    const bytes = stat.size > MAX_FILE_BYTES ? undefined : readBounded(fd);
+    if (!bytes) throw new FileRefused(`${target} is larger than 1 MiB, more than a settings file holds; it was left unchanged`);
     return { bytes, text: bytes.toString('utf8'), stat };
   } finally {
     closeSync(fd);

@@ -4,12 +4,12 @@
 // with jsonc-parser, never re-serialized: comments, key order, numbers and every other byte stay,
 // except the indentation of the lines an edit touches (a one-line file becomes indented). It is
 // written the safe way (src/settings-file.ts).
-import { accessSync, constants, existsSync, readFileSync, statSync, unlinkSync } from 'node:fs';
+import { accessSync, constants, existsSync, statSync, unlinkSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
-import { configTextWithReap, loadConfigFile, userConfigPath } from '../config.js';
+import { configTextWithReap, loadConfigFile, parseConfigFile, userConfigPath } from '../config.js';
 import { ConfigError } from '../errors.js';
 import { packageFile, stateDirectory } from '../files.js';
 import { followerStartProblem, runningFollower } from '../operations/agent-sessions.js';
@@ -34,7 +34,7 @@ import {
   type SettingsEdit,
 } from '../rules/agent-hooks.js';
 import { OPENCODE_PLUGIN_DIRECTORY, OPENCODE_PLUGIN_FILE, opencodePluginText, parseOpencodePlugin } from '../rules/opencode-plugin.js';
-import { FileRefused, replaceFileText, type ReplaceOptions, type ReplaceResult } from '../settings-file.js';
+import { FileRefused, readSmallFile, replaceFileText, type ReplaceOptions, type ReplaceResult } from '../settings-file.js';
 import { UsageError } from './common.js';
 
 const RTRACK_BIN = packageFile('bin/rtrack.js');
@@ -201,7 +201,12 @@ function planned(path: string, plan: () => SettingsEdit[]): SettingsEdit[] {
   }
 }
 
-const readIfThere = (path: string): string | undefined => (existsSync(path) ? readFileSync(path, 'utf8') : undefined);
+/** A settings file's (or config's) text, undefined when there is none; one that cannot be read (a FIFO, more than 1 MiB): a usage error. */
+function readIfThere(path: string): string | undefined {
+  const read = readSmallFile(path);
+  if (read && 'problem' in read) throw new UsageError(`hooks: ${path}: ${read.problem}`);
+  return read?.text;
+}
 
 /** Why a hook of rtrack's no longer runs (its rtrack or its Node is gone), or undefined when it runs. */
 function staleBecause(command: HookCommand): string | undefined {
@@ -241,7 +246,9 @@ async function followerConfig(config: string | undefined): Promise<{ text: strin
   const file = config ?? (existsSync(userConfigPath()) ? userConfigPath() : undefined);
   if (file === undefined) return { text: `reaping is off: the follower reads no config file (there is no ${userConfigPath()}), the defaults`, off: true };
   try {
-    const { sessions } = await loadConfigFile(file);
+    const read = readSmallFile(file); // a config a repository's hooks name may be a FIFO, or /dev/zero
+    if (read === undefined || 'problem' in read) throw new ConfigError(`${file}: cannot read config: ${read?.problem ?? 'no such file'}`);
+    const { sessions } = parseConfigFile(read.text, file);
     return { text: `reaping is ${sessions.reap ? 'on' : 'off'}: the follower reads ${file}`, off: !sessions.reap };
   } catch (err) {
     return { text: `the follower cannot use its config: ${(err as Error).message}`, off: false };
@@ -415,8 +422,10 @@ function uninstallOpencodePlugin(options: HooksOptions): number {
 
 /** One plugin file's state for `hooks status`: installed, stale, not rtrack's, no such file. */
 async function pluginStatusOf(path: string): Promise<string> {
-  const text = readIfThere(path);
-  if (text === undefined) return 'no such file';
+  const read = readSmallFile(path);
+  if (read === undefined) return 'no such file';
+  if ('problem' in read) return read.problem;
+  const { text } = read;
   const plugin = parseOpencodePlugin(text);
   if (!plugin) return "not rtrack's plugin (a file of that name that rtrack did not write, or an edited copy)";
   const stale = staleBecause({ ...plugin, subcommand: 'start', agent: 'opencode', guarded: true });
@@ -453,8 +462,10 @@ export async function hooksUninstall(name: string, options: HooksOptions): Promi
 
 /** One settings file's state for `hooks status`: installed (which events), stale, no rtrack hooks, no such file, not valid JSON. */
 async function statusOf(path: string, agent: HookAgent | undefined): Promise<string> {
-  const text = readIfThere(path);
-  if (text === undefined) return 'no such file';
+  const read = readSmallFile(path);
+  if (read === undefined) return 'no such file';
+  if ('problem' in read) return read.problem;
+  const { text } = read;
   let settings: unknown;
   try {
     settings = parseSettings(path, text, agent === undefined || HOOK_AGENT_SETTINGS[agent].comments);

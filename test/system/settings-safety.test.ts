@@ -6,13 +6,14 @@
 // line ends; and never install hooks that would run a file someone else could put in place.
 // Real files and processes in temporary directories; HOME and XDG_* point there.
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, closeSync, existsSync, linkSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, existsSync, linkSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, symlinkSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runCli } from '../helpers/cli.js';
+import { RTRACK, runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/temp.js';
 
 const asRoot = process.getuid?.() === 0;
+const quote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
 
 interface Home {
   home: string;
@@ -143,3 +144,44 @@ describe('settings safety: a key given twice in one object (F5)', () => {
     expect(backupsOf(settings)).toEqual([]);
   });
 });
+
+describe('settings safety: a repository\'s files that are not settings (F8)', () => {
+  it('a FIFO, a link to /dev/zero, a file over 1 MiB, a config named by a hook that is /dev/zero: `rtrack sessions` and `hooks status` neither hang nor read them; status says why; install refuses', async () => {
+    const h = newHome();
+    const repo = join(h.home, 'repo');
+    mkdirSync(join(repo, '.claude'), { recursive: true });
+    mkdirSync(join(repo, '.gemini'), { recursive: true });
+    mkfifoSync(join(repo, '.claude', 'settings.json'));
+    symlinkSync('/dev/zero', join(repo, '.claude', 'settings.local.json'));
+    const hook = (config: string): string => `[ -f ${quote(RTRACK)} ] && [ -x ${quote(process.execPath)} ] && ${quote(process.execPath)} ${quote(RTRACK)} session start --agent gemini-cli --config ${quote(config)} || true`;
+    writeFileSync(join(repo, '.gemini', 'settings.json'), `${JSON.stringify({ hooks: { SessionStart: [{ hooks: [{ type: 'command', command: hook('/dev/zero') }] }] } })}\n`);
+    mkdirSync(join(h.home, '.gemini'));
+    writeFileSync(join(h.home, '.gemini', 'settings.json'), `{ "padding": "${'x'.repeat(1024 * 1024)}" }\n`);
+    const sessions = await runCli(['sessions'], { env: h.env, cwd: repo, timeoutMs: 15_000 });
+    expect([sessions.code, sessions.signal], sessions.stderr).toEqual([0, null]);
+    expect(sessions.stdout).toContain('rtrack: gemini-cli sessions: the follower cannot use its config: /dev/zero: cannot read config: not a regular file: not read');
+    const status = await runCli(['hooks', 'status'], { env: h.env, cwd: repo, timeoutMs: 15_000 });
+    expect([status.code, status.signal], status.stderr).toEqual([0, null]);
+    for (const line of [
+      `  ${join(repo, '.claude', 'settings.json')}: not a regular file: not read`,
+      `  ${join(repo, '.claude', 'settings.local.json')}: not a regular file: not read`,
+      `  ${join(h.home, '.gemini', 'settings.json')}: larger than 1 MiB: not read`,
+      `  ${join(repo, '.gemini', 'settings.json')}: gemini-cli hooks installed (SessionStart); the follower cannot use its config: /dev/zero: cannot read config: not a regular file: not read`,
+    ]) {
+      expect(status.stdout).toContain(line);
+    }
+    for (const [agent, settings, why] of [
+      ['claude', join(repo, '.claude', 'settings.json'), 'is not a regular file'],
+      ['gemini', join(h.home, '.gemini', 'settings.json'), 'is larger than 1 MiB, more than a settings file holds'],
+    ]) {
+      const install = await runCli(['hooks', 'install', agent!, '--settings', settings!], { env: h.env, timeoutMs: 15_000 });
+      expect([install.code, install.signal, install.stderr]).toEqual([2, null, `rtrack: hooks: ${settings} ${why}; it was left unchanged\n`]);
+    }
+  });
+});
+
+// node:fs has no mkfifo: made with mkfifo(1).
+function mkfifoSync(path: string): void {
+  const made = spawnSync('mkfifo', [path]);
+  if (made.status !== 0) throw new Error(`mkfifo ${path} failed`);
+}
