@@ -4,10 +4,10 @@
 // with jsonc-parser, never re-serialized: comments, key order, numbers and every other byte stay,
 // except the indentation of the lines an edit touches (a one-line file becomes indented). It is
 // written the safe way (src/settings-file.ts).
-import { accessSync, constants, existsSync, statSync, unlinkSync } from 'node:fs';
+import { accessSync, constants, existsSync, lstatSync, readlinkSync, realpathSync, statSync, unlinkSync, type Stats } from 'node:fs';
 import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { configTextWithReap, loadConfigFile, parseConfigFile, userConfigPath } from '../config.js';
 import { ConfigError } from '../errors.js';
@@ -34,7 +34,7 @@ import {
   type SettingsEdit,
 } from '../rules/agent-hooks.js';
 import { OPENCODE_PLUGIN_DIRECTORY, OPENCODE_PLUGIN_FILE, opencodePluginText, parseOpencodePlugin } from '../rules/opencode-plugin.js';
-import { FileRefused, readSmallFile, replaceFileText, type ReplaceOptions, type ReplaceResult } from '../settings-file.js';
+import { FileRefused, readSmallFile, replaceFileText, resolveTarget, type ReplaceOptions, type ReplaceResult } from '../settings-file.js';
 import { UsageError } from './common.js';
 
 const RTRACK_BIN = packageFile('bin/rtrack.js');
@@ -81,6 +81,58 @@ function opencodePluginPath(settings: string | undefined): string {
 }
 
 const home = (): string => process.env.HOME || homedir();
+
+/** The directories an agent keeps a project's settings in: the directory holding one is the project. */
+const PROJECT_SETTINGS_DIRECTORIES = new Set(['.claude', '.gemini', '.opencode']);
+
+/**
+ * Why rtrack must not write the file named with --settings through its links (one line), or
+ * undefined. A cloned repository can ship links: `.claude/settings.json -> ../../.docker/config.json`
+ * would have rtrack edit (and back up) a file of the user's outside it, a dangling one create a file
+ * wherever it points. So a link must lead to a file that exists, and, for a project's settings (in
+ * `.claude`, `.gemini`, `.opencode`), one inside the project (the directory that holds that
+ * directory). The user's own default file is not named with --settings: its links (into a dotfiles
+ * repository) are followed as always.
+ */
+function settingsLinkProblem(path: string): string | undefined {
+  const parts = path.split('/');
+  let at = parts.length - 2;
+  while (at > 0 && !PROJECT_SETTINGS_DIRECTORIES.has(parts[at]!)) at--;
+  const project = at > 0 ? parts.slice(0, at).join('/') || '/' : undefined;
+  let current = project ?? dirname(path);
+  for (const part of relative(current, path).split('/')) {
+    current = join(current, part);
+    let stat: Stats;
+    try {
+      stat = lstatSync(current);
+    } catch {
+      break; // not there: made in the directory that is
+    }
+    if (!stat.isSymbolicLink()) continue;
+    try {
+      statSync(current);
+    } catch {
+      return `${current} is a symbolic link to ${readlinkSync(current)}, which does not exist: rtrack would create a file wherever it points; nothing was written`;
+    }
+  }
+  if (project === undefined) return undefined;
+  let realProject: string;
+  try {
+    realProject = realpathSync(project);
+  } catch {
+    return undefined; // no project yet: nothing in it leads anywhere
+  }
+  const target = resolveTarget(path);
+  if (target.startsWith(`${realProject}/`)) return undefined;
+  return `${path} leads out of its project ${project} (to ${target}) through a symbolic link: a repository's link must not have rtrack change a file elsewhere; it was left unchanged`;
+}
+
+/** Refuses (usage error, exit 2) a --settings file whose links lead where rtrack must not write (settingsLinkProblem); not the default file. */
+function checkSettingsLinks(path: string, named: string | undefined, defaultPath: string): void {
+  if (named === undefined || path === defaultPath) return;
+  const problem = settingsLinkProblem(path);
+  if (problem) throw new UsageError(`hooks: ${problem}`);
+}
 
 /** The agent's user-level settings file (Claude Code: ~/.claude/settings.json; Gemini CLI: ~/.gemini/settings.json). */
 function userSettings(agent: HookAgent): string {
@@ -299,6 +351,7 @@ export async function hooksInstall(name: string, options: HooksOptions): Promise
   if (isPluginAgent(agent)) return installOpencodePlugin(options, config);
   const { comments, timeout } = HOOK_AGENT_SETTINGS[agent];
   const path = resolve(options.settings ?? userSettings(agent));
+  checkSettingsLinks(path, options.settings, userSettings(agent));
   const commands = Object.fromEntries(
     (Object.keys(HOOK_EVENTS) as HookEvent[]).map((event) => [event, hookCommand({ node: process.execPath, bin: RTRACK_BIN, subcommand: HOOK_EVENTS[event], agent, ...config })]),
   ) as Record<HookEvent, string>;
@@ -367,6 +420,7 @@ function notOurPlugin(path: string, text: string): string | undefined {
  */
 async function installOpencodePlugin(options: HooksOptions, config: { config?: string }): Promise<number> {
   const path = opencodePluginPath(options.settings);
+  checkSettingsLinks(path, options.settings, opencodePluginPath(undefined));
   const text = opencodePluginText({ node: process.execPath, bin: RTRACK_BIN, ...config });
   let had = false;
   const edit = (current: string | undefined): string | undefined => {
@@ -397,6 +451,7 @@ async function installOpencodePlugin(options: HooksOptions, config: { config?: s
 /** `rtrack hooks uninstall opencode`: removes rtrack's plugin file, recognised exactly; anything else of that name stays. */
 function uninstallOpencodePlugin(options: HooksOptions): number {
   const path = opencodePluginPath(options.settings);
+  checkSettingsLinks(path, options.settings, opencodePluginPath(undefined));
   const text = readIfThere(path);
   if (text === undefined) {
     process.stdout.write(`rtrack: no rtrack plugin at ${path}\n`);
@@ -441,6 +496,7 @@ export async function hooksUninstall(name: string, options: HooksOptions): Promi
   if (isPluginAgent(agent)) return uninstallOpencodePlugin(options);
   const { comments } = HOOK_AGENT_SETTINGS[agent];
   const path = resolve(options.settings ?? userSettings(agent));
+  checkSettingsLinks(path, options.settings, userSettings(agent));
   const edit = (text: string | undefined): string | undefined => {
     if (text === undefined) return undefined;
     const edits = planned(path, () => uninstallEdits(parseSettings(path, text, comments)));

@@ -185,3 +185,50 @@ function mkfifoSync(path: string): void {
   const made = spawnSync('mkfifo', [path]);
   if (made.status !== 0) throw new Error(`mkfifo ${path} failed`);
 }
+
+describe('settings safety: a cloned repository\'s links (F7)', () => {
+  it('a project\'s settings file (--settings) whose link leads out of the project, or nowhere: refused (one line, exit 2), nothing changed or created; a link inside the project is followed', async () => {
+    const h = newHome();
+    const repo = join(h.home, 'repo');
+    mkdirSync(join(repo, '.claude'), { recursive: true });
+    mkdirSync(join(h.home, '.docker'));
+    const docker = join(h.home, '.docker', 'config.json');
+    const secret = '{ "auths": { "registry": { "auth": "c2VjcmV0" } } }\n';
+    writeFileSync(docker, secret);
+    const settings = join(repo, '.claude', 'settings.json');
+    symlinkSync('../../.docker/config.json', settings);
+    for (const command of ['install', 'uninstall']) {
+      const r = await runCli(['hooks', command, 'claude', '--settings', '.claude/settings.json'], { env: h.env, cwd: repo });
+      expect([r.code, r.stderr]).toEqual([2, `rtrack: hooks: ${settings} leads out of its project ${repo} (to ${docker}) through a symbolic link: a repository's link must not have rtrack change a file elsewhere; it was left unchanged\n`]);
+    }
+    expect([readFileSync(docker, 'utf8'), readdirSync(join(h.home, '.docker'))]).toEqual([secret, ['config.json']]);
+
+    // a dangling link: rtrack would create a file wherever it points
+    const local = join(repo, '.claude', 'settings.local.json');
+    symlinkSync('../../planted/settings.json', local);
+    mkdirSync(join(h.home, 'planted'));
+    const dangling = await runCli(['hooks', 'install', 'claude', '--settings', local], { env: h.env });
+    expect([dangling.code, dangling.stderr]).toEqual([2, `rtrack: hooks: ${local} is a symbolic link to ../../planted/settings.json, which does not exist: rtrack would create a file wherever it points; nothing was written\n`]);
+    expect(readdirSync(join(h.home, 'planted'))).toEqual([]);
+
+    // the agent's directory itself a link out of the project; opencode's plugin directory too
+    const gemini = join(repo, '.gemini');
+    symlinkSync(join(h.home, '.docker'), gemini);
+    const out = await runCli(['hooks', 'install', 'gemini', '--settings', join(gemini, 'settings.json')], { env: h.env });
+    expect([out.code, out.stderr]).toEqual([2, expect.stringContaining(`leads out of its project ${repo} (to ${join(h.home, '.docker', 'settings.json')})`)]);
+    mkdirSync(join(repo, '.opencode'));
+    symlinkSync(join(h.home, 'planted'), join(repo, '.opencode', 'plugins'));
+    const plugin = await runCli(['hooks', 'install', 'opencode', '--settings', join(repo, '.opencode', 'plugins')], { env: h.env });
+    expect([plugin.code, plugin.stderr]).toEqual([2, expect.stringContaining(`leads out of its project ${repo} (to ${join(h.home, 'planted', 'rtrack.js')})`)]);
+    expect([readdirSync(join(h.home, '.docker')), readdirSync(join(h.home, 'planted'))]).toEqual([['config.json'], []]);
+
+    // a link inside the project: followed, kept
+    mkdirSync(join(repo, 'config'));
+    writeFileSync(join(repo, 'config', 'claude.json'), '{ "model": "opus" }\n');
+    const inside = join(repo, '.claude', 'inside.json');
+    symlinkSync('../config/claude.json', inside);
+    const ok = await runCli(['hooks', 'install', 'claude', '--settings', inside], { env: h.env });
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(readFileSync(join(repo, 'config', 'claude.json'), 'utf8')).toContain('session start');
+  });
+});
