@@ -448,30 +448,45 @@ async function installOpencodePlugin(options: HooksOptions, config: { config?: s
   return 0;
 }
 
-/** `rtrack hooks uninstall opencode`: removes rtrack's plugin file, recognised exactly; anything else of that name stays. */
+/**
+ * `rtrack hooks uninstall opencode`: removes rtrack's plugin file, recognised exactly; anything else
+ * of that name stays. A symbolic link to it (from a dotfiles repository) goes with it: the file it
+ * points to, which rtrack wrote, is removed, then the link — not the link alone, which would leave
+ * rtrack's plugin in the dotfiles, to come back with the next link made to it.
+ */
 function uninstallOpencodePlugin(options: HooksOptions): number {
   const path = opencodePluginPath(options.settings);
   checkSettingsLinks(path, options.settings, opencodePluginPath(undefined));
-  const text = readIfThere(path);
+  const target = resolveTarget(path);
+  const text = readIfThere(target);
   if (text === undefined) {
     process.stdout.write(`rtrack: no rtrack plugin at ${path}\n`);
     return 0;
   }
-  const foreign = notOurPlugin(path, text);
+  const foreign = notOurPlugin(target, text);
   if (foreign) {
     process.stdout.write(`rtrack: ${foreign}\n`);
     return 0;
   }
+  let linked = false;
+  try {
+    linked = target !== path && lstatSync(path).isSymbolicLink();
+  } catch {
+    // the file alone
+  }
+  const what = `${target}${linked ? ` and the link ${path} to it` : ''}`;
   if (options.dryRun) {
-    process.stdout.write(`rtrack: dry run — ${path} would be removed\n`);
+    process.stdout.write(`rtrack: dry run — ${what} would be removed\n`);
     return 0;
   }
-  try {
-    unlinkSync(path);
-  } catch (err) {
-    throw new Error(`hooks: cannot remove ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  for (const file of linked ? [target, path] : [target]) {
+    try {
+      unlinkSync(file);
+    } catch (err) {
+      throw new Error(`hooks: cannot remove ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
   }
-  process.stdout.write(`rtrack: removed rtrack's opencode plugin ${path}; opencode runs without it from its next start\n`);
+  process.stdout.write(`rtrack: removed rtrack's opencode plugin ${what}; opencode runs without it from its next start\n`);
   return 0;
 }
 

@@ -232,3 +232,30 @@ describe('settings safety: a cloned repository\'s links (F7)', () => {
     expect(readFileSync(join(repo, 'config', 'claude.json'), 'utf8')).toContain('session start');
   });
 });
+
+describe('settings safety: opencode\'s plugin behind a link (F10b)', () => {
+  it('uninstall removes the plugin rtrack wrote into the dotfiles the link points to, then the link; a file there that is not rtrack\'s stays, and so does the link', async () => {
+    const h = newHome();
+    const dotfiles = join(h.home, 'dotfiles', 'opencode');
+    mkdirSync(dotfiles, { recursive: true });
+    const plugins = join(h.home, 'config', 'opencode', 'plugins');
+    mkdirSync(plugins, { recursive: true });
+    const link = join(plugins, 'rtrack.js');
+    const target = join(dotfiles, 'rtrack.js');
+    symlinkSync(target, link);
+    const install = await runCli(['hooks', 'install', 'opencode'], { env: h.env });
+    expect(install.code, install.stderr).toBe(0);
+    expect(readFileSync(target, 'utf8')).toMatch(/^\/\/ rtrack: the opencode plugin/);
+    const dry = await runCli(['hooks', 'uninstall', 'opencode', '--dry-run'], { env: h.env });
+    expect(dry.stdout).toBe(`rtrack: dry run — ${target} and the link ${link} to it would be removed\n`);
+    const r = await runCli(['hooks', 'uninstall', 'opencode'], { env: h.env });
+    expect([r.code, r.stdout]).toEqual([0, `rtrack: removed rtrack's opencode plugin ${target} and the link ${link} to it; opencode runs without it from its next start\n`]);
+    expect([readdirSync(dotfiles), readdirSync(plugins)]).toEqual([[], []]);
+
+    writeFileSync(target, 'export const Mine = async () => ({});\n');
+    symlinkSync(target, link);
+    const kept = await runCli(['hooks', 'uninstall', 'opencode'], { env: h.env });
+    expect([kept.code, kept.stdout]).toEqual([0, `rtrack: ${target} is not rtrack's plugin (a file of that name that rtrack did not write, or an edited copy); it was left unchanged\n`]);
+    expect([readFileSync(link, 'utf8'), readdirSync(plugins)]).toEqual(['export const Mine = async () => ({});\n', ['rtrack.js']]);
+  });
+});
