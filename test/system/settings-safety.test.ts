@@ -259,3 +259,16 @@ describe('settings safety: opencode\'s plugin behind a link (F10b)', () => {
     expect([readFileSync(link, 'utf8'), readdirSync(plugins)]).toEqual(['export const Mine = async () => ({});\n', ['rtrack.js']]);
   });
 });
+
+describe('settings safety: the per-user config\'s line ends (F10c)', () => {
+  it('install --reap on a config.yaml with CRLF line ends: reaping on, every line end still CRLF, comments kept', async () => {
+    const h = newHome();
+    const config = join(h.home, 'config', 'rtrack', 'config.yaml');
+    mkdirSync(join(h.home, 'config', 'rtrack'), { recursive: true });
+    const original = '# my settings, edited on Windows\r\ndiagnostics:\r\n  resource_tracking:\r\n    keep: [ sccache ] # mine\r\n    sessions:\r\n      reap: false\r\n';
+    writeFileSync(config, original);
+    const r = await runCli(['hooks', 'install', 'claude', '--reap'], { env: h.env });
+    expect(r.code, r.stderr).toBe(0);
+    expect(readFileSync(config, 'utf8')).toBe(original.replace('reap: false', 'reap: true'));
+  });
+});
