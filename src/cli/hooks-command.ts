@@ -7,7 +7,7 @@
 import { accessSync, constants, existsSync, lstatSync, readlinkSync, realpathSync, statSync, unlinkSync, type Stats } from 'node:fs';
 import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
-import { dirname, join, relative, resolve } from 'node:path';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { configTextWithReap, loadConfigFile, parseConfigFile, userConfigPath } from '../config.js';
 import { ConfigError } from '../errors.js';
@@ -25,6 +25,7 @@ import {
   NO_HOOKS,
   PLUGIN_AGENTS,
   rtrackHooks,
+  sharedEntryProblem,
   uninstallEdits,
   withoutRtrackHooks,
   type HookAgent,
@@ -50,6 +51,8 @@ export interface HooksOptions {
   config?: string;
   /** install: turn reaping on in the per-user config. */
   reap?: boolean;
+  /** install: name rtrack, Node or the config even where others could put their own file in their place. */
+  allowSharedPath?: boolean;
 }
 
 /** The agent named (or its command's name), when rtrack installs hooks (opencode: its plugin) for it; else one line saying why not (exit 2). */
@@ -260,6 +263,79 @@ function readIfThere(path: string): string | undefined {
   return read?.text;
 }
 
+/**
+ * Why another user could put their own file at `path` (sharedEntryProblem: the file or a directory
+ * above it is theirs, or writable by others; the one nearest the file), or undefined. Both ways to it are walked: as named
+ * (a link on the way counts by its owner) and as its links resolve; a part that does not exist is
+ * made only where the last one that does allows, so the walk ends there. Where there are no POSIX
+ * owners (Windows), undefined.
+ */
+export function sharedPathProblem(path: string): string | undefined {
+  const uid = process.getuid?.();
+  if (uid === undefined) return undefined;
+  const named = resolve(path);
+  for (const way of new Set([named, resolvedPath(named)])) {
+    let current = '/';
+    let nearest: string | undefined; // the problem nearest the file: the one to fix (a checkout's own directory rather than the /tmp it is in)
+    for (const part of ['', ...way.split('/').filter((p) => p !== '')]) {
+      current = join(current, part);
+      let stat: Stats;
+      try {
+        stat = lstatSync(current);
+      } catch {
+        break;
+      }
+      nearest = sharedEntryProblem({ path: current, uid: stat.uid, mode: stat.mode, isSymbolicLink: stat.isSymbolicLink() }, uid) ?? nearest;
+    }
+    if (nearest) return nearest;
+  }
+  return undefined;
+}
+
+/** The path with the links of its longest existing part resolved (the rest as it is). */
+function resolvedPath(path: string): string {
+  for (let existing = path, rest = ''; ; rest = join(basename(existing), rest), existing = dirname(existing)) {
+    try {
+      return join(realpathSync(existing), rest);
+    } catch {
+      if (dirname(existing) === existing) return path;
+    }
+  }
+}
+
+/** What a hook (or the plugin) runs, by absolute path. */
+type Runs = Pick<HookCommand, 'node' | 'bin' | 'config'>;
+
+/** Each file the hooks run that another user could put in place (sharedPathProblem): `rtrack <bin>: <why>`. */
+function sharedFiles(runs: Runs): string[] {
+  const files: [string, string | undefined][] = [['rtrack', runs.bin], ['Node', runs.node], ['the config', runs.config]];
+  return files.flatMap(([what, path]) => {
+    const problem = path === undefined ? undefined : sharedPathProblem(path);
+    return problem ? [`${what} ${path}: ${problem}`] : [];
+  });
+}
+
+/**
+ * `hooks install`: refuses (usage error, exit 2, before anything is written) hooks or a plugin that
+ * would run a file another user could put in place — a checkout in /tmp, removed later, lets anyone
+ * make that path and have the user's agent run their code as the user (root included) — unless
+ * --allow-shared-path; with it, the line to print after installing, saying what is unsafe.
+ */
+function sharedNote(runs: Runs, options: HooksOptions, what: 'hooks' | 'plugin'): string | undefined {
+  const shared = sharedFiles(runs);
+  if (shared.length === 0) return undefined;
+  if (options.allowSharedPath) return `rtrack: note: --allow-shared-path: the ${what} run files others could replace (${shared.join('; ')}); \`rtrack hooks status\` marks them unsafe`;
+  throw new UsageError(
+    `hooks: the ${what} would run files others could replace, and so have your agent run their code as you: ${shared.join('; ')}; install rtrack (and Node, the config) where only you and root can write, or give --allow-shared-path; nothing was written`,
+  );
+}
+
+/** `hooks status`: `; unsafe: …` when what the hooks run could be put in place by someone else (sharedFiles); else ''. */
+function unsafeNote(runs: Runs[]): string {
+  const shared = [...new Set(runs.flatMap(sharedFiles))];
+  return shared.length === 0 ? '' : `; unsafe: ${shared.join('; ')}: someone else could have your agent run their code as you`;
+}
+
 /** Why a hook of rtrack's no longer runs (its rtrack or its Node is gone), or undefined when it runs. */
 function staleBecause(command: HookCommand): string | undefined {
   try {
@@ -348,7 +424,14 @@ export async function hooksInstall(name: string, options: HooksOptions): Promise
   }
   const config = options.config === undefined ? {} : { config: resolve(options.config) };
   if (config.config !== undefined) await loadConfigFile(config.config); // one that rtrack would read nothing from, or wrongly: exit 2
-  if (isPluginAgent(agent)) return installOpencodePlugin(options, config);
+  const shared = sharedNote({ node: process.execPath, bin: RTRACK_BIN, ...config }, options, isPluginAgent(agent) ? 'plugin' : 'hooks');
+  const code = isPluginAgent(agent) ? await installOpencodePlugin(options, config) : await installHooks(agent, options, config);
+  if (shared) process.stdout.write(`${shared}\n`);
+  return code;
+}
+
+/** `rtrack hooks install <agent>` for an agent that takes hooks (Claude Code, Gemini CLI). */
+async function installHooks(agent: HookAgent, options: HooksOptions, config: { config?: string }): Promise<number> {
   const { comments, timeout } = HOOK_AGENT_SETTINGS[agent];
   const path = resolve(options.settings ?? userSettings(agent));
   checkSettingsLinks(path, options.settings, userSettings(agent));
@@ -499,11 +582,12 @@ async function pluginStatusOf(path: string): Promise<string> {
   const plugin = parseOpencodePlugin(text);
   if (!plugin) return "not rtrack's plugin (a file of that name that rtrack did not write, or an edited copy)";
   const stale = staleBecause({ ...plugin, subcommand: 'start', agent: 'opencode', guarded: true });
-  if (stale) return `rtrack's plugin, stale: it no longer runs rtrack, ${stale}; \`rtrack hooks install opencode\` repairs it`;
+  const unsafe = unsafeNote([plugin]);
+  if (stale) return `rtrack's plugin, stale: it no longer runs rtrack, ${stale}; \`rtrack hooks install opencode\` repairs it${unsafe}`;
   const notes: string[] = [];
   if (plugin.bin !== RTRACK_BIN) notes.push(`it runs ${plugin.bin}`);
   if (plugin.config !== undefined) notes.push((await followerConfig(plugin.config)).text);
-  return `rtrack's plugin installed (session start, OPENCODE_SESSION_ID in tool commands, session end)${notes.map((n) => `; ${n}`).join('')}`;
+  return `rtrack's plugin installed (session start, OPENCODE_SESSION_ID in tool commands, session end)${notes.map((n) => `; ${n}`).join('')}${unsafe}`;
 }
 
 export async function hooksUninstall(name: string, options: HooksOptions): Promise<number> {
@@ -551,14 +635,15 @@ async function statusOf(path: string, agent: HookAgent | undefined): Promise<str
   const events = (Object.keys(HOOK_EVENTS) as HookEvent[]).filter((e) => found.some((h) => h.event === e));
   const agents = [...new Set(found.map((h) => h.command.agent))].join(', ');
   const stale = [...new Set(found.map((h) => staleBecause(h.command)).filter((why) => why !== undefined))];
-  if (stale.length > 0) return `${agents} hooks stale (${events.join(', ')}): they no longer run, ${stale.join(', ')}; \`rtrack hooks install ${found[0]!.command.agent}\` repairs them${offNote}`;
+  const unsafe = unsafeNote(found.map((h) => h.command));
+  if (stale.length > 0) return `${agents} hooks stale (${events.join(', ')}): they no longer run, ${stale.join(', ')}; \`rtrack hooks install ${found[0]!.command.agent}\` repairs them${offNote}${unsafe}`;
   const notes: string[] = [];
   if (found.some((h) => !h.command.guarded)) notes.push(`an earlier form that fails loudly once rtrack is removed: \`rtrack hooks install ${found[0]!.command.agent}\` updates it`);
   const others = [...new Set(found.map((h) => h.command.bin).filter((bin) => bin !== RTRACK_BIN))];
   if (others.length > 0) notes.push(`they run ${others.join(', ')}`);
   const configs = [...new Set(found.map((h) => h.command.config).filter((c) => c !== undefined))];
   for (const c of configs) notes.push((await followerConfig(c)).text);
-  return `${agents} hooks installed (${events.join(', ')})${notes.map((n) => `; ${n}`).join('')}${offNote}`;
+  return `${agents} hooks installed (${events.join(', ')})${notes.map((n) => `; ${n}`).join('')}${offNote}${unsafe}`;
 }
 
 export async function hooksStatus(options: HooksOptions): Promise<number> {

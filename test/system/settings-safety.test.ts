@@ -6,13 +6,16 @@
 // line ends; and never install hooks that would run a file someone else could put in place.
 // Real files and processes in temporary directories; HOME and XDG_* point there.
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, closeSync, existsSync, linkSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, symlinkSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, cpSync, existsSync, linkSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { ALLOW_SHARED } from '../helpers/agent-homes.js';
 import { RTRACK, runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/temp.js';
 
 const asRoot = process.getuid?.() === 0;
+const CHECKOUT = fileURLToPath(new URL('../../', import.meta.url));
 const quote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
 
 interface Home {
@@ -32,6 +35,84 @@ const backupsOf = (file: string): string[] => {
 };
 const oneLine = (stderr: string): number => stderr.trim().split('\n').length;
 
+describe('settings safety: hooks that would run what someone else could put in place (F1)', () => {
+  /** rtrack as a user tries it in `dir`: the built package and its two dependencies; its bin/rtrack.js. */
+  function copyInto(dir: string): string {
+    const copy = join(dir, 'rtrack-try');
+    for (const part of ['bin', 'dist', 'package.json']) cpSync(join(CHECKOUT, part), join(copy, part), { recursive: true });
+    for (const dep of ['jsonc-parser', 'yaml']) cpSync(join(CHECKOUT, 'node_modules', dep), join(copy, 'node_modules', dep), { recursive: true });
+    return join(copy, 'bin', 'rtrack.js');
+  }
+  const commandsIn = (settings: string): string[] => [...readFileSync(settings, 'utf8').matchAll(/"command": "((?:[^"\\]|\\.)*)"/g)].map((m) => JSON.parse(`"${m[1]}"`) as string);
+
+  it('rtrack tried out in a sticky directory anyone can write (like /tmp): install refuses (one line, exit 2, nothing written), so a file another user puts there once it is removed never runs; --allow-shared-path installs, and status marks the hooks unsafe, stale or not', async () => {
+    const h = newHome();
+    const shared = tempDir('safety-shared');
+    chmodSync(shared, 0o1777);
+    const bin = copyInto(shared);
+    const why = `rtrack ${bin}: ${shared} is writable by its group and others (mode 1777, sticky: a name removed from it can be taken by anyone)`;
+    const settings = join(h.home, 'settings.json');
+    writeFileSync(settings, '{}\n');
+    const install = spawnSync(process.execPath, [bin, 'hooks', 'install', 'claude-code', '--settings', settings], { env: h.env, encoding: 'utf8' });
+    expect([install.status, install.stderr]).toEqual([2, `rtrack: hooks: the hooks would run files others could replace, and so have your agent run their code as you: ${why}; install rtrack (and Node, the config) where only you and root can write, or give --allow-shared-path; nothing was written\n`]);
+    expect([readFileSync(settings, 'utf8'), readdirSync(h.home)]).toEqual(['{}\n', ['settings.json']]);
+    const plugin = spawnSync(process.execPath, [bin, 'hooks', 'install', 'opencode', '--dry-run'], { env: h.env, encoding: 'utf8' });
+    expect([plugin.status, plugin.stderr]).toEqual([2, expect.stringMatching(/^rtrack: hooks: the plugin would run files others could replace/)]);
+
+    if (asRoot) {
+      // The user removes the copy (or /tmp is wiped at boot); another user takes the path over: nothing of theirs runs.
+      rmSync(join(shared, 'rtrack-try'), { recursive: true, force: true });
+      const marker = join(shared, 'ran');
+      const plant = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'sh', '-c', `mkdir -p '${shared}/rtrack-try/bin' && echo "require('fs').writeFileSync('${marker}', String(process.getuid()))" > '${bin}'`]);
+      expect(plant.status).toBe(0);
+      for (const command of commandsIn(settings)) spawnSync('/bin/sh', ['-c', command], { input: '{"session_id":"s","hook_event_name":"SessionStart"}', env: h.env, timeout: 10_000 });
+      expect(existsSync(marker) ? `the hook ran another user's file as uid ${readFileSync(marker, 'utf8')}` : 'nothing ran').toBe('nothing ran');
+      rmSync(join(shared, 'rtrack-try'), { recursive: true, force: true });
+      copyInto(shared);
+    }
+
+    const allowed = spawnSync(process.execPath, [bin, 'hooks', 'install', 'claude-code', '--settings', settings, '--allow-shared-path'], { env: h.env, encoding: 'utf8' });
+    expect(allowed.status, allowed.stderr).toBe(0);
+    expect(allowed.stdout).toMatch(/^rtrack: installed the claude-code SessionStart and SessionEnd hooks/);
+    expect(allowed.stdout).toContain(`\nrtrack: note: --allow-shared-path: the hooks run files others could replace (${why}); \`rtrack hooks status\` marks them unsafe\n`);
+    const unsafe = `; unsafe: ${why}: someone else could have your agent run their code as you\n`;
+    const status = await runCli(['hooks', 'status', '--settings', settings], { env: h.env, cwd: h.home });
+    expect(status.stdout).toContain(`${settings}: claude-code hooks installed (SessionStart, SessionEnd); they run ${bin}${unsafe}`);
+    const pluginDir = join(h.home, 'config', 'opencode', 'plugins');
+    expect(spawnSync(process.execPath, [bin, 'hooks', 'install', 'opencode', '--allow-shared-path'], { env: h.env, encoding: 'utf8' }).status).toBe(0);
+    expect((await runCli(['hooks', 'status'], { env: h.env, cwd: h.home })).stdout).toContain(`  ${join(pluginDir, 'rtrack.js')}: rtrack's plugin installed (session start, OPENCODE_SESSION_ID in tool commands, session end); it runs ${bin}${unsafe}`);
+    rmSync(join(shared, 'rtrack-try'), { recursive: true, force: true });
+    const removed = await runCli(['hooks', 'status', '--settings', settings], { env: h.env, cwd: h.home });
+    expect(removed.stdout).toContain(`${settings}: claude-code hooks stale (SessionStart, SessionEnd): they no longer run, ${bin} is gone; \`rtrack hooks install claude-code\` repairs them${unsafe}`);
+  });
+
+  it('a --config in a directory its group can write, or a file of another user\'s (as root): install refuses, naming it; status marks hooks that name it unsafe', async () => {
+    const h = newHome();
+    const team = join(h.home, 'team');
+    mkdirSync(team);
+    chmodSync(team, 0o775);
+    const config = join(team, 'rtrack.yaml');
+    writeFileSync(config, 'diagnostics:\n  resource_tracking:\n    sessions:\n      reap: true\n');
+    const groupWritable = `the config ${config}: ${team} is writable by its group (mode 0775)`;
+    const r = await runCli(['hooks', 'install', 'claude', '--config', config], { env: h.env });
+    expect([r.code, oneLine(r.stderr)]).toEqual([2, 1]);
+    expect(r.stderr).toContain(groupWritable);
+    expect(existsSync(join(h.home, '.claude'))).toBe(false);
+    const settings = join(h.home, 'settings.json');
+    const hook = `[ -f ${quote(RTRACK)} ] && [ -x ${quote(process.execPath)} ] && ${quote(process.execPath)} ${quote(RTRACK)} session start --agent claude-code --config ${quote(config)} || true`;
+    writeFileSync(settings, `${JSON.stringify({ hooks: { SessionStart: [{ hooks: [{ type: 'command', command: hook }] }] } })}\n`);
+    const status = await runCli(['hooks', 'status', '--settings', settings], { env: h.env, cwd: h.home });
+    expect(status.stdout).toMatch(new RegExp(`^${settings}: claude-code hooks installed \\(SessionStart\\); reaping is on: the follower reads ${config}; unsafe: .*${groupWritable.replace(/[()]/g, '\\$&')}`, 'm'));
+    if (asRoot) {
+      chmodSync(team, 0o755);
+      chownSync(config, 65534, 65534);
+      const theirs = await runCli(['hooks', 'install', 'claude', '--config', config], { env: h.env });
+      expect([theirs.code, theirs.stderr]).toEqual([2, expect.stringContaining(`the config ${config}: ${config} is owned by uid 65534`)]);
+      expect((await runCli(['hooks', 'status', '--settings', settings], { env: h.env, cwd: h.home })).stdout).toContain(`the config ${config}: ${config} is owned by uid 65534`);
+    }
+  });
+});
+
 describe('settings safety: an agent saving its settings in place while rtrack edits them (F2)', () => {
   it('the agent truncated its settings and writes them 300 ms later: rtrack waits for them, keeps them and adds its hooks', async () => {
     const h = newHome();
@@ -46,7 +127,7 @@ describe('settings safety: an agent saving its settings in place while rtrack ed
         resolve();
       }, 300),
     );
-    const r = await runCli(['hooks', 'install', 'claude-code', '--settings', settings], { env: h.env });
+    const r = await runCli(['hooks', 'install', ...ALLOW_SHARED, 'claude-code', '--settings', settings], { env: h.env });
     await saved;
     const after = readFileSync(settings, 'utf8');
     expect(r.code, r.stderr).toBe(0);
@@ -61,7 +142,7 @@ describe('settings safety: an agent saving its settings in place while rtrack ed
     writeFileSync(settings, '');
     const toucher = spawn(process.execPath, ['-e', `const fs = require('node:fs'); setInterval(() => fs.writeFileSync(${JSON.stringify(settings)}, ''), 100);`], { stdio: 'ignore' });
     try {
-      const r = await runCli(['hooks', 'install', 'claude-code', '--settings', settings], { env: h.env });
+      const r = await runCli(['hooks', 'install', ...ALLOW_SHARED, 'claude-code', '--settings', settings], { env: h.env });
       expect([r.code, oneLine(r.stderr)]).toEqual([1, 1]);
       expect(r.stderr).toMatch(/is empty and was changed \d+ ms ago: something \(the agent\?\) is writing it; it was left unchanged/);
     } finally {
@@ -71,7 +152,7 @@ describe('settings safety: an agent saving its settings in place while rtrack ed
     expect(readFileSync(settings, 'utf8')).toBe('');
     writeFileSync(settings, '\n');
     utimesSync(settings, new Date(Date.now() - 60_000), new Date(Date.now() - 60_000));
-    const r = await runCli(['hooks', 'install', 'claude-code', '--settings', settings], { env: h.env });
+    const r = await runCli(['hooks', 'install', ...ALLOW_SHARED, 'claude-code', '--settings', settings], { env: h.env });
     expect(r.code, r.stderr).toBe(0);
     expect(readFileSync(settings, 'utf8')).toContain('session start');
     expect(backupsOf(settings)).toEqual([]);
@@ -84,7 +165,7 @@ describe('settings safety: files rtrack must not write anew as they are', () => 
     const settings = join(h.home, 'settings.json');
     const original = Buffer.concat([Buffer.from('{\n  "env": { "KEY": "'), Buffer.from([0x61, 0x62, 0xff, 0xfe, 0x63, 0x64]), Buffer.from('" }\n}\n')]);
     writeFileSync(settings, original);
-    const r = await runCli(['hooks', 'install', 'claude-code', '--settings', settings], { env: h.env });
+    const r = await runCli(['hooks', 'install', ...ALLOW_SHARED, 'claude-code', '--settings', settings], { env: h.env });
     expect([r.code, oneLine(r.stderr)]).toEqual([2, 1]);
     expect(r.stderr).toContain(`${settings} holds bytes that are not UTF-8 (the first at byte 23): rtrack would turn them into U+FFFD; it was left unchanged`);
     expect(readFileSync(settings).equals(original)).toBe(true);
@@ -97,7 +178,7 @@ describe('settings safety: files rtrack must not write anew as they are', () => 
     const other = join(h.home, 'dotfiles-settings.json');
     writeFileSync(settings, '{ "model": "opus" }\n');
     linkSync(settings, other);
-    const r = await runCli(['hooks', 'install', 'claude-code', '--settings', settings], { env: h.env });
+    const r = await runCli(['hooks', 'install', ...ALLOW_SHARED, 'claude-code', '--settings', settings], { env: h.env });
     expect([r.code, oneLine(r.stderr)]).toEqual([2, 1]);
     expect(r.stderr).toContain(`${settings} has 2 names (hard links): writing it anew would leave the others with the old content; it was left unchanged (make the other names symbolic links to it, which rtrack follows)`);
     expect([statSync(settings).ino, statSync(settings).nlink, readFileSync(settings, 'utf8')]).toEqual([statSync(other).ino, 2, '{ "model": "opus" }\n']);
@@ -109,14 +190,14 @@ describe('settings safety: run as root with the user\'s HOME (sudo -E, sudo on d
     const h = newHome();
     chownSync(h.home, 65534, 65534);
     chmodSync(h.home, 0o700);
-    const r = await runCli(['hooks', 'install', 'claude-code', '--reap'], { env: h.env });
+    const r = await runCli(['hooks', 'install', ...ALLOW_SHARED, 'claude-code', '--reap'], { env: h.env });
     expect(r.code, r.stderr).toBe(0);
     const owners = (paths: string[]): Record<string, [number, number]> => Object.fromEntries(paths.map((p) => [p, [statSync(join(h.home, p)).uid, statSync(join(h.home, p)).gid]]));
     const made = ['.claude', '.claude/settings.json', 'config', 'config/rtrack', 'config/rtrack/config.yaml'];
     expect(owners(made)).toEqual(Object.fromEntries(made.map((p) => [p, [65534, 65534]])));
     // a directory of root's in the home (made by an earlier `sudo`): what is made in it is root's, as the directory is
     mkdirSync(join(h.home, '.gemini'), { mode: 0o755 });
-    expect((await runCli(['hooks', 'install', 'gemini'], { env: h.env })).code).toBe(0);
+    expect((await runCli(['hooks', 'install', ...ALLOW_SHARED, 'gemini'], { env: h.env })).code).toBe(0);
     expect(owners(['.gemini/settings.json'])).toEqual({ '.gemini/settings.json': [0, 0] });
   });
 });
@@ -134,7 +215,7 @@ describe('settings safety: a key given twice in one object (F5)', () => {
     for (const [original, key, lines] of [[twice, 'hooks', '2 and 5'], [nested, 'SessionStart', '3 and 5']] as const) {
       writeFileSync(settings, original);
       for (const command of ['install', 'uninstall']) {
-        const r = await runCli(['hooks', command, 'claude-code', '--settings', settings], { env: h.env });
+        const r = await runCli(['hooks', command, ...(command === 'install' ? ALLOW_SHARED : []), 'claude-code', '--settings', settings], { env: h.env });
         expect([r.code, r.stderr]).toEqual([2, `rtrack: hooks: ${settings} has the key "${key}" twice in one object (lines ${lines}): the agent reads only the last, an edit would change the first; remove one of them; it was left unchanged\n`]);
         expect(readFileSync(settings, 'utf8')).toBe(original);
       }
@@ -174,7 +255,7 @@ describe('settings safety: a repository\'s files that are not settings (F8)', ()
       ['claude', join(repo, '.claude', 'settings.json'), 'is not a regular file'],
       ['gemini', join(h.home, '.gemini', 'settings.json'), 'is larger than 1 MiB, more than a settings file holds'],
     ]) {
-      const install = await runCli(['hooks', 'install', agent!, '--settings', settings!], { env: h.env, timeoutMs: 15_000 });
+      const install = await runCli(['hooks', 'install', ...ALLOW_SHARED, agent!, '--settings', settings!], { env: h.env, timeoutMs: 15_000 });
       expect([install.code, install.signal, install.stderr]).toEqual([2, null, `rtrack: hooks: ${settings} ${why}; it was left unchanged\n`]);
     }
   });
@@ -198,7 +279,7 @@ describe('settings safety: a cloned repository\'s links (F7)', () => {
     const settings = join(repo, '.claude', 'settings.json');
     symlinkSync('../../.docker/config.json', settings);
     for (const command of ['install', 'uninstall']) {
-      const r = await runCli(['hooks', command, 'claude', '--settings', '.claude/settings.json'], { env: h.env, cwd: repo });
+      const r = await runCli(['hooks', command, ...(command === 'install' ? ALLOW_SHARED : []), 'claude', '--settings', '.claude/settings.json'], { env: h.env, cwd: repo });
       expect([r.code, r.stderr]).toEqual([2, `rtrack: hooks: ${settings} leads out of its project ${repo} (to ${docker}) through a symbolic link: a repository's link must not have rtrack change a file elsewhere; it was left unchanged\n`]);
     }
     expect([readFileSync(docker, 'utf8'), readdirSync(join(h.home, '.docker'))]).toEqual([secret, ['config.json']]);
@@ -207,18 +288,18 @@ describe('settings safety: a cloned repository\'s links (F7)', () => {
     const local = join(repo, '.claude', 'settings.local.json');
     symlinkSync('../../planted/settings.json', local);
     mkdirSync(join(h.home, 'planted'));
-    const dangling = await runCli(['hooks', 'install', 'claude', '--settings', local], { env: h.env });
+    const dangling = await runCli(['hooks', 'install', ...ALLOW_SHARED, 'claude', '--settings', local], { env: h.env });
     expect([dangling.code, dangling.stderr]).toEqual([2, `rtrack: hooks: ${local} is a symbolic link to ../../planted/settings.json, which does not exist: rtrack would create a file wherever it points; nothing was written\n`]);
     expect(readdirSync(join(h.home, 'planted'))).toEqual([]);
 
     // the agent's directory itself a link out of the project; opencode's plugin directory too
     const gemini = join(repo, '.gemini');
     symlinkSync(join(h.home, '.docker'), gemini);
-    const out = await runCli(['hooks', 'install', 'gemini', '--settings', join(gemini, 'settings.json')], { env: h.env });
+    const out = await runCli(['hooks', 'install', ...ALLOW_SHARED, 'gemini', '--settings', join(gemini, 'settings.json')], { env: h.env });
     expect([out.code, out.stderr]).toEqual([2, expect.stringContaining(`leads out of its project ${repo} (to ${join(h.home, '.docker', 'settings.json')})`)]);
     mkdirSync(join(repo, '.opencode'));
     symlinkSync(join(h.home, 'planted'), join(repo, '.opencode', 'plugins'));
-    const plugin = await runCli(['hooks', 'install', 'opencode', '--settings', join(repo, '.opencode', 'plugins')], { env: h.env });
+    const plugin = await runCli(['hooks', 'install', ...ALLOW_SHARED, 'opencode', '--settings', join(repo, '.opencode', 'plugins')], { env: h.env });
     expect([plugin.code, plugin.stderr]).toEqual([2, expect.stringContaining(`leads out of its project ${repo} (to ${join(h.home, 'planted', 'rtrack.js')})`)]);
     expect([readdirSync(join(h.home, '.docker')), readdirSync(join(h.home, 'planted'))]).toEqual([['config.json'], []]);
 
@@ -227,7 +308,7 @@ describe('settings safety: a cloned repository\'s links (F7)', () => {
     writeFileSync(join(repo, 'config', 'claude.json'), '{ "model": "opus" }\n');
     const inside = join(repo, '.claude', 'inside.json');
     symlinkSync('../config/claude.json', inside);
-    const ok = await runCli(['hooks', 'install', 'claude', '--settings', inside], { env: h.env });
+    const ok = await runCli(['hooks', 'install', ...ALLOW_SHARED, 'claude', '--settings', inside], { env: h.env });
     expect(ok.code, ok.stderr).toBe(0);
     expect(readFileSync(join(repo, 'config', 'claude.json'), 'utf8')).toContain('session start');
   });
@@ -243,7 +324,7 @@ describe('settings safety: opencode\'s plugin behind a link (F10b)', () => {
     const link = join(plugins, 'rtrack.js');
     const target = join(dotfiles, 'rtrack.js');
     symlinkSync(target, link);
-    const install = await runCli(['hooks', 'install', 'opencode'], { env: h.env });
+    const install = await runCli(['hooks', 'install', ...ALLOW_SHARED, 'opencode'], { env: h.env });
     expect(install.code, install.stderr).toBe(0);
     expect(readFileSync(target, 'utf8')).toMatch(/^\/\/ rtrack: the opencode plugin/);
     const dry = await runCli(['hooks', 'uninstall', 'opencode', '--dry-run'], { env: h.env });
@@ -267,7 +348,7 @@ describe('settings safety: the per-user config\'s line ends (F10c)', () => {
     mkdirSync(join(h.home, 'config', 'rtrack'), { recursive: true });
     const original = '# my settings, edited on Windows\r\ndiagnostics:\r\n  resource_tracking:\r\n    keep: [ sccache ] # mine\r\n    sessions:\r\n      reap: false\r\n';
     writeFileSync(config, original);
-    const r = await runCli(['hooks', 'install', 'claude', '--reap'], { env: h.env });
+    const r = await runCli(['hooks', 'install', ...ALLOW_SHARED, 'claude', '--reap'], { env: h.env });
     expect(r.code, r.stderr).toBe(0);
     expect(readFileSync(config, 'utf8')).toBe(original.replace('reap: false', 'reap: true'));
   });
