@@ -15,6 +15,7 @@
 // - a file that is empty (or blank) and was changed in the last 2 s is taken for one being written
 //   (an agent that saves in place truncates, then writes): rtrack waits for its content, else
 //   refuses; it never takes it for an empty file (and never keeps a blank backup);
+// - only a regular file of at most 1 MiB is read, opened O_NONBLOCK (a FIFO never blocks);
 // - a file rtrack cannot write without harm is refused (FileRefused): one whose bytes are not all
 //   UTF-8 (they would come back as U+FFFD), one with several names (hard links: the rename would
 //   leave the others with the old content);
@@ -22,6 +23,7 @@
 //   nearest directory above it that exists: `sudo -E rtrack …` does not lock the user out of a new
 //   ~/.claude;
 // - after any error the file is exactly as it was.
+// Not kept: ACLs. The new file takes its directory's default ACL, if any (a limitation, in the README).
 //
 // Synchronous: a one-shot command that has nothing else to do meanwhile.
 import { chownSync, closeSync, constants, fchmodSync, fchownSync, fstatSync, fsyncSync, linkSync, lstatSync, mkdirSync, openSync, readlinkSync, readSync, realpathSync, renameSync, statSync, unlinkSync, writeSync, type Stats } from 'node:fs';
@@ -213,6 +215,26 @@ function refusal(target: string, file: FileSnapshot): string | undefined {
   return undefined;
 }
 
+/** Throws what rtrack will not write anew as it is: a file of another user's (not as root), or a refusal(). */
+function refuseAsItIs(target: string, file: FileSnapshot): void {
+  if (!isRoot() && file.stat.uid !== process.getuid?.()) {
+    throw new Error(`${target} belongs to uid ${file.stat.uid}: rtrack would make it yours; run it as that user; it was left unchanged`);
+  }
+  const refused = refusal(target, file);
+  if (refused) throw new FileRefused(refused);
+}
+
+/**
+ * Throws what replaceFileText would refuse of the file at `path` as it is now, writing nothing: so
+ * that a command changing two files (the settings, then the per-user config) refuses before the
+ * first is written.
+ */
+export function checkReplaceable(path: string): void {
+  const target = resolveTarget(path);
+  const file = readSnapshot(target);
+  if (file) refuseAsItIs(target, file);
+}
+
 type Owner = { uid: number; gid: number };
 
 /**
@@ -322,11 +344,7 @@ export function replaceFileText(path: string, edit: (text: string | undefined) =
   const attempts = options.attempts ?? 5;
   for (let attempt = 0; attempt < attempts; attempt++) {
     const before = readSettled(target);
-    if (before && !isRoot() && before.stat.uid !== process.getuid?.()) {
-      throw new Error(`${target} belongs to uid ${before.stat.uid}: rtrack would make it yours; run it as that user; it was left unchanged`);
-    }
-    const refused = before && refusal(target, before);
-    if (refused) throw new FileRefused(refused);
+    if (before) refuseAsItIs(target, before);
     const next = edit(before?.text);
     if (next === undefined || next === before?.text) return { target, changed: false, ...(before ? { text: before.text } : {}) };
 

@@ -35,7 +35,7 @@ import {
   type SettingsEdit,
 } from '../rules/agent-hooks.js';
 import { OPENCODE_PLUGIN_DIRECTORY, OPENCODE_PLUGIN_FILE, opencodePluginText, parseOpencodePlugin } from '../rules/opencode-plugin.js';
-import { FileRefused, readSmallFile, replaceFileText, resolveTarget, type ReplaceOptions, type ReplaceResult } from '../settings-file.js';
+import { checkReplaceable, FileRefused, readSmallFile, replaceFileText, resolveTarget, type ReplaceOptions, type ReplaceResult } from '../settings-file.js';
 import { UsageError } from './common.js';
 
 const RTRACK_BIN = packageFile('bin/rtrack.js');
@@ -451,7 +451,7 @@ async function installHooks(agent: HookAgent, options: HooksOptions, config: { c
     if (options.reap) dryRunReap();
     return 0;
   }
-  if (options.reap) reapedConfigText(readIfThere(userConfigPath())); // a config that is not valid: exit 2 before anything is written
+  if (options.reap) checkReapable(); // a config that is not valid, or that rtrack cannot write: exit 2 before anything is written
   const result = changeSettings(path, edit);
   if (!result.changed) process.stdout.write(`rtrack: the ${agent} hooks are already installed in ${path}\n`);
   else {
@@ -466,6 +466,18 @@ async function installHooks(agent: HookAgent, options: HooksOptions, config: { c
 
 /** The per-user config's text with reaping on; undefined when it is on already (a config that is not valid: exit 2). */
 const reapedConfigText = (text: string | undefined): string | undefined => configTextWithReap(text, userConfigPath());
+
+/** Throws (exit 2) when --reap could not turn reaping on in the per-user config: checked before the settings are written. */
+function checkReapable(): void {
+  const text = reapedConfigText(readIfThere(userConfigPath()));
+  if (text === undefined) return;
+  try {
+    checkReplaceable(userConfigPath());
+  } catch (err) {
+    if (err instanceof FileRefused) throw new UsageError(`hooks: ${err.message}`);
+    throw new Error(`hooks: ${(err as Error).message}`);
+  }
+}
 
 /** --dry-run --reap: what the per-user config would become. */
 function dryRunReap(): void {
@@ -520,7 +532,7 @@ async function installOpencodePlugin(options: HooksOptions, config: { config?: s
     if (options.reap) dryRunReap();
     return 0;
   }
-  if (options.reap) reapedConfigText(readIfThere(userConfigPath())); // a config that is not valid: exit 2 before anything is written
+  if (options.reap) checkReapable(); // a config that is not valid, or that rtrack cannot write: exit 2 before anything is written
   const result = changeSettings(path, edit, { backup: false });
   if (!result.changed) process.stdout.write(`rtrack: the opencode plugin is already installed at ${path}\n`);
   else {

@@ -182,6 +182,14 @@ describe('settings safety: files rtrack must not write anew as they are', () => 
     expect([r.code, oneLine(r.stderr)]).toEqual([2, 1]);
     expect(r.stderr).toContain(`${settings} has 2 names (hard links): writing it anew would leave the others with the old content; it was left unchanged (make the other names symbolic links to it, which rtrack follows)`);
     expect([statSync(settings).ino, statSync(settings).nlink, readFileSync(settings, 'utf8')]).toEqual([statSync(other).ino, 2, '{ "model": "opus" }\n']);
+    // --reap with a per-user config rtrack must not write (hard-linked here): refused before the settings are written
+    const config = join(h.home, 'config', 'rtrack', 'config.yaml');
+    mkdirSync(join(h.home, 'config', 'rtrack'), { recursive: true });
+    writeFileSync(config, '# mine\n');
+    linkSync(config, join(h.home, 'config.yaml'));
+    const reap = await runCli(['hooks', 'install', ...ALLOW_SHARED, 'claude', '--reap'], { env: h.env });
+    expect([reap.code, reap.stderr]).toEqual([2, `rtrack: hooks: ${config} has 2 names (hard links): writing it anew would leave the others with the old content; it was left unchanged (make the other names symbolic links to it, which rtrack follows)\n`]);
+    expect(existsSync(join(h.home, '.claude'))).toBe(false);
   });
 });
 
