@@ -207,7 +207,8 @@ const REAP_PATH = ['diagnostics', 'resource_tracking', 'sessions', 'reap'];
 /**
  * A config file's text with diagnostics.resource_tracking.sessions.reap set to true, edited with
  * the YAML parser's Document API: comments, other keys and their order are kept (the file's
- * indentation too; spacing inside a line may be normalized). Undefined when reaping is on already.
+ * indentation and CRLF line ends too; spacing inside a line may be normalized). Undefined when
+ * reaping is on already.
  * The text of a new file when there is none. A file that is not a valid config is a ConfigError,
  * never changed.
  */
@@ -225,7 +226,8 @@ export function configTextWithReap(text: string | undefined, source: string): st
   }
   document.setIn(REAP_PATH, true);
   const indent = /\n( +)\S/.exec(text)?.[1]?.length ?? 2;
-  const next = document.toString({ lineWidth: 0, indent, flowCollectionPadding: !/[[{][^\s\]}]/.test(text) });
+  const printed = document.toString({ lineWidth: 0, indent, flowCollectionPadding: !/[[{][^\s\]}]/.test(text) });
+  const next = text.includes('\r\n') ? printed.replace(/\r?\n/g, '\r\n') : printed; // the YAML printer writes LF: a CRLF file keeps its line ends
   if (!parseConfig(next, source).sessions.reap) throw new ConfigError(`${source}: could not turn reaping on in this file`);
   return next;
 }

@@ -4,12 +4,12 @@
 // with jsonc-parser, never re-serialized: comments, key order, numbers and every other byte stay,
 // except the indentation of the lines an edit touches (a one-line file becomes indented). It is
 // written the safe way (src/settings-file.ts).
-import { accessSync, constants, existsSync, readFileSync, statSync, unlinkSync } from 'node:fs';
+import { accessSync, constants, existsSync, lstatSync, readlinkSync, realpathSync, statSync, unlinkSync, type Stats } from 'node:fs';
 import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
-import { configTextWithReap, loadConfigFile, userConfigPath } from '../config.js';
+import { configTextWithReap, loadConfigFile, parseConfigFile, userConfigPath } from '../config.js';
 import { ConfigError } from '../errors.js';
 import { packageFile, stateDirectory } from '../files.js';
 import { followerStartProblem, runningFollower } from '../operations/agent-sessions.js';
@@ -25,6 +25,7 @@ import {
   NO_HOOKS,
   PLUGIN_AGENTS,
   rtrackHooks,
+  sharedEntryProblem,
   uninstallEdits,
   withoutRtrackHooks,
   type HookAgent,
@@ -34,7 +35,7 @@ import {
   type SettingsEdit,
 } from '../rules/agent-hooks.js';
 import { OPENCODE_PLUGIN_DIRECTORY, OPENCODE_PLUGIN_FILE, opencodePluginText, parseOpencodePlugin } from '../rules/opencode-plugin.js';
-import { replaceFileText, type ReplaceOptions, type ReplaceResult } from '../settings-file.js';
+import { checkReplaceable, FileRefused, readSmallFile, replaceFileText, resolveTarget, type ReplaceOptions, type ReplaceResult } from '../settings-file.js';
 import { UsageError } from './common.js';
 
 const RTRACK_BIN = packageFile('bin/rtrack.js');
@@ -50,6 +51,8 @@ export interface HooksOptions {
   config?: string;
   /** install: turn reaping on in the per-user config. */
   reap?: boolean;
+  /** install: name rtrack, Node or the config even where others could put their own file in their place. */
+  allowSharedPath?: boolean;
 }
 
 /** The agent named (or its command's name), when rtrack installs hooks (opencode: its plugin) for it; else one line saying why not (exit 2). */
@@ -82,15 +85,107 @@ function opencodePluginPath(settings: string | undefined): string {
 
 const home = (): string => process.env.HOME || homedir();
 
+/** The directories an agent keeps a project's settings in: the directory holding one is the project. */
+const PROJECT_SETTINGS_DIRECTORIES = new Set(['.claude', '.gemini', '.opencode']);
+
+/**
+ * Why rtrack must not write the file named with --settings through its links (one line), or
+ * undefined. A cloned repository can ship links: `.claude/settings.json -> ../../.docker/config.json`
+ * would have rtrack edit (and back up) a file of the user's outside it, a dangling one create a file
+ * wherever it points. So a link must lead to a file that exists, and, for a project's settings (in
+ * `.claude`, `.gemini`, `.opencode`), one inside the project (the directory that holds that
+ * directory). The user's own default file is not named with --settings: its links (into a dotfiles
+ * repository) are followed as always.
+ */
+function settingsLinkProblem(path: string): string | undefined {
+  const parts = path.split('/');
+  let at = parts.length - 2;
+  while (at > 0 && !PROJECT_SETTINGS_DIRECTORIES.has(parts[at]!)) at--;
+  const project = at > 0 ? parts.slice(0, at).join('/') || '/' : undefined;
+  let current = project ?? dirname(path);
+  for (const part of relative(current, path).split('/')) {
+    current = join(current, part);
+    let stat: Stats;
+    try {
+      stat = lstatSync(current);
+    } catch {
+      break; // not there: made in the directory that is
+    }
+    if (!stat.isSymbolicLink()) continue;
+    try {
+      statSync(current);
+    } catch {
+      return `${current} is a symbolic link to ${readlinkSync(current)}, which does not exist: rtrack would create a file wherever it points; nothing was written`;
+    }
+  }
+  if (project === undefined) return undefined;
+  let realProject: string;
+  try {
+    realProject = realpathSync(project);
+  } catch {
+    return undefined; // no project yet: nothing in it leads anywhere
+  }
+  const target = resolveTarget(path);
+  if (target.startsWith(`${realProject}/`)) return undefined;
+  return `${path} leads out of its project ${project} (to ${target}) through a symbolic link: a repository's link must not have rtrack change a file elsewhere; it was left unchanged`;
+}
+
+/** Refuses (usage error, exit 2) a --settings file whose links lead where rtrack must not write (settingsLinkProblem); not the default file. */
+function checkSettingsLinks(path: string, named: string | undefined, defaultPath: string): void {
+  if (named === undefined || path === defaultPath) return;
+  const problem = settingsLinkProblem(path);
+  if (problem) throw new UsageError(`hooks: ${problem}`);
+}
+
 /** The agent's user-level settings file (Claude Code: ~/.claude/settings.json; Gemini CLI: ~/.gemini/settings.json). */
 function userSettings(agent: HookAgent): string {
   const { directory, userFile } = HOOK_AGENT_SETTINGS[agent];
   return join(home(), directory, userFile);
 }
 
+/** A settings file rtrack cannot use (a usage error, exit 2); `why` is what `hooks status` says of it. */
+class UnusableSettings extends UsageError {
+  constructor(
+    message: string,
+    readonly why: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * A key given twice in one object (`"hooks": {…}, "hooks": {…}`), with the lines of both; undefined
+ * when there is none. jsonc-parser's edits change the first, the agents (JSON.parse) read the last:
+ * uninstall would remove hooks of the user's and leave rtrack's, install would add hooks the agent
+ * never sees.
+ */
+function duplicateKey(text: string): { key: string; lines: [number, number] } | undefined {
+  const root = loadJsonc().parseTree(text, [], { disallowComments: false, allowTrailingComma: false });
+  const lineOf = (offset: number): number => text.slice(0, offset).split('\n').length;
+  const walk = (node: import('jsonc-parser').Node): { key: string; lines: [number, number] } | undefined => {
+    if (node.type === 'object') {
+      const seen = new Map<string, number>();
+      for (const property of node.children ?? []) {
+        const key = property.children?.[0];
+        if (key?.type !== 'string') continue;
+        const first = seen.get(key.value as string);
+        if (first !== undefined) return { key: key.value as string, lines: [lineOf(first), lineOf(key.offset)] };
+        seen.set(key.value as string, key.offset);
+      }
+    }
+    for (const child of node.children ?? []) {
+      const found = walk(child);
+      if (found) return found;
+    }
+    return undefined;
+  };
+  return root && walk(root);
+}
+
 /**
  * The settings in a file's text; `{}` for no file. Text that is not JSON (comments allowed where
- * the agent reads them) is a usage error: such a file is never written.
+ * the agent reads them), or that gives a key twice in one object, is a usage error: such a file is
+ * never written.
  */
 function parseSettings(path: string, text: string | undefined, comments: boolean): unknown {
   if (text === undefined || text.trim() === '') return {};
@@ -100,7 +195,12 @@ function parseSettings(path: string, text: string | undefined, comments: boolean
   if (errors.length > 0) {
     const { error, offset } = errors[0]!;
     const before = text.slice(0, offset).split('\n');
-    throw new UsageError(`hooks: ${path} is not valid JSON (${printParseErrorCode(error)} at line ${before.length} column ${before.at(-1)!.length + 1}); it was left unchanged`);
+    throw new UnusableSettings(`hooks: ${path} is not valid JSON (${printParseErrorCode(error)} at line ${before.length} column ${before.at(-1)!.length + 1}); it was left unchanged`, 'not valid JSON');
+  }
+  const duplicate = duplicateKey(text);
+  if (duplicate) {
+    const twice = `the key ${JSON.stringify(duplicate.key)} twice in one object (lines ${duplicate.lines.join(' and ')}): the agent reads only the last`;
+    throw new UnusableSettings(`hooks: ${path} has ${twice}, an edit would change the first; remove one of them; it was left unchanged`, `not usable: ${twice}`);
   }
   return settings;
 }
@@ -141,6 +241,7 @@ function changeSettings(path: string, edit: (text: string | undefined) => string
     return replaceFileText(path, edit, options);
   } catch (err) {
     if (err instanceof UsageError || (err as Error).message.startsWith('hooks: ')) throw err;
+    if (err instanceof FileRefused) throw new UsageError(`hooks: ${err.message}`);
     throw new Error(`hooks: ${(err as Error).message}`);
   }
 }
@@ -150,11 +251,90 @@ function planned(path: string, plan: () => SettingsEdit[]): SettingsEdit[] {
   try {
     return plan();
   } catch (err) {
+    if (err instanceof UsageError) throw err; // the file's own (not valid JSON…): said already
     throw new UsageError(`hooks: ${path}: ${(err as Error).message}; it was left unchanged`);
   }
 }
 
-const readIfThere = (path: string): string | undefined => (existsSync(path) ? readFileSync(path, 'utf8') : undefined);
+/** A settings file's (or config's) text, undefined when there is none; one that cannot be read (a FIFO, more than 1 MiB): a usage error. */
+function readIfThere(path: string): string | undefined {
+  const read = readSmallFile(path);
+  if (read && 'problem' in read) throw new UsageError(`hooks: ${path}: ${read.problem}`);
+  return read?.text;
+}
+
+/**
+ * Why another user could put their own file at `path` (sharedEntryProblem: the file or a directory
+ * above it is theirs, or writable by others; the one nearest the file), or undefined. Both ways to it are walked: as named
+ * (a link on the way counts by its owner) and as its links resolve; a part that does not exist is
+ * made only where the last one that does allows, so the walk ends there. Where there are no POSIX
+ * owners (Windows), undefined.
+ */
+export function sharedPathProblem(path: string): string | undefined {
+  const uid = process.getuid?.();
+  if (uid === undefined) return undefined;
+  const named = resolve(path);
+  for (const way of new Set([named, resolvedPath(named)])) {
+    let current = '/';
+    let nearest: string | undefined; // the problem nearest the file: the one to fix (a checkout's own directory rather than the /tmp it is in)
+    for (const part of ['', ...way.split('/').filter((p) => p !== '')]) {
+      current = join(current, part);
+      let stat: Stats;
+      try {
+        stat = lstatSync(current);
+      } catch {
+        break;
+      }
+      nearest = sharedEntryProblem({ path: current, uid: stat.uid, mode: stat.mode, isSymbolicLink: stat.isSymbolicLink() }, uid) ?? nearest;
+    }
+    if (nearest) return nearest;
+  }
+  return undefined;
+}
+
+/** The path with the links of its longest existing part resolved (the rest as it is). */
+function resolvedPath(path: string): string {
+  for (let existing = path, rest = ''; ; rest = join(basename(existing), rest), existing = dirname(existing)) {
+    try {
+      return join(realpathSync(existing), rest);
+    } catch {
+      if (dirname(existing) === existing) return path;
+    }
+  }
+}
+
+/** What a hook (or the plugin) runs, by absolute path. */
+type Runs = Pick<HookCommand, 'node' | 'bin' | 'config'>;
+
+/** Each file the hooks run that another user could put in place (sharedPathProblem): `rtrack <bin>: <why>`. */
+function sharedFiles(runs: Runs): string[] {
+  const files: [string, string | undefined][] = [['rtrack', runs.bin], ['Node', runs.node], ['the config', runs.config]];
+  return files.flatMap(([what, path]) => {
+    const problem = path === undefined ? undefined : sharedPathProblem(path);
+    return problem ? [`${what} ${path}: ${problem}`] : [];
+  });
+}
+
+/**
+ * `hooks install`: refuses (usage error, exit 2, before anything is written) hooks or a plugin that
+ * would run a file another user could put in place — a checkout in /tmp, removed later, lets anyone
+ * make that path and have the user's agent run their code as the user (root included) — unless
+ * --allow-shared-path; with it, the line to print after installing, saying what is unsafe.
+ */
+function sharedNote(runs: Runs, options: HooksOptions, what: 'hooks' | 'plugin'): string | undefined {
+  const shared = sharedFiles(runs);
+  if (shared.length === 0) return undefined;
+  if (options.allowSharedPath) return `rtrack: note: --allow-shared-path: the ${what} run files others could replace (${shared.join('; ')}); \`rtrack hooks status\` marks them unsafe`;
+  throw new UsageError(
+    `hooks: the ${what} would run files others could replace, and so have your agent run their code as you: ${shared.join('; ')}; install rtrack (and Node, the config) where only you and root can write, or give --allow-shared-path; nothing was written`,
+  );
+}
+
+/** `hooks status`: `; unsafe: …` when what the hooks run could be put in place by someone else (sharedFiles); else ''. */
+function unsafeNote(runs: Runs[]): string {
+  const shared = [...new Set(runs.flatMap(sharedFiles))];
+  return shared.length === 0 ? '' : `; unsafe: ${shared.join('; ')}: someone else could have your agent run their code as you`;
+}
 
 /** Why a hook of rtrack's no longer runs (its rtrack or its Node is gone), or undefined when it runs. */
 function staleBecause(command: HookCommand): string | undefined {
@@ -194,7 +374,9 @@ async function followerConfig(config: string | undefined): Promise<{ text: strin
   const file = config ?? (existsSync(userConfigPath()) ? userConfigPath() : undefined);
   if (file === undefined) return { text: `reaping is off: the follower reads no config file (there is no ${userConfigPath()}), the defaults`, off: true };
   try {
-    const { sessions } = await loadConfigFile(file);
+    const read = readSmallFile(file); // a config a repository's hooks name may be a FIFO, or /dev/zero
+    if (read === undefined || 'problem' in read) throw new ConfigError(`${file}: cannot read config: ${read?.problem ?? 'no such file'}`);
+    const { sessions } = parseConfigFile(read.text, file);
     return { text: `reaping is ${sessions.reap ? 'on' : 'off'}: the follower reads ${file}`, off: !sessions.reap };
   } catch (err) {
     return { text: `the follower cannot use its config: ${(err as Error).message}`, off: false };
@@ -242,9 +424,17 @@ export async function hooksInstall(name: string, options: HooksOptions): Promise
   }
   const config = options.config === undefined ? {} : { config: resolve(options.config) };
   if (config.config !== undefined) await loadConfigFile(config.config); // one that rtrack would read nothing from, or wrongly: exit 2
-  if (isPluginAgent(agent)) return installOpencodePlugin(options, config);
+  const shared = sharedNote({ node: process.execPath, bin: RTRACK_BIN, ...config }, options, isPluginAgent(agent) ? 'plugin' : 'hooks');
+  const code = isPluginAgent(agent) ? await installOpencodePlugin(options, config) : await installHooks(agent, options, config);
+  if (shared) process.stdout.write(`${shared}\n`);
+  return code;
+}
+
+/** `rtrack hooks install <agent>` for an agent that takes hooks (Claude Code, Gemini CLI). */
+async function installHooks(agent: HookAgent, options: HooksOptions, config: { config?: string }): Promise<number> {
   const { comments, timeout } = HOOK_AGENT_SETTINGS[agent];
   const path = resolve(options.settings ?? userSettings(agent));
+  checkSettingsLinks(path, options.settings, userSettings(agent));
   const commands = Object.fromEntries(
     (Object.keys(HOOK_EVENTS) as HookEvent[]).map((event) => [event, hookCommand({ node: process.execPath, bin: RTRACK_BIN, subcommand: HOOK_EVENTS[event], agent, ...config })]),
   ) as Record<HookEvent, string>;
@@ -261,7 +451,7 @@ export async function hooksInstall(name: string, options: HooksOptions): Promise
     if (options.reap) dryRunReap();
     return 0;
   }
-  if (options.reap) reapedConfigText(readIfThere(userConfigPath())); // a config that is not valid: exit 2 before anything is written
+  if (options.reap) checkReapable(); // a config that is not valid, or that rtrack cannot write: exit 2 before anything is written
   const result = changeSettings(path, edit);
   if (!result.changed) process.stdout.write(`rtrack: the ${agent} hooks are already installed in ${path}\n`);
   else {
@@ -276,6 +466,18 @@ export async function hooksInstall(name: string, options: HooksOptions): Promise
 
 /** The per-user config's text with reaping on; undefined when it is on already (a config that is not valid: exit 2). */
 const reapedConfigText = (text: string | undefined): string | undefined => configTextWithReap(text, userConfigPath());
+
+/** Throws (exit 2) when --reap could not turn reaping on in the per-user config: checked before the settings are written. */
+function checkReapable(): void {
+  const text = reapedConfigText(readIfThere(userConfigPath()));
+  if (text === undefined) return;
+  try {
+    checkReplaceable(userConfigPath());
+  } catch (err) {
+    if (err instanceof FileRefused) throw new UsageError(`hooks: ${err.message}`);
+    throw new Error(`hooks: ${(err as Error).message}`);
+  }
+}
 
 /** --dry-run --reap: what the per-user config would become. */
 function dryRunReap(): void {
@@ -292,6 +494,7 @@ async function reapingAfterInstall(agent: string, options: HooksOptions, config:
       written = replaceFileText(userConfig, reapedConfigText);
     } catch (err) {
       if (err instanceof ConfigError) throw err;
+      if (err instanceof FileRefused) throw new UsageError(`hooks: ${err.message}`);
       throw new Error(`hooks: ${(err as Error).message}`);
     }
     if (written.changed) process.stdout.write(`rtrack: turned reaping on in ${userConfig}${written.backup ? `; the previous file is ${written.backup}` : ''}\n`);
@@ -312,6 +515,7 @@ function notOurPlugin(path: string, text: string): string | undefined {
  */
 async function installOpencodePlugin(options: HooksOptions, config: { config?: string }): Promise<number> {
   const path = opencodePluginPath(options.settings);
+  checkSettingsLinks(path, options.settings, opencodePluginPath(undefined));
   const text = opencodePluginText({ node: process.execPath, bin: RTRACK_BIN, ...config });
   let had = false;
   const edit = (current: string | undefined): string | undefined => {
@@ -328,7 +532,7 @@ async function installOpencodePlugin(options: HooksOptions, config: { config?: s
     if (options.reap) dryRunReap();
     return 0;
   }
-  if (options.reap) reapedConfigText(readIfThere(userConfigPath())); // a config that is not valid: exit 2 before anything is written
+  if (options.reap) checkReapable(); // a config that is not valid, or that rtrack cannot write: exit 2 before anything is written
   const result = changeSettings(path, edit, { backup: false });
   if (!result.changed) process.stdout.write(`rtrack: the opencode plugin is already installed at ${path}\n`);
   else {
@@ -339,44 +543,63 @@ async function installOpencodePlugin(options: HooksOptions, config: { config?: s
   return 0;
 }
 
-/** `rtrack hooks uninstall opencode`: removes rtrack's plugin file, recognised exactly; anything else of that name stays. */
+/**
+ * `rtrack hooks uninstall opencode`: removes rtrack's plugin file, recognised exactly; anything else
+ * of that name stays. A symbolic link to it (from a dotfiles repository) goes with it: the file it
+ * points to, which rtrack wrote, is removed, then the link — not the link alone, which would leave
+ * rtrack's plugin in the dotfiles, to come back with the next link made to it.
+ */
 function uninstallOpencodePlugin(options: HooksOptions): number {
   const path = opencodePluginPath(options.settings);
-  const text = readIfThere(path);
+  checkSettingsLinks(path, options.settings, opencodePluginPath(undefined));
+  const target = resolveTarget(path);
+  const text = readIfThere(target);
   if (text === undefined) {
     process.stdout.write(`rtrack: no rtrack plugin at ${path}\n`);
     return 0;
   }
-  const foreign = notOurPlugin(path, text);
+  const foreign = notOurPlugin(target, text);
   if (foreign) {
     process.stdout.write(`rtrack: ${foreign}\n`);
     return 0;
   }
+  let linked = false;
+  try {
+    linked = target !== path && lstatSync(path).isSymbolicLink();
+  } catch {
+    // the file alone
+  }
+  const what = `${target}${linked ? ` and the link ${path} to it` : ''}`;
   if (options.dryRun) {
-    process.stdout.write(`rtrack: dry run — ${path} would be removed\n`);
+    process.stdout.write(`rtrack: dry run — ${what} would be removed\n`);
     return 0;
   }
-  try {
-    unlinkSync(path);
-  } catch (err) {
-    throw new Error(`hooks: cannot remove ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  for (const file of linked ? [target, path] : [target]) {
+    try {
+      unlinkSync(file);
+    } catch (err) {
+      throw new Error(`hooks: cannot remove ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
   }
-  process.stdout.write(`rtrack: removed rtrack's opencode plugin ${path}; opencode runs without it from its next start\n`);
+  process.stdout.write(`rtrack: removed rtrack's opencode plugin ${what}; opencode runs without it from its next start\n`);
   return 0;
 }
 
 /** One plugin file's state for `hooks status`: installed, stale, not rtrack's, no such file. */
 async function pluginStatusOf(path: string): Promise<string> {
-  const text = readIfThere(path);
-  if (text === undefined) return 'no such file';
+  const read = readSmallFile(path);
+  if (read === undefined) return 'no such file';
+  if ('problem' in read) return read.problem;
+  const { text } = read;
   const plugin = parseOpencodePlugin(text);
   if (!plugin) return "not rtrack's plugin (a file of that name that rtrack did not write, or an edited copy)";
   const stale = staleBecause({ ...plugin, subcommand: 'start', agent: 'opencode', guarded: true });
-  if (stale) return `rtrack's plugin, stale: it no longer runs rtrack, ${stale}; \`rtrack hooks install opencode\` repairs it`;
+  const unsafe = unsafeNote([plugin]);
+  if (stale) return `rtrack's plugin, stale: it no longer runs rtrack, ${stale}; \`rtrack hooks install opencode\` repairs it${unsafe}`;
   const notes: string[] = [];
   if (plugin.bin !== RTRACK_BIN) notes.push(`it runs ${plugin.bin}`);
   if (plugin.config !== undefined) notes.push((await followerConfig(plugin.config)).text);
-  return `rtrack's plugin installed (session start, OPENCODE_SESSION_ID in tool commands, session end)${notes.map((n) => `; ${n}`).join('')}`;
+  return `rtrack's plugin installed (session start, OPENCODE_SESSION_ID in tool commands, session end)${notes.map((n) => `; ${n}`).join('')}${unsafe}`;
 }
 
 export async function hooksUninstall(name: string, options: HooksOptions): Promise<number> {
@@ -384,6 +607,7 @@ export async function hooksUninstall(name: string, options: HooksOptions): Promi
   if (isPluginAgent(agent)) return uninstallOpencodePlugin(options);
   const { comments } = HOOK_AGENT_SETTINGS[agent];
   const path = resolve(options.settings ?? userSettings(agent));
+  checkSettingsLinks(path, options.settings, userSettings(agent));
   const edit = (text: string | undefined): string | undefined => {
     if (text === undefined) return undefined;
     const edits = planned(path, () => uninstallEdits(parseSettings(path, text, comments)));
@@ -399,19 +623,21 @@ export async function hooksUninstall(name: string, options: HooksOptions): Promi
     process.stdout.write(`rtrack: no rtrack hooks in ${path}\n`);
     return 0;
   }
-  process.stdout.write(`rtrack: removed rtrack's hooks from ${path}; the previous file is ${result.backup}\n`);
+  process.stdout.write(`rtrack: removed rtrack's hooks from ${path}${result.backup ? `; the previous file is ${result.backup}` : ''}\n`);
   return 0;
 }
 
 /** One settings file's state for `hooks status`: installed (which events), stale, no rtrack hooks, no such file, not valid JSON. */
 async function statusOf(path: string, agent: HookAgent | undefined): Promise<string> {
-  const text = readIfThere(path);
-  if (text === undefined) return 'no such file';
+  const read = readSmallFile(path);
+  if (read === undefined) return 'no such file';
+  if ('problem' in read) return read.problem;
+  const { text } = read;
   let settings: unknown;
   try {
     settings = parseSettings(path, text, agent === undefined || HOOK_AGENT_SETTINGS[agent].comments);
-  } catch {
-    return 'not valid JSON';
+  } catch (err) {
+    return err instanceof UnusableSettings ? err.why : 'not valid JSON';
   }
   const found = rtrackHooks(settings);
   const offAgent = agent ?? found[0]?.command.agent;
@@ -421,14 +647,15 @@ async function statusOf(path: string, agent: HookAgent | undefined): Promise<str
   const events = (Object.keys(HOOK_EVENTS) as HookEvent[]).filter((e) => found.some((h) => h.event === e));
   const agents = [...new Set(found.map((h) => h.command.agent))].join(', ');
   const stale = [...new Set(found.map((h) => staleBecause(h.command)).filter((why) => why !== undefined))];
-  if (stale.length > 0) return `${agents} hooks stale (${events.join(', ')}): they no longer run, ${stale.join(', ')}; \`rtrack hooks install ${found[0]!.command.agent}\` repairs them${offNote}`;
+  const unsafe = unsafeNote(found.map((h) => h.command));
+  if (stale.length > 0) return `${agents} hooks stale (${events.join(', ')}): they no longer run, ${stale.join(', ')}; \`rtrack hooks install ${found[0]!.command.agent}\` repairs them${offNote}${unsafe}`;
   const notes: string[] = [];
   if (found.some((h) => !h.command.guarded)) notes.push(`an earlier form that fails loudly once rtrack is removed: \`rtrack hooks install ${found[0]!.command.agent}\` updates it`);
   const others = [...new Set(found.map((h) => h.command.bin).filter((bin) => bin !== RTRACK_BIN))];
   if (others.length > 0) notes.push(`they run ${others.join(', ')}`);
   const configs = [...new Set(found.map((h) => h.command.config).filter((c) => c !== undefined))];
   for (const c of configs) notes.push((await followerConfig(c)).text);
-  return `${agents} hooks installed (${events.join(', ')})${notes.map((n) => `; ${n}`).join('')}${offNote}`;
+  return `${agents} hooks installed (${events.join(', ')})${notes.map((n) => `; ${n}`).join('')}${offNote}${unsafe}`;
 }
 
 export async function hooksStatus(options: HooksOptions): Promise<number> {

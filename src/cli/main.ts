@@ -193,6 +193,7 @@ Examples:
     .option('--reap', 'also turn reaping on: sessions.reap: true in the per-user config, written or updated (comments and other keys kept)')
     .option('-c, --config <file>', 'the YAML config the follower reads instead of the per-user one (its settings under diagnostics.resource_tracking, see below)')
     .option('--dry-run', 'print the settings (and with --reap the config) as they would become, change nothing')
+    .option('--allow-shared-path', "install even when rtrack, Node or the config is where others could put their own file (a directory writable by others, such as /tmp, or another user's): the hooks would run it as you")
     .addHelpText(
       'after',
       `
@@ -207,6 +208,11 @@ exists, else the defaults (reaping off). rtrack reads only this part of a config
         linger_ms: 3000
 
 A --config file from which rtrack would read nothing, or with unknown keys, is refused (exit 2).
+
+The hooks run bin/rtrack.js, Node and the config by absolute path. Install refuses (exit 2) when
+another user could put their own file there: the file or a directory above it is writable by
+others (/tmp too: a checkout tried there and removed leaves its path to anyone) or is another
+user's. Install rtrack where only you and root can write, or give --allow-shared-path.
 
 Codex needs no hooks: rtrack finds its sessions by the markers its processes carry. opencode has
 no hooks of this kind: rtrack writes its own plugin file, rtrack.js, into opencode's plugin directory

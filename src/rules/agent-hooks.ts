@@ -111,6 +111,31 @@ export function hookCommand(command: Omit<HookCommand, 'guarded'>): string {
   return `[ -f ${bin} ] && [ -x ${node} ] && ${node} ${bin} session ${command.subcommand} --agent ${command.agent}${config} || true`;
 }
 
+/** A directory entry on the way to a file the hooks run, as lstat(2) tells it. */
+export interface PathEntry {
+  path: string;
+  uid: number;
+  mode: number;
+  isSymbolicLink: boolean;
+}
+
+/**
+ * Why someone other than the user (or root) could put their own file where the hooks look for
+ * rtrack, Node or the config — the file itself, or any directory above it — in words; undefined when
+ * no one can. An entry owned by another user, or writable by its group or others: a sticky
+ * world-writable directory such as /tmp counts, since a name removed from it (a checkout tried out
+ * there and deleted, /tmp wiped at boot) can be taken by anyone, and the hook then runs their file as
+ * the user. A symbolic link's own mode means nothing; its owner does.
+ */
+export function sharedEntryProblem(entry: PathEntry, uid: number): string | undefined {
+  if (entry.uid !== uid && entry.uid !== 0) return `${entry.path} is owned by uid ${entry.uid}`;
+  if (entry.isSymbolicLink) return undefined;
+  const writable = [...(entry.mode & 0o020 ? ['its group'] : []), ...(entry.mode & 0o002 ? ['others'] : [])];
+  if (writable.length === 0) return undefined;
+  const sticky = entry.mode & 0o1000 ? ', sticky: a name removed from it can be taken by anyone' : '';
+  return `${entry.path} is writable by ${writable.join(' and ')} (mode ${(entry.mode & 0o7777).toString(8).padStart(4, '0')}${sticky})`;
+}
+
 const WORD = String.raw`'(?:[^']|'\\'')*'`;
 const TAIL = String.raw`session (start|end) --agent ([a-z0-9][a-z0-9._-]*)(?: --config (${WORD}))?`;
 const GUARDED = new RegExp(String.raw`^\[ -f (${WORD}) \] && \[ -x (${WORD}) \] && (${WORD}) (${WORD}) ${TAIL} \|\| true$`);

@@ -5,6 +5,7 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { sharedPathProblem } from '../../src/cli/hooks-command.js';
 import { runningFollower } from '../../src/operations/agent-sessions.js';
 import { RTRACK } from './cli.js';
 import type { ProcessIdentity } from '../../src/types.js';
@@ -40,6 +41,27 @@ export function followerConfig(h: Home, reap: boolean, lingerMs: number): string
 /** The hook command `rtrack hooks install` puts in the settings (here without the installed guard). */
 export function hookCommand(event: 'start' | 'end', config?: string, agent = 'claude-code'): string {
   return `${quote(process.execPath)} ${quote(RTRACK)} session ${event} --agent ${agent}${config ? ` --config ${quote(config)}` : ''}`;
+}
+
+/**
+ * `--allow-shared-path` when a file the installed hooks would run — this checkout's bin/rtrack.js,
+ * this Node, or one of `paths` (a --config in a temporary directory) — is where others could put
+ * their own (a checkout cloned under /tmp): `rtrack hooks install` refuses it otherwise. Nothing
+ * when none is: then the tests see exactly what a user's install does.
+ */
+export function allowShared(...paths: string[]): string[] {
+  return [RTRACK, process.execPath, ...paths].some((path) => sharedPathProblem(path) !== undefined) ? ['--allow-shared-path'] : [];
+}
+
+/** allowShared() for hooks that name no --config: the flag when this checkout's path is shared. */
+export const ALLOW_SHARED = allowShared();
+
+/**
+ * `hooks status` output without its `; unsafe: …` notes (the rest of the line as it is) when the
+ * hooks run a shared file (allowShared(...paths)); as it is otherwise, where an unsafe note would be a fault.
+ */
+export function withoutUnsafe(status: string, ...paths: string[]): string {
+  return allowShared(...paths).length > 0 ? status.replace(/; unsafe: [^\n]*/g, '') : status;
 }
 
 /** Stops the followers of these homes (identity-checked by the jar). */

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { readJournal, readRecords, runningFollower, type JournalEntry } from '../../src/operations/agent-sessions.js';
 import { reapOrphans, takeSnapshot, type ScanReport } from '../../src/index.js';
-import { followerConfig, installedHooks, newHome, quote, startGemini, startOpencode, stopFollowers, type Home } from '../helpers/agent-homes.js';
+import { allowShared, followerConfig, installedHooks, newHome, quote, startGemini, startOpencode, stopFollowers, type Home } from '../helpers/agent-homes.js';
 import { RTRACK, runCli } from '../helpers/cli.js';
 import { isAlive, ProcessJar, waitFor } from '../helpers/processes.js';
 
@@ -34,7 +34,7 @@ const environOf = (pid: number): string[] => readFileSync(`/proc/${pid}/environ`
 
 /** Installs the Gemini CLI hooks with the CLI (by its command's name, `gemini`) and returns the commands it wrote. */
 async function geminiHooks(h: Home, config?: string): Promise<{ start: string; end: string }> {
-  const r = await runCli(['hooks', 'install', 'gemini', ...(config ? ['--config', config] : [])], { env: h.env });
+  const r = await runCli(['hooks', 'install', ...allowShared(...(config ? [config] : [])), 'gemini', ...(config ? ['--config', config] : [])], { env: h.env });
   expect(r.code, r.stderr).toBe(0);
   return installedHooks(join(h.home, '.gemini', 'settings.json'));
 }
@@ -146,7 +146,7 @@ describe('Gemini CLI without hooks: GEMINI_CLI=1 alone', () => {
 
 describe('opencode with rtrack\'s plugin (rtrack hooks install opencode)', () => {
   async function plugin(h: Home, config: string): Promise<string> {
-    const r = await runCli(['hooks', 'install', 'opencode', '--config', config], { env: h.env });
+    const r = await runCli(['hooks', 'install', ...allowShared(config), 'opencode', '--config', config], { env: h.env });
     expect(r.code, r.stderr).toBe(0);
     return join(h.home, 'config', 'opencode', 'plugins', 'rtrack.js');
   }

@@ -5,6 +5,7 @@ import { chownSync, cpSync, existsSync, lstatSync, mkdirSync, readdirSync, readF
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { ALLOW_SHARED, allowShared, withoutUnsafe } from '../helpers/agent-homes.js';
 import { RTRACK, runCli } from '../helpers/cli.js';
 import { waitFor } from '../helpers/processes.js';
 import { tempDir } from '../helpers/temp.js';
@@ -54,7 +55,7 @@ describe('rtrack hooks', () => {
     const settings = join(h.home, 'settings.json');
     const original = `${JSON.stringify(userHooks, null, 2)}\n`;
     writeFileSync(settings, original);
-    const first = await runCli(['hooks', 'install', 'claude-code', '--settings', settings], { env: h.env });
+    const first = await runCli(['hooks', 'install', ...ALLOW_SHARED, 'claude-code', '--settings', settings], { env: h.env });
     expect(first.code, first.stderr).toBe(0);
     const installed = JSON.parse(readFileSync(settings, 'utf8')) as typeof userHooks & { hooks: Record<string, { hooks: { command: string }[] }[]> };
     expect(installed.model).toBe('opus');
@@ -65,7 +66,7 @@ describe('rtrack hooks', () => {
     expect(backupsOf(settings).map((b) => readFileSync(b, 'utf8'))).toEqual([original]);
     expect(first.stdout).toContain(backupsOf(settings)[0]);
 
-    const second = await runCli(['hooks', 'install', 'claude-code', '--settings', settings], { env: h.env });
+    const second = await runCli(['hooks', 'install', ...ALLOW_SHARED, 'claude-code', '--settings', settings], { env: h.env });
     expect(second.stdout).toMatch(/already installed/);
     expect(JSON.parse(readFileSync(settings, 'utf8'))).toEqual(installed);
 
@@ -81,7 +82,7 @@ describe('rtrack hooks', () => {
     for (const original of ['{\n  "hooks": {}\n}\n', '{\n  "hooks": {\n    "SessionStart": [],\n    "Stop": []\n  }\n}\n']) {
       const settings = join(h.home, 'settings.json');
       writeFileSync(settings, original);
-      const r = await runCli(['hooks', 'install', 'claude-code', '--settings', settings], { env: h.env });
+      const r = await runCli(['hooks', 'install', ...ALLOW_SHARED, 'claude-code', '--settings', settings], { env: h.env });
       expect(r.code, r.stderr).toBe(0);
       expect(commandsIn(settings)).toHaveLength(2);
       expect((await runCli(['hooks', 'uninstall', 'claude-code', '--settings', settings], { env: h.env })).code).toBe(0);
@@ -94,18 +95,18 @@ describe('rtrack hooks', () => {
     const h = newHome();
     const settings = join(h.home, 'broken.json');
     writeFileSync(settings, '{ "hooks": { ,\n');
-    const r = await runCli(['hooks', 'install', 'claude-code', '--settings', settings], { env: h.env });
+    const r = await runCli(['hooks', 'install', ...ALLOW_SHARED, 'claude-code', '--settings', settings], { env: h.env });
     expect(r.code).toBe(2);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(/is not valid JSON .*left unchanged/);
     expect(readFileSync(settings, 'utf8')).toBe('{ "hooks": { ,\n');
     expect(backupsOf(settings)).toEqual([]);
-    expect((await runCli(['hooks', 'install', 'cursor'], { env: h.env })).code).toBe(2);
+    expect((await runCli(['hooks', 'install', ...ALLOW_SHARED, 'cursor'], { env: h.env })).code).toBe(2);
   });
 
   it('--dry-run prints the change and writes nothing; the default file is the user\'s ~/.claude/settings.json (here a temporary HOME)', async () => {
     const h = newHome();
-    const r = await runCli(['hooks', 'install', 'claude-code', '--dry-run'], { env: h.env });
+    const r = await runCli(['hooks', 'install', ...ALLOW_SHARED, 'claude-code', '--dry-run'], { env: h.env });
     expect(r.stdout).toContain(join(h.home, '.claude', 'settings.json'));
     expect(r.stdout).toContain('"SessionStart"');
     expect(existsSync(join(h.home, '.claude', 'settings.json'))).toBe(false);
@@ -118,7 +119,7 @@ describe('rtrack hooks: writing the settings file safely', () => {
     const settings = join(h.home, 'settings.json');
     const original = '{\r\n\t"zeta": 1,\r\n\t"alpha": { "big": 12345678901234567890, "f": 1.0, "e": 1e400 },\r\n\t"hooks": {\r\n\t\t"PreToolUse": []\r\n\t}\r\n}\r\n';
     writeFileSync(settings, original);
-    const r = await runCli(['hooks', 'install', 'claude-code', '--settings', settings], { env: h.env });
+    const r = await runCli(['hooks', 'install', ...ALLOW_SHARED, 'claude-code', '--settings', settings], { env: h.env });
     expect(r.code, r.stderr).toBe(0);
     const text = readFileSync(settings, 'utf8');
     expect(text.startsWith('{\r\n\t"zeta": 1,\r\n\t"alpha": { "big": 12345678901234567890, "f": 1.0, "e": 1e400 },\r\n\t"hooks": {\r\n\t\t"PreToolUse": [],\r\n\t\t"SessionStart": [\r\n\t\t\t{')).toBe(true);
@@ -140,7 +141,7 @@ describe('rtrack hooks: writing the settings file safely', () => {
     writeFileSync(target, original, { mode: 0o600 });
     const link = join(h.home, '.claude', 'settings.json');
     symlinkSync('../dotfiles/claude-settings.json', link);
-    const r = await runCli(['hooks', 'install', 'claude-code'], { env: h.env });
+    const r = await runCli(['hooks', 'install', ...ALLOW_SHARED, 'claude-code'], { env: h.env });
     expect(r.code, r.stderr).toBe(0);
     expect(lstatSync(link).isSymbolicLink()).toBe(true);
     expect(readlinkSync(link)).toBe('../dotfiles/claude-settings.json');
@@ -156,7 +157,7 @@ describe('rtrack hooks: writing the settings file safely', () => {
 
   it('a new settings file is 0600 in a directory made 0700', async () => {
     const h = newHome();
-    const r = await runCli(['hooks', 'install', 'claude-code'], { env: h.env });
+    const r = await runCli(['hooks', 'install', ...ALLOW_SHARED, 'claude-code'], { env: h.env });
     expect(r.code, r.stderr).toBe(0);
     expect(mode(join(h.home, '.claude'))).toBe(0o700);
     expect(mode(join(h.home, '.claude', 'settings.json'))).toBe(0o600);
@@ -179,11 +180,11 @@ describe('rtrack hooks: writing the settings file safely', () => {
       const stamp = new Date(now + s * 1000).toISOString().replace(/\.\d+Z$/, 'Z').replace(/[-:]/g, '');
       symlinkSync(victim, `${settings}.rtrack-backup-${stamp}`);
     }
-    const install = await runCli(['hooks', 'install', 'claude-code', '--settings', settings], { env: h.env });
+    const install = await runCli(['hooks', 'install', ...ALLOW_SHARED, 'claude-code', '--settings', settings], { env: h.env });
     expect(install.code, install.stderr).toBe(0);
     const uninstall = await runCli(['hooks', 'uninstall', 'claude-code', '--settings', settings], { env: h.env });
     expect(uninstall.code, uninstall.stderr).toBe(0);
-    const reinstall = await runCli(['hooks', 'install', 'claude-code', '--settings', settings], { env: h.env });
+    const reinstall = await runCli(['hooks', 'install', ...ALLOW_SHARED, 'claude-code', '--settings', settings], { env: h.env });
     expect(reinstall.code, reinstall.stderr).toBe(0);
     expect(readFileSync(victim, 'utf8')).toBe('precious\n');
     const backups = backupsOf(settings).filter((b) => !lstatSync(b).isSymbolicLink());
@@ -214,7 +215,7 @@ describe('rtrack hooks: writing the settings file safely', () => {
     );
     try {
       expect(await waitFor(() => !readFileSync(settings, 'utf8').includes('"n": 0 '))).toBe(true); // it runs
-      const r = await runCli(['hooks', 'install', 'claude-code', '--settings', settings], { env: h.env });
+      const r = await runCli(['hooks', 'install', ...ALLOW_SHARED, 'claude-code', '--settings', settings], { env: h.env });
       expect(r.code).toBe(1);
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
       expect(r.stderr).toMatch(/kept changing .*left unchanged/);
@@ -232,7 +233,7 @@ describe('rtrack hooks: writing the settings file safely', () => {
     const settings = join(h.home, 'settings.json');
     writeFileSync(settings, '{}\n', { mode: 0o640 });
     chownSync(settings, 65534, 65534); // nobody:nogroup
-    const r = await runCli(['hooks', 'install', 'claude-code', '--settings', settings], { env: h.env });
+    const r = await runCli(['hooks', 'install', ...ALLOW_SHARED, 'claude-code', '--settings', settings], { env: h.env });
     expect(r.code, r.stderr).toBe(0);
     expect(readFileSync(settings, 'utf8')).toContain('session start');
     expect([statSync(settings).uid, statSync(settings).gid, mode(settings)]).toEqual([65534, 65534, 0o640]);
@@ -252,7 +253,7 @@ describe('rtrack hooks: which hooks are rtrack\'s, stale hooks, hooks left behin
       `[ -f ${quote(RTRACK)} ] && ${quote(process.execPath)} ${quote(RTRACK)} session start --agent claude-code || true`,
     ];
     writeFileSync(settings, `${JSON.stringify({ hooks: { SessionStart: [{ hooks: mine.map((command) => ({ type: 'command', command })) }] } }, null, 2)}\n`);
-    const install = await runCli(['hooks', 'install', 'claude-code', '--settings', settings], { env: h.env });
+    const install = await runCli(['hooks', 'install', ...ALLOW_SHARED, 'claude-code', '--settings', settings], { env: h.env });
     expect(install.code, install.stderr).toBe(0);
     expect(install.stdout).toMatch(/^rtrack: installed /);
     expect(commandsIn(settings)).toEqual([...mine, installedForm(process.execPath, RTRACK, 'start', 'claude-code'), installedForm(process.execPath, RTRACK, 'end', 'claude-code')]);
@@ -269,12 +270,12 @@ describe('rtrack hooks: which hooks are rtrack\'s, stale hooks, hooks left behin
     writeFileSync(settings, `${JSON.stringify({ hooks: { SessionStart: [{ hooks: [{ type: 'command', command: movedRtrack, timeout: 10 }] }], SessionEnd: [{ hooks: [{ type: 'command', command: oldNode, timeout: 10 }] }] } }, null, 2)}\n`);
     const status = await runCli(['hooks', 'status', '--settings', settings], { env: h.env, cwd: h.home });
     expect(status.stdout).toContain(`${settings}: claude-code hooks stale (SessionStart, SessionEnd): they no longer run, /opt/old-rtrack/bin/rtrack.js is gone, /opt/node-18/bin/node is gone; \`rtrack hooks install claude-code\` repairs them`);
-    const install = await runCli(['hooks', 'install', 'claude-code', '--settings', settings], { env: h.env });
+    const install = await runCli(['hooks', 'install', ...ALLOW_SHARED, 'claude-code', '--settings', settings], { env: h.env });
     expect(install.code, install.stderr).toBe(0);
     expect(install.stdout).toMatch(/^rtrack: updated the claude-code SessionStart and SessionEnd hooks/);
     expect(commandsIn(settings)).toEqual([installedForm(process.execPath, RTRACK, 'start', 'claude-code'), installedForm(process.execPath, RTRACK, 'end', 'claude-code')]);
     const after = await runCli(['hooks', 'status', '--settings', settings], { env: h.env, cwd: h.home });
-    expect(after.stdout).toContain(`${settings}: claude-code hooks installed (SessionStart, SessionEnd)\n`);
+    expect(withoutUnsafe(after.stdout)).toContain(`${settings}: claude-code hooks installed (SessionStart, SessionEnd)\n`);
   });
 
   it('installing again with other options updates the hooks (a --config added, then taken away) instead of "already installed"', async () => {
@@ -282,15 +283,15 @@ describe('rtrack hooks: which hooks are rtrack\'s, stale hooks, hooks left behin
     const settings = join(h.home, 'settings.json');
     const config = join(h.home, 'rtrack.yaml');
     writeFileSync(config, 'diagnostics:\n  resource_tracking:\n    sessions:\n      reap: true\n');
-    expect((await runCli(['hooks', 'install', 'claude-code', '--settings', settings], { env: h.env })).code).toBe(0);
-    const withConfig = await runCli(['hooks', 'install', 'claude-code', '--settings', settings, '--config', config], { env: h.env });
+    expect((await runCli(['hooks', 'install', ...ALLOW_SHARED, 'claude-code', '--settings', settings], { env: h.env })).code).toBe(0);
+    const withConfig = await runCli(['hooks', 'install', ...allowShared(config), 'claude-code', '--settings', settings, '--config', config], { env: h.env });
     expect(withConfig.code, withConfig.stderr).toBe(0);
     expect(withConfig.stdout).toMatch(/^rtrack: updated /);
     expect(commandsIn(settings)).toEqual([
       `${installedForm(process.execPath, RTRACK, 'start', 'claude-code').slice(0, -' || true'.length)} --config ${quote(config)} || true`,
       `${installedForm(process.execPath, RTRACK, 'end', 'claude-code').slice(0, -' || true'.length)} --config ${quote(config)} || true`,
     ]);
-    const without = await runCli(['hooks', 'install', 'claude-code', '--settings', settings], { env: h.env });
+    const without = await runCli(['hooks', 'install', ...ALLOW_SHARED, 'claude-code', '--settings', settings], { env: h.env });
     expect(without.stdout).toMatch(/^rtrack: updated /);
     expect(commandsIn(settings)).toEqual([installedForm(process.execPath, RTRACK, 'start', 'claude-code'), installedForm(process.execPath, RTRACK, 'end', 'claude-code')]);
   });
@@ -303,7 +304,7 @@ describe('rtrack hooks: which hooks are rtrack\'s, stale hooks, hooks left behin
     for (const part of ['bin', 'dist', 'package.json']) cpSync(join(CHECKOUT, part), join(installed, part), { recursive: true });
     symlinkSync(join(CHECKOUT, 'node_modules'), join(installed, 'node_modules'));
     const settings = join(h.home, 'settings.json');
-    const install = spawnSync(process.execPath, [join(installed, 'bin', 'rtrack.js'), 'hooks', 'install', 'claude-code', '--settings', settings], { env: h.env, encoding: 'utf8' });
+    const install = spawnSync(process.execPath, [join(installed, 'bin', 'rtrack.js'), 'hooks', 'install', ...allowShared(join(installed, 'bin', 'rtrack.js')), 'claude-code', '--settings', settings], { env: h.env, encoding: 'utf8' });
     expect(install.status, install.stderr).toBe(0);
     const [start, end] = commandsIn(settings);
 
@@ -325,10 +326,10 @@ describe('rtrack hooks: which hooks are rtrack\'s, stale hooks, hooks left behin
 describe('rtrack hooks: every agent, by its name or its command\'s', () => {
   it('`claude` and `gemini` name claude-code and gemini-cli; Gemini CLI\'s hooks go to ~/.gemini/settings.json, with a timeout in milliseconds; the help lists both names', async () => {
     const h = newHome();
-    const claude = await runCli(['hooks', 'install', 'claude'], { env: h.env });
+    const claude = await runCli(['hooks', 'install', ...ALLOW_SHARED, 'claude'], { env: h.env });
     expect(claude.code, claude.stderr).toBe(0);
     expect(commandsIn(join(h.home, '.claude', 'settings.json'))).toEqual([installedForm(process.execPath, RTRACK, 'start', 'claude-code'), installedForm(process.execPath, RTRACK, 'end', 'claude-code')]);
-    const gemini = await runCli(['hooks', 'install', 'gemini'], { env: h.env });
+    const gemini = await runCli(['hooks', 'install', ...ALLOW_SHARED, 'gemini'], { env: h.env });
     expect(gemini.code, gemini.stderr).toBe(0);
     const geminiSettings = join(h.home, '.gemini', 'settings.json');
     expect(commandsIn(geminiSettings)).toEqual([installedForm(process.execPath, RTRACK, 'start', 'gemini-cli'), installedForm(process.execPath, RTRACK, 'end', 'gemini-cli')]);
@@ -345,11 +346,11 @@ describe('rtrack hooks: every agent, by its name or its command\'s', () => {
 
   it('codex needs no hooks: one line, exit 2, nothing written; an unknown agent is named with the ones rtrack knows', async () => {
     const h = newHome();
-    const r = await runCli(['hooks', 'install', 'codex'], { env: h.env });
+    const r = await runCli(['hooks', 'install', ...ALLOW_SHARED, 'codex'], { env: h.env });
     expect(r.code).toBe(2);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(/Codex needs no hooks: rtrack finds its sessions by the markers/);
-    const unknown = await runCli(['hooks', 'install', 'cursor'], { env: h.env });
+    const unknown = await runCli(['hooks', 'install', ...ALLOW_SHARED, 'cursor'], { env: h.env });
     expect([unknown.code, unknown.stderr]).toEqual([2, expect.stringMatching(/unknown agent "cursor" \(hooks: claude-code \(claude\), gemini-cli \(gemini\); a plugin: opencode; codex needs none\)\n$/)]);
     expect(readdirSync(h.home)).toEqual([]);
   });
@@ -358,24 +359,24 @@ describe('rtrack hooks: every agent, by its name or its command\'s', () => {
     const h = newHome();
     const dir = join(h.home, 'config', 'opencode', 'plugins');
     const plugin = join(dir, 'rtrack.js');
-    const dry = await runCli(['hooks', 'install', 'opencode', '--dry-run'], { env: h.env });
+    const dry = await runCli(['hooks', 'install', ...ALLOW_SHARED, 'opencode', '--dry-run'], { env: h.env });
     expect([dry.code, existsSync(plugin)]).toEqual([0, false]);
     expect(dry.stdout).toContain(`rtrack: dry run — ${plugin} would be written:\n// rtrack: the opencode plugin of rtrack`);
-    const install = await runCli(['hooks', 'install', 'opencode'], { env: h.env });
+    const install = await runCli(['hooks', 'install', ...ALLOW_SHARED, 'opencode'], { env: h.env });
     expect(install.code, install.stderr).toBe(0);
     expect(install.stdout).toContain(`rtrack: installed the opencode plugin at ${plugin}: opencode loads it at its next start\n`);
     expect([mode(plugin), mode(dir)]).toEqual([0o600, 0o700]);
     const text = readFileSync(plugin, 'utf8');
     expect(text).toContain(`const NODE = ${JSON.stringify(process.execPath)};\nconst RTRACK = ${JSON.stringify(RTRACK)};\nconst CONFIG = null;`);
     expect(text).not.toMatch(/process\.on\(|SIGTERM"/); // no signal listener: opencode run must still die on SIGTERM
-    expect((await runCli(['hooks', 'install', 'opencode'], { env: h.env })).stdout).toContain('already installed');
+    expect((await runCli(['hooks', 'install', ...ALLOW_SHARED, 'opencode'], { env: h.env })).stdout).toContain('already installed');
     expect(readdirSync(dir)).toEqual(['rtrack.js']); // no backup, no temporary file: nothing else opencode would load
     const status = await runCli(['hooks', 'status'], { env: h.env, cwd: h.home });
-    expect(status.stdout).toContain(`opencode (its plugin):\n  ${plugin}: rtrack's plugin installed (session start, OPENCODE_SESSION_ID in tool commands, session end)\n`);
+    expect(withoutUnsafe(status.stdout)).toContain(`opencode (its plugin):\n  ${plugin}: rtrack's plugin installed (session start, OPENCODE_SESSION_ID in tool commands, session end)\n`);
     // with another --config: updated in place
     const config = join(h.home, 'rtrack.yaml');
     writeFileSync(config, 'diagnostics:\n  resource_tracking:\n    sessions:\n      reap: true\n');
-    const update = await runCli(['hooks', 'install', 'opencode', '--config', config], { env: h.env });
+    const update = await runCli(['hooks', 'install', ...allowShared(config), 'opencode', '--config', config], { env: h.env });
     expect(update.stdout).toContain(`rtrack: updated the opencode plugin at ${plugin}`);
     expect(readFileSync(plugin, 'utf8')).toContain(`const CONFIG = ${JSON.stringify(config)};`);
     expect((await runCli(['hooks', 'uninstall', 'opencode'], { env: h.env })).stdout).toBe(`rtrack: removed rtrack's opencode plugin ${plugin}; opencode runs without it from its next start\n`);
@@ -384,7 +385,7 @@ describe('rtrack hooks: every agent, by its name or its command\'s', () => {
     // someone else's rtrack.js, or an edited copy of rtrack's: refused, left as it is
     for (const foreign of ['export const Mine = async () => ({});\n', text.replace('10000', '5000')]) {
       writeFileSync(plugin, foreign);
-      const refused = await runCli(['hooks', 'install', 'opencode'], { env: h.env });
+      const refused = await runCli(['hooks', 'install', ...ALLOW_SHARED, 'opencode'], { env: h.env });
       expect([refused.code, refused.stderr]).toEqual([2, `rtrack: hooks: ${plugin} is not rtrack's plugin (a file of that name that rtrack did not write, or an edited copy); it was left unchanged\n`]);
       const kept = await runCli(['hooks', 'uninstall', 'opencode'], { env: h.env });
       expect([kept.code, readFileSync(plugin, 'utf8')]).toEqual([0, foreign]);
@@ -393,11 +394,11 @@ describe('rtrack hooks: every agent, by its name or its command\'s', () => {
     // a plugin whose rtrack is gone is stale; install repairs it; a project's plugin directory with --settings
     writeFileSync(plugin, text.replace(JSON.stringify(RTRACK), JSON.stringify('/gone/bin/rtrack.js')));
     expect((await runCli(['hooks', 'status'], { env: h.env, cwd: h.home })).stdout).toContain(`  ${plugin}: rtrack's plugin, stale: it no longer runs rtrack, /gone/bin/rtrack.js is gone; \`rtrack hooks install opencode\` repairs it\n`);
-    expect((await runCli(['hooks', 'install', 'opencode'], { env: h.env })).code).toBe(0);
+    expect((await runCli(['hooks', 'install', ...ALLOW_SHARED, 'opencode'], { env: h.env })).code).toBe(0);
     expect(readFileSync(plugin, 'utf8')).toBe(text);
     const project = join(h.home, 'proj', '.opencode', 'plugins');
     mkdirSync(project, { recursive: true });
-    expect((await runCli(['hooks', 'install', 'opencode', '--settings', project], { env: h.env })).code).toBe(0);
+    expect((await runCli(['hooks', 'install', ...ALLOW_SHARED, 'opencode', '--settings', project], { env: h.env })).code).toBe(0);
     expect(readFileSync(join(project, 'rtrack.js'), 'utf8')).toBe(text);
   });
 
@@ -408,17 +409,17 @@ describe('rtrack hooks: every agent, by its name or its command\'s', () => {
     const settings = join(project, '.gemini', 'settings.json');
     const original = '// my Gemini settings\n{\n  /* the theme */\n  "ui": { "theme": "GitHub" }, // inline\n  "hooksConfig": {\n    "enabled": false\n  }\n}\n';
     writeFileSync(settings, original);
-    const install = await runCli(['hooks', 'install', 'gemini-cli', '--settings', '.gemini/settings.json'], { env: h.env, cwd: project });
+    const install = await runCli(['hooks', 'install', ...ALLOW_SHARED, 'gemini-cli', '--settings', '.gemini/settings.json'], { env: h.env, cwd: project });
     expect(install.code, install.stderr).toBe(0);
     expect(install.stdout).toContain(`rtrack: note: ${settings} turns every hook off (hooksConfig.enabled: false): gemini-cli runs none until that is changed`);
     const text = readFileSync(settings, 'utf8');
     for (const comment of ['// my Gemini settings\n', '/* the theme */', '"ui": { "theme": "GitHub" }, // inline']) expect(text).toContain(comment);
     const status = await runCli(['hooks', 'status'], { env: h.env, cwd: project });
-    expect(status.stdout).toContain(`  ${settings}: gemini-cli hooks installed (SessionStart, SessionEnd); every hook is turned off here (hooksConfig.enabled: false)\n`);
+    expect(withoutUnsafe(status.stdout)).toContain(`  ${settings}: gemini-cli hooks installed (SessionStart, SessionEnd); every hook is turned off here (hooksConfig.enabled: false)\n`);
     // Claude Code's settings are plain JSON: a comment there is refused
     mkdirSync(join(project, '.claude'));
     writeFileSync(join(project, '.claude', 'settings.json'), original);
-    const claude = await runCli(['hooks', 'install', 'claude', '--settings', '.claude/settings.json'], { env: h.env, cwd: project });
+    const claude = await runCli(['hooks', 'install', ...ALLOW_SHARED, 'claude', '--settings', '.claude/settings.json'], { env: h.env, cwd: project });
     expect([claude.code, claude.stderr]).toEqual([2, expect.stringMatching(/settings.json is not valid JSON \(InvalidCommentToken at line 1 column 1\); it was left unchanged\n$/)]);
     expect((await runCli(['hooks', 'uninstall', 'gemini', '--settings', settings], { env: h.env })).code).toBe(0);
     expect(readFileSync(settings, 'utf8')).toBe(original);
@@ -429,14 +430,14 @@ describe('rtrack hooks: every agent, by its name or its command\'s', () => {
     const project = join(h.home, 'proj');
     mkdirSync(join(project, '.gemini'), { recursive: true });
     mkdirSync(join(project, '.claude'), { recursive: true });
-    expect((await runCli(['hooks', 'install', 'claude'], { env: h.env })).code).toBe(0);
+    expect((await runCli(['hooks', 'install', ...ALLOW_SHARED, 'claude'], { env: h.env })).code).toBe(0);
     mkdirSync(join(h.home, '.gemini'));
     writeFileSync(join(h.home, '.gemini', 'settings.json'), '{ "ui": ,}');
     writeFileSync(join(project, '.gemini', 'settings.json'), `${JSON.stringify({ hooks: { SessionEnd: [{ hooks: [{ type: 'command', command: installedForm(process.execPath, '/gone/bin/rtrack.js', 'end', 'gemini-cli') }] }] } })}\n`);
     writeFileSync(join(project, '.claude', 'settings.local.json'), '{ "model": "opus" }\n');
     const status = await runCli(['hooks', 'status'], { env: h.env, cwd: project });
     expect(status.code, status.stderr).toBe(0);
-    const lines = status.stdout.split('\n');
+    const lines = withoutUnsafe(status.stdout).split('\n');
     expect(lines.slice(0, 7)).toEqual([
       'claude-code (claude):',
       `  ${join(h.home, '.claude', 'settings.json')}: claude-code hooks installed (SessionStart, SessionEnd)`,
@@ -463,9 +464,9 @@ describe('rtrack hooks: the first hour (reaping, the config the follower reads)'
 
   it('install --reap writes the per-user config ($XDG_CONFIG_HOME/rtrack/config.yaml, 0600 in a 0700 directory); install and status say reaping is on and which config the follower reads', async () => {
     const h = newHome();
-    const plain = await runCli(['hooks', 'install', 'claude'], { env: h.env });
+    const plain = await runCli(['hooks', 'install', ...ALLOW_SHARED, 'claude'], { env: h.env });
     expect(plain.stdout).toContain(`rtrack: reaping is off: the follower reads no config file (there is no ${userConfig(h)}), the defaults; \`rtrack hooks install claude-code --reap\` turns it on\n`);
-    const r = await runCli(['hooks', 'install', 'claude', '--reap'], { env: h.env });
+    const r = await runCli(['hooks', 'install', ...ALLOW_SHARED, 'claude', '--reap'], { env: h.env });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain(`rtrack: the claude-code hooks are already installed in ${join(h.home, '.claude', 'settings.json')}\n`);
     expect(r.stdout).toContain(`rtrack: turned reaping on in ${userConfig(h)}\n`);
@@ -474,7 +475,7 @@ describe('rtrack hooks: the first hour (reaping, the config the follower reads)'
     expect([mode(join(h.home, 'config')), mode(join(h.home, 'config', 'rtrack')), mode(userConfig(h))]).toEqual([0o700, 0o700, 0o600]);
     const status = await runCli(['hooks', 'status'], { env: h.env, cwd: h.home });
     expect(status.stdout).toContain(`\nconfig of hooks installed without --config: reaping is on: the follower reads ${userConfig(h)}\n`);
-    const again = await runCli(['hooks', 'install', 'claude', '--reap'], { env: h.env });
+    const again = await runCli(['hooks', 'install', ...ALLOW_SHARED, 'claude', '--reap'], { env: h.env });
     expect(again.stdout).not.toContain('turned reaping on');
     expect(backupsOf(userConfig(h))).toEqual([]);
   });
@@ -484,14 +485,14 @@ describe('rtrack hooks: the first hour (reaping, the config the follower reads)'
     mkdirSync(join(h.home, 'config', 'rtrack'), { recursive: true });
     const original = '# my rtrack settings\nother_app: { x: 1 }   # not rtrack\'s\ndiagnostics:\n    resource_tracking:\n        keep: [ sccache ]    # mine\n        sessions:\n            linger_ms: 500 # quick\n            reap: false\n';
     writeFileSync(userConfig(h), original);
-    const r = await runCli(['hooks', 'install', 'gemini', '--reap'], { env: h.env });
+    const r = await runCli(['hooks', 'install', ...ALLOW_SHARED, 'gemini', '--reap'], { env: h.env });
     expect(r.code, r.stderr).toBe(0);
     expect(readFileSync(userConfig(h), 'utf8')).toBe(original.replace('reap: false', 'reap: true').replace('[ sccache ]    # mine', '[ sccache ] # mine').replace('{ x: 1 }   #', '{ x: 1 } #'));
     expect(backupsOf(userConfig(h)).map((b) => readFileSync(b, 'utf8'))).toEqual([original]);
 
     const broken = 'diagnostics:\n  resource_tracking:\n    sesions: { reap: true }\n';
     writeFileSync(userConfig(h), broken);
-    const refused = await runCli(['hooks', 'install', 'claude', '--reap'], { env: h.env });
+    const refused = await runCli(['hooks', 'install', ...ALLOW_SHARED, 'claude', '--reap'], { env: h.env });
     expect([refused.code, refused.stderr]).toEqual([2, `rtrack: ${userConfig(h)}: unknown key diagnostics.resource_tracking.sesions\n`]);
     expect(readFileSync(userConfig(h), 'utf8')).toBe(broken);
     expect(existsSync(join(h.home, '.claude'))).toBe(false); // nothing written
@@ -509,23 +510,23 @@ describe('rtrack hooks: the first hour (reaping, the config the follower reads)'
     for (const [i, [text, why]] of cases.entries()) {
       const config = join(h.home, `c${i}.yaml`);
       writeFileSync(config, text);
-      const r = await runCli(['hooks', 'install', 'claude-code', '--config', config], { env: h.env });
+      const r = await runCli(['hooks', 'install', ...ALLOW_SHARED, 'claude-code', '--config', config], { env: h.env });
       expect([r.code, r.stderr]).toEqual([2, `rtrack: ${config}: ${why}\n`]);
     }
-    const both = await runCli(['hooks', 'install', 'claude-code', '--reap', '--config', join(h.home, 'c0.yaml')], { env: h.env });
+    const both = await runCli(['hooks', 'install', ...ALLOW_SHARED, 'claude-code', '--reap', '--config', join(h.home, 'c0.yaml')], { env: h.env });
     expect([both.code, both.stderr.split('\n').length]).toEqual([2, 2]);
     expect(both.stderr).toMatch(/--reap turns reaping on in .*config\.yaml, which the follower does not read when the hooks name --config/);
     expect(readdirSync(h.home).sort()).toEqual(['c0.yaml', 'c1.yaml', 'c2.yaml', 'c3.yaml', 'c4.yaml']);
 
     const good = join(h.home, 'good.yaml');
     writeFileSync(good, 'diagnostics:\n  resource_tracking:\n    sessions:\n      reap: true\n');
-    const r = await runCli(['hooks', 'install', 'claude-code', '--config', good], { env: h.env });
+    const r = await runCli(['hooks', 'install', ...allowShared(good), 'claude-code', '--config', good], { env: h.env });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain(`rtrack: reaping is on: the follower reads ${good}\n`);
     const status = await runCli(['hooks', 'status'], { env: h.env, cwd: h.home });
-    expect(status.stdout).toContain(`${join(h.home, '.claude', 'settings.json')}: claude-code hooks installed (SessionStart, SessionEnd); reaping is on: the follower reads ${good}\n`);
+    expect(withoutUnsafe(status.stdout, good)).toContain(`${join(h.home, '.claude', 'settings.json')}: claude-code hooks installed (SessionStart, SessionEnd); reaping is on: the follower reads ${good}\n`);
 
-    const help = (await runCli(['hooks', 'install', '--help'], { env: h.env })).stdout;
+    const help = (await runCli(['hooks', 'install', ...ALLOW_SHARED, '--help'], { env: h.env })).stdout;
     expect(help).not.toContain('sessions: { reap: true }');
     expect(help).toContain('  diagnostics:\n    resource_tracking:\n      sessions:\n        reap: true');
     expect(help).toContain('$XDG_CONFIG_HOME/rtrack/config.yaml');

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { readJournal, runningFollower, type JournalEntry } from '../../src/operations/agent-sessions.js';
 import { takeSnapshot, type ScanReport } from '../../src/index.js';
-import { followerConfig, hookCommand, newHome as homeIn, STAND_IN, stopFollowers, type Home } from '../helpers/agent-homes.js';
+import { ALLOW_SHARED, allowShared, followerConfig, hookCommand, newHome as homeIn, STAND_IN, stopFollowers, type Home } from '../helpers/agent-homes.js';
 import { RTRACK, runCli } from '../helpers/cli.js';
 import { isAlive, ProcessJar, waitFor } from '../helpers/processes.js';
 
@@ -170,13 +170,13 @@ describe('rtrack session start|end and the follower', () => {
     const sessions = async (): Promise<string> => (await runCli(['sessions'], { env: h.env, cwd: h.home })).stdout;
     expect(await sessions()).toContain('rtrack: no agent hooks are installed, so no session is followed: `rtrack hooks install claude --reap`');
     const userConfig = join(h.home, 'config', 'rtrack', 'config.yaml');
-    expect((await runCli(['hooks', 'install', 'claude-code'], { env: h.env, cwd: h.home })).code).toBe(0);
+    expect((await runCli(['hooks', 'install', ...ALLOW_SHARED, 'claude-code'], { env: h.env, cwd: h.home })).code).toBe(0);
     expect(await sessions()).toContain(`rtrack: claude-code sessions: reaping is off: the follower reads no config file (there is no ${userConfig}), the defaults; \`rtrack hooks install claude-code --reap\` turns it on`);
-    expect((await runCli(['hooks', 'install', 'claude-code', '--reap'], { env: h.env, cwd: h.home })).code).toBe(0);
+    expect((await runCli(['hooks', 'install', ...ALLOW_SHARED, 'claude-code', '--reap'], { env: h.env, cwd: h.home })).code).toBe(0);
     expect(await sessions()).toContain(`rtrack: claude-code sessions: reaping is on: the follower reads ${userConfig}\n`);
     const own = join(h.home, 'rtrack.yaml');
     writeFileSync(own, 'diagnostics:\n  resource_tracking:\n    sessions:\n      reap: false\n');
-    expect((await runCli(['hooks', 'install', 'gemini-cli', '--config', own], { env: h.env, cwd: h.home })).code).toBe(0);
+    expect((await runCli(['hooks', 'install', ...allowShared(own), 'gemini-cli', '--config', own], { env: h.env, cwd: h.home })).code).toBe(0);
     expect(await sessions()).toContain(`rtrack: gemini-cli sessions: reaping is off: the follower reads ${own}\n`);
   });
 });

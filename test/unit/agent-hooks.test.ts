@@ -3,10 +3,23 @@
 // makes them).
 import { applyEdits, modify } from 'jsonc-parser';
 import { describe, expect, it } from 'vitest';
-import { canonicalAgentName, hookCommand, hooksTurnedOff, installEdits, parseHookCommand, rtrackHooks, uninstallEdits, type SettingsEdit } from '../../src/rules/agent-hooks.js';
+import { canonicalAgentName, hookCommand, hooksTurnedOff, installEdits, parseHookCommand, rtrackHooks, sharedEntryProblem, uninstallEdits, type SettingsEdit } from '../../src/rules/agent-hooks.js';
 
 const apply = (text: string, edits: SettingsEdit[]): string =>
   edits.reduce((t, e) => applyEdits(t, modify(t, e.path, e.value, { formattingOptions: { insertSpaces: true, tabSize: 2, eol: '\n' }, ...(e.insert ? { isArrayInsertion: true } : {}) })), text);
+
+describe('sharedEntryProblem: who else could put a file where the hooks look', () => {
+  const entry = (mode: number, uid = 1000, isSymbolicLink = false) => ({ path: '/p', uid, mode, isSymbolicLink });
+  it('the user\'s or root\'s, writable by neither its group nor others: nobody else; else in words', () => {
+    expect([entry(0o40755), entry(0o40700, 0), entry(0o100644), entry(0o120777, 1000, true), entry(0o120777, 0, true)].map((e) => sharedEntryProblem(e, 1000))).toEqual([undefined, undefined, undefined, undefined, undefined]);
+    expect(sharedEntryProblem(entry(0o41777, 0), 1000)).toBe('/p is writable by its group and others (mode 1777, sticky: a name removed from it can be taken by anyone)');
+    expect(sharedEntryProblem(entry(0o40775), 1000)).toBe('/p is writable by its group (mode 0775)');
+    expect(sharedEntryProblem(entry(0o100646), 1000)).toBe('/p is writable by others (mode 0646)');
+    expect(sharedEntryProblem(entry(0o40755, 1001), 1000)).toBe('/p is owned by uid 1001');
+    expect(sharedEntryProblem(entry(0o120777, 1001, true), 1000)).toBe('/p is owned by uid 1001'); // a link another user made
+    expect(sharedEntryProblem(entry(0o40755, 1000), 0)).toBe('/p is owned by uid 1000'); // root's hooks in a user's checkout: that user could change them
+  });
+});
 
 describe('agent names', () => {
   it('an agent is named by its name or its command\'s', () => {

@@ -34,7 +34,7 @@ describe('replaceFileText', () => {
   it('after any error the file is byte for byte as it was, and no temporary file or backup is left', () => {
     const dir = tempDir('settings-file');
     const file = join(dir, 'settings.json');
-    const bytes = Buffer.from([0x7b, 0x7d, 0x0a, 0xff, 0xfe]); // not even UTF-8
+    const bytes = Buffer.from('\ufeff{ "k": "é" }\r\n\t', 'utf8'); // a byte-order mark, CRLF, a trailing tab
     writeFileSync(file, bytes);
     expect(() =>
       replaceFileText(file, append('rtrack'), {
