@@ -9,48 +9,8 @@ import { describe, expect, it } from 'vitest';
 import { readJournal, registerSession } from '../../src/operations/agent-sessions.js';
 import { followSessions } from '../../src/operations/session-follower.js';
 import { createLogger } from '../../src/log.js';
-import type { PlatformReader, ProcessStatus } from '../../src/platform/types.js';
-import { memoryStream } from '../helpers/fake-reader.js';
+import { memoryStream, scriptedReader } from '../helpers/fake-reader.js';
 import { tempDir } from '../helpers/temp.js';
-
-type Proc = { pid: number; ppid: number; startTime: number; session?: number };
-
-/**
- * Each `listPids` call moves to the next table (the last one stays); reads answer from the current
- * one. `epochOf`: when a process started, in ms since the epoch, by start time (default: long ago).
- */
-function scriptedReader(ticks: Proc[][], epochOf: Record<number, number> = {}): PlatformReader {
-  let index = -1;
-  const table = (): Proc[] => ticks[Math.max(0, Math.min(index, ticks.length - 1))]!;
-  const status = (p: Proc): ProcessStatus => ({ ...p, alive: true });
-  return {
-    platform: 'linux' as const,
-    readsEnvironment: true,
-    async listPids() {
-      index++;
-      return table().map((p) => p.pid);
-    },
-    async readProcessTable() {
-      if (index < 0) index = 0;
-      return { processes: table().map((p) => ({ pid: p.pid, ppid: p.ppid, startTime: p.startTime, name: `p${p.pid}`, commandLine: `p${p.pid}`, rssBytes: 1 << 20, env: { keep: false } })), warnings: [] };
-    },
-    async readStatus(pid) {
-      const p = table().find((q) => q.pid === pid);
-      return p && status(p);
-    },
-    async readStatuses(pids) {
-      return new Map(table().filter((p) => pids.includes(p.pid)).map((p) => [p.pid, status(p)] as const));
-    },
-    async readChildren() {
-      return [];
-    },
-    async readEnvMarkers() {
-      return { keep: false };
-    },
-    selfIdentity: () => ({ pid: 4242, startTime: 7 }),
-    startTimeToEpochMs: (t: number) => epochOf[t] ?? t,
-  };
-}
 
 describe('the session follower and a reused session id', () => {
   it('a stranger\'s daemon whose session leader took the pid of an exited process of the agent\'s tree is not the agent\'s', async () => {
@@ -70,7 +30,7 @@ describe('the session follower and a reused session id', () => {
         [init, agent, strangerDaemon], // nobody is in session 300 any more: the pid was handed out again
         [init, strangerDaemon], // the agent exits
       ],
-      { 90: Date.now() + 60_000 }, // the stranger started after the tool was found gone
+      { epochOf: { 90: Date.now() + 60_000 } }, // the stranger started after the tool was found gone
     );
     await followSessions({ state, intervalMs: 1, lingerMs: 0, logger: createLogger({ stream: memoryStream() }), reader });
     const leaked = readJournal(state).entries.flatMap((e) => e.leaked.map((p) => p.pid));

@@ -7,58 +7,15 @@ import { describe, expect, it } from 'vitest';
 import { readJournal, readLineage, registerSession } from '../../src/operations/agent-sessions.js';
 import { followSessions } from '../../src/operations/session-follower.js';
 import { createLogger } from '../../src/log.js';
-import type { PlatformReader, ProcessStatus } from '../../src/platform/types.js';
-import { memoryStream } from '../helpers/fake-reader.js';
+import { memoryStream, scriptedReader, type TickProcess } from '../helpers/fake-reader.js';
 import { tempDir } from '../helpers/temp.js';
 
-type Proc = { pid: number; ppid: number; startTime: number };
-
-/** Each `listPids` call moves to the next table (the last one stays); reads answer from the current one. */
-function scriptedReader(ticks: Proc[][], onTick?: (index: number) => void): PlatformReader & { statusReads: number[]; tableReads: number } {
-  let index = -1;
-  const table = (): Proc[] => ticks[Math.max(0, Math.min(index, ticks.length - 1))]!;
-  const status = (p: Proc): ProcessStatus => ({ ...p, alive: true });
-  const statusReads: number[] = [];
-  const reader = {
-    platform: 'linux' as const,
-    readsEnvironment: true,
-    statusReads,
-    tableReads: 0,
-    async listPids() {
-      index++;
-      onTick?.(index);
-      return table().map((p) => p.pid);
-    },
-    async readProcessTable() {
-      if (index < 0) index = 0;
-      reader.tableReads++;
-      return { processes: table().map((p) => ({ ...p, name: `p${p.pid}`, commandLine: `p${p.pid}`, rssBytes: 1 << 20, env: { keep: false } })), warnings: [] };
-    },
-    async readStatus(pid) {
-      statusReads.push(pid);
-      const p = table().find((q) => q.pid === pid);
-      return p && status(p);
-    },
-    async readStatuses(pids) {
-      statusReads.push(...pids);
-      return new Map(table().filter((p) => pids.includes(p.pid)).map((p) => [p.pid, status(p)] as const));
-    },
-    async readChildren() {
-      return [];
-    },
-    async readEnvMarkers() {
-      return { keep: false };
-    },
-    selfIdentity: () => ({ pid: 4242, startTime: 7 }),
-    startTimeToEpochMs: (t: number) => t,
-  } satisfies PlatformReader & { statusReads: number[]; tableReads: number };
-  return reader;
-}
+type Proc = TickProcess;
 
 async function follow(ticks: Proc[][], onTick?: (index: number, state: string) => void): Promise<{ leaked: number[]; statusReads: number[]; tableReads: number }> {
   const state = tempDir('follower');
   await registerSession(state, { agent: 'claude-code', sessionId: 's', agentPid: 100, agentStartTime: 50, startedAt: new Date(0).toISOString() });
-  const reader = scriptedReader(ticks, onTick && ((index) => onTick(index, state)));
+  const reader = scriptedReader(ticks, { onTick: onTick && ((index) => onTick(index, state)) });
   await followSessions({ state, intervalMs: 1, lingerMs: 0, logger: createLogger({ stream: memoryStream() }), reader });
   const entry = readJournal(state).entries[0];
   return { leaked: (entry?.leaked.map((p) => p.pid) ?? []).sort((a, b) => a - b), statusReads: reader.statusReads, tableReads: reader.tableReads };
