@@ -16,7 +16,6 @@ import { reapCgroup } from '../../src/operations/reap.js';
 import { scanMachine } from '../../src/operations/scan-machine.js';
 import type { ScanReport, TaskReport } from '../../src/index.js';
 import { cgroup2Mount, locateCgroupParent, RunCgroup } from '../../src/platform/cgroup.js';
-import { createLinuxReader } from '../../src/platform/linux.js';
 import { followerConfig, hookCommand, newHome, startSession, STAND_IN, stopFollowers, type Home } from '../helpers/agent-homes.js';
 import { RTRACK, runCli } from '../helpers/cli.js';
 import { isAlive, ProcessJar, waitFor } from '../helpers/processes.js';
@@ -25,7 +24,6 @@ import { tempDir } from '../helpers/temp.js';
 const jar = new ProcessJar();
 const homes: Home[] = [];
 const groups: string[] = [];
-const reader = createLinuxReader();
 const root = process.getuid?.() === 0;
 const where = locateCgroupParent();
 
