@@ -1,7 +1,7 @@
 // Files rtrack writes: atomically (a reader never sees half a file), where the user's state lives
 // (XDG), so that nothing is written into the user's own settings by surprise, and where rtrack's own
 // files are installed.
-import { accessSync, closeSync, constants, existsSync, fstatSync, mkdirSync, openSync, readSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { accessSync, closeSync, constants, existsSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { rename, unlink, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -96,6 +96,42 @@ export function generationPath(path: string, n: number): string {
 /** A rotated file's generations, oldest first (the file itself last). */
 export function generationPaths(path: string, rotation: Rotation): string[] {
   return Array.from({ length: rotation.keep + 1 }, (_, i) => generationPath(path, rotation.keep - i));
+}
+
+/**
+ * A rotated file's generations read whole, oldest first: the texts of those that exist. A rotation
+ * while they are read would give the older file twice and lose the one renamed under the reader
+ * (`journal.jsonl` → `journal.1.jsonl` after `journal.1.jsonl` was read): each generation's inode is
+ * looked at before and after, and the read is made again when one changed (a rotation takes 1 MiB
+ * of appends, so a second try is the most it takes; after five the last read is used).
+ */
+export function readGenerations(path: string, rotation: Rotation): string[] {
+  const paths = generationPaths(path, rotation);
+  const inodes = (): string =>
+    paths
+      .map((p) => {
+        try {
+          const st = statSync(p);
+          return `${st.dev}:${st.ino}`;
+        } catch {
+          return '-';
+        }
+      })
+      .join(' ');
+  let texts: string[] = [];
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const before = inodes();
+    texts = [];
+    for (const p of paths) {
+      try {
+        texts.push(readFileSync(p, 'utf8'));
+      } catch {
+        // not there
+      }
+    }
+    if (inodes() === before) break;
+  }
+  return texts;
 }
 
 /**

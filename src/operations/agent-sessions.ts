@@ -22,7 +22,7 @@
 //                                      follower did. Rotated
 import { linkSync, mkdirSync, readdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { appendLine, appendRotated, generationPaths, stateDirectoryDistrust, writeFileAtomic, type Rotation } from '../files.js';
+import { appendLine, appendRotated, generationPaths, readGenerations, stateDirectoryDistrust, writeFileAtomic, type Rotation } from '../files.js';
 import { platformReader } from '../platform/index.js';
 import type { PlatformReader } from '../platform/types.js';
 import { mergeJournal, recordBoot, type BootInfo } from '../rules/follower-state.js';
@@ -278,14 +278,7 @@ export function appendJournal(state: string, line: JournalEntry | { outcomeOf: s
  * never fatal.
  */
 export function readJournal(state: string): { entries: JournalEntry[]; corrupt: number } {
-  const lines: string[] = [];
-  for (const path of generationPaths(join(state, 'journal.jsonl'), JOURNAL_ROTATION)) {
-    try {
-      lines.push(...readFileSync(path, 'utf8').split('\n'));
-    } catch {
-      // not there
-    }
-  }
+  const lines = readGenerations(join(state, 'journal.jsonl'), JOURNAL_ROTATION).flatMap((text) => text.split('\n'));
   return mergeJournal<JournalEntry>(lines);
 }
 
