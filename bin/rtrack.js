@@ -2,7 +2,7 @@
 // CommonJS (bin/package.json), like the CLI it loads (dist/cli/*.cjs): Node starts faster without
 // its ES module loader.
 'use strict';
-const { closeSync, readFileSync } = require('node:fs');
+const { closeSync, existsSync, readFileSync } = require('node:fs');
 const { join } = require('node:path');
 const { isatty } = require('node:tty');
 
@@ -44,6 +44,10 @@ const failed = (err) => {
   process.exitCode = 1;
 };
 
+/** The CLI's build is not there (removed by a rebuild, never made), as opposed to a failure inside it. */
+const notBuilt = (err, ...files) =>
+  (err?.code === 'MODULE_NOT_FOUND' || err?.code === 'ENOENT') && files.some((file) => !existsSync(join(__dirname, '..', 'dist', 'cli', file)));
+
 // Two paths that must start fast load neither the option parser nor any other command: the
 // version, and the hooks an agent runs inside its own start-up and end (`session start|end` with
 // only the options the hooks are installed with). Anything else goes through the full CLI.
@@ -62,14 +66,30 @@ if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
     const i = argv.indexOf(name);
     return i >= 0 ? argv[i + 1] : undefined;
   };
-  const { sessionStart, sessionEnd } = require('../dist/cli/session-command.cjs');
+  // A hook must never break the agent: a checkout without its build (`npm run build` removes
+  // dist/ first, a `git clean -fdx`) is rtrack gone for the moment, and a hook says nothing then.
+  let command;
+  try {
+    command = require('../dist/cli/session-command.cjs');
+  } catch (err) {
+    if (!notBuilt(err, 'session-command.cjs')) throw err;
+    return;
+  }
+  const { sessionStart, sessionEnd } = command;
   // opencode's plugin passes --pid (the opencode process it runs in)
   const options = { agent: option('--agent'), config: option('--config'), ...(argv.includes('--pid') ? { pid: Number(option('--pid')) } : {}) };
   (argv[1] === 'start' ? sessionStart(options) : sessionEnd(options)).then(done, failed);
 } else {
   // With the code cache `npm run build` made for it, once src/cli/code-cache.ts has found it sound:
   // about 10 ms less to start.
-  const { requireWithCodeCache } = require('../dist/cli/code-cache.cjs');
-  const { main } = requireWithCodeCache(join(__dirname, '..', 'dist', 'cli', 'main.cjs')).exports;
-  main(argv).then(done, failed);
+  let main;
+  try {
+    const { requireWithCodeCache } = require('../dist/cli/code-cache.cjs');
+    ({ main } = requireWithCodeCache(join(__dirname, '..', 'dist', 'cli', 'main.cjs')).exports);
+  } catch (err) {
+    if (!notBuilt(err, 'code-cache.cjs', 'main.cjs')) throw err;
+    process.stderr.write(`rtrack: ${join(__dirname, '..')} is not built; run \`npm run build\` there\n`);
+    process.exitCode = 1;
+  }
+  main?.(argv).then(done, failed);
 }
