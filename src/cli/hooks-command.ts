@@ -1,9 +1,8 @@
 // `rtrack hooks install|uninstall|status`: rtrack's SessionStart/SessionEnd hooks in an agent's
 // settings file, merged in and taken out without touching anything else; for opencode, which has no
-// such hooks, rtrack's plugin file in its plugin directory (src/rules/opencode-plugin.ts). The file's text is edited
-// with jsonc-parser, never re-serialized: comments, key order, numbers and every other byte stay,
-// except the indentation of the lines an edit touches (a one-line file becomes indented). It is
-// written the safe way (src/settings-file.ts).
+// such hooks, rtrack's plugin file in its plugin directory (src/rules/opencode-plugin.ts). The file's text is edited,
+// never re-serialized (src/rules/json-text-edits.ts): comments, key order, numbers and every other
+// byte stay (a one-line file becomes indented). It is written the safe way (src/settings-file.ts).
 import { accessSync, constants, existsSync, lstatSync, readlinkSync, realpathSync, statSync, unlinkSync, type Stats } from 'node:fs';
 import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
@@ -34,6 +33,7 @@ import {
   type PluginAgent,
   type SettingsEdit,
 } from '../rules/agent-hooks.js';
+import { applyJsonTextEdit } from '../rules/json-text-edits.js';
 import { OPENCODE_PLUGIN_DIRECTORY, OPENCODE_PLUGIN_FILE, opencodePluginText, parseOpencodePlugin } from '../rules/opencode-plugin.js';
 import { checkReplaceable, FileRefused, readSmallFile, replaceFileText, resolveTarget, type ReplaceOptions, type ReplaceResult } from '../settings-file.js';
 import { UsageError } from './common.js';
@@ -218,13 +218,10 @@ function formattingOf(text: string): import('jsonc-parser').FormattingOptions {
  * from rtrack's hooks it holds exactly what the original held (else rtrack refuses, nothing written).
  */
 function applySettingsEdits(path: string, text: string | undefined, edits: SettingsEdit[], comments: boolean): string {
-  const { applyEdits, modify } = loadJsonc();
   const original = text === undefined || text.trim() === '' ? '{}\n' : text;
-  const formattingOptions = formattingOf(original);
+  const formatting = formattingOf(original);
   let next = original;
-  for (const edit of edits) {
-    next = applyEdits(next, modify(next, edit.path, edit.value, { formattingOptions, ...(edit.insert ? { isArrayInsertion: true } : {}) }));
-  }
+  for (const edit of edits) next = applyJsonTextEdit(loadJsonc(), next, edit, formatting);
   let same: boolean;
   try {
     same = isDeepStrictEqual(withoutRtrackHooks(parseSettings(path, next, comments)), withoutRtrackHooks(parseSettings(path, original, comments)));

@@ -224,7 +224,7 @@ export function installedEvents(settings: unknown): HookEvent[] {
  * the path's last index, -1 for the end, with `insert`), or remove what is at the path when there
  * is no value. The edits of a plan are made one after the other, each on the text the previous one
  * left: the text is edited, never re-serialized, so the user's formatting, comments and numbers are
- * kept (src/cli/hooks-command.ts applies them with jsonc-parser).
+ * kept (src/rules/json-text-edits.ts).
  */
 export interface SettingsEdit {
   path: (string | number)[];
