@@ -13,8 +13,9 @@ import type { RunCgroup } from '../platform/cgroup.js';
 import { platformReader } from '../platform/index.js';
 import type { PlatformReader, StatusMap } from '../platform/types.js';
 import { attributes } from '../rules/attribution.js';
+import { isAgentProcess } from '../rules/agents.js';
 import { refusalOf, type Refusal } from '../rules/gate.js';
-import { identityKey } from '../rules/identity.js';
+import { identityKey, MAX_TREE_DEPTH } from '../rules/identity.js';
 import { levelOrder, processTree } from '../rules/tree.js';
 import type { AgentConfig, AgentMarker, AttributedProcess, ProcessInfo } from '../types.js';
 import { lookAtTable, type TableLook } from './table-look.js';
@@ -139,10 +140,8 @@ export async function reapOrphans(processes: readonly (ProcessInfo | AttributedP
   const first = options.signal ?? 'SIGTERM';
   const kill = options.kill ?? ((pid: number, signal: NodeJS.Signals) => process.kill(pid, signal));
 
-  /** The gate for a round: the processes that may be signalled; the others get their outcome. */
-  const gate = async (list: readonly ProcessInfo[]): Promise<ProcessInfo[]> => {
-    if (list.length === 0) return [];
-    const look = await gateLook(reader, options);
+  /** The gate's verdicts from one look, for the processes of a round: those that may be signalled; the others get their outcome. */
+  const judge = async (list: readonly ProcessInfo[], look: TableLook | string): Promise<ProcessInfo[]> => {
     const pass: ProcessInfo[] = [];
     for (const p of list) {
       let verdict = gateVerdict(p, look);
@@ -165,6 +164,48 @@ export async function reapOrphans(processes: readonly (ProcessInfo | AttributedP
       }
     }
     return pass;
+  };
+  /**
+   * The processes the look judged that have changed since in a way that may put them in use (a look
+   * takes tens of milliseconds): one that exec'd (a leaked shell that became `claude`), or one with a
+   * child the look did not see that is an agent (`claude` started in a leaked tmux). Read for the
+   * round's processes only, where the reader reads single command lines (Linux). Other new children
+   * are not a change: a leaked loop forks all the time.
+   */
+  const changedSince = async (list: readonly ProcessInfo[], look: TableLook | string): Promise<Set<number>> => {
+    const changed = new Set<number>();
+    const readCommandLine = reader.readCommandLine?.bind(reader);
+    if (typeof look === 'string' || list.length === 0 || !readCommandLine) return changed;
+    for (const p of list) if (readCommandLine(p.pid) !== (look.live.get(p.pid)?.commandLine ?? '')) changed.add(p.pid);
+    const children = await reader.readChildren(list.map((p) => p.pid)).catch(() => []);
+    for (const c of children) {
+      const seen = look.live.get(c.pid);
+      if (seen && identityKey(seen) === identityKey(c)) continue;
+      const commandLine = readCommandLine(c.pid);
+      if (commandLine && look.agents.some((agent) => isAgentProcess(agent, commandLine))) changed.add(c.ppid);
+    }
+    return changed;
+  };
+  /**
+   * The gate for a round: a fresh look at the table judges every process; one that changed while it
+   * looked is judged again by a new look (three at most: what keeps changing is not signalled).
+   */
+  const gate = async (list: readonly ProcessInfo[]): Promise<ProcessInfo[]> => {
+    const pass = new Set<ProcessInfo>();
+    let pending = list;
+    for (let looks = 0; looks < 3 && pending.length > 0; looks++) {
+      const look = await gateLook(reader, options);
+      const allowed = await judge(pending, look);
+      const changed = await changedSince(allowed, look);
+      for (const p of allowed) if (!changed.has(p.pid)) pass.add(p);
+      pending = allowed.filter((p) => changed.has(p.pid));
+    }
+    for (const p of pending) {
+      const outcome = outcomes.get(p.pid)!;
+      outcome.result = 'refused';
+      outcome.reason = 'it changed (exec, new children) while each of three looks judged it';
+    }
+    return list.filter((p) => pass.has(p));
   };
 
   /** One read of the identities of a round's processes. */
@@ -282,7 +323,7 @@ export interface CgroupReap {
 /**
  * Kills what is left in a run's control group — all of it the run's (evidence `cgroup`) — without
  * killing what the gate refuses. Before any kill, every member the gate refuses (kept, in use, rtrack's
- * own, unreadable), every member `spare` names (by identity) and every member of another user is moved
+ * own, unreadable), every member `spare` names (by identity) or that is below one, and every member of another user is moved
  * out to the parent group, again until nothing moves; rtrack itself and its ancestors are never moved
  * (a group that holds them is never killed whole). `cgroup.kill` is used only when every member left
  * may be signalled by this user; otherwise the members the gate allows get SIGKILL one by one,
@@ -297,7 +338,15 @@ export async function reapCgroup(group: RunCgroup, options: ReapOptions & { spar
     const p = look.live.get(pid);
     // Born since the look, inside the group: the run's, like its parent.
     if (!p) return look.snapshot.unreadable?.includes(pid) ? 'it cannot be read' : undefined;
-    if (options.spare?.has(identityKey(p))) return 'left alone by the caller';
+    if (options.spare) {
+      // What the caller spares, and what was born below it since (a kept server's new child).
+      let q: ProcessInfo | undefined = p;
+      for (let depth = 0; q && depth < MAX_TREE_DEPTH; depth++) {
+        if (options.spare.has(identityKey(q))) return q === p ? 'left alone by the caller' : `below ${q.pid}, which the caller left alone`;
+        const parent = look.live.get(q.ppid);
+        q = parent && parent.startTime <= q.startTime ? parent : undefined; // a younger "parent" took a freed pid
+      }
+    }
     const refusal = refusalOf(pid, look);
     if (refusal) return `${refusal.result}: ${refusal.reason}`;
     if (uid !== undefined && uid !== 0) {

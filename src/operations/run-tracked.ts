@@ -351,9 +351,10 @@ function reapOptionsOf(options: RunTrackedOptions, tracker: ResourceTracker): Re
 async function releaseGroup(group: RunCgroup, report: TaskReport, logger: Logger, reapOptions: ReapOptions | undefined): Promise<void> {
   let removed: boolean;
   if (reapOptions && report.reaped !== undefined && report.reaped.length > 0) {
-    // What the run leaves alone (--mcp-only's other orphans) and what the gate refuses leave the
+    // What the run leaves alone (what it kept, by the lineage too: a kept process's scrubbed child
+    // whose kept parent has exited; --mcp-only's other orphans) and what the gate refuses leave the
     // group first; then what is left — survivors, children forked while it was reaped — goes.
-    const spare = new Set((report.nonMcpOrphans ?? []).map(identityKey));
+    const spare = new Set([...report.kept, ...(report.nonMcpOrphans ?? [])].map(identityKey));
     const result = await reapCgroup(group, { ...reapOptions, spare });
     for (const l of result.left) logger.warn({ pid: l.pid, reason: l.reason, path: group.path }, 'left a process in the run\'s cgroup');
     removed = result.removed;

@@ -7,6 +7,8 @@ import type { PlatformReader, ProcessStatus } from '../platform/types.js';
 import { agentDefinitions, isAgentProcess } from '../rules/agents.js';
 import { boundLineage, recordBoot, type BootInfo } from '../rules/follower-state.js';
 import { identityKey, MAX_TREE_DEPTH } from '../rules/identity.js';
+import { keepReasonOf, keptInLineage, type KeepRules } from '../rules/keep.js';
+import { compileKeepPatterns } from '../rules/patterns.js';
 import { sessionLeftovers } from '../rules/machine-leaks.js';
 import { processTree, subtree } from '../rules/tree.js';
 import type { AgentConfig, AttributedProcess, Evidence, LineageRecord, ProcessIdentity, ProcessInfo } from '../types.js';
@@ -219,6 +221,22 @@ export async function followSessions(options: FollowOptions): Promise<void> {
   const followed = new Map<string, Followed>();
   const table = new FollowedTable(reader);
   const definitions = agentDefinitions(options.agents);
+  const keepRules: KeepRules = { patterns: compileKeepPatterns(options.keep ?? []), sharedDaemons: options.keepSharedDaemons ?? true };
+  /**
+   * What a process of a tree is, read once when it is first seen (its command line, and the keep
+   * markers of its environment): an agent — a registered one, or one recognised by its command line
+   * (a new agent a person started inside a host the session left, a sub-agent), whose tree is its
+   * own session's — and kept — its lineage says so, and what it starts is kept through it after it
+   * exits (a kept launcher's daemon that scrubs its environment), as `rtrack run` keeps it.
+   */
+  const classify = async (c: ProcessStatus, agentKeys: ReadonlySet<string>): Promise<Kind> => {
+    const command = reader.readCommandLine?.(c.pid);
+    const env = await reader.readEnvMarkers(c.pid).catch(() => undefined);
+    return {
+      agent: agentKeys.has(identityKey(c)) || (command !== undefined && definitions.some((a) => isAgentProcess(a, command))),
+      keep: keepReasonOf(command ?? '', env, keepRules) !== undefined,
+    };
+  };
   const boot = bootInfo(reader);
   const sleep = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, intervalMs));
   let ticks = 0;
@@ -263,20 +281,11 @@ export async function followSessions(options: FollowOptions): Promise<void> {
       if (following.some((e) => !e.walked)) {
         const children = table.childrenByParent();
         for (const entry of following.filter((e) => !e.walked)) {
-          walkTree(entry, children, agentKeys);
+          await walkTree(entry, children, agentKeys, (c) => classify(c, agentKeys));
           entry.walked = true;
         }
       }
-      if (following.length > 0) {
-        // Adoption stops at agents: a registered one, or one recognised by its command line (a new
-        // agent a person started inside a host the session left, a sub-agent): theirs is their own session.
-        const isAgent = (c: ProcessStatus): boolean => {
-          if (agentKeys.has(identityKey(c))) return true;
-          const command = reader.readCommandLine?.(c.pid);
-          return command !== undefined && definitions.some((a) => isAgentProcess(a, command));
-        };
-        await adoptNewcomers(following, table, isAgent, (p) => reader.startTimeToEpochMs(p.startTime));
-      }
+      if (following.length > 0) await adoptNewcomers(following, table, (c) => classify(c, agentKeys), (p) => reader.startTimeToEpochMs(p.startTime));
       const bounding = ++ticks % BOUND_EVERY_TICKS === 0;
       for (const [path, entry] of followed) {
         if (bounding || entry.seen.size > LINEAGE_CAP) boundEntry(entry, table, options.logger);
@@ -354,9 +363,15 @@ async function saveLineage(path: string, entry: Followed, bootId: string | undef
   }
 }
 
+/** What the follower records of a process of a tree besides its identity (see classify in followSessions). */
+interface Kind {
+  agent: boolean;
+  keep: boolean;
+}
+
 /** Adds a process to an entry's lineage. */
-function remember(entry: Followed, key: string, c: ProcessStatus, agent = false): void {
-  const record: LineageRecord = { pid: c.pid, ppid: c.ppid, startTime: c.startTime, ...(agent ? { agent: true } : {}) };
+function remember(entry: Followed, key: string, c: ProcessStatus, kind: Partial<Kind> = {}): void {
+  const record: LineageRecord = { pid: c.pid, ppid: c.ppid, startTime: c.startTime, ...(kind.agent ? { agent: true } : {}), ...(kind.keep ? { keep: true } : {}) };
   entry.seen.set(key, record);
   entry.unsaved.push(record);
 }
@@ -367,7 +382,7 @@ const agentKeyOf = (record: SessionRecord): string => identityKey({ pid: record.
  * Records the agent's whole tree as the table has it: a child younger than its parent's pid holder
  * is not its child, and another registered agent's tree is that agent's own.
  */
-function walkTree(entry: Followed, children: Map<number, ProcessStatus[]>, agentKeys: ReadonlySet<string>): void {
+async function walkTree(entry: Followed, children: Map<number, ProcessStatus[]>, agentKeys: ReadonlySet<string>, classify: (c: ProcessStatus) => Promise<Kind>): Promise<void> {
   const stack = [{ pid: entry.record.agentPid, startTime: entry.record.agentStartTime }];
   while (stack.length > 0) {
     const parent = stack.pop()!;
@@ -375,7 +390,7 @@ function walkTree(entry: Followed, children: Map<number, ProcessStatus[]>, agent
       if (c.startTime < parent.startTime) continue;
       const key = identityKey(c);
       if (entry.seen.has(key) || agentKeys.has(key)) continue;
-      remember(entry, key, c);
+      remember(entry, key, c, { keep: (await classify(c)).keep });
       stack.push(c);
     }
   }
@@ -389,8 +404,13 @@ function walkTree(entry: Followed, children: Map<number, ProcessStatus[]>, agent
  * can be in (and whose pid is not reused while it has members). Passes repeat while they adopt
  * someone: a new child may be listed before its new parent.
  */
-async function adoptNewcomers(following: Followed[], table: FollowedTable, isAgent: (c: ProcessStatus) => boolean, startedAtMs: (p: ProcessStatus) => number): Promise<void> {
-  const agents = new Map<string, boolean>();
+async function adoptNewcomers(
+  following: Followed[],
+  table: FollowedTable,
+  classify: (c: ProcessStatus) => Promise<Kind>,
+  startedAtMs: (p: ProcessStatus) => number,
+): Promise<void> {
+  const kinds = new Map<string, Kind>();
   /** The session leader `sid` is, or was, one of the entry's tree: seen, and its pid not taken by another since. */
   const leaderSeen = async (entry: Followed, c: ProcessStatus): Promise<boolean> => {
     if (c.session === undefined || c.session === c.pid || c.session <= 1) return false;
@@ -422,11 +442,11 @@ async function adoptNewcomers(following: Followed[], table: FollowedTable, isAge
         // In the tree: below the agent, or below one of its tree that is not an agent itself.
         const inTree = parentKey === agentKeyOf(entry.record) || (entry.seen.has(parentKey) && !entry.seen.get(parentKey)!.agent);
         if (!inTree && !(await leaderSeen(entry, c))) continue;
-        if (!agents.has(key)) agents.set(key, isAgent(c));
+        if (!kinds.has(key)) kinds.set(key, await classify(c));
         // An agent born in the tree (a sub-agent, or one a person started in a host the session
         // made) is recorded — the gate needs that lineage to call it a leak once the session is
         // over — but what runs below it is its own session's, not adopted.
-        remember(entry, key, c, agents.get(key));
+        remember(entry, key, c, kinds.get(key));
         adopted = true;
       }
     }
@@ -445,8 +465,17 @@ async function closeSession(record: SessionRecord, lineage: LineageRecord[], end
   const look = await lookAtTable({ reader, agents: options.agents, keep: options.keep, keepSharedDaemons: options.keepSharedDaemons, state: options.state });
   const session = look.liveness.session(record.agent, record.sessionId);
   if (session && session.status !== 'over') return false;
-  const { live, liveness, kept } = look;
+  const { live, liveness } = look;
   const tree = processTree(look.snapshot.processes);
+  // Kept as the table has it now, and through the lineage: below a kept process that has exited.
+  const kept = new Set(look.kept);
+  const byPid = new Map(lineage.map((r) => [r.pid, r]));
+  const lineageKeys = new Map(lineage.map((r) => [identityKey(r), r]));
+  for (const p of look.snapshot.processes) {
+    const record = lineageKeys.get(identityKey(p));
+    if (!record || kept.has(p.pid) || !keptInLineage(record, byPid)) continue;
+    for (const d of subtree(tree, p, (q) => !kept.has(q.pid))) kept.add(d.pid);
+  }
   const exclude = new Set(look.own.keys());
   const agentKey = agentKeyOf(record);
   const taken = new Set<number>();
@@ -460,9 +489,8 @@ async function closeSession(record: SessionRecord, lineage: LineageRecord[], end
   // By the session's markers, as scan sees them.
   if (session) for (const p of sessionLeftovers(session, { live, tree, inUse: liveness.inUse, kept, exclude, taken, session: liveness.session })) for (const e of p.evidence) add(p.pid, e);
   // By the lineage the follower recorded while the agent ran, with what runs below it now.
-  const seen = new Set(lineage.map(identityKey));
   for (const p of look.snapshot.processes) {
-    if (!seen.has(identityKey(p)) || skip(p)) continue;
+    if (!lineageKeys.has(identityKey(p)) || skip(p)) continue;
     add(p.pid, 'lineage');
     for (const d of subtree(tree, p, (q) => q === p || !(skip(q) || q.environmentUnreadable)).slice(1)) add(d.pid, 'lineage');
   }

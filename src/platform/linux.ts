@@ -646,6 +646,12 @@ export function createLinuxReader(procRoot = '/proc'): PlatformReader {
       let n: number;
       try {
         n = readProcHead(`${procRoot}/${pid}/cmdline`, cmdBuf);
+        if (n === 0) {
+          // Empty: a kernel thread, or a main thread that exited while others run — read, as the
+          // table does, through a live thread.
+          const stat = readStatOf(pid);
+          if (stat && memoryDirOf(stat) !== `${procRoot}/${pid}`) n = readProcHead(`${memoryDirOf(stat)}/cmdline`, cmdBuf);
+        }
       } catch {
         return undefined; // not readable
       }

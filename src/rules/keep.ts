@@ -2,9 +2,29 @@
 // per-user daemon). A process is kept when it or any ancestor is — in the snapshot, or in the
 // lineage recorded while the task ran, where a scrubbed child's kept parent may be gone by now.
 // Never leaks, never suspects, never signalled. Pure.
-import type { LineageRecord, ProcessInfo } from '../types.js';
+import type { EnvMarkers } from '../platform/types.js';
+import type { KeepReason, LineageRecord, ProcessInfo } from '../types.js';
 import { MAX_TREE_DEPTH } from './identity.js';
+import { matchesAny, sharedDaemonOf } from './patterns.js';
 import { subtree, type ProcessTree } from './tree.js';
+
+/** What keeps a process besides its ancestors: keep patterns, and whether the shared per-user daemons are kept. */
+export interface KeepRules {
+  patterns: readonly RegExp[];
+  sharedDaemons: boolean;
+}
+
+/**
+ * Why a process is kept by itself, from its command line (the name when it has none) and its
+ * environment's markers: RESOURCE_TRACKER_KEEP, or RESOURCE_TRACKER_TASK set empty; a keep pattern;
+ * a shared per-user daemon. Undefined when nothing keeps it.
+ */
+export function keepReasonOf(command: string, env: EnvMarkers | undefined, rules: KeepRules): KeepReason | undefined {
+  if (env?.keep || env?.task === '') return 'env';
+  if (rules.patterns.length > 0 && matchesAny(command, rules.patterns)) return 'pattern';
+  if (rules.sharedDaemons && sharedDaemonOf(command) !== undefined) return 'shared-daemon';
+  return undefined;
+}
 
 /** Pids of every process with a keep reason, and of all their descendants. */
 export function keptPids(tree: ProcessTree<ProcessInfo>, processes: readonly ProcessInfo[]): Set<number> {

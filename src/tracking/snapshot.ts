@@ -7,8 +7,9 @@ import { displayCommand } from '../rules/display-command.js';
 import { agentMarkersOf, agentPresenceOf, agentVariables, type AgentDefinition } from '../rules/agents.js';
 import { identityKey } from '../rules/identity.js';
 import { BYTES_PER_MB } from '../rules/memory.js';
-import { compileKeepPatterns, isMCPProcess, matchesAny, sharedDaemonOf } from '../rules/patterns.js';
-import type { KeepReason, ProcessInfo, ProcessSnapshot } from '../types.js';
+import { keepReasonOf, type KeepRules as BareKeepRules } from '../rules/keep.js';
+import { compileKeepPatterns, isMCPProcess } from '../rules/patterns.js';
+import type { ProcessInfo, ProcessSnapshot } from '../types.js';
 
 
 /** How `takeSnapshot()` reads the process table. */
@@ -42,9 +43,7 @@ function isSame(known: ProcessInfo | undefined, pid: number, rawStartTime: numbe
 }
 
 /** What makes a process kept, besides the environment marker; and which agents' markers to interpret. */
-export interface KeepRules {
-  patterns: readonly RegExp[];
-  sharedDaemons: boolean;
+export interface KeepRules extends BareKeepRules {
   agents?: readonly AgentDefinition[];
 }
 
@@ -121,14 +120,7 @@ export function toProcessInfo(
   if (markers.length > 1) info.agentSessions = markers;
   const presence = keep.agents ? agentPresenceOf(raw.env?.vars, keep.agents) : [];
   if (presence.length > 0) info.startedBy = presence;
-  const keepReason: KeepReason | undefined =
-    raw.env?.keep || raw.env?.task === ''
-      ? 'env'
-      : keep.patterns.length > 0 && matchesAny(full, keep.patterns)
-        ? 'pattern'
-        : keep.sharedDaemons && sharedDaemonOf(full) !== undefined
-          ? 'shared-daemon'
-          : undefined;
+  const keepReason = keepReasonOf(full, raw.env, keep);
   if (keepReason) info.keepReason = keepReason;
   return info;
 }

@@ -1,0 +1,120 @@
+// Found by an adversarial review (each failed on 4c44047): ways rtrack signalled a process it must
+// leave alone. HOME and XDG directories are temporary; every process the
+// tests start is killed by pid afterwards.
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { readJournal } from '../../src/operations/agent-sessions.js';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { TaskReport } from '../../src/index.js';
+import { locateCgroupParent } from '../../src/platform/cgroup.js';
+import { createLinuxReader } from '../../src/platform/linux.js';
+import type { PlatformReader } from '../../src/platform/types.js';
+import { reapOrphans } from '../../src/operations/reap.js';
+import type { AttributedProcess } from '../../src/types.js';
+import { takeSnapshot } from '../../src/tracking/snapshot.js';
+import { followerConfig, hookCommand, newHome, stopFollowers, type Home } from '../helpers/agent-homes.js';
+import { runCli } from '../helpers/cli.js';
+import { isAlive, ProcessJar, waitFor } from '../helpers/processes.js';
+import { tempDir } from '../helpers/temp.js';
+
+const jar = new ProcessJar();
+const homes: Home[] = [];
+const root = process.getuid?.() === 0;
+const where = locateCgroupParent();
+
+afterEach(async () => {
+  await stopFollowers(homes, jar);
+  await jar.cleanup();
+});
+
+describe.skipIf('why' in where || !root)('K: run --reap with a cgroup and a process kept through the lineage', () => {
+  it('a scrubbed child of a kept parent that has exited is reported kept ("not touched") and must survive the cgroup kill', async () => {
+    const h = newHome(homes);
+    const dir = tempDir('kept-lineage');
+    const keptPidFile = join(dir, 'kept.pid');
+    // A kept launcher (RESOURCE_TRACKER_KEEP=1) starts a daemon that scrubs its environment and
+    // exits; the task also leaks one ordinary process, so that reaping happens.
+    const script = [
+      `RESOURCE_TRACKER_KEEP=1 bash -c 'env -i sleep 1001 >/dev/null 2>&1 & echo $! > ${keptPidFile}; sleep 0.7' >/dev/null 2>&1 &`,
+      'sleep 1002 >/dev/null 2>&1 &',
+      'sleep 1.5',
+    ].join('\n');
+    const r = await runCli(['run', '--reap', '--grace', '300ms', '--report', '-', '--', 'bash', '-c', script], { env: h.env, cwd: h.home, timeoutMs: 40_000 });
+    expect(existsSync(keptPidFile)).toBe(true);
+    const kept = Number(readFileSync(keptPidFile, 'utf8'));
+    await jar.adopt(kept);
+    const report = JSON.parse(r.stdout) as TaskReport;
+    for (const o of report.reaped ?? []) await jar.adopt(o.pid);
+    // The run's verdict keeps it (its kept parent was seen in the lineage) and says it was not touched…
+    expect(report.kept.map((p) => p.pid)).toContain(kept);
+    expect(report.reaped!.map((o) => o.pid)).not.toContain(kept);
+    expect(report.cgroup?.path).toBeDefined();
+    // …and the cgroup kill after reaping spares it (it took it: the gate judges the table as it is now).
+    await waitFor(async () => !(await isAlive(kept)), 1000);
+    expect(await isAlive(kept)).toBe(true);
+  });
+});
+
+describe('K2: the follower with sessions.reap and a process kept through the lineage', () => {
+  it("a scrubbed child of a kept launcher (RESOURCE_TRACKER_KEEP=1) that a session's Bash tool ran is not reaped when the session ends", async () => {
+    const h = newHome(homes);
+    const config = followerConfig(h, true, 500);
+    const session = `keep-${Date.now().toString(16)}`;
+    const agent = join(h.home, 'agent.sh');
+    const keptPidFile = join(h.home, 'kept.pid');
+    const leakPidFile = join(h.home, 'leak.pid');
+    // A stand-in Claude Code (`claude` on its command line): its SessionStart hook, then a Bash-tool
+    // command that runs a kept launcher, which starts a daemon with a scrubbed environment and exits.
+    writeFileSync(agent, [
+      `export CLAUDE_CODE_SESSION_ID=${session} CLAUDE_PID=$$ CLAUDECODE=1`,
+      `echo '{"session_id":"${session}","cwd":"${h.home}","hook_event_name":"SessionStart","source":"startup"}' | sh -c "$HOOK"`,
+      `RESOURCE_TRACKER_KEEP=1 bash -c 'env -i sleep 1005 >/dev/null 2>&1 & echo $! > ${keptPidFile}; sleep 2.5' >/dev/null 2>&1`,
+      `env -i sleep 1006 >/dev/null 2>&1 & echo $! > ${leakPidFile}`, // and a leak of its own, scrubbed too: reaped
+      'sleep 1',
+    ].join('\n'));
+    const child = jar.spawn('bash', ['-c', `exec -a claude bash ${agent}`], { env: { ...h.env, HOOK: hookCommand('start', config) }, cwd: h.home, stdio: 'ignore' });
+    await new Promise((resolve) => child.once('exit', resolve));
+    const kept = Number(readFileSync(keptPidFile, 'utf8'));
+    const leak = Number(readFileSync(leakPidFile, 'utf8'));
+    await jar.adopt(kept);
+    await jar.adopt(leak);
+    // The follower journals the session (and reaps what it left) after its linger.
+    expect(await waitFor(() => readJournal(h.state).entries.some((e) => e.sessionId === session && e.reaped !== undefined), 15_000, 100)).toBe(true);
+    const entry = readJournal(h.state).entries.find((e) => e.sessionId === session)!;
+    // What rtrack run keeps (a child of a kept process, its environment scrubbed) is kept here too; the session's own leak is reaped.
+    expect(entry.leaked.map((l) => l.pid)).toEqual([leak]);
+    expect(entry.reaped!.map((o) => [o.pid, o.result])).toEqual([[leak, 'terminated']]);
+    expect(await isAlive(kept)).toBe(true);
+  });
+});
+
+describe('X: a process that execs between the gate\'s look and the signal', () => {
+  it('a leak that becomes a live agent (exec claude) right after the gate looked is not signalled', async () => {
+    const h = newHome(homes);
+    const go = join(h.home, 'go');
+    // A leaked shell that, when told, becomes `claude` (a person's `exec claude` in a shell the session left).
+    const child = jar.spawn('bash', ['-c', `while [ ! -e ${go} ]; do sleep 0.01; done; exec -a claude sleep 300`]);
+    const pid = child.pid!;
+    await waitFor(() => readFileSync(`/proc/${pid}/cmdline`, 'latin1').startsWith('bash'));
+    const real = createLinuxReader();
+    let looks = 0;
+    // The real reader; the first whole-table read (the gate's look) is followed by the exec — the
+    // race window between the look and the signal, made wide enough to hit every time.
+    const reader: PlatformReader = Object.assign(Object.create(real) as PlatformReader, {
+      async readProcessTable(options: Parameters<PlatformReader['readProcessTable']>[0]) {
+        const table = await real.readProcessTable(options);
+        if (looks++ === 0) {
+          writeFileSync(go, '');
+          await waitFor(() => readFileSync(`/proc/${pid}/cmdline`, 'latin1').startsWith('claude\0'), 5000, 5);
+        }
+        return table;
+      },
+    });
+    const snap = await takeSnapshot({ reader: real });
+    const target = { ...snap.processes.find((p) => p.pid === pid)!, evidence: ['tag'] } as AttributedProcess;
+    const [outcome] = await reapOrphans([target], { reader, graceMs: 300, state: h.state });
+    // Now a live agent by its command line: the gate would refuse it (in-use) had it looked at the signal.
+    expect(outcome!.signals).toEqual([]);
+    expect(outcome!.result).toBe('in-use');
+  });
+});
