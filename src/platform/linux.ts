@@ -114,6 +114,8 @@ export function parseCmdline(buf: Uint8Array, length: number): string {
 const TASK_VAR = Buffer.from(`${TASK_ENV_VAR}=`);
 const KEEP_VAR = Buffer.from(`${KEEP_ENV_VAR}=`);
 const DAEMON_VAR = Buffer.from(`${DAEMON_ENV_VAR}=`);
+/** What the three share: an environment without it has none of them. */
+const TRACKER_PREFIX = Buffer.from('RESOURCE_TRACKER_');
 
 /** `NAME=` prefixes of variables to capture, encoded once. */
 export function variablePrefixes(names: readonly string[]): { name: string; prefix: Buffer }[] {
@@ -123,10 +125,12 @@ export function variablePrefixes(names: readonly string[]): { name: string; pref
 /** Finds the tracker's markers, and the `wanted` variables, in /proc/[pid]/environ (NUL-separated NAME=value entries). */
 export function parseEnvMarkers(buf: Uint8Array, length: number, wanted: readonly { name: string; prefix: Buffer }[] = []): EnvMarkers {
   const markers: EnvMarkers = { keep: false };
+  // Most environments carry no tracker variable: one native search instead of a walk over every entry.
+  if (wanted.length === 0 && Buffer.from(buf.buffer, buf.byteOffset, length).indexOf(TRACKER_PREFIX) < 0) return markers;
   let start = 0;
   while (start < length) {
-    let end = start;
-    while (end < length && buf[end] !== 0) end++;
+    let end = buf.indexOf(0, start);
+    if (end < 0 || end > length) end = length;
     for (const w of wanted) {
       if (!startsWith(buf, start, end, w.prefix)) continue;
       (markers.vars ??= {})[w.name] = Buffer.from(buf.buffer, buf.byteOffset + start + w.prefix.length, end - start - w.prefix.length).toString('utf8');

@@ -126,12 +126,14 @@ describe('parseEnvMarkers (property)', () => {
     const name = fc.stringMatching(/^[A-Z_][A-Z0-9_]{0,20}$/).filter((n) => !n.startsWith('RESOURCE_TRACKER_'));
     const value = fc.string().map((s) => s.replace(/\0/g, ''));
     fc.assert(
-      fc.property(fc.array(fc.tuple(name, value), { maxLength: 10 }), fc.option(value), fc.option(fc.constantFrom('1', '0', '', 'yes')), (vars, task, keep) => {
+      fc.property(fc.array(fc.tuple(name, value), { maxLength: 10 }), fc.option(value), fc.option(fc.constantFrom('1', '0', '', 'yes')), fc.boolean(), (vars, task, keep, staleTail) => {
         const entries = vars.map(([k, v]) => `${k}=${v}`);
         if (task !== null) entries.splice(entries.length >> 1, 0, `RESOURCE_TRACKER_TASK=${task}`);
         if (keep !== null) entries.push(`RESOURCE_TRACKER_KEEP=${keep}`);
-        const buf = Buffer.from(entries.map((e) => `${e}\0`).join(''));
-        const markers = parseEnvMarkers(buf, buf.length);
+        const environ = Buffer.from(entries.map((e) => `${e}\0`).join(''));
+        // The reader's buffer is reused: past `length` it may hold an earlier process's markers.
+        const buf = staleTail ? Buffer.concat([environ, Buffer.from('RESOURCE_TRACKER_KEEP=1\0RESOURCE_TRACKER_TASK=old\0')]) : environ;
+        const markers = parseEnvMarkers(buf, environ.length);
         expect(markers.task).toBe(task === null ? undefined : task);
         expect(markers.keep).toBe(keep !== null && keep !== '' && keep !== '0');
       }),
