@@ -199,4 +199,9 @@ export interface LineageRecord extends ProcessIdentity {
   keep?: boolean;
   /** An agent process born in the tree (the session follower records it, but not what runs below it). */
   agent?: boolean;
+  /**
+   * The session its agent ran when it was seen, when the agent has moved on to another since
+   * (`/clear`): what it left belongs to that session, which may go on elsewhere (resumed).
+   */
+  session?: string;
 }

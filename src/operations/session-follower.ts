@@ -254,7 +254,15 @@ export async function followSessions(options: FollowOptions): Promise<void> {
       }
       for (const { path, record } of records) {
         const entry = followed.get(path);
-        if (entry) entry.record = record; // a SessionEnd reason may have arrived, or /clear a new session id
+        if (entry) {
+          // A SessionEnd reason may have arrived, or /clear a new session id: what the tree held
+          // until then stays the earlier session's (it may be resumed elsewhere and go on).
+          if (record.sessionId !== entry.record.sessionId) {
+            for (const r of entry.seen.values()) r.session ??= entry.record.sessionId;
+            entry.fileLines = undefined; // written whole, with the sessions
+          }
+          entry.record = record;
+        }
         else followed.set(path, { record, ...loadLineage(path, boot), unsaved: [], walked: false });
       }
       for (const path of followed.keys()) if (!records.some((r) => r.path === path)) followed.delete(path);
@@ -479,7 +487,13 @@ async function closeSession(record: SessionRecord, lineage: LineageRecord[], end
   const exclude = new Set(look.own.keys());
   const agentKey = agentKeyOf(record);
   const taken = new Set<number>();
-  const skip = (p: ProcessInfo): boolean => taken.has(p.pid) || kept.has(p.pid) || exclude.has(p.pid) || liveness.inUse.has(p.pid) || identityKey(p) === agentKey;
+  // What the tree held for a session its agent left (/clear) is not this one's while that one is not over (resumed elsewhere).
+  const otherSession = (p: ProcessInfo): boolean => {
+    const earlier = lineageKeys.get(identityKey(p))?.session;
+    return earlier !== undefined && earlier !== record.sessionId && (liveness.session(record.agent, earlier)?.status ?? 'over') !== 'over';
+  };
+  const skip = (p: ProcessInfo): boolean =>
+    taken.has(p.pid) || kept.has(p.pid) || exclude.has(p.pid) || liveness.inUse.has(p.pid) || identityKey(p) === agentKey || otherSession(p);
   const evidence = new Map<number, Set<Evidence>>();
   const add = (pid: number, why: Evidence): void => {
     const set = evidence.get(pid) ?? new Set<Evidence>();

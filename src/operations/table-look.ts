@@ -9,7 +9,7 @@ import { agentDefinitions, isAgentProcess, type AgentDefinition } from '../rules
 import { ownProcesses, type GateView } from '../rules/gate.js';
 import { byPid, identityKey } from '../rules/identity.js';
 import { keptPids } from '../rules/keep.js';
-import { judgeLiveness, markersOf, type Liveness, type RegisteredAgent } from '../rules/liveness.js';
+import { isTerminalMultiplexer, judgeLiveness, markersOf, type Liveness, type RegisteredAgent } from '../rules/liveness.js';
 import { fullCommand } from '../rules/patterns.js';
 import { processTree } from '../rules/tree.js';
 import { takeSnapshot } from '../tracking/snapshot.js';
@@ -69,13 +69,20 @@ export function judgeLook(
   // The hooks' registrations (of this boot, from a state directory that is the user's alone), with
   // what the follower saw of each agent's tree: a registered session's processes whatever they carry
   // (a child that scrubbed its environment, Gemini CLI's tools).
-  const registered: RegisteredAgent[] = registeredSessions(state, reader).map(({ path, record }) => ({
-    agent: record.agent,
-    sessionId: record.sessionId,
-    pid: record.agentPid,
-    identity: identityKey({ pid: record.agentPid, startTime: record.agentStartTime }),
-    lineage: readLineage(path).entries.map(identityKey),
-  }));
+  // What a tree held for a session its agent has left since (/clear) is that session's.
+  const earlier = new Map<string, { agent: string; sessionId: string; identities: string[] }>();
+  const registered: RegisteredAgent[] = registeredSessions(state, reader).map(({ path, record }) => {
+    const lineage: string[] = [];
+    for (const e of readLineage(path).entries) {
+      if (e.session === undefined || e.session === record.sessionId) lineage.push(identityKey(e));
+      else {
+        const key = `${record.agent}\0${e.session}`;
+        if (!earlier.has(key)) earlier.set(key, { agent: record.agent, sessionId: e.session, identities: [] });
+        earlier.get(key)!.identities.push(identityKey(e));
+      }
+    }
+    return { agent: record.agent, sessionId: record.sessionId, pid: record.agentPid, identity: identityKey({ pid: record.agentPid, startTime: record.agentStartTime }), lineage };
+  });
   const ownerOf = reader.readOwner ? (pid: number): number | undefined => reader.readOwner!(pid) : undefined;
   const journalled = journalledLeftovers(state, reader);
   const liveness = judgeLiveness(
@@ -87,7 +94,8 @@ export function judgeLook(
       sessionHolder: sessionFileHolders(snapshot, reader),
       ...(ownerOf ? { ownerOf } : {}),
       agentPidElsewhere: agentPidsElsewhere(reader),
-      journalled: journalled.map((e) => ({ agent: e.agent, sessionId: e.sessionId, identities: e.leaked.map((l) => l.identity) })),
+      ...(reader.readUnixSockets ? { unixSockets: reader.readUnixSockets(snapshot.processes.filter(isTerminalMultiplexer).map((p) => p.pid)) } : {}),
+      journalled: [...journalled.map((e) => ({ agent: e.agent, sessionId: e.sessionId, identities: e.leaked.map((l) => l.identity) })), ...earlier.values()],
     },
     { ignoreSessions: options.ignoreSessions },
   );

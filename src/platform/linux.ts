@@ -356,6 +356,18 @@ export function parseListeningSockets(text: string, protocol: 'tcp' | 'udp'): Li
   return sockets;
 }
 
+/** /proc/net/unix: each socket's inode, the path it is bound to ('' for none), and whether it is connected (state 03). */
+export function parseUnixSockets(text: string): Map<number, { path: string; connected: boolean }> {
+  const sockets = new Map<number, { path: string; connected: boolean }>();
+  for (const line of text.split('\n').slice(1)) {
+    // Num RefCount Protocol Flags Type St Inode [Path]: a path may hold spaces.
+    const m = /^\s*[0-9a-fA-F]+:\s+\S+\s+\S+\s+\S+\s+\S+\s+([0-9a-fA-F]{2})\s+(\d+)(?: (.*))?$/.exec(line);
+    if (!m) continue;
+    sockets.set(Number(m[2]), { path: m[3] ?? '', connected: m[1] === '03' });
+  }
+  return sockets;
+}
+
 export function createLinuxReader(procRoot = '/proc'): PlatformReader {
   const { pageSize, clockTicks } = readAuxv();
   let bootTimeMs: number | undefined;
@@ -724,6 +736,29 @@ export function createLinuxReader(procRoot = '/proc'): PlatformReader {
           return s ? [{ protocol: s.protocol, address: s.address, port: s.port }] : [];
         });
         result.set(pid, listening);
+      }
+      return result;
+    },
+    readUnixSockets(pids: readonly number[]) {
+      const result = new Map<number, { path: string; connected: boolean }[]>();
+      const tables = new Map<string, Map<number, { path: string; connected: boolean }>>(); // by network namespace
+      for (const pid of pids) {
+        const inodes = readOpenFiles(pid)?.flatMap((f) => {
+          const m = /^socket:\[(\d+)\]$/.exec(f);
+          return m ? [Number(m[1])] : [];
+        });
+        if (inodes === undefined) continue; // not ours to read, or gone
+        let table: Map<number, { path: string; connected: boolean }> | undefined;
+        if (inodes.length > 0) {
+          try {
+            const ns = readlinkSync(`${procRoot}/${pid}/ns/net`);
+            table = tables.get(ns);
+            if (!table) tables.set(ns, (table = parseUnixSockets(readFileSync(`${procRoot}/${pid}/net/unix`, 'latin1'))));
+          } catch {
+            continue; // gone meanwhile
+          }
+        }
+        result.set(pid, inodes.flatMap((inode) => table?.get(inode) ?? []));
       }
       return result;
     },

@@ -137,6 +137,13 @@ export interface PlatformReader {
   readCpuSeconds?(pid: number): number | undefined;
   /** The listening TCP/UDP sockets each of these processes holds (Linux: /proc/[pid]/fd matched to /proc/[pid]/net/*); a pid whose descriptors cannot be read is absent. */
   readListeningSockets?(pids: readonly number[]): Map<number, { protocol: 'tcp' | 'udp'; address: string; port: number }[]>;
+  /**
+   * The Unix-domain sockets each of these processes holds (Linux: its descriptors matched to
+   * /proc/[pid]/net/unix, read once per network namespace): the path each is bound to ('' for none;
+   * an accepted connection carries its listener's path) and whether it is connected. A pid whose
+   * descriptors cannot be read (another user's, gone) is absent.
+   */
+  readUnixSockets?(pids: readonly number[]): Map<number, { path: string; connected: boolean }[]>;
   /** A process's working directory (Linux `/proc/[pid]/cwd`); undefined when unreadable or not on this OS. */
   readCwd?(pid: number): string | undefined;
   /** One process's command line (arguments joined by spaces, first 4 KiB); undefined when gone or unreadable, or not on this OS. */

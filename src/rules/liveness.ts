@@ -28,6 +28,8 @@
 // some Gemini CLI", no session named) and that nothing above attributes is in use while a live agent
 // process of that kind could own it: one of the same user (or a user that cannot be read), started
 // no later than it, whose task tag is the process's own (a tool inherits its agent's environment).
+// And a tmux server a terminal is attached to is in use with all it runs (a person works in a tmux a
+// session left): markers say who started a host, not who uses it now.
 import type { AgentMarker, ProcessInfo } from '../types.js';
 import { isAgentProcess, type AgentDefinition } from './agents.js';
 import { byPid, identityKey, MAX_TREE_DEPTH, parentOf } from './identity.js';
@@ -63,7 +65,11 @@ export interface LivenessInput {
   sessionHolder?: (agent: AgentDefinition, sessionId: string) => number | null | undefined;
   /** The uid a process runs as; undefined when that cannot be read (then any user could be its). */
   ownerOf?: (pid: number) => number | undefined;
-  /** What the follower journalled as ended sessions' leftovers, by identity (`identityKey`). */
+  /**
+   * What the follower journalled as ended sessions' leftovers, and what it saw in an agent's tree
+   * for a session the agent has left since (/clear), by identity (`identityKey`): a session that
+   * goes on (resumed) owns them.
+   */
   journalled?: readonly { agent: string; sessionId: string; identities: readonly string[] }[];
   /**
    * Whether a marked process is in another PID namespace than the scan's (a session in a container,
@@ -72,6 +78,25 @@ export interface LivenessInput {
    * say over.
    */
   agentPidElsewhere?: (pid: number) => boolean;
+  /**
+   * The Unix-domain sockets (path bound, connected) of the terminal multiplexers in the table
+   * (isTerminalMultiplexer), where they could be read: one with a client attached is in use.
+   */
+  unixSockets?: ReadonlyMap<number, readonly { path: string; connected: boolean }[]>;
+}
+
+/** A tmux process (server or client: the server keeps the command line of the client that started it). */
+export function isTerminalMultiplexer(p: ProcessInfo): boolean {
+  const argv0 = fullCommand(p).split(' ', 1)[0]!;
+  return argv0.slice(argv0.lastIndexOf('/') + 1) === 'tmux';
+}
+
+/**
+ * Whether a tmux server has a client attached: a connected socket bound to a path, which is what
+ * an accepted connection on its listening socket is (a client's own end is bound to nothing).
+ */
+export function hasAttachedClient(sockets: readonly { path: string; connected: boolean }[]): boolean {
+  return sockets.some((s) => s.connected && s.path !== '');
 }
 
 export type SessionStatus = 'live' | 'over' | 'unknown';
@@ -287,6 +312,7 @@ export function judgeLiveness(input: LivenessInput, options: LivenessOptions = {
   const liveAgents = new Map<number, string>();
   for (const [pid, name] of agentOf) if (!leaked.has(pid)) liveAgents.set(pid, name);
   const inUse = inUseOf(live, tree, liveAgents, [...verdicts.values()], new Set((options.ignoreSessions ?? []).map((m) => keyOf(m.agent, m.sessionId))));
+  markAttached(input, { live, tree, inUse });
   markPresence(input, { live, tree, liveAgents, inLineage, inUse });
   const list = [...verdicts.values()];
   return {
@@ -328,6 +354,21 @@ function inUseOf(
     for (const m of s.lineage) for (const d of subtree(tree, m)) mark(d.pid, seen);
   }
   return inUse;
+}
+
+/**
+ * A terminal multiplexer a person is attached to (a tmux a session started, that someone then
+ * attached to and works in) is in use with everything in it, whichever session left it.
+ */
+function markAttached(input: LivenessInput, ctx: { live: Map<number, ProcessInfo>; tree: ProcessTree<ProcessInfo>; inUse: Map<number, string> }): void {
+  if (!input.unixSockets) return;
+  for (const p of ctx.live.values()) {
+    if (!isTerminalMultiplexer(p)) continue;
+    const sockets = input.unixSockets.get(p.pid);
+    if (!sockets || !hasAttachedClient(sockets)) continue;
+    const reason = `a terminal is attached to it (tmux, pid ${p.pid})`;
+    for (const d of subtree(ctx.tree, p)) if (!ctx.inUse.has(d.pid)) ctx.inUse.set(d.pid, d.pid === p.pid ? 'a terminal is attached to it (tmux)' : reason);
+  }
 }
 
 /**

@@ -88,6 +88,48 @@ describe('K2: the follower with sessions.reap and a process kept through the lin
   });
 });
 
+describe('a session its agent left with /clear, resumed by another agent', () => {
+  it("what the first agent's tree held for it is not reaped with the session /clear started, while the resumed one goes on", async () => {
+    const h = newHome(homes);
+    const config = followerConfig(h, true, 500);
+    const s1 = `first-${Date.now().toString(16)}`;
+    const s2 = `second-${Date.now().toString(16)}`;
+    const [earlierFile, laterFile, goFile] = ['earlier.pid', 'later.pid', 'go'].map((f) => join(h.home, f)) as [string, string, string];
+    const hook = (event: 'start' | 'end', json: string): string => `echo '${json}' | sh -c ${JSON.stringify(hookCommand(event, config))}`;
+    // Agent A: session s1, a scrubbed daemon (known by lineage only); /clear (SessionEnd clear, SessionStart clear, s2); another one; then exits when told.
+    writeFileSync(join(h.home, 'a.sh'), [
+      hook('start', `{"session_id":"${s1}","cwd":"${h.home}","hook_event_name":"SessionStart","source":"startup"}`),
+      `env -i sleep 1011 >/dev/null 2>&1 & echo $! > ${earlierFile}`,
+      'sleep 2.5', // the follower records it in the tree
+      hook('end', `{"session_id":"${s1}","hook_event_name":"SessionEnd","reason":"clear"}`),
+      hook('start', `{"session_id":"${s2}","cwd":"${h.home}","hook_event_name":"SessionStart","source":"clear"}`),
+      `env -i sleep 1012 >/dev/null 2>&1 & echo $! > ${laterFile}`,
+      `while [ ! -e ${goFile} ]; do sleep 0.1; done`,
+    ].join('\n'));
+    // Agent B: resumes s1 and goes on.
+    writeFileSync(join(h.home, 'b.sh'), [hook('start', `{"session_id":"${s1}","cwd":"${h.home}","hook_event_name":"SessionStart","source":"resume"}`), 'sleep 300'].join('\n'));
+    const a = jar.spawn('bash', ['-c', `exec -a claude bash ${join(h.home, 'a.sh')}`], { env: h.env, cwd: h.home, stdio: 'ignore' });
+    expect(await waitFor(() => existsSync(laterFile) && readFileSync(laterFile, 'utf8').trim() !== '', 15_000)).toBe(true);
+    const earlier = Number(readFileSync(earlierFile, 'utf8'));
+    const later = Number(readFileSync(laterFile, 'utf8'));
+    await jar.adopt(earlier);
+    await jar.adopt(later);
+    const b = jar.spawn('bash', ['-c', `exec -a claude bash ${join(h.home, 'b.sh')}`], { env: h.env, cwd: h.home, stdio: 'ignore' });
+    await waitFor(() => readFileSync(`/proc/${b.pid}/cmdline`, 'latin1').startsWith('claude'));
+    await new Promise((resolve) => setTimeout(resolve, 1500)); // B's SessionStart registered s1 again
+    writeFileSync(goFile, '');
+    await new Promise((resolve) => a.once('exit', resolve));
+    // s2 ends with A: its own leak is journalled and reaped; s1's, left by A, is not — s1 goes on in B.
+    expect(await waitFor(() => readJournal(h.state).entries.some((e) => e.sessionId === s2 && e.reaped !== undefined), 15_000, 100)).toBe(true);
+    const entry = readJournal(h.state).entries.find((e) => e.sessionId === s2)!;
+    expect(entry.leaked.map((l) => l.pid)).toEqual([later]);
+    expect(await isAlive(earlier)).toBe(true);
+    const scan = JSON.parse((await runCli(['scan', '--reap', '--json', '--grace', '300'], { env: h.env })).stdout) as { certain: { processes: { pid: number }[] }[] };
+    expect(scan.certain.flatMap((g) => g.processes.map((p) => p.pid))).not.toContain(earlier);
+    expect(await isAlive(earlier)).toBe(true);
+  });
+});
+
 describe('X: a process that execs between the gate\'s look and the signal', () => {
   it('a leak that becomes a live agent (exec claude) right after the gate looked is not signalled', async () => {
     const h = newHome(homes);

@@ -135,6 +135,36 @@ describe('a session that started a long-lived host (tmux), and a new agent a per
   });
 });
 
+describe('a tmux an ended session left, that a person attached to', () => {
+  it('nothing in it is reported or reaped while a terminal is attached; once it is detached it is the session\'s leak', async () => {
+    const h = newHome(homes);
+    const socket = join(tempDir('tmux'), 'sock');
+    const old = uuid();
+    const a = await startSession(jar, h, old, { tmux: socket });
+    const tmux = a.pids.tmux!;
+    await jar.adoptTree(tmux);
+    const shells = (await reader.readChildren([tmux])).map((c) => c.pid);
+    expect(shells.length).toBeGreaterThan(0);
+    a.child.kill('SIGTERM'); // the session ends; its tmux (with the session's markers) survives it
+    expect(await waitFor(async () => !(await isAlive(a.pids.agent!)))).toBe(true);
+    const before = JSON.parse((await runCli(['scan', '--json'], { env: h.env })).stdout) as ScanReport;
+    expect(certainPids(before)).toEqual(expect.arrayContaining([tmux, ...shells])); // not attached: the ended session's leak
+
+    // A person attaches to it from a terminal of their own (a pty: script(1)).
+    const accepted = (): boolean => readFileSync('/proc/net/unix', 'latin1').split('\n').some((l) => l.endsWith(` ${socket}`) && / 03 \d+ /.test(l));
+    const client = jar.spawn('script', ['-qfc', `tmux -S ${socket} attach -t work`, '/dev/null'], { env: { ...h.env, TERM: 'xterm' }, stdio: 'pipe' });
+    expect(await waitFor(accepted, 10_000)).toBe(true);
+    const attached = JSON.parse((await runCli(['scan', '--reap', '--json', '--grace', '300'], { env: h.env })).stdout) as ScanReport;
+    for (const pid of [tmux, ...shells]) expect(reported(attached)).not.toContain(pid);
+    await allAlive([tmux, ...shells]);
+
+    client.kill('SIGKILL'); // the terminal closes: detached
+    expect(await waitFor(() => !accepted(), 10_000)).toBe(true);
+    const detached = JSON.parse((await runCli(['scan', '--json'], { env: h.env })).stdout) as ScanReport;
+    expect(certainPids(detached)).toEqual(expect.arrayContaining([tmux, ...shells]));
+  });
+});
+
 describe("rtrack's own processes", () => {
   it('the follower a hook starts inside `rtrack run --reap` survives the run\'s reaping and its cgroup; scan and a running watch never report or reap it or the watch', async () => {
     const h = newHome(homes);

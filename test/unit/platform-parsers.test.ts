@@ -5,7 +5,8 @@ import { detectOrphans, memoryGrowth, type ProcessInfo, type ProcessSnapshot } f
 import { parseCimJson, parsePsOutput, parseTasklistCsv, parseWmicCsv } from '../../src/parsers.js';
 import { parsePsTable } from '../../src/platform/darwin.js';
 import { parseCimTable, parseCreationDate, parseTasklistTable, parseWmicTable, splitCsvLine } from '../../src/platform/windows.js';
-import { createLinuxReader } from '../../src/platform/linux.js';
+import { createLinuxReader, parseUnixSockets } from '../../src/platform/linux.js';
+import { hasAttachedClient, isTerminalMultiplexer } from '../../src/rules/liveness.js';
 import { ProcessJar, waitFor } from '../helpers/processes.js';
 
 const jar = new ProcessJar();
@@ -157,5 +158,39 @@ describe('the same scenario on every platform', () => {
     expect(b.totalMemoryMB).toBeCloseTo(114, 6);
     expect(memoryGrowth(b, a)).toBeCloseTo(a.totalMemoryMB - b.totalMemoryMB, 6);
     expect(a.totalMemoryMB).toBeCloseTo(374, 6);
+  });
+});
+
+describe('Linux /proc/net/unix', () => {
+  it('each socket by inode: its path (spaces kept; none for a client end) and whether it is connected', () => {
+    // Recorded with a tmux server (-S) and one attached client; a path with a space and an abstract socket added.
+    const text = [
+      'Num       RefCount Protocol Flags    Type St Inode Path',
+      '00000000f882c98d: 00000002 00000000 00010000 0001 01 6508028 /tmp/tmx/s',
+      '00000000b90a33ed: 00000003 00000000 00000000 0001 03 6508129 /tmp/tmx/s',
+      '000000001c2d3e4f: 00000003 00000000 00000000 0001 03 6508130',
+      '000000002d3e4f50: 00000002 00000000 00010000 0001 01 77 /run/user/0/my socket',
+      '000000003e4f5061: 00000002 00000000 00000000 0002 01 78 @abstract',
+      '',
+    ].join('\n');
+    const sockets = parseUnixSockets(text);
+    expect([...sockets]).toEqual([
+      [6508028, { path: '/tmp/tmx/s', connected: false }],
+      [6508129, { path: '/tmp/tmx/s', connected: true }],
+      [6508130, { path: '', connected: true }],
+      [77, { path: '/run/user/0/my socket', connected: false }],
+      [78, { path: '@abstract', connected: false }],
+    ]);
+    expect(hasAttachedClient([sockets.get(6508028)!])).toBe(false); // listening only
+    expect(hasAttachedClient([sockets.get(6508028)!, sockets.get(6508130)!])).toBe(false); // a client's own end
+    expect(hasAttachedClient([sockets.get(6508028)!, sockets.get(6508129)!])).toBe(true); // an accepted connection
+  });
+
+  it('tmux is told by its command, wherever it was run from', () => {
+    const p = (commandLine: string): ProcessInfo => ({ pid: 2, ppid: 1, command: commandLine, commandLine, memoryMB: 0, isMCP: false, startTime: 0 });
+    expect(isTerminalMultiplexer(p('tmux new-session -d -s work'))).toBe(true);
+    expect(isTerminalMultiplexer(p('/usr/bin/tmux -S /tmp/s attach'))).toBe(true);
+    expect(isTerminalMultiplexer(p('bash -c tmux'))).toBe(false);
+    expect(isTerminalMultiplexer(p('tmuxinator start'))).toBe(false);
   });
 });
