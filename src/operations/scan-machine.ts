@@ -106,6 +106,7 @@ export async function scanMachine(options: ScanOptions = {}): Promise<ScanReport
     runGroups,
     agents: look.agents,
     liveness: look.liveness,
+    kept: look.kept,
     journalled: look.journalled,
     listeningSessions,
   });

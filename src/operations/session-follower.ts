@@ -7,7 +7,7 @@ import type { PlatformReader, ProcessStatus } from '../platform/types.js';
 import { agentDefinitions, isAgentProcess } from '../rules/agents.js';
 import { boundLineage, recordBoot, type BootInfo } from '../rules/follower-state.js';
 import { identityKey, MAX_TREE_DEPTH } from '../rules/identity.js';
-import { keepReasonOf, keptInLineage, type KeepRules } from '../rules/keep.js';
+import { keepReasonOf, keptThroughLineage, type KeepRules } from '../rules/keep.js';
 import { compileKeepPatterns } from '../rules/patterns.js';
 import { sessionLeftovers } from '../rules/machine-leaks.js';
 import { processTree, subtree } from '../rules/tree.js';
@@ -476,14 +476,8 @@ async function closeSession(record: SessionRecord, lineage: LineageRecord[], end
   const { live, liveness } = look;
   const tree = processTree(look.snapshot.processes);
   // Kept as the table has it now, and through the lineage: below a kept process that has exited.
-  const kept = new Set(look.kept);
-  const byPid = new Map(lineage.map((r) => [r.pid, r]));
+  const kept = new Set([...look.kept, ...keptThroughLineage(tree, look.snapshot.processes, lineage, identityKey)]);
   const lineageKeys = new Map(lineage.map((r) => [identityKey(r), r]));
-  for (const p of look.snapshot.processes) {
-    const record = lineageKeys.get(identityKey(p));
-    if (!record || kept.has(p.pid) || !keptInLineage(record, byPid)) continue;
-    for (const d of subtree(tree, p, (q) => !kept.has(q.pid))) kept.add(d.pid);
-  }
   const exclude = new Set(look.own.keys());
   const agentKey = agentKeyOf(record);
   const taken = new Set<number>();

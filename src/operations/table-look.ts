@@ -8,7 +8,7 @@ import type { PlatformReader } from '../platform/types.js';
 import { agentDefinitions, isAgentProcess, type AgentDefinition } from '../rules/agents.js';
 import { ownProcesses, type GateView } from '../rules/gate.js';
 import { byPid, identityKey } from '../rules/identity.js';
-import { keptPids } from '../rules/keep.js';
+import { keptPids, keptThroughLineage } from '../rules/keep.js';
 import { isTerminalMultiplexer, judgeLiveness, markersOf, type Liveness, type RegisteredAgent } from '../rules/liveness.js';
 import { fullCommand } from '../rules/patterns.js';
 import { processTree } from '../rules/tree.js';
@@ -71,9 +71,13 @@ export function judgeLook(
   // (a child that scrubbed its environment, Gemini CLI's tools).
   // What a tree held for a session its agent has left since (/clear) is that session's.
   const earlier = new Map<string, { agent: string; sessionId: string; identities: string[] }>();
+  // What runs below a process the follower saw kept (a kept launcher's scrubbed daemon, the launcher gone).
+  const keptByLineage = new Set<number>();
   const registered: RegisteredAgent[] = registeredSessions(state, reader).map(({ path, record }) => {
     const lineage: string[] = [];
-    for (const e of readLineage(path).entries) {
+    const entries = readLineage(path).entries;
+    for (const pid of keptThroughLineage(tree, snapshot.processes, entries, identityKey)) keptByLineage.add(pid);
+    for (const e of entries) {
       if (e.session === undefined || e.session === record.sessionId) lineage.push(identityKey(e));
       else {
         const key = `${record.agent}\0${e.session}`;
@@ -102,7 +106,7 @@ export function judgeLook(
   const lock = readFollowerLock(state);
   const holder = lock && live.get(lock.pid);
   const extra = holder && identityKey(holder) === identityKey(lock) ? [{ pid: lock.pid, reason: "the holder of rtrack's follower lock" }] : [];
-  return { snapshot, agents, live, liveness, journalled, kept: keptPids(tree, snapshot.processes), own: ownProcesses(tree, live, process.pid, extra) };
+  return { snapshot, agents, live, liveness, journalled, kept: new Set([...keptPids(tree, snapshot.processes), ...keptByLineage]), own: ownProcesses(tree, live, process.pid, extra) };
 }
 
 /**

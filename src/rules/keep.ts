@@ -36,6 +36,24 @@ export function keptPids(tree: ProcessTree<ProcessInfo>, processes: readonly Pro
   return kept;
 }
 
+/**
+ * Pids of the live processes a lineage keeps — those whose record, or a recorded ancestor's, carried
+ * a keep marker when first seen (the kept parent may have exited since) — and of all their
+ * descendants now.
+ */
+export function keptThroughLineage(tree: ProcessTree<ProcessInfo>, processes: readonly ProcessInfo[], lineage: readonly LineageRecord[], identityOf: (p: ProcessInfo | LineageRecord) => string): Set<number> {
+  const kept = new Set<number>();
+  if (!lineage.some((r) => r.keep)) return kept;
+  const byPid = new Map(lineage.map((r) => [r.pid, r]));
+  const byIdentity = new Map(lineage.map((r) => [identityOf(r), r]));
+  for (const p of processes) {
+    const record = byIdentity.get(identityOf(p));
+    if (!record || kept.has(p.pid) || !keptInLineage(record, byPid)) continue;
+    for (const q of subtree(tree, p, (d) => !kept.has(d.pid))) kept.add(q.pid);
+  }
+  return kept;
+}
+
 /** Whether a lineage record or one of its recorded ancestors carried the keep marker. */
 export function keptInLineage(record: LineageRecord | undefined, byPid: ReadonlyMap<number, LineageRecord>): boolean {
   for (let depth = 0; record && depth < MAX_TREE_DEPTH; depth++) {

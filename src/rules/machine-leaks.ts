@@ -108,6 +108,11 @@ export interface ScanRuleOptions {
    * agent process whose open files could not be read).
    */
   sessionHolder?: (agent: AgentDefinition, sessionId: string) => number | null | undefined;
+  /**
+   * Kept processes (the gate's look: by the snapshot, and below a kept process the follower's lineage
+   * saw, which has exited since). Default: what the snapshot keeps.
+   */
+  kept?: ReadonlySet<number>;
   /** The sessions judged with what the hooks registered and the session files (default: judged from the snapshot and `agents`, `sessionHolder`). */
   liveness?: Liveness;
   /**
@@ -155,7 +160,7 @@ export function analyzeMachine(snapshot: ProcessSnapshot, options: ScanRuleOptio
       return (listed && identityKey(listed) === identityKey(owner)) || unreadable.has(owner.pid) ? owner.pid : null;
     });
 
-  const kept = keptPids(tree, snapshot.processes);
+  const kept = options.kept ?? keptPids(tree, snapshot.processes);
 
   // Processes of runs that are still alive are theirs, not leaks.
   const liveRun = new Set<number>();

@@ -55,21 +55,23 @@ describe.skipIf('why' in where || !root)('K: run --reap with a cgroup and a proc
   });
 });
 
-describe('K2: the follower with sessions.reap and a process kept through the lineage', () => {
-  it("a scrubbed child of a kept launcher (RESOURCE_TRACKER_KEEP=1) that a session's Bash tool ran is not reaped when the session ends", async () => {
-    const h = newHome(homes);
-    const config = followerConfig(h, true, 500);
+describe('K2: a process kept through the lineage of a session the follower followed', () => {
+  /**
+   * A stand-in Claude Code (`claude` on its command line): its SessionStart hook, then a Bash-tool
+   * command that runs a kept launcher, which starts a daemon with a scrubbed environment and exits;
+   * and a scrubbed leak of its own. Resolves when the agent has exited.
+   */
+  async function keptLauncherSession(h: Home, lingerMs: number): Promise<{ session: string; kept: number; leak: number }> {
+    const config = followerConfig(h, true, lingerMs);
     const session = `keep-${Date.now().toString(16)}`;
     const agent = join(h.home, 'agent.sh');
     const keptPidFile = join(h.home, 'kept.pid');
     const leakPidFile = join(h.home, 'leak.pid');
-    // A stand-in Claude Code (`claude` on its command line): its SessionStart hook, then a Bash-tool
-    // command that runs a kept launcher, which starts a daemon with a scrubbed environment and exits.
     writeFileSync(agent, [
       `export CLAUDE_CODE_SESSION_ID=${session} CLAUDE_PID=$$ CLAUDECODE=1`,
       `echo '{"session_id":"${session}","cwd":"${h.home}","hook_event_name":"SessionStart","source":"startup"}' | sh -c "$HOOK"`,
       `RESOURCE_TRACKER_KEEP=1 bash -c 'env -i sleep 1005 >/dev/null 2>&1 & echo $! > ${keptPidFile}; sleep 2.5' >/dev/null 2>&1`,
-      `env -i sleep 1006 >/dev/null 2>&1 & echo $! > ${leakPidFile}`, // and a leak of its own, scrubbed too: reaped
+      `env -i sleep 1006 >/dev/null 2>&1 & echo $! > ${leakPidFile}`,
       'sleep 1',
     ].join('\n'));
     const child = jar.spawn('bash', ['-c', `exec -a claude bash ${agent}`], { env: { ...h.env, HOOK: hookCommand('start', config) }, cwd: h.home, stdio: 'ignore' });
@@ -78,12 +80,28 @@ describe('K2: the follower with sessions.reap and a process kept through the lin
     const leak = Number(readFileSync(leakPidFile, 'utf8'));
     await jar.adopt(kept);
     await jar.adopt(leak);
-    // The follower journals the session (and reaps what it left) after its linger.
+    return { session, kept, leak };
+  }
+
+  it('the follower with sessions.reap journals and reaps the session\'s own leak, not the kept one', async () => {
+    const h = newHome(homes);
+    const { session, kept, leak } = await keptLauncherSession(h, 500);
     expect(await waitFor(() => readJournal(h.state).entries.some((e) => e.sessionId === session && e.reaped !== undefined), 15_000, 100)).toBe(true);
     const entry = readJournal(h.state).entries.find((e) => e.sessionId === session)!;
-    // What rtrack run keeps (a child of a kept process, its environment scrubbed) is kept here too; the session's own leak is reaped.
+    // What rtrack run keeps (a child of a kept process, its environment scrubbed) is kept here too.
     expect(entry.leaked.map((l) => l.pid)).toEqual([leak]);
     expect(entry.reaped!.map((o) => [o.pid, o.result])).toEqual([[leak, 'terminated']]);
+    expect(await isAlive(kept)).toBe(true);
+  });
+
+  it('scan --reap, before the follower closed the session, reaps the session\'s own leak by its lineage, not the kept one', async () => {
+    const h = newHome(homes);
+    const { kept, leak } = await keptLauncherSession(h, 60_000);
+    const scan = JSON.parse((await runCli(['scan', '--reap', '--json', '--grace', '300'], { env: h.env })).stdout) as { certain: { processes: { pid: number }[] }[] };
+    const certain = scan.certain.flatMap((g) => g.processes.map((p) => p.pid));
+    expect(certain).toContain(leak);
+    expect(certain).not.toContain(kept);
+    expect(await waitFor(async () => !(await isAlive(leak)), 5000)).toBe(true);
     expect(await isAlive(kept)).toBe(true);
   });
 });
