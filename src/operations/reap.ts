@@ -308,6 +308,21 @@ export async function reapOrphans(processes: readonly (ProcessInfo | AttributedP
   return processes.map((p) => outcomes.get(p.pid)!);
 }
 
+/**
+ * Whether a process is one of `identities`, or runs below one of them now (a survivor's child born
+ * while it was reaped). A process whose parent has exited is connected to nothing: a kept launcher's
+ * daemon started after the verdict is not the leak's.
+ */
+function belowOneOf(p: ProcessInfo, identities: ReadonlySet<string>, look: TableLook): boolean {
+  let q: ProcessInfo | undefined = p;
+  for (let depth = 0; q && depth < MAX_TREE_DEPTH; depth++) {
+    if (identities.has(identityKey(q))) return true;
+    const parent = look.live.get(q.ppid);
+    q = parent && parent.startTime <= q.startTime ? parent : undefined; // a younger "parent" took a freed pid
+  }
+  return false;
+}
+
 /** What `reapCgroup()` did: the outcomes of the members it killed one by one, and what it left in the group. */
 export interface CgroupReap {
   /** How the group's members were killed: all at once (`cgroup.kill`), one by one (identity-checked), or none was left to kill. */
@@ -323,13 +338,13 @@ export interface CgroupReap {
 /**
  * Kills what is left in a run's control group — all of it the run's (evidence `cgroup`) — without
  * killing what the gate refuses. Before any kill, every member the gate refuses (kept, in use, rtrack's
- * own, unreadable), every member `spare` names (by identity) or that is below one, and every member of another user is moved
+ * own, unreadable), with `only` every member that is not one of those (by identity) nor below one, and every member of another user is moved
  * out to the parent group, again until nothing moves; rtrack itself and its ancestors are never moved
  * (a group that holds them is never killed whole). `cgroup.kill` is used only when every member left
  * may be signalled by this user; otherwise the members the gate allows get SIGKILL one by one,
  * identity-checked. Then the group is removed when it is empty.
  */
-export async function reapCgroup(group: RunCgroup, options: ReapOptions & { spare?: ReadonlySet<string> } = {}): Promise<CgroupReap> {
+export async function reapCgroup(group: RunCgroup, options: ReapOptions & { only?: ReadonlySet<string> } = {}): Promise<CgroupReap> {
   const reader = options.reader ?? platformReader();
   const uid = process.getuid?.();
   /** Why a member must stay out of the kill; undefined when it may be killed. */
@@ -338,15 +353,7 @@ export async function reapCgroup(group: RunCgroup, options: ReapOptions & { spar
     const p = look.live.get(pid);
     // Born since the look, inside the group: the run's, like its parent.
     if (!p) return look.snapshot.unreadable?.includes(pid) ? 'it cannot be read' : undefined;
-    if (options.spare) {
-      // What the caller spares, and what was born below it since (a kept server's new child).
-      let q: ProcessInfo | undefined = p;
-      for (let depth = 0; q && depth < MAX_TREE_DEPTH; depth++) {
-        if (options.spare.has(identityKey(q))) return q === p ? 'left alone by the caller' : `below ${q.pid}, which the caller left alone`;
-        const parent = look.live.get(q.ppid);
-        q = parent && parent.startTime <= q.startTime ? parent : undefined; // a younger "parent" took a freed pid
-      }
-    }
+    if (options.only && !belowOneOf(p, options.only, look)) return 'not what the caller reaps, nor below it';
     const refusal = refusalOf(pid, look);
     if (refusal) return `${refusal.result}: ${refusal.reason}`;
     if (uid !== undefined && uid !== 0) {

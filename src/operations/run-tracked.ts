@@ -351,11 +351,13 @@ function reapOptionsOf(options: RunTrackedOptions, tracker: ResourceTracker): Re
 async function releaseGroup(group: RunCgroup, report: TaskReport, logger: Logger, reapOptions: ReapOptions | undefined): Promise<void> {
   let removed: boolean;
   if (reapOptions && report.reaped !== undefined && report.reaped.length > 0) {
-    // What the run leaves alone (what it kept, by the lineage too: a kept process's scrubbed child
-    // whose kept parent has exited; --mcp-only's other orphans) and what the gate refuses leave the
-    // group first; then what is left — survivors, children forked while it was reaped — goes.
-    const spare = new Set([...report.kept, ...(report.nonMcpOrphans ?? [])].map(identityKey));
-    const result = await reapCgroup(group, { ...reapOptions, spare });
+    // Only what the run reaped goes — its survivors, and children they forked while it was reaped;
+    // everything else leaves the group first: what the run kept (by the lineage too: a kept
+    // process's scrubbed child whose kept parent has exited), --mcp-only's other orphans, what was
+    // born since the verdict below a process that has exited (a kept launcher's new daemon), and
+    // what the gate refuses.
+    const only = new Set(report.orphans.map(identityKey));
+    const result = await reapCgroup(group, { ...reapOptions, only });
     for (const l of result.left) logger.warn({ pid: l.pid, reason: l.reason, path: group.path }, 'left a process in the run\'s cgroup');
     removed = result.removed;
   } else {

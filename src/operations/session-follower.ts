@@ -9,6 +9,7 @@ import { boundLineage, recordBoot, type BootInfo } from '../rules/follower-state
 import { identityKey, MAX_TREE_DEPTH } from '../rules/identity.js';
 import { keepReasonOf, keptThroughLineage, type KeepRules } from '../rules/keep.js';
 import { compileKeepPatterns } from '../rules/patterns.js';
+import { mayNotHaveExeced } from '../rules/settling.js';
 import { sessionLeftovers } from '../rules/machine-leaks.js';
 import { processTree, subtree } from '../rules/tree.js';
 import type { AgentConfig, AttributedProcess, Evidence, LineageRecord, ProcessIdentity, ProcessInfo } from '../types.js';
@@ -55,6 +56,8 @@ interface Followed {
   seen: Map<string, LineageRecord>;
   /** Entries seen since the lineage file was last written. */
   unsaved: LineageRecord[];
+  /** Entries adopted last tick, not kept, that may not have exec'd then (rules/settling.ts). */
+  unsettled: LineageRecord[];
   /** Entry lines in the lineage file; undefined when it must be written whole (none yet, an older follower's, a failed write). */
   fileLines?: number;
   /** It dropped live processes from the lineage (over its cap): said once. */
@@ -232,9 +235,12 @@ export async function followSessions(options: FollowOptions): Promise<void> {
   const classify = async (c: ProcessStatus, agentKeys: ReadonlySet<string>): Promise<Kind> => {
     const command = reader.readCommandLine?.(c.pid);
     const env = await reader.readEnvMarkers(c.pid).catch(() => undefined);
+    const keep = keepReasonOf(command ?? '', env, keepRules) !== undefined;
     return {
       agent: agentKeys.has(identityKey(c)) || (command !== undefined && definitions.some((a) => isAgentProcess(a, command))),
-      keep: keepReasonOf(command ?? '', env, keepRules) !== undefined,
+      keep,
+      // A fork caught before its exec carries its parent's command line and environment: judged again next tick.
+      unsettled: !keep && reader.readCommandLine !== undefined && mayNotHaveExeced(command, reader.readCommandLine(c.ppid)),
     };
   };
   const boot = bootInfo(reader);
@@ -263,7 +269,7 @@ export async function followSessions(options: FollowOptions): Promise<void> {
           }
           entry.record = record;
         }
-        else followed.set(path, { record, ...loadLineage(path, boot), unsaved: [], walked: false });
+        else followed.set(path, { record, ...loadLineage(path, boot), unsaved: [], unsettled: [], walked: false });
       }
       for (const path of followed.keys()) if (!records.some((r) => r.path === path)) followed.delete(path);
 
@@ -286,6 +292,17 @@ export async function followSessions(options: FollowOptions): Promise<void> {
         else following.push(entry);
       }
       const agentKeys = new Set([...followed.values()].map((e) => agentKeyOf(e.record)));
+      // What may not have exec'd when it was adopted last tick is looked at again: the keep marker it exec'd with.
+      for (const entry of followed.values()) {
+        const unsettled = entry.unsettled;
+        entry.unsettled = [];
+        for (const r of unsettled) {
+          const now = await table.current(r.pid);
+          if (!now || identityKey(now) !== identityKey(r) || !(await classify(now, agentKeys)).keep) continue;
+          r.keep = true;
+          entry.unsaved.push(r); // appended again: the later line is the one read
+        }
+      }
       if (following.some((e) => !e.walked)) {
         const children = table.childrenByParent();
         for (const entry of following.filter((e) => !e.walked)) {
@@ -375,6 +392,8 @@ async function saveLineage(path: string, entry: Followed, bootId: string | undef
 interface Kind {
   agent: boolean;
   keep: boolean;
+  /** Not kept, but it may not have exec'd yet (rules/settling.ts): judged again next tick. */
+  unsettled?: boolean;
 }
 
 /** Adds a process to an entry's lineage. */
@@ -382,6 +401,7 @@ function remember(entry: Followed, key: string, c: ProcessStatus, kind: Partial<
   const record: LineageRecord = { pid: c.pid, ppid: c.ppid, startTime: c.startTime, ...(kind.agent ? { agent: true } : {}), ...(kind.keep ? { keep: true } : {}) };
   entry.seen.set(key, record);
   entry.unsaved.push(record);
+  if (kind.unsettled) entry.unsettled.push(record);
 }
 
 const agentKeyOf = (record: SessionRecord): string => identityKey({ pid: record.agentPid, startTime: record.agentStartTime });
@@ -398,7 +418,8 @@ async function walkTree(entry: Followed, children: Map<number, ProcessStatus[]>,
       if (c.startTime < parent.startTime) continue;
       const key = identityKey(c);
       if (entry.seen.has(key) || agentKeys.has(key)) continue;
-      remember(entry, key, c, { keep: (await classify(c)).keep });
+      const { keep, unsettled } = await classify(c);
+      remember(entry, key, c, { keep, unsettled });
       stack.push(c);
     }
   }

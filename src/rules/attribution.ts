@@ -7,7 +7,7 @@
 // to outlive the task (environment marker or keep pattern, or a kept ancestor) and are neither.
 import type { AttributedProcess, Evidence, LineageRecord, ProcessInfo, ProcessSnapshot } from '../types.js';
 import { byPid, identityKey, identitySet, MAX_TREE_DEPTH, parentOf } from './identity.js';
-import { keptInLineage, keptPids } from './keep.js';
+import { keptInLineage, keptPids, lineageByPid } from './keep.js';
 import { isReparented } from './orphans.js';
 import { processTree } from './tree.js';
 
@@ -57,8 +57,7 @@ export function attribute(before: ProcessSnapshot, after: ProcessSnapshot, input
     if (seen && seen.ppid !== p.ppid && p.ppid > 1) adopters.add(p.ppid);
   }
 
-  const lineageByPid = new Map<number, LineageRecord>();
-  for (const record of lineage.values()) lineageByPid.set(record.pid, record);
+  const lineagePids = lineageByPid(lineage.values());
   const kept = keptPids(processTree(after.processes), after.processes);
 
   const direct = new Map<number, Evidence[]>();
@@ -94,7 +93,7 @@ export function attribute(before: ProcessSnapshot, after: ProcessSnapshot, input
     } else {
       // The parent we saw is gone (the process was re-parented): its keep marker survives in the
       // lineage, if we saw it.
-      result.kept ||= keptInLineage(lineage.get(identityKey(p)), lineageByPid);
+      result.kept ||= keptInLineage(lineage.get(identityKey(p)), lineagePids);
     }
     inherited.set(p.pid, result);
     return result;

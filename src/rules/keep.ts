@@ -44,7 +44,7 @@ export function keptPids(tree: ProcessTree<ProcessInfo>, processes: readonly Pro
 export function keptThroughLineage(tree: ProcessTree<ProcessInfo>, processes: readonly ProcessInfo[], lineage: readonly LineageRecord[], identityOf: (p: ProcessInfo | LineageRecord) => string): Set<number> {
   const kept = new Set<number>();
   if (!lineage.some((r) => r.keep)) return kept;
-  const byPid = new Map(lineage.map((r) => [r.pid, r]));
+  const byPid = lineageByPid(lineage);
   const byIdentity = new Map(lineage.map((r) => [identityOf(r), r]));
   for (const p of processes) {
     const record = byIdentity.get(identityOf(p));
@@ -54,12 +54,27 @@ export function keptThroughLineage(tree: ProcessTree<ProcessInfo>, processes: re
   return kept;
 }
 
-/** Whether a lineage record or one of its recorded ancestors carried the keep marker. */
-export function keptInLineage(record: LineageRecord | undefined, byPid: ReadonlyMap<number, LineageRecord>): boolean {
+/** A lineage's records by pid: a pid can be several processes' over a long session (reused). */
+export function lineageByPid(lineage: Iterable<LineageRecord>): Map<number, LineageRecord[]> {
+  const byPid = new Map<number, LineageRecord[]>();
+  for (const r of lineage) {
+    const list = byPid.get(r.pid);
+    if (list) list.push(r);
+    else byPid.set(r.pid, [r]);
+  }
+  return byPid;
+}
+
+/**
+ * Whether a lineage record or one of its recorded ancestors carried the keep marker. A record's
+ * parent is the latest process its parent pid named that started no later than it.
+ */
+export function keptInLineage(record: LineageRecord | undefined, byPid: ReadonlyMap<number, readonly LineageRecord[]>): boolean {
   for (let depth = 0; record && depth < MAX_TREE_DEPTH; depth++) {
     if (record.keep) return true;
-    const parent = byPid.get(record.ppid);
-    if (!parent || parent.startTime > record.startTime) return false;
+    const child: LineageRecord = record;
+    let parent: LineageRecord | undefined;
+    for (const r of byPid.get(child.ppid) ?? []) if (r.startTime <= child.startTime && (!parent || r.startTime > parent.startTime)) parent = r;
     record = parent;
   }
   return false;

@@ -8,6 +8,15 @@ import { byPid, identitySet, identityKey, parentOf } from './identity.js';
 import { isOrphaned } from './orphans.js';
 import { fullCommand } from './patterns.js';
 
+/**
+ * Whether a process first seen with this command line may not have exec'd yet: inside exec (no
+ * command line), a fork whose command line is still its parent's, or one whose parent cannot be
+ * read. What it will run — and the keep marker it execs with — is then read again a moment later.
+ */
+export function mayNotHaveExeced(command: string | undefined, parentCommand: string | undefined): boolean {
+  return !command || parentCommand === undefined || command === parentCommand;
+}
+
 const SHELL = /^(\S*\/)?-?(sh|bash|dash|zsh|ksh|mksh|ash|busybox)(\s|$)/;
 
 /**

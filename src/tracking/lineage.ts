@@ -4,6 +4,8 @@
 // the next poll (or the last one in stop()) goes on.
 import type { PlatformReader, ProcessStatus } from '../platform/types.js';
 import { identityKey } from '../rules/identity.js';
+import { keepReasonOf, type KeepRules } from '../rules/keep.js';
+import { mayNotHaveExeced } from '../rules/settling.js';
 import type { LineageRecord } from '../types.js';
 
 export class Lineage {
@@ -12,6 +14,8 @@ export class Lineage {
   /** Polls that failed (each reported through onError). */
   failedPolls = 0;
   private tracked: LineageRecord[] = [];
+  /** Records not kept when first seen that may not have exec'd yet: judged again at the next poll. */
+  private unsettled: LineageRecord[] = [];
   private timer: NodeJS.Timeout | undefined;
   private polling: Promise<void> | undefined;
   private stopped = false;
@@ -21,6 +25,8 @@ export class Lineage {
     private readonly rootPid: number,
     private readonly intervalMs: number,
     private readonly onError: (err: Error) => void = () => {},
+    /** What keeps a process (its environment's markers always): a kept process's descendants stay kept after it exits. */
+    private readonly keep: KeepRules = { patterns: [], sharedDaemons: false },
   ) {}
 
   async start(): Promise<void> {
@@ -61,10 +67,19 @@ export class Lineage {
     this.timer.unref();
   }
 
+  /** Whether a process is kept by itself (its environment's markers, its command line), and what it runs. */
+  private async keptNow(pid: number): Promise<{ keep: boolean; command: string | undefined }> {
+    const markers = await this.reader.readEnvMarkers(pid);
+    const command = this.reader.readCommandLine?.(pid);
+    return { keep: keepReasonOf(command ?? '', markers, this.keep) !== undefined, command };
+  }
+
   private async add(status: ProcessStatus): Promise<void> {
-    const markers = await this.reader.readEnvMarkers(status.pid);
     const record: LineageRecord = { pid: status.pid, ppid: status.ppid, startTime: status.startTime };
-    if (markers && (markers.keep || markers.task === '')) record.keep = true;
+    const { keep, command } = await this.keptNow(status.pid);
+    if (keep) record.keep = true;
+    // A fork caught before its exec carries its parent's command line and environment, not the keep marker it execs with.
+    else if (this.reader.readCommandLine && mayNotHaveExeced(command, this.reader.readCommandLine(status.ppid))) this.unsettled.push(record);
     this.seen.set(identityKey(record), record);
     this.tracked.push(record);
   }
@@ -77,6 +92,9 @@ export class Lineage {
       const status = statuses.get(r.pid);
       return status === null || (status !== undefined && status.alive && status.startTime === r.startTime);
     });
+    const unsettled = this.unsettled;
+    this.unsettled = [];
+    for (const r of unsettled) if (this.tracked.includes(r) && (await this.keptNow(r.pid)).keep) r.keep = true;
     let frontier = this.tracked;
     // Descend level by level so grandchildren born between two polls are found in one poll.
     while (frontier.length > 0) {

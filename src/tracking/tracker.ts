@@ -157,7 +157,7 @@ export class ResourceTracker {
       if (this.warned.has(key)) return;
       this.warned.add(key);
       this.logger.warn({ error: err.message, failed_polls: lineage.failedPolls }, 'following the task\'s process tree failed; going on');
-    });
+    }, { patterns: this.keepPatterns, sharedDaemons: this.config.keepSharedDaemons });
     this.lineage = lineage;
     await this.lineage.start();
   }

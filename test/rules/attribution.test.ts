@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { attribute } from '../../src/rules/attribution.js';
 import { identityKey } from '../../src/rules/identity.js';
+import { keptInLineage, lineageByPid } from '../../src/rules/keep.js';
 import type { LineageRecord } from '../../src/types.js';
 import { proc, snap } from '../helpers/snapshots.js';
 
@@ -110,5 +111,16 @@ describe('attribute', () => {
     });
     expect(verdict.kept.map((p) => p.pid)).toEqual([1100]);
     expect(verdict.orphans).toEqual([]);
+  });
+});
+
+describe('keptInLineage', () => {
+  it('finds a kept parent whose pid a later process of the same lineage took', () => {
+    const launcher = { pid: 50, ppid: 7, startTime: 100, keep: true };
+    const daemon = { pid: 60, ppid: 50, startTime: 110 };
+    const reused = { pid: 50, ppid: 7, startTime: 200 };
+    expect(keptInLineage(daemon, lineageByPid([launcher, daemon, reused]))).toBe(true);
+    expect(keptInLineage(daemon, lineageByPid([{ ...launcher, keep: undefined }, daemon, { ...reused, keep: true }]))).toBe(false); // the younger one is not its parent
+    expect(keptInLineage({ pid: 61, ppid: 50, startTime: 90 }, lineageByPid([launcher]))).toBe(false); // older than any holder of the pid
   });
 });

@@ -55,6 +55,58 @@ describe.skipIf('why' in where || !root)('K: run --reap with a cgroup and a proc
   });
 });
 
+describe.skipIf('why' in where || !root)('run --reap: a kept launcher whose scrubbed daemon is born after the verdict', () => {
+  it('the daemon a kept launcher starts while the run reaps (the launcher then exits) survives the cgroup kill', async () => {
+    const h = newHome(homes);
+    const daemonPidFile = join(h.home, 'daemon.pid');
+    // Kept at the verdict; 1.5 s later, while the run waits out the grace of a leak that ignores
+    // SIGTERM, it starts a daemon with a scrubbed environment and exits. (Found by review: the
+    // cgroup kill took the daemon, connected to nothing it spared.)
+    const script = [
+      `RESOURCE_TRACKER_KEEP=1 bash -c 'sleep 1.5; env -i sleep 1201 >/dev/null 2>&1 & echo $! > ${daemonPidFile}' >/dev/null 2>&1 &`,
+      `bash -c 'trap "" TERM; while :; do sleep 0.2; done' >/dev/null 2>&1 &`,
+      'sleep 0.3',
+    ].join('\n');
+    const r = await runCli(['run', '--reap', '--grace', '3s', '--report', '-', '--', 'bash', '-c', script], { env: h.env, cwd: h.home, timeoutMs: 40_000 });
+    expect(existsSync(daemonPidFile)).toBe(true);
+    const daemon = Number(readFileSync(daemonPidFile, 'utf8'));
+    await jar.adopt(daemon);
+    const report = JSON.parse(r.stdout) as TaskReport;
+    for (const o of report.reaped ?? []) await jar.adopt(o.pid);
+    for (const k of report.kept) await jar.adopt(k.pid);
+    expect(report.kept.length).toBeGreaterThan(0); // the launcher
+    expect(report.cgroup?.path).toBeDefined();
+    expect(report.reaped!.find((o) => o.command.startsWith('bash -c trap'))?.result).toBe('killed'); // the leak
+    expect(report.reaped!.map((o) => o.pid)).not.toContain(daemon);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(await isAlive(daemon)).toBe(true);
+  });
+});
+
+describe('run --reap: kept by a keep pattern through the lineage', () => {
+  it('a scrubbed child of a launcher a keep pattern keeps, which has exited, is kept (not reaped)', async () => {
+    const h = newHome(homes);
+    const dir = tempDir('kept-pattern');
+    const keptPidFile = join(dir, 'kept.pid');
+    const script = [
+      // (`; :` after the sleep: bash would otherwise exec its last command, and the launcher be `sleep 0.7`, which no pattern keeps)
+      `bash -c 'env -i sleep 1013 >/dev/null 2>&1 & echo $! > ${keptPidFile}; sleep 0.7; :' launcher-kept >/dev/null 2>&1 &`,
+      'sleep 1014 >/dev/null 2>&1 &',
+      'sleep 1.5',
+    ].join('\n');
+    const r = await runCli(['run', '--reap', '--keep', 'launcher-kept$', '--grace', '300ms', '--report', '-', '--', 'bash', '-c', script], { env: h.env, cwd: h.home, timeoutMs: 40_000 });
+    const kept = Number(readFileSync(keptPidFile, 'utf8'));
+    await jar.adopt(kept);
+    const report = JSON.parse(r.stdout) as TaskReport;
+    for (const o of report.reaped ?? []) await jar.adopt(o.pid);
+    expect(report.kept.map((p) => p.pid)).toContain(kept);
+    expect(report.reaped!.map((o) => o.pid)).not.toContain(kept);
+    expect(report.reaped!.some((o) => o.command.startsWith('sleep 1014'))).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(await isAlive(kept)).toBe(true);
+  });
+});
+
 describe('K2: a process kept through the lineage of a session the follower followed', () => {
   /**
    * A stand-in Claude Code (`claude` on its command line): its SessionStart hook, then a Bash-tool
