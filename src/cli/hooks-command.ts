@@ -33,7 +33,7 @@ import {
   type PluginAgent,
   type SettingsEdit,
 } from '../rules/agent-hooks.js';
-import { applyJsonTextEdit } from '../rules/json-text-edits.js';
+import { applyJsonTextEdit, lostComments } from '../rules/json-text-edits.js';
 import { OPENCODE_PLUGIN_DIRECTORY, OPENCODE_PLUGIN_FILE, opencodePluginText, parseOpencodePlugin } from '../rules/opencode-plugin.js';
 import { checkReplaceable, FileRefused, readSmallFile, replaceFileText, resolveTarget, type ReplaceOptions, type ReplaceResult } from '../settings-file.js';
 import { UsageError } from './common.js';
@@ -218,10 +218,23 @@ function formattingOf(text: string): import('jsonc-parser').FormattingOptions {
  * from rtrack's hooks it holds exactly what the original held (else rtrack refuses, nothing written).
  */
 function applySettingsEdits(path: string, text: string | undefined, edits: SettingsEdit[], comments: boolean): string {
+  const jsonc = loadJsonc();
   const original = text === undefined || text.trim() === '' ? '{}\n' : text;
   const formatting = formattingOf(original);
   let next = original;
-  for (const edit of edits) next = applyJsonTextEdit(loadJsonc(), next, edit, formatting);
+  for (const edit of edits) next = applyJsonTextEdit(jsonc, next, edit, formatting);
+  // Every comment stays, but those inside rtrack's own hooks.
+  const root = jsonc.parseTree(original, [], { disallowComments: false, allowTrailingComma: false });
+  const found = root ? rtrackHooks(jsonc.getNodeValue(root)) : [];
+  const ours = found.flatMap((h) => {
+    // A group that holds only rtrack's hooks is rtrack's whole; in a user's group, only rtrack's hook is.
+    const group = jsonc.findNodeAtLocation(root!, ['hooks', h.event, h.group]);
+    const whole = found.filter((o) => o.event === h.event && o.group === h.group).length === jsonc.findNodeAtLocation(root!, ['hooks', h.event, h.group, 'hooks'])?.children?.length;
+    const node = whole ? group : jsonc.findNodeAtLocation(root!, ['hooks', h.event, h.group, 'hooks', h.index]);
+    return node ? [[node.offset, node.offset + node.length] as [number, number]] : [];
+  });
+  const lost = lostComments(jsonc, original, next, ours);
+  if (lost.length > 0) throw new Error(`hooks: ${path}: editing the file would have lost a comment (${lost[0]!.slice(0, 60)}); it was left unchanged`);
   let same: boolean;
   try {
     same = isDeepStrictEqual(withoutRtrackHooks(parseSettings(path, next, comments)), withoutRtrackHooks(parseSettings(path, original, comments)));

@@ -1,10 +1,12 @@
-// Edits of a JSON (with comments) file's text that touch only what they change: a member appended
-// after the last one goes on lines of its own below it (the last one's line gets a comma, its
-// trailing comment stays where it is), and a member removed takes its own lines with it and nothing
-// else (a comment above the next member stays, a neighbour on the line above is not re-laid out).
-// jsonc-parser's modify() re-formats every line an insertion or removal touches and removes the
-// text between a member and its neighbour, comments included; it is used here only for what these
-// cannot do without it (a member into an empty or one-line container, a value replaced in place).
+// Edits of a JSON (with comments) file's text that touch only what they change. A member appended
+// after the last one goes on lines of its own below it, indented as that line, when the last one
+// ends its line (a comma after it, its trailing comment left where it is), or on the same line,
+// compact, when something follows it there (`[ {…} ]`, `{ "a": 1 } /* c */ }`). A member removed
+// takes its own text and its comma, and the lines that leave blank — never a comment outside it,
+// never a neighbour's layout. So appending a member then removing it gives the text back byte for
+// byte. jsonc-parser's modify() re-formats every line an insertion or removal touches and removes
+// the text between a member and its neighbour, comments included: it is used only for a member
+// put into an empty container, and for a value replaced in place.
 // Pure: the parser is passed in (loaded where it is used).
 import type * as JsoncParser from 'jsonc-parser';
 import type { SettingsEdit } from './agent-hooks.js';
@@ -20,45 +22,129 @@ export function applyJsonTextEdit(jsonc: Jsonc, text: string, edit: SettingsEdit
   return jsonc.applyEdits(text, jsonc.modify(text, edit.path, edit.value, { formattingOptions: formatting, ...(edit.insert ? { isArrayInsertion: true } : {}) }));
 }
 
-const isBlank = (s: string): boolean => /^[ \t]*$/.test(s);
+/** jsonc-parser's SyntaxKind values (a const enum, not importable at run time from a type import). */
+const TOKEN = { CommaToken: 5, LineCommentTrivia: 12, BlockCommentTrivia: 13, LineBreakTrivia: 14, Trivia: 15, EOF: 17 } as const;
+
 const lineStartOf = (text: string, offset: number): number => text.lastIndexOf('\n', offset - 1) + 1;
+/** Where the line of `offset` ends: its `\r\n` or `\n`, or the end of the text. */
+function lineEndOf(text: string, offset: number): number {
+  const n = text.indexOf('\n', offset);
+  if (n < 0) return text.length;
+  return n > 0 && text[n - 1] === '\r' ? n - 1 : n;
+}
+const lineBreakAt = (text: string, offset: number): string => (text.startsWith('\r\n', offset) ? '\r\n' : text.startsWith('\n', offset) ? '\n' : '');
 
 /**
- * Where the line of `offset` ends (its `\r\n` or `\n`), when only blanks and comments that end on
- * that line follow `offset` on it; undefined when anything else does (a comma, a bracket, a comment
- * running on to the next line).
+ * Where the line of `offset` ends, when only blanks and comments that end on that line follow
+ * `offset` on it; undefined when anything else does (a bracket, another member, a comment running
+ * on to the next line).
  */
 function endOfLineAfter(jsonc: Jsonc, text: string, offset: number): number | undefined {
   const scanner = jsonc.createScanner(text, false);
   scanner.setPosition(offset);
   for (;;) {
     const token = scanner.scan();
-    const { Trivia, LineCommentTrivia, BlockCommentTrivia, LineBreakTrivia, EOF } = JSON_TOKENS;
-    if (token === LineBreakTrivia) return scanner.getTokenOffset();
-    if (token === EOF) return text.length;
-    if (token === Trivia || token === LineCommentTrivia) continue;
-    if (token === BlockCommentTrivia && !/[\r\n]/.test(scanner.getTokenValue())) continue;
+    if (token === TOKEN.LineBreakTrivia) return scanner.getTokenOffset();
+    if (token === TOKEN.EOF) return text.length;
+    if (token === TOKEN.Trivia || token === TOKEN.LineCommentTrivia) continue;
+    if (token === TOKEN.BlockCommentTrivia && !/[\r\n]/.test(text.slice(scanner.getTokenOffset(), scanner.getPosition()))) continue;
     return undefined;
   }
 }
 
-/** The offset of the comma after a member (past blanks and comments), if one follows it. */
+/** The offset of the comma after a member (past blanks, line breaks and comments), if one follows it. */
 function commaAfter(jsonc: Jsonc, text: string, offset: number): number | undefined {
   const scanner = jsonc.createScanner(text, false);
   scanner.setPosition(offset);
   for (;;) {
     const token = scanner.scan();
-    const { Trivia, LineCommentTrivia, BlockCommentTrivia, LineBreakTrivia, CommaToken } = JSON_TOKENS;
-    if (token === CommaToken) return scanner.getTokenOffset();
-    if (token === Trivia || token === LineCommentTrivia || token === BlockCommentTrivia || token === LineBreakTrivia) continue;
+    if (token === TOKEN.CommaToken) return scanner.getTokenOffset();
+    if (token === TOKEN.Trivia || token === TOKEN.LineCommentTrivia || token === TOKEN.BlockCommentTrivia || token === TOKEN.LineBreakTrivia) continue;
     return undefined;
   }
 }
 
-/** jsonc-parser's SyntaxKind values (a const enum, not importable at run time from a type import). */
-const JSON_TOKENS = { CommaToken: 5, Trivia: 15, LineBreakTrivia: 14, LineCommentTrivia: 12, BlockCommentTrivia: 13, EOF: 17 } as const;
+/** The comments of a text, each with where it starts. */
+export function commentsOf(jsonc: Jsonc, text: string): { offset: number; text: string }[] {
+  const scanner = jsonc.createScanner(text, false);
+  const found: { offset: number; text: string }[] = [];
+  for (let token = scanner.scan(); token !== TOKEN.EOF; token = scanner.scan()) {
+    if (token === TOKEN.LineCommentTrivia || token === TOKEN.BlockCommentTrivia) {
+      const offset = scanner.getTokenOffset();
+      found.push({ offset, text: text.slice(offset, offset + scanner.getTokenLength()) });
+    }
+  }
+  return found;
+}
 
-/** Removes the member at `path` (a property, or an array's element) and only it; undefined when it is not there or not on lines of its own. */
+/**
+ * The comments of `before` that `after` does not hold (as many times): all of them but those inside
+ * one of `exempt` (ranges of `before`: what the edits were to remove).
+ */
+export function lostComments(jsonc: Jsonc, before: string, after: string, exempt: readonly [number, number][] = []): string[] {
+  const left = new Map<string, number>();
+  for (const c of commentsOf(jsonc, after)) left.set(c.text, (left.get(c.text) ?? 0) + 1);
+  const lost: string[] = [];
+  for (const c of commentsOf(jsonc, before)) {
+    if (exempt.some(([a, b]) => c.offset >= a && c.offset < b)) continue;
+    const n = left.get(c.text) ?? 0;
+    if (n > 0) left.set(c.text, n - 1);
+    else lost.push(c.text);
+  }
+  return lost;
+}
+
+/** Blanks (spaces, tabs) right before `offset` on its line: where they start. */
+function blanksBefore(text: string, offset: number): number {
+  let i = offset;
+  while (i > 0 && (text[i - 1] === ' ' || text[i - 1] === '\t')) i--;
+  return i;
+}
+/** Blanks right after `offset` on its line: where they end. */
+function blanksAfter(text: string, offset: number): number {
+  let i = offset;
+  while (i < text.length && (text[i] === ' ' || text[i] === '\t')) i++;
+  return i;
+}
+
+/**
+ * Deletes ranges of the text (not overlapping), then every line they touched that is left blank,
+ * with its line break.
+ */
+function deleteRanges(text: string, ranges: [number, number][]): string {
+  const sorted = [...ranges].sort((a, b) => a[0] - b[0]);
+  // Whole lines to take: a touched line whose text outside the ranges is blank.
+  const lines: [number, number][] = [];
+  for (const [from, to] of sorted) {
+    if (to <= from) continue;
+    // The lines from the one holding its first character to the one holding its last.
+    for (let start = lineStartOf(text, from); start < to; ) {
+      const end = lineEndOf(text, start);
+      const through = end + lineBreakAt(text, end).length;
+      let rest = '';
+      let at = start;
+      for (const [a, b] of sorted) {
+        if (b <= start || a >= end) continue;
+        rest += text.slice(at, Math.max(at, a));
+        at = Math.max(at, b);
+      }
+      rest += text.slice(Math.min(at, end), end);
+      if (/^[ \t]*$/.test(rest) && !lines.some(([a]) => a === start)) lines.push([start, through]);
+      if (through === start || through >= text.length) break;
+      start = through;
+    }
+  }
+  const all = [...sorted, ...lines].sort((a, b) => a[0] - b[0]);
+  let out = '';
+  let at = 0;
+  for (const [a, b] of all) {
+    if (a > at) out += text.slice(at, a);
+    at = Math.max(at, b);
+  }
+  return out + text.slice(at);
+}
+
+/** Removes the member at `path` (a property, or an array's element) and its comma; undefined when it is not there. */
 function removal(jsonc: Jsonc, text: string, root: Node, path: SettingsEdit['path']): string | undefined {
   const found = jsonc.findNodeAtLocation(root, path);
   if (!found) return undefined;
@@ -68,29 +154,33 @@ function removal(jsonc: Jsonc, text: string, root: Node, path: SettingsEdit['pat
   if (index < 0) return undefined;
   const start = member.offset;
   const end = member.offset + member.length;
-  const lineStart = lineStartOf(text, start);
-  if (!isBlank(text.slice(lineStart, start))) return undefined;
-  const last = index === siblings.length - 1;
-  const comma = last ? undefined : commaAfter(jsonc, text, end);
-  if (!last && comma === undefined) return undefined;
-  const lineEnd = endOfLineAfter(jsonc, text, comma === undefined ? end : comma + 1);
-  if (lineEnd === undefined) return undefined;
-  const through = text.startsWith('\r\n', lineEnd) ? lineEnd + 2 : text.startsWith('\n', lineEnd) ? lineEnd + 1 : lineEnd;
-  let next = text.slice(0, lineStart) + text.slice(through);
-  if (last && index > 0) {
-    // the member before it is the last one now: its comma goes (it is before `lineStart`)
-    const previous = siblings[index - 1]!;
-    const before = commaAfter(jsonc, next, previous.offset + previous.length);
-    if (before === undefined) return undefined;
-    next = next.slice(0, before) + next.slice(before + 1);
+  if (index < siblings.length - 1) {
+    // Its comma follows it: right after it, the two go with the blanks after the comma on its line
+    // (`[ {r}, {a} ]` → `[ {a} ]`); with a comment between, the comment stays (`2 /* c */, 3` → `/* c */ 3`).
+    const comma = commaAfter(jsonc, text, end);
+    if (comma === undefined) return undefined;
+    if (blanksAfter(text, end) === comma) return deleteRanges(text, [[start, blanksAfter(text, comma + 1)]]);
+    const commaFirst = /^[ \t]*$/.test(text.slice(lineStartOf(text, comma), comma)); // `  , next`: the blanks after it go too
+    return deleteRanges(text, [
+      [start, blanksAfter(text, end)],
+      [comma, commaFirst ? blanksAfter(text, comma + 1) : comma + 1],
+    ]);
   }
-  return next;
+  if (index === 0) return deleteRanges(text, [[start, end]]);
+  // The last one: the comma after the one before it goes, and the blanks before it on its line (`{a}, {r} ]` → `{a} ]`).
+  const previous = siblings[index - 1]!;
+  const comma = commaAfter(jsonc, text, previous.offset + previous.length);
+  if (comma === undefined) return undefined;
+  return deleteRanges(text, [
+    [comma, comma + 1],
+    [Math.max(comma + 1, blanksBefore(text, start)), end],
+  ]);
 }
 
 /**
- * Appends a member after the last one of a container that has members, on lines of its own below
- * it, indented as it is; a property that is already there is not appended (undefined: replaced in
- * place by jsonc-parser), nor a member into a container whose last member does not end its line.
+ * Appends a member after the last one of a container that has members: on lines of its own below
+ * it when it ends its line, else on its line. A property that is already there is not appended
+ * (undefined: replaced in place by jsonc-parser), nor a member into an empty container.
  */
 function appending(jsonc: Jsonc, text: string, root: Node, edit: SettingsEdit, formatting: JsoncParser.FormattingOptions): string | undefined {
   // The deepest object on the path that is there: missing properties below it are appended to it
@@ -114,15 +204,13 @@ function appending(jsonc: Jsonc, text: string, root: Node, edit: SettingsEdit, f
   } else if (container.type !== 'object' || typeof key !== 'string') return undefined;
   const last = container.children?.at(-1);
   if (!last) return undefined;
-  const lastStart = lineStartOf(text, last.offset);
-  const indent = text.slice(lastStart, last.offset);
-  if (!isBlank(indent)) return undefined;
   const end = last.offset + last.length;
+  const named = (valueText: string): string => (edit.insert ? valueText : `${JSON.stringify(key)}: ${valueText}`);
   const lineEnd = endOfLineAfter(jsonc, text, end);
-  if (lineEnd === undefined || lineEnd === text.length) return undefined;
-  const eol = formatting.eol ?? '\n';
+  if (lineEnd === undefined) return `${text.slice(0, end)}, ${named(JSON.stringify(value))}${text.slice(end)}`; // something follows it on its line
+  const eol = lineBreakAt(text, lineEnd) || formatting.eol || '\n';
+  const indent = /^[ \t]*/.exec(text.slice(lineStartOf(text, last.offset)))![0];
   const unit = formatting.insertSpaces === false ? '\t' : ' '.repeat(formatting.tabSize ?? 2);
   const valueText = JSON.stringify(value, null, unit).split('\n').join(eol + indent);
-  const member = edit.insert ? valueText : `${JSON.stringify(key)}: ${valueText}`;
-  return `${text.slice(0, end)},${text.slice(end, lineEnd)}${eol}${indent}${member}${text.slice(lineEnd)}`;
+  return `${text.slice(0, end)},${text.slice(end, lineEnd)}${eol}${indent}${named(valueText)}${text.slice(lineEnd)}`;
 }

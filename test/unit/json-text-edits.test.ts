@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import * as jsonc from 'jsonc-parser';
 import { describe, expect, it } from 'vitest';
 import type { SettingsEdit } from '../../src/rules/agent-hooks.js';
-import { applyJsonTextEdit } from '../../src/rules/json-text-edits.js';
+import { applyJsonTextEdit, lostComments } from '../../src/rules/json-text-edits.js';
 
 const twoSpaces = { insertSpaces: true, tabSize: 2, eol: '\n' } as const;
 const edit = (text: string, e: SettingsEdit, formatting: jsonc.FormattingOptions = twoSpaces): string => applyJsonTextEdit(jsonc, text, e, formatting);
@@ -13,11 +13,16 @@ const parse = (text: string): unknown => jsonc.parse(text, [], { disallowComment
 describe('applyJsonTextEdit', () => {
   it.each([
     [
-      'a middle element: the comment above the next one stays',
+      'a middle element: the comment after it and the one above the next stay',
       '[\n  1,\n  2, // two\n  // about three\n  3\n]\n',
       { path: [1] },
-      '[\n  1,\n  // about three\n  3\n]\n',
+      '[\n  1,\n  // two\n  // about three\n  3\n]\n',
     ],
+    ['an element on a line with others', '[ 1, 2 /* two */, 3 ]', { path: [1] }, '[ 1, /* two */ 3 ]'],
+    ['the last element on a line with others', '[ 1 /* one */, 2 ]', { path: [1] }, '[ 1 /* one */ ]'],
+    ['comma first: the comment line between it and its comma stays', '[\n  1\n  // c\n  , 2\n]', { path: [0] }, '[\n  // c\n  2\n]'],
+    ['appended on the line when something follows the last member there', '{ "a": [ 1 ] /* c */ }', { path: ['a', -1], value: { b: 2 }, insert: true }, '{ "a": [ 1, {"b":2} ] /* c */ }'],
+    ['appended below a line holding two members, indented as that line', '{\n  "a": 1, "b": 2\n}\n', { path: ['c'], value: 3 }, '{\n  "a": 1, "b": 2,\n  "c": 3\n}\n'],
     ['the last element: the comma before it goes, the comment after that comma stays', '[\n  1, // one\n  2\n]\n', { path: [1] }, '[\n  1 // one\n]\n'],
     ['the only property', '{\n  "hooks": {\n    "a": 1\n  }\n}\n', { path: ['hooks'] }, '{\n}\n'],
     [
@@ -56,6 +61,12 @@ describe('applyJsonTextEdit', () => {
     expect(parse(edit('{"a": [1, 2]}', { path: ['a', -1], value: 3, insert: true }))).toEqual({ a: [1, 2, 3] });
   });
 
+  it('lostComments: what the edited text no longer holds, but inside what was to go', () => {
+    expect(lostComments(jsonc, '[1 /* a */, 2 // b\n]', '[1, 2 // b\n]')).toEqual(['/* a */']);
+    expect(lostComments(jsonc, '[1 /* a */, 2]', '[1, 2]', [[1, 11]])).toEqual([]);
+    expect(lostComments(jsonc, '[1 /* a */, 2 /* a */]', '[1 /* a */, 2]')).toEqual(['/* a */']); // counted
+  });
+
   it('replaces a value in place', () => {
     expect(edit('{\n  "a": "old", // c\n  "b": 1\n}\n', { path: ['a'], value: 'new' })).toBe('{\n  "a": "new", // c\n  "b": 1\n}\n');
   });
@@ -79,7 +90,41 @@ describe('applyJsonTextEdit', () => {
       const formatting = indent === '\t' ? { insertSpaces: false, tabSize: 1, eol } : { insertSpaces: true, tabSize: indent.length, eol };
       return { text: `{${eol}${lines.join(eol)}${eol}}${eol}`, members, formatting };
     });
-  const comments = (text: string): string[] => text.match(/\/\/[^\r\n]*/g) ?? [];
+  const comments = (text: string): string[] => text.match(/\/\/[^\r\n]*|\/\*[\s\S]*?\*\//g) ?? [];
+
+  // Any layout: members on one line or on their own, commas after or first, comments between a
+  // member and its comma, after the last one, before the closing bracket.
+  const freeLayout = fc
+    .record({
+      members: fc.uniqueArray(fc.record({ key: fc.stringMatching(/^[a-z]{1,6}$/), value: fc.oneof(fc.integer(), fc.constant([1, { y: 2 }])) }), { minLength: 1, maxLength: 5, selector: (m) => m.key }),
+      seps: fc.array(fc.constantFrom(',\n  ', ', ', '\n  , ', ' /* b */,\n  ', ' /* b */, ', ',  // l\n  '), { minLength: 5, maxLength: 5 }),
+      close: fc.constantFrom('\n}\n', ' }\n', ' /* end */ }', '\n  // end\n}', ' /* x\n y */\n}\n'),
+      crlf: fc.boolean(),
+    })
+    .map(({ members, seps, close, crlf }) => {
+      const body = members.map((m, i) => `${JSON.stringify(m.key)}: ${JSON.stringify(m.value)}${i < members.length - 1 ? seps[i] : ''}`).join('');
+      const text = `{\n  ${body}${close}`;
+      return { text: crlf ? text.replace(/\n/g, '\r\n') : text, members };
+    });
+
+  it('in any layout, appending then removing gives the text back, and removing keeps every comment', () => {
+    fc.assert(
+      fc.property(freeLayout, fc.nat(), ({ text, members }, pick) => {
+        const formatting = { ...twoSpaces, eol: text.includes('\r\n') ? '\r\n' : '\n' };
+        const added = edit(text, { path: ['rtrack'], value: { hooks: [1] } }, formatting);
+        expect(parse(added)).toEqual({ ...(parse(text) as object), rtrack: { hooks: [1] } });
+        expect(comments(added)).toEqual(comments(text));
+        expect(edit(added, { path: ['rtrack'] }, formatting)).toBe(text);
+        const gone = members[pick % members.length]!.key;
+        const removed = edit(text, { path: [gone] }, formatting);
+        const expected = { ...(parse(text) as Record<string, unknown>) };
+        delete expected[gone];
+        expect(parse(removed)).toEqual(expected);
+        expect(comments(removed)).toEqual(comments(text));
+      }),
+      { numRuns: 500 },
+    );
+  });
 
   it('appending a property and removing it again gives the text back byte for byte, every comment kept', () => {
     fc.assert(
@@ -92,7 +137,7 @@ describe('applyJsonTextEdit', () => {
     );
   });
 
-  it('removing one property leaves every other member and every comment not on its own line', () => {
+  it('removing one property leaves every other member and every comment', () => {
     fc.assert(
       fc.property(settingsText, fc.nat(), ({ text, members, formatting }, pick) => {
         const gone = members[pick % members.length]!;
@@ -100,10 +145,7 @@ describe('applyJsonTextEdit', () => {
         const expected = { ...(parse(text) as Record<string, unknown>) };
         delete expected[gone.key];
         expect(parse(next)).toEqual(expected);
-        const lost = gone.after === undefined ? [] : [`// after ${gone.after}`];
-        const left = [...comments(text)];
-        for (const c of lost) left.splice(left.lastIndexOf(c), 1);
-        expect(comments(next).sort()).toEqual(left.sort());
+        expect(comments(next)).toEqual(comments(text));
       }),
     );
   });
