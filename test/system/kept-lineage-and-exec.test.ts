@@ -27,6 +27,20 @@ afterEach(async () => {
   await jar.cleanup();
 });
 
+/**
+ * `rtrack run --reap <args> -- bash -c <script>`: its report, with every process it names and the
+ * one whose pid the script wrote to `pidFile` adopted by the jar (killed after the test).
+ */
+async function reapingRun(h: Home, script: string, pidFile: string, args: string[]): Promise<{ report: TaskReport; pid: number }> {
+  const r = await runCli(['run', '--reap', ...args, '--report', '-', '--', 'bash', '-c', script], { env: h.env, cwd: h.home, timeoutMs: 40_000 });
+  expect(existsSync(pidFile)).toBe(true);
+  const pid = Number(readFileSync(pidFile, 'utf8'));
+  await jar.adopt(pid);
+  const report = JSON.parse(r.stdout) as TaskReport;
+  for (const p of [...(report.reaped ?? []), ...report.kept]) await jar.adopt(p.pid);
+  return { report, pid };
+}
+
 describe.skipIf('why' in where || !root)('K: run --reap with a cgroup and a process kept through the lineage', () => {
   it('a scrubbed child of a kept parent that has exited is reported kept ("not touched") and must survive the cgroup kill', async () => {
     const h = newHome(homes);
@@ -39,17 +53,12 @@ describe.skipIf('why' in where || !root)('K: run --reap with a cgroup and a proc
       'sleep 1002 >/dev/null 2>&1 &',
       'sleep 1.5',
     ].join('\n');
-    const r = await runCli(['run', '--reap', '--grace', '300ms', '--report', '-', '--', 'bash', '-c', script], { env: h.env, cwd: h.home, timeoutMs: 40_000 });
-    expect(existsSync(keptPidFile)).toBe(true);
-    const kept = Number(readFileSync(keptPidFile, 'utf8'));
-    await jar.adopt(kept);
-    const report = JSON.parse(r.stdout) as TaskReport;
-    for (const o of report.reaped ?? []) await jar.adopt(o.pid);
+    const { report, pid: kept } = await reapingRun(h, script, keptPidFile, ['--grace', '300ms']);
     // The run's verdict keeps it (its kept parent was seen in the lineage) and says it was not touched…
     expect(report.kept.map((p) => p.pid)).toContain(kept);
     expect(report.reaped!.map((o) => o.pid)).not.toContain(kept);
     expect(report.cgroup?.path).toBeDefined();
-    // …and the cgroup kill after reaping spares it (it took it: the gate judges the table as it is now).
+    // …and the cgroup kill after reaping spares it (found by review: it took it, the gate judging the table as it is now).
     await waitFor(async () => !(await isAlive(kept)), 1000);
     expect(await isAlive(kept)).toBe(true);
   });
@@ -67,13 +76,7 @@ describe.skipIf('why' in where || !root)('run --reap: a kept launcher whose scru
       `bash -c 'trap "" TERM; while :; do sleep 0.2; done' >/dev/null 2>&1 &`,
       'sleep 0.3',
     ].join('\n');
-    const r = await runCli(['run', '--reap', '--grace', '3s', '--report', '-', '--', 'bash', '-c', script], { env: h.env, cwd: h.home, timeoutMs: 40_000 });
-    expect(existsSync(daemonPidFile)).toBe(true);
-    const daemon = Number(readFileSync(daemonPidFile, 'utf8'));
-    await jar.adopt(daemon);
-    const report = JSON.parse(r.stdout) as TaskReport;
-    for (const o of report.reaped ?? []) await jar.adopt(o.pid);
-    for (const k of report.kept) await jar.adopt(k.pid);
+    const { report, pid: daemon } = await reapingRun(h, script, daemonPidFile, ['--grace', '3s']);
     expect(report.kept.length).toBeGreaterThan(0); // the launcher
     expect(report.cgroup?.path).toBeDefined();
     expect(report.reaped!.find((o) => o.command.startsWith('bash -c trap'))?.result).toBe('killed'); // the leak
@@ -94,11 +97,7 @@ describe('run --reap: kept by a keep pattern through the lineage', () => {
       'sleep 1014 >/dev/null 2>&1 &',
       'sleep 1.5',
     ].join('\n');
-    const r = await runCli(['run', '--reap', '--keep', 'launcher-kept$', '--grace', '300ms', '--report', '-', '--', 'bash', '-c', script], { env: h.env, cwd: h.home, timeoutMs: 40_000 });
-    const kept = Number(readFileSync(keptPidFile, 'utf8'));
-    await jar.adopt(kept);
-    const report = JSON.parse(r.stdout) as TaskReport;
-    for (const o of report.reaped ?? []) await jar.adopt(o.pid);
+    const { report, pid: kept } = await reapingRun(h, script, keptPidFile, ['--keep', 'launcher-kept$', '--grace', '300ms']);
     expect(report.kept.map((p) => p.pid)).toContain(kept);
     expect(report.reaped!.map((o) => o.pid)).not.toContain(kept);
     expect(report.reaped!.some((o) => o.command.startsWith('sleep 1014'))).toBe(true);
