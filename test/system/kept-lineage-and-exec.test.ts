@@ -186,6 +186,7 @@ describe('a session its agent left with /clear, resumed by another agent', () =>
     const b = jar.spawn('bash', ['-c', `exec -a claude bash ${join(h.home, 'b.sh')}`], { env: h.env, cwd: h.home, stdio: 'ignore' });
     await waitFor(() => readFileSync(`/proc/${b.pid}/cmdline`, 'latin1').startsWith('claude'));
     await new Promise((resolve) => setTimeout(resolve, 1500)); // B's SessionStart registered s1 again
+    await jar.adoptTree(b.pid!); // its `sleep 300` too
     writeFileSync(goFile, '');
     await new Promise((resolve) => a.once('exit', resolve));
     // s2 ends with A: its own leak is journalled and reaped; s1's, left by A, is not — s1 goes on in B.
