@@ -11,7 +11,12 @@ import { RunCgroup, locateCgroupParent } from '../platform/cgroup.js';
 import { leakCostTotals, measureCosts, type LeakCostTotals } from './leak-cost.js';
 
 export type { LeakCostTotals };
-import { reapCgroup, reapOrphans, type ReapOptions, type ReapOutcome } from './reap.js';
+import { reapCgroup, reapOrphans, separateGroup, type ReapOptions, type ReapOutcome } from './reap.js';
+import { recordKept } from './kept-registry.js';
+import { stateDirectory } from '../files.js';
+import { platformReader } from '../platform/index.js';
+import { keptByPipeline } from '../rules/keep.js';
+import { processTree, subtree } from '../rules/tree.js';
 import { identityKey } from '../rules/identity.js';
 import { agentDefinitions, agentMarkersOf } from '../rules/agents.js';
 import { ResourceTracker, describeProcess } from '../tracking/tracker.js';
@@ -93,6 +98,11 @@ export interface RunTrackedOptions {
   cgroup?: CgroupMode;
   /** Where the cgroup v2 hierarchy is mounted (default: found in /proc/self/mountinfo). */
   cgroupMount?: string;
+  /**
+   * rtrack's state directory (default `$XDG_STATE_HOME/rtrack`): what the run kept is recorded there
+   * for later scans, and the reaper's gate reads agent registrations and writes its signal record there.
+   */
+  state?: string;
 }
 
 interface Exit {
@@ -333,6 +343,38 @@ function findExecutable(command: string, path: string | undefined): string | und
 }
 
 /**
+ * The verdicts of a run, on its after snapshot: orphans (--mcp-only's other ones apart), suspects,
+ * and what is kept — with the pipelines of kept processes (a kept server's `| tee log` is kept with
+ * it: killing it would kill the server).
+ */
+function judge(report: TaskReport, tracker: ResourceTracker, options: RunTrackedOptions): void {
+  const verdicts = tracker.analyze();
+  tracker.detectOrphans(); // the seed's WARN line
+  const reader = options.reader ?? platformReader();
+  const byPipeline = report.tag !== null && verdicts.kept.length > 0 && verdicts.orphans.length > 0 && reader.readPipes
+    ? keptByPipeline(reader.readPipes([...verdicts.orphans, ...verdicts.kept].map((p) => p.pid)), new Set(verdicts.kept.map((p) => p.pid)))
+    : new Map<number, number>();
+  let orphans = verdicts.orphans;
+  const kept: AttributedProcess[] = [...verdicts.kept];
+  if (byPipeline.size > 0) {
+    // What runs below a process kept by its pipeline is kept with it.
+    const tree = processTree(orphans);
+    const moved = new Map<number, string>();
+    for (const [pid, root] of byPipeline) {
+      const p = orphans.find((o) => o.pid === pid);
+      if (p) for (const d of subtree(tree, p)) if (!moved.has(d.pid)) moved.set(d.pid, d === p ? `in the pipeline of kept pid ${root}` : `below pid ${pid}, in the pipeline of kept pid ${root}`);
+    }
+    kept.push(...orphans.filter((p) => moved.has(p.pid)).map((p) => ({ ...p, keepBecause: moved.get(p.pid)! })));
+    orphans = orphans.filter((p) => !moved.has(p.pid));
+  }
+  // --mcp-only means one thing everywhere: the other orphans are kept apart, not counted or reaped.
+  report.orphans = tracker.config.logOrphanedMCPOnly ? orphans.filter((p) => p.isMCP) : orphans;
+  if (tracker.config.logOrphanedMCPOnly) report.nonMcpOrphans = orphans.filter((p) => !p.isMCP);
+  report.suspects = verdicts.suspects;
+  report.kept = kept;
+}
+
+/**
  * Leaves no group behind. When the run reaped, what processes the run keeps (kept ones, orphans
  * left alone) moved out before any signal, so whatever is still inside is the task's to end —
  * survivors, or children forked while it was reaped — and the group is killed whole
@@ -345,19 +387,17 @@ function reapOptionsOf(options: RunTrackedOptions, tracker: ResourceTracker): Re
   const { keep, keepSharedDaemons, agents } = tracker.config;
   // A run inside a live agent session: its task, and so its leaks, inherited that session's markers.
   const runSessions = agentMarkersOf((options.env ?? process.env) as Record<string, string>, agentDefinitions(agents));
-  return { reader: options.reader, keep, keepSharedDaemons, agents, runSessions, ...(options.reap === true ? {} : options.reap) };
+  return { reader: options.reader, keep, keepSharedDaemons, agents, runSessions, by: 'run', ...(options.state !== undefined ? { state: options.state } : {}), ...(options.reap === true ? {} : options.reap) };
 }
 
 async function releaseGroup(group: RunCgroup, report: TaskReport, logger: Logger, reapOptions: ReapOptions | undefined): Promise<void> {
   let removed: boolean;
   if (reapOptions && report.reaped !== undefined && report.reaped.length > 0) {
-    // Only what the run reaped goes — its survivors, and children they forked while it was reaped;
-    // everything else leaves the group first: what the run kept (by the lineage too: a kept
-    // process's scrubbed child whose kept parent has exited), --mcp-only's other orphans, what was
-    // born since the verdict below a process that has exited (a kept launcher's new daemon), and
-    // what the gate refuses.
-    const only = new Set(report.orphans.map(identityKey));
-    const result = await reapCgroup(group, { ...reapOptions, only });
+    // What the run did not reap left the group at the verdict (separateGroup, in runContained: what
+    // it kept, --mcp-only's other orphans, suspects, what the gate refused), so what a kept process
+    // started since was born outside. What is still inside is the reaped orphans' — survivors, and
+    // children they forked while they were reaped — and goes at once, after the gate's last look.
+    const result = await reapCgroup(group, reapOptions);
     for (const l of result.left) logger.warn({ pid: l.pid, reason: l.reason, path: group.path }, 'left a process in the run\'s cgroup');
     removed = result.removed;
   } else {
@@ -393,34 +433,57 @@ async function runContained(task: StartedTask, options: RunTrackedOptions, state
     return report;
   }
 
-  if (report.before) {
-    try {
-      report.after = summarize(await tracker.snapshotAfter());
-    } catch (err) {
-      failures.push(`after snapshot: ${(err as Error).message}`);
+  // The task's group is frozen from here until its verdicts are acted on (where the kernel allows):
+  // what the after snapshot sees is what the group holds — nothing forks, execs or leaves between
+  // the look and the move of what must not die with the group (separateGroup).
+  const frozen = group ? await group.freeze() : false;
+  try {
+    if (report.before) {
+      // A process caught between fork and exec is read again once it could exec: the group runs meanwhile.
+      const settle = frozen ? async (ms: number): Promise<void> => {
+        group!.thaw();
+        await new Promise((resolve) => setTimeout(resolve, ms));
+        await group!.freeze();
+      } : undefined;
+      try {
+        report.after = summarize(await tracker.snapshotAfter(settle ? { settle } : {}));
+      } catch (err) {
+        failures.push(`after snapshot: ${(err as Error).message}`);
+      }
     }
-  }
-  if (group) {
-    // Every process still in the group is the task's, whatever it did to its environment or parent.
-    const members = group.members();
-    tracker.recordCgroupMembers(new Set(members));
-    const memory = group.memory();
-    report.cgroup = {
-      path: group.path,
-      members: members.length,
-      ...(memory.currentBytes !== undefined ? { memoryCurrentBytes: memory.currentBytes } : {}),
-      ...(memory.peakBytes !== undefined ? { memoryPeakBytes: memory.peakBytes } : {}),
-      removed: false,
-    };
+    if (group) {
+      // Every process still in the group is the task's, whatever it did to its environment or parent.
+      const members = group.members();
+      tracker.recordCgroupMembers(new Set(members));
+      const memory = group.memory();
+      report.cgroup = {
+        path: group.path,
+        members: members.length,
+        ...(memory.currentBytes !== undefined ? { memoryCurrentBytes: memory.currentBytes } : {}),
+        ...(memory.peakBytes !== undefined ? { memoryPeakBytes: memory.peakBytes } : {}),
+        removed: false,
+      };
+    }
+    if (report.after) judge(report, tracker, options);
+    if (report.kept.length > 0 && report.tag) {
+      // What the run kept stays kept for as long as it lives, whoever looks later (kept-registry.ts).
+      const problem = await recordKept(options.state ?? stateDirectory(), report.tag, report.kept, (options.reader ?? platformReader()).readBootId?.());
+      if (problem) logger.warn({ error: problem }, 'what the run kept could not be recorded: a later scan may take it for a leak');
+    }
+    if (group) {
+      // Before any signal, what must not die with the group leaves it; what it starts is born outside.
+      if (options.reap && report.orphans.length > 0) {
+        const left = await separateGroup(group, { ...reapOptionsOf(options, tracker), only: new Set(report.orphans.map(identityKey)) });
+        for (const l of left) logger.warn({ pid: l.pid, reason: l.reason, path: group.path }, 'left a process in the run\'s cgroup');
+      } else {
+        for (let round = 0; round < 3 && group.members().length > 0; round++) for (const pid of group.members()) group.moveOut(pid);
+      }
+    }
+  } finally {
+    if (frozen) group!.thaw();
   }
   if (report.after) {
     const verdicts = tracker.analyze();
-    tracker.detectOrphans(); // the seed's WARN line
-    // --mcp-only means one thing everywhere: the other orphans are kept apart, not counted or reaped.
-    report.orphans = tracker.config.logOrphanedMCPOnly ? verdicts.orphans.filter((p) => p.isMCP) : verdicts.orphans;
-    if (tracker.config.logOrphanedMCPOnly) report.nonMcpOrphans = verdicts.orphans.filter((p) => !p.isMCP);
-    report.suspects = verdicts.suspects;
-    report.kept = verdicts.kept;
     report.leakedMemoryMB = totalMemoryMB(report.orphans);
     report.leakedMemoryBytes = totalMemoryBytes(report.orphans);
     report.memoryDeltaMB = tracker.checkMemoryGrowth();
@@ -432,8 +495,8 @@ async function runContained(task: StartedTask, options: RunTrackedOptions, state
         'orphaned processes not attributed to the task (suspects)',
       );
     }
-    if (verdicts.kept.length > 0) {
-      logger.info({ count: verdicts.kept.length, processes: verdicts.kept.map(describeProcess).join(', ') }, 'kept processes left running');
+    if (report.kept.length > 0) {
+      logger.info({ count: report.kept.length, processes: report.kept.map(describeProcess).join(', ') }, 'kept processes left running');
     }
   }
   if (report.orphans.length + report.suspects.length + (report.nonMcpOrphans?.length ?? 0) > 0) {

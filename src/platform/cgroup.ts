@@ -140,6 +140,48 @@ export class RunCgroup {
   }
 
   /**
+   * Freezes the group (`cgroup.freeze`, Linux 5.2+): nothing in it runs, forks or execs until it is
+   * thawed, so one look at it stays true while the look is acted on. A process moved out of a
+   * frozen group runs again at once. Waits until the kernel says the group is frozen (`frozen 1`
+   * in cgroup.events); false when the kernel has no freezer or the group did not freeze in time (a
+   * process stuck in the kernel): then it is thawed again, and nothing may rest on it.
+   */
+  async freeze(waitMs = 1000): Promise<boolean> {
+    try {
+      writeFileSync(join(this.path, 'cgroup.freeze'), '1\n');
+    } catch {
+      return false;
+    }
+    const deadline = Date.now() + waitMs;
+    for (;;) {
+      if (this.frozen()) return true;
+      if (Date.now() >= deadline) {
+        this.thaw();
+        return false;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+  }
+
+  /** Whether the kernel says the group is frozen. */
+  frozen(): boolean {
+    try {
+      return /^frozen 1$/m.test(readFileSync(join(this.path, 'cgroup.events'), 'latin1'));
+    } catch {
+      return false;
+    }
+  }
+
+  /** Lets the group run again (never throws: a group that is gone is not frozen). */
+  thaw(): void {
+    try {
+      writeFileSync(join(this.path, 'cgroup.freeze'), '0\n');
+    } catch {
+      // gone, or no freezer
+    }
+  }
+
+  /**
    * Kills every process in the group, forks during the kill included (`cgroup.kill`, Linux 5.14+);
    * on older kernels SIGKILL to each member until none is left (bounded).
    */

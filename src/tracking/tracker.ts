@@ -88,22 +88,28 @@ export class ResourceTracker {
     return this.before;
   }
 
-  /** Ends the run (its tag stops counting as a live run's), stops following the task, and takes the snapshot after it (incremental: only new processes are read in full). */
-  async snapshotAfter(): Promise<ProcessSnapshot | undefined> {
+  /**
+   * Ends the run (its tag stops counting as a live run's), stops following the task, and takes the
+   * snapshot after it (incremental: only new processes are read in full). `settle` waits before a
+   * process caught between fork and exec is read again (default: a timer; a run whose group is
+   * frozen thaws it meanwhile, so that the process can exec).
+   */
+  async snapshotAfter(options: { settle?: (ms: number) => Promise<void> } = {}): Promise<ProcessSnapshot | undefined> {
     if (!this.config.enabled) return undefined;
     this.endRun();
     await this.lineage?.stop();
     // Incremental: unchanged identities take their command from the before snapshot; only new
     // processes have cmdline (and, when a tag is in use, environ) read.
-    const options = { reader: this.getReader(), environment: this.taskTag !== undefined ? ('new' as const) : ('none' as const), keep: this.keepPatterns, keepSharedDaemons: this.config.keepSharedDaemons };
-    this.after = await takeSnapshot({ ...options, previous: this.before });
+    // New processes' command lines are read whole where the table cut them: the verdicts rest on them.
+    const read = { reader: this.getReader(), environment: this.taskTag !== undefined ? ('new' as const) : ('none' as const), keep: this.keepPatterns, keepSharedDaemons: this.config.keepSharedDaemons, wholeCommandLines: 'read' as const };
+    this.after = await takeSnapshot({ ...read, previous: this.before });
     // A process caught between fork and exec is read again once it has had a moment to exec
     // (a task that backgrounds a kept server and exits at once): judged by what it runs.
     for (let round = 0; round < SETTLE_ROUNDS; round++) {
       const unsettled = unsettledProcesses(this.before ?? this.after, this.after);
       if (unsettled.length === 0) break;
-      await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
-      this.after = await takeSnapshot({ ...options, previous: this.after, reread: new Set(unsettled.map((p) => p.pid)) });
+      await (options.settle ?? ((ms: number) => new Promise((resolve) => setTimeout(resolve, ms))))(SETTLE_MS);
+      this.after = await takeSnapshot({ ...read, previous: this.after, reread: new Set(unsettled.map((p) => p.pid)) });
     }
     this.attribution = undefined;
     this.logSnapshot('after', this.after);
