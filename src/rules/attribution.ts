@@ -85,16 +85,15 @@ export function attribute(before: ProcessSnapshot, after: ProcessSnapshot, input
       kept: kept.has(p.pid),
       suspect: own.includes('heuristic'),
     };
+    // A keep marker the lineage saw stays with the process for its life: in its own record (a title
+    // rewrite may have overwritten it since), or its recorded ancestors' (a parent gone since).
+    result.kept ||= keptInLineage(lineage.get(identityKey(p)), lineagePids);
     const parent = parentOf(p, live);
     if (parent && isNew(parent) && depth < MAX_TREE_DEPTH) {
       const up = resolve(parent, depth + 1);
       result.task ||= up.task;
       result.kept ||= up.kept;
       result.suspect ||= up.suspect;
-    } else {
-      // The parent we saw is gone (the process was re-parented): its keep marker survives in the
-      // lineage, if we saw it.
-      result.kept ||= keptInLineage(lineage.get(identityKey(p)), lineagePids);
     }
     inherited.set(p.pid, result);
     return result;
