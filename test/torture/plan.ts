@@ -21,7 +21,7 @@ export type Keep = { env: KeepEnvAt } | { pattern: KeepPatternAt; channel: KeepC
 
 export type Block =
   /** One process (a recorder): its launch, whether it is kept and how, its session markers (or run tag) moved past 1 MiB, listening, a launcher that double-forks a scrubbed daemon. */
-  | { kind: 'proc'; id: string; launch: Launch; keep?: Keep; markersLate?: boolean; listen?: boolean; daemon?: 'quick' | 'slow' }
+  | { kind: 'proc'; id: string; launch: Launch; keep?: Keep; markersLate?: boolean; listen?: boolean; daemon?: 'quick' | 'slow'; forksOnTerm?: boolean }
   /** `[RESOURCE_TRACKER_KEEP=1] server 2>&1 | tee log &` */
   | { kind: 'pipeline'; id: string; kept: boolean }
   /** `tmux -S <socket> new-session -d -s <id> …`: the world's shared socket or one of its own; the pane a shell (that a person can type into) or a recorder. */
@@ -47,7 +47,8 @@ export type ForeignAct = 'idle' | 'node-like' | 'session';
 
 export type Step =
   | { do: 'session'; session: string; blocks: Block[] }
-  | { do: 'run'; run: string; blocks: Block[]; during: Step[] }
+  /** `rtrack run --reap -- bash -c '<the blocks>'`, or with `agent`, `rtrack run --reap -- claude` whose Bash tool runs the blocks (ended normally when the run should end). */
+  | { do: 'run'; run: string; blocks: Block[]; during: Step[]; agent?: boolean }
   | { do: 'person'; person: string; act: PersonAct }
   | { do: 'foreign'; foreign: string; act: ForeignAct }
   | { do: 'end'; session: string; signal: 'SIGTERM' | 'SIGKILL' }
@@ -152,6 +153,8 @@ function generateBlock(g: Generation, owner: string, ownerKind: 'session' | 'run
   // `quick`: it double-forks at once (no lineage poll can see the daemon below it); `slow`: the
   // intermediate shell lives 0.6 s after the fork, so a lineage (polling every 250 ms, or once a second) sees it.
   if ((!block.keep || 'env' in block.keep) && launch !== 'perl-title' && rng.chance(0.2)) block.daemon = rng.pick(['quick', 'slow'] as const);
+  // A leak with a cleanup step: on SIGTERM it starts a child, born while it is reaped (issue 32: the cgroup, whole again).
+  if (!block.keep && rng.chance(0.15)) block.forksOnTerm = true;
   return block;
 }
 
@@ -217,7 +220,7 @@ export function generatePlan(seed: number, options: Available): WorldPlan {
   for (let i = 1; i <= runCount; i++) {
     const run = `r${i}`;
     const blocks = Array.from({ length: rng.int(1, 4) }, () => generateBlock(g, run, 'run'));
-    runSteps.push({ do: 'run', run, blocks, during: personActsFor(g, run, blocks, person) });
+    runSteps.push({ do: 'run', run, blocks, during: personActsFor(g, run, blocks, person), ...(rng.chance(0.35) ? { agent: true } : {}) });
   }
   const ends: Step[] = [];
   for (const [session, fate] of Object.entries(fates)) {
@@ -254,6 +257,7 @@ export function describeBlock(b: Block): string {
       if (b.keep && 'pattern' in b.keep) parts.push(`keep pattern ${b.keep.token} ${KEEP_TEXT[b.keep.pattern]} (given to: ${b.keep.channel})`);
       if (b.markersLate) parts.push('its markers/tag after 1.08 MB of environment');
       if (b.listen) parts.push('listening');
+      if (b.forksOnTerm) parts.push('on SIGTERM it starts a cleanup child');
       if (b.daemon) parts.push(`double-forks a scrubbed daemon (${b.daemon === 'quick' ? 'at once' : 'its intermediate shell lingers 0.6 s'})`);
       return `${b.id}: process, ${parts.join(', ')}`;
     }
@@ -298,7 +302,7 @@ export function describePlan(plan: WorldPlan): string[] {
         lines.push(`${indent}session ${s.session} (${plan.fates[s.session]}): ${s.blocks.map(describeBlock).join('; ')}`);
         break;
       case 'run':
-        lines.push(`${indent}run ${s.run} (run --reap): ${s.blocks.map(describeBlock).join('; ')}`);
+        lines.push(`${indent}run ${s.run} (${s.agent ? 'run --reap -- claude, its Bash tool' : 'run --reap'}): ${s.blocks.map(describeBlock).join('; ')}`);
         for (const d of s.during) step(d, `${indent}  while it runs: `);
         break;
       case 'person':
@@ -345,11 +349,12 @@ export function featuresOf(plan: WorldPlan): Set<string> {
     if (b.keep && b.launch === 'perl-title') f.add(`kept+perl-title`);
     if (b.markersLate) f.add('markers-late');
     if (b.daemon) f.add(`daemon:${b.daemon}`);
+    if (b.forksOnTerm) f.add('forks-on-term');
   }
   for (const s of allSteps(plan)) {
     if (s.do === 'person') f.add(`person:${s.act.act}${s.act.act === 'attach' ? `-${s.act.hostKind}` : ''}`);
     if (s.do === 'foreign') f.add(`foreign:${s.act}`);
-    if (s.do === 'run') f.add('path:run');
+    if (s.do === 'run') f.add('path:run').add(s.agent ? 'run:agent' : 'run:task');
     if (s.do === 'follower' && plan.hooks === 'reap') f.add('path:follower');
     if (s.do === 'scan' || s.do === 'watch') f.add(`path:${s.do}`);
   }

@@ -14,6 +14,9 @@
 #   --chatter  writes a line to stdout every 200 ms (a server whose output goes through `| tee`)
 #   --shell    reads commands from stdin, one a line, each run as a child (`sh -c`, not waited for):
 #              the shell of a multiplexer's pane that a person can type into
+#   --fork-on-term  on SIGTERM, SIGHUP or SIGINT it first starts a cleanup child (`<label>.cleanup`,
+#              a recorder in a session of its own), as a dev script with a cleanup step does: a
+#              process born while it is being reaped
 use strict;
 use warnings;
 use POSIX ();
@@ -27,7 +30,7 @@ $label = 'unnamed' unless defined $label && length $label;
 my %opt;
 for (my $i = 0; $i < @rest; $i++) {
   if ($rest[$i] eq '--title') { $opt{title} = $rest[++$i] }
-  elsif ($rest[$i] =~ /^--(listen|chatter|shell)$/) { $opt{$1} = 1 }
+  elsif ($rest[$i] =~ /^--(listen|chatter|shell|fork-on-term)$/) { $opt{$1} = 1 }
 }
 
 sub stat_fields {
@@ -50,6 +53,15 @@ for my $name (keys %num) {
       my ($sig, $info) = @_;
       my ($from, $uid) = ($info && defined $info->{pid}) ? ($info->{pid}, $info->{uid}) : ('?', '?');
       syswrite($rec, join(' ', 'sig', $ms->(), $label, $$, $start, "SIG$sig", $from, $uid) . "\n");
+      if ($opt{'fork-on-term'} && $sig =~ /^(TERM|HUP|INT)$/) {
+        my $child = fork;
+        if (defined $child && $child == 0) {
+          POSIX::setsid();
+          no warnings 'exec';
+          exec 'perl', __FILE__, "$label.cleanup";
+          POSIX::_exit(127);
+        }
+      }
       POSIX::_exit(128 + $num{$sig});
     },
     POSIX::SigSet->new,

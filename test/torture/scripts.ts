@@ -57,6 +57,7 @@ export function blockText(w: WorldPaths, label: string, b: Block): BlockText {
       let argv0: string | undefined;
       const opts: string[] = [];
       if (b.listen) opts.push('--listen');
+      if (b.forksOnTerm) opts.push('--fork-on-term');
       // A title a keep pattern is written against shows the pattern's text (a pattern matches what ps shows).
       if (b.launch === 'perl-title') opts.push('--title', b.keep && 'pattern' in b.keep ? `${b.keep.token} mydaemon` : `mydaemon-${label}`);
       let command = rec(w, label, ...opts);

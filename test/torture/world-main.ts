@@ -376,22 +376,43 @@ async function sessionStep(step: Step & { do: 'session' }): Promise<void> {
   for (const b of step.blocks) await recordBlock(step.session, b, tool.labels.get(b)!);
 }
 
+/** `rtrack run --reap -- bash -c '<task>'`, or with `agent`, `rtrack run --reap -- claude` (the stand-in, whose Bash tool builds the blocks). */
 async function runStep(step: Step & { do: 'run' }): Promise<void> {
   ownerLive.set(step.run, [[-Infinity, Infinity]]);
   const tool = toolScript(step.run, step.blocks);
   const built = join(dir, `${step.run}.built`);
   const go = join(dir, `${step.run}.go`);
-  const script = [tool.text, `: > ${q(built)}`, `while [ ! -e ${q(go)} ]; do sleep 0.05; done`].join('\n');
   const keep = [...patterns.flags, ...(patterns.runOnly.get(step.run) ?? [])].flatMap((p) => ['--keep', p]);
   const report = join(dir, `${step.run}.report.json`);
-  const run = startCli(`run ${step.run}`, ['run', '--reap', '--grace', '300ms', '--report', report, '-c', config, ...keep, '--', 'bash', '-c', script]);
-  await waitFor(() => existsSync(built), 30_000, `run ${step.run}'s task to build its part`);
+  const rtrackArgs = ['run', '--reap', '--grace', '300ms', '--report', report, '-c', config, ...keep, '--'];
+  let run: Cli;
+  let agent: number | undefined;
+  if (step.agent) {
+    const env: NodeJS.ProcessEnv = { ...baseEnv, STAND_IN_SLEEP: `perl ${dir}/rec.pl ${step.run}`, STAND_IN_RECORD: join(dir, 'agents.log'), STAND_IN_BASH: `${tool.text}\n: > ${q(built)}` };
+    if (plan.hooks !== 'none') Object.assign(env, { STAND_IN_HOOK_START: hookCommand('start'), STAND_IN_HOOK_END: hookCommand('end') });
+    run = startCli(`run ${step.run}`, [...rtrackArgs, 'bash', '-c', 'exec -a claude "$0" "$@"', node, input.standIn, 'session', sessionId(step.run)], env);
+    await waitFor(() => existsSync(built) && run.stdout().includes('}'), 30_000, `run ${step.run}'s agent to build its part`);
+    const pids = JSON.parse(run.stdout().slice(0, run.stdout().indexOf('}') + 1)) as Record<string, number>;
+    agent = pids.agent;
+    await recordStandIn({ pids }, step.run, step.run, 'leak', 'session:');
+  } else {
+    run = startCli(`run ${step.run}`, [...rtrackArgs, 'bash', '-c', [tool.text, `: > ${q(built)}`, `while [ ! -e ${q(go)} ]; do sleep 0.05; done`].join('\n')]);
+    await waitFor(() => existsSync(built), 30_000, `run ${step.run}'s task to build its part`);
+  }
   for (const b of step.blocks) await recordBlock(step.run, b, tool.labels.get(b)!);
   for (const d of step.during) await doStep(d);
   sweep();
   const end = Date.now();
   ownerLive.set(step.run, [[-Infinity, end]]);
-  writeFileSync(go, '');
+  if (agent !== undefined) {
+    // A normal end of the agent (SIGTERM: SessionEnd; it stops its MCP server and tool), and with it the run's task.
+    for (const r of truth.values()) {
+      if (r.owner !== step.run) continue;
+      if (r.kind === 'session:agent') Object.assign(r, { notALeak: 'the agent the world ended', mayExit: true });
+      if (r.kind === 'session:mcp' || r.kind === 'session:tool') Object.assign(r, { notALeak: 'stopped by its agent at a normal end', mayExit: true });
+    }
+    process.kill(agent, 'SIGTERM');
+  } else writeFileSync(go, '');
   const r = await finish(run, 60_000, `run ${step.run}`);
   outputs.push({ name: `run ${step.run} (exit ${r.code ?? r.signal})`, text: run.stderr(), summary: run.stderr().trim().split('\n').slice(-8).join(' | ') });
   try {
@@ -661,6 +682,8 @@ async function doStep(step: Step): Promise<void> {
         return await watchStep();
     }
   } finally {
+    // What dies with what a path killed (a server whose last pane went, a tee whose writer went) dies in its phase.
+    if (['run', 'follower', 'scan', 'watch'].includes(step.do)) await sleep(250);
     sweep();
     phase.end = Date.now();
   }
@@ -791,6 +814,13 @@ async function main(): Promise<void> {
     error = (err as Error).message;
   }
   await sleep(300); // signals in flight reach their recorders
+  // Cleanup children, born while their parent was reaped: what their parent was (a leak, mostly).
+  registry.poll();
+  for (const reg of registry.entries) {
+    if (!reg.label.endsWith('.cleanup')) continue;
+    const parent = [...truth.values()].find((r) => r.label === reg.label.slice(0, -'.cleanup'.length));
+    if (parent) addRecord({ ...reg, kind: `${parent.kind}:cleanup-child`, owner: parent.owner, role: parent.role });
+  }
   sweep();
   clearInterval(timer);
   const end = Date.now();
@@ -865,7 +895,8 @@ async function main(): Promise<void> {
   const leakVerdicts = verdicts.filter((v) => v.leak);
   for (const v of leakVerdicts) {
     const reaped = !v.alive;
-    const path = reaped ? pathOf(v.record.key).path.replace(/ \(.*$/, '').replace(/^run r\d+$/, 'run') : undefined;
+    // A cleanup child, born while its parent was reaped, is not swept: the path that reaped its parent.
+    const path = !reaped ? undefined : (v.record.kind.endsWith(':cleanup-child') ? (phaseAt(v.record.at)?.path ?? 'unknown') : pathOf(v.record.key).path).replace(/ \(.*$/, '').replace(/^run r\d+$/, 'run');
     leaks.push({ label: v.record.label, kind: v.record.kind, owner: v.record.owner, reaped, ...(path ? { path } : {}) });
   }
   for (const p of phases) {
