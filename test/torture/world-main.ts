@@ -495,14 +495,15 @@ async function personStep(step: Step & { do: 'person' }): Promise<void> {
       children.push(client);
       client.stdout!.resume();
       client.stderr!.resume();
-      const t = Date.now();
       const attached = (): boolean => {
         if (a.hostKind === 'tmux') {
           const r = spawnSync('tmux', ['-S', tmuxSocket(paths, a.host, h.block as Block & { kind: 'tmux' }), 'list-clients'], { encoding: 'utf8' });
           return r.stdout.trim().length > 0;
         }
         if (a.hostKind === 'screen') return /\(Attached\)/.test(spawnSync('screen', ['-ls'], { env: baseEnv, encoding: 'utf8' }).stdout);
-        return (readStat(client.pid!) !== undefined && Date.now() - t > 500);
+        // dtach: its master holds an accepted connection on the socket (as the tests read tmux's).
+        const socket = `${dir}/dtach-${a.host}`;
+        return readFileSync('/proc/net/unix', 'latin1').split('\n').some((l) => l.endsWith(` ${socket}`) && / 03 \d+ /.test(l));
       };
       await waitFor(attached, 10_000, `${p} to attach to ${a.host}`);
       const at = Date.now();
@@ -757,6 +758,18 @@ function readSignals(): { signals: SignalSeen[]; signalsFile: boolean; rtrackLin
   return { signals, signalsFile, rtrackLines };
 }
 
+/** Which path says it signalled this pid (terminated, killed): a run's report, scan's output, the follower's journal. */
+function reaperOf(pid: number): string | undefined {
+  for (const [run, report] of Object.entries(runReports)) {
+    if ((report as { reaped?: { pid: number; result: string }[] }).reaped?.some((x) => x.pid === pid && /^(terminated|killed|survived)$/.test(x.result))) return `run ${run}`;
+  }
+  for (const line of rtrackAccount(pid)) {
+    if (/^scan --reap: (terminated|killed|survived)/.test(line)) return 'scan';
+    if (/^follower's journal: (terminated|killed|survived)/.test(line)) return 'follower';
+  }
+  return undefined;
+}
+
 /** What rtrack itself said about a pid: its run reports, its scan output, the follower's journal. */
 function rtrackAccount(pid: number): string[] {
   const out: string[] = [];
@@ -846,8 +859,12 @@ async function main(): Promise<void> {
     const phase = phaseAt(first?.at ?? died ?? end);
     const named = first && first.by !== 'kernel' && !first.by.startsWith('unknown');
     if (named) return { path: first.by, phase: phase?.name ?? '?' };
-    // No signal recorded (SIGKILL, or no recorder): it was killed itself, in the phase it died in.
-    if (!first) return { path: phase ? `${phase.path} (died during ${phase.name}, no signal recorded)` : 'unknown', phase: phase?.name ?? '?' };
+    // No signal recorded (SIGKILL, or no recorder): what rtrack says signalled it, else the phase it died in.
+    if (!first) {
+      const reaper = died !== undefined ? reaperOf(v.record.pid) : undefined;
+      if (reaper) return { path: `${reaper} (by its own account; no signal recorded)`, phase: phase?.name ?? '?' };
+      return { path: phase ? `${phase.path} (died during ${phase.name}, no signal recorded)` : 'unknown', phase: phase?.name ?? '?' };
+    }
     // A hangup or a broken pipe: what hit its host or its pipeline partner.
     for (const k of [v.record.parentKey, ...partners(v.record)]) {
       if (!k || visited.has(k) || !byKey.has(k)) continue;
