@@ -131,7 +131,7 @@ export async function runWorld(setup: Setup, plan: WorldPlan, options: { keepWor
   const started = Date.now();
   const dir = mkdtempSync(join(tmpdir(), 'rtrack-torture-'));
   chmodSync(dir, 0o755); // the other user's processes read rec.pl and write their records here
-  const group = join(setup.base, `rtrack-torture-${process.pid}-${++worlds}`);
+  const group = join(setup.base, `torture-world-${process.pid}-${++worlds}`);
   let result: CaseResult;
   try {
     for (const f of ['rec.pl', 'envx.pl', 'init.pl']) copyFileSync(join(SOURCE, f), join(dir, f));
