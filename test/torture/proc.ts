@@ -80,7 +80,8 @@ export class Sweeper {
       const known = this.seen.get(key);
       if (known) {
         known.lastSeen = now;
-        if (known.command === '' || /^\[/.test(known.command)) known.command = commandLine(pid);
+        // Read again each time: a process seen between its fork and its exec showed its parent's (a hook's) command line.
+        known.command = commandLine(pid) || known.command;
       } else this.seen.set(key, { pid, start: s.start, ppid: s.ppid, uid: ownerUid(pid), command: commandLine(pid), firstSeen: now, lastSeen: now });
     }
     this.times.push(now);

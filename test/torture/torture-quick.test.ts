@@ -19,7 +19,7 @@ const COVERING = [510, 2091, 632, 2552, 1844, 1633, 2228, 667];
  * `server | tee` under a run and under the follower, a run's `--keep` judged by a later watch, a
  * leak that forks a cleanup child while it is reaped.
  */
-const ISSUE_32 = [17185, 5713, 11062, 9409, 4150, 15424, 6663, 3306];
+const ISSUE_32 = [23733, 5713, 11062, 9409, 4150, 15424, 6663, 3306];
 export const QUICK_SEEDS = [...COVERING, ...ISSUE_32];
 
 const why = whyNot();

@@ -224,7 +224,7 @@ function blockRole(b: Block): { role: TruthRecord['role']; kind: string } {
   if (b.kind === 'proc') {
     const title = b.launch === 'perl-title' ? '+title' : '';
     if (b.keep && 'env' in b.keep) return { role: 'kept', kind: `kept:env-${b.keep.env}${title}` };
-    if (b.keep) return { role: 'kept', kind: `kept:pattern-${b.keep.pattern}${b.keep.channel === 'run-only' ? '-run-only' : ''}${title}` };
+    if (b.keep) return { role: 'kept', kind: `kept:pattern-${b.keep.pattern}${b.keep.channel === 'config' ? '' : `-${b.keep.channel}`}${title}` };
     return { role: 'leak', kind: `proc:${b.launch}${b.markersLate ? '+markers-late' : ''}` };
   }
   return { role: 'leak', kind: b.kind };
