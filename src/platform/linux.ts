@@ -755,6 +755,14 @@ export function createLinuxReader(procRoot = '/proc'): PlatformReader {
       if (n < 0 || (whole && n >= COMMAND_LINE_LIMIT)) return undefined; // gone, or longer than anything rtrack reads whole
       return parseCmdline(whole ? wholeBuf.buf : cmdBuf, n);
     },
+    isForkOf(child: number, parent: number): boolean {
+      try {
+        const a = readFileSync(`${procRoot}/${child}/auxv`);
+        return a.length > 0 && a.equals(readFileSync(`${procRoot}/${parent}/auxv`));
+      } catch {
+        return false; // gone, or not ours to read
+      }
+    },
     readExecutable(pid: number): string | undefined {
       return readExecutableName(`${procRoot}/${pid}`);
     },

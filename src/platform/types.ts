@@ -173,6 +173,12 @@ export interface PlatformReader {
   readCommandLine?(pid: number, whole?: boolean): string | undefined;
   /** The name of the file a process runs (Linux `/proc/[pid]/exe`, directory dropped), whatever its title; undefined when unreadable, gone or not on this OS. */
   readExecutable?(pid: number): string | undefined;
+  /**
+   * Whether a process is a fork of another that has not exec'd since (Linux: their auxiliary vectors,
+   * `/proc/[pid]/auxv`, are the same bytes: fork copies it, exec makes a new one at a new random
+   * address); false when either cannot be read.
+   */
+  isForkOf?(child: number, parent: number): boolean;
   /** The user id a process runs as (Linux: the owner of `/proc/[pid]`); undefined when gone or not on this OS. */
   readOwner?(pid: number): number | undefined;
   /** Paths of the files a process holds open (Linux `/proc/[pid]/fd`); undefined when unreadable or not on this OS. */

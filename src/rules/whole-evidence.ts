@@ -13,18 +13,28 @@
 import type { ProcessInfo } from '../types.js';
 import { MAX_TREE_DEPTH, parentOf } from './identity.js';
 import { markersOf } from './agents.js';
-import { fullCommand } from './patterns.js';
+import { fullCommand, looksLikeSubreaper } from './patterns.js';
+
+/**
+ * Programs that run code someone wrote — shells, interpreters, wrappers —, whose child running the
+ * same program may have been given any environment (`perl -e 'exec {perl} …'` with a marker added).
+ */
+const RUNS_USER_CODE = /^(sh|bash|dash|zsh|ksh|mksh|fish|busybox|perl[\d.]*|python[\d.]*|pypy[\d.]*|node|nodejs|deno|bun|ruby[\d.]*|php[\d.]*|lua[\d.]*|luajit|tclsh[\d.]*|java|Rscript|osascript|env|nohup|setsid|sudo|doas|su|xargs|make|init|systemd)$/;
 
 /**
  * A process whose environment a title rewrite overwrote (`garbled`) carries what its parent
- * carried when its parent runs the same program and its parent's environment was read whole (or is
- * itself so resolved): a program that re-executes or forks itself — Chromium's zygote and its
- * renderers, a server's workers — passes its own environment on. Its markers (task tag, agent
- * sessions, keep) are then its parent's, said in `environmentFrom`. Any other garbled environment
- * (`KEEP=1 perl -e '$0=…'`: the marker was added at its own exec) stays unreadable. Pure: a table
- * in, the same table with those resolved out (the same records where nothing changes).
+ * carried, when the parent's environment was read whole (or is itself so resolved), the parent is
+ * the one that started it (not init or a subreaper it was re-parented to), and either it is a fork
+ * of the parent that never exec'd (`forkedFrom`: its memory, environment area included, is the
+ * parent's — a server's workers, Chromium's renderers) or it runs the same program as its parent
+ * and that program runs no code of anyone's (Chromium's zygote, which the browser executes again):
+ * a program that forks or re-executes itself passes its environment on. Its markers (task tag,
+ * agent sessions, keep) are then its parent's, said in `environmentFrom`. Any other garbled
+ * environment — `KEEP=1 perl -e '$0=…'` started by a shell, or by a perl script: the marker was added
+ * at its own exec — stays unreadable. Pure: a table in (and whether a child is a fork of its parent,
+ * read where asked), the same table with those resolved out (the same records where nothing changes).
  */
-export function resolveRetitled(processes: ProcessInfo[]): ProcessInfo[] {
+export function resolveRetitled(processes: ProcessInfo[], forkedFrom: (child: ProcessInfo, parent: ProcessInfo) => boolean = () => false): ProcessInfo[] {
   if (!processes.some((p) => p.environmentProblem === 'garbled')) return processes;
   const live = new Map(processes.map((p) => [p.pid, p] as const));
   const resolved = new Map<number, ProcessInfo | null>(); // null: stays unreadable
@@ -34,7 +44,9 @@ export function resolveRetitled(processes: ProcessInfo[]): ProcessInfo[] {
     if (known !== undefined) return known;
     const parent = parentOf(p, live);
     let from: ProcessInfo | null = null;
-    if (parent && depth < MAX_TREE_DEPTH && p.executable !== undefined && parent.executable === p.executable) from = resolve(parent, depth + 1);
+    const started = parent !== undefined && parent.pid > 1 && !looksLikeSubreaper(parent.command);
+    const samePrograms = p.executable !== undefined && parent?.executable === p.executable && !RUNS_USER_CODE.test(p.executable);
+    if (started && depth < MAX_TREE_DEPTH && (samePrograms || forkedFrom(p, parent!))) from = resolve(parent!, depth + 1);
     const result: ProcessInfo | null = from === null ? null : inherit(p, from, parent!.pid);
     resolved.set(p.pid, result);
     return result;

@@ -89,7 +89,8 @@ export async function takeSnapshot(options: SnapshotOptions = {}): Promise<Proce
     processes[i] = info;
   }
   if (options.wholeCommandLines === 'read') await readWholeCommandLines(reader, raws, processes, previous, keep);
-  const snapshot: ProcessSnapshot = { timestamp: new Date(), processes: resolveRetitled(processes), totalMemoryMB: total, totalMemoryBytes: totalBytes, processCount: processes.length };
+  const forkedFrom = reader.isForkOf ? (child: ProcessInfo, parent: ProcessInfo): boolean => reader.isForkOf!(child.pid, parent.pid) : undefined;
+  const snapshot: ProcessSnapshot = { timestamp: new Date(), processes: resolveRetitled(processes, forkedFrom), totalMemoryMB: total, totalMemoryBytes: totalBytes, processCount: processes.length };
   if (table.warnings.length > 0) snapshot.warnings = table.warnings;
   if (table.unreadable && table.unreadable.length > 0) snapshot.unreadable = table.unreadable;
   return snapshot;

@@ -99,6 +99,18 @@ describe('a title rewrite of a program that passed its environment on (resolveRe
     expect(out.get(21)).toBe(perl); // its marker may have been added at its own exec
     expect(out.get(31)).toBe(below); // its parent's environment could not be read
   });
+
+  it('an interpreter started by the same interpreter, or a process re-parented to init, carries nothing of its parent — unless it is a fork that never exec\'d', () => {
+    const script = proc(40, 1, 'perl launcher.pl', { executable: 'perl', taskTag: tag });
+    const child = proc(41, 40, 'mydaemon', { executable: 'perl', environmentUnreadable: true, environmentProblem: 'garbled' }); // execs perl with a marker added
+    const worker = proc(42, 40, 'worker', { executable: 'perl', environmentUnreadable: true, environmentProblem: 'garbled' }); // forked
+    const initPerl = proc(1, 0, 'perl init.pl', { executable: 'perl' });
+    const orphan = proc(43, 1, 'mydaemon', { executable: 'perl', environmentUnreadable: true, environmentProblem: 'garbled' }); // re-parented to a perl init
+    const out = byPid(resolveRetitled([initPerl, script, child, worker, orphan], (c, p) => c.pid === 42 && p.pid === 40));
+    expect(out.get(41)).toBe(child);
+    expect(out.get(42)).toMatchObject({ taskTag: tag, environmentFrom: 40 });
+    expect(out.get(43)).toBe(orphan);
+  });
 });
 
 describe('terminal multiplexers: hosts shared by every client of their socket', () => {

@@ -219,7 +219,9 @@ function recordPid(pid: number, r: Omit<TruthRecord, 'key' | 'from' | 'hosting' 
 
 /** The role of a block's process: kept, another user's, or its owner's (a leak once its owner is over). */
 function blockRole(b: Block): { role: TruthRecord['role']; kind: string } {
-  if (b.kind === 'foreign') return { role: 'foreign', kind: 'foreign:inherited' };
+  // Started by the run or session under another user (setpriv): it inherited their tag or markers
+  // and is their leak like any other (root reaps it; a user's rtrack cannot read it, so never does).
+  if (b.kind === 'foreign') return { role: 'leak', kind: 'foreign:inherited' };
   if (b.kind === 'pipeline') return { role: b.kept ? 'kept' : 'leak', kind: b.kept ? 'kept:pipeline' : 'pipeline' };
   if (b.kind === 'proc') {
     const title = b.launch === 'perl-title' ? '+title' : '';
