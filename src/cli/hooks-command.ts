@@ -25,6 +25,7 @@ import {
   PLUGIN_AGENTS,
   rtrackHooks,
   sharedEntryProblem,
+  transientInstallProblem,
   uninstallEdits,
   withoutRtrackHooks,
   type HookAgent,
@@ -428,6 +429,8 @@ export async function followerConfigLines(): Promise<string[]> {
 
 export async function hooksInstall(name: string, options: HooksOptions): Promise<number> {
   const agent = hookAgent(name);
+  const transient = transientInstallProblem(RTRACK_BIN);
+  if (transient) throw new UsageError(`hooks: ${transient}`);
   const userConfig = userConfigPath();
   if (options.reap && options.config !== undefined) {
     throw new UsageError(`hooks: --reap turns reaping on in ${userConfig}, which the follower does not read when the hooks name --config ${options.config}: set sessions: reap: true under diagnostics.resource_tracking there instead`);

@@ -136,6 +136,17 @@ export function sharedEntryProblem(entry: PathEntry, uid: number): string | unde
   return `${entry.path} is writable by ${writable.join(' and ')} (mode ${(entry.mode & 0o7777).toString(8).padStart(4, '0')}${sticky})`;
 }
 
+/**
+ * Why the hooks must not name this rtrack (one line), or undefined: one run by `npx rtrack` lives in
+ * npx's cache (`…/_npx/<hash>/node_modules/rtrack`), which npm empties when it likes — the hooks
+ * would then do nothing, silently. A global install (`npm install -g rtrack`) keeps its path across
+ * updates.
+ */
+export function transientInstallProblem(bin: string): string | undefined {
+  if (!/\/_npx\/[^/]+\/node_modules\//.test(bin)) return undefined;
+  return `this rtrack runs from npx's cache (${bin}), which npm empties when it likes, and the hooks would then do nothing: install it first, \`npm install -g rtrack\`, then run \`rtrack hooks install\` again; nothing was written`;
+}
+
 const WORD = String.raw`'(?:[^']|'\\'')*'`;
 const TAIL = String.raw`session (start|end) --agent ([a-z0-9][a-z0-9._-]*)(?: --config (${WORD}))?`;
 const GUARDED = new RegExp(String.raw`^\[ -f (${WORD}) \] && \[ -x (${WORD}) \] && (${WORD}) (${WORD}) ${TAIL} \|\| true$`);
