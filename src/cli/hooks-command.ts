@@ -10,7 +10,7 @@ import { basename, dirname, join, relative, resolve } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { configTextWithReap, loadConfigFile, parseConfigFile, userConfigPath } from '../config.js';
 import { ConfigError } from '../errors.js';
-import { packageFile, stateDirectory } from '../files.js';
+import { packageFile, stateDirectory, stateDirectoryDistrust } from '../files.js';
 import { followerStartProblem, runningFollower } from '../operations/agent-sessions.js';
 import {
   agentWithAlias,
@@ -24,6 +24,7 @@ import {
   NO_HOOKS,
   PLUGIN_AGENTS,
   rtrackHooks,
+  SAID_GONE,
   sharedEntryProblem,
   transientInstallProblem,
   uninstallEdits,
@@ -38,6 +39,7 @@ import { applyJsonTextEdit, lostComments } from '../rules/json-text-edits.js';
 import { OPENCODE_PLUGIN_DIRECTORY, OPENCODE_PLUGIN_FILE, opencodePluginText, parseOpencodePlugin } from '../rules/opencode-plugin.js';
 import { checkReplaceable, FileRefused, readSmallFile, replaceFileText, resolveTarget, type ReplaceOptions, type ReplaceResult } from '../settings-file.js';
 import { UsageError } from './common.js';
+import { forgetSaid } from './said-once.js';
 
 const RTRACK_BIN = packageFile('bin/rtrack.js');
 
@@ -471,6 +473,7 @@ async function installHooks(agent: HookAgent, options: HooksOptions, config: { c
     const where = result.target === path ? path : `${path} (a link to ${result.target})`;
     process.stdout.write(`rtrack: ${had > 0 ? 'updated' : 'installed'} the ${agent} SessionStart and SessionEnd hooks in ${where}${result.backup ? `; the previous file is ${result.backup}` : ''}\n`);
   }
+  forgetSaid(SAID_GONE); // a hook that finds rtrack gone again says so again
   const off = turnedOffNote(agent, [path, userSettings(agent)]);
   if (off) process.stdout.write(`${off}\n`);
   await reapingAfterInstall(agent, options, config);
@@ -606,7 +609,7 @@ async function pluginStatusOf(path: string): Promise<string> {
   const { text } = read;
   const plugin = parseOpencodePlugin(text);
   if (!plugin) return "not rtrack's plugin (a file of that name that rtrack did not write, or an edited copy)";
-  const stale = staleBecause({ ...plugin, subcommand: 'start', agent: 'opencode', guarded: true });
+  const stale = staleBecause({ ...plugin, subcommand: 'start', agent: 'opencode', form: 'detached' });
   const unsafe = unsafeNote([plugin]);
   if (stale) return `rtrack's plugin, stale: it no longer runs rtrack, ${stale}; \`rtrack hooks install opencode\` repairs it${unsafe}`;
   const notes: string[] = [];
@@ -663,7 +666,8 @@ async function statusOf(path: string, agent: HookAgent | undefined): Promise<str
   const unsafe = unsafeNote(found.map((h) => h.command));
   if (stale.length > 0) return `${agents} hooks stale (${events.join(', ')}): they no longer run, ${stale.join(', ')}; \`rtrack hooks install ${found[0]!.command.agent}\` repairs them${offNote}${unsafe}`;
   const notes: string[] = [];
-  if (found.some((h) => !h.command.guarded)) notes.push(`an earlier form that fails loudly once rtrack is removed: \`rtrack hooks install ${found[0]!.command.agent}\` updates it`);
+  if (found.some((h) => h.command.form === 'bare')) notes.push(`an earlier form that fails loudly once rtrack is removed: \`rtrack hooks install ${found[0]!.command.agent}\` updates it`);
+  else if (found.some((h) => h.command.form === 'guarded')) notes.push(`an earlier form that has the agent wait for Node at each session's start and end: \`rtrack hooks install ${found[0]!.command.agent}\` updates it`);
   const others = [...new Set(found.map((h) => h.command.bin).filter((bin) => bin !== RTRACK_BIN))];
   if (others.length > 0) notes.push(`they run ${others.join(', ')}`);
   const configs = [...new Set(found.map((h) => h.command.config).filter((c) => c !== undefined))];
@@ -699,7 +703,10 @@ export async function hooksStatus(options: HooksOptions): Promise<number> {
   const state = stateDirectory();
   const follower = await runningFollower(state);
   const failed = follower ? undefined : followerStartProblem(state);
-  lines.push(`follower: ${follower ? `running (pid ${follower.pid})` : 'not running'}; state in ${state}${failed ? `; the last one could not start (${failed.at}): ${failed.message}` : ''}`);
+  const distrust = stateDirectoryDistrust(state);
+  lines.push(
+    `follower: ${follower ? `running (pid ${follower.pid})` : 'not running'}; state in ${state}${distrust ? `; ${distrust}: the hooks do nothing until it is fixed` : ''}${failed ? `; the last one could not start (${failed.at}): ${failed.message}` : ''}`,
+  );
   process.stdout.write(`${lines.join('\n')}\n`);
   return 0;
 }

@@ -245,6 +245,7 @@ Examples:
     c
       .requiredOption('--agent <name>', 'the agent whose hook this is (claude-code, gemini-cli, opencode, or their commands\' names)')
       .option('--pid <pid>', 'the agent process (default: for claude-code the one CLAUDE_PID names, checked; else the hook\'s nearest ancestor that is not a shell); gemini-cli\'s and opencode\'s must be theirs by its command line', parsePid)
+      .option('--parent <pid>', 'the process that ran the hook\'s shell (the installed hooks pass "$PPID": rtrack runs detached, after that shell has exited)', parsePid)
       .option('-c, --config <file>', 'the YAML config the follower uses');
   agentOption(session.command('start').description('SessionStart hook: register the agent process with the follower, starting one if none runs; always exits 0'))
     .addHelpText('after', '\nExample (as a hook runs it, with the hook JSON on stdin):\n  rtrack session start --agent claude-code')

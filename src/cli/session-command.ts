@@ -4,10 +4,10 @@
 // bin/rtrack.js for the hooks (they run inside the agent's start-up and end), so it imports only
 // what a hook needs.
 import { spawn } from 'node:child_process';
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, fstatSync, read, writeSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { packageFile, prepareStateDirectory, stateDirectory } from '../files.js';
-import { logHookProblem, recordSessionEnd, registerSession, runningFollower } from '../operations/agent-sessions.js';
+import { logHookProblem, recordSessionEnd, registeredAgent, registerSession, runningFollower } from '../operations/agent-sessions.js';
 import { findHookAgent } from '../operations/hook-agent.js';
 import { platformReader } from '../platform/index.js';
 import { canonicalAgentName, parseHookInput, type HookInput } from '../rules/agent-hooks.js';
@@ -30,29 +30,49 @@ export const FOLLOWER_NODE_FLAGS = ['--max-opt=1'];
 export const MAX_HOOK_INPUT = 1 << 20;
 
 /**
- * The hook's JSON from stdin: what arrives within `ms` (the agent writes it at once and closes);
- * `too large` past MAX_HOOK_INPUT bytes (no more is read).
+ * The hook's JSON from stdin (descriptor 0): what arrives within `ms` (the agent writes it at once
+ * and closes); `too large` past MAX_HOOK_INPUT bytes (no more is read). Read with fs, not through
+ * `process.stdin`, whose stream (net's, for the agent's pipe) costs the hook's start a few
+ * milliseconds to load. A read still waiting when the time is up (an agent that never closes its
+ * end) is left behind: `pending` says so, and the hook then exits without waiting for it.
  */
-function readStdin(ms: number): Promise<string | 'too large'> {
-  if (process.stdin.isTTY) return Promise.resolve('');
+export function readStdin(ms: number): Promise<{ text: string | 'too large'; pending: boolean }> {
+  try {
+    if (fstatSync(0).isCharacterDevice()) return Promise.resolve({ text: '', pending: false }); // a terminal (a person typing the command), or /dev/null
+  } catch {
+    return Promise.resolve({ text: '', pending: false }); // closed
+  }
   return new Promise((resolveText) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    const done = (result?: 'too large'): void => {
+    let finished = false;
+    let pending = false;
+    const finish = (text: string | 'too large'): void => {
+      if (finished) return;
+      finished = true;
       clearTimeout(timer);
-      process.stdin.removeAllListeners('data');
-      if (result) process.stdin.destroy();
-      else process.stdin.pause();
-      resolveText(result ?? Buffer.concat(chunks).toString('utf8'));
+      resolveText({ text, pending });
     };
-    const timer = setTimeout(done, ms);
-    process.stdin.on('data', (d: Buffer) => {
-      size += d.length;
-      if (size > MAX_HOOK_INPUT) done('too large');
-      else chunks.push(d);
-    });
-    process.stdin.once('end', () => done());
-    process.stdin.once('error', () => done());
+    const timer = setTimeout(() => finish(Buffer.concat(chunks).toString('utf8')), ms);
+    const next = (): void => {
+      const buffer = Buffer.allocUnsafe(64 << 10);
+      pending = true;
+      read(0, buffer, 0, buffer.length, null, (err, n) => {
+        pending = false;
+        if (finished) return;
+        if (err) {
+          if ((err as NodeJS.ErrnoException).code === 'EAGAIN') setTimeout(next, 5); // a descriptor left non-blocking
+          else finish(Buffer.concat(chunks).toString('utf8'));
+          return;
+        }
+        if (n === 0) return finish(Buffer.concat(chunks).toString('utf8'));
+        size += n;
+        if (size > MAX_HOOK_INPUT) return finish('too large');
+        chunks.push(buffer.subarray(0, n));
+        next();
+      });
+    };
+    next();
   });
 }
 
@@ -98,8 +118,15 @@ export function agentProcessProblem(agent: string, pid: number): string | undefi
 export interface SessionOptions {
   agent: string;
   pid?: number;
+  /** The process that ran the hook's shell (the installed hooks pass `"$PPID"`: rtrack runs detached, after that shell has exited). */
+  parent?: number;
   config?: string;
 }
+
+/** Whether a read of the hook's stdin is still waiting (the agent never closed it): the hook then has to exit by itself. */
+let stdinLeftOpen = false;
+/** Whether the hook must call process.exit() when its work is done, rather than wait for a read of stdin that may never end. */
+export const hookMustExit = (): boolean => stdinLeftOpen;
 
 /**
  * Runs a hook's work so that it can never fail the agent: the hook JSON is read from stdin (what
@@ -112,11 +139,16 @@ async function asHook(name: string, work: (input: HookInput, state: string) => P
   const state = stateDirectory();
   const unsafe = prepareStateDirectory(state);
   if (unsafe) {
-    process.stderr.write(`rtrack ${name}: ${unsafe}; rtrack's hooks do nothing until it is fixed\n`);
+    try {
+      writeSync(2, `rtrack ${name}: ${unsafe}; rtrack's hooks do nothing until it is fixed\n`);
+    } catch {
+      // no stderr to say it on
+    }
     return 0;
   }
   try {
-    const text = await readStdin(1000);
+    const { text, pending } = await readStdin(1000);
+    if (pending) stdinLeftOpen = true;
     const input = text === 'too large' ? `hook input on stdin is larger than ${MAX_HOOK_INPUT} bytes; not read` : parseHookInput(text);
     if (typeof input === 'string') logHookProblem(state, `${name}: ${input}`);
     else await work(input, state);
@@ -134,9 +166,9 @@ export function sessionStart(options: SessionOptions): Promise<number> {
   return asHook('session start', async (input, state) => {
     const name = agentName(options.agent);
     const reader = platformReader();
-    const agent = await findHookAgent(name, { pid: options.pid, reader });
+    const agent = await findHookAgent(name, { pid: options.pid, parent: options.parent, reader });
     if (!agent) {
-      logHookProblem(state, `session start: no ${name} process found above pid ${process.pid} (session ${input.session_id})`);
+      logHookProblem(state, `session start: no ${name} process found above pid ${options.parent ?? process.pid} (session ${input.session_id})`);
       return;
     }
     // Gemini CLI's hook parent, opencode's --pid: that agent's process, by its command line.
@@ -183,7 +215,12 @@ export function sessionStart(options: SessionOptions): Promise<number> {
 /** `rtrack session end`: records the SessionEnd reason of the agent's session. Never waits; always exits 0. */
 export function sessionEnd(options: SessionOptions): Promise<number> {
   return asHook('session end', async (input, state) => {
-    const agent = await findHookAgent(agentName(options.agent), { pid: options.pid });
+    const name = agentName(options.agent);
+    // Detached, the hook may run after its agent has exited (SessionEnd is the last thing it does):
+    // then the agent is the one registered with this session under the pid the hook was given.
+    const agent =
+      (await findHookAgent(name, { pid: options.pid, parent: options.parent })) ??
+      registeredAgent(state, name, input.session_id, [options.pid, options.parent, Number(process.env.CLAUDE_PID)]);
     if (!agent || !(await recordSessionEnd(state, agent, { sessionId: input.session_id, reason: input.reason ?? 'other' }))) {
       logHookProblem(state, `session end: session ${input.session_id} was not registered (no SessionStart hook ran for it)`);
     }

@@ -191,6 +191,19 @@ export async function recordSessionEnd(
 }
 
 /**
+ * The agent registered for this session under one of these pids (a SessionEnd hook that runs after
+ * its agent has exited, as a detached one may): its identity from the record; undefined when none is.
+ */
+export function registeredAgent(state: string, agent: string, sessionId: string, pids: readonly (number | undefined)[]): ProcessIdentity | undefined {
+  const candidates = new Set(pids.filter((p): p is number => p !== undefined && Number.isSafeInteger(p) && p > 1));
+  if (candidates.size === 0) return undefined;
+  for (const { record } of readRecords(state)) {
+    if (candidates.has(record.agentPid) && record.agent === agent && record.sessionId === sessionId) return { pid: record.agentPid, startTime: record.agentStartTime };
+  }
+  return undefined;
+}
+
+/**
  * Every record in the state directory, each with the reason of its session's SessionEnd when one
  * ran (the last one recorded for its session id). What the follower follows; see
  * registeredSessions for what others may trust.

@@ -6,9 +6,10 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { readJournal, runningFollower, type JournalEntry } from '../../src/operations/agent-sessions.js';
+import { readJournal, readRecords, runningFollower, type JournalEntry } from '../../src/operations/agent-sessions.js';
+import { hookCommand as installedHook } from '../../src/rules/agent-hooks.js';
 import { takeSnapshot, type ScanReport } from '../../src/index.js';
-import { ALLOW_SHARED, allowShared, followerConfig, hookCommand, newHome as homeIn, STAND_IN, stopFollowers, type Home } from '../helpers/agent-homes.js';
+import { ALLOW_SHARED, allowShared, followerConfig, hookCommand, newHome as homeIn, STAND_IN, startSession, stopFollowers, type Home } from '../helpers/agent-homes.js';
 import { RTRACK, runCli } from '../helpers/cli.js';
 import { isAlive, ProcessJar, waitFor } from '../helpers/processes.js';
 
@@ -36,6 +37,24 @@ describe('rtrack session start|end and the follower', () => {
   }
 
   const entryFor = (h: Home, session: string): JournalEntry | undefined => readJournal(h.state).entries.find((e) => e.sessionId === session);
+
+  it('the installed hooks run detached: the agent waits for a shell alone; a SessionEnd that runs after its agent exited records its reason all the same', async () => {
+    const h = newHome();
+    const config = followerConfig(h, false, 300);
+    const installed = (subcommand: 'start' | 'end'): string => installedHook({ node: process.execPath, bin: RTRACK, subcommand, agent: 'claude-code', config });
+    const session = `detached-${Date.now()}`;
+    const t0 = Date.now();
+    const agent = await startSession(jar, h, session, { env: { STAND_IN_HOOK_START: installed('start'), STAND_IN_HOOK_END: installed('end') } });
+    expect(Date.now() - t0).toBeLessThan(3000);
+    expect(await waitFor(() => readRecords(h.state).some(({ record }) => record.sessionId === session && record.agentPid === agent.pids.agent))).toBe(true);
+    expect(await waitFor(async () => (await runningFollower(h.state)) !== undefined)).toBe(true);
+    await jar.adopt((await runningFollower(h.state))!.pid);
+    // SessionEnd's rtrack starts after the agent has exited (it exits as soon as its hook's shell has)
+    agent.child.kill('SIGTERM');
+    expect(await waitFor(() => entryFor(h, session) !== undefined, 15_000, 100)).toBe(true);
+    expect(entryFor(h, session)).toMatchObject({ agent: 'claude-code', agentPid: agent.pids.agent, reason: 'prompt_input_exit' });
+    expect(existsSync(join(h.state, 'hooks.log'))).toBe(false);
+  });
 
   it('a crashed agent: the journal records its scrubbed, double-forked server with lineage evidence; with reaping on nothing of it survives, a bystander does; the follower then exits', async () => {
     const h = newHome();
