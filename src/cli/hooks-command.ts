@@ -397,9 +397,10 @@ async function followerConfig(config: string | undefined): Promise<{ text: strin
 }
 
 /**
- * For `rtrack sessions`: whether the follower reaps and which config it reads, in words, one line
- * for each config the installed hooks name (the user's settings files and this project's): their
- * --config, else the per-user config. Without hooks no session is followed: say how to start.
+ * For `rtrack sessions` and `hooks status`: whether the follower reaps and which config it reads,
+ * in words, one line for each config the installed hooks and opencode plugins that still run name
+ * (the user's settings files and this project's): their --config, else the per-user config.
+ * Without hooks no session is followed: say how to start.
  */
 export async function followerConfigLines(): Promise<string[]> {
   const configs = new Map<string | undefined, Set<string>>(); // config (undefined: the per-user one) → agents whose hooks name it
@@ -419,6 +420,12 @@ export async function followerConfigLines(): Promise<string[]> {
         configs.set(hook.command.config, agents);
       }
     }
+  }
+  for (const path of new Set([opencodePluginPath(undefined), resolve('.opencode', OPENCODE_PLUGIN_DIRECTORY, OPENCODE_PLUGIN_FILE)])) {
+    const read = readSmallFile(path);
+    const plugin = read && !('problem' in read) ? parseOpencodePlugin(read.text) : undefined;
+    if (!plugin || staleBecause({ ...plugin, subcommand: 'start', agent: 'opencode', form: 'detached' })) continue;
+    configs.set(plugin.config, (configs.get(plugin.config) ?? new Set<string>()).add('opencode'));
   }
   if (configs.size === 0) return ['no agent hooks are installed, so no session is followed: `rtrack hooks install claude --reap` follows every Claude Code session and reaps what each one leaves'];
   const lines: string[] = [];
@@ -699,7 +706,7 @@ export async function hooksStatus(options: HooksOptions): Promise<number> {
     lines.push(`  ${path}: ${await pluginStatusOf(path)}`);
   }
   for (const [agent, why] of Object.entries(NO_HOOKS)) lines.push(`${agent}: ${why}`);
-  lines.push(`config of hooks installed without --config: ${(await followerConfig(undefined)).text}`);
+  lines.push(...(await followerConfigLines())); // read now: after an uninstall, no hooks and no config they would read
   const state = stateDirectory();
   const follower = await runningFollower(state);
   const failed = follower ? undefined : followerStartProblem(state);

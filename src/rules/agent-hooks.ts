@@ -66,6 +66,28 @@ export const NO_HOOKS: Readonly<Record<Exclude<AgentName, HookAgent | PluginAgen
   codex: 'Codex needs no hooks: rtrack finds its sessions by the markers its processes carry (CODEX_SESSION_ID, and the session file the codex process holds open); Codex has no SessionEnd hook',
 };
 
+/**
+ * The words a session's end is recorded with (the journal's `reason`): the SessionEnd hook's own
+ * `reason`, as each agent gives it, or rtrack's `agent exited` when no SessionEnd ran. What each
+ * means, for people (`rtrack sessions`); a word not known here is shown as it is.
+ */
+export const END_REASONS: Readonly<Record<string, string>> = {
+  'agent exited': 'no SessionEnd hook ran: the agent was killed, or crashed',
+  other: "the agent ended without naming why: Claude Code's word for a `claude -p` run that finished, a closed terminal, a signal it handled",
+  prompt_input_exit: 'the user left at the prompt (/exit, Ctrl+D)',
+  exit: 'the agent exited normally (Gemini CLI)',
+  clear: '/clear: the conversation was cleared (the process went on, under a new session id)',
+  logout: 'the user logged out',
+  bypass_permissions_disabled: "Claude Code's bypass-permissions mode was turned off",
+  dispose: 'opencode shut the session down (the end of `opencode run`, /exit)',
+};
+
+/** `other: the agent ended without naming why…`, or the word alone when it is not known. */
+export function endReasonText(reason: string): string {
+  const meaning = Object.hasOwn(END_REASONS, reason) ? END_REASONS[reason] : undefined;
+  return meaning === undefined ? reason : `${reason}: ${meaning}`;
+}
+
 /** The setting, when the settings turn every hook off (`hooksConfig.enabled: false`), else undefined. */
 export function hooksTurnedOff(agent: HookAgent, settings: unknown): string | undefined {
   const { path, value } = HOOK_AGENT_SETTINGS[agent].off;

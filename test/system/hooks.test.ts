@@ -488,7 +488,7 @@ describe('rtrack hooks: every agent, by its name or its command\'s', () => {
       `  ${join(h.home, 'config', 'opencode', 'plugins', 'rtrack.js')}: no such file`,
       `  ${join(project, '.opencode', 'plugins', 'rtrack.js')}: no such file`,
       expect.stringMatching(/^codex: Codex needs no hooks/),
-      expect.stringMatching(/^config of hooks installed without --config: reaping is off: /),
+      expect.stringMatching(/^claude-code sessions: reaping is off: /),
       expect.stringMatching(/^follower: not running; state in /),
       '',
     ]);
@@ -510,7 +510,13 @@ describe('rtrack hooks: the first hour (reaping, the config the follower reads)'
     expect(readFileSync(userConfig(h), 'utf8')).toMatch(/^diagnostics:\n {2}resource_tracking:\n {4}sessions:\n {6}reap: true/m);
     expect([mode(join(h.home, 'config')), mode(join(h.home, 'config', 'rtrack')), mode(userConfig(h))]).toEqual([0o700, 0o700, 0o600]);
     const status = await runCli(['hooks', 'status'], { env: h.env, cwd: h.home });
-    expect(status.stdout).toContain(`\nconfig of hooks installed without --config: reaping is on: the follower reads ${userConfig(h)}\n`);
+    expect(status.stdout).toContain(`\nclaude-code sessions: reaping is on: the follower reads ${userConfig(h)}\n`);
+    // After uninstall no session is followed, whatever the config says: status reads what is there now
+    expect((await runCli(['hooks', 'uninstall', 'claude'], { env: h.env })).code).toBe(0);
+    const after = await runCli(['hooks', 'status'], { env: h.env, cwd: h.home });
+    expect(after.stdout).not.toContain('reaping is on');
+    expect(after.stdout).toContain('\nno agent hooks are installed, so no session is followed: `rtrack hooks install claude --reap`');
+    expect((await runCli(['hooks', 'install', ...ALLOW_SHARED, 'claude', '--reap'], { env: h.env })).code).toBe(0);
     const again = await runCli(['hooks', 'install', ...ALLOW_SHARED, 'claude', '--reap'], { env: h.env });
     expect(again.stdout).not.toContain('turned reaping on');
     expect(backupsOf(userConfig(h))).toEqual([]);

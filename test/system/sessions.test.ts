@@ -53,6 +53,7 @@ describe('rtrack session start|end and the follower', () => {
     agent.child.kill('SIGTERM');
     expect(await waitFor(() => entryFor(h, session) !== undefined, 15_000, 100)).toBe(true);
     expect(entryFor(h, session)).toMatchObject({ agent: 'claude-code', agentPid: agent.pids.agent, reason: 'prompt_input_exit' });
+    expect((await runCli(['sessions'], { env: h.env })).stdout).toMatch(new RegExp(`session ${session} in .*: ended .* ago \\(prompt_input_exit: the user left at the prompt \\(/exit, Ctrl\\+D\\)\\), left`));
     expect(existsSync(join(h.state, 'hooks.log'))).toBe(false);
   });
 
@@ -86,7 +87,7 @@ describe('rtrack session start|end and the follower', () => {
     expect(existsSync(join(h.state, 'follower.lock'))).toBe(false);
 
     const human = await runCli(['sessions'], { env: h.env });
-    expect(human.stdout).toMatch(new RegExp(`claude-code session ${session} in .*: ended .* ago \\(agent exited\\), left \\d+ process`));
+    expect(human.stdout).toMatch(new RegExp(`claude-code session ${session} in .*: ended .* ago \\(agent exited: no SessionEnd hook ran: the agent was killed, or crashed\\), left \\d+ process`));
     expect(human.stdout).toMatch(/scrubbed-server 630 {2}\(lineage\) → (terminated|killed)/);
   });
 

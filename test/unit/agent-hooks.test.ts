@@ -3,7 +3,7 @@
 // makes them).
 import { applyEdits, modify } from 'jsonc-parser';
 import { describe, expect, it } from 'vitest';
-import { canonicalAgentName, hookCommand, hooksTurnedOff, installEdits, parseHookCommand, rtrackHooks, sharedEntryProblem, uninstallEdits, type SettingsEdit } from '../../src/rules/agent-hooks.js';
+import { canonicalAgentName, endReasonText, hookCommand, hooksTurnedOff, installEdits, parseHookCommand, rtrackHooks, sharedEntryProblem, uninstallEdits, type SettingsEdit } from '../../src/rules/agent-hooks.js';
 
 const apply = (text: string, edits: SettingsEdit[]): string =>
   edits.reduce((t, e) => applyEdits(t, modify(t, e.path, e.value, { formattingOptions: { insertSpaces: true, tabSize: 2, eol: '\n' }, ...(e.insert ? { isArrayInsertion: true } : {}) })), text);
@@ -144,3 +144,13 @@ function parse(text: string): unknown {
   // Comments allowed: what jsonc-parser's parse gives the CLI for a Gemini settings file.
   return JSON.parse(text.replace(/^\s*\/\/.*$/gm, ''));
 }
+
+describe('the words a session ends with', () => {
+  it('each agent\'s SessionEnd reasons and rtrack\'s own are explained; "other" names what it covers; an unknown word is shown as it is', () => {
+    expect(endReasonText('other')).toMatch(/^other: the agent ended without naming why: .*claude -p/);
+    expect(endReasonText('agent exited')).toBe('agent exited: no SessionEnd hook ran: the agent was killed, or crashed');
+    for (const word of ['prompt_input_exit', 'exit', 'clear', 'logout', 'bypass_permissions_disabled', 'dispose']) expect(endReasonText(word)).toMatch(new RegExp(`^${word}: \\S`));
+    expect(endReasonText('something_new')).toBe('something_new');
+    expect(endReasonText('constructor')).toBe('constructor');
+  });
+});
