@@ -56,6 +56,8 @@ export interface HooksOptions {
   reap?: boolean;
   /** install: name rtrack, Node or the config even where others could put their own file in their place. */
   allowSharedPath?: boolean;
+  /** uninstall: keep no backup of the settings (`rtrack uninstall` removes rtrack's backups). */
+  noBackup?: boolean;
 }
 
 /** The agent named (or its command's name), when rtrack installs hooks (opencode: its plugin) for it; else one line saying why not (exit 2). */
@@ -641,13 +643,42 @@ export async function hooksUninstall(name: string, options: HooksOptions): Promi
     process.stdout.write(next === undefined ? `rtrack: no rtrack hooks in ${path}\n` : `rtrack: dry run — ${path} would become:\n${next}${next.endsWith('\n') ? '' : '\n'}`);
     return 0;
   }
-  const result = changeSettings(path, edit);
+  const result = changeSettings(path, edit, { backup: !options.noBackup });
   if (!result.changed) {
     process.stdout.write(`rtrack: no rtrack hooks in ${path}\n`);
     return 0;
   }
   process.stdout.write(`rtrack: removed rtrack's hooks from ${path}${result.backup ? `; the previous file is ${result.backup}` : ''}\n`);
   return 0;
+}
+
+/**
+ * For `rtrack uninstall`: each agent's hook files — the user's (each agent's user settings,
+ * opencode's plugin) and this project's — with rtrack's hooks in each: how many (a plugin is one),
+ * or why the file cannot be read. Files that do not exist are left out.
+ */
+export function hookFiles(): { agent: HookAgent | PluginAgent; path: string; project: boolean; hooks: number | string }[] {
+  const files: { agent: HookAgent | PluginAgent; path: string; project: boolean; hooks: number | string }[] = [];
+  for (const agent of HOOK_AGENTS) {
+    const { directory, projectFiles, comments } = HOOK_AGENT_SETTINGS[agent];
+    for (const path of new Set([userSettings(agent), ...projectFiles.map((f) => resolve(directory, f))])) {
+      const read = readSmallFile(path);
+      if (read === undefined) continue;
+      let hooks: number | string;
+      try {
+        hooks = 'problem' in read ? read.problem : rtrackHooks(parseSettings(path, read.text, comments)).length;
+      } catch (err) {
+        hooks = err instanceof UnusableSettings ? err.why : 'not valid JSON';
+      }
+      files.push({ agent, path, project: path !== userSettings(agent), hooks });
+    }
+  }
+  for (const path of new Set([opencodePluginPath(undefined), resolve('.opencode', OPENCODE_PLUGIN_DIRECTORY, OPENCODE_PLUGIN_FILE)])) {
+    const read = readSmallFile(path);
+    if (read === undefined) continue;
+    files.push({ agent: 'opencode', path, project: path !== opencodePluginPath(undefined), hooks: 'problem' in read ? read.problem : parseOpencodePlugin(read.text) ? 1 : 0 });
+  }
+  return files;
 }
 
 /** One settings file's state for `hooks status`: installed (which events), stale, no rtrack hooks, no such file, not valid JSON. */

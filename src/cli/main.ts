@@ -270,6 +270,14 @@ Examples:
     .action(async (options: { json?: boolean; limit: number }) => setExit(await (await import('./sessions-command.js')).sessionsCommand(options)));
 
   program
+    .command('uninstall')
+    .description('remove everything rtrack wrote for you: every agent\'s hooks (opencode: its plugin), the per-user config, the state directory and the backups rtrack made; says what first')
+    .option('--dry-run', 'say what would be removed, remove nothing')
+    .option('--yes', 'remove without asking (needed when stdin is not a terminal)')
+    .addHelpText('after', '\nrtrack itself stays: `npm uninstall -g rtrack` removes it. A project\'s settings are left (their hooks named, with\nthe command that removes them).\n\nExamples:\n  rtrack uninstall --dry-run\n  rtrack uninstall --yes && npm uninstall -g rtrack')
+    .action(async (options: { dryRun?: boolean; yes?: boolean }) => setExit(await (await import('./uninstall-command.js')).uninstallCommand(options)));
+
+  program
     .command('demo')
     .description('run a built-in leaky task under `rtrack run --reap` and show the leak being found and removed')
     .option('--report <file>', 'also write the JSON report')

@@ -78,7 +78,7 @@ export const JOURNAL_ROTATION: Rotation = { maxBytes: 1 << 20, keep: 3 };
 export const HOOKS_LOG_ROTATION: Rotation = { maxBytes: 256 << 10, keep: 1 };
 export const FOLLOWER_LOG_ROTATION: Rotation = { maxBytes: 1 << 20, keep: 1 };
 
-const sessionsDir = (state: string): string => join(state, 'sessions');
+export const sessionsDir = (state: string): string => join(state, 'sessions');
 const recordPath = (state: string, id: ProcessIdentity): string => join(sessionsDir(state), `${id.pid}-${id.startTime}.json`);
 const endsPath = (recordFile: string): string => recordFile.replace(/\.json$/, '.end.jsonl');
 
