@@ -60,8 +60,12 @@ export interface JournalEntry {
   reason: string;
   /** The boot it ended in (Linux's boot id): its leftovers' identities name processes of that boot only. */
   bootId?: string;
-  /** What it left: `identity` (pid and start time, `identityKey`) tells whether one still runs later (journalled by this version on). */
-  leaked: { pid: number; identity?: string; command: string; memoryMB: number; memoryBytes?: number; evidence: string[]; cost?: LeakCost }[];
+  /**
+   * What it left: `identity` (pid and start time, `identityKey`) tells whether one still runs later
+   * (journalled by this version on); `command` is the 100-character display form, `commandLine` the
+   * whole command line where that is longer.
+   */
+  leaked: { pid: number; identity?: string; command: string; commandLine?: string; memoryMB: number; memoryBytes?: number; evidence: string[]; cost?: LeakCost }[];
   /** Names the entry, for the line with its reaping's outcome (with `sessions.reap`). */
   id?: string;
   /**

@@ -209,13 +209,17 @@ describe('on an 80-column terminal, every line fits; piped, the output is as it 
     expect(pty.output()).toMatch(/^ *PID +RESULT +COMMAND/m); // the reaped list has its header too
   });
 
-  it('piped, nothing is cut and the command comes first, then its evidence and ports', async () => {
+  it('piped, nothing is cut: the whole command line comes first, then its evidence and ports', async () => {
     const port = await freePort();
     const script = listener(port);
     const r = await runCli(['run', '--reap', '--grace', '300ms', '--', 'bash', '-c', script], { env: { ...process.env, COLUMNS: '80' } });
     await jar.adopt(Number(/leak (\d+)/.exec(r.stdout)![1]));
-    expect(r.stderr).toContain(`${long.slice(0, 100)}...  (tag`);
-    expect(r.stderr).toMatch(new RegExp(`\\.\\.\\.  \\(tag[^)]*\\)  listening on 127\\.0\\.0\\.1:${port}\\n`));
+    // The row: the whole command line (not its 100-character display form), then evidence and ports
+    const row = r.stderr.split('\n').find((l) => l.includes('(tag') && l.includes('listening on'))!;
+    expect(row).toContain(`${long} -e require('net').createServer().listen(${port}, '127.0.0.1')  (tag`);
+    expect(row).toMatch(new RegExp(`\\)  \\(tag[^)]*\\)  listening on 127\\.0\\.0\\.1:${port}$`));
     expect(r.stderr).not.toContain('…');
+    // The seed's log line names processes by their display form, as the seed's lines do
+    expect(r.stderr).toContain(`${long.slice(0, 100)}... (PID=`);
   });
 });
