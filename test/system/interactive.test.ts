@@ -185,7 +185,7 @@ describe('no terminal: a signal sent to rtrack alone', () => {
   });
 });
 
-describe('on an 80-column terminal, every line fits; piped, the output is as it was', () => {
+describe('on an 80-column terminal, every line fits; piped, every line is whole', () => {
   const long = `node /home/agent/.npm/_npx/9833c18b/node_modules/@modelcontextprotocol/server-filesystem/dist/index.js${' /home/agent/projects/a-rather-long-project-name'.repeat(3)}`;
   const widthOf = (line: string): number => stringWidth(Buffer.from(line.replace(/\r$/, ''), 'latin1').toString('utf8')); // the pty's output is kept as latin1
   /** A task that leaves a listener behind, named by the long command line, and says its pid. */
@@ -201,8 +201,9 @@ describe('on an 80-column terminal, every line fits; piped, the output is as it 
     await pty.waitFor(/done \d+/, 30_000);
     await jar.adopt(Number(/leak (\d+)/.exec(pty.output())![1]));
     const lines = pty.output().split('\n');
-    // The log lines are the seed's records (key=value), printed whole; everything rtrack writes for people fits.
-    for (const line of lines.filter((l) => !/^(INFO|WARN|ERROR) /.test(l))) expect(widthOf(line), line).toBeLessThanOrEqual(80);
+    // Every line fits, the log lines (the seed's records, key=value) too: wrapped, continued indented.
+    for (const line of lines) expect(widthOf(line), line).toBeLessThanOrEqual(80);
+    expect(pty.output()).toMatch(/^WARN orphaned processes detected count=1 processes="[^\n]*\r\n {2}\S/m);
     const header = lines.findIndex((l) => /^ *PID +MEMORY +EVIDENCE +LISTENING ON +COMMAND/.test(l));
     expect(header, pty.output()).toBeGreaterThan(0);
     expect(lines[header + 1]).toMatch(new RegExp(`^ *\\d+ +\\d+\\.\\d MB PSS +tag.* +127\\.0\\.0\\.1:${port} +node /home/agent/\\.npm/.*\u00e2\u0080\u00a6\\r$`)); // an ellipsis (UTF-8, read as latin1)
