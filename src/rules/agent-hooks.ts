@@ -123,13 +123,14 @@ export interface HookCommand {
  * waits for it to exit before it goes on (Claude Code before its session starts, and before it
  * exits):
  *
- *   if [ -f '<bin/rtrack.js>' ] && [ -x '<node>' ]; then exec 3<&0; RESOURCE_TRACKER_DAEMON=hook
- *   '<node>' '<bin/rtrack.js>' session start --agent claude-code --parent "$PPID" [--config '<file>']
- *   <&3 3<&- >/dev/null 2>&1 & [else <said once>;] fi
+ *   if [ -f '<bin/rtrack.js>' ] && [ -x '<node>' ]; then { RESOURCE_TRACKER_DAEMON=hook '<node>'
+ *   '<bin/rtrack.js>' session start --agent claude-code --parent "$PPID" [--config '<file>'] <&3 3<&-
+ *   >/dev/null 2>&1 & } 2>/dev/null 3<&0 || :; [else <said once>;] fi
  *
  * rtrack runs in the background, so the agent waits for the shell alone (a few milliseconds,
  * instead of Node's start, 50–100 ms): it reads the JSON from the agent's stdin (kept through
- * descriptor 3: a background command's stdin is otherwise /dev/null), finds the agent from the
+ * descriptor 3: a background command's stdin is otherwise /dev/null; set on a group, not with
+ * `exec`, whose failure — no stdin at all — would end the shell with a message), finds the agent from the
  * shell's parent (`--parent "$PPID"`: the shell has exited by then), and is marked as rtrack's own
  * (RESOURCE_TRACKER_DAEMON=hook: never reported, never signalled). Its output goes nowhere: the
  * hooks say what goes wrong in the state directory's hooks.log. When rtrack or that Node is gone the
@@ -139,7 +140,7 @@ export function hookCommand(command: Omit<HookCommand, 'form'>): string {
   const node = shellQuote(command.node);
   const bin = shellQuote(command.bin);
   const config = command.config === undefined ? '' : ` --config ${shellQuote(command.config)}`;
-  const run = `exec 3<&0; ${DAEMON_ENV_VAR}=hook ${node} ${bin} session ${command.subcommand} --agent ${command.agent} --parent "$PPID"${config} <&3 3<&- >/dev/null 2>&1 &`;
+  const run = `{ ${DAEMON_ENV_VAR}=hook ${node} ${bin} session ${command.subcommand} --agent ${command.agent} --parent "$PPID"${config} <&3 3<&- >/dev/null 2>&1 & } 2>/dev/null 3<&0 || :;`;
   const gone = command.subcommand === 'start' ? ` else ${saidGone(command)};` : '';
   return `if [ -f ${bin} ] && [ -x ${node} ]; then ${run}${gone} fi`;
 }
@@ -196,7 +197,7 @@ export function transientInstallProblem(bin: string): string | undefined {
 
 const WORD = String.raw`'(?:[^']|'\\'')*'`;
 const TAIL = String.raw`session (start|end) --agent ([a-z0-9][a-z0-9._-]*)(?: --config (${WORD}))?`;
-const DETACHED = new RegExp(String.raw`^if \[ -f (${WORD}) \] && \[ -x (${WORD}) \]; then exec 3<&0; ${DAEMON_ENV_VAR}=hook (${WORD}) (${WORD}) session (start|end) --agent ([a-z0-9][a-z0-9._-]*) --parent "\$PPID"(?: --config (${WORD}))? <&3 3<&- >/dev/null 2>&1 &`);
+const DETACHED = new RegExp(String.raw`^if \[ -f (${WORD}) \] && \[ -x (${WORD}) \]; then \{ ${DAEMON_ENV_VAR}=hook (${WORD}) (${WORD}) session (start|end) --agent ([a-z0-9][a-z0-9._-]*) --parent "\$PPID"(?: --config (${WORD}))? <&3 3<&- >/dev/null 2>&1 & \} 2>/dev/null 3<&0 \|\| :;`);
 const GUARDED = new RegExp(String.raw`^\[ -f (${WORD}) \] && \[ -x (${WORD}) \] && (${WORD}) (${WORD}) ${TAIL} \|\| true$`);
 const BARE = new RegExp(String.raw`^(${WORD}) (${WORD}) ${TAIL}$`);
 const unquote = (word: string): string => word.slice(1, -1).replace(/'\\''/g, "'");

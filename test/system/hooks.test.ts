@@ -34,7 +34,7 @@ const CHECKOUT = fileURLToPath(new URL('../../', import.meta.url));
 const quote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
 /** The form rtrack installs (src/rules/agent-hooks.ts hookCommand), written out here as a person would read it. */
 const installedForm = (node: string, bin: string, subcommand: string, agent: string, config?: string): string => {
-  const run = `exec 3<&0; RESOURCE_TRACKER_DAEMON=hook ${quote(node)} ${quote(bin)} session ${subcommand} --agent ${agent} --parent "$PPID"${config ? ` --config ${quote(config)}` : ''} <&3 3<&- >/dev/null 2>&1 &`;
+  const run = `{ RESOURCE_TRACKER_DAEMON=hook ${quote(node)} ${quote(bin)} session ${subcommand} --agent ${agent} --parent "$PPID"${config ? ` --config ${quote(config)}` : ''} <&3 3<&- >/dev/null 2>&1 & } 2>/dev/null 3<&0 || :;`;
   const words = `rtrack: the ${agent} hooks in this agent's settings are stale: they no longer run, ${bin} or ${node} is gone; install rtrack again and run \`rtrack hooks install ${agent}\` (or \`rtrack hooks uninstall ${agent}\`), or delete them from the settings (said once)`;
   const gone = `case "$XDG_STATE_HOME" in /*) d="$XDG_STATE_HOME/rtrack";; *) d="$HOME/.local/state/rtrack";; esac; mkdir "$d/said-hooks-gone" 2>/dev/null && { echo ${quote(words)} >&2; exit 1; }; true`;
   return `if [ -f ${quote(bin)} ] && [ -x ${quote(node)} ]; then ${run}${subcommand === 'start' ? ` else ${gone};` : ''} fi`;
@@ -320,6 +320,9 @@ describe('rtrack hooks: which hooks are rtrack\'s, stale hooks, hooks left behin
     expect([there.status, there.stdout, there.stderr]).toEqual([0, '', '']);
     expect(Date.now() - t0).toBeLessThan(1000); // the shell, not rtrack (which reads a second for its input when it is not closed)
     expect(await waitFor(() => existsSync(log) && /session start: hook input on stdin is not JSON\n$/.test(readFileSync(log, 'utf8')))).toBe(true); // stdin reached rtrack
+    // No stdin at all (closed): nothing runs, nothing is said, exit 0
+    const closed = spawnSync('/bin/sh', ['-c', 'sh -c "$0" <&-', start!], { env: h.env, encoding: 'utf8' });
+    expect([closed.status, closed.stdout, closed.stderr]).toEqual([0, '', '']);
 
     renameSync(installed, `${installed}-removed`);
     const input = JSON.stringify({ session_id: 's-1', hook_event_name: 'SessionStart', cwd: h.home, source: 'startup' });
