@@ -48,12 +48,11 @@ if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
     if (!notBuilt(err, 'session-command.cjs')) throw err;
     return;
   }
-  const { sessionStart, sessionEnd, hookMustExit } = command;
+  const { sessionStart, sessionEnd } = command;
   // opencode's plugin passes --pid (the opencode process it runs in); the hooks, --parent "$PPID"
   const options = { agent: option('--agent'), config: option('--config') };
   for (const name of ['pid', 'parent']) if (argv.includes(`--${name}`)) options[name] = Number(option(`--${name}`));
-  // Exits by itself when a read of stdin is still waiting (an agent that never closed it).
-  (argv[1] === 'start' ? sessionStart(options) : sessionEnd(options)).then((code) => (hookMustExit() ? process.exit(code) : done(code)), failed);
+  (argv[1] === 'start' ? sessionStart(options) : sessionEnd(options)).then(done, failed);
 } else {
   prepareStreams();
   // With the code cache `npm run build` made for it, once src/cli/code-cache.ts has found it sound:

@@ -4,7 +4,7 @@
 // bin/rtrack.js for the hooks (they run inside the agent's start-up and end), so it imports only
 // what a hook needs.
 import { spawn } from 'node:child_process';
-import { appendFileSync, fstatSync, read, writeSync } from 'node:fs';
+import { appendFileSync, writeSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { packageFile, prepareStateDirectory, stateDirectory } from '../files.js';
 import { logHookProblem, recordSessionEnd, registeredAgent, registerSession, runningFollower } from '../operations/agent-sessions.js';
@@ -30,49 +30,29 @@ export const FOLLOWER_NODE_FLAGS = ['--max-opt=1'];
 export const MAX_HOOK_INPUT = 1 << 20;
 
 /**
- * The hook's JSON from stdin (descriptor 0): what arrives within `ms` (the agent writes it at once
- * and closes); `too large` past MAX_HOOK_INPUT bytes (no more is read). Read with fs, not through
- * `process.stdin`, whose stream (net's, for the agent's pipe) costs the hook's start a few
- * milliseconds to load. A read still waiting when the time is up (an agent that never closes its
- * end) is left behind: `pending` says so, and the hook then exits without waiting for it.
+ * The hook's JSON from stdin: what arrives within `ms` (the agent writes it at once and closes);
+ * `too large` past MAX_HOOK_INPUT bytes (no more is read).
  */
-export function readStdin(ms: number): Promise<{ text: string | 'too large'; pending: boolean }> {
-  try {
-    if (fstatSync(0).isCharacterDevice()) return Promise.resolve({ text: '', pending: false }); // a terminal (a person typing the command), or /dev/null
-  } catch {
-    return Promise.resolve({ text: '', pending: false }); // closed
-  }
+function readStdin(ms: number): Promise<string | 'too large'> {
+  if (process.stdin.isTTY) return Promise.resolve('');
   return new Promise((resolveText) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    let finished = false;
-    let pending = false;
-    const finish = (text: string | 'too large'): void => {
-      if (finished) return;
-      finished = true;
+    const done = (result?: 'too large'): void => {
       clearTimeout(timer);
-      resolveText({ text, pending });
+      process.stdin.removeAllListeners('data');
+      if (result) process.stdin.destroy();
+      else process.stdin.pause();
+      resolveText(result ?? Buffer.concat(chunks).toString('utf8'));
     };
-    const timer = setTimeout(() => finish(Buffer.concat(chunks).toString('utf8')), ms);
-    const next = (): void => {
-      const buffer = Buffer.allocUnsafe(64 << 10);
-      pending = true;
-      read(0, buffer, 0, buffer.length, null, (err, n) => {
-        pending = false;
-        if (finished) return;
-        if (err) {
-          if ((err as NodeJS.ErrnoException).code === 'EAGAIN') setTimeout(next, 5); // a descriptor left non-blocking
-          else finish(Buffer.concat(chunks).toString('utf8'));
-          return;
-        }
-        if (n === 0) return finish(Buffer.concat(chunks).toString('utf8'));
-        size += n;
-        if (size > MAX_HOOK_INPUT) return finish('too large');
-        chunks.push(buffer.subarray(0, n));
-        next();
-      });
-    };
-    next();
+    const timer = setTimeout(done, ms);
+    process.stdin.on('data', (d: Buffer) => {
+      size += d.length;
+      if (size > MAX_HOOK_INPUT) done('too large');
+      else chunks.push(d);
+    });
+    process.stdin.once('end', () => done());
+    process.stdin.once('error', () => done());
   });
 }
 
@@ -123,11 +103,6 @@ export interface SessionOptions {
   config?: string;
 }
 
-/** Whether a read of the hook's stdin is still waiting (the agent never closed it): the hook then has to exit by itself. */
-let stdinLeftOpen = false;
-/** Whether the hook must call process.exit() when its work is done, rather than wait for a read of stdin that may never end. */
-export const hookMustExit = (): boolean => stdinLeftOpen;
-
 /**
  * Runs a hook's work so that it can never fail the agent: the hook JSON is read from stdin (what
  * arrives within a second, at most MAX_HOOK_INPUT), and anything that goes wrong — bad input
@@ -147,8 +122,7 @@ async function asHook(name: string, work: (input: HookInput, state: string) => P
     return 0;
   }
   try {
-    const { text, pending } = await readStdin(1000);
-    if (pending) stdinLeftOpen = true;
+    const text = await readStdin(1000);
     const input = text === 'too large' ? `hook input on stdin is larger than ${MAX_HOOK_INPUT} bytes; not read` : parseHookInput(text);
     if (typeof input === 'string') logHookProblem(state, `${name}: ${input}`);
     else await work(input, state);

@@ -139,6 +139,17 @@ describe('rtrack session start|end and the follower', () => {
     expect(await runningFollower(h.state)).toBeUndefined();
     const end = spawnSync(process.execPath, [RTRACK, 'session', 'end', '--agent', 'claude-code'], { input: '{"session_id":"x","hook_event_name":"SessionEnd","reason":"clear"}', env: h.env, encoding: 'utf8' });
     expect(end.status).toBe(0);
+    // An agent that writes its JSON and never closes stdin: the hook reads what came within a
+    // second and exits, on the hooks' fast path and through the full CLI (`--agent=…`) alike
+    for (const agent of [['--agent', 'claude-code'], ['--agent=claude-code']]) {
+      const started = Date.now();
+      const child = jar.spawn(process.execPath, [RTRACK, 'session', 'end', ...agent], { env: h.env, stdio: ['pipe', 'ignore', 'ignore'] });
+      child.stdin!.write('{"session_id":"open","hook_event_name":"SessionEnd","reason":"other"}');
+      const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+      expect([code, Date.now() - started < 4000]).toEqual([0, true]);
+      child.stdin!.destroy();
+    }
+    expect(readFileSync(join(h.state, 'hooks.log'), 'utf8')).toMatch(/session end: session open was not registered .*\n.*session end: session open was not registered/);
   });
 
   it('the journal and scan agree: a journalled leftover that still runs (reaping off) is a certain leak of its session in scan, `rtrack sessions` says it still runs and how to reap it, and `scan --reap --session` reaps it alone', async () => {
