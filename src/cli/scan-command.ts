@@ -126,6 +126,6 @@ export async function scanCommand(options: ScanCommandOptions): Promise<number> 
     out.write(`rtrack: ${result.removed ? 'removed' : 'could not remove'} the leftover cgroup ${g.path}${left}\n`);
   }
   printJson(reaped);
-  if (reaped.length > 0) out.write(renderReapOutcomes(reaped, layout));
+  if (reaped.length > 0) out.write(renderReapOutcomes(reaped, layout, [...targets]));
   return 0;
 }

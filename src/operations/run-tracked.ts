@@ -103,6 +103,12 @@ export interface RunTrackedOptions {
    * for later scans, and the reaper's gate reads agent registrations and writes its signal record there.
    */
   state?: string;
+  /**
+   * Where the task gets no cgroup for a reason the user can change (not root, no delegated
+   * subtree), how to get one is handed here instead of being logged with the INFO line that says
+   * why (the CLI says it once per machine).
+   */
+  onCgroupHint?: (hint: string) => void;
 }
 
 interface Exit {
@@ -199,7 +205,8 @@ export async function runTracked(command: string, args: readonly string[] = [], 
     tracker.reset();
     return report;
   }
-  if (contained.why) logger.info({ reason: contained.why }, 'running without a cgroup of its own');
+  if (contained.why) logger.info({ reason: contained.why, ...(contained.hint && !options.onCgroupHint ? { hint: contained.hint } : {}) }, 'running without a cgroup of its own');
+  if (contained.hint) options.onCgroupHint?.(contained.hint);
   const group = contained.group;
   try {
     const stdio = options.stdio ?? 'inherit';
@@ -310,10 +317,11 @@ interface RunState {
  * The control group for a task, or why there is none (spawnTask places the task in it). A command
  * that cannot be found or run gets no group (the spawn then fails as without one: 127, 126).
  */
-function containment(command: string, env: NodeJS.ProcessEnv, mode: CgroupMode, enabled: boolean, tag: string | null, mount: string | undefined): { group?: RunCgroup; why?: string } | { refused: string } {
+function containment(command: string, env: NodeJS.ProcessEnv, mode: CgroupMode, enabled: boolean, tag: string | null, mount: string | undefined): { group?: RunCgroup; why?: string; hint?: string } | { refused: string } {
   if (!enabled || mode === 'off' || tag === null) return {};
   const where = locateCgroupParent({ mount });
   let why: string | undefined = 'why' in where ? where.why : undefined;
+  const hint = 'why' in where ? where.hint : undefined;
   let group: RunCgroup | undefined;
   if (!('why' in where)) {
     if (!findExecutable(command, env.PATH)) return {};
@@ -323,8 +331,8 @@ function containment(command: string, env: NodeJS.ProcessEnv, mode: CgroupMode, 
       why = `cannot create a group in ${where.parent}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`;
     }
   }
-  if (why !== undefined && mode === 'required') return { refused: `--cgroup required: ${why}; the command was not started` };
-  return group ? { group } : { why };
+  if (why !== undefined && mode === 'required') return { refused: `--cgroup required: ${why}${hint ? ` (${hint})` : ''}; the command was not started` };
+  return group ? { group } : { why, ...(hint ? { hint } : {}) };
 }
 
 /** The command's file as a shell's exec would find it (PATH lookup), when it exists and is executable. */

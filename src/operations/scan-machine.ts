@@ -9,7 +9,7 @@ import { platformReader } from '../platform/index.js';
 import type { PlatformReader } from '../platform/types.js';
 import { byPid, identityKey, startKey } from '../rules/identity.js';
 import { BYTES_PER_MB } from '../rules/memory.js';
-import { analyzeMachine, portCandidates, startedInASession, type MachineScan } from '../rules/machine-leaks.js';
+import { analyzeMachine, leftBySession, portCandidates, type MachineScan } from '../rules/machine-leaks.js';
 import { portHolders, type PortHolder } from '../rules/port-holders.js';
 import { holdsRunFile, parseTaskTag, UNKNOWN_PID_NAMESPACE } from '../tracking/task-tag.js';
 import type { AgentConfig, ProcessInfo, ProcessSnapshot, TaskOwner } from '../types.js';
@@ -169,7 +169,7 @@ async function listeningCandidates(reader: PlatformReader, candidates: readonly 
   const statuses = await reader.readStatuses(candidates.map((p) => p.pid));
   const inSession = candidates.filter((p) => {
     const status = statuses.get(p.pid);
-    return status && identityKey(status) === identityKey(p) && startedInASession(p.pid, status.session);
+    return status && identityKey(status) === identityKey(p) && leftBySession(p, status.session);
   });
   if (inSession.length === 0) return found;
   const sockets = reader.readListeningSockets(inSession.map((p) => p.pid));

@@ -553,7 +553,7 @@ async function closeSession(record: SessionRecord, lineage: LineageRecord[], end
     endedAt: endedAt.toISOString(),
     reason: record.endReason ?? 'agent exited',
     ...(record.bootId ? { bootId: record.bootId } : {}),
-    leaked: leaked.map((p) => ({ pid: p.pid, identity: identityKey(p), command: p.command, memoryMB: p.memoryMB, memoryBytes: p.memoryBytes, evidence: p.evidence, ...(p.cost ? { cost: p.cost } : {}) })),
+    leaked: leaked.map((p) => ({ pid: p.pid, identity: identityKey(p), command: p.command, ...(p.commandLine !== undefined && p.commandLine !== p.command ? { commandLine: p.commandLine } : {}), memoryMB: p.memoryMB, memoryBytes: p.memoryBytes, evidence: p.evidence, ...(p.cost ? { cost: p.cost } : {}) })),
   };
   if (options.reap) {
     // The journal is the record of every kill: what is about to be reaped is in it before the first

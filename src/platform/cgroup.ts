@@ -40,11 +40,15 @@ export interface CgroupLocation {
   parent: string;
 }
 
+/** How a user gets rtrack a cgroup of its own to make run groups in. */
+export const CGROUP_HINT = 'run as root, or inside a delegated subtree: systemd-run --user --scope -p Delegate=yes rtrack run …';
+
 /**
- * Where a run's group can be created, or why it cannot (one line). `mount` overrides the
+ * Where a run's group can be created, or why it cannot (one line), with how to get one where that
+ * is the user's to change (`hint`). `mount` overrides the
  * hierarchy's location (tests; unusual mounts).
  */
-export function locateCgroupParent(options: { mount?: string; procRoot?: string } = {}): CgroupLocation | { why: string } {
+export function locateCgroupParent(options: { mount?: string; procRoot?: string } = {}): CgroupLocation | { why: string; hint?: string } {
   if (process.platform !== 'linux') return { why: `control groups are a Linux feature (this is ${process.platform})` };
   const procRoot = options.procRoot ?? '/proc';
   let mount = options.mount;
@@ -69,7 +73,7 @@ export function locateCgroupParent(options: { mount?: string; procRoot?: string 
     accessSync(parent, constants.W_OK);
     accessSync(join(parent, 'cgroup.procs'), constants.W_OK);
   } catch {
-    return { why: `${parent} is not writable by this user (run as root, or inside a delegated subtree: systemd-run --user --scope -p Delegate=yes rtrack run …)` };
+    return { why: `${parent} is not writable by this user`, hint: CGROUP_HINT };
   }
   return { parent };
 }

@@ -124,7 +124,7 @@ export interface ScanRuleOptions {
   journalled?: readonly JournalledLeftovers[];
   /**
    * The session (Linux `sid`) of each process among `portCandidates()` that listens on a port: one
-   * started from someone's session (`startedInASession`) is a suspect whatever its command.
+   * left by someone's session (`leftBySession`) is a suspect whatever its command.
    */
   listeningSessions?: ReadonlyMap<number, number>;
 }
@@ -145,6 +145,17 @@ export function portCandidates(processes: readonly ProcessInfo[]): ProcessInfo[]
  */
 export function startedInASession(pid: number, session: number | undefined): boolean {
   return session !== undefined && session > 0 && session !== pid;
+}
+
+/**
+ * Whether a re-parented process that listens on a port may have been left by someone's session
+ * rather than run as a service: started from a session (startedInASession), or carrying what an
+ * agent's session or a run gives what it starts — an agent's session markers, its presence
+ * variable, rtrack's task tag — even as the leader of a session of its own (`setsid nohup python3
+ * -m http.server &` in a tool command). A service's daemon(3)-style server carries none of them.
+ */
+export function leftBySession(p: ProcessInfo, session: number | undefined): boolean {
+  return startedInASession(p.pid, session) || p.agent !== undefined || (p.startedBy?.length ?? 0) > 0 || Boolean(p.taskTag);
 }
 
 export function analyzeMachine(snapshot: ProcessSnapshot, options: ScanRuleOptions): MachineScan {
@@ -273,7 +284,7 @@ export function analyzeMachine(snapshot: ProcessSnapshot, options: ScanRuleOptio
   for (const p of snapshot.processes) {
     if (kept.has(p.pid) || certainPids.has(p.pid) || liveRun.has(p.pid) || exclude.has(p.pid)) continue;
     if (!isReparented(p, live) || isKernelThread(p, live)) continue;
-    const listens = options.listeningSessions?.has(p.pid) === true && startedInASession(p.pid, options.listeningSessions.get(p.pid));
+    const listens = options.listeningSessions?.has(p.pid) === true && leftBySession(p, options.listeningSessions.get(p.pid));
     // GEMINI_CLI=1 names no session: never certain on that alone, a suspect once no live Gemini CLI
     // could own it (one that could is in use: liveness.ts).
     const startedByAgent = p.startedBy !== undefined && p.startedBy.length > 0;
