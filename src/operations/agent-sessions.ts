@@ -241,10 +241,11 @@ function endReasonOf(recordFile: string, sessionId: string): string | undefined 
 /**
  * The records others may trust (the reaper's gate, scan, watch): none from a state directory that is
  * not the user's alone (whoever else can write there could make any process an agent, or a live
- * session's agent dead), and none of another boot (they name processes of that boot).
+ * session's agent dead), and none of another boot (they name processes of that boot). `uid`: whose
+ * the directory must be (default: this process's user).
  */
-export function registeredSessions(state: string, reader: PlatformReader): { path: string; record: SessionRecord }[] {
-  if (stateDirectoryDistrust(state)) return [];
+export function registeredSessions(state: string, reader: PlatformReader, uid?: number): { path: string; record: SessionRecord }[] {
+  if (stateDirectoryDistrust(state, uid ?? process.getuid?.())) return [];
   const boot = bootInfo(reader);
   return readRecords(state).filter(({ record }) => recordBoot(record, boot) === 'this');
 }
@@ -253,8 +254,8 @@ export function registeredSessions(state: string, reader: PlatformReader): { pat
  * What the journal says ended sessions left, by identity — for scan, which reports those still
  * running as certain leaks: from a state directory that is the user's alone, of this boot only.
  */
-export function journalledLeftovers(state: string, reader: PlatformReader): JournalledLeftovers[] {
-  if (stateDirectoryDistrust(state)) return [];
+export function journalledLeftovers(state: string, reader: PlatformReader, uid?: number): JournalledLeftovers[] {
+  if (stateDirectoryDistrust(state, uid ?? process.getuid?.())) return [];
   const boot = bootInfo(reader);
   return readJournal(state)
     .entries.filter((e) => recordBoot({ ...(e.bootId ? { bootId: e.bootId } : {}), startedAt: e.endedAt }, boot) === 'this')
