@@ -98,7 +98,9 @@ Examples:
       .option('--reap', 'after reporting, terminate the task\'s orphans (tag or lineage evidence only)')
       .addOption(graceOption())
       .option('--dry-run', 'with --reap: print what would be signalled, signal nothing')
-      .option('--metrics-file <path>', 'write the run\'s figures for node_exporter\'s textfile collector (atomically)')
+      .option('--metrics-file <path>', 'write the run\'s figures for node_exporter\'s textfile collector (atomically; one job per file: overlapping runs take --metrics-dir)')
+      .option('--metrics-dir <dir>', 'write them to a file of this run\'s own in <dir>, rtrack-run-<job>.prom (node_exporter\'s textfile directory); files of runs that ended over a day ago are removed')
+      .option('--metrics-job <name>', 'the job the figures are labelled with (rtrack_job) and, with --metrics-dir, named after (default: the run\'s start time and pid)')
       .addOption(
         new Option('--cgroup <mode>', 'run the task in a cgroup of its own: auto (when the kernel allows), required (else exit 2), off').choices(['auto', 'required', 'off']),
       )

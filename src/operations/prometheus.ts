@@ -173,12 +173,17 @@ export function createWatchMetrics(options: WatchMetricsOptions = {}): WatchMetr
   };
 }
 
-/** One run's figures in the Prometheus text format (for node_exporter's textfile collector). */
-export async function runMetricsText(report: TaskReport): Promise<string> {
+/**
+ * One run's figures in the Prometheus text format (for node_exporter's textfile collector). `job`:
+ * a label (`rtrack_job`) on every series, so that the files of several runs in one directory
+ * (`run --metrics-dir`) are told apart.
+ */
+export async function runMetricsText(report: TaskReport, options: { job?: string } = {}): Promise<string> {
   const { Gauge, Registry } = promClient();
   const registry = new Registry();
+  const labels = options.job === undefined ? {} : { rtrack_job: options.job };
   const gauge = (name: string, help: string, value: number): void => {
-    new Gauge({ name, help, registers: [registry] }).set(value);
+    new Gauge({ name, help, labelNames: Object.keys(labels), registers: [registry] }).set(labels, value);
   };
   gauge('rtrack_run_orphans', 'Processes the last tracked run left running (tag or lineage evidence).', report.orphans.length);
   gauge('rtrack_run_leaked_resident_bytes', 'Resident memory of the processes the last run left.', bytes(report.leakedMemoryMB));

@@ -107,7 +107,12 @@ export function createWatchScanner(options: WatchScannerOptions): WatchScanner {
 
   return {
     hostPidNamespace,
-    setRules: (next) => (rules = next),
+    setRules(next) {
+      rules = next;
+      // What the cache carries was judged by the old rules (keep reasons, agents' markers): read all again.
+      delete cache.previous;
+      delete cache.costs;
+    },
     states: () => states,
     async scan() {
       const known = users();
