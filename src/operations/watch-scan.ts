@@ -8,7 +8,6 @@ import type { UserState } from '../files.js';
 import { platformReader } from '../platform/index.js';
 import type { PlatformReader } from '../platform/types.js';
 import { readPasswd } from '../platform/users.js';
-import { identityKey } from '../rules/identity.js';
 import { figuresByUser, isInitialPidNamespace, userLabel, type PasswdUser, type WatchScope } from '../rules/watch-scope.js';
 import type { AgentConfig, ProcessSnapshot } from '../types.js';
 import type { WatchScanReport } from './prometheus.js';
@@ -57,8 +56,9 @@ export function createWatchScanner(options: WatchScannerOptions): WatchScanner {
   const self = process.geteuid?.();
   let rules = options.rules;
   const cache: NonNullable<ScanOptions['cache']> = {};
-  /** Whom each process runs as, by identity: read once, when it is first seen (as its command line is). */
-  let owners = new Map<string, number | undefined>();
+  /** Whom each process runs as, by pid and start time: read once, when it is first seen (as its command line is). */
+  const owners = new Map<number, { startTime: number; uid: number | undefined; round: number }>();
+  let round = 0;
   let passwd: { mtimeMs: number; users: Map<number, PasswdUser> } | undefined;
   let states: UserState[] = options.state ? [{ path: options.state }] : [];
 
@@ -130,17 +130,15 @@ export function createWatchScanner(options: WatchScannerOptions): WatchScanner {
         ...(states.length > 0 ? { states } : {}),
       });
       const snapshot = cache.previous as ProcessSnapshot;
-      // Owners of new processes; the others keep theirs.
-      const next = new Map<string, number | undefined>();
-      const uidOf = new Map<number, number | undefined>();
+      // Owners of new processes; the others keep theirs. No key strings: this runs for every process.
+      round++;
       for (const p of snapshot.processes) {
-        const key = identityKey(p);
-        let uid = owners.get(key);
-        if (uid === undefined && !owners.has(key)) uid = reader.readOwner?.(p.pid);
-        next.set(key, uid);
-        uidOf.set(p.pid, uid);
+        const known = owners.get(p.pid);
+        if (known !== undefined && known.startTime === p.startTime) known.round = round;
+        else owners.set(p.pid, { startTime: p.startTime, uid: reader.readOwner?.(p.pid), round });
       }
-      owners = next;
+      owners.forEach((known, pid) => known.round !== round && owners.delete(pid));
+      const uidOf = { get: (pid: number): number | undefined => owners.get(pid)?.uid };
       const labels = new Map<number, string>();
       const userOf = (pid: number): string => {
         const uid = uidOf.get(pid) ?? reader.readOwner?.(pid);

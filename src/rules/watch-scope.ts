@@ -5,7 +5,6 @@
 //   - whether it sees the host's processes or only a PID namespace's: isInitialPidNamespace
 //   - users by uid, from /etc/passwd: parsePasswd
 //   - each user's figures, from a scan: figuresByUser
-import { costTotals } from './cost.js';
 import { memoryBytesOf } from './memory.js';
 import type { LeakGroup } from './machine-leaks.js';
 import type { ProcessInfo } from '../types.js';
@@ -130,7 +129,7 @@ const emptyFigures = (): UserFigures => ({ processes: 0, residentBytes: 0, mcpPr
  * counts twice.
  */
 export function figuresByUser(
-  scan: { processes: readonly ProcessInfo[]; certain: readonly LeakGroup[]; suspected: readonly LeakGroup[]; kept: readonly ProcessInfo[] },
+  scan: { processes: readonly ProcessInfo[]; certain: readonly Pick<LeakGroup, 'root' | 'ageSeconds' | 'processes'>[]; suspected: readonly Pick<LeakGroup, 'root' | 'ageSeconds' | 'processes'>[]; kept: readonly ProcessInfo[] },
   userOf: (pid: number) => string,
   include: (user: string) => boolean = () => true,
 ): Map<string, UserFigures> {
@@ -165,21 +164,16 @@ export function figuresByUser(
         root[kind].groups++;
         root[kind].oldestAgeSeconds = Math.max(root[kind].oldestAgeSeconds, group.ageSeconds);
       }
-      const byUser = new Map<UserFigures, ProcessInfo[]>();
       for (const p of group.processes) {
         const f = of(p.pid);
         if (!f) continue;
-        f[kind].processes++;
-        f[kind].residentBytes += bytesOf(p);
-        let list = byUser.get(f);
-        if (!list) byUser.set(f, (list = []));
-        list.push(p);
-      }
-      for (const [f, processes] of byUser) {
-        const cost = costTotals(processes);
-        f[kind].pssBytes += cost.pssBytes;
-        f[kind].cpuCores += cost.cpuPercent / 100;
-        f[kind].spinning += cost.spinning;
+        const k = f[kind];
+        k.processes++;
+        k.residentBytes += bytesOf(p);
+        // As costTotals adds them up: PSS, RSS where PSS could not be read.
+        k.pssBytes += p.cost?.pssBytes ?? bytesOf(p);
+        k.cpuCores += (p.cost?.cpuPercent ?? 0) / 100;
+        if (p.cost?.spinning) k.spinning++;
       }
     }
   }
