@@ -119,7 +119,14 @@ const here = worker(fileURLToPath(new URL('..', import.meta.url)));
 const against = AGAINST ? worker(AGAINST) : undefined;
 await here.ready();
 if (against) await against.ready();
-if (against) console.log(`against: the build in ${AGAINST} (${execFileSync('git', ['-C', AGAINST, 'log', '-1', '--format=%h %cd', '--date=short']).toString().trim()}), each build's watch scan in a process of its own, alternating, ${GAP_MS} ms idle between scans`);
+const commitOf = (dir) => {
+  try {
+    return execFileSync('git', ['-C', dir, 'log', '-1', '--format=%h %cd', '--date=short'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+  } catch {
+    return 'not a git checkout';
+  }
+};
+if (against) console.log(`against: the build in ${AGAINST} (${commitOf(AGAINST)}), each build's watch scan in a process of its own, alternating, ${GAP_MS} ms idle between scans`);
 console.log(`| extra processes | on the machine | C floor (stat only) | watch scan | ratio |${against ? ' against: watch scan | against: ratio |' : ''} µs a process | full snapshot | incremental snapshot | longest block in a scan (idle ref.) |`);
 console.log(`| ---: | ---: | ---: | ---: | ---: |${against ? ' ---: | ---: |' : ''} ---: | ---: | ---: | ---: |`);
 for (const size of SIZES) {

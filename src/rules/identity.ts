@@ -42,10 +42,16 @@ export type Made<T> = WeakMap<readonly object[], { items: readonly object[]; val
  */
 export function madeOf<T>(array: readonly object[], made: Made<T>, make: () => T): T {
   const known = made.get(array);
-  if (known !== undefined && known.items.length === array.length && known.items.every((item, i) => item === array[i])) return known.value;
+  if (known !== undefined && sameItems(known.items, array)) return known.value;
   const value = make();
   made.set(array, { items: array.slice(), value });
   return value;
+}
+
+function sameItems(a: readonly object[], b: readonly object[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /**
