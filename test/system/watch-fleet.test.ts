@@ -178,7 +178,9 @@ describe('every reap on the record', () => {
     const line = watch.stderr().split('\n').find((l) => l.startsWith('INFO reaped a certain leak ') && l.includes(`pid=${leak} `));
     expect(line, watch.stderr()).toMatch(new RegExp(`^INFO reaped a certain leak pid=${leak} command="sleep 641" user=root evidence=tag tag=\\S+ result=terminated signals=SIGTERM$`));
     expect(await stop(watch)).toBe(0);
-    const records = readJournal(join(env.XDG_STATE_HOME!, 'rtrack')).watchReaps;
+    const journal = readJournal(join(env.XDG_STATE_HOME!, 'rtrack'));
+    expect([journal.entries, journal.corrupt]).toEqual([[], 0]); // not a session's entry, not a corrupt line
+    const records = journal.watchReaps;
     expect(records).toEqual([expect.objectContaining({ kind: 'watch-reap', pid: leak, command: 'sleep 641', evidence: ['tag'], result: 'terminated', signals: ['SIGTERM'], user: 'root', tag: expect.any(String) })]);
   });
 });
