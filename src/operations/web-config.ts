@@ -15,7 +15,6 @@
 // What rtrack does not do is an error naming the key, never ignored: cipher_suites,
 // curve_preferences, prefer_server_cipher_suites, client_allowed_sans. `http2` is accepted and has
 // no effect (the endpoint speaks HTTP/1.1).
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import type { ServerOptions } from 'node:https';
@@ -139,7 +138,10 @@ export type Admission = (req: IncomingMessage) => Promise<401 | 403 | undefined>
  * tells which users exist.
  */
 export function admission(config: WebConfig): Admission {
-  const bcrypt = config.users ? (createRequire(import.meta.url)('bcryptjs') as typeof import('bcryptjs')) : undefined;
+  // Loaded only for a config that has users: node:crypto alone is about 1.5 MB of a long-lived process.
+  const require = createRequire(import.meta.url);
+  const bcrypt = config.users ? (require('bcryptjs') as typeof import('bcryptjs')) : undefined;
+  const { createHash, timingSafeEqual } = config.users ? (require('node:crypto') as typeof import('node:crypto')) : ({} as typeof import('node:crypto'));
   const passed = new Set<string>();
   const decoy = '$2b$10$0000000000000000000000000000000000000000000000000000.';
   return async (req) => {
