@@ -86,6 +86,21 @@ describe('rtrack watch', () => {
     expect(watch.stderr()).toContain('rtrack watch stopping signal=SIGTERM');
   });
 
+  it("Node's own figures only with --runtime-metrics; rtrack_build_info always", async () => {
+    const plain = await startWatch();
+    const without = await scrape(plain.url);
+    plain.child.kill('SIGTERM');
+    await plain.exit;
+    expect(without).toMatch(/^rtrack_build_info\{version="\d+\.\d+\.\d+\S*",node="v\d+\.\d+\.\d+"\} 1$/m);
+    expect(without).not.toMatch(/^(process|nodejs)_/m);
+    const runtime = await startWatch(['--runtime-metrics']);
+    const withThem = await scrape(runtime.url);
+    runtime.child.kill('SIGTERM');
+    await runtime.exit;
+    expect(withThem).toMatch(/^process_cpu_user_seconds_total /m);
+    expect(withThem).toMatch(/^nodejs_eventloop_lag_seconds /m);
+  });
+
   it('SIGINT stops it cleanly too', async () => {
     const watch = await startWatch();
     watch.child.kill('SIGINT');
