@@ -85,7 +85,7 @@ describe('the rtrack package', () => {
       before: false,
       imported: false,
       made: true,
-      metrics: ['createWatchMetrics', 'runMetricsText', 'startWatchServer'],
+      metrics: ['createWatchMetrics', 'readWebConfig', 'runMetricsText', 'startWatchServer'],
       parsers: ['parseCimJson', 'parsePsOutput', 'parseTasklistCsv', 'parseWmicCsv'],
       tracker: 'function',
     });
