@@ -4,7 +4,10 @@
 // driver knows what is what before anything could be reaped.
 import type { Block } from './plan.js';
 
-export const q = (s: string): string => (/^[A-Za-z0-9_./:=@%+,-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
+/** Shell text that `q` and `words` leave as it is (an expansion the shell makes: see `filler`). */
+const RAW = '\u0000';
+export const raw = (text: string): string => `${RAW}${text}`;
+export const q = (s: string): string => (s.startsWith(RAW) ? s.slice(1) : /^[A-Za-z0-9_./:=@%+,-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
 export const words = (ws: readonly string[]): string => ws.map(q).join(' ');
 
 /** A multiplexer's session name for a label: tmux turns `.` and `:` in names into `_`, screen reads `pid.name`. */
@@ -24,17 +27,18 @@ export function prelude(w: WorldPaths): string {
   ].join('\n');
 }
 
-/** A command-line filler of `bytes` bytes: a Java classpath, as `java -cp <long classpath> Main` has. */
+/**
+ * A command-line filler of `bytes` bytes (a Java classpath's length, as `java -cp <long classpath>
+ * Main` has), made by the shell that runs it: written out, several of them in one run's script would
+ * pass the kernel's bound on one argument (128 KiB) and the run could not be started (E2BIG).
+ */
 export function filler(bytes: number): string[] {
   const out: string[] = [];
   let left = bytes;
-  let n = 0;
   while (left > 0) {
-    let arg = '-Dclasspath=';
-    while (arg.length < Math.min(left, 60_000)) arg += `/opt/lib/dep-${String(++n).padStart(5, '0')}.jar:`;
-    arg = arg.slice(0, Math.min(left, 60_000));
-    out.push(arg);
-    left -= arg.length + 1;
+    const n = Math.min(left, 60_000);
+    out.push(raw(`"-Dclasspath=$(head -c ${n - 12} /dev/zero | tr '\\0' x)"`));
+    left -= n + 1;
   }
   return out;
 }
