@@ -73,7 +73,7 @@ export function checkReapOptions(name: string, options: unknown): void {
   checkOptionsObject(name, options);
   if (options === undefined) return;
   const o = options as Record<string, unknown>;
-  if (o.signal !== undefined) throw new TypeError(`${name}.signal is not an option: the first signal is ${name}.firstSignal`);
+  if (o.signal !== undefined) throw new TypeError(`${name}.signal is not an option: pass the first signal as firstSignal`);
   checkDuration(`${name}.graceMs`, o.graceMs);
   checkDuration(`${name}.killWaitMs`, o.killWaitMs);
   checkSignalName(`${name}.firstSignal`, o.firstSignal);

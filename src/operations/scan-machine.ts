@@ -3,7 +3,7 @@ import { basename } from 'node:path';
 import { cgroup2Mount, findRunGroups, RUN_GROUP_PREFIX, RunCgroup } from '../platform/cgroup.js';
 import { costTotals } from '../rules/cost.js';
 import { lookAtTable } from './table-look.js';
-import { leakCostTotals, measureCosts, type CostCache, type LeakCostTotals } from './leak-cost.js';
+import { leakCostTotals, measureCosts, type CostCache, type LeakCostTotals } from '../tracking/leak-cost.js';
 import { BlockBudget } from '../event-loop.js';
 import { platformReader } from '../platform/index.js';
 import type { PlatformReader } from '../platform/types.js';
