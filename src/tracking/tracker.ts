@@ -444,6 +444,7 @@ export class ResourceTracker {
   /**
    * The pids in the task's control group after it ended, and the group's own figures (runTracked reads
    * them): evidence `cgroup`, and the exact memory and CPU of the account.
+   * @internal
    */
   recordCgroupMembers(pids: ReadonlySet<number>, figures?: CgroupFigures): void {
     this.cgroupMembers = pids;
