@@ -160,7 +160,7 @@ export class ResourceTracker {
       this.phase = 'before';
       return undefined;
     }
-    const before = await takeSnapshot({ reader: this.getReader(), keep: this.keepPatterns, keepSharedDaemons: this.config.keepSharedDaemons, exclude: options.exclude });
+    const before = await takeSnapshot({ reader: this.getReader(), keep: this.keepPatterns, keepSharedDaemons: this.config.keepSharedDaemons, exclude: options.exclude, shared: true });
     this.requirePhase('snapshotBefore()', 'idle'); // another call made while this one read the table
     this.before = before;
     this.excluded = new Set(options.exclude ?? []);
@@ -181,7 +181,7 @@ export class ResourceTracker {
     await this.lineage?.stop();
     // Incremental: unchanged identities take their command from the before snapshot; only new
     // processes have cmdline (and, when a tag is in use, environ) read.
-    const options = { reader: this.getReader(), environment: this.taskTag !== undefined ? ('new' as const) : ('none' as const), keep: this.keepPatterns, keepSharedDaemons: this.config.keepSharedDaemons };
+    const options = { reader: this.getReader(), environment: this.taskTag !== undefined ? ('new' as const) : ('none' as const), keep: this.keepPatterns, keepSharedDaemons: this.config.keepSharedDaemons, shared: true };
     let after = await takeSnapshot({ ...options, previous: this.before });
     // A process caught between fork and exec is read again once it has had a moment to exec
     // (a task that backgrounds a kept server and exits at once): judged by what it runs.
