@@ -17,10 +17,12 @@ const holding = (mb: number, ms: number): string[] => ['-e', `const b = Buffer.a
 describe("the task's own memory", () => {
   it('two tasks at once, 10 MB and 200 MB: each report has its own figure, and the per-task threshold flags the one that grew', async () => {
     const logs = { p: memoryStream(), q: memoryStream() };
-    const config = { lineageIntervalMs: 50, taskMemoryThresholdMB: 120 };
+    // Sampled every 250 ms (the default): reading a 250 MB process's PSS takes a few ms, within the
+    // 2 % of the time the account may spend on it, so PSS is read at every sample.
+    const config = { taskMemoryThresholdMB: 120 };
     const [p, q] = await Promise.all([
-      runTracked(process.execPath, holding(10, 1200), { config, logger: createLogger({ stream: logs.p }), stdio: 'ignore' }),
-      runTracked(process.execPath, holding(200, 1200), { config, logger: createLogger({ stream: logs.q }), stdio: 'ignore' }),
+      runTracked(process.execPath, holding(10, 1600), { config, logger: createLogger({ stream: logs.p }), stdio: 'ignore' }),
+      runTracked(process.execPath, holding(200, 1600), { config, logger: createLogger({ stream: logs.q }), stdio: 'ignore' }),
     ]);
     expect(q.account?.memory.peakMB).toBeGreaterThan(195);
     expect(q.account?.memory.peakMB).toBeLessThan(320);

@@ -58,7 +58,17 @@ describe('TaskAccountant', () => {
     a.vanished('root');
     a.sample(false, [p('small', 0, 0, 20, 12)]);
     const r = a.result();
-    expect(r).toMatchObject({ samples: 4, peakRssBytes: 305 * MB, peakPssBytes: 254 * MB, lastRssBytes: 25 * MB, lastPssBytes: 16 * MB, measured: true });
+    expect(r).toMatchObject({ samples: 4, peakRssBytes: 305 * MB, peakPssBytes: 254 * MB, lastRssBytes: 25 * MB, lastPssBytes: 16 * MB, measured: true, pssAtEverySample: true });
+  });
+
+  it('a sample without PSS (its reading would cost more than its budget): the peak is RSS\'s, PSS\'s peak is of the samples that read it', () => {
+    const a = new TaskAccountant();
+    a.sample(true, [p('root', 0, 0, 5, 4)]);
+    a.sample(true, [p('root', 0, 0, 5, null), p('big', 0, 0, 300, null)], false);
+    a.sample(true, [p('root', 0, 0, 5, 4), p('small', 0, 0, 20, 12)]);
+    const r = a.result();
+    expect(r).toMatchObject({ peakRssBytes: 305 * MB, peakPssBytes: 16 * MB, lastPssBytes: 16 * MB, pssAtEverySample: false });
+    expect(taskAccount(r, undefined, { processes: 0, rssBytes: 0, pssBytes: 0 }, undefined).memory).toMatchObject({ source: 'rss', peakBytes: 305 * MB, peakPssBytes: 16 * MB });
   });
 
   it('a PSS that could not be read (another user\'s process) leaves PSS out: RSS is the figure', () => {
@@ -67,11 +77,12 @@ describe('TaskAccountant', () => {
     const account = taskAccount(a.result(), undefined, { processes: 0, rssBytes: 0, pssBytes: 0 }, undefined);
     expect(account.memory).toMatchObject({ source: 'rss', peakBytes: 13 * MB, peakRssBytes: 13 * MB });
     expect(account.memory.peakPssBytes).toBeUndefined();
+    expect(a.result().pssAtEverySample).toBe(false);
   });
 });
 
 describe('taskAccount', () => {
-  const sampled = { samples: 3, peakRssBytes: 300 * MB, peakPssBytes: 200 * MB, lastRssBytes: 0, cpuUserSeconds: 1, cpuSystemSeconds: 0.5, measured: true };
+  const sampled = { samples: 3, peakRssBytes: 300 * MB, peakPssBytes: 200 * MB, lastRssBytes: 0, cpuUserSeconds: 1, cpuSystemSeconds: 0.5, measured: true, pssAtEverySample: true };
   const none = { processes: 0, rssBytes: 0, pssBytes: 0 };
 
   it('the samples: peak by PSS, CPU from the samples', () => {
