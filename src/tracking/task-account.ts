@@ -26,8 +26,12 @@ export interface TaskAccount {
     peakBytes: number;
     /** The same in MB (of 1024 × 1024 bytes). */
     peakMB: number;
-    /** Where `peakBytes` comes from: the cgroup (`memory.peak`), or the samples' sum of PSS or of RSS. */
-    source: 'cgroup' | 'pss' | 'rss';
+    /**
+     * Where `peakBytes` comes from: the cgroup (`memory.peak`), the samples' sum of PSS or of RSS, or
+     * `none` — the task ended before its tree's first sample (a task of a few milliseconds), and
+     * there is no cgroup figure: its memory is not known (`peakBytes` 0).
+     */
+    source: 'cgroup' | 'pss' | 'rss' | 'none';
     /** The highest sampled sum of RSS (a page shared by two processes counts twice). */
     peakRssBytes: number;
     /**
@@ -51,7 +55,7 @@ export interface TaskAccount {
     seconds: number;
     userSeconds: number;
     systemSeconds: number;
-    /** `cgroup`: the run's cgroup's `cpu.stat` (exact); `samples`: the lineage's samples (a lower bound, see the README). */
+    /** `cgroup`: the run's cgroup's `cpu.stat` (exact); `samples`: the lineage's samples (a lower bound, see the README; 0 when the task ended before the first). */
     source: 'cgroup' | 'samples';
   };
   /** What the task's leaks (its orphans) still hold after it ended. */
@@ -213,7 +217,7 @@ export function taskAccount(
   leaked: TaskAccount['leaked'],
   thresholdMB: number | undefined,
 ): TaskAccount {
-  const memorySource: TaskAccount['memory']['source'] = cgroup?.memoryPeakBytes !== undefined ? 'cgroup' : sampled.pssAtEverySample ? 'pss' : 'rss';
+  const memorySource: TaskAccount['memory']['source'] = cgroup?.memoryPeakBytes !== undefined ? 'cgroup' : sampled.pssAtEverySample ? 'pss' : sampled.measured ? 'rss' : 'none';
   const peakBytes = memorySource === 'cgroup' ? cgroup!.memoryPeakBytes! : memorySource === 'pss' ? sampled.peakPssBytes! : sampled.peakRssBytes;
   const memory: TaskAccount['memory'] = {
     peakBytes,

@@ -266,6 +266,7 @@ export class ResourceTracker {
     this.requirePhase('followTask()', 'before');
     if (!this.config.enabled) return;
     const reader = this.getReader();
+    this.accountant ??= new TaskAccountant(); // the account exists even for a task that has exited already
     const status = await reader.readStatus(pid).catch(() => null);
     if (status === undefined || status?.alive === false) {
       if (mayHaveExited) return; // the task has exited already: its tag and cgroup still tell
@@ -421,12 +422,14 @@ export class ResourceTracker {
    * exact from its cgroup where runTracked gave it one), its CPU time, and what its leaks still hold
    * (PSS once `analyze()` measured it, RSS until then). Logs a WARN line once when the config's
    * `taskMemoryThresholdMB` is exceeded. Undefined when the task was not followed (`followTask()`) or
-   * where the OS tells no more than RSS of single processes (macOS, Windows). After `snapshotAfter()`.
+   * where the OS tells no more than RSS of single processes (macOS, Windows); a task that ended before
+   * its first sample has `memory.source: 'none'`. After `snapshotAfter()`.
    */
   taskAccount(): TaskAccount | undefined {
     const verdicts = this.verdicts('taskAccount()');
     const sampled = this.accountant?.result();
-    if (!sampled?.measured) return undefined;
+    // Where the OS tells no more than RSS of single processes (macOS, Windows), there is no account.
+    if (!sampled || (!sampled.measured && !this.getReader().readMemoryFootprint && this.cgroupFigures === undefined)) return undefined;
     const orphans = verdicts.orphans;
     let pss = 0;
     for (const p of orphans) pss += p.cost?.pssBytes ?? p.memoryBytes ?? 0;

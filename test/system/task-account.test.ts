@@ -28,10 +28,12 @@ describe("the task's own memory", () => {
     expect(q.account?.memory.peakMB).toBeLessThan(320);
     expect(p.account?.memory.peakMB).toBeGreaterThan(5);
     expect(p.account?.memory.peakMB).toBeLessThan(100);
-    expect(q.account?.memory).toMatchObject({ source: 'pss', thresholdMB: 120, exceeded: true });
+    // PSS where reading it stayed within its budget (on a loaded machine it may not): RSS otherwise.
+    expect(['pss', 'rss']).toContain(q.account?.memory.source);
+    expect(q.account?.memory).toMatchObject({ thresholdMB: 120, exceeded: true });
     expect(p.account?.memory).toMatchObject({ thresholdMB: 120, exceeded: false });
     expect(q.account!.memory.peakRssBytes).toBeGreaterThanOrEqual(q.account!.memory.peakPssBytes!);
-    expect(logs.q.lines.filter((l) => l.startsWith('WARN task memory exceeded threshold'))).toEqual([expect.stringMatching(/^WARN task memory exceeded threshold peak_mb=\d+\.\d threshold_mb=120 source=pss tag=rt3\./)]);
+    expect(logs.q.lines.filter((l) => l.startsWith('WARN task memory exceeded threshold'))).toEqual([expect.stringMatching(/^WARN task memory exceeded threshold peak_mb=\d+\.\d threshold_mb=120 source=(pss|rss) tag=rt3\./)]);
     expect(logs.p.lines.some((l) => l.includes('task memory exceeded'))).toBe(false);
     // The seed's machine-wide figures stay what they were: the same name, the whole machine.
     for (const r of [p, q]) expect(r.memoryDeltaMB).toBeCloseTo((r.after!.totalMemoryBytes - r.before!.totalMemoryBytes) / 1024 / 1024, 6);
@@ -73,8 +75,15 @@ describe("the task's own CPU time", () => {
       const seconds = [...out.matchAll(/(\d+)m([\d.]+)s/g)].reduce((sum, m) => sum + Number(m[1]) * 60 + Number(m[2]), 0);
       expect(seconds).toBeGreaterThan(0.1);
       expect(report.account?.cpu.source).toBe(cgroup === 'auto' && report.cgroup ? 'cgroup' : 'samples');
-      // Samples miss at most the last interval before the exit; /proc counts in 10 ms ticks.
-      expect(Math.abs(report.account!.cpu.seconds - seconds)).toBeLessThan(0.1);
+      if (report.account!.cpu.source === 'cgroup') {
+        // Exact, but for /proc's and the shell's 10 ms ticks.
+        expect(Math.abs(report.account!.cpu.seconds - seconds)).toBeLessThan(0.06);
+      } else {
+        // A lower bound: it misses what was used after the last sample (50 ms apart, more when the
+        // machine is busy), never more than there was.
+        expect(report.account!.cpu.seconds).toBeLessThan(seconds + 0.05);
+        expect(report.account!.cpu.seconds).toBeGreaterThan(seconds - 0.25);
+      }
       expect(report.account!.cpu.userSeconds + report.account!.cpu.systemSeconds).toBeCloseTo(report.account!.cpu.seconds, 2);
     });
   }
@@ -86,5 +95,13 @@ describe('what its leaks still hold', () => {
     for (const p of report.orphans) await jar.adopt(p.pid);
     expect(report.account?.leaked).toEqual({ processes: 1, rssBytes: report.orphans[0]!.memoryBytes, pssBytes: report.orphans[0]!.cost!.pssBytes });
     expect(report.account!.leaked.pssBytes).toBeGreaterThan(0);
+  });
+
+  it('a task that ends before its first sample still has an account: its memory unknown (source none), its cgroup CPU exact', async () => {
+    const report = await runTracked('true', [], { logger: silentLogger, stdio: 'ignore' });
+    expect(report.account).toBeDefined();
+    if (report.account!.samples === 0) expect(report.account!.memory).toMatchObject({ source: 'none', peakBytes: 0 });
+    if (report.cgroup) expect(report.account!.cpu.source).toBe('cgroup');
+    expect(report.account!.leaked).toEqual({ processes: 0, rssBytes: 0, pssBytes: 0 });
   });
 });
