@@ -185,8 +185,12 @@ export class ResourceTracker {
     let after = await takeSnapshot({ ...options, previous: this.before });
     // A process caught between fork and exec is read again once it has had a moment to exec
     // (a task that backgrounds a kept server and exits at once): judged by what it runs.
+    // Not what other runs of this host are starting now (tasks run at once): this process's own
+    // children (the task has exited) and processes carrying another run's tag are never this task's.
+    const host = this.getReader().selfIdentity().pid;
+    const mayBeOurs = (p: ProcessInfo): boolean => p.ppid !== host && !this.isAnotherRunsTag(p.taskTag);
     for (let round = 0; round < SETTLE_ROUNDS; round++) {
-      const unsettled = unsettledProcesses(this.before ?? after, after);
+      const unsettled = unsettledProcesses(this.before ?? after, after).filter(mayBeOurs);
       if (unsettled.length === 0) break;
       await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
       after = await takeSnapshot({ ...options, previous: after, reread: new Set(unsettled.map((p) => p.pid)) });
@@ -344,7 +348,7 @@ export class ResourceTracker {
         mine.push(p);
         continue;
       }
-      if (p.taskTag !== undefined && p.taskTag !== '' && p.taskTag !== this.taskTag && parseTaskTag(p.taskTag)) continue; // another run's, by its tag
+      if (this.isAnotherRunsTag(p.taskTag)) continue; // another run's, by its tag
       const group = reader.readCgroup?.(p.pid);
       const groupName = group?.slice(group.lastIndexOf('/') + 1);
       if (groupName?.startsWith(RUN_GROUP_PREFIX) && groupName !== `${RUN_GROUP_PREFIX}${this.taskTag}`) continue; // in another run's cgroup
@@ -361,6 +365,11 @@ export class ResourceTracker {
       mine.push(p);
     }
     return mine;
+  }
+
+  /** A task tag that is not this run's (and not the empty keep marker). */
+  private isAnotherRunsTag(tag: string | undefined): boolean {
+    return tag !== undefined && tag !== '' && tag !== this.taskTag && parseTaskTag(tag) !== undefined;
   }
 
   /**

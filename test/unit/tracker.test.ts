@@ -163,4 +163,22 @@ describe('ResourceTracker lifecycle (seed usage flow)', () => {
     const warn = out.lines.map((l) => JSON.parse(l)).find((o) => o.level === 40);
     expect(warn).toMatchObject({ msg: 'orphaned processes detected', count: 1 });
   });
+
+  it("what other runs of the host start meanwhile is not waited for (tasks at once: each run's after snapshot waited 3 × 40 ms for another's fork to exec)", async () => {
+    const otherTag = 'rt3.4242.7.0.beef';
+    const reader = fakeReader([
+      base,
+      [
+        ...base,
+        { pid: 900, ppid: 4242, command: 'node orchestrator.js', rssMB: 0 }, // the host's next task, between fork and exec
+        { pid: 901, ppid: 100, command: 'bash', task: otherTag }, // another run's fork of its shell, not exec'd yet
+      ],
+    ]);
+    const tracker = new ResourceTracker({}, undefined, { reader });
+    await tracker.snapshotBefore();
+    tracker.taskEnv({});
+    await tracker.snapshotAfter();
+    expect(reader.reads).toBe(2); // no reading again
+    tracker.reset();
+  });
 });
