@@ -20,6 +20,18 @@ export default defineConfig({
         },
       },
       {
+        // The torture suite's quick mode (test/torture/): generated worlds, each in namespaces of its
+        // own (so it sees no other test's processes), about a minute; after the system tests.
+        test: {
+          name: 'torture',
+          include: ['test/torture/**/*.test.ts'],
+          fileParallelism: false,
+          testTimeout: 120_000,
+          hookTimeout: 60_000,
+          sequence: { groupOrder: 2 },
+        },
+      },
+      {
         // Slow: thousands of real processes. Runs after the others (CI runs it too).
         test: {
           name: 'scale',
@@ -27,7 +39,7 @@ export default defineConfig({
           fileParallelism: false,
           testTimeout: 180_000,
           hookTimeout: 60_000,
-          sequence: { groupOrder: 2 },
+          sequence: { groupOrder: 3 },
         },
       },
     ],

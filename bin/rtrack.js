@@ -4,36 +4,6 @@
 'use strict';
 const { closeSync, existsSync, readFileSync } = require('node:fs');
 const { join } = require('node:path');
-const { isatty } = require('node:tty');
-
-// A stream that broke — `rtrack snapshot | head` closed the pipe (EPIPE), the terminal hung up
-// (EIO, an SSH session dropped) — goes quiet: later writes to it are dropped, and the work goes on
-// (a task under `rtrack run` may still be running, and its report and reaping must still happen).
-// The other stream is untouched.
-for (const stream of [process.stdout, process.stderr]) {
-  stream.on('error', (err) => {
-    stream.write = () => true;
-    if (err.code !== 'EPIPE' && err.code !== 'EIO') {
-      const other = stream === process.stdout ? process.stderr : process.stdout;
-      other.write(`rtrack: cannot write to ${stream === process.stdout ? 'stdout' : 'stderr'}: ${err.message}\n`);
-    }
-  });
-}
-
-// Node 20 restores each stdio terminal's modes at exit and aborts (SIGABRT, the exit status lost)
-// when the terminal has hung up (nodejs/node#51519, fixed in later Node versions). A descriptor
-// that was a terminal and no longer answers as one is closed first: Node skips closed descriptors.
-const terminals = [0, 1, 2].filter((fd) => isatty(fd));
-process.on('exit', () => {
-  for (const fd of terminals) {
-    if (isatty(fd)) continue;
-    try {
-      closeSync(fd);
-    } catch {
-      // already closed
-    }
-  }
-});
 
 const argv = process.argv.slice(2);
 const done = (code) => {
@@ -51,8 +21,10 @@ const notBuilt = (err, ...files) =>
 // Two paths that must start fast load neither the option parser nor any other command: the
 // version, and the hooks an agent runs inside its own start-up and end (`session start|end` with
 // only the options the hooks are installed with). Anything else goes through the full CLI.
-const hookOptions = /^--(agent|pid|config)$/;
+const hookOptions = /^--(agent|pid|parent|config)$/;
+const pidOption = (name) => !argv.includes(name) || /^[1-9][0-9]{0,9}$/.test(argv[argv.indexOf(name) + 1]); // another is checked by the full CLI
 if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
+  prepareStreams();
   process.stdout.write(`${JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')).version}\n`);
 } else if (
   argv[0] === 'session' &&
@@ -60,7 +32,8 @@ if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
   argv.length % 2 === 0 &&
   argv.slice(2).every((a, i) => (i % 2 === 0 ? hookOptions.test(a) : !a.startsWith('-'))) &&
   argv.includes('--agent') &&
-  (!argv.includes('--pid') || /^[1-9][0-9]{0,9}$/.test(argv[argv.indexOf('--pid') + 1])) // another --pid is checked by the full CLI
+  pidOption('--pid') &&
+  pidOption('--parent')
 ) {
   const option = (name) => {
     const i = argv.indexOf(name);
@@ -76,10 +49,12 @@ if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
     return;
   }
   const { sessionStart, sessionEnd } = command;
-  // opencode's plugin passes --pid (the opencode process it runs in)
-  const options = { agent: option('--agent'), config: option('--config'), ...(argv.includes('--pid') ? { pid: Number(option('--pid')) } : {}) };
+  // opencode's plugin passes --pid (the opencode process it runs in); the hooks, --parent "$PPID"
+  const options = { agent: option('--agent'), config: option('--config') };
+  for (const name of ['pid', 'parent']) if (argv.includes(`--${name}`)) options[name] = Number(option(`--${name}`));
   (argv[1] === 'start' ? sessionStart(options) : sessionEnd(options)).then(done, failed);
 } else {
+  prepareStreams();
   // With the code cache `npm run build` made for it, once src/cli/code-cache.ts has found it sound:
   // about 10 ms less to start.
   let main;
@@ -92,4 +67,37 @@ if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
     process.exitCode = 1;
   }
   main?.(argv).then(done, failed);
+}
+
+/** The full CLI's streams and terminals (the hooks' path needs neither: it writes nothing when all is well). */
+function prepareStreams() {
+  // A stream that broke — `rtrack snapshot | head` closed the pipe (EPIPE), the terminal hung up
+  // (EIO, an SSH session dropped) — goes quiet: later writes to it are dropped, and the work goes on
+  // (a task under `rtrack run` may still be running, and its report and reaping must still happen).
+  // The other stream is untouched.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err) => {
+      stream.write = () => true;
+      if (err.code !== 'EPIPE' && err.code !== 'EIO') {
+        const other = stream === process.stdout ? process.stderr : process.stdout;
+        other.write(`rtrack: cannot write to ${stream === process.stdout ? 'stdout' : 'stderr'}: ${err.message}\n`);
+      }
+    });
+  }
+
+  // Node 20 restores each stdio terminal's modes at exit and aborts (SIGABRT, the exit status lost)
+  // when the terminal has hung up (nodejs/node#51519, fixed in later Node versions). A descriptor
+  // that was a terminal and no longer answers as one is closed first: Node skips closed descriptors.
+  const { isatty } = require('node:tty');
+  const terminals = [0, 1, 2].filter((fd) => isatty(fd));
+  process.on('exit', () => {
+    for (const fd of terminals) {
+      if (isatty(fd)) continue;
+      try {
+        closeSync(fd);
+      } catch {
+        // already closed
+      }
+    }
+  });
 }

@@ -24,10 +24,25 @@ export interface ProcessInfo {
   taskTag?: string;
   /** Why the process is declared to outlive its task: the environment marker, a configured keep pattern, or a shared per-user daemon. */
   keepReason?: KeepReason;
-  /** The command line as read (arguments joined by spaces, first 4 KiB): what keep patterns and `--match` are matched against. */
+  /** The command line as read (arguments joined by spaces): what keep patterns and `--match` are matched against. The first 4 KiB, unless it was read whole for a verdict. */
   commandLine?: string;
-  /** Its environment was to be read but could not be (another user's process): it carries no known tag, and is never a certain leak. */
+  /**
+   * Only the first 4 KiB of the command line were read: whether a keep pattern matches the rest is
+   * not known, so it is never a certain leak, and the gate refuses it, until it is read whole.
+   */
+  commandLineTruncated?: boolean;
+  /** The name of the file it runs (Linux `/proc/[pid]/exe`), whatever its title says; absent where unreadable or not read. */
+  executable?: string;
+  /** Its environment was to be read but could not be (another user's process), or not whole (`environmentProblem`): it carries no known tag or marker, and is never a certain leak. */
   environmentUnreadable?: boolean;
+  /** Why an environment that was read is no evidence: `truncated` (longer than 4 MiB) or `garbled` (overwritten by a title rewrite). */
+  environmentProblem?: 'truncated' | 'garbled';
+  /**
+   * Its environment was overwritten by a title rewrite, and what it carries (tag, markers, keep) is
+   * its parent's, this pid: the same program, which passed its environment on (Chromium's zygote
+   * and renderers, a server's workers).
+   */
+  environmentFrom?: number;
   /** The agent session that started it (its environment's markers: CLAUDE_CODE_SESSION_ID, …), when read. */
   agent?: AgentMarker;
   /** Every agent session it carries the markers of, when more than one agent's are set (agents nest); `agent` is the first. */
@@ -151,6 +166,14 @@ export type Evidence = 'tag' | 'lineage' | 'agent' | 'cgroup' | 'heuristic';
 /** A process in a verdict, with the evidence for it. */
 export interface AttributedProcess extends ProcessInfo {
   evidence: Evidence[];
+  /**
+   * Why it is at most a suspect although it carries what would attribute it: what it carries was not
+   * read whole (`unreadable`: its environment cut or overwritten by a title, its command line cut),
+   * or is a shared host's (a terminal multiplexer's server, or a pane carrying only the server's).
+   */
+  suspectBecause?: string;
+  /** Why it is kept when its own keep reason does not say: in the pipeline of a kept process, below one, or recorded by the run that kept it. */
+  keepBecause?: string;
   /** What it costs (read for the processes a verdict reports, where the OS tells). */
   cost?: LeakCost;
   /**
@@ -210,6 +233,11 @@ export interface LineageRecord extends ProcessIdentity {
   keep?: boolean;
   /** An agent process born in the tree (the session follower records it, but not what runs below it). */
   agent?: boolean;
+  /**
+   * A terminal multiplexer's server (tmux, screen, …) born in the tree: a host shared by every client
+   * of its socket, so what runs in it is not adopted through it (any session or person may have asked for a pane).
+   */
+  host?: boolean;
   /**
    * The session its agent ran when it was seen, when the agent has moved on to another since
    * (`/clear`): what it left belongs to that session, which may go on elsewhere (resumed).

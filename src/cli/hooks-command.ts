@@ -10,7 +10,7 @@ import { basename, dirname, join, relative, resolve } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { configTextWithReap, loadConfigFile, parseConfigFile, userConfigPath } from '../config.js';
 import { ConfigError } from '../errors.js';
-import { packageFile, stateDirectory } from '../files.js';
+import { packageFile, stateDirectory, stateDirectoryDistrust } from '../files.js';
 import { followerStartProblem, runningFollower } from '../operations/agent-sessions.js';
 import {
   agentWithAlias,
@@ -24,7 +24,9 @@ import {
   NO_HOOKS,
   PLUGIN_AGENTS,
   rtrackHooks,
+  SAID_GONE,
   sharedEntryProblem,
+  transientInstallProblem,
   uninstallEdits,
   withoutRtrackHooks,
   type HookAgent,
@@ -37,6 +39,7 @@ import { applyJsonTextEdit, lostComments } from '../rules/json-text-edits.js';
 import { OPENCODE_PLUGIN_DIRECTORY, OPENCODE_PLUGIN_FILE, opencodePluginText, parseOpencodePlugin } from '../rules/opencode-plugin.js';
 import { checkReplaceable, FileRefused, readSmallFile, replaceFileText, resolveTarget, type ReplaceOptions, type ReplaceResult } from '../settings-file.js';
 import { UsageError } from './common.js';
+import { forgetSaid } from './said-once.js';
 
 const RTRACK_BIN = packageFile('bin/rtrack.js');
 
@@ -53,6 +56,8 @@ export interface HooksOptions {
   reap?: boolean;
   /** install: name rtrack, Node or the config even where others could put their own file in their place. */
   allowSharedPath?: boolean;
+  /** uninstall: keep no backup of the settings (`rtrack uninstall` removes rtrack's backups). */
+  noBackup?: boolean;
 }
 
 /** The agent named (or its command's name), when rtrack installs hooks (opencode: its plugin) for it; else one line saying why not (exit 2). */
@@ -394,9 +399,10 @@ async function followerConfig(config: string | undefined): Promise<{ text: strin
 }
 
 /**
- * For `rtrack sessions`: whether the follower reaps and which config it reads, in words, one line
- * for each config the installed hooks name (the user's settings files and this project's): their
- * --config, else the per-user config. Without hooks no session is followed: say how to start.
+ * For `rtrack sessions` and `hooks status`: whether the follower reaps and which config it reads,
+ * in words, one line for each config the installed hooks and opencode plugins that still run name
+ * (the user's settings files and this project's): their --config, else the per-user config.
+ * Without hooks no session is followed: say how to start.
  */
 export async function followerConfigLines(): Promise<string[]> {
   const configs = new Map<string | undefined, Set<string>>(); // config (undefined: the per-user one) → agents whose hooks name it
@@ -417,6 +423,12 @@ export async function followerConfigLines(): Promise<string[]> {
       }
     }
   }
+  for (const path of new Set([opencodePluginPath(undefined), resolve('.opencode', OPENCODE_PLUGIN_DIRECTORY, OPENCODE_PLUGIN_FILE)])) {
+    const read = readSmallFile(path);
+    const plugin = read && !('problem' in read) ? parseOpencodePlugin(read.text) : undefined;
+    if (!plugin || staleBecause({ ...plugin, subcommand: 'start', agent: 'opencode', form: 'detached' })) continue;
+    configs.set(plugin.config, (configs.get(plugin.config) ?? new Set<string>()).add('opencode'));
+  }
   if (configs.size === 0) return ['no agent hooks are installed, so no session is followed: `rtrack hooks install claude --reap` follows every Claude Code session and reaps what each one leaves'];
   const lines: string[] = [];
   for (const [config, agents] of configs) {
@@ -428,6 +440,8 @@ export async function followerConfigLines(): Promise<string[]> {
 
 export async function hooksInstall(name: string, options: HooksOptions): Promise<number> {
   const agent = hookAgent(name);
+  const transient = transientInstallProblem(RTRACK_BIN);
+  if (transient) throw new UsageError(`hooks: ${transient}`);
   const userConfig = userConfigPath();
   if (options.reap && options.config !== undefined) {
     throw new UsageError(`hooks: --reap turns reaping on in ${userConfig}, which the follower does not read when the hooks name --config ${options.config}: set sessions: reap: true under diagnostics.resource_tracking there instead`);
@@ -468,6 +482,7 @@ async function installHooks(agent: HookAgent, options: HooksOptions, config: { c
     const where = result.target === path ? path : `${path} (a link to ${result.target})`;
     process.stdout.write(`rtrack: ${had > 0 ? 'updated' : 'installed'} the ${agent} SessionStart and SessionEnd hooks in ${where}${result.backup ? `; the previous file is ${result.backup}` : ''}\n`);
   }
+  forgetSaid(SAID_GONE); // a hook that finds rtrack gone again says so again
   const off = turnedOffNote(agent, [path, userSettings(agent)]);
   if (off) process.stdout.write(`${off}\n`);
   await reapingAfterInstall(agent, options, config);
@@ -603,7 +618,7 @@ async function pluginStatusOf(path: string): Promise<string> {
   const { text } = read;
   const plugin = parseOpencodePlugin(text);
   if (!plugin) return "not rtrack's plugin (a file of that name that rtrack did not write, or an edited copy)";
-  const stale = staleBecause({ ...plugin, subcommand: 'start', agent: 'opencode', guarded: true });
+  const stale = staleBecause({ ...plugin, subcommand: 'start', agent: 'opencode', form: 'detached' });
   const unsafe = unsafeNote([plugin]);
   if (stale) return `rtrack's plugin, stale: it no longer runs rtrack, ${stale}; \`rtrack hooks install opencode\` repairs it${unsafe}`;
   const notes: string[] = [];
@@ -628,13 +643,42 @@ export async function hooksUninstall(name: string, options: HooksOptions): Promi
     process.stdout.write(next === undefined ? `rtrack: no rtrack hooks in ${path}\n` : `rtrack: dry run — ${path} would become:\n${next}${next.endsWith('\n') ? '' : '\n'}`);
     return 0;
   }
-  const result = changeSettings(path, edit);
+  const result = changeSettings(path, edit, { backup: !options.noBackup });
   if (!result.changed) {
     process.stdout.write(`rtrack: no rtrack hooks in ${path}\n`);
     return 0;
   }
   process.stdout.write(`rtrack: removed rtrack's hooks from ${path}${result.backup ? `; the previous file is ${result.backup}` : ''}\n`);
   return 0;
+}
+
+/**
+ * For `rtrack uninstall`: each agent's hook files — the user's (each agent's user settings,
+ * opencode's plugin) and this project's — with rtrack's hooks in each: how many (a plugin is one),
+ * or why the file cannot be read. Files that do not exist are left out.
+ */
+export function hookFiles(): { agent: HookAgent | PluginAgent; path: string; project: boolean; hooks: number | string }[] {
+  const files: { agent: HookAgent | PluginAgent; path: string; project: boolean; hooks: number | string }[] = [];
+  for (const agent of HOOK_AGENTS) {
+    const { directory, projectFiles, comments } = HOOK_AGENT_SETTINGS[agent];
+    for (const path of new Set([userSettings(agent), ...projectFiles.map((f) => resolve(directory, f))])) {
+      const read = readSmallFile(path);
+      if (read === undefined) continue;
+      let hooks: number | string;
+      try {
+        hooks = 'problem' in read ? read.problem : rtrackHooks(parseSettings(path, read.text, comments)).length;
+      } catch (err) {
+        hooks = err instanceof UnusableSettings ? err.why : 'not valid JSON';
+      }
+      files.push({ agent, path, project: path !== userSettings(agent), hooks });
+    }
+  }
+  for (const path of new Set([opencodePluginPath(undefined), resolve('.opencode', OPENCODE_PLUGIN_DIRECTORY, OPENCODE_PLUGIN_FILE)])) {
+    const read = readSmallFile(path);
+    if (read === undefined) continue;
+    files.push({ agent: 'opencode', path, project: path !== opencodePluginPath(undefined), hooks: 'problem' in read ? read.problem : parseOpencodePlugin(read.text) ? 1 : 0 });
+  }
+  return files;
 }
 
 /** One settings file's state for `hooks status`: installed (which events), stale, no rtrack hooks, no such file, not valid JSON. */
@@ -660,7 +704,8 @@ async function statusOf(path: string, agent: HookAgent | undefined): Promise<str
   const unsafe = unsafeNote(found.map((h) => h.command));
   if (stale.length > 0) return `${agents} hooks stale (${events.join(', ')}): they no longer run, ${stale.join(', ')}; \`rtrack hooks install ${found[0]!.command.agent}\` repairs them${offNote}${unsafe}`;
   const notes: string[] = [];
-  if (found.some((h) => !h.command.guarded)) notes.push(`an earlier form that fails loudly once rtrack is removed: \`rtrack hooks install ${found[0]!.command.agent}\` updates it`);
+  if (found.some((h) => h.command.form === 'bare')) notes.push(`an earlier form that fails loudly once rtrack is removed: \`rtrack hooks install ${found[0]!.command.agent}\` updates it`);
+  else if (found.some((h) => h.command.form === 'guarded')) notes.push(`an earlier form that has the agent wait for Node at each session's start and end: \`rtrack hooks install ${found[0]!.command.agent}\` updates it`);
   const others = [...new Set(found.map((h) => h.command.bin).filter((bin) => bin !== RTRACK_BIN))];
   if (others.length > 0) notes.push(`they run ${others.join(', ')}`);
   const configs = [...new Set(found.map((h) => h.command.config).filter((c) => c !== undefined))];
@@ -692,11 +737,14 @@ export async function hooksStatus(options: HooksOptions): Promise<number> {
     lines.push(`  ${path}: ${await pluginStatusOf(path)}`);
   }
   for (const [agent, why] of Object.entries(NO_HOOKS)) lines.push(`${agent}: ${why}`);
-  lines.push(`config of hooks installed without --config: ${(await followerConfig(undefined)).text}`);
+  lines.push(...(await followerConfigLines())); // read now: after an uninstall, no hooks and no config they would read
   const state = stateDirectory();
   const follower = await runningFollower(state);
   const failed = follower ? undefined : followerStartProblem(state);
-  lines.push(`follower: ${follower ? `running (pid ${follower.pid})` : 'not running'}; state in ${state}${failed ? `; the last one could not start (${failed.at}): ${failed.message}` : ''}`);
+  const distrust = stateDirectoryDistrust(state);
+  lines.push(
+    `follower: ${follower ? `running (pid ${follower.pid})` : 'not running'}; state in ${state}${distrust ? `; ${distrust}: the hooks do nothing until it is fixed` : ''}${failed ? `; the last one could not start (${failed.at}): ${failed.message}` : ''}`,
+  );
   process.stdout.write(`${lines.join('\n')}\n`);
   return 0;
 }

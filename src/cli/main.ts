@@ -7,6 +7,7 @@ import { userConfigPath, type ConfigScope } from '../config.js';
 import { ConfigError } from '../errors.js';
 import { packageFile } from '../files.js';
 import { SHARED_DAEMONS } from '../rules/patterns.js';
+import { helpText } from './help-text.js';
 import { collect, formatDuration, parseCount, parseDuration, parseGrace, parseNonNegativeNumber, parsePid, parsePort, UsageError } from './common.js';
 // Each command's module is loaded when that command runs: `rtrack --version` or a hook's
 // `rtrack session start` never pays for the others (prom-client is loaded by watch alone).
@@ -76,13 +77,13 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .hook('preAction', (_program, command) => rejectSeparatorAsValue(command))
     .addHelpText(
       'after',
-      `
+      helpText(`
 Examples:
   rtrack run --reap -- claude          run an agent session, then remove what it leaked
   rtrack scan                          what earlier sessions left on this machine
   rtrack hooks install claude --reap   follow every Claude Code session, and reap what each one leaves
   rtrack watch --port 9464             serve leak metrics to Prometheus
-  rtrack demo                          see a leak found and cleaned up`,
+  rtrack demo                          see a leak found and cleaned up`),
     );
 
   logOptions(
@@ -106,7 +107,7 @@ Examples:
   )
     .addHelpText(
       'after',
-      `
+      helpText(`
 Exit status: the command's own; 128+n when it died of signal n; when it succeeded, 4 if tracking
 failed (the report's error says what) and 3 with --fail-on-orphans if it left orphans; 2 for a
 usage or config error; 127 when the command is not found and 126 when it cannot be executed.
@@ -118,7 +119,7 @@ reaped; config keep_shared_daemons: false turns this off, keep: extends it):
 Examples:
   rtrack run -- npx -y @playwright/mcp
   rtrack run --reap --report run.json -- claude -p "fix the tests"
-  rtrack run --threshold 500 --fail-on-orphans -- ./agent-task.sh`,
+  rtrack run --threshold 500 --fail-on-orphans -- ./agent-task.sh`),
     )
     .action(async (commandLine: string[], options: RunOptions) => {
       setExit((await (await import('./run-command.js')).executeRun(commandLine, options)).exitCode);
@@ -130,7 +131,7 @@ Examples:
     .option('--json', 'print the ProcessSnapshot as JSON')
     .addOption(new Option('--sort <key>', 'sort by pid or memory').choices(['pid', 'memory']).default('pid'))
     .option('--mcp', 'only MCP/browser processes')
-    .addHelpText('after', '\nExamples:\n  rtrack snapshot --mcp --sort memory\n  rtrack snapshot --json > before.json')
+    .addHelpText('after', helpText('\nExamples:\n  rtrack snapshot --mcp --sort memory\n  rtrack snapshot --json > before.json'))
     .action(async (options: SnapshotOptions) => {
       setExit(await (await import('./snapshot-command.js')).snapshotCommand(options));
     });
@@ -148,7 +149,7 @@ Examples:
     .option('--port <port>', 'who holds this TCP/UDP port: a leak, a suspect, or neither (exit 1 when nothing listens on it)', parsePort)
     .addHelpText(
       'after',
-      `
+      helpText(`
 Exit status: 0; 1 when --match names suspected trees but --yes is missing (nothing is signalled),
 or when nothing listens on the --port asked about; 2 for a usage or config error.
 
@@ -160,7 +161,7 @@ Examples:
   rtrack scan --all --json
   rtrack scan --reap
   rtrack scan --reap --match 'mcp-server-playwright' --yes
-  rtrack scan --port 3000`,
+  rtrack scan --port 3000`),
     )
     .action(async (options: ScanCommandOptions) => {
       setExit(await (await import('./scan-command.js')).scanCommand(options));
@@ -177,7 +178,7 @@ Examples:
       .addOption(durationOption('--linger <duration>', 'with --reap: how long a leak must stay certain before it is reaped, e.g. 2m', parseDuration, 60_000))
       .addOption(graceOption('with --reap: time between SIGTERM and SIGKILL')),
   )
-    .addHelpText('after', '\nSIGTERM or SIGINT stops it cleanly (exit 0).\n\nExamples:\n  rtrack watch\n  rtrack watch --host 0.0.0.0 --port 9464 --interval 30s\n  rtrack watch --reap --linger 2m        on a CI runner or a shared dev box nobody watches')
+    .addHelpText('after', helpText('\nSIGTERM or SIGINT stops it cleanly (exit 0).\n\nExamples:\n  rtrack watch\n  rtrack watch --host 0.0.0.0 --port 9464 --interval 30s\n  rtrack watch --reap --linger 2m        on a CI runner or a shared dev box nobody watches'))
     .action(async (options: WatchOptions) => {
       setExit(await (await import('./watch-command.js')).watchCommand(options));
     });
@@ -196,7 +197,7 @@ Examples:
     .option('--allow-shared-path', "install even when rtrack, Node or the config is where others could put their own file (a directory writable by others, such as /tmp, or another user's): the hooks would run it as you")
     .addHelpText(
       'after',
-      `
+      helpText(`
 The follower the hooks start reads --config when the hooks were installed with one, else the
 per-user config, $XDG_CONFIG_HOME/rtrack/config.yaml (else ~/.config/rtrack/config.yaml), when it
 exists, else the defaults (reaping off). rtrack reads only this part of a config file:
@@ -204,13 +205,14 @@ exists, else the defaults (reaping off). rtrack reads only this part of a config
   diagnostics:
     resource_tracking:
       sessions:
-        reap: true         # reap what an agent session that is over left running
+        reap: true         # reap what an ended agent session left running
         linger_ms: 3000
 
 A --config file from which rtrack would read nothing, or with unknown keys, is refused (exit 2).
 
-The hooks run bin/rtrack.js, Node and the config by absolute path. Install refuses (exit 2) when
-another user could put their own file there: the file or a directory above it is writable by
+The hooks run bin/rtrack.js, Node and the config by absolute path. Install refuses (exit 2) an
+rtrack run by npx (npm empties its cache when it likes; install it with npm install -g rtrack), and
+when another user could put their own file there: the file or a directory above it is writable by
 others (/tmp too: a checkout tried there and removed leaves its path to anyone) or is another
 user's. Install rtrack where only you and root can write, or give --allow-shared-path.
 
@@ -222,7 +224,7 @@ Examples:
   rtrack hooks install claude-code --reap
   rtrack hooks install gemini --settings .gemini/settings.json --dry-run
   rtrack hooks install claude --config ~/work/rtrack.yaml
-  rtrack hooks install opencode --reap`,
+  rtrack hooks install opencode --reap`),
     )
     .action(async (agent: string, options: HooksOptions) => setExit(await (await hooksCommand()).hooksInstall(agent, options)));
   hooks
@@ -231,13 +233,13 @@ Examples:
     .argument('<agent>', hookAgents)
     .option('--settings <file>', settingsFile)
     .option('--dry-run', 'print the settings as they would become, change nothing')
-    .addHelpText('after', '\nExamples:\n  rtrack hooks uninstall claude-code\n  rtrack hooks uninstall gemini')
+    .addHelpText('after', helpText('\nExamples:\n  rtrack hooks uninstall claude-code\n  rtrack hooks uninstall gemini'))
     .action(async (agent: string, options: HooksOptions) => setExit(await (await hooksCommand()).hooksUninstall(agent, options)));
   hooks
     .command('status')
     .description("every agent's settings files, the user's and this project's: rtrack's hooks installed (which events), stale, or not; and whether the follower runs")
     .option('--settings <file>', 'another settings file to look at')
-    .addHelpText('after', '\nExample:\n  rtrack hooks status')
+    .addHelpText('after', helpText('\nExample:\n  rtrack hooks status'))
     .action(async (options: HooksOptions) => setExit(await (await hooksCommand()).hooksStatus(options)));
 
   const session = program.command('session').description('what the hooks run (not for people): register a session, record its end, follow sessions');
@@ -245,19 +247,20 @@ Examples:
     c
       .requiredOption('--agent <name>', 'the agent whose hook this is (claude-code, gemini-cli, opencode, or their commands\' names)')
       .option('--pid <pid>', 'the agent process (default: for claude-code the one CLAUDE_PID names, checked; else the hook\'s nearest ancestor that is not a shell); gemini-cli\'s and opencode\'s must be theirs by its command line', parsePid)
+      .option('--parent <pid>', 'the process that ran the hook\'s shell (the installed hooks pass "$PPID": rtrack runs detached, after that shell has exited)', parsePid)
       .option('-c, --config <file>', 'the YAML config the follower uses');
   agentOption(session.command('start').description('SessionStart hook: register the agent process with the follower, starting one if none runs; always exits 0'))
-    .addHelpText('after', '\nExample (as a hook runs it, with the hook JSON on stdin):\n  rtrack session start --agent claude-code')
+    .addHelpText('after', helpText('\nExample (as a hook runs it, with the hook JSON on stdin):\n  rtrack session start --agent claude-code'))
     .action(async (options: SessionOptions) => setExit(await (await sessionCommand()).sessionStart(options)));
   agentOption(session.command('end').description('SessionEnd hook: record why the session ended; never waits; always exits 0'))
-    .addHelpText('after', '\nExample:\n  rtrack session end --agent claude-code')
+    .addHelpText('after', helpText('\nExample:\n  rtrack session end --agent claude-code'))
     .action(async (options: SessionOptions) => setExit(await (await sessionCommand()).sessionEnd(options)));
   session
     .command('follow')
     .description('the follower: follow every registered agent, journal (and with sessions.reap, reap) what each session left; exits when it follows nothing')
     .option('-c, --config <file>', 'YAML config')
     .addOption(durationOption('--interval <duration>', 'how often agents are checked and their trees followed', parseDuration, 1000))
-    .addHelpText('after', '\nExample:\n  rtrack session follow')
+    .addHelpText('after', helpText('\nExample:\n  rtrack session follow'))
     .action(async (options: { config?: string; interval: number }) => setExit(await (await import('./follower-main.js')).sessionFollow({ config: options.config, intervalMs: options.interval })));
 
   program
@@ -265,14 +268,22 @@ Examples:
     .description('the journal: recent agent sessions that ended and left processes')
     .option('--json', 'print the entries as JSON')
     .option('--limit <n>', 'how many of the most recent', parseCount, 20)
-    .addHelpText('after', '\nExamples:\n  rtrack sessions\n  rtrack sessions --json --limit 5')
+    .addHelpText('after', helpText('\nExamples:\n  rtrack sessions\n  rtrack sessions --json --limit 5'))
     .action(async (options: { json?: boolean; limit: number }) => setExit(await (await import('./sessions-command.js')).sessionsCommand(options)));
+
+  program
+    .command('uninstall')
+    .description('remove everything rtrack wrote for you: every agent\'s hooks (opencode: its plugin), the per-user config, the state directory and the backups rtrack made; says what first')
+    .option('--dry-run', 'say what would be removed, remove nothing')
+    .option('--yes', 'remove without asking (needed when stdin is not a terminal)')
+    .addHelpText('after', helpText('\nrtrack itself stays: `npm uninstall -g rtrack` removes it. A project\'s settings are left (their hooks named, with\nthe command that removes them).\n\nExamples:\n  rtrack uninstall --dry-run\n  rtrack uninstall --yes && npm uninstall -g rtrack'))
+    .action(async (options: { dryRun?: boolean; yes?: boolean }) => setExit(await (await import('./uninstall-command.js')).uninstallCommand(options)));
 
   program
     .command('demo')
     .description('run a built-in leaky task under `rtrack run --reap` and show the leak being found and removed')
     .option('--report <file>', 'also write the JSON report')
-    .addHelpText('after', '\nExample:\n  rtrack demo')
+    .addHelpText('after', helpText('\nExample:\n  rtrack demo'))
     .action(async (options: { report?: string }) => {
       setExit(await (await import('./demo-command.js')).demoCommand(options));
     });
@@ -280,8 +291,24 @@ Examples:
   return program;
 }
 
+/**
+ * On a terminal, every line rtrack writes fits its width (terminal-layout.ts fitWrites): stdout
+ * unless it carries JSON (`--json`, `--report -`), stderr unless its log lines are JSON.
+ */
+async function fitTerminals(argv: readonly string[]): Promise<void> {
+  const before = argv.includes('--') ? argv.slice(0, argv.indexOf('--')) : argv; // a task's own arguments are not rtrack's
+  const jsonOut = before.includes('--json') || before.some((a, i) => a === '--report' && before[i + 1] === '-') || before.includes('--report=-');
+  const jsonLog = before.some((a, i) => (a === '--log-format' && before[i + 1] === 'json') || a === '--log-format=json');
+  for (const [stream, machine] of [[process.stdout, jsonOut], [process.stderr, jsonLog]] as const) {
+    if (!stream.isTTY || machine) continue;
+    const { fitWrites, terminalLayout } = await import('./terminal-layout.js');
+    fitWrites(stream, (await terminalLayout(stream))!);
+  }
+}
+
 /** Runs the CLI; resolves with the exit status. */
 export async function main(argv: string[]): Promise<number> {
+  await fitTerminals(argv);
   let exitCode = 0;
   const program = buildProgram((code) => (exitCode = code));
   try {

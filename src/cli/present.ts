@@ -63,10 +63,13 @@ function processMemory(p: { memoryMB: number; cost?: LeakCost }): string {
 }
 
 /** What a row shows of a process (a journal entry's leaked processes carry no more). */
-type Shown = Pick<ProcessInfo, 'pid' | 'command' | 'memoryMB'> & { isMCP?: boolean; evidence?: string[]; cost?: LeakCost };
+type Shown = Pick<ProcessInfo, 'pid' | 'command' | 'memoryMB'> & { commandLine?: string; isMCP?: boolean; evidence?: string[]; cost?: LeakCost };
+
+/** The command a row shows: the whole command line where it was read (piped, printed whole; on a terminal, cut to fit), else the 100-character display form. */
+const wholeCommand = (p: { command: string; commandLine?: string }): string => escapeUnprintable(p.commandLine ?? p.command);
 
 function processRow(p: Shown, tree: string, indent = ''): Row {
-  const row: Row = { indent, pid: p.pid, memory: processMemory(p), mcp: p.isMCP ?? false, tree, command: escapeUnprintable(p.command) };
+  const row: Row = { indent, pid: p.pid, memory: processMemory(p), mcp: p.isMCP ?? false, tree, command: wholeCommand(p) };
   if (p.evidence && p.evidence.length > 0) row.evidence = p.evidence;
   if (p.cost?.listening?.length) row.ports = p.cost.listening.map(formatEndpoint);
   if (p.cost?.spinning) row.cpu = `SPINNING ${p.cost.cpuPercent}% CPU`;
@@ -218,13 +221,13 @@ export function renderRunSummary(report: TaskReport, layout?: Layout): string {
     ...section('rtrack: orphaned meanwhile but not attributed to the task (suspects, not touched)', report.suspects, report.orphans.length === 0),
     ...section('rtrack: kept (declared to outlive the task, not touched)', report.kept, report.orphans.length + report.suspects.length === 0),
   ];
-  return render(lines, layout) + (report.reaped && report.reaped.length > 0 ? renderReapOutcomes(report.reaped, layout) : '');
+  return render(lines, layout) + (report.reaped && report.reaped.length > 0 ? renderReapOutcomes(report.reaped, layout, report.orphans) : '');
 }
 
 export function renderSnapshotTable(snapshot: ProcessSnapshot, processes: readonly ProcessInfo[], layout?: Layout): string {
   const header = `${'PID'.padStart(7)} ${'PPID'.padStart(7)} ${'RSS MB'.padStart(9)} MCP COMMAND`;
   const rows = processes.map(
-    (p) => `${String(p.pid).padStart(7)} ${String(p.ppid).padStart(7)} ${p.memoryMB.toFixed(1).padStart(9)} ${p.isMCP ? 'yes' : '   '} ${escapeUnprintable(p.command)}`,
+    (p) => `${String(p.pid).padStart(7)} ${String(p.ppid).padStart(7)} ${p.memoryMB.toFixed(1).padStart(9)} ${p.isMCP ? 'yes' : '   '} ${wholeCommand(p)}`,
   );
   const shownMB = totalMemoryMB(processes);
   const footer =
@@ -347,7 +350,7 @@ export function renderNothingToReap(suspected: readonly { group: LeakGroup; patt
     `rtrack: nothing to reap: scan --reap reaps only certain leaks; the ${counted(suspected.length, 'suspected tree')} above ${suspected.length === 1 ? 'is' : 'are'} reaped only when you name ${suspected.length === 1 ? 'it' : 'them'}:`,
   ];
   for (const command of new Set(suspected.map((s) => reapCommandFor(s.pattern)))) lines.push(`  ${command}`);
-  // A command to copy is printed whole, wherever the terminal would cut it.
+  // A command to copy is never cut (on a terminal, terminal-layout.ts breaks it between its words).
   return layout ? `${fitLines([lines[0]!], layout).join('\n')}\n${lines.slice(1).join('\n')}\n` : render(lines);
 }
 
@@ -365,22 +368,25 @@ export function renderPortHolders(port: number, holders: readonly PortHolder[], 
         ? `${h.kind} leak ${h.process.pid} (${groupName(h.group!)})`
         : h.kind === 'kept'
           ? `kept process ${h.process.pid} (declared to outlive its task, not a leak)`
-          : `${h.process.pid}, not a leak (${h.parent ? `its parent ${h.parent.pid}, ${escapeUnprintable(h.parent.command)}, is alive` : 'not re-parented'})`;
-    lines.push(`port ${port}: ${what}, listening on ${h.listening.map(formatEndpoint).join(', ')}: ${escapeUnprintable(h.process.command)}`);
+          : `${h.process.pid}, not a leak (${h.parent ? `its parent ${h.parent.pid}, ${wholeCommand(h.parent)}, is alive` : 'not re-parented'})`;
+    lines.push(`port ${port}: ${what}, listening on ${h.listening.map(formatEndpoint).join(', ')}: ${wholeCommand(h.process)}`);
     if (h.kind === 'certain') suggestions.push('rtrack scan --reap');
     if (h.kind === 'suspected') suggestions.push(reapCommandFor(reapPattern(h.group!)));
   }
   const text = layout ? fitLines(lines, layout).join('\n') : lines.join('\n');
-  // A command to copy is printed whole, on a line of its own.
+  // A command to copy is never cut, on a line of its own (on a terminal, broken between its words).
   const reap = suggestions.length > 0 ? [`to reap ${holders.length === 1 ? 'it' : 'them'}:`, ...[...new Set(suggestions)].map((c) => `  ${c}`)] : [];
   return `${[text, ...reap].join('\n')}\n`;
 }
 
-export function renderReapOutcomes(outcomes: readonly ReapOutcome[], layout?: Layout): string {
+/** What reaping did; `processes`, the processes reaped, give each its whole command line. */
+export function renderReapOutcomes(outcomes: readonly ReapOutcome[], layout?: Layout, processes: readonly { pid: number; commandLine?: string }[] = []): string {
+  const lines = new Map(processes.flatMap((p) => (p.commandLine === undefined ? [] : [[p.pid, p.commandLine] as const])));
+  const command = (r: ReapOutcome): string => wholeCommand({ command: r.command, commandLine: lines.get(r.pid) });
   const results = outcomes.map((r) => ({ r, result: `${r.result}${r.signals.length > 0 ? ` (${r.signals.join(' → ')})` : ''}` }));
   // Piped, as always: pid, result, command.
-  if (!layout) return `${['rtrack: reaped:', ...results.map(({ r, result }) => `${String(r.pid).padStart(7)} ${result.padEnd(30)} ${escapeUnprintable(r.command)}`)].join('\n')}\n`;
-  return render(['rtrack: reaped:', ...results.map(({ r, result }): Row => ({ indent: '', pid: r.pid, tree: '', command: escapeUnprintable(r.command), result }))], layout);
+  if (!layout) return `${['rtrack: reaped:', ...results.map(({ r, result }) => `${String(r.pid).padStart(7)} ${result.padEnd(30)} ${command(r)}`)].join('\n')}\n`;
+  return render(['rtrack: reaped:', ...results.map(({ r, result }): Row => ({ indent: '', pid: r.pid, tree: '', command: command(r), result }))], layout);
 }
 
 /** A journal entry's processes as rows (sessions): memory, the command, evidence, ports, and what reaping did. */

@@ -12,7 +12,11 @@ import type { CgroupMode, ResourceTrackerConfig } from '../types.js';
 import { forwardSignals, type ForwardedSignal } from './signals.js';
 import { checkOutputPath, cliLogger, requireReapFor, UsageError, withKeepPatterns } from './common.js';
 import { renderReapPlan, renderRunSummary, type Layout } from './present.js';
+import { firstTime } from './said-once.js';
 import { terminalLayout } from './terminal-layout.js';
+
+/** The record (said-once.ts) that the cgroup hint was said. */
+const CGROUP_HINT_SAID = 'said-cgroup-hint';
 
 export interface RunOptions {
   config?: string;
@@ -89,7 +93,7 @@ export async function executeRun(commandLine: string[], options: RunOptions): Pr
   const config = await resolveRunConfig(options);
   if (config.enabled && config.cgroup === 'required') {
     const where = locateCgroupParent();
-    if ('why' in where) throw new UsageError(`--cgroup required: ${where.why}; the command was not started`);
+    if ('why' in where) throw new UsageError(`--cgroup required: ${where.why}${where.hint ? ` (${where.hint})` : ''}; the command was not started`);
   }
   const logger = cliLogger(options);
 
@@ -131,6 +135,10 @@ export async function executeRun(commandLine: string[], options: RunOptions): Pr
       onReport: options.reap && !options.dryRun ? saveReport : undefined,
       reap: options.reap && !options.dryRun ? { graceMs: options.grace, skipGrace: skipGrace.signal } : false,
       cpuSampleMs: 200, // the summary flags a leak that spins (SPINNING): worth 200 ms at the end of a run that leaked
+      // How to give runs a cgroup: said once per machine (and only where the INFO lines are shown)
+      onCgroupHint: (hint) => {
+        if (!options.quiet && firstTime(CGROUP_HINT_SAID)) logger.info({ hint }, 'to give each run a cgroup of its own (said once)');
+      },
     });
   } finally {
     forwarder.dispose();

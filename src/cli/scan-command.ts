@@ -114,7 +114,7 @@ export async function scanCommand(options: ScanCommandOptions): Promise<number> 
     return options.dryRun ? 0 : 1;
   }
   // Suspects carry only heuristic evidence: they are reaped because the user named them (--match --yes).
-  const gate = { keep: config.keep, keepSharedDaemons: config.keepSharedDaemons, agents: config.agents };
+  const gate = { keep: config.keep, keepSharedDaemons: config.keepSharedDaemons, agents: config.agents, by: 'scan' as const };
   const reaped = targets.length > 0 ? await reapOrphans(targets, { ...gate, graceMs: grace, allowUnattributed: named.length > 0 }) : [];
   // Leftover groups of runs that are over: what is still inside was the run's, except what the gate
   // refuses (kept, in use, rtrack's own), which is moved out first or, when it cannot be (rtrack or
@@ -126,6 +126,6 @@ export async function scanCommand(options: ScanCommandOptions): Promise<number> 
     out.write(`rtrack: ${result.removed ? 'removed' : 'could not remove'} the leftover cgroup ${g.path}${left}\n`);
   }
   printJson(reaped);
-  if (reaped.length > 0) out.write(renderReapOutcomes(reaped, layout));
+  if (reaped.length > 0) out.write(renderReapOutcomes(reaped, layout, [...targets]));
   return 0;
 }

@@ -4,10 +4,10 @@
 // bin/rtrack.js for the hooks (they run inside the agent's start-up and end), so it imports only
 // what a hook needs.
 import { spawn } from 'node:child_process';
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, writeSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { packageFile, prepareStateDirectory, stateDirectory } from '../files.js';
-import { logHookProblem, recordSessionEnd, registerSession, runningFollower } from '../operations/agent-sessions.js';
+import { logHookProblem, recordSessionEnd, registeredAgent, registerSession, runningFollower } from '../operations/agent-sessions.js';
 import { findHookAgent } from '../operations/hook-agent.js';
 import { platformReader } from '../platform/index.js';
 import { canonicalAgentName, parseHookInput, type HookInput } from '../rules/agent-hooks.js';
@@ -98,6 +98,8 @@ export function agentProcessProblem(agent: string, pid: number): string | undefi
 export interface SessionOptions {
   agent: string;
   pid?: number;
+  /** The process that ran the hook's shell (the installed hooks pass `"$PPID"`: rtrack runs detached, after that shell has exited). */
+  parent?: number;
   config?: string;
 }
 
@@ -112,7 +114,11 @@ async function asHook(name: string, work: (input: HookInput, state: string) => P
   const state = stateDirectory();
   const unsafe = prepareStateDirectory(state);
   if (unsafe) {
-    process.stderr.write(`rtrack ${name}: ${unsafe}; rtrack's hooks do nothing until it is fixed\n`);
+    try {
+      writeSync(2, `rtrack ${name}: ${unsafe}; rtrack's hooks do nothing until it is fixed\n`);
+    } catch {
+      // no stderr to say it on
+    }
     return 0;
   }
   try {
@@ -134,9 +140,9 @@ export function sessionStart(options: SessionOptions): Promise<number> {
   return asHook('session start', async (input, state) => {
     const name = agentName(options.agent);
     const reader = platformReader();
-    const agent = await findHookAgent(name, { pid: options.pid, reader });
+    const agent = await findHookAgent(name, { pid: options.pid, parent: options.parent, reader });
     if (!agent) {
-      logHookProblem(state, `session start: no ${name} process found above pid ${process.pid} (session ${input.session_id})`);
+      logHookProblem(state, `session start: no ${name} process found above pid ${options.parent ?? process.pid} (session ${input.session_id})`);
       return;
     }
     // Gemini CLI's hook parent, opencode's --pid: that agent's process, by its command line.
@@ -183,7 +189,12 @@ export function sessionStart(options: SessionOptions): Promise<number> {
 /** `rtrack session end`: records the SessionEnd reason of the agent's session. Never waits; always exits 0. */
 export function sessionEnd(options: SessionOptions): Promise<number> {
   return asHook('session end', async (input, state) => {
-    const agent = await findHookAgent(agentName(options.agent), { pid: options.pid });
+    const name = agentName(options.agent);
+    // Detached, the hook may run after its agent has exited (SessionEnd is the last thing it does):
+    // then the agent is the one registered with this session under the pid the hook was given.
+    const agent =
+      (await findHookAgent(name, { pid: options.pid, parent: options.parent })) ??
+      registeredAgent(state, name, input.session_id, [options.pid, options.parent, Number(process.env.CLAUDE_PID)]);
     if (!agent || !(await recordSessionEnd(state, agent, { sessionId: input.session_id, reason: input.reason ?? 'other' }))) {
       logHookProblem(state, `session end: session ${input.session_id} was not registered (no SessionStart hook ran for it)`);
     }

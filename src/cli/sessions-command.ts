@@ -3,6 +3,7 @@
 import { stateDirectory } from '../files.js';
 import { bootInfo, readJournal, type JournalEntry } from '../operations/agent-sessions.js';
 import { platformReader } from '../platform/index.js';
+import { endReasonText } from '../rules/agent-hooks.js';
 import { recordBoot } from '../rules/follower-state.js';
 import { identityKey } from '../rules/identity.js';
 import { takeSnapshot } from '../tracking/snapshot.js';
@@ -49,7 +50,7 @@ async function stillRunning(entries: readonly JournalEntry[]): Promise<Map<Journ
 
 function renderEntry(e: JournalEntry, running: readonly number[], layout: Layout | undefined): string {
   const age = Math.max(0, Math.round((Date.now() - Date.parse(e.endedAt)) / 1000));
-  const header = `${escapeUnprintable(e.agent)} session ${escapeUnprintable(e.sessionId)}${e.cwd ? ` in ${escapeUnprintable(e.cwd)}` : ''}: ended ${formatAge(age)} ago (${escapeUnprintable(e.reason)}), left ${counted(e.leaked.length, 'process', 'processes')}, ${memoryText(e.leaked)}`;
+  const header = `${escapeUnprintable(e.agent)} session ${escapeUnprintable(e.sessionId)}${e.cwd ? ` in ${escapeUnprintable(e.cwd)}` : ''}: ended ${formatAge(age)} ago (${escapeUnprintable(endReasonText(e.reason))}), left ${counted(e.leaked.length, 'process', 'processes')}, ${memoryText(e.leaked)}`;
   const results = new Map<number, string>((e.reaped ?? []).map((r) => [r.pid, r.result]));
   // Reaping was started (the entry is written before the first signal) but no outcome was recorded: the follower died meanwhile.
   if (e.reaping === 'started' && e.reaped === undefined) for (const p of e.leaked) results.set(p.pid, 'reaping started, no outcome recorded');

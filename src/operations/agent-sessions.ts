@@ -60,8 +60,12 @@ export interface JournalEntry {
   reason: string;
   /** The boot it ended in (Linux's boot id): its leftovers' identities name processes of that boot only. */
   bootId?: string;
-  /** What it left: `identity` (pid and start time, `identityKey`) tells whether one still runs later (journalled by this version on). */
-  leaked: { pid: number; identity?: string; command: string; memoryMB: number; memoryBytes?: number; evidence: string[]; cost?: LeakCost }[];
+  /**
+   * What it left: `identity` (pid and start time, `identityKey`) tells whether one still runs later
+   * (journalled by this version on); `command` is the 100-character display form, `commandLine` the
+   * whole command line where that is longer.
+   */
+  leaked: { pid: number; identity?: string; command: string; commandLine?: string; memoryMB: number; memoryBytes?: number; evidence: string[]; cost?: LeakCost }[];
   /** Names the entry, for the line with its reaping's outcome (with `sessions.reap`). */
   id?: string;
   /**
@@ -78,7 +82,7 @@ export const JOURNAL_ROTATION: Rotation = { maxBytes: 1 << 20, keep: 3 };
 export const HOOKS_LOG_ROTATION: Rotation = { maxBytes: 256 << 10, keep: 1 };
 export const FOLLOWER_LOG_ROTATION: Rotation = { maxBytes: 1 << 20, keep: 1 };
 
-const sessionsDir = (state: string): string => join(state, 'sessions');
+export const sessionsDir = (state: string): string => join(state, 'sessions');
 const recordPath = (state: string, id: ProcessIdentity): string => join(sessionsDir(state), `${id.pid}-${id.startTime}.json`);
 const endsPath = (recordFile: string): string => recordFile.replace(/\.json$/, '.end.jsonl');
 
@@ -188,6 +192,19 @@ export async function recordSessionEnd(
   await options.beforeWrite?.();
   appendRotated(endsPath(path), `${JSON.stringify({ sessionId: end.sessionId, reason: end.reason })}\n`, { maxBytes: 64 << 10, keep: 0 });
   return true;
+}
+
+/**
+ * The agent registered for this session under one of these pids (a SessionEnd hook that runs after
+ * its agent has exited, as a detached one may): its identity from the record; undefined when none is.
+ */
+export function registeredAgent(state: string, agent: string, sessionId: string, pids: readonly (number | undefined)[]): ProcessIdentity | undefined {
+  const candidates = new Set(pids.filter((p): p is number => p !== undefined && Number.isSafeInteger(p) && p > 1));
+  if (candidates.size === 0) return undefined;
+  for (const { record } of readRecords(state)) {
+    if (candidates.has(record.agentPid) && record.agent === agent && record.sessionId === sessionId) return { pid: record.agentPid, startTime: record.agentStartTime };
+  }
+  return undefined;
 }
 
 /**

@@ -16,6 +16,11 @@ import type { ProcessIdentity } from '../types.js';
 export interface HookContext {
   /** The hook process (default: this one). */
   self: number;
+  /**
+   * The process that ran the hook's shell, when the hook runs detached (`--parent "$PPID"`: the
+   * shell has exited, and this process is an orphan): the walk up starts there, with that process.
+   */
+  parent?: number;
   env: NodeJS.ProcessEnv;
   reader: PlatformReader;
 }
@@ -39,15 +44,19 @@ const programName = (commandLine: string): string => commandLine.split(' ')[0]!.
 export async function nearestNonShellAncestor(context: HookContext): Promise<ProcessIdentity | undefined> {
   const { reader } = context;
   if (!reader.readCommandLine) return nearestNonShellInSnapshot(context);
-  let pid = context.self;
+  let pid = context.parent;
+  if (pid === undefined) {
+    const self = await reader.readStatus(context.self);
+    if (!self) return undefined;
+    pid = self.ppid;
+  }
   for (let depth = 0; depth < MAX_ANCESTORS; depth++) {
+    if (pid <= 1) return undefined;
     const status = await reader.readStatus(pid);
-    if (!status || status.ppid <= 1) return undefined;
-    const parent = await reader.readStatus(status.ppid);
-    const command = parent && reader.readCommandLine(parent.pid);
-    if (!parent || command === undefined) return undefined;
-    if (!SHELLS.has(programName(command))) return { pid: parent.pid, startTime: parent.startTime };
-    pid = parent.pid;
+    const command = status && reader.readCommandLine(pid);
+    if (!status || command === undefined) return undefined;
+    if (!SHELLS.has(programName(command))) return { pid, startTime: status.startTime };
+    pid = status.ppid;
   }
   return undefined;
 }
@@ -55,8 +64,8 @@ export async function nearestNonShellAncestor(context: HookContext): Promise<Pro
 async function nearestNonShellInSnapshot(context: HookContext): Promise<ProcessIdentity | undefined> {
   const processes = byPid((await takeSnapshot({ reader: context.reader })).processes);
   let current = processes.get(context.self);
-  for (let depth = 0; current && depth < MAX_ANCESTORS; depth++) {
-    const parent = processes.get(current.ppid);
+  for (let depth = 0; (current || context.parent !== undefined) && depth < MAX_ANCESTORS; depth++) {
+    const parent = processes.get(depth === 0 && context.parent !== undefined ? context.parent : current!.ppid);
     if (!parent || parent.pid <= 1) return undefined;
     if (!SHELLS.has(programName(parent.commandLine ?? parent.command))) {
       const status = await context.reader.readStatus(parent.pid);
@@ -69,7 +78,8 @@ async function nearestNonShellInSnapshot(context: HookContext): Promise<ProcessI
 
 /** Whether `pid` is an ancestor of the hook (its parents' `stat` only). */
 async function isAncestor(context: HookContext, pid: number): Promise<boolean> {
-  let at = context.self;
+  if (context.parent !== undefined && pid === context.parent) return true;
+  let at = context.parent ?? context.self;
   for (let depth = 0; depth < MAX_ANCESTORS; depth++) {
     const status = await context.reader.readStatus(at);
     if (!status || status.ppid <= 0) return false;
@@ -113,13 +123,14 @@ export const AGENT_FINDERS: Partial<Record<AgentName, AgentFinder>> = {
 
 /**
  * The agent process of a hook of `agent` (a canonical name: rules/agent-hooks.ts): `pid` when the
- * hook was given one (`--pid`), if it is alive; else as the agent's finder finds it.
+ * hook was given one (`--pid`), if it is alive; else as the agent's finder finds it (from `parent`,
+ * the process that ran the hook's shell, when given: `--parent`).
  */
 export async function findHookAgent(
   agent: string,
-  options: { pid?: number; self?: number; env?: NodeJS.ProcessEnv; reader?: PlatformReader } = {},
+  options: { pid?: number; parent?: number; self?: number; env?: NodeJS.ProcessEnv; reader?: PlatformReader } = {},
 ): Promise<ProcessIdentity | undefined> {
-  const context: HookContext = { self: options.self ?? process.pid, env: options.env ?? process.env, reader: options.reader ?? platformReader() };
+  const context: HookContext = { self: options.self ?? process.pid, env: options.env ?? process.env, reader: options.reader ?? platformReader(), ...(options.parent === undefined ? {} : { parent: options.parent }) };
   if (options.pid !== undefined) {
     const status = await context.reader.readStatus(options.pid);
     return status?.alive ? { pid: options.pid, startTime: status.startTime } : undefined;

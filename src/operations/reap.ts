@@ -11,14 +11,15 @@
 // processes are reaped unless the caller explicitly allows others.
 import type { RunCgroup } from '../platform/cgroup.js';
 import { platformReader } from '../platform/index.js';
-import type { PlatformReader, StatusMap } from '../platform/types.js';
+import { COMMAND_LINE_HEAD, type PlatformReader, type StatusMap } from '../platform/types.js';
 import { attributes } from '../rules/attribution.js';
 import { isAgentProcess } from '../rules/agents.js';
-import { refusalOf, type Refusal } from '../rules/gate.js';
+import { refusalOf, type GateCall, type Refusal } from '../rules/gate.js';
 import { identityKey, MAX_TREE_DEPTH } from '../rules/identity.js';
 import { levelOrder, processTree } from '../rules/tree.js';
 import type { AgentConfig, AgentMarker, AttributedProcess, ProcessInfo } from '../types.js';
-import { lookAtTable, type TableLook } from './table-look.js';
+import { recordSignals, type SignalRequester } from './signal-record.js';
+import { lookAtTable, withPipelines, type TableLook } from './table-look.js';
 import { checkPid, checkReapOptions } from '../validate.js';
 
 /** The processes given to reap: records with a pid and a start time (what snapshots and reports carry). */
@@ -89,6 +90,8 @@ export interface ReapOptions {
   reader?: PlatformReader;
   /** Sends a signal (default process.kill); tests inject their own. */
   kill?: (pid: number, signal: NodeJS.Signals) => void;
+  /** Who asks (written in `<state>/signals.jsonl` with every signal; default `library`). */
+  by?: SignalRequester;
 }
 
 /** The gate's look for a round of signals; a look that fails refuses everything. */
@@ -101,12 +104,12 @@ async function gateLook(reader: PlatformReader, options: ReapOptions): Promise<T
 }
 
 /** What the gate says of one process of the round: may it be signalled, or why not. */
-function gateVerdict(p: ProcessInfo, look: TableLook | string): 'signal' | 'gone' | 'identity-changed' | Refusal {
+function gateVerdict(p: ProcessInfo, look: TableLook | string, call: GateCall): 'signal' | 'gone' | 'identity-changed' | Refusal {
   if (typeof look === 'string') return { result: 'unreadable', reason: look };
   const now = look.live.get(p.pid);
   if (!now) return look.snapshot.unreadable?.includes(p.pid) ? { result: 'unreadable', reason: 'it exists but cannot be read' } : 'gone';
   if (identityKey(now) !== identityKey(p)) return 'identity-changed';
-  return refusalOf(p.pid, look) ?? 'signal';
+  return refusalOf(p.pid, look, call) ?? 'signal';
 }
 
 /** Whether a process carries evidence that attributes it to a task (not only the seed's heuristic). */
@@ -152,12 +155,14 @@ export async function reapOrphans(processes: readonly (ProcessInfo | AttributedP
   const killWaitMs = options.killWaitMs ?? 2000;
   const first = options.firstSignal ?? 'SIGTERM';
   const kill = options.kill ?? ((pid: number, signal: NodeJS.Signals) => process.kill(pid, signal));
+  // What the gate knows of this call: its targets (a multiplexer's server goes only with all it hosts), and whether a person named them.
+  const call: GateCall = { targets: new Set(processes.map((p) => p.pid)), named: options.allowUnattributed === true };
 
   /** The gate's verdicts from one look, for the processes of a round: those that may be signalled; the others get their outcome. */
   const judge = async (list: readonly ProcessInfo[], look: TableLook | string): Promise<ProcessInfo[]> => {
     const pass: ProcessInfo[] = [];
     for (const p of list) {
-      let verdict = gateVerdict(p, look);
+      let verdict = gateVerdict(p, look, call);
       // An environment that could not be read because the process was exiting: gone, not unreadable.
       if (typeof verdict === 'object' && verdict.result === 'unreadable' && typeof look !== 'string') {
         const status = await reader.readStatus(p.pid).catch(() => null);
@@ -189,7 +194,11 @@ export async function reapOrphans(processes: readonly (ProcessInfo | AttributedP
     const changed = new Set<number>();
     const readCommandLine = reader.readCommandLine?.bind(reader);
     if (typeof look === 'string' || list.length === 0 || !readCommandLine) return changed;
-    for (const p of list) if (readCommandLine(p.pid) !== (look.live.get(p.pid)?.commandLine ?? '')) changed.add(p.pid);
+    for (const p of list) {
+      // Compared as the look read it: its first 4 KiB, or all of it where the look read it whole.
+      const seen = look.live.get(p.pid)?.commandLine ?? '';
+      if (readCommandLine(p.pid, Buffer.byteLength(seen) >= COMMAND_LINE_HEAD - 1) !== seen) changed.add(p.pid);
+    }
     const children = await reader.readChildren(list.map((p) => p.pid)).catch(() => []);
     for (const c of children) {
       const seen = look.live.get(c.pid);
@@ -207,7 +216,9 @@ export async function reapOrphans(processes: readonly (ProcessInfo | AttributedP
     const pass = new Set<ProcessInfo>();
     let pending = list;
     for (let looks = 0; looks < 3 && pending.length > 0; looks++) {
-      const look = await gateLook(reader, options);
+      const seen = await gateLook(reader, options);
+      // What is kept keeps its pipeline (rules/keep.ts keptByPipeline): read for this round's processes.
+      const look = typeof seen === 'string' ? seen : withPipelines(seen, reader, pending.map((p) => p.pid));
       const allowed = await judge(pending, look);
       const changed = await changedSince(allowed, look);
       for (const p of allowed) if (!changed.has(p.pid)) pass.add(p);
@@ -236,6 +247,11 @@ export async function reapOrphans(processes: readonly (ProcessInfo | AttributedP
       if (identityKey(status) !== identityKey(p)) return 'changed';
       return status.stopped === false ? 'same' : 'stopped'; // a reader that cannot tell: maybe stopped
     };
+  };
+  const signalable = (state: Identity): boolean => state === 'same' || state === 'stopped';
+  /** Writes the round's signals to the record before they are sent (see signal-record.ts). */
+  const record = (list: readonly ProcessInfo[], signal: NodeJS.Signals): void => {
+    recordSignals(options.state, options.by ?? 'library', list, signal);
   };
   /** Signals a process whose identity was just read; false when it must not (or cannot) be signalled. */
   const signalChecked = (p: ProcessInfo, state: Identity, outcome: ReapOutcome, signal: NodeJS.Signals): boolean => {
@@ -284,11 +300,13 @@ export async function reapOrphans(processes: readonly (ProcessInfo | AttributedP
   const signalled: ProcessInfo[] = [];
   const allowed = await gate(candidates);
   const firstRound = await readRound(allowed);
+  record(allowed.filter((p) => signalable(firstRound(p))), first);
   for (const p of allowed) if (signalChecked(p, firstRound(p), outcomes.get(p.pid)!, first)) signalled.push(p);
 
   // Windows has no stopped processes to wake (and no SIGCONT); SIGKILL needs no waking.
   if (reader.platform !== 'windows' && first !== 'SIGKILL' && first !== 'SIGCONT' && signalled.length > 0) {
     const identity = await readRound(signalled);
+    record(signalled.filter((p) => identity(p) === 'stopped'), 'SIGCONT');
     for (const p of signalled) {
       if (identity(p) !== 'stopped') continue;
       try {
@@ -305,6 +323,7 @@ export async function reapOrphans(processes: readonly (ProcessInfo | AttributedP
   const killed: ProcessInfo[] = [];
   const stillAllowed = await gate(survivors);
   const killRound = await readRound(stillAllowed);
+  record(stillAllowed.filter((p) => signalable(killRound(p))), 'SIGKILL');
   for (const p of stillAllowed) {
     const outcome = outcomes.get(p.pid)!;
     const state = killRound(p);
@@ -348,23 +367,22 @@ export interface CgroupReap {
   removed: boolean;
 }
 
-/**
- * Kills what is left in a run's control group — all of it the run's (evidence `cgroup`) — without
- * killing what the gate refuses. Before any kill, every member the gate refuses (kept, in use, rtrack's
- * own, unreadable), with `only` every member that is not one of those (by identity) nor below one, and every member of another user is moved
- * out to the parent group, again until nothing moves; rtrack itself and its ancestors are never moved
- * (a group that holds them is never killed whole). `cgroup.kill` is used only when every member left
- * may be signalled by this user; otherwise the members the gate allows get SIGKILL one by one,
- * identity-checked. Then the group is removed when it is empty.
- */
-export async function reapCgroup(group: RunCgroup, options: ReapOptions & { only?: ReadonlySet<string> } = {}): Promise<CgroupReap> {
-  const reader = options.reader ?? platformReader();
+/** Options of separateGroup() and reapCgroup(): the gate's, and what the caller means to end. */
+export type CgroupReapOptions = ReapOptions & {
+  /**
+   * What the caller reaps, by identity (`identityKey`): every other member that does not run below
+   * one of them leaves the group (separateGroup). Default: every member may stay.
+   */
+  only?: ReadonlySet<string>;
+};
+
+/** The members of a group that must not be killed with it, with why — judged from one look at the table. */
+function groupJudge(reader: PlatformReader, options: CgroupReapOptions): (pid: number, look: TableLook | string) => string | undefined {
   const uid = process.getuid?.();
-  /** Why a member must stay out of the kill; undefined when it may be killed. */
-  const mustStay = (pid: number, look: TableLook | string): string | undefined => {
+  return (pid, look) => {
     if (typeof look === 'string') return look;
     const p = look.live.get(pid);
-    // Born since the look, inside the group: the run's, like its parent.
+    // Born since the look, inside the group: the run's, like its parent (a frozen group has none).
     if (!p) return look.snapshot.unreadable?.includes(pid) ? 'it cannot be read' : undefined;
     if (options.only && !belowOneOf(p, options.only, look)) return 'not what the caller reaps, nor below it';
     const refusal = refusalOf(pid, look);
@@ -375,40 +393,114 @@ export async function reapCgroup(group: RunCgroup, options: ReapOptions & { only
     }
     return undefined;
   };
-  const selfOrAncestor = (pid: number, look: TableLook | string): boolean => typeof look !== 'string' && /^(rtrack itself|an ancestor of rtrack)/.test(look.own.get(pid) ?? '');
+}
 
-  let look: TableLook | string = '';
-  for (let round = 0; round < 10; round++) {
-    const members = group.members();
-    if (members.length === 0) break;
-    look = await gateLook(reader, options);
-    let moved = 0;
-    for (const pid of members) {
-      if (mustStay(pid, look) === undefined || selfOrAncestor(pid, look)) continue;
-      if (group.moveOut(pid)) moved++;
+const selfOrAncestor = (pid: number, look: TableLook | string): boolean => typeof look !== 'string' && /^(rtrack itself|an ancestor of rtrack)/.test(look.own.get(pid) ?? '');
+
+/**
+ * One look at a group's members, with the pipelines of what is kept (withPipelines): what the gate
+ * judges a group by.
+ */
+async function groupLook(reader: PlatformReader, options: ReapOptions, group: RunCgroup): Promise<TableLook | string> {
+  const look = await gateLook(reader, options);
+  return typeof look === 'string' ? look : withPipelines(look, reader, group.members());
+}
+
+/**
+ * Moves out of a group (to its parent) every member that must not die with it: what the gate refuses
+ * (kept — a pipeline included —, in use, rtrack's own, unreadable, a shared host's), another user's,
+ * and with `only` whatever is not what the caller reaps nor below it — again until nothing moves.
+ * The group is frozen meanwhile where the kernel allows (and thawed after), so what is judged is
+ * what is moved: nothing forks, execs or exits between the look and the move. What a moved process
+ * starts afterwards is born outside. rtrack itself and its ancestors are never moved. Returns the
+ * members left that must stay, with why.
+ */
+export async function separateGroup(group: RunCgroup, options: CgroupReapOptions = {}): Promise<{ pid: number; reason: string }[]> {
+  const reader = options.reader ?? platformReader();
+  const mustStay = groupJudge(reader, options);
+  const frozen = group.frozen() || (await group.freeze());
+  try {
+    let look: TableLook | string = '';
+    for (let round = 0; round < 10; round++) {
+      const members = group.members();
+      if (members.length === 0) return [];
+      look = await groupLook(reader, options, group);
+      let moved = 0;
+      for (const pid of members) {
+        if (mustStay(pid, look) === undefined || selfOrAncestor(pid, look)) continue;
+        if (group.moveOut(pid)) moved++;
+      }
+      if (moved === 0 || frozen) break; // frozen, nothing new can need moving
     }
-    if (moved === 0) break;
+    return group.members().flatMap((pid) => {
+      const why = mustStay(pid, look);
+      return why === undefined ? [] : [{ pid, reason: why }];
+    });
+  } finally {
+    if (frozen) group.thaw();
   }
-  const members = group.members();
-  if (members.length === 0) return { how: 'nothing left', outcomes: [], left: [], removed: group.remove() || (await group.waitEmpty(2000).then(() => group.remove())) };
-  look = await gateLook(reader, options);
-  const left = members.flatMap((pid) => {
-    const why = mustStay(pid, look);
-    return why === undefined ? [] : [{ pid, reason: selfOrAncestor(pid, look) ? `${why} (a group that holds rtrack or its ancestors is never killed whole)` : why }];
-  });
-  // cgroup.kill takes the groups below too (a run started inside the run made one): their members
-  // are not this group's to judge, so then only its own members go, one by one.
-  const nested = group.populatedSubgroups();
-  if (left.length === 0 && nested.length === 0) {
-    await group.kill();
-    return { how: 'cgroup.kill', outcomes: [], left, removed: group.remove() || (await group.waitEmpty(2000).then(() => group.remove())) };
+}
+
+/**
+ * Kills what is left in a run's control group — all of it the run's (evidence `cgroup`) — without
+ * killing what the gate refuses. The group is frozen (where the kernel allows: Linux 5.2+), one look
+ * judges every member, what must stay moves out (separateGroup: kept, in use, rtrack's own,
+ * unreadable, a shared host's, another user's; with `only`, what the caller does not reap), every
+ * member left is written to the signal record, and `cgroup.kill` ends them all at once — children
+ * forked during reaping included, since a frozen group forks nothing and a thawed process moved out
+ * forks outside. rtrack itself and its ancestors are never moved: a group that holds them is never
+ * killed whole; nor is a group that holds another run's group (cgroup.kill is recursive): then the
+ * members the gate allows get SIGKILL one by one, identity-checked. Then the group is removed when
+ * it is empty.
+ */
+export async function reapCgroup(group: RunCgroup, options: CgroupReapOptions = {}): Promise<CgroupReap> {
+  const reader = options.reader ?? platformReader();
+  const mustStay = groupJudge(reader, options);
+  const removeWhenEmpty = async (): Promise<boolean> => group.remove() || (await group.waitEmpty(2000).then(() => group.remove()));
+  const frozen = await group.freeze();
+  try {
+    let look: TableLook | string = '';
+    for (let round = 0; round < 10; round++) {
+      const members = group.members();
+      if (members.length === 0) break;
+      look = await groupLook(reader, options, group);
+      let moved = 0;
+      for (const pid of members) {
+        if (mustStay(pid, look) === undefined || selfOrAncestor(pid, look)) continue;
+        if (group.moveOut(pid)) moved++;
+      }
+      if (moved === 0 || frozen) break;
+    }
+    const members = group.members();
+    if (members.length === 0) return { how: 'nothing left', outcomes: [], left: [], removed: await removeWhenEmpty() };
+    if (!frozen) look = await groupLook(reader, options, group);
+    const left = members.flatMap((pid) => {
+      const why = mustStay(pid, look);
+      return why === undefined ? [] : [{ pid, reason: selfOrAncestor(pid, look) ? `${why} (a group that holds rtrack or its ancestors is never killed whole)` : why }];
+    });
+    // cgroup.kill takes the groups below too (a run started inside the run made one): their members
+    // are not this group's to judge, so then only its own members go, one by one.
+    const nested = group.populatedSubgroups();
+    if (left.length === 0 && nested.length === 0 && typeof look !== 'string') {
+      const judged = look;
+      const record: (ProcessInfo | AttributedProcess)[] = members.map((pid) => {
+        const p = judged.live.get(pid);
+        return p ? { ...p, evidence: ['cgroup'] } : { pid, ppid: 0, command: '(born since the look)', memoryMB: 0, isMCP: false, startTime: 0 };
+      });
+      recordSignals(options.state, options.by ?? 'library', record, 'SIGKILL', 'cgroup.kill');
+      await group.kill();
+      return { how: 'cgroup.kill', outcomes: [], left, removed: await removeWhenEmpty() };
+    }
+    if (frozen) group.thaw(); // one by one: each signalled process must be able to die
+    const stay = new Set(left.map((l) => l.pid));
+    const targets: AttributedProcess[] = typeof look === 'string' ? [] : members.filter((pid) => !stay.has(pid)).flatMap((pid) => {
+      const p = (look as TableLook).live.get(pid);
+      return p ? [{ ...p, evidence: ['cgroup'] as AttributedProcess['evidence'] }] : [];
+    });
+    const outcomes = targets.length > 0 ? await reapOrphans(targets, { ...options, firstSignal: 'SIGKILL', graceMs: Math.min(options.graceMs ?? 1000, 1000) }) : [];
+    const all: CgroupReap['left'] = [...left, ...nested.map((dir) => ({ reason: `${dir}: a group of another run inside it, left as it is` }))];
+    return { how: 'one by one', outcomes, left: all, removed: group.remove() };
+  } finally {
+    if (frozen) group.thaw();
   }
-  const stay = new Set(left.map((l) => l.pid));
-  const targets: AttributedProcess[] = typeof look === 'string' ? [] : members.filter((pid) => !stay.has(pid)).flatMap((pid) => {
-    const p = (look as TableLook).live.get(pid);
-    return p ? [{ ...p, evidence: ['cgroup'] as AttributedProcess['evidence'] }] : [];
-  });
-  const outcomes = targets.length > 0 ? await reapOrphans(targets, { ...options, firstSignal: 'SIGKILL', graceMs: Math.min(options.graceMs ?? 1000, 1000) }) : [];
-  const all: CgroupReap['left'] = [...left, ...nested.map((dir) => ({ reason: `${dir}: a group of another run inside it, left as it is` }))];
-  return { how: 'one by one', outcomes, left: all, removed: group.remove() };
 }

@@ -14,7 +14,12 @@ import { RunCgroup, locateCgroupParent } from '../platform/cgroup.js';
 import { leakCostTotals, type LeakCostTotals } from '../tracking/leak-cost.js';
 
 export type { LeakCostTotals };
-import { reapCgroup, reapOrphans, type ReapOptions, type ReapOutcome } from './reap.js';
+import { reapCgroup, reapOrphans, separateGroup, type ReapOptions, type ReapOutcome } from './reap.js';
+import { recordKept } from './kept-registry.js';
+import { stateDirectory } from '../files.js';
+import { platformReader } from '../platform/index.js';
+import { keptByPipeline } from '../rules/keep.js';
+import { processTree, subtree } from '../rules/tree.js';
 import { identityKey } from '../rules/identity.js';
 import { agentDefinitions, agentMarkersOf } from '../rules/agents.js';
 import { ResourceTracker, describeProcess, type RunningLeak } from '../tracking/tracker.js';
@@ -154,6 +159,17 @@ export interface RunTrackedOptions {
   cgroupMount?: string;
   /** How long the CPU use of what the task left is sampled, in ms (`cost.cpuPercent`, `spinning`); default 0: none, the report comes at once. The CLI samples 200 ms. */
   cpuSampleMs?: number;
+  /**
+   * rtrack's state directory (default `$XDG_STATE_HOME/rtrack`): what the run kept is recorded there
+   * for later scans, and the reaper's gate reads agent registrations and writes its signal record there.
+   */
+  state?: string;
+  /**
+   * Where the task gets no cgroup for a reason the user can change (not root, no delegated
+   * subtree), how to get one is handed here instead of being logged with the INFO line that says
+   * why (the CLI says it once per machine).
+   */
+  onCgroupHint?: (hint: string) => void;
 }
 
 interface Exit {
@@ -253,7 +269,8 @@ function checkRunOptions(options: RunTrackedOptions): void {
   checkDuration('runTracked: options.forceKillAfterMs', options.forceKillAfterMs);
   checkDuration('runTracked: options.cpuSampleMs', options.cpuSampleMs);
   checkOneOf('runTracked: options.cgroup', options.cgroup, ['auto', 'required', 'off']);
-  for (const name of ['onSpawn', 'onExit', 'onLeak', 'onReport'] as const) checkFunction(`runTracked: options.${name}`, options[name]);
+  for (const name of ['onSpawn', 'onExit', 'onLeak', 'onReport', 'onCgroupHint'] as const) checkFunction(`runTracked: options.${name}`, options[name]);
+  if (options.state !== undefined && typeof options.state !== 'string') throw new TypeError(`runTracked: options.state must be a directory path (got ${describeValue(options.state)})`);
   if (options.env !== undefined && (typeof options.env !== 'object' || options.env === null)) throw new TypeError(`runTracked: options.env must be an object of environment variables (got ${describeValue(options.env)})`);
   if (options.cwd !== undefined && typeof options.cwd !== 'string' && !(options.cwd instanceof URL)) throw new TypeError(`runTracked: options.cwd must be a path (a string or a file: URL) (got ${describeValue(options.cwd)})`);
   if (options.cgroupMount !== undefined && typeof options.cgroupMount !== 'string') throw new TypeError(`runTracked: options.cgroupMount must be a path (got ${describeValue(options.cgroupMount)})`);
@@ -358,7 +375,8 @@ export async function runTracked(command: string, args: readonly string[] = [], 
     const mode = options.cgroup ?? tracker.config.cgroup;
     const contained = containment(mode, tracker.config.enabled, report.tag, options.cgroupMount);
     if ('refused' in contained) return notStarted(report, { cause: 'cgroup', code: 'ERR_CGROUP_UNAVAILABLE', message: contained.refused }, options);
-    if (contained.why) tellOnce(logger, contained.why);
+    if (contained.why) tellOnce(logger, contained.why, options.onCgroupHint ? undefined : contained.hint);
+    if (contained.hint) options.onCgroupHint?.(contained.hint);
     group = contained.group;
     const stdio = options.stdio ?? 'inherit';
     const how = { env, cwd };
@@ -409,12 +427,12 @@ function notStarted(report: Draft, failure: StartFailure, options: RunTrackedOpt
 }
 
 /** Logs why the task runs without a cgroup, once per logger and reason. */
-function tellOnce(logger: Logger, why: string): void {
+function tellOnce(logger: Logger, why: string, hint: string | undefined): void {
   let told = toldNoCgroup.get(logger);
   if (!told) toldNoCgroup.set(logger, (told = new Set()));
   if (told.has(why)) return;
   told.add(why);
-  logger.info({ reason: why }, 'running without a cgroup of its own');
+  logger.info({ reason: why, ...(hint ? { hint } : {}) }, 'running without a cgroup of its own');
 }
 
 /** A started task: its process and the promise of its exit (listened to from the spawn on). */
@@ -503,10 +521,11 @@ interface RunState {
  * The control group for a task, or why there is none (spawnTask places the task in it). A command
  * that cannot be found or run never gets this far (startFailureOf).
  */
-function containment(mode: CgroupMode, enabled: boolean, tag: string | null, mount: string | undefined): { group?: RunCgroup; why?: string } | { refused: string } {
+function containment(mode: CgroupMode, enabled: boolean, tag: string | null, mount: string | undefined): { group?: RunCgroup; why?: string; hint?: string } | { refused: string } {
   if (!enabled || mode === 'off' || tag === null) return {};
   const where = locateCgroupParent({ mount });
   let why: string | undefined = 'why' in where ? where.why : undefined;
+  const hint = 'why' in where ? where.hint : undefined;
   let group: RunCgroup | undefined;
   if (!('why' in where)) {
     try {
@@ -515,8 +534,8 @@ function containment(mode: CgroupMode, enabled: boolean, tag: string | null, mou
       why = `cannot create a group in ${where.parent}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`;
     }
   }
-  if (why !== undefined && mode === 'required') return { refused: `--cgroup required: ${why}; the command was not started` };
-  return group ? { group } : { why };
+  if (why !== undefined && mode === 'required') return { refused: `--cgroup required: ${why}${hint ? ` (${hint})` : ''}; the command was not started` };
+  return group ? { group } : { why, ...(hint ? { hint } : {}) };
 }
 
 /**
@@ -543,6 +562,39 @@ function findExecutable(command: string, path: string | undefined, cwd: string |
 }
 
 /**
+ * The verdicts of a run, on its after snapshot: orphans (--mcp-only's other ones apart), suspects,
+ * and what is kept — with the pipelines of kept processes (a kept server's `| tee log` is kept with
+ * it: killing it would kill the server).
+ */
+/** The verdicts (their costs come later, the group thawed), with what a kept process's pipeline keeps. */
+async function judge(report: Draft, tracker: ResourceTracker, options: RunTrackedOptions): Promise<void> {
+  const verdicts = await tracker.analyze({ costs: false });
+  tracker.detectOrphans(); // the seed's WARN line
+  const reader = options.reader ?? platformReader();
+  const byPipeline = report.tag !== null && verdicts.kept.length > 0 && verdicts.orphans.length > 0 && reader.readPipes
+    ? keptByPipeline(reader.readPipes([...verdicts.orphans, ...verdicts.kept].map((p) => p.pid)), new Set(verdicts.kept.map((p) => p.pid)))
+    : new Map<number, number>();
+  let orphans = verdicts.orphans;
+  const kept: AttributedProcess[] = [...verdicts.kept];
+  if (byPipeline.size > 0) {
+    // What runs below a process kept by its pipeline is kept with it.
+    const tree = processTree(orphans);
+    const moved = new Map<number, string>();
+    for (const [pid, root] of byPipeline) {
+      const p = orphans.find((o) => o.pid === pid);
+      if (p) for (const d of subtree(tree, p)) if (!moved.has(d.pid)) moved.set(d.pid, d === p ? `in the pipeline of kept pid ${root}` : `below pid ${pid}, in the pipeline of kept pid ${root}`);
+    }
+    kept.push(...orphans.filter((p) => moved.has(p.pid)).map((p) => ({ ...p, keepBecause: moved.get(p.pid)! })));
+    orphans = orphans.filter((p) => !moved.has(p.pid));
+  }
+  // --mcp-only means one thing everywhere: the other orphans are kept apart, not counted or reaped.
+  report.orphans = tracker.config.logOrphanedMCPOnly ? orphans.filter((p) => p.isMCP) : orphans;
+  if (tracker.config.logOrphanedMCPOnly) report.nonMcpOrphans = orphans.filter((p) => !p.isMCP);
+  report.suspects = verdicts.suspects;
+  report.kept = kept;
+}
+
+/**
  * Leaves no group behind. When the run reaped, what processes the run keeps (kept ones, orphans
  * left alone) moved out before any signal, so whatever is still inside is the task's to end —
  * survivors, or children forked while it was reaped — and the group is killed whole
@@ -555,19 +607,17 @@ function reapOptionsOf(options: RunTrackedOptions, tracker: ResourceTracker, gra
   const { keep, keepSharedDaemons, agents } = tracker.config;
   // A run inside a live agent session: its task, and so its leaks, inherited that session's markers.
   const runSessions = agentMarkersOf((options.env ?? process.env) as Record<string, string>, agentDefinitions(agents));
-  return { reader: options.reader, keep, keepSharedDaemons, agents, runSessions, ...(options.reap === true ? {} : options.reap), ...(graceCut ? { skipGrace: graceCut } : {}) };
+  return { reader: options.reader, keep, keepSharedDaemons, agents, runSessions, by: 'run', ...(options.state !== undefined ? { state: options.state } : {}), ...(options.reap === true ? {} : options.reap), ...(graceCut ? { skipGrace: graceCut } : {}) };
 }
 
 async function releaseGroup(group: RunCgroup, report: Draft, logger: Logger, reapOptions: ReapOptions | undefined): Promise<void> {
   let removed: boolean;
   if (reapOptions && report.reaped !== undefined && report.reaped.length > 0) {
-    // Only what the run reaped goes — its survivors, and children they forked while it was reaped;
-    // everything else leaves the group first: what the run kept (by the lineage too: a kept
-    // process's scrubbed child whose kept parent has exited), --mcp-only's other orphans, what was
-    // born since the verdict below a process that has exited (a kept launcher's new daemon), and
-    // what the gate refuses.
-    const only = new Set(report.orphans.map(identityKey));
-    const result = await reapCgroup(group, { ...reapOptions, only });
+    // What the run did not reap left the group at the verdict (separateGroup, in runContained: what
+    // it kept, --mcp-only's other orphans, suspects, what the gate refused), so what a kept process
+    // started since was born outside. What is still inside is the reaped orphans' — survivors, and
+    // children they forked while they were reaped — and goes at once, after the gate's last look.
+    const result = await reapCgroup(group, reapOptions);
     for (const l of result.left) logger.warn({ pid: l.pid, reason: l.reason, path: group.path }, 'left a process in the run\'s cgroup');
     removed = result.removed;
   } else {
@@ -613,40 +663,63 @@ async function runContained(task: StartedTask, options: RunTrackedOptions, state
   if (exit.failure) return notStarted(report, exit.failure, options);
   report.outcome = report.stoppedBy === 'timeout' ? 'timed-out' : report.stoppedBy === 'abort' ? 'aborted' : exit.signal !== null ? 'signalled' : 'exited';
 
-  if (report.before) {
-    try {
-      report.after = summarize(await tracker.snapshotAfter());
-    } catch (err) {
-      failures.push(`after snapshot: ${(err as Error).message}`);
+  // The task's group is frozen from here until its verdicts are acted on (where the kernel allows):
+  // what the after snapshot sees is what the group holds — nothing forks, execs or leaves between
+  // the look and the move of what must not die with the group (separateGroup).
+  const frozen = group ? await group.freeze() : false;
+  try {
+    if (report.before) {
+      // A process caught between fork and exec is read again once it could exec: the group runs meanwhile.
+      const settle = frozen ? async (ms: number): Promise<void> => {
+        group!.thaw();
+        await new Promise((resolve) => setTimeout(resolve, ms));
+        await group!.freeze();
+      } : undefined;
+      try {
+        report.after = summarize(await tracker.snapshotAfter(settle ? { settle } : {}));
+      } catch (err) {
+        failures.push(`after snapshot: ${(err as Error).message}`);
+      }
     }
-  }
-  if (group) {
-    // Every process still in the group is the task's, whatever it did to its environment or parent.
-    const members = group.members();
-    const memory = group.memory();
-    const cpu = group.cpu();
-    tracker.recordCgroupMembers(new Set(members), {
-      ...(memory.peakBytes !== undefined ? { memoryPeakBytes: memory.peakBytes } : {}),
-      ...(memory.currentBytes !== undefined ? { memoryCurrentBytes: memory.currentBytes } : {}),
-      ...(cpu ? { cpuUserSeconds: cpu.userSeconds, cpuSystemSeconds: cpu.systemSeconds } : {}),
-    });
-    report.cgroup = {
-      path: group.path,
-      members: members.length,
-      ...(memory.currentBytes !== undefined ? { memoryCurrentBytes: memory.currentBytes } : {}),
-      ...(memory.peakBytes !== undefined ? { memoryPeakBytes: memory.peakBytes } : {}),
-      removed: false,
-    };
+    if (group) {
+      // Every process still in the group is the task's, whatever it did to its environment or parent.
+      const members = group.members();
+      const memory = group.memory();
+      const cpu = group.cpu();
+      tracker.recordCgroupMembers(new Set(members), {
+        ...(memory.peakBytes !== undefined ? { memoryPeakBytes: memory.peakBytes } : {}),
+        ...(memory.currentBytes !== undefined ? { memoryCurrentBytes: memory.currentBytes } : {}),
+        ...(cpu ? { cpuUserSeconds: cpu.userSeconds, cpuSystemSeconds: cpu.systemSeconds } : {}),
+      });
+      report.cgroup = {
+        path: group.path,
+        members: members.length,
+        ...(memory.currentBytes !== undefined ? { memoryCurrentBytes: memory.currentBytes } : {}),
+        ...(memory.peakBytes !== undefined ? { memoryPeakBytes: memory.peakBytes } : {}),
+        removed: false,
+      };
+    }
+    if (report.after) await judge(report, tracker, options);
+    if (report.kept.length > 0 && report.tag) {
+      // What the run kept stays kept for as long as it lives, whoever looks later (kept-registry.ts).
+      const problem = await recordKept(options.state ?? stateDirectory(), report.tag, report.kept, (options.reader ?? platformReader()).readBootId?.());
+      if (problem) logger.warn({ error: problem }, 'what the run kept could not be recorded: a later scan may take it for a leak');
+    }
+    if (group) {
+      // Before any signal, what must not die with the group leaves it; what it starts is born outside.
+      if (options.reap && report.orphans.length > 0) {
+        const left = await separateGroup(group, { ...reapOptionsOf(options, tracker, state.graceCut), only: new Set(report.orphans.map(identityKey)) });
+        for (const l of left) logger.warn({ pid: l.pid, reason: l.reason, path: group.path }, 'left a process in the run\'s cgroup');
+      } else {
+        for (let round = 0; round < 3 && group.members().length > 0; round++) for (const pid of group.members()) group.moveOut(pid);
+      }
+    }
+  } finally {
+    if (frozen) group!.thaw();
   }
   if (report.after) {
-    // The verdicts, and what each reported process costs (its CPU share only when a sample is asked for).
+    // What each reported process costs, the group thawed (its CPU share only when a sample is asked for).
     const verdicts = await tracker.analyze({ cpuSampleMs: options.cpuSampleMs ?? 0 });
-    tracker.detectOrphans(); // the seed's WARN line
-    // --mcp-only means one thing everywhere: the other orphans are kept apart, not counted or reaped.
-    report.orphans = tracker.config.logOrphanedMCPOnly ? verdicts.orphans.filter((p) => p.isMCP) : verdicts.orphans;
-    if (tracker.config.logOrphanedMCPOnly) report.nonMcpOrphans = verdicts.orphans.filter((p) => !p.isMCP);
-    report.suspects = verdicts.suspects;
-    report.kept = verdicts.kept;
     report.leakedMemoryMB = totalMemoryMB(report.orphans);
     report.leakedMemoryBytes = totalMemoryBytes(report.orphans);
     report.memoryDeltaMB = tracker.checkMemoryGrowth();
@@ -658,11 +731,11 @@ async function runContained(task: StartedTask, options: RunTrackedOptions, state
         'orphaned processes not attributed to the task (suspects)',
       );
     }
-    if (verdicts.kept.length > 0) {
-      logger.info({ count: verdicts.kept.length, processes: verdicts.kept.map(describeProcess).join(', ') }, 'kept processes left running');
+    if (report.kept.length > 0) {
+      logger.info({ count: report.kept.length, processes: report.kept.map(describeProcess).join(', ') }, 'kept processes left running');
     }
     if (report.orphans.length > 0 && report.orphans.some((p) => p.cost?.pssBytes !== undefined)) report.leakCost = leakCostTotals(report.orphans);
-    const account = tracker.taskAccount();
+    const account = tracker.taskAccount([...report.orphans, ...(report.nonMcpOrphans ?? [])]);
     if (account) report.account = account;
   }
   if (failures.length > 0) report.error = failures.join('; ');

@@ -2,14 +2,14 @@
 import { basename } from 'node:path';
 import { cgroup2Mount, findRunGroups, RUN_GROUP_PREFIX, RunCgroup } from '../platform/cgroup.js';
 import { costTotals } from '../rules/cost.js';
-import { lookAtTable } from './table-look.js';
+import { lookAtTable, withPipelines } from './table-look.js';
 import { leakCostTotals, measureCosts, type CostCache, type LeakCostTotals } from '../tracking/leak-cost.js';
 import { BlockBudget } from '../event-loop.js';
 import { platformReader } from '../platform/index.js';
 import type { PlatformReader } from '../platform/types.js';
 import { byPid, identityKey, startKey } from '../rules/identity.js';
 import { BYTES_PER_MB } from '../rules/memory.js';
-import { analyzeMachine, portCandidates, startedInASession, type MachineScan } from '../rules/machine-leaks.js';
+import { analyzeMachine, leftBySession, portCandidates, type MachineScan } from '../rules/machine-leaks.js';
 import { portHolders, type PortHolder } from '../rules/port-holders.js';
 import { holdsRunFile, parseTaskTag, UNKNOWN_PID_NAMESPACE } from '../tracking/task-tag.js';
 import type { AgentConfig, ProcessInfo, ProcessSnapshot, TaskOwner } from '../types.js';
@@ -97,19 +97,24 @@ export async function scanMachine(options: ScanOptions = {}): Promise<ScanReport
   // A re-parented process that listens on a port is a suspect when it was started from someone's
   // session: the sessions and sockets of the re-parented candidates are read, theirs only.
   const listeningSessions = await listeningCandidates(reader, portCandidates(snapshot.processes).filter((p) => !look.own.has(p.pid)));
-  const analysis = analyzeMachine(snapshot, {
-    all: options.all,
-    exclude: new Set(look.own.keys()),
-    ageSeconds: (startTime) => (now - startTime) / 1000,
-    parseTag: parseTaskTag,
-    ownerPid: ownerOf,
-    runGroups,
-    agents: look.agents,
-    liveness: look.liveness,
-    kept: look.kept,
-    journalled: look.journalled,
-    listeningSessions,
-  });
+  const analyze = (kept: ReadonlySet<number>): MachineScan =>
+    analyzeMachine(snapshot, {
+      all: options.all,
+      exclude: new Set(look.own.keys()),
+      ageSeconds: (startTime) => (now - startTime) / 1000,
+      parseTag: parseTaskTag,
+      ownerPid: ownerOf,
+      runGroups,
+      agents: look.agents,
+      liveness: look.liveness,
+      kept,
+      journalled: look.journalled,
+      listeningSessions,
+    });
+  let analysis = analyze(look.kept);
+  // A kept process keeps its pipeline (`KEEP=1 server | tee log`): read for the certain leaks only.
+  const piped = withPipelines(look, reader, analysis.certain.flatMap((g) => g.processes.map((p) => p.pid)));
+  if (piped.kept.size > look.kept.size) analysis = analyze(piped.kept);
   // What the reported leaks cost: read for them only.
   const costs = options.cache ? (options.cache.costs ??= { maxAgeMs: COST_MAX_AGE_MS, entries: new Map() }) : undefined;
   await measureCosts([...analysis.certain, ...analysis.suspected].flatMap((g) => g.processes), { reader, sampleMs: options.cpuSampleMs, cache: costs });
@@ -164,7 +169,7 @@ async function listeningCandidates(reader: PlatformReader, candidates: readonly 
   const statuses = await reader.readStatuses(candidates.map((p) => p.pid));
   const inSession = candidates.filter((p) => {
     const status = statuses.get(p.pid);
-    return status && identityKey(status) === identityKey(p) && startedInASession(p.pid, status.session);
+    return status && identityKey(status) === identityKey(p) && leftBySession(p, status.session);
   });
   if (inSession.length === 0) return found;
   const sockets = reader.readListeningSockets(inSession.map((p) => p.pid));

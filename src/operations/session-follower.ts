@@ -11,6 +11,7 @@ import { keepReasonOf, keptThroughLineage, type KeepRules } from '../rules/keep.
 import { compileKeepPatterns } from '../rules/patterns.js';
 import { mayNotHaveExeced } from '../rules/settling.js';
 import { sessionLeftovers } from '../rules/machine-leaks.js';
+import { evidenceNotWhole, sharedHostKind } from '../rules/whole-evidence.js';
 import { processTree, subtree } from '../rules/tree.js';
 import type { AgentConfig, AttributedProcess, Evidence, LineageRecord, ProcessIdentity, ProcessInfo } from '../types.js';
 import {
@@ -28,7 +29,8 @@ import {
 } from './agent-sessions.js';
 import { measureCosts } from '../tracking/leak-cost.js';
 import { reapOrphans } from './reap.js';
-import { lookAtTable } from './table-look.js';
+import { lookAtTable, withPipelines } from './table-look.js';
+import { markersOf } from '../rules/agents.js';
 
 export interface FollowOptions {
   state: string;
@@ -236,9 +238,11 @@ export async function followSessions(options: FollowOptions): Promise<void> {
     const command = reader.readCommandLine?.(c.pid);
     const env = await reader.readEnvMarkers(c.pid).catch(() => undefined);
     const keep = keepReasonOf(command ?? '', env, keepRules) !== undefined;
+    const executable = reader.readExecutable?.(c.pid);
     return {
       agent: agentKeys.has(identityKey(c)) || (command !== undefined && definitions.some((a) => isAgentProcess(a, command))),
       keep,
+      host: sharedHostKind({ pid: c.pid, ppid: c.ppid, command: command ?? '', memoryMB: 0, isMCP: false, startTime: c.startTime, ...(executable !== undefined ? { executable } : {}) }) !== undefined,
       // A fork caught before its exec carries its parent's command line and environment: judged again next tick.
       unsettled: !keep && reader.readCommandLine !== undefined && mayNotHaveExeced(command, reader.readCommandLine(c.ppid)),
     };
@@ -392,13 +396,15 @@ async function saveLineage(path: string, entry: Followed, bootId: string | undef
 interface Kind {
   agent: boolean;
   keep: boolean;
+  /** A terminal multiplexer's server: what runs in it is not adopted through it. */
+  host?: boolean;
   /** Not kept, but it may not have exec'd yet (rules/settling.ts): judged again next tick. */
   unsettled?: boolean;
 }
 
 /** Adds a process to an entry's lineage. */
 function remember(entry: Followed, key: string, c: ProcessStatus, kind: Partial<Kind> = {}): void {
-  const record: LineageRecord = { pid: c.pid, ppid: c.ppid, startTime: c.startTime, ...(kind.agent ? { agent: true } : {}), ...(kind.keep ? { keep: true } : {}) };
+  const record: LineageRecord = { pid: c.pid, ppid: c.ppid, startTime: c.startTime, ...(kind.agent ? { agent: true } : {}), ...(kind.keep ? { keep: true } : {}), ...(kind.host ? { host: true } : {}) };
   entry.seen.set(key, record);
   entry.unsaved.push(record);
   if (kind.unsettled) entry.unsettled.push(record);
@@ -418,9 +424,9 @@ async function walkTree(entry: Followed, children: Map<number, ProcessStatus[]>,
       if (c.startTime < parent.startTime) continue;
       const key = identityKey(c);
       if (entry.seen.has(key) || agentKeys.has(key)) continue;
-      const { keep, unsettled } = await classify(c);
-      remember(entry, key, c, { keep, unsettled });
-      stack.push(c);
+      const { keep, unsettled, host } = await classify(c);
+      remember(entry, key, c, { keep, unsettled, host });
+      if (!host) stack.push(c); // a shared host's panes are whoever asked for them: not walked into
     }
   }
 }
@@ -445,12 +451,15 @@ async function adoptNewcomers(
     if (c.session === undefined || c.session === c.pid || c.session <= 1) return false;
     const holder = await table.current(c.session);
     if (holder === null) return false;
-    if (holder) return holder.startTime <= c.startTime && ((entry.seen.has(identityKey(holder)) && !entry.seen.get(identityKey(holder))!.agent) || identityKey(holder) === agentKeyOf(entry.record));
+    if (holder) {
+      const seen = entry.seen.get(identityKey(holder));
+      return holder.startTime <= c.startTime && ((seen !== undefined && !seen.agent && !seen.host) || identityKey(holder) === agentKeyOf(entry.record));
+    }
     // The leader exited. Its pid is not reused while its session has members — but once they are all
     // gone it may be, and a stranger's new session take it: a newcomer is the tree's only when it
     // started before the leader was found gone (a stranger's session starts after its pid was free).
     for (const r of entry.seen.values()) {
-      if (r.pid !== c.session || r.startTime > c.startTime || r.agent) continue;
+      if (r.pid !== c.session || r.startTime > c.startTime || r.agent || r.host) continue;
       const goneAt = table.goneAt(r);
       if (goneAt !== undefined && startedAtMs(c) <= goneAt) return true;
     }
@@ -469,7 +478,9 @@ async function adoptNewcomers(
       for (const entry of following) {
         if (entry.seen.has(key)) continue;
         // In the tree: below the agent, or below one of its tree that is not an agent itself.
-        const inTree = parentKey === agentKeyOf(entry.record) || (entry.seen.has(parentKey) && !entry.seen.get(parentKey)!.agent);
+        // Not below a multiplexer's server: its panes are whichever client's asked for them.
+        const parentSeen = entry.seen.get(parentKey);
+        const inTree = parentKey === agentKeyOf(entry.record) || (parentSeen !== undefined && !parentSeen.agent && !parentSeen.host);
         if (!inTree && !(await leaderSeen(entry, c))) continue;
         if (!kinds.has(key)) kinds.set(key, await classify(c));
         // An agent born in the tree (a sub-agent, or one a person started in a host the session
@@ -496,8 +507,13 @@ async function closeSession(record: SessionRecord, lineage: LineageRecord[], end
   if (session && session.status !== 'over') return false;
   const { live, liveness } = look;
   const tree = processTree(look.snapshot.processes);
-  // Kept as the table has it now, and through the lineage: below a kept process that has exited.
-  const kept = new Set([...look.kept, ...keptThroughLineage(tree, look.snapshot.processes, lineage, identityKey)]);
+  // Kept as the table has it now, with the pipelines of kept processes (read for the session's
+  // processes: those that carry its markers or that the follower saw), and through the lineage:
+  // below a kept process that has exited.
+  const lineageKeySet = new Set(lineage.map((r) => identityKey(r)));
+  const candidates = look.snapshot.processes.filter((p) => lineageKeySet.has(identityKey(p)) || markersOf(p).some((m) => m.agent === record.agent && m.sessionId === record.sessionId));
+  const piped = withPipelines(look, reader, candidates.map((p) => p.pid));
+  const kept = new Set([...piped.kept, ...keptThroughLineage(tree, look.snapshot.processes, lineage, identityKey)]);
   const lineageKeys = new Map(lineage.map((r) => [identityKey(r), r]));
   const exclude = new Set(look.own.keys());
   const agentKey = agentKeyOf(record);
@@ -507,8 +523,9 @@ async function closeSession(record: SessionRecord, lineage: LineageRecord[], end
     const earlier = lineageKeys.get(identityKey(p))?.session;
     return earlier !== undefined && earlier !== record.sessionId && (liveness.session(record.agent, earlier)?.status ?? 'over') !== 'over';
   };
+  // What was not read whole, or is a shared host's (a multiplexer's server, a pane on its evidence), is never taken (whole-evidence.ts).
   const skip = (p: ProcessInfo): boolean =>
-    taken.has(p.pid) || kept.has(p.pid) || exclude.has(p.pid) || liveness.inUse.has(p.pid) || identityKey(p) === agentKey || otherSession(p);
+    taken.has(p.pid) || kept.has(p.pid) || exclude.has(p.pid) || liveness.inUse.has(p.pid) || identityKey(p) === agentKey || otherSession(p) || evidenceNotWhole(p, live);
   const evidence = new Map<number, Set<Evidence>>();
   const add = (pid: number, why: Evidence): void => {
     const set = evidence.get(pid) ?? new Set<Evidence>();
@@ -521,7 +538,7 @@ async function closeSession(record: SessionRecord, lineage: LineageRecord[], end
   for (const p of look.snapshot.processes) {
     if (!lineageKeys.has(identityKey(p)) || skip(p)) continue;
     add(p.pid, 'lineage');
-    for (const d of subtree(tree, p, (q) => q === p || !(skip(q) || q.environmentUnreadable)).slice(1)) add(d.pid, 'lineage');
+    for (const d of subtree(tree, p, (q) => q === p || !skip(q)).slice(1)) add(d.pid, 'lineage');
   }
   if (evidence.size === 0) return true;
   const leaked: AttributedProcess[] = [...evidence].map(([pid, why]) => ({ ...live.get(pid)!, evidence: [...why].sort() }));
@@ -536,14 +553,14 @@ async function closeSession(record: SessionRecord, lineage: LineageRecord[], end
     endedAt: endedAt.toISOString(),
     reason: record.endReason ?? 'agent exited',
     ...(record.bootId ? { bootId: record.bootId } : {}),
-    leaked: leaked.map((p) => ({ pid: p.pid, identity: identityKey(p), command: p.command, memoryMB: p.memoryMB, memoryBytes: p.memoryBytes, evidence: p.evidence, ...(p.cost ? { cost: p.cost } : {}) })),
+    leaked: leaked.map((p) => ({ pid: p.pid, identity: identityKey(p), command: p.command, ...(p.commandLine !== undefined && p.commandLine !== p.command ? { commandLine: p.commandLine } : {}), memoryMB: p.memoryMB, memoryBytes: p.memoryBytes, evidence: p.evidence, ...(p.cost ? { cost: p.cost } : {}) })),
   };
   if (options.reap) {
     // The journal is the record of every kill: what is about to be reaped is in it before the first
     // signal, and the outcome after; an entry without its outcome says reaping started.
     const id = `${record.agentPid}-${record.agentStartTime}-${Date.now().toString(36)}`;
     appendJournal(options.state, { ...entry, id, reaping: 'started' });
-    entry.reaped = await reapOrphans(leaked, { reader, graceMs: options.graceMs, keep: options.keep, keepSharedDaemons: options.keepSharedDaemons, agents: options.agents, state: options.state });
+    entry.reaped = await reapOrphans(leaked, { reader, graceMs: options.graceMs, keep: options.keep, keepSharedDaemons: options.keepSharedDaemons, agents: options.agents, state: options.state, by: 'follower' });
     appendJournal(options.state, { outcomeOf: id, reaped: entry.reaped });
   } else appendJournal(options.state, entry);
   options.logger.info({ agent: record.agent, session: record.sessionId, leaked: leaked.length, reaped: entry.reaped?.length ?? 0 }, 'agent session ended and left processes');

@@ -8,14 +8,15 @@ import type { PlatformReader } from '../platform/types.js';
 import { agentDefinitions, isAgentProcess, type AgentDefinition } from '../rules/agents.js';
 import { ownProcesses, type GateView } from '../rules/gate.js';
 import { byPid, identityKey } from '../rules/identity.js';
-import { keptPids, keptThroughLineage } from '../rules/keep.js';
+import { keptByPipeline, keptPids, keptThroughLineage } from '../rules/keep.js';
 import { isTerminalMultiplexer, judgeLiveness, markersOf, type Liveness, type RegisteredAgent } from '../rules/liveness.js';
 import { fullCommand } from '../rules/patterns.js';
-import { processTree } from '../rules/tree.js';
+import { processTree, subtree } from '../rules/tree.js';
 import { takeSnapshot } from '../tracking/snapshot.js';
 import type { JournalledLeftovers } from '../rules/machine-leaks.js';
 import type { AgentConfig, AgentMarker, ProcessSnapshot } from '../types.js';
 import { journalledLeftovers, readFollowerLock, readLineage, registeredSessions } from './agent-sessions.js';
+import { readKept } from './kept-registry.js';
 
 export interface LookOptions {
   reader?: PlatformReader;
@@ -53,14 +54,25 @@ export async function lookAtTable(options: LookOptions = {}): Promise<TableLook>
     keepSharedDaemons: options.keepSharedDaemons,
     agents,
     keepOpen: options.keepOpen,
+    wholeCommandLines: 'read',
   });
-  return judgeLook(snapshot, { reader, agents, state: options.state, ignoreSessions: options.ignoreSessions });
+  const state = options.state ?? stateDirectory();
+  // What runs kept, for as long as it lives (kept-registry.ts); a process not in this look is asked itself.
+  const identities = new Set(snapshot.processes.map((p) => identityKey(p)));
+  const alive = async (identity: string): Promise<boolean> => {
+    if (identities.has(identity)) return true;
+    const [pid, start] = identity.split(':').map(Number);
+    const status = await reader.readStatus(pid!).catch(() => null);
+    return status === null || (status !== undefined && status.alive && status.startTime === start); // unreadable: may be it
+  };
+  const keptByRuns = await readKept(state, alive, reader.readBootId?.());
+  return judgeLook(snapshot, { reader, agents, state, ignoreSessions: options.ignoreSessions, keptByRuns });
 }
 
 /** Judges a snapshot taken with agent markers (see lookAtTable). */
 export function judgeLook(
   snapshot: ProcessSnapshot,
-  options: { reader: PlatformReader; agents: AgentDefinition[]; state?: string; ignoreSessions?: readonly AgentMarker[] },
+  options: { reader: PlatformReader; agents: AgentDefinition[]; state?: string; ignoreSessions?: readonly AgentMarker[]; keptByRuns?: ReadonlyMap<string, string> },
 ): TableLook {
   const { reader, agents } = options;
   const state = options.state ?? stateDirectory();
@@ -106,7 +118,46 @@ export function judgeLook(
   const lock = readFollowerLock(state);
   const holder = lock && live.get(lock.pid);
   const extra = holder && identityKey(holder) === identityKey(lock) ? [{ pid: lock.pid, reason: "the holder of rtrack's follower lock" }] : [];
-  return { snapshot, agents, live, liveness, journalled, kept: new Set([...keptPids(tree, snapshot.processes), ...keptByLineage]), own: ownProcesses(tree, live, process.pid, extra) };
+  const kept = new Set([...keptPids(tree, snapshot.processes), ...keptByLineage]);
+  const keptBecause = new Map<number, string>();
+  for (const p of snapshot.processes) {
+    const why = options.keptByRuns?.get(identityKey(p));
+    if (why === undefined) continue;
+    for (const d of subtree(tree, p)) {
+      if (kept.has(d.pid)) continue;
+      kept.add(d.pid);
+      keptBecause.set(d.pid, d === p ? why : `below pid ${p.pid}, ${why}`);
+    }
+  }
+  return { snapshot, agents, live, tree, liveness, journalled, kept, keptBecause, own: ownProcesses(tree, live, process.pid, extra) };
+}
+
+/**
+ * The look, with the pipelines of kept processes kept too (rules/keep.ts keptByPipeline): of the
+ * given candidates (what a caller means to signal or report), those joined by a pipe to a kept
+ * process — and what runs below them. Pipes are read for the candidates, and for the kept processes
+ * only when a candidate holds one: the cost is per candidate, not per process of the table.
+ */
+export function withPipelines(look: TableLook, reader: PlatformReader, candidates: readonly number[]): TableLook {
+  if (!reader.readPipes || candidates.length === 0 || look.kept.size === 0) return look;
+  const mine = candidates.filter((pid) => look.live.has(pid) && !look.kept.has(pid));
+  const pipes = reader.readPipes(mine);
+  if (![...pipes.values()].some((ends) => ends.length > 0)) return look;
+  for (const [pid, ends] of reader.readPipes([...look.kept].filter((pid) => look.live.has(pid)))) pipes.set(pid, ends);
+  const through = keptByPipeline(pipes, look.kept);
+  if (through.size === 0) return look;
+  const kept = new Set(look.kept);
+  const keptBecause = new Map(look.keptBecause ?? []);
+  for (const [pid, root] of through) {
+    const p = look.live.get(pid);
+    if (!p) continue;
+    for (const d of subtree(look.tree, p)) {
+      if (kept.has(d.pid)) continue;
+      kept.add(d.pid);
+      keptBecause.set(d.pid, d === p ? `in the pipeline of kept pid ${root}` : `below pid ${pid}, in the pipeline of kept pid ${root}`);
+    }
+  }
+  return { ...look, kept, keptBecause };
 }
 
 /**

@@ -69,7 +69,7 @@ export async function startWatchServer(options: WatchServerOptions): Promise<Wat
     }
     for (const key of certainSince.keys()) if (!seen.has(key)) certainSince.delete(key);
     if (due.length === 0) return;
-    const outcomes = await (reap.reaper ?? reapOrphans)(due.map((d) => d.process), { ...reap.gate, graceMs: reap.graceMs });
+    const outcomes = await (reap.reaper ?? reapOrphans)(due.map((d) => d.process), { ...reap.gate, graceMs: reap.graceMs, by: 'watch' });
     const counts: Record<string, number> = {};
     outcomes.forEach((o, i) => {
       counts[o.result] = (counts[o.result] ?? 0) + 1;

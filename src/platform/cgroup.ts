@@ -40,11 +40,15 @@ export interface CgroupLocation {
   parent: string;
 }
 
+/** How a user gets rtrack a cgroup of its own to make run groups in. */
+export const CGROUP_HINT = 'run as root, or inside a delegated subtree: systemd-run --user --scope -p Delegate=yes rtrack run …';
+
 /**
- * Where a run's group can be created, or why it cannot (one line). `mount` overrides the
+ * Where a run's group can be created, or why it cannot (one line), with how to get one where that
+ * is the user's to change (`hint`). `mount` overrides the
  * hierarchy's location (tests; unusual mounts).
  */
-export function locateCgroupParent(options: { mount?: string; procRoot?: string } = {}): CgroupLocation | { why: string } {
+export function locateCgroupParent(options: { mount?: string; procRoot?: string } = {}): CgroupLocation | { why: string; hint?: string } {
   if (process.platform !== 'linux') return { why: `control groups are a Linux feature (this is ${process.platform})` };
   const procRoot = options.procRoot ?? '/proc';
   let mount = options.mount;
@@ -69,7 +73,7 @@ export function locateCgroupParent(options: { mount?: string; procRoot?: string 
     accessSync(parent, constants.W_OK);
     accessSync(join(parent, 'cgroup.procs'), constants.W_OK);
   } catch {
-    return { why: `${parent} is not writable by this user (run as root, or inside a delegated subtree: systemd-run --user --scope -p Delegate=yes rtrack run …)` };
+    return { why: `${parent} is not writable by this user`, hint: CGROUP_HINT };
   }
   return { parent };
 }
@@ -136,6 +140,48 @@ export class RunCgroup {
       return true;
     } catch {
       return false;
+    }
+  }
+
+  /**
+   * Freezes the group (`cgroup.freeze`, Linux 5.2+): nothing in it runs, forks or execs until it is
+   * thawed, so one look at it stays true while the look is acted on. A process moved out of a
+   * frozen group runs again at once. Waits until the kernel says the group is frozen (`frozen 1`
+   * in cgroup.events); false when the kernel has no freezer or the group did not freeze in time (a
+   * process stuck in the kernel): then it is thawed again, and nothing may rest on it.
+   */
+  async freeze(waitMs = 1000): Promise<boolean> {
+    try {
+      writeFileSync(join(this.path, 'cgroup.freeze'), '1\n');
+    } catch {
+      return false;
+    }
+    const deadline = Date.now() + waitMs;
+    for (;;) {
+      if (this.frozen()) return true;
+      if (Date.now() >= deadline) {
+        this.thaw();
+        return false;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+  }
+
+  /** Whether the kernel says the group is frozen. */
+  frozen(): boolean {
+    try {
+      return /^frozen 1$/m.test(readFileSync(join(this.path, 'cgroup.events'), 'latin1'));
+    } catch {
+      return false;
+    }
+  }
+
+  /** Lets the group run again (never throws: a group that is gone is not frozen). */
+  thaw(): void {
+    try {
+      writeFileSync(join(this.path, 'cgroup.freeze'), '0\n');
+    } catch {
+      // gone, or no freezer
     }
   }
 

@@ -1,10 +1,10 @@
 // Linux: the /proc reader. One small file per process (`stat`), `cmdline` only for processes whose
 // command is not known yet, `environ` only when asked. Buffers are reused; parsing is byte-level.
-import { closeSync, existsSync, openSync, readdirSync, readFileSync, readlinkSync, readSync, statSync } from 'node:fs';
+import { closeSync, existsSync, lstatSync, openSync, readdirSync, readFileSync, readlinkSync, readSync, statSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { BlockBudget, yieldToLoop } from '../event-loop.js';
 import { DAEMON_ENV_VAR, KEEP_ENV_VAR, TASK_ENV_VAR, type ProcessIdentity } from '../types.js';
-import { ProcessUnreadableError, type EnvMarkers, type PidNamespaceInfo, type PlatformReader, type ProcessStatus, type ProcessTable, type RawProcess, type ReadTableOptions, type StatusMap } from './types.js';
+import { COMMAND_LINE_HEAD, ProcessUnreadableError, type EnvMarkers, type EnvironmentProblem, type PidNamespaceInfo, type PlatformReader, type ProcessStatus, type ProcessTable, type RawProcess, type ReadTableOptions, type StatusMap } from './types.js';
 
 const SPACE = 0x20;
 const OPEN_PAREN = 0x28;
@@ -157,11 +157,42 @@ export function parseEnvMarkers(buf: Uint8Array, length: number, wanted: readonl
   return markers;
 }
 
+/**
+ * Whether an environment read is not what an environment is — NUL-terminated `NAME=value` entries,
+ * each name without blanks or control characters: the area was overwritten since exec (a title
+ * rewrite — setproctitle, perl's `$0` — pads the argv and environment area with NULs or blanks), so
+ * what it says, markers or their absence, is no evidence. An empty environment (`env -i`) is whole.
+ */
+export function environmentGarbled(buf: Buffer, length: number): boolean {
+  if (length === 0) return false;
+  if (buf[length - 1] !== 0) return true;
+  let start = 0;
+  while (start < length) {
+    const end = buf.indexOf(0, start);
+    let i = start;
+    for (; i < end; i++) {
+      const c = buf[i]!;
+      if (c === 0x3d) break; // '='
+      if (c <= 0x20 || c === 0x7f) return true;
+    }
+    if (i === start || i === end) return true; // an empty entry (padding), a nameless one, or one without '='
+    start = end + 1;
+  }
+  return false;
+}
+
 function startsWith(buf: Uint8Array, start: number, end: number, prefix: Uint8Array): boolean {
   if (end - start < prefix.length) return false;
   for (let i = 0; i < prefix.length; i++) if (buf[start + i] !== prefix[i]) return false;
   return true;
 }
+
+/** A command line read whole for a verdict: up to the kernel's own bound on arguments (ARG_MAX with an 8 MiB stack is 2 MiB). */
+const COMMAND_LINE_LIMIT = 4 << 20;
+/** An environment is read whole up to this size (ARG_MAX, as above, with room); a longer one is no evidence. */
+const ENVIRON_LIMIT = 4 << 20;
+/** The environment buffer kept between reads. */
+const ENVIRON_BUFFER = 16384;
 
 /** At most this many `stat` descriptors are kept open (about 4 KiB of kernel memory each). */
 const KEPT_MAX = 4096;
@@ -379,12 +410,12 @@ export function createLinuxReader(procRoot = '/proc'): PlatformReader {
   const { pageSize, clockTicks } = readAuxv();
   let bootTimeMs: number | undefined;
   // One buffer per file kind, reused for every process. `stat` is at most ~700 bytes even with a
-  // 64-bit value in every field; of a command line the first 4 KiB are enough to match patterns.
+  // 64-bit value in every field. Of a command line the table reads the first 4 KiB (a longer one is
+  // flagged `commandLineTruncated`: whoever judges it reads it whole, readCommandLine(pid, true)).
   const statBuf = Buffer.allocUnsafe(4096);
-  const cmdBuf = Buffer.allocUnsafe(4096);
+  const cmdBuf = Buffer.allocUnsafe(COMMAND_LINE_HEAD);
   const childrenBuf = { buf: Buffer.allocUnsafe(4096) };
-  const envBuf = { buf: Buffer.allocUnsafe(16384) };
-  const ENVIRON_LIMIT = 1 << 20;
+  const envBuf = { buf: Buffer.allocUnsafe(ENVIRON_BUFFER) };
 
   /** Reads /proc/[pid]/stat into statBuf; its length, or GONE. The caller parses statBuf before the next read. */
   function readStatFile(pid: number | string): number {
@@ -440,12 +471,28 @@ export function createLinuxReader(procRoot = '/proc'): PlatformReader {
    * Markers in the environment; undefined when it cannot be read (another user's, or gone). `dir`:
    * where to read it from (a live thread's `/proc/[pid]/task/[tid]` when the main thread has exited).
    */
-  function readEnvOf(pid: number, wanted: readonly { name: string; prefix: Buffer }[] = [], dir = `${procRoot}/${pid}`): EnvMarkers | undefined {
+  function readEnvOf(pid: number, wanted: readonly { name: string; prefix: Buffer }[] = [], dir = `${procRoot}/${pid}`): EnvMarkers | EnvironmentProblem | undefined {
     try {
       const n = readProcFile(`${dir}/environ`, envBuf, ENVIRON_LIMIT);
-      return n < 0 ? undefined : parseEnvMarkers(envBuf.buf, n, wanted);
+      if (n < 0) return undefined;
+      // Read whole, or no evidence: a marker past the limit, or in an area a title overwrote, is not seen.
+      const problem: EnvironmentProblem | undefined = n >= ENVIRON_LIMIT ? 'truncated' : environmentGarbled(envBuf.buf, n) ? 'garbled' : undefined;
+      const markers = problem ?? parseEnvMarkers(envBuf.buf, n, wanted);
+      if (envBuf.buf.length > ENVIRON_BUFFER) envBuf.buf = Buffer.allocUnsafe(ENVIRON_BUFFER); // a large environment's buffer is not kept
+      return markers;
     } catch (err) {
       if (isExhaustion(err)) throw err;
+      return undefined;
+    }
+  }
+
+  /** The name of the file a process runs (`/proc/[pid]/exe`, its directory and ` (deleted)` dropped); undefined when unreadable (another user's) or gone. */
+  function readExecutableName(dir: string): string | undefined {
+    try {
+      const path = readlinkSync(`${dir}/exe`);
+      const name = path.slice(path.lastIndexOf('/') + 1);
+      return name.endsWith(' (deleted)') ? name.slice(0, -' (deleted)'.length) : name;
+    } catch {
       return undefined;
     }
   }
@@ -519,11 +566,17 @@ export function createLinuxReader(procRoot = '/proc'): PlatformReader {
           if (isExhaustion(err)) throw err; // otherwise: shown by its name
         }
         raw.commandLine = n > 0 ? parseCmdline(cmdBuf, n) : '';
+        if (n >= cmdBuf.length) raw.commandLineTruncated = true;
+        const executable = readExecutableName(dir);
+        if (executable !== undefined) raw.executable = executable;
       }
       if (environment === 'all' || (environment === 'new' && !known)) {
         const env = readEnvOf(stat.pid, wanted, dir);
-        if (env) raw.env = env;
-        else raw.environmentUnreadable = true;
+        if (typeof env === 'object') raw.env = env;
+        else {
+          raw.environmentUnreadable = true;
+          if (env !== undefined) raw.environmentProblem = env;
+        }
       }
       processes.push(raw);
     }
@@ -664,6 +717,31 @@ export function createLinuxReader(procRoot = '/proc'): PlatformReader {
     return paths;
   }
 
+  /** The pipe ends a process holds: each `pipe:[inode]` descriptor, with the direction its link's mode tells (r-x: read, -wx: write). */
+  function readPipes(pid: number): { inode: number; end: 'r' | 'w' | 'rw' }[] | undefined {
+    let fds: string[];
+    try {
+      fds = readdirSync(`${procRoot}/${pid}/fd`);
+    } catch {
+      return undefined;
+    }
+    const ends: { inode: number; end: 'r' | 'w' | 'rw' }[] = [];
+    for (const fd of fds) {
+      try {
+        const path = `${procRoot}/${pid}/fd/${fd}`;
+        const m = /^pipe:\[(\d+)\]$/.exec(readlinkSync(path));
+        if (!m) continue;
+        const mode = lstatSync(path).mode;
+        const read = (mode & 0o400) !== 0;
+        const write = (mode & 0o200) !== 0;
+        ends.push({ inode: Number(m[1]), end: read && write ? 'rw' : write ? 'w' : 'r' });
+      } catch {
+        // closed meanwhile
+      }
+    }
+    return ends;
+  }
+
   let self: ProcessIdentity | undefined;
   let bootId: string | null | undefined;
 
@@ -678,20 +756,35 @@ export function createLinuxReader(procRoot = '/proc'): PlatformReader {
       }
       return bootId ?? undefined;
     },
-    readCommandLine(pid: number): string | undefined {
+    readCommandLine(pid: number, whole = false): string | undefined {
+      // The first 4 KiB (the table's read), or the whole of it, into a buffer of its own.
+      const wholeBuf = { buf: Buffer.allocUnsafe(COMMAND_LINE_HEAD * 4) };
+      const read = (dir: string): number => (whole ? readProcFile(`${dir}/cmdline`, wholeBuf, COMMAND_LINE_LIMIT) : readProcHead(`${dir}/cmdline`, cmdBuf));
       let n: number;
       try {
-        n = readProcHead(`${procRoot}/${pid}/cmdline`, cmdBuf);
+        n = read(`${procRoot}/${pid}`);
         if (n === 0) {
           // Empty: a kernel thread, or a main thread that exited while others run — read, as the
           // table does, through a live thread.
           const stat = readStatOf(pid);
-          if (stat && memoryDirOf(stat) !== `${procRoot}/${pid}`) n = readProcHead(`${memoryDirOf(stat)}/cmdline`, cmdBuf);
+          if (stat && memoryDirOf(stat) !== `${procRoot}/${pid}`) n = read(memoryDirOf(stat));
         }
       } catch {
         return undefined; // not readable
       }
-      return n < 0 ? undefined : parseCmdline(cmdBuf, n);
+      if (n < 0 || (whole && n >= COMMAND_LINE_LIMIT)) return undefined; // gone, or longer than anything rtrack reads whole
+      return parseCmdline(whole ? wholeBuf.buf : cmdBuf, n);
+    },
+    isForkOf(child: number, parent: number): boolean {
+      try {
+        const a = readFileSync(`${procRoot}/${child}/auxv`);
+        return a.length > 0 && a.equals(readFileSync(`${procRoot}/${parent}/auxv`));
+      } catch {
+        return false; // gone, or not ours to read
+      }
+    },
+    readExecutable(pid: number): string | undefined {
+      return readExecutableName(`${procRoot}/${pid}`);
     },
     readOwner(pid: number): number | undefined {
       try {
@@ -707,7 +800,10 @@ export function createLinuxReader(procRoot = '/proc'): PlatformReader {
     listPids,
     readStatuses,
     readChildren,
-    readEnvMarkers: async (pid: number) => readEnvOf(pid),
+    readEnvMarkers: async (pid: number) => {
+      const env = readEnvOf(pid);
+      return typeof env === 'object' ? env : undefined; // not readable, or not whole: no markers to trust
+    },
     readMemoryFootprint(pid: number) {
       try {
         return parseSmapsRollup(readFileSync(`${procRoot}/${pid}/smaps_rollup`, 'latin1'));
@@ -760,7 +856,7 @@ export function createLinuxReader(procRoot = '/proc'): PlatformReader {
       return result;
     },
     readUnixSockets(pids: readonly number[]) {
-      const result = new Map<number, { path: string; connected: boolean }[]>();
+      const result = new Map<number, { path: string; connected: boolean; ownerExecutable?: boolean }[]>();
       const tables = new Map<string, Map<number, { path: string; connected: boolean }>>(); // by network namespace
       for (const pid of pids) {
         const inodes = readOpenFiles(pid)?.flatMap((f) => {
@@ -778,7 +874,20 @@ export function createLinuxReader(procRoot = '/proc'): PlatformReader {
             continue; // gone meanwhile
           }
         }
-        result.set(pid, inodes.flatMap((inode) => table?.get(inode) ?? []));
+        result.set(
+          pid,
+          inodes.flatMap((inode) => {
+            const socket = table?.get(inode);
+            if (!socket) return [];
+            if (socket.connected || !socket.path.startsWith('/')) return [socket];
+            // A listening socket's file, seen from the process's own root (a chroot, a mount namespace): its mode.
+            try {
+              return [{ ...socket, ownerExecutable: (statSync(`${procRoot}/${pid}/root${socket.path}`).mode & 0o100) !== 0 }];
+            } catch {
+              return [socket];
+            }
+          }),
+        );
       }
       return result;
     },
@@ -798,6 +907,14 @@ export function createLinuxReader(procRoot = '/proc'): PlatformReader {
       }
     },
     readOpenFiles,
+    readPipes(pids: readonly number[]) {
+      const result = new Map<number, { inode: number; end: 'r' | 'w' | 'rw' }[]>();
+      for (const pid of pids) {
+        const ends = readPipes(pid);
+        if (ends !== undefined) result.set(pid, ends);
+      }
+      return result;
+    },
     readPidNamespaceId(pid: number): string | undefined {
       try {
         return /^pid:\[(\d+)\]$/.exec(readlinkSync(`${procRoot}/${pid}/ns/pid`))?.[1];

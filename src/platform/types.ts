@@ -1,6 +1,9 @@
 // What every platform reader translates its OS into. No rules here: records and capabilities only.
 import type { ProcessIdentity } from '../types.js';
 
+/** How much of a command line a table read takes: enough for nearly every one (a longer one is flagged `commandLineTruncated`). */
+export const COMMAND_LINE_HEAD = 4096;
+
 /** Tracker markers found in a process's environment. */
 export interface EnvMarkers {
   /** Value of RESOURCE_TRACKER_TASK ('' when set empty); undefined when unset. */
@@ -22,14 +25,26 @@ export interface RawProcess {
   name: string;
   /** Full command line, arguments joined by spaces; undefined when the reader was told to skip it. */
   commandLine?: string;
+  /** The table read only the first 4 KiB of the command line: keep patterns cannot be judged on it until it is read whole. */
+  commandLineTruncated?: boolean;
+  /** The name of the file it runs (Linux: `/proc/[pid]/exe`), whatever its title says; undefined where unreadable. */
+  executable?: string;
   rssBytes: number;
   /** In the OS's own unit (Linux: clock ticks since boot; macOS, Windows: ms since the epoch). */
   startTime: number;
   /** Environment markers; undefined when not read or not readable. */
   env?: EnvMarkers;
-  /** The environment was asked for but could not be read (another user's process): markers unknown. */
+  /** The environment was asked for but could not be read (another user's process), or not whole: markers unknown. */
   environmentUnreadable?: boolean;
+  /** Why, when it was read but is no evidence (see EnvironmentProblem). */
+  environmentProblem?: EnvironmentProblem;
 }
+
+/**
+ * An environment that was read but is no evidence: `truncated`, longer than rtrack reads (4 MiB);
+ * `garbled`, not NAME=value entries any more (a title rewrite overwrote it).
+ */
+export type EnvironmentProblem = 'truncated' | 'garbled';
 
 /** A single process's identity and liveness, read just before acting on it. */
 export interface ProcessStatus {
@@ -155,18 +170,34 @@ export interface PlatformReader {
    * an accepted connection carries its listener's path) and whether it is connected. A pid whose
    * descriptors cannot be read (another user's, gone) is absent.
    */
-  readUnixSockets?(pids: readonly number[]): Map<number, { path: string; connected: boolean }[]>;
+  readUnixSockets?(pids: readonly number[]): Map<number, { path: string; connected: boolean; ownerExecutable?: boolean }[]>;
+  /**
+   * The pipe ends each of these processes holds (Linux: its `pipe:[inode]` descriptors, read or write
+   * by the descriptor's mode); a pid whose descriptors cannot be read (another user's, gone) is absent.
+   */
+  readPipes?(pids: readonly number[]): Map<number, { inode: number; end: 'r' | 'w' | 'rw' }[]>;
   /** A process's working directory (Linux `/proc/[pid]/cwd`); undefined when unreadable or not on this OS. */
   readCwd?(pid: number): string | undefined;
   /** The cgroup v2 group a process is in (Linux `/proc/[pid]/cgroup`, the `0::` line: a path below the hierarchy's root as that process's cgroup namespace sees it); undefined when gone or not on this OS. */
   readCgroup?(pid: number): string | undefined;
-  /** One process's command line (arguments joined by spaces, first 4 KiB); undefined when gone or unreadable, or not on this OS. */
-  readCommandLine?(pid: number): string | undefined;
+  /**
+   * One process's command line (arguments joined by spaces): its first 4 KiB, or with `whole` all
+   * of it (up to 4 MiB); undefined when gone or unreadable (or longer than that), or not on this OS.
+   */
+  readCommandLine?(pid: number, whole?: boolean): string | undefined;
+  /** The name of the file a process runs (Linux `/proc/[pid]/exe`, directory dropped), whatever its title; undefined when unreadable, gone or not on this OS. */
+  readExecutable?(pid: number): string | undefined;
+  /**
+   * Whether a process is a fork of another that has not exec'd since (Linux: their auxiliary vectors,
+   * `/proc/[pid]/auxv`, are the same bytes: fork copies it, exec makes a new one at a new random
+   * address); false when either cannot be read.
+   */
+  isForkOf?(child: number, parent: number): boolean;
   /** The user id a process runs as (Linux: the owner of `/proc/[pid]`); undefined when gone or not on this OS. */
   readOwner?(pid: number): number | undefined;
   /** Paths of the files a process holds open (Linux `/proc/[pid]/fd`); undefined when unreadable or not on this OS. */
   readOpenFiles?(pid: number): string[] | undefined;
-  /** Tracker markers in one process's environment; undefined when not readable (or not on this OS). */
+  /** Tracker markers in one process's environment; undefined when not readable, not whole (EnvironmentProblem), or not on this OS. */
   readEnvMarkers(pid: number): Promise<EnvMarkers | undefined>;
   /** This boot's id (Linux: /proc/sys/kernel/random/boot_id), read once; undefined where the OS has none to read. */
   readBootId?(): string | undefined;

@@ -14,6 +14,7 @@
 // for it instead (src/rules/opencode-plugin.ts).
 
 import { shellQuote } from '../text.js';
+import { DAEMON_ENV_VAR } from '../types.js';
 
 /** The agents rtrack knows by name, each also by its command's own name (`claude`, `gemini`). */
 export const AGENT_NAMES = ['claude-code', 'gemini-cli', 'codex', 'opencode'] as const;
@@ -65,6 +66,28 @@ export const NO_HOOKS: Readonly<Record<Exclude<AgentName, HookAgent | PluginAgen
   codex: 'Codex needs no hooks: rtrack finds its sessions by the markers its processes carry (CODEX_SESSION_ID, and the session file the codex process holds open); Codex has no SessionEnd hook',
 };
 
+/**
+ * The words a session's end is recorded with (the journal's `reason`): the SessionEnd hook's own
+ * `reason`, as each agent gives it, or rtrack's `agent exited` when no SessionEnd ran. What each
+ * means, for people (`rtrack sessions`); a word not known here is shown as it is.
+ */
+export const END_REASONS: Readonly<Record<string, string>> = {
+  'agent exited': 'no SessionEnd hook ran: the agent was killed, or crashed',
+  other: "the agent ended without naming why: Claude Code's word for a `claude -p` run that finished, a closed terminal, a signal it handled",
+  prompt_input_exit: 'the user left at the prompt (/exit, Ctrl+D)',
+  exit: 'the agent exited normally (Gemini CLI)',
+  clear: '/clear: the conversation was cleared (the process went on, under a new session id)',
+  logout: 'the user logged out',
+  bypass_permissions_disabled: "Claude Code's bypass-permissions mode was turned off",
+  dispose: 'opencode shut the session down (the end of `opencode run`, /exit)',
+};
+
+/** `other: the agent ended without naming why…`, or the word alone when it is not known. */
+export function endReasonText(reason: string): string {
+  const meaning = Object.hasOwn(END_REASONS, reason) ? END_REASONS[reason] : undefined;
+  return meaning === undefined ? reason : `${reason}: ${meaning}`;
+}
+
 /** The setting, when the settings turn every hook off (`hooksConfig.enabled: false`), else undefined. */
 export function hooksTurnedOff(agent: HookAgent, settings: unknown): string | undefined {
   const { path, value } = HOOK_AGENT_SETTINGS[agent].off;
@@ -88,27 +111,52 @@ export interface HookCommand {
   /** The YAML config the follower is told to read (absolute). */
   config?: string;
   /**
-   * The form rtrack installs now: silent, exit 0, when bin/rtrack.js or Node is gone. False for
-   * the earlier form without the checks (`rtrack hooks install` replaces it).
+   * Which form: `detached`, the one rtrack installs now (the agent waits for a shell, not for
+   * Node); `guarded`, the earlier one the agent waited for, silent when rtrack or Node is gone;
+   * `bare`, the first one, without those checks. `rtrack hooks install` replaces the older two.
    */
-  guarded: boolean;
+  form: 'detached' | 'guarded' | 'bare';
 }
 
-
 /**
- * The command rtrack installs. The agent runs it with `/bin/sh -c`, the hook JSON on stdin:
+ * The command rtrack installs. The agent runs it with `/bin/sh -c`, the hook JSON on stdin, and
+ * waits for it to exit before it goes on (Claude Code before its session starts, and before it
+ * exits):
  *
- *   [ -f '<bin/rtrack.js>' ] && [ -x '<node>' ] && '<node>' '<bin/rtrack.js>' session start --agent claude-code [--config '<file>'] || true
+ *   if [ -f '<bin/rtrack.js>' ] && [ -x '<node>' ]; then { RESOURCE_TRACKER_DAEMON=hook '<node>'
+ *   '<bin/rtrack.js>' session start --agent claude-code --parent "$PPID" [--config '<file>'] <&3 3<&-
+ *   >/dev/null 2>&1 & } 2>/dev/null 3<&0 || :; [else <said once>;] fi
  *
- * When rtrack was removed or moved, or that Node is gone (upgraded), the tests fail and `|| true`
- * makes the hook exit 0 without a word, instead of a stack trace in every session; otherwise stdin
- * reaches rtrack (`[` reads none), through bin/rtrack.js's fast path (only --agent and --config).
+ * rtrack runs in the background, so the agent waits for the shell alone (a few milliseconds,
+ * instead of Node's start, 50–100 ms): it reads the JSON from the agent's stdin (kept through
+ * descriptor 3: a background command's stdin is otherwise /dev/null; set on a group, not with
+ * `exec`, whose failure — no stdin at all — would end the shell with a message), finds the agent from the
+ * shell's parent (`--parent "$PPID"`: the shell has exited by then), and is marked as rtrack's own
+ * (RESOURCE_TRACKER_DAEMON=hook: never reported, never signalled). Its output goes nowhere: the
+ * hooks say what goes wrong in the state directory's hooks.log. When rtrack or that Node is gone the
+ * hook does nothing, but SessionStart's says so once (SAID_GONE) where it can remember having said it.
  */
-export function hookCommand(command: Omit<HookCommand, 'guarded'>): string {
+export function hookCommand(command: Omit<HookCommand, 'form'>): string {
   const node = shellQuote(command.node);
   const bin = shellQuote(command.bin);
   const config = command.config === undefined ? '' : ` --config ${shellQuote(command.config)}`;
-  return `[ -f ${bin} ] && [ -x ${node} ] && ${node} ${bin} session ${command.subcommand} --agent ${command.agent}${config} || true`;
+  const run = `{ ${DAEMON_ENV_VAR}=hook ${node} ${bin} session ${command.subcommand} --agent ${command.agent} --parent "$PPID"${config} <&3 3<&- >/dev/null 2>&1 & } 2>/dev/null 3<&0 || :;`;
+  const gone = command.subcommand === 'start' ? ` else ${saidGone(command)};` : '';
+  return `if [ -f ${bin} ] && [ -x ${node} ]; then ${run}${gone} fi`;
+}
+
+/** The marker (a directory) in rtrack's state directory that says a hook has said rtrack is gone. */
+export const SAID_GONE = 'said-hooks-gone';
+
+/**
+ * SessionStart's words when rtrack or its Node is gone (hooks-status words, with what to do), said
+ * once: the shell makes the marker SAID_GONE in rtrack's state directory, and speaks (on stderr,
+ * exit 1: the agents show a hook's failure and go on) only when it made it. Without a state
+ * directory it cannot remember having said it, and says nothing. `rtrack hooks install` removes the marker.
+ */
+function saidGone(command: Omit<HookCommand, 'form'>): string {
+  const words = `rtrack: the ${command.agent} hooks in this agent's settings are stale: they no longer run, ${command.bin} or ${command.node} is gone; install rtrack again and run \`rtrack hooks install ${command.agent}\` (or \`rtrack hooks uninstall ${command.agent}\`), or delete them from the settings (said once)`;
+  return `case "$XDG_STATE_HOME" in /*) d="$XDG_STATE_HOME/rtrack";; *) d="$HOME/.local/state/rtrack";; esac; mkdir "$d/${SAID_GONE}" 2>/dev/null && { echo ${shellQuote(words)} >&2; exit 1; }; true`;
 }
 
 /** A directory entry on the way to a file the hooks run, as lstat(2) tells it. */
@@ -136,32 +184,50 @@ export function sharedEntryProblem(entry: PathEntry, uid: number): string | unde
   return `${entry.path} is writable by ${writable.join(' and ')} (mode ${(entry.mode & 0o7777).toString(8).padStart(4, '0')}${sticky})`;
 }
 
+/**
+ * Why the hooks must not name this rtrack (one line), or undefined: one run by `npx rtrack` lives in
+ * npx's cache (`…/_npx/<hash>/node_modules/rtrack`), which npm empties when it likes — the hooks
+ * would then do nothing, silently. A global install (`npm install -g rtrack`) keeps its path across
+ * updates.
+ */
+export function transientInstallProblem(bin: string): string | undefined {
+  if (!/\/_npx\/[^/]+\/node_modules\//.test(bin)) return undefined;
+  return `this rtrack runs from npx's cache (${bin}), which npm empties when it likes, and the hooks would then do nothing: install it first, \`npm install -g rtrack\`, then run \`rtrack hooks install\` again; nothing was written`;
+}
+
 const WORD = String.raw`'(?:[^']|'\\'')*'`;
 const TAIL = String.raw`session (start|end) --agent ([a-z0-9][a-z0-9._-]*)(?: --config (${WORD}))?`;
+const DETACHED = new RegExp(String.raw`^if \[ -f (${WORD}) \] && \[ -x (${WORD}) \]; then \{ ${DAEMON_ENV_VAR}=hook (${WORD}) (${WORD}) session (start|end) --agent ([a-z0-9][a-z0-9._-]*) --parent "\$PPID"(?: --config (${WORD}))? <&3 3<&- >/dev/null 2>&1 & \} 2>/dev/null 3<&0 \|\| :;`);
 const GUARDED = new RegExp(String.raw`^\[ -f (${WORD}) \] && \[ -x (${WORD}) \] && (${WORD}) (${WORD}) ${TAIL} \|\| true$`);
-const EARLIER = new RegExp(String.raw`^(${WORD}) (${WORD}) ${TAIL}$`);
+const BARE = new RegExp(String.raw`^(${WORD}) (${WORD}) ${TAIL}$`);
 const unquote = (word: string): string => word.slice(1, -1).replace(/'\\''/g, "'");
 
 /**
- * rtrack's own hook command, recognised exactly: the form hookCommand() writes (or the earlier
- * form without the checks: `'<node>' '<…/bin/rtrack.js>' session start --agent <agent> [--config '<file>']`),
- * with absolute paths, bin/rtrack.js as the script, the same paths in the checks as in the command.
- * Anything else — a user's hook that mentions `rtrack session start`, a wrapper script of theirs —
- * is not rtrack's: never changed, never removed.
+ * rtrack's own hook command, recognised exactly: the form hookCommand() writes, to the byte (or an
+ * earlier form: `[ -f '<bin>' ] && [ -x '<node>' ] && '<node>' '<bin>' session start --agent
+ * <agent> [--config '<file>'] || true`, or that command alone), with absolute paths, bin/rtrack.js as
+ * the script, the same paths in the checks as in the command. Anything else — a user's hook that
+ * mentions `rtrack session start`, a wrapper script of theirs — is not rtrack's: never changed,
+ * never removed.
  */
 export function parseHookCommand(command: unknown): HookCommand | undefined {
   if (typeof command !== 'string') return undefined;
   let parsed: HookCommand;
-  const guarded = GUARDED.exec(command);
-  if (guarded) {
-    const [, checkedBin, checkedNode, node, bin, subcommand, agent, config] = guarded;
+  const detached = DETACHED.exec(command);
+  const guarded = detached ? undefined : GUARDED.exec(command);
+  if (detached || guarded) {
+    const [, checkedBin, checkedNode, node, bin, subcommand, agent, config] = (detached ?? guarded)!;
     if (unquote(checkedBin!) !== unquote(bin!) || unquote(checkedNode!) !== unquote(node!)) return undefined;
-    parsed = { node: unquote(node!), bin: unquote(bin!), subcommand: subcommand as 'start' | 'end', agent: agent!, ...(config ? { config: unquote(config) } : {}), guarded: true };
+    parsed = { node: unquote(node!), bin: unquote(bin!), subcommand: subcommand as 'start' | 'end', agent: agent!, ...(config ? { config: unquote(config) } : {}), form: detached ? 'detached' : 'guarded' };
+    if (detached) {
+      const { form: _form, ...written } = parsed;
+      if (hookCommand(written) !== command) return undefined; // the whole of it, to the byte
+    }
   } else {
-    const earlier = EARLIER.exec(command);
-    if (!earlier) return undefined;
-    const [, node, bin, subcommand, agent, config] = earlier;
-    parsed = { node: unquote(node!), bin: unquote(bin!), subcommand: subcommand as 'start' | 'end', agent: agent!, ...(config ? { config: unquote(config) } : {}), guarded: false };
+    const bare = BARE.exec(command);
+    if (!bare) return undefined;
+    const [, node, bin, subcommand, agent, config] = bare;
+    parsed = { node: unquote(node!), bin: unquote(bin!), subcommand: subcommand as 'start' | 'end', agent: agent!, ...(config ? { config: unquote(config) } : {}), form: 'bare' };
   }
   const absolute = [parsed.node, parsed.bin, ...(parsed.config === undefined ? [] : [parsed.config])].every((p) => p.startsWith('/'));
   return absolute && parsed.bin.endsWith('/bin/rtrack.js') ? parsed : undefined;

@@ -51,7 +51,12 @@ export interface AgentDefinition {
   sessionFile?: (sessionId: string) => RegExp;
 }
 
-import type { AgentConfig, AgentMarker } from '../types.js';
+import type { AgentConfig, AgentMarker, ProcessInfo } from '../types.js';
+
+/** Every session marker a process carries (agents nest: a Codex run inside a Claude Code session carries both). */
+export function markersOf(p: ProcessInfo): readonly AgentMarker[] {
+  return p.agentSessions ?? (p.agent ? [p.agent] : []);
+}
 
 /** The variable rtrack's opencode plugin adds to opencode's tool commands (its `shell.env` hook): the session id. */
 export const OPENCODE_SESSION_VAR = 'OPENCODE_SESSION_ID';

@@ -10,6 +10,7 @@ import { byPid, identityKey, identitySet, MAX_TREE_DEPTH, parentOf } from './ide
 import { keptInLineage, keptPids, lineageByPid } from './keep.js';
 import { isReparented, seedOrphans } from './orphans.js';
 import { processTree } from './tree.js';
+import { sharedEvidence, unreadableAbove, unreadableEvidence } from './whole-evidence.js';
 
 /** The task's own evidence, beside the two snapshots. */
 export interface AttributionInput {
@@ -84,16 +85,15 @@ export function attribute(before: ProcessSnapshot, after: ProcessSnapshot, input
       kept: kept.has(p.pid),
       suspect: own.includes('heuristic'),
     };
+    // A keep marker the lineage saw stays with the process for its life: in its own record (a title
+    // rewrite may have overwritten it since), or its recorded ancestors' (a parent gone since).
+    result.kept ||= keptInLineage(lineage.get(identityKey(p)), lineagePids);
     const parent = parentOf(p, live);
     if (parent && isNew(parent) && depth < MAX_TREE_DEPTH) {
       const up = resolve(parent, depth + 1);
       result.task ||= up.task;
       result.kept ||= up.kept;
       result.suspect ||= up.suspect;
-    } else {
-      // The parent we saw is gone (the process was re-parented): its keep marker survives in the
-      // lineage, if we saw it.
-      result.kept ||= keptInLineage(lineage.get(identityKey(p)), lineagePids);
     }
     inherited.set(p.pid, result);
     return result;
@@ -108,7 +108,10 @@ export function attribute(before: ProcessSnapshot, after: ProcessSnapshot, input
     if (!verdict.task && verdict.suspect && !evidence.includes('heuristic')) evidence.push('heuristic');
     if (evidence.length === 0) continue; // a new process with a live, unrelated parent: not ours
     const attributed: AttributedProcess = { ...p, evidence };
+    // Whole evidence or none: what was not read whole, or is a shared host's, is at most a suspect.
+    const doubt = verdict.task && !verdict.kept ? (unreadableEvidence(p) ?? unreadableAbove(p, live) ?? sharedEvidence(p, live)) : undefined;
     if (verdict.kept) result.kept.push(attributed);
+    else if (doubt !== undefined) result.suspects.push({ ...attributed, suspectBecause: doubt });
     else if (verdict.task) result.orphans.push(attributed);
     else result.suspects.push(attributed);
   }

@@ -5,13 +5,19 @@
 //               a watch) and the follower lock's holder
 //   kept        declared to outlive its task, by its command line and environment as they are now
 //               (a process that exec'd since the verdict is judged by what it runs now)
-//   in-use      a live agent, below one, hosting one, or of a session that is live (liveness.ts)
-//   unreadable  its environment could not be read: it may be kept or belong to a live session
+//   in-use      a live agent, below one, hosting one, or of a session that is live (liveness.ts); a
+//               terminal multiplexer's server while it hosts anything this call does not reap, and
+//               what runs in one on the server's evidence alone (whole-evidence.ts), unless the
+//               person named it (`scan --reap --match … --yes`)
+//   unreadable  what it carries was not read whole (its environment unreadable, cut or overwritten
+//               by a title; its command line cut and no keep pattern seen), or it runs below such a
+//               process: it may be kept or belong to a live session
 import type { ProcessInfo } from '../types.js';
 import { MAX_TREE_DEPTH, parentOf } from './identity.js';
 import type { Liveness } from './liveness.js';
 import { fullCommand } from './patterns.js';
 import { subtree, type ProcessTree } from './tree.js';
+import { sharedEvidence, sharedHostKind, unreadableAbove, unreadableEvidence } from './whole-evidence.js';
 
 /** Why the gate refuses a process. */
 export interface Refusal {
@@ -66,22 +72,44 @@ export function ownProcesses(tree: ProcessTree<ProcessInfo>, live: ReadonlyMap<n
 export interface GateView {
   /** The look's processes by pid (command lines and environments as they are now). */
   live: ReadonlyMap<number, ProcessInfo>;
+  /** The look's processes as a tree. */
+  tree: ProcessTree<ProcessInfo>;
   liveness: Liveness;
   /** Kept processes and their descendants. */
   kept: ReadonlySet<number>;
+  /** Why, for those kept by something other than their own keep reason or a kept ancestor (a pipeline, a run's record). */
+  keptBecause?: ReadonlyMap<number, string>;
   /** rtrack's own processes (ownProcesses). */
   own: ReadonlyMap<number, string>;
 }
 
+/** What the gate knows of the call it judges for. */
+export interface GateCall {
+  /** The pids this call means to signal: a multiplexer's server is signalled only with everything it hosts. */
+  targets?: ReadonlySet<number>;
+  /** A person named these processes (`scan --reap --match … --yes`): a shared host's evidence is not what they rest on. */
+  named?: boolean;
+}
+
 /** Why the gate refuses to signal this pid; undefined when it may be signalled. */
-export function refusalOf(pid: number, view: GateView): Refusal | undefined {
+export function refusalOf(pid: number, view: GateView, call: GateCall = {}): Refusal | undefined {
   if (pid <= 1) return { result: 'refused', reason: 'pid 1 or lower' };
   const own = view.own.get(pid);
   if (own) return { result: 'refused', reason: own };
   const p = view.live.get(pid);
-  if (view.kept.has(pid)) return { result: 'kept', reason: p?.keepReason ? `kept (${p.keepReason})` : 'below a kept process' };
+  if (view.kept.has(pid)) return { result: 'kept', reason: p?.keepReason ? `kept (${p.keepReason})` : (view.keptBecause?.get(pid) ?? 'below a kept process') };
   const inUse = view.liveness.inUse.get(pid);
   if (inUse) return { result: 'in-use', reason: inUse };
-  if (p?.environmentUnreadable) return { result: 'unreadable', reason: 'its environment cannot be read: it may be kept or belong to a live session' };
+  if (!p) return undefined;
+  const unread = unreadableEvidence(p) ?? unreadableAbove(p, view.live);
+  if (unread) return { result: 'unreadable', reason: unread };
+  if (sharedHostKind(p) !== undefined && call.targets) {
+    const hosted = subtree(view.tree, p).slice(1).find((d) => !call.targets!.has(d.pid));
+    if (hosted) return { result: 'in-use', reason: `a ${sharedHostKind(p)} server that hosts pid ${hosted.pid}, which is not reaped with it` };
+  }
+  if (!call.named) {
+    const shared = sharedEvidence(p, view.live);
+    if (shared) return { result: 'in-use', reason: shared };
+  }
   return undefined;
 }

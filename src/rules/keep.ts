@@ -54,6 +54,46 @@ export function keptThroughLineage(tree: ProcessTree<ProcessInfo>, processes: re
   return kept;
 }
 
+/** One end of a pipe a process holds: the pipe's inode, and whether it reads or writes it. */
+export interface PipeEnd {
+  inode: number;
+  /** `r`: the read end, `w`: the write end, `rw`: both (a FIFO opened read-write). */
+  end: 'r' | 'w' | 'rw';
+}
+
+/**
+ * The processes kept with a kept one because they are its pipeline — the job it was started in
+ * (`KEEP=1 npm run dev | tee dev.log &`): joined to it by a pipe it reads and they write, or that it
+ * writes and they read, and so on along the pipeline (killing `tee` would kill the kept server with
+ * SIGPIPE; killing what feeds a server's stdin would end it on EOF). Two processes that both write
+ * one pipe (both inherited the same stdout) are not joined by it. Pure: each process's pipe ends in,
+ * pid → the kept pid it is joined through out (only for processes not already kept).
+ */
+export function keptByPipeline(pipes: ReadonlyMap<number, readonly PipeEnd[]>, kept: ReadonlySet<number>): Map<number, number> {
+  const readers = new Map<number, number[]>();
+  const writers = new Map<number, number[]>();
+  for (const [pid, ends] of pipes) {
+    for (const e of ends) {
+      if (e.end !== 'w') (readers.get(e.inode) ?? readers.set(e.inode, []).get(e.inode)!).push(pid);
+      if (e.end !== 'r') (writers.get(e.inode) ?? writers.set(e.inode, []).get(e.inode)!).push(pid);
+    }
+  }
+  const through = new Map<number, number>();
+  const queue = [...pipes.keys()].filter((pid) => kept.has(pid)).map((pid) => ({ pid, root: pid }));
+  for (let i = 0; i < queue.length; i++) {
+    const { pid, root } = queue[i]!;
+    for (const e of pipes.get(pid) ?? []) {
+      const other = [...(e.end !== 'w' ? (writers.get(e.inode) ?? []) : []), ...(e.end !== 'r' ? (readers.get(e.inode) ?? []) : [])];
+      for (const q of other) {
+        if (q === pid || kept.has(q) || through.has(q)) continue;
+        through.set(q, root);
+        queue.push({ pid: q, root });
+      }
+    }
+  }
+  return through;
+}
+
 /** A lineage's records by pid: a pid can be several processes' over a long session (reused). */
 export function lineageByPid(lineage: Iterable<LineageRecord>): Map<number, LineageRecord[]> {
   const byPid = new Map<number, LineageRecord[]>();

@@ -31,11 +31,12 @@
 // And a tmux server a terminal is attached to is in use with all it runs (a person works in a tmux a
 // session left): markers say who started a host, not who uses it now.
 import type { AgentMarker, ProcessInfo } from '../types.js';
-import { isAgentProcess, type AgentDefinition } from './agents.js';
+import { isAgentProcess, markersOf, type AgentDefinition } from './agents.js';
 import { byPid, identityKey, MAX_TREE_DEPTH, parentOf } from './identity.js';
 import { isReparented } from './orphans.js';
 import { fullCommand } from './patterns.js';
 import { processTree, subtree, type ProcessTree } from './tree.js';
+import { sharedHostKind } from './whole-evidence.js';
 
 /** An agent process registered by its SessionStart hook (a record of the follower's state). */
 export interface RegisteredAgent {
@@ -79,23 +80,35 @@ export interface LivenessInput {
    */
   agentPidElsewhere?: (pid: number) => boolean;
   /**
-   * The Unix-domain sockets (path bound, connected) of the terminal multiplexers in the table
-   * (isTerminalMultiplexer), where they could be read: one with a client attached is in use.
+   * The Unix-domain sockets (path bound, connected, the owner-execute bit of the bound file) of the
+   * terminal multiplexers in the table (sharedHostKind), where they could be read: one with a
+   * client attached is in use.
    */
-  unixSockets?: ReadonlyMap<number, readonly { path: string; connected: boolean }[]>;
+  unixSockets?: ReadonlyMap<number, readonly UnixSocket[]>;
 }
 
-/** A tmux process (server or client: the server keeps the command line of the client that started it). */
+/** A Unix-domain socket a process holds, as the reader tells it. */
+export interface UnixSocket {
+  /** The path it is bound to ('' for none; an accepted connection carries its listener's path). */
+  path: string;
+  connected: boolean;
+  /** For a socket bound to a file: whether that file has its owner-execute bit (screen's "attached"). */
+  ownerExecutable?: boolean;
+}
+
+/** A terminal multiplexer's process (server or client), by the file it runs or its program name. */
 export function isTerminalMultiplexer(p: ProcessInfo): boolean {
-  const argv0 = fullCommand(p).split(' ', 1)[0]!;
-  return argv0.slice(argv0.lastIndexOf('/') + 1) === 'tmux';
+  return sharedHostKind(p) !== undefined;
 }
 
 /**
- * Whether a tmux server has a client attached: a connected socket bound to a path, which is what
- * an accepted connection on its listening socket is (a client's own end is bound to nothing).
+ * Whether a multiplexer's server has a client attached. tmux, dtach, abduco and zellij: a
+ * connected socket bound to a path, which is what an accepted connection on its listening socket is
+ * (a client's own end is bound to nothing). screen: its socket file has the owner-execute bit while
+ * a terminal is attached (screen(1), "detached" sessions have it cleared).
  */
-export function hasAttachedClient(sockets: readonly { path: string; connected: boolean }[]): boolean {
+export function hasAttachedClient(sockets: readonly UnixSocket[], kind = 'tmux'): boolean {
+  if (kind === 'screen') return sockets.some((s) => !s.connected && s.path.startsWith('/') && s.ownerExecutable === true);
   return sockets.some((s) => s.connected && s.path !== '');
 }
 
@@ -131,10 +144,7 @@ export interface Liveness {
   inUse: ReadonlyMap<number, string>;
 }
 
-/** Every session marker a process carries (agents nest: a Codex run inside a Claude Code session carries both). */
-export function markersOf(p: ProcessInfo): readonly AgentMarker[] {
-  return p.agentSessions ?? (p.agent ? [p.agent] : []);
-}
+export { markersOf };
 
 const keyOf = (agent: string, sessionId: string): string => `${agent}\0${sessionId}`;
 
@@ -363,11 +373,12 @@ function inUseOf(
 function markAttached(input: LivenessInput, ctx: { live: Map<number, ProcessInfo>; tree: ProcessTree<ProcessInfo>; inUse: Map<number, string> }): void {
   if (!input.unixSockets) return;
   for (const p of ctx.live.values()) {
-    if (!isTerminalMultiplexer(p)) continue;
+    const kind = sharedHostKind(p);
+    if (kind === undefined) continue;
     const sockets = input.unixSockets.get(p.pid);
-    if (!sockets || !hasAttachedClient(sockets)) continue;
-    const reason = `a terminal is attached to it (tmux, pid ${p.pid})`;
-    for (const d of subtree(ctx.tree, p)) if (!ctx.inUse.has(d.pid)) ctx.inUse.set(d.pid, d.pid === p.pid ? 'a terminal is attached to it (tmux)' : reason);
+    if (!sockets || !hasAttachedClient(sockets, kind)) continue;
+    const reason = `a terminal is attached to it (${kind}, pid ${p.pid})`;
+    for (const d of subtree(ctx.tree, p)) if (!ctx.inUse.has(d.pid)) ctx.inUse.set(d.pid, d.pid === p.pid ? `a terminal is attached to it (${kind})` : reason);
   }
 }
 

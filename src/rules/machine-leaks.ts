@@ -20,6 +20,7 @@ import { memoryBytesOf, totalMemoryBytes, totalMemoryMB } from './memory.js';
 import { isKernelThread, isReparented } from './orphans.js';
 import { fullCommand, isAgentHelper } from './patterns.js';
 import { processTree, subtree, type ProcessTree } from './tree.js';
+import { evidenceNotWhole, sharedEvidence, sharedHostKind, unreadableEvidence } from './whole-evidence.js';
 
 /** Leaked processes that belong together: one tag's (certain) or one re-parented tree (suspected). */
 export interface LeakGroup {
@@ -123,7 +124,7 @@ export interface ScanRuleOptions {
   journalled?: readonly JournalledLeftovers[];
   /**
    * The session (Linux `sid`) of each process among `portCandidates()` that listens on a port: one
-   * started from someone's session (`startedInASession`) is a suspect whatever its command.
+   * left by someone's session (`leftBySession`) is a suspect whatever its command.
    */
   listeningSessions?: ReadonlyMap<number, number>;
 }
@@ -146,6 +147,17 @@ export function startedInASession(pid: number, session: number | undefined): boo
   return session !== undefined && session > 0 && session !== pid;
 }
 
+/**
+ * Whether a re-parented process that listens on a port may have been left by someone's session
+ * rather than run as a service: started from a session (startedInASession), or carrying what an
+ * agent's session or a run gives what it starts — an agent's session markers, its presence
+ * variable, rtrack's task tag — even as the leader of a session of its own (`setsid nohup python3
+ * -m http.server &` in a tool command). A service's daemon(3)-style server carries none of them.
+ */
+export function leftBySession(p: ProcessInfo, session: number | undefined): boolean {
+  return startedInASession(p.pid, session) || p.agent !== undefined || (p.startedBy?.length ?? 0) > 0 || Boolean(p.taskTag);
+}
+
 export function analyzeMachine(snapshot: ProcessSnapshot, options: ScanRuleOptions): MachineScan {
   const live = byPid(snapshot.processes);
   const tree = processTree(snapshot.processes);
@@ -161,6 +173,9 @@ export function analyzeMachine(snapshot: ProcessSnapshot, options: ScanRuleOptio
     });
 
   const kept = options.kept ?? keptPids(tree, snapshot.processes);
+  // What was not read whole, or is a shared host's (a multiplexer's server, a pane on its evidence
+  // alone), is never certain: at most a suspect (whole-evidence.ts).
+  const notWhole = (p: ProcessInfo): boolean => evidenceNotWhole(p, live);
 
   // Processes of runs that are still alive are theirs, not leaks.
   const liveRun = new Set<number>();
@@ -171,7 +186,7 @@ export function analyzeMachine(snapshot: ProcessSnapshot, options: ScanRuleOptio
   const tagOf = (p: ProcessInfo): string | undefined => p.taskTag || groupTag.get(p.pid);
   for (const p of snapshot.processes) {
     const tag = tagOf(p);
-    if (!tag || p.taskTag === '' || kept.has(p.pid) || exclude.has(p.pid) || liveness.inUse.has(p.pid)) continue;
+    if (!tag || p.taskTag === '' || kept.has(p.pid) || exclude.has(p.pid) || liveness.inUse.has(p.pid) || notWhole(p)) continue;
     const owner = options.parseTag(tag);
     if (!owner) continue;
     const runPid = ownerPid(owner, tag);
@@ -196,7 +211,7 @@ export function analyzeMachine(snapshot: ProcessSnapshot, options: ScanRuleOptio
       evidence: [...(p.taskTag === tag ? (['tag'] as const) : []), ...(groupTag.get(p.pid) === tag ? (['cgroup'] as const) : [])],
     }));
     for (const p of group.processes) {
-      const below = subtree(tree, p, (d) => d === p || !(certainPids.has(d.pid) || kept.has(d.pid) || exclude.has(d.pid) || liveness.inUse.has(d.pid) || d.taskTag || d.environmentUnreadable));
+      const below = subtree(tree, p, (d) => d === p || !(certainPids.has(d.pid) || kept.has(d.pid) || exclude.has(d.pid) || liveness.inUse.has(d.pid) || d.taskTag || notWhole(d)));
       for (const d of below.slice(1)) {
         certainPids.add(d.pid);
         members.push(withEvidence(d, 'lineage'));
@@ -219,7 +234,7 @@ export function analyzeMachine(snapshot: ProcessSnapshot, options: ScanRuleOptio
   if (options.journalled && options.journalled.length > 0) {
     const byIdentity = new Map(snapshot.processes.map((p) => [identityKey(p), p] as const));
     const goesOn = (d: ProcessInfo): boolean => markersOf(d).some((m) => (liveness.session(m.agent, m.sessionId)?.status ?? 'over') !== 'over');
-    const skip = (d: ProcessInfo): boolean => certainPids.has(d.pid) || kept.has(d.pid) || exclude.has(d.pid) || liveness.inUse.has(d.pid) || liveRun.has(d.pid) || goesOn(d);
+    const skip = (d: ProcessInfo): boolean => certainPids.has(d.pid) || kept.has(d.pid) || exclude.has(d.pid) || liveness.inUse.has(d.pid) || liveRun.has(d.pid) || goesOn(d) || notWhole(d);
     for (const entry of options.journalled) {
       // A session resumed since (live), or one that cannot be told over: what it left is its again.
       const verdict = liveness.session(entry.agent, entry.sessionId);
@@ -233,7 +248,7 @@ export function analyzeMachine(snapshot: ProcessSnapshot, options: ScanRuleOptio
         members.push({ ...p, evidence: evidence.length > 0 ? evidence : ['lineage'] });
       }
       for (const root of [...members]) {
-        for (const d of subtree(tree, live.get(root.pid)!, (q) => q.pid === root.pid || !(skip(q) || q.environmentUnreadable)).slice(1)) {
+        for (const d of subtree(tree, live.get(root.pid)!, (q) => q.pid === root.pid || !skip(q)).slice(1)) {
           certainPids.add(d.pid);
           members.push(withEvidence(d, 'lineage'));
         }
@@ -254,17 +269,30 @@ export function analyzeMachine(snapshot: ProcessSnapshot, options: ScanRuleOptio
   // session that cannot be told over leaves its processes to the seed's rule: at most suspects.
   for (const pid of liveness.inUse.keys()) if (!certainPids.has(pid)) liveRun.add(pid);
 
+  /** Whether a process carries the markers of a session that is over, or the tag of a run that is over. */
+  const leftByOver = (p: ProcessInfo): boolean => {
+    if (markersOf(p).some((m) => liveness.session(m.agent, m.sessionId)?.status === 'over')) return true;
+    const owner = p.taskTag ? options.parseTag(p.taskTag) : undefined;
+    return owner !== undefined && ownerPid(owner, p.taskTag!) === null;
+  };
+  /** A suspect, with why it is not certain where it carries what would have made it so. */
+  const suspectOf = (q: ProcessInfo): AttributedProcess => {
+    const why = unreadableEvidence(q) ?? sharedEvidence(q, live);
+    return why !== undefined && (leftByOver(q) || q.environmentUnreadable) ? { ...withEvidence(q, 'heuristic'), suspectBecause: why } : withEvidence(q, 'heuristic');
+  };
   const suspected: LeakGroup[] = [];
   for (const p of snapshot.processes) {
     if (kept.has(p.pid) || certainPids.has(p.pid) || liveRun.has(p.pid) || exclude.has(p.pid)) continue;
     if (!isReparented(p, live) || isKernelThread(p, live)) continue;
-    const listens = options.listeningSessions?.has(p.pid) === true && startedInASession(p.pid, options.listeningSessions.get(p.pid));
+    const listens = options.listeningSessions?.has(p.pid) === true && leftBySession(p, options.listeningSessions.get(p.pid));
     // GEMINI_CLI=1 names no session: never certain on that alone, a suspect once no live Gemini CLI
     // could own it (one that could is in use: liveness.ts).
     const startedByAgent = p.startedBy !== undefined && p.startedBy.length > 0;
-    if (!options.all && !isAgentHelper(fullCommand(p)) && !listens && !startedByAgent) continue;
+    // A multiplexer's server an over session or run started: never certain (whole-evidence.ts), shown.
+    const leftHost = sharedHostKind(p) !== undefined && leftByOver(p);
+    if (!options.all && !isAgentHelper(fullCommand(p)) && !listens && !startedByAgent && !leftHost) continue;
     const members = subtree(tree, p, (q) => !(kept.has(q.pid) || certainPids.has(q.pid) || liveRun.has(q.pid) || exclude.has(q.pid)));
-    suspected.push(toGroup(members.map((q) => withEvidence(q, 'heuristic')), options, {}));
+    suspected.push(toGroup(members.map((q) => suspectOf(q)), options, {}));
   }
 
   const byMemory = (a: LeakGroup, b: LeakGroup): number => b.totalMemoryMB - a.totalMemoryMB || a.root.pid - b.root.pid;
@@ -313,7 +341,8 @@ export function sessionLeftovers(
   },
 ): AttributedProcess[] {
   const otherSessionGoesOn = (d: ProcessInfo): boolean => markersOf(d).some((m) => (ctx.session(m.agent, m.sessionId)?.status ?? 'over') !== 'over');
-  const skip = (d: ProcessInfo): boolean => ctx.taken.has(d.pid) || ctx.kept.has(d.pid) || ctx.exclude.has(d.pid) || ctx.inUse.has(d.pid) || ctx.liveRun?.has(d.pid) === true || otherSessionGoesOn(d);
+  const skip = (d: ProcessInfo): boolean =>
+    ctx.taken.has(d.pid) || ctx.kept.has(d.pid) || ctx.exclude.has(d.pid) || ctx.inUse.has(d.pid) || ctx.liveRun?.has(d.pid) === true || otherSessionGoesOn(d) || evidenceNotWhole(d, ctx.live);
   const carries = (d: ProcessInfo): boolean => markersOf(d).some((m) => m.agent === session.agent.name && m.sessionId === session.sessionId);
   const roots = session.members.filter((p) => isReparented(p, ctx.live) && !skip(p));
   for (const p of session.lineage) if (!roots.includes(p) && !skip(p)) roots.push(p);
@@ -323,7 +352,7 @@ export function sessionLeftovers(
     members.push(withEvidence(p, carries(p) ? 'agent' : 'lineage'));
   }
   for (const p of roots) {
-    for (const d of subtree(ctx.tree, p, (q) => q === p || !(skip(q) || q.environmentUnreadable)).slice(1)) {
+    for (const d of subtree(ctx.tree, p, (q) => q === p || !skip(q)).slice(1)) {
       ctx.taken.add(d.pid);
       members.push(withEvidence(d, carries(d) ? 'agent' : 'lineage'));
     }

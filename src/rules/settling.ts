@@ -1,5 +1,5 @@
-// Processes caught between fork and exec, or inside exec: what a snapshot read of them (command
-// line, environment, memory) is about to change. A task that backgrounds `sleep 405 &` and exits at
+// Processes caught between fork and exec, or inside exec, or inside a wrapper about to exec (nohup,
+// env, setsid …): what a snapshot read of them (command line, environment, memory) is about to change. A task that backgrounds `sleep 405 &` and exits at
 // once leaves, for a moment, a copy of its shell (its command line, not yet the kept `sleep 405`),
 // then a process inside exec (its new name `sleep`, no command line, no memory, no environment).
 // Pure: two snapshots in, the pids worth reading again out.
@@ -14,10 +14,17 @@ import { fullCommand } from './patterns.js';
  * read. What it will run — and the keep marker it execs with — is then read again a moment later.
  */
 export function mayNotHaveExeced(command: string | undefined, parentCommand: string | undefined): boolean {
-  return !command || parentCommand === undefined || command === parentCommand;
+  return !command || parentCommand === undefined || command === parentCommand || EXEC_WRAPPER.test(command);
 }
 
 const SHELL = /^(\S*\/)?-?(sh|bash|dash|zsh|ksh|mksh|ash|busybox)(\s|$)/;
+
+/**
+ * Programs that set something up and exec the command they are given (`nohup sleep 4242`, `env
+ * KEEP=1 server`, `setsid`, `nice`…): caught before their exec, they show the wrapper, not what
+ * will run — and a keep pattern is matched against what runs.
+ */
+const EXEC_WRAPPER = /^(\S*\/)?(nohup|env|setsid|nice|ionice|chrt|taskset|stdbuf|numactl|doas|chpst|setpriv|unshare|prlimit)\s+\S/;
 
 /**
  * The new processes (not in `before`) of `after` that may not have settled: inside exec (no
@@ -31,6 +38,7 @@ export function unsettledProcesses(before: ProcessSnapshot, after: ProcessSnapsh
   return after.processes.filter((p) => {
     if (existed.has(identityKey(p))) return false;
     if (!p.commandLine && (p.memoryBytes ?? p.memoryMB) === 0) return true;
+    if (EXEC_WRAPPER.test(fullCommand(p))) return true;
     if (isOrphaned(p, live)) return SHELL.test(fullCommand(p));
     const parent = parentOf(p, live);
     return parent !== undefined && fullCommand(parent) === fullCommand(p);

@@ -8,6 +8,7 @@ import { agentMarkersOf, agentPresenceOf, agentVariables, type AgentDefinition }
 import { identityKey } from '../rules/identity.js';
 import { BYTES_PER_MB } from '../rules/memory.js';
 import { keepReasonOf, type KeepRules as BareKeepRules } from '../rules/keep.js';
+import { resolveRetitled } from '../rules/whole-evidence.js';
 import { compileKeepPatterns, isMCPProcess } from '../rules/patterns.js';
 import type { ProcessInfo, ProcessSnapshot } from '../types.js';
 
@@ -35,6 +36,12 @@ export interface SnapshotOptions {
   exclude?: readonly number[];
   /** Pids whose command line (and environment) are read again even when `previous` knows them: they may have exec'd since. */
   reread?: ReadonlySet<number>;
+  /**
+   * Command lines the table read only in part (longer than 4 KiB) are read whole for the processes
+   * this snapshot read (`read`: keep patterns are then judged on all of it), or left flagged
+   * `commandLineTruncated` (`none`, the default: a snapshot no verdict rests on).
+   */
+  wholeCommandLines?: 'none' | 'read';
   /**
    * Share one read of the process table with the other shared calls made in the same turn of the
    * event loop (runs of tasks at once ending together): the read starts after every call that shares
@@ -113,10 +120,29 @@ export async function takeSnapshot(options: SnapshotOptions = {}): Promise<Proce
     totalBytes += info.memoryBytes!;
     processes[i] = info;
   }
-  const snapshot: ProcessSnapshot = { timestamp: new Date(), processes, totalMemoryMB: total, totalMemoryBytes: totalBytes, processCount: processes.length };
+  if (options.wholeCommandLines === 'read') await readWholeCommandLines(reader, raws, processes, previous, keep);
+  const forkedFrom = reader.isForkOf ? (child: ProcessInfo, parent: ProcessInfo): boolean => reader.isForkOf!(child.pid, parent.pid) : undefined;
+  const snapshot: ProcessSnapshot = { timestamp: new Date(), processes: resolveRetitled(processes, forkedFrom), totalMemoryMB: total, totalMemoryBytes: totalBytes, processCount: processes.length };
   if (table.warnings.length > 0) snapshot.warnings = table.warnings;
   if (table.unreadable && table.unreadable.length > 0) snapshot.unreadable = table.unreadable;
   return snapshot;
+}
+
+/**
+ * Reads whole the command lines the table cut at 4 KiB (the processes it read this time), and judges
+ * those processes again on them. One that is gone meanwhile, or whose pid another process took, or
+ * whose command line is longer than the reader reads whole, stays flagged.
+ */
+async function readWholeCommandLines(reader: PlatformReader, raws: readonly RawProcess[], processes: ProcessInfo[], previous: Map<number, ProcessInfo> | undefined, keep: KeepRules): Promise<void> {
+  if (!reader.readCommandLine) return;
+  for (let i = 0; i < raws.length; i++) {
+    const raw = raws[i]!;
+    if (!raw.commandLineTruncated) continue;
+    const whole = reader.readCommandLine(raw.pid, true);
+    const status = whole === undefined ? undefined : await reader.readStatus(raw.pid).catch(() => undefined);
+    if (whole === undefined || !status || status.startTime !== raw.startTime) continue;
+    processes[i] = toProcessInfo({ ...raw, commandLine: whole, commandLineTruncated: false }, previous, keep, reader.startTimeToEpochMs);
+  }
 }
 
 /** Turns a platform record into a ProcessInfo: display command, MCP flag, markers, keep reason. */
@@ -144,8 +170,11 @@ export function toProcessInfo(
   // The OS's own start time stays the identity: epoch times can shift when the clock is set.
   if (info.startTime !== raw.startTime) info.identity = identityKey({ pid: raw.pid, startTime: raw.startTime });
   if (raw.commandLine !== undefined && raw.commandLine !== '') info.commandLine = raw.commandLine;
+  if (raw.commandLineTruncated) info.commandLineTruncated = true;
+  if (raw.executable !== undefined) info.executable = raw.executable;
   if (raw.env?.task !== undefined) info.taskTag = raw.env.task;
   if (raw.environmentUnreadable) info.environmentUnreadable = true;
+  if (raw.environmentProblem) info.environmentProblem = raw.environmentProblem;
   if (raw.env?.daemon) info.trackerDaemon = raw.env.daemon;
   const markers = keep.agents ? agentMarkersOf(raw.env?.vars, keep.agents) : [];
   if (markers.length > 0) info.agent = markers[0];

@@ -58,6 +58,8 @@ export interface FollowTaskOptions {
 export interface AnalyzeOptions {
   /** How long the CPU use of what the task left is sampled, in ms, for `cost.cpuPercent` and `spinning` (default 0: none). */
   cpuSampleMs?: number;
+  /** `false`: the verdicts alone, their costs not read (yet): a later `analyze()` reads them. Default true. */
+  costs?: boolean;
 }
 
 /** "chromium (PID=12345) [MCP]" — the seed's way of naming a process in a log line. */
@@ -170,8 +172,13 @@ export class ResourceTracker {
     return this.before;
   }
 
-  /** Ends the run (its tag stops counting as a live run's), stops following the task, and takes the snapshot after it (incremental: only new processes are read in full). */
-  async snapshotAfter(): Promise<ProcessSnapshot | undefined> {
+  /**
+   * Ends the run (its tag stops counting as a live run's), stops following the task, and takes the
+   * snapshot after it (incremental: only new processes are read in full). `settle` waits before a
+   * process caught between fork and exec is read again (default: a timer; a run whose group is
+   * frozen thaws it meanwhile, so that the process can exec).
+   */
+  async snapshotAfter(options: { settle?: (ms: number) => Promise<void> } = {}): Promise<ProcessSnapshot | undefined> {
     this.requirePhase('snapshotAfter()', 'before');
     if (!this.config.enabled) {
       this.phase = 'after';
@@ -181,8 +188,9 @@ export class ResourceTracker {
     await this.lineage?.stop();
     // Incremental: unchanged identities take their command from the before snapshot; only new
     // processes have cmdline (and, when a tag is in use, environ) read.
-    const options = { reader: this.getReader(), environment: this.taskTag !== undefined ? ('new' as const) : ('none' as const), keep: this.keepPatterns, keepSharedDaemons: this.config.keepSharedDaemons, shared: true };
-    let after = await takeSnapshot({ ...options, previous: this.before });
+    // New processes' command lines are read whole where the table cut them: the verdicts rest on them.
+    const read = { reader: this.getReader(), environment: this.taskTag !== undefined ? ('new' as const) : ('none' as const), keep: this.keepPatterns, keepSharedDaemons: this.config.keepSharedDaemons, wholeCommandLines: 'read' as const, shared: true };
+    let after = await takeSnapshot({ ...read, previous: this.before });
     // A process caught between fork and exec is read again once it has had a moment to exec
     // (a task that backgrounds a kept server and exits at once): judged by what it runs.
     // Not what other runs of this host are starting now (tasks run at once): this process's own
@@ -192,8 +200,8 @@ export class ResourceTracker {
     for (let round = 0; round < SETTLE_ROUNDS; round++) {
       const unsettled = unsettledProcesses(this.before ?? after, after).filter(mayBeOurs);
       if (unsettled.length === 0) break;
-      await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
-      after = await takeSnapshot({ ...options, previous: after, reread: new Set(unsettled.map((p) => p.pid)) });
+      await (options.settle ?? ((ms: number) => new Promise((resolve) => setTimeout(resolve, ms))))(SETTLE_MS);
+      after = await takeSnapshot({ ...read, previous: after, reread: new Set(unsettled.map((p) => p.pid)) });
     }
     this.requirePhase('snapshotAfter()', 'before'); // reset() while this one read the table
     this.after = after;
@@ -381,6 +389,7 @@ export class ResourceTracker {
     checkOptionsObject('analyze(options)', options);
     checkDuration('analyze: options.cpuSampleMs', options.cpuSampleMs);
     const verdicts = this.verdicts('analyze()');
+    if (options.costs === false) return verdicts;
     this.costsMeasured ??= measureCosts([...verdicts.orphans, ...verdicts.suspects], { reader: this.reader, sampleMs: options.cpuSampleMs ?? 0 });
     await this.costsMeasured;
     return verdicts;
@@ -429,17 +438,18 @@ export class ResourceTracker {
   /**
    * The task's own account: the memory its tree held (peak and last, sampled through its lineage;
    * exact from its cgroup where runTracked gave it one), its CPU time, and what its leaks still hold
-   * (PSS once `analyze()` measured it, RSS until then). Logs a WARN line once when the config's
+   * (PSS once `analyze()` measured it, RSS until then; `leaks`: which processes those are, default
+   * the orphans). Logs a WARN line once when the config's
    * `taskMemoryThresholdMB` is exceeded. Undefined when the task was not followed (`followTask()`) or
    * where the OS tells no more than RSS of single processes (macOS, Windows); a task that ended before
    * its first sample has `memory.source: 'none'`. After `snapshotAfter()`.
    */
-  taskAccount(): TaskAccount | undefined {
+  taskAccount(leaks?: readonly AttributedProcess[]): TaskAccount | undefined {
     const verdicts = this.verdicts('taskAccount()');
     const sampled = this.accountant?.result();
     // Where the OS tells no more than RSS of single processes (macOS, Windows), there is no account.
     if (!sampled || (!sampled.measured && !this.getReader().readMemoryFootprint && this.cgroupFigures === undefined)) return undefined;
-    const orphans = verdicts.orphans;
+    const orphans = leaks ?? verdicts.orphans;
     let pss = 0;
     for (const p of orphans) pss += p.cost?.pssBytes ?? p.memoryBytes ?? 0;
     const account = taskAccount(sampled, this.cgroupFigures, { processes: orphans.length, rssBytes: totalMemoryBytes(orphans), pssBytes: pss }, this.config.taskMemoryThresholdMB);

@@ -33,6 +33,27 @@ describe('attribute', () => {
     expect(verdict.orphans[0]).toMatchObject({ pid: 301, evidence: ['lineage', 'heuristic'] });
   });
 
+  it('a keep marker the lineage saw stays with the process, though a title rewrite overwrote its environment since and its parent is the task\'s', () => {
+    const task = proc(200, 110, 'bash -c x', { taskTag: TAG });
+    const daemon = proc(201, 200, 'mydaemon', { environmentUnreadable: true, environmentProblem: 'garbled' });
+    const after = snap([...before.processes, task, daemon]);
+    const lineage = lineageOf({ pid: 200, ppid: 110, startTime: task.startTime }, { pid: 201, ppid: 200, startTime: daemon.startTime, keep: true });
+    const verdict = attribute(before, after, { tag: TAG, lineage });
+    expect(verdict.kept.map((p) => p.pid)).toEqual([201]);
+    expect(verdict.orphans.map((p) => p.pid)).toEqual([200]); // the task's shell, still running: its parent is not kept
+  });
+
+  it('a process whose environment is not whole is at most a suspect, said why; so is what runs below it', () => {
+    const daemon = proc(210, 1, 'mydaemon', { environmentUnreadable: true, environmentProblem: 'garbled' });
+    const child = proc(211, 210, 'worker', { taskTag: TAG });
+    const verdict = attribute(before, snap([...before.processes, daemon, child]), { tag: TAG, lineage: lineageOf({ pid: 210, ppid: 110, startTime: daemon.startTime }) });
+    expect(verdict.orphans).toEqual([]);
+    expect(verdict.suspects.map((p) => [p.pid, p.suspectBecause])).toEqual([
+      [210, 'its environment was overwritten (a title rewrite): its markers cannot be told'],
+      [211, 'it runs below pid 210, and its environment was overwritten (a title rewrite): its markers cannot be told'],
+    ]);
+  });
+
   it('a bystander orphaned meanwhile is a suspect, never an orphan', () => {
     const bystander = proc(400, 1, 'cron-helper');
     const leak = proc(401, 1, 'chromium', { taskTag: TAG });

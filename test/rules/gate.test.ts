@@ -28,7 +28,7 @@ function view(processes: ProcessInfo[], options: { self?: number; registered?: R
   const tree = processTree(processes);
   const liveness = judgeLiveness({ processes, agents: BUILT_IN_AGENTS, registered: options.registered });
   const extra = options.lock ? [{ pid: options.lock, reason: "the holder of rtrack's follower lock" }] : [];
-  return { live, liveness, kept: keptPids(tree, processes), own: ownProcesses(tree, live, options.self, extra) };
+  return { live, tree, liveness, kept: keptPids(tree, processes), own: ownProcesses(tree, live, options.self, extra) };
 }
 const refused = (v: GateView, pid: number): string | undefined => refusalOf(pid, v)?.result;
 
@@ -207,12 +207,18 @@ describe('the gate (property)', () => {
         const me = live.get(self)!;
         for (const q of [me, ...above(me)]) mustRefuse.add(q.pid);
         for (const p of processes) if (p.trackerDaemon || p.keepReason) for (const q of below(p)) mustRefuse.add(q.pid);
+        // A terminal multiplexer's server, and what runs in it carrying only the server's markers and tag (shared evidence).
+        const hostOf = (p: ProcessInfo): ProcessInfo | undefined => [p, ...above(p)].find((q) => /^tmux /.test(q.command));
+        for (const p of processes) {
+          const host = hostOf(p);
+          if (host && (p === host || ((p.taskTag ?? '') === (host.taskTag ?? '') && (p.agent === undefined || (host.agent?.sessionId === p.agent.sessionId && host.agent.agentPid === p.agent.agentPid))))) mustRefuse.add(p.pid);
+        }
         for (const pid of mustRefuse) expect(refusalOf(pid, v), `pid ${pid} must be refused`).toBeDefined();
 
         // A bystander — no markers, not kept, not own, no agent or registration above or below — is not refused.
         const agentish = (q: ProcessInfo): boolean => /^claude /.test(q.command) || registered.some((r) => r.pid === q.pid) || q.agent !== undefined || q.trackerDaemon !== undefined || q.keepReason !== undefined;
         for (const p of processes) {
-          if (p.pid <= 1 || p.pid === self || [...below(p), ...above(p)].some(agentish) || above(me).includes(p)) continue;
+          if (p.pid <= 1 || p.pid === self || [...below(p), ...above(p)].some(agentish) || above(me).includes(p) || hostOf(p)) continue;
           expect(refusalOf(p.pid, v), `bystander ${p.pid}`).toBeUndefined();
         }
 
@@ -267,7 +273,7 @@ describe('Gemini CLI: GEMINI_CLI=1 alone (property)', () => {
         const liveness = judgeLiveness({ processes, agents: BUILT_IN_AGENTS, registered, ownerOf: (pid) => owners[pid] });
         const live = byPid(processes);
         const tree = processTree(processes);
-        const v: GateView = { live, liveness, kept: keptPids(tree, processes), own: ownProcesses(tree, live) };
+        const v: GateView = { live, tree, liveness, kept: keptPids(tree, processes), own: ownProcesses(tree, live) };
         const scan = analyzeMachine(snap(processes), { ageSeconds: () => 1, parseTag: parseTaskTag, agents: BUILT_IN_AGENTS, liveness, exclude: new Set(v.own.keys()) });
         const certain = new Set(scan.certain.flatMap((g) => g.processes.map((p) => p.pid)));
         const reported = new Set([...certain, ...scan.suspected.flatMap((g) => g.processes.map((p) => p.pid))]);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { identityKey } from '../../src/rules/identity.js';
-import { analyzeMachine, portCandidates, startedInASession } from '../../src/rules/machine-leaks.js';
+import { analyzeMachine, leftBySession, portCandidates, startedInASession } from '../../src/rules/machine-leaks.js';
 import { portHolders } from '../../src/rules/port-holders.js';
 import { formatTaskTag, holdsRunFile, parseTaskTag, UNKNOWN_PID_NAMESPACE } from '../../src/tracking/task-tag.js';
 import { proc, snap } from '../helpers/snapshots.js';
@@ -163,6 +163,19 @@ describe('a re-parented process that listens on a port is at least a suspect', (
     const scan = analyzeMachine(all, { ...options, listeningSessions });
     expect(scan.suspected.some((g) => g.root.pid === 500)).toBe(suspected);
     if (suspected) expect(scan.suspected.find((g) => g.root.pid === 500)!.processes.map((p) => p.pid)).toEqual([500, 501]);
+  });
+
+  it('a session leader that listens (setsid nohup python3 -m http.server) is a suspect when it carries what a session gave it — an agent\'s markers (its session not known to be over), GEMINI_CLI, a tag whose run cannot be told — and not otherwise', () => {
+    const leader = (extra: Parameters<typeof proc>[3]) => snap([init, sshd, proc(530, 1, 'python3 -m http.server 18125', extra)]);
+    const listeningSessions = new Map([[530, 530]]);
+    const suspectIn = (scan: ReturnType<typeof analyzeMachine>): boolean => scan.suspected.some((g) => g.root.pid === 530);
+    expect(suspectIn(analyzeMachine(leader({}), { ...options, listeningSessions }))).toBe(false); // a service's daemon
+    expect(suspectIn(analyzeMachine(leader({ agent: { agent: 'claude-code', sessionId: 's-1' } }), { ...options, listeningSessions }))).toBe(true);
+    expect(suspectIn(analyzeMachine(leader({ startedBy: ['gemini-cli'] }), { ...options, listeningSessions: new Map() }))).toBe(true); // GEMINI_CLI alone makes it one
+    expect(suspectIn(analyzeMachine(leader({ taskTag: formatTaskTag({ pid: 31, startTime: 310 }, 'dd') }), { ...options, ownerPid: () => undefined, listeningSessions }))).toBe(true);
+    expect(suspectIn(analyzeMachine(leader({ agent: { agent: 'claude-code', sessionId: 's-1' } }), { ...options, listeningSessions: new Map() }))).toBe(false); // listens on nothing
+    expect(leftBySession(proc(530, 1, 'x'), 530)).toBe(false);
+    expect(leftBySession(proc(530, 1, 'x', { taskTag: 'rt2.1.2.0.ab' }), 530)).toBe(true);
   });
 
   it('without a listening port, the same process is not a suspect; a listening service is not one either', () => {

@@ -62,7 +62,7 @@ async function adoptAll(pids: number[]): Promise<void> {
 }
 
 describe('a real headless Chromium left behind by a task', () => {
-  it('the whole browser tree is the run\'s orphans (tag, or lineage where Chromium wrote over its environment); scan reaps it as one certain leak', async () => {
+  it('the whole browser tree is the run\'s orphans (tag: where Chromium wrote over its environment, its parent\'s, the same program); scan reaps it as one certain leak', async () => {
     if (!requireOrSkip('chromium', 'chromium')) return;
     const report = reportPath();
     const run = await runCli(['run', '--report', report, '--', ...leakyBrowserTask()], { timeoutMs: 60_000, env: browserEnv });
@@ -72,11 +72,12 @@ describe('a real headless Chromium left behind by a task', () => {
     expect(run.code, run.stderr).toBe(0);
     expect(leaked.length).toBeGreaterThanOrEqual(4); // browser, two zygotes, renderer, utility processes, crashpad …
 
-    // The leaked tree is exactly the run's orphans: the tagged processes with tag evidence, the
-    // untagged zygote children through the lineage.
+    // The leaked tree is exactly the run's orphans, each with tag evidence: the zygotes and their
+    // children, whose environment Chromium's title rewrite overwrote, carry what their parent —
+    // the same program, which passed its environment on — carried (environmentFrom).
     expect(r.orphans.map((p) => p.pid).sort((a, b) => a - b)).toEqual(leaked);
     for (const p of r.orphans) expect(p.evidence).toContain(p.taskTag === r.tag ? 'tag' : 'lineage');
-    expect(r.orphans.some((p) => p.taskTag === undefined)).toBe(true);
+    expect(r.orphans.some((p) => p.environmentFrom !== undefined && p.taskTag === r.tag)).toBe(true);
     expect(r.orphans.some((p) => p.command.includes('--type=renderer'))).toBe(true);
     expect(r.orphans.every((p) => p.isMCP)).toBe(true);
     expect(r.suspects.filter((p) => leaked.includes(p.pid))).toEqual([]);

@@ -109,12 +109,17 @@ describe('ports held and CPU burned', () => {
     // From a session that then ended (an agent's shell), and one that leads its own session, as a service does.
     const [dev] = await jar.orphan(`setsid bash -c 'python3 -m http.server ${devPort} --bind 127.0.0.1 >/dev/null 2>&1 & echo $!'`);
     const [service] = await jar.orphan(`setsid python3 -m http.server ${servicePort} --bind 127.0.0.1 >/dev/null 2>&1 & echo $!`);
-    expect(await waitFor(async () => (await listens(devPort)) && (await listens(servicePort)))).toBe(true);
+    // A session leader too, but started by an agent's tool command (its session's marker, no agent
+    // pid: the session cannot be told over): a suspect, not a service.
+    const leaderPort = await freePort();
+    const [leader] = await jar.orphan(`setsid nohup python3 -m http.server ${leaderPort} --bind 127.0.0.1 >/dev/null 2>&1 & echo $!`, { ...process.env, CLAUDE_CODE_SESSION_ID: `leader-${Date.now()}` });
+    expect(await waitFor(async () => (await listens(devPort)) && (await listens(servicePort)) && (await listens(leaderPort)))).toBe(true);
 
     const scan = JSON.parse((await runCli(['scan', '--json'], { env })).stdout) as ScanReport;
     const suspect = scan.suspected.find((g) => g.root.pid === dev);
     expect(suspect?.processes[0]?.cost?.listening).toEqual([{ protocol: 'tcp', address: '127.0.0.1', port: devPort }]);
     expect(scan.suspected.some((g) => g.root.pid === service)).toBe(false);
+    expect(scan.suspected.find((g) => g.root.pid === leader)?.processes[0]?.cost?.listening).toEqual([{ protocol: 'tcp', address: '127.0.0.1', port: leaderPort }]);
 
     const port = await runCli(['scan', '--port', String(devPort)], { env });
     expect(port.code).toBe(0);

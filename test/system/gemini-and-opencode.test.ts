@@ -115,8 +115,11 @@ describe('Gemini CLI with its hooks (rtrack hooks install gemini)', () => {
     const { spawnSync } = await import('node:child_process');
     const r = spawnSync('/bin/sh', ['-c', start], { input: JSON.stringify({ session_id: 'not-gemini', hook_event_name: 'SessionStart', cwd: h.home }), env: h.env, encoding: 'utf8' });
     expect([r.status, r.stdout, r.stderr]).toEqual([0, '', '']);
+    // rtrack runs detached: its line comes a moment after the agent went on
+    const logged = (): string => (existsSync(join(h.state, 'hooks.log')) ? readFileSync(join(h.state, 'hooks.log'), 'utf8') : '');
+    expect(await waitFor(() => logged() !== '')).toBe(true);
+    expect(logged()).toMatch(/session start: pid \d+ is not gemini-cli \(.*\): not registered \(session not-gemini\)\n$/);
     expect(readRecords(h.state)).toEqual([]);
-    expect(readFileSync(join(h.state, 'hooks.log'), 'utf8')).toMatch(/session start: pid \d+ is not gemini-cli \(.*\): not registered \(session not-gemini\)\n$/);
   });
 });
 

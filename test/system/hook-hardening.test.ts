@@ -91,6 +91,9 @@ describe('the state directory is the user\'s alone', () => {
     const follow = await runCli(['session', 'follow'], { env: h.env });
     expect(follow.code).toBe(1);
     expect(follow.stderr).toMatch(/^rtrack session follow: the state directory .* is not yours alone: .*; no follower runs until it is fixed\n$/);
+    // The installed hooks run detached, their stderr nowhere: status says it
+    const status = await runCli(['hooks', 'status'], { env: h.env, cwd: h.home });
+    expect(status.stdout).toMatch(/^follower: not running; state in \S+; the state directory .* is not yours alone: .*: the hooks do nothing until it is fixed$/m);
   });
 
   it('the gate, scan and watch do not take registrations from a state directory that is not the user\'s alone', async () => {

@@ -33,7 +33,14 @@ const asRoot = process.getuid?.() === 0;
 const CHECKOUT = fileURLToPath(new URL('../../', import.meta.url));
 const quote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
 /** The form rtrack installs (src/rules/agent-hooks.ts hookCommand), written out here as a person would read it. */
-const installedForm = (node: string, bin: string, subcommand: string, agent: string): string =>
+const installedForm = (node: string, bin: string, subcommand: string, agent: string, config?: string): string => {
+  const run = `{ RESOURCE_TRACKER_DAEMON=hook ${quote(node)} ${quote(bin)} session ${subcommand} --agent ${agent} --parent "$PPID"${config ? ` --config ${quote(config)}` : ''} <&3 3<&- >/dev/null 2>&1 & } 2>/dev/null 3<&0 || :;`;
+  const words = `rtrack: the ${agent} hooks in this agent's settings are stale: they no longer run, ${bin} or ${node} is gone; install rtrack again and run \`rtrack hooks install ${agent}\` (or \`rtrack hooks uninstall ${agent}\`), or delete them from the settings (said once)`;
+  const gone = `case "$XDG_STATE_HOME" in /*) d="$XDG_STATE_HOME/rtrack";; *) d="$HOME/.local/state/rtrack";; esac; mkdir "$d/said-hooks-gone" 2>/dev/null && { echo ${quote(words)} >&2; exit 1; }; true`;
+  return `if [ -f ${quote(bin)} ] && [ -x ${quote(node)} ]; then ${run}${subcommand === 'start' ? ` else ${gone};` : ''} fi`;
+};
+/** The form installed before hooks ran detached (the agent waited for rtrack). */
+const waitedForm = (node: string, bin: string, subcommand: string, agent: string): string =>
   `[ -f ${quote(bin)} ] && [ -x ${quote(node)} ] && ${quote(node)} ${quote(bin)} session ${subcommand} --agent ${agent} || true`;
 type Settings = { hooks: Record<string, { hooks: { command: string; timeout?: number }[] }[]> };
 const commandsIn = (file: string): string[] =>
@@ -287,39 +294,71 @@ describe('rtrack hooks: which hooks are rtrack\'s, stale hooks, hooks left behin
     const withConfig = await runCli(['hooks', 'install', ...allowShared(config), 'claude-code', '--settings', settings, '--config', config], { env: h.env });
     expect(withConfig.code, withConfig.stderr).toBe(0);
     expect(withConfig.stdout).toMatch(/^rtrack: updated /);
-    expect(commandsIn(settings)).toEqual([
-      `${installedForm(process.execPath, RTRACK, 'start', 'claude-code').slice(0, -' || true'.length)} --config ${quote(config)} || true`,
-      `${installedForm(process.execPath, RTRACK, 'end', 'claude-code').slice(0, -' || true'.length)} --config ${quote(config)} || true`,
-    ]);
+    expect(commandsIn(settings)).toEqual([installedForm(process.execPath, RTRACK, 'start', 'claude-code', config), installedForm(process.execPath, RTRACK, 'end', 'claude-code', config)]);
     const without = await runCli(['hooks', 'install', ...ALLOW_SHARED, 'claude-code', '--settings', settings], { env: h.env });
     expect(without.stdout).toMatch(/^rtrack: updated /);
     expect(commandsIn(settings)).toEqual([installedForm(process.execPath, RTRACK, 'start', 'claude-code'), installedForm(process.execPath, RTRACK, 'end', 'claude-code')]);
   });
 
-  it('a hook left behind after rtrack was removed, or for a Node that is gone, exits 0 without a word; while rtrack is there it gets the hook\'s stdin', async () => {
+  it('a hook left behind after rtrack was removed, or for a Node that is gone, does nothing; SessionStart says so once, in hooks status\'s words, where it can remember it; while rtrack is there it gets the hook\'s stdin and the agent waits for the shell alone', async () => {
     const h = newHome();
     // rtrack as installed somewhere else: the built package, its dependencies linked.
     const installed = join(h.home, 'lib', 'rtrack');
     mkdirSync(installed, { recursive: true });
     for (const part of ['bin', 'dist', 'package.json']) cpSync(join(CHECKOUT, part), join(installed, part), { recursive: true });
     symlinkSync(join(CHECKOUT, 'node_modules'), join(installed, 'node_modules'));
+    const bin = join(installed, 'bin', 'rtrack.js');
     const settings = join(h.home, 'settings.json');
-    const install = spawnSync(process.execPath, [join(installed, 'bin', 'rtrack.js'), 'hooks', 'install', ...allowShared(join(installed, 'bin', 'rtrack.js')), 'claude-code', '--settings', settings], { env: h.env, encoding: 'utf8' });
+    const install = spawnSync(process.execPath, [bin, 'hooks', 'install', ...allowShared(bin), 'claude-code', '--settings', settings], { env: h.env, encoding: 'utf8' });
     expect(install.status, install.stderr).toBe(0);
     const [start, end] = commandsIn(settings);
+    expect([start, end]).toEqual([installedForm(process.execPath, bin, 'start', 'claude-code'), installedForm(process.execPath, bin, 'end', 'claude-code')]);
 
     const log = join(h.home, 'state', 'rtrack', 'hooks.log');
+    const t0 = Date.now();
     const there = runHook(start!, '{not json', h.env);
     expect([there.status, there.stdout, there.stderr]).toEqual([0, '', '']);
-    expect(readFileSync(log, 'utf8')).toMatch(/session start: hook input on stdin is not JSON\n$/); // stdin reached rtrack
+    expect(Date.now() - t0).toBeLessThan(1000); // the shell, not rtrack (which reads a second for its input when it is not closed)
+    expect(await waitFor(() => existsSync(log) && /session start: hook input on stdin is not JSON\n$/.test(readFileSync(log, 'utf8')))).toBe(true); // stdin reached rtrack
+    // No stdin at all (closed): nothing runs, nothing is said, exit 0
+    const closed = spawnSync('/bin/sh', ['-c', 'sh -c "$0" <&-', start!], { env: h.env, encoding: 'utf8' });
+    expect([closed.status, closed.stdout, closed.stderr]).toEqual([0, '', '']);
 
     renameSync(installed, `${installed}-removed`);
     const input = JSON.stringify({ session_id: 's-1', hook_event_name: 'SessionStart', cwd: h.home, source: 'startup' });
-    for (const command of [start!, end!, installedForm('/opt/node-18/bin/node', RTRACK, 'start', 'claude-code')]) {
+    const first = runHook(start!, input, h.env);
+    expect([first.status, first.stdout, first.stderr]).toEqual([
+      1,
+      '',
+      `rtrack: the claude-code hooks in this agent's settings are stale: they no longer run, ${bin} or ${process.execPath} is gone; install rtrack again and run \`rtrack hooks install claude-code\` (or \`rtrack hooks uninstall claude-code\`), or delete them from the settings (said once)\n`,
+    ]);
+    for (const command of [start!, end!, installedForm('/opt/node-18/bin/node', RTRACK, 'start', 'claude-code'), waitedForm(process.execPath, bin, 'start', 'claude-code')]) {
       const gone = runHook(command, input, h.env);
       expect([gone.status, gone.stdout, gone.stderr]).toEqual([0, '', '']);
     }
+    // Where there is no state directory to remember it in, nothing is said.
+    const elsewhere = newHome();
+    const silent = runHook(start!, input, elsewhere.env);
+    expect([silent.status, silent.stdout, silent.stderr]).toEqual([0, '', '']);
+    expect(existsSync(join(elsewhere.home, 'state'))).toBe(false);
+    await new Promise((r) => setTimeout(r, 300)); // anything detached would have written by now
     expect(readFileSync(log, 'utf8').trim().split('\n')).toHaveLength(1); // nothing ran
+
+    // Installing again forgets it was said: once rtrack is gone again, it is said again.
+    renameSync(`${installed}-removed`, installed);
+    expect(spawnSync(process.execPath, [bin, 'hooks', 'install', ...allowShared(bin), 'claude-code', '--settings', settings], { env: h.env, encoding: 'utf8' }).status).toBe(0);
+    renameSync(installed, `${installed}-removed`);
+    expect(runHook(start!, input, h.env).status).toBe(1);
+  });
+
+  it('hooks installed in the form the agent waited for are noted by status, and updated by install', async () => {
+    const h = newHome();
+    const settings = join(h.home, 'settings.json');
+    writeFileSync(settings, `${JSON.stringify({ hooks: { SessionStart: [{ hooks: [{ type: 'command', command: waitedForm(process.execPath, RTRACK, 'start', 'claude-code'), timeout: 10 }] }] } }, null, 2)}\n`);
+    const status = await runCli(['hooks', 'status', '--settings', settings], { env: h.env, cwd: h.home });
+    expect(status.stdout).toContain(`${settings}: claude-code hooks installed (SessionStart); an earlier form that has the agent wait for Node at each session's start and end: \`rtrack hooks install claude-code\` updates it`);
+    expect((await runCli(['hooks', 'install', ...ALLOW_SHARED, 'claude-code', '--settings', settings], { env: h.env })).stdout).toMatch(/^rtrack: updated /);
+    expect(commandsIn(settings)).toEqual([installedForm(process.execPath, RTRACK, 'start', 'claude-code'), installedForm(process.execPath, RTRACK, 'end', 'claude-code')]);
   });
 });
 
@@ -452,7 +491,7 @@ describe('rtrack hooks: every agent, by its name or its command\'s', () => {
       `  ${join(h.home, 'config', 'opencode', 'plugins', 'rtrack.js')}: no such file`,
       `  ${join(project, '.opencode', 'plugins', 'rtrack.js')}: no such file`,
       expect.stringMatching(/^codex: Codex needs no hooks/),
-      expect.stringMatching(/^config of hooks installed without --config: reaping is off: /),
+      expect.stringMatching(/^claude-code sessions: reaping is off: /),
       expect.stringMatching(/^follower: not running; state in /),
       '',
     ]);
@@ -474,7 +513,13 @@ describe('rtrack hooks: the first hour (reaping, the config the follower reads)'
     expect(readFileSync(userConfig(h), 'utf8')).toMatch(/^diagnostics:\n {2}resource_tracking:\n {4}sessions:\n {6}reap: true/m);
     expect([mode(join(h.home, 'config')), mode(join(h.home, 'config', 'rtrack')), mode(userConfig(h))]).toEqual([0o700, 0o700, 0o600]);
     const status = await runCli(['hooks', 'status'], { env: h.env, cwd: h.home });
-    expect(status.stdout).toContain(`\nconfig of hooks installed without --config: reaping is on: the follower reads ${userConfig(h)}\n`);
+    expect(status.stdout).toContain(`\nclaude-code sessions: reaping is on: the follower reads ${userConfig(h)}\n`);
+    // After uninstall no session is followed, whatever the config says: status reads what is there now
+    expect((await runCli(['hooks', 'uninstall', 'claude'], { env: h.env })).code).toBe(0);
+    const after = await runCli(['hooks', 'status'], { env: h.env, cwd: h.home });
+    expect(after.stdout).not.toContain('reaping is on');
+    expect(after.stdout).toContain('\nno agent hooks are installed, so no session is followed: `rtrack hooks install claude --reap`');
+    expect((await runCli(['hooks', 'install', ...ALLOW_SHARED, 'claude', '--reap'], { env: h.env })).code).toBe(0);
     const again = await runCli(['hooks', 'install', ...ALLOW_SHARED, 'claude', '--reap'], { env: h.env });
     expect(again.stdout).not.toContain('turned reaping on');
     expect(backupsOf(userConfig(h))).toEqual([]);

@@ -185,7 +185,7 @@ describe('no terminal: a signal sent to rtrack alone', () => {
   });
 });
 
-describe('on an 80-column terminal, every line fits; piped, the output is as it was', () => {
+describe('on an 80-column terminal, every line fits; piped, every line is whole', () => {
   const long = `node /home/agent/.npm/_npx/9833c18b/node_modules/@modelcontextprotocol/server-filesystem/dist/index.js${' /home/agent/projects/a-rather-long-project-name'.repeat(3)}`;
   const widthOf = (line: string): number => stringWidth(Buffer.from(line.replace(/\r$/, ''), 'latin1').toString('utf8')); // the pty's output is kept as latin1
   /** A task that leaves a listener behind, named by the long command line, and says its pid. */
@@ -201,21 +201,26 @@ describe('on an 80-column terminal, every line fits; piped, the output is as it 
     await pty.waitFor(/done \d+/, 30_000);
     await jar.adopt(Number(/leak (\d+)/.exec(pty.output())![1]));
     const lines = pty.output().split('\n');
-    // The log lines are the seed's records (key=value), printed whole; everything rtrack writes for people fits.
-    for (const line of lines.filter((l) => !/^(INFO|WARN|ERROR) /.test(l))) expect(widthOf(line), line).toBeLessThanOrEqual(80);
+    // Every line fits, the log lines (the seed's records, key=value) too: wrapped, continued indented.
+    for (const line of lines) expect(widthOf(line), line).toBeLessThanOrEqual(80);
+    expect(pty.output()).toMatch(/^WARN orphaned processes detected count=1 processes="[^\n]*\r\n {2}\S/m);
     const header = lines.findIndex((l) => /^ *PID +MEMORY +EVIDENCE +LISTENING ON +COMMAND/.test(l));
     expect(header, pty.output()).toBeGreaterThan(0);
     expect(lines[header + 1]).toMatch(new RegExp(`^ *\\d+ +\\d+\\.\\d MB PSS +tag.* +127\\.0\\.0\\.1:${port} +node /home/agent/\\.npm/.*\u00e2\u0080\u00a6\\r$`)); // an ellipsis (UTF-8, read as latin1)
     expect(pty.output()).toMatch(/^ *PID +RESULT +COMMAND/m); // the reaped list has its header too
   });
 
-  it('piped, nothing is cut and the command comes first, then its evidence and ports', async () => {
+  it('piped, nothing is cut: the whole command line comes first, then its evidence and ports', async () => {
     const port = await freePort();
     const script = listener(port);
     const r = await runCli(['run', '--reap', '--grace', '300ms', '--', 'bash', '-c', script], { env: { ...process.env, COLUMNS: '80' } });
     await jar.adopt(Number(/leak (\d+)/.exec(r.stdout)![1]));
-    expect(r.stderr).toContain(`${long.slice(0, 100)}...  (tag`);
-    expect(r.stderr).toMatch(new RegExp(`\\.\\.\\.  \\(tag[^)]*\\)  listening on 127\\.0\\.0\\.1:${port}\\n`));
+    // The row: the whole command line (not its 100-character display form), then evidence and ports
+    const row = r.stderr.split('\n').find((l) => l.includes('(tag') && l.includes('listening on'))!;
+    expect(row).toContain(`${long} -e require('net').createServer().listen(${port}, '127.0.0.1')  (tag`);
+    expect(row).toMatch(new RegExp(`\\)  \\(tag[^)]*\\)  listening on 127\\.0\\.0\\.1:${port}$`));
     expect(r.stderr).not.toContain('…');
+    // The seed's log line names processes by their display form, as the seed's lines do
+    expect(r.stderr).toContain(`${long.slice(0, 100)}... (PID=`);
   });
 });

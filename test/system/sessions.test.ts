@@ -6,9 +6,10 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { readJournal, runningFollower, type JournalEntry } from '../../src/operations/agent-sessions.js';
+import { readJournal, readRecords, runningFollower, type JournalEntry } from '../../src/operations/agent-sessions.js';
+import { hookCommand as installedHook } from '../../src/rules/agent-hooks.js';
 import { takeSnapshot, type ScanReport } from '../../src/index.js';
-import { ALLOW_SHARED, allowShared, followerConfig, hookCommand, newHome as homeIn, STAND_IN, stopFollowers, type Home } from '../helpers/agent-homes.js';
+import { ALLOW_SHARED, allowShared, followerConfig, hookCommand, newHome as homeIn, STAND_IN, startSession, stopFollowers, type Home } from '../helpers/agent-homes.js';
 import { RTRACK, runCli } from '../helpers/cli.js';
 import { isAlive, ProcessJar, waitFor } from '../helpers/processes.js';
 
@@ -36,6 +37,25 @@ describe('rtrack session start|end and the follower', () => {
   }
 
   const entryFor = (h: Home, session: string): JournalEntry | undefined => readJournal(h.state).entries.find((e) => e.sessionId === session);
+
+  it('the installed hooks run detached: the agent waits for a shell alone; a SessionEnd that runs after its agent exited records its reason all the same', async () => {
+    const h = newHome();
+    const config = followerConfig(h, false, 300);
+    const installed = (subcommand: 'start' | 'end'): string => installedHook({ node: process.execPath, bin: RTRACK, subcommand, agent: 'claude-code', config });
+    const session = `detached-${Date.now()}`;
+    const t0 = Date.now();
+    const agent = await startSession(jar, h, session, { env: { STAND_IN_HOOK_START: installed('start'), STAND_IN_HOOK_END: installed('end') } });
+    expect(Date.now() - t0).toBeLessThan(3000);
+    expect(await waitFor(() => readRecords(h.state).some(({ record }) => record.sessionId === session && record.agentPid === agent.pids.agent))).toBe(true);
+    expect(await waitFor(async () => (await runningFollower(h.state)) !== undefined)).toBe(true);
+    await jar.adopt((await runningFollower(h.state))!.pid);
+    // SessionEnd's rtrack starts after the agent has exited (it exits as soon as its hook's shell has)
+    agent.child.kill('SIGTERM');
+    expect(await waitFor(() => entryFor(h, session) !== undefined, 15_000, 100)).toBe(true);
+    expect(entryFor(h, session)).toMatchObject({ agent: 'claude-code', agentPid: agent.pids.agent, reason: 'prompt_input_exit' });
+    expect((await runCli(['sessions'], { env: h.env })).stdout).toMatch(new RegExp(`session ${session} in .*: ended .* ago \\(prompt_input_exit: the user left at the prompt \\(/exit, Ctrl\\+D\\)\\), left`));
+    expect(existsSync(join(h.state, 'hooks.log'))).toBe(false);
+  });
 
   it('a crashed agent: the journal records its scrubbed, double-forked server with lineage evidence; with reaping on nothing of it survives, a bystander does; the follower then exits', async () => {
     const h = newHome();
@@ -67,7 +87,7 @@ describe('rtrack session start|end and the follower', () => {
     expect(existsSync(join(h.state, 'follower.lock'))).toBe(false);
 
     const human = await runCli(['sessions'], { env: h.env });
-    expect(human.stdout).toMatch(new RegExp(`claude-code session ${session} in .*: ended .* ago \\(agent exited\\), left \\d+ process`));
+    expect(human.stdout).toMatch(new RegExp(`claude-code session ${session} in .*: ended .* ago \\(agent exited: no SessionEnd hook ran: the agent was killed, or crashed\\), left \\d+ process`));
     expect(human.stdout).toMatch(/scrubbed-server 630 {2}\(lineage\) → (terminated|killed)/);
   });
 
@@ -119,6 +139,17 @@ describe('rtrack session start|end and the follower', () => {
     expect(await runningFollower(h.state)).toBeUndefined();
     const end = spawnSync(process.execPath, [RTRACK, 'session', 'end', '--agent', 'claude-code'], { input: '{"session_id":"x","hook_event_name":"SessionEnd","reason":"clear"}', env: h.env, encoding: 'utf8' });
     expect(end.status).toBe(0);
+    // An agent that writes its JSON and never closes stdin: the hook reads what came within a
+    // second and exits, on the hooks' fast path and through the full CLI (`--agent=…`) alike
+    for (const agent of [['--agent', 'claude-code'], ['--agent=claude-code']]) {
+      const started = Date.now();
+      const child = jar.spawn(process.execPath, [RTRACK, 'session', 'end', ...agent], { env: h.env, stdio: ['pipe', 'ignore', 'ignore'] });
+      child.stdin!.write('{"session_id":"open","hook_event_name":"SessionEnd","reason":"other"}');
+      const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+      expect([code, Date.now() - started < 4000]).toEqual([0, true]);
+      child.stdin!.destroy();
+    }
+    expect(readFileSync(join(h.state, 'hooks.log'), 'utf8')).toMatch(/session end: session open was not registered .*\n.*session end: session open was not registered/);
   });
 
   it('the journal and scan agree: a journalled leftover that still runs (reaping off) is a certain leak of its session in scan, `rtrack sessions` says it still runs and how to reap it, and `scan --reap --session` reaps it alone', async () => {

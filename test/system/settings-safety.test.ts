@@ -10,6 +10,7 @@ import { chmodSync, chownSync, closeSync, cpSync, existsSync, linkSync, mkdirSyn
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { hookCommand } from '../../src/rules/agent-hooks.js';
 import { ALLOW_SHARED } from '../helpers/agent-homes.js';
 import { RTRACK, runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/temp.js';
@@ -99,7 +100,7 @@ describe('settings safety: hooks that would run what someone else could put in p
     expect(r.stderr).toContain(groupWritable);
     expect(existsSync(join(h.home, '.claude'))).toBe(false);
     const settings = join(h.home, 'settings.json');
-    const hook = `[ -f ${quote(RTRACK)} ] && [ -x ${quote(process.execPath)} ] && ${quote(process.execPath)} ${quote(RTRACK)} session start --agent claude-code --config ${quote(config)} || true`;
+    const hook = hookCommand({ node: process.execPath, bin: RTRACK, subcommand: 'start', agent: 'claude-code', config });
     writeFileSync(settings, `${JSON.stringify({ hooks: { SessionStart: [{ hooks: [{ type: 'command', command: hook }] }] } })}\n`);
     const status = await runCli(['hooks', 'status', '--settings', settings], { env: h.env, cwd: h.home });
     expect(status.stdout).toMatch(new RegExp(`^${settings}: claude-code hooks installed \\(SessionStart\\); reaping is on: the follower reads ${config}; unsafe: .*${groupWritable.replace(/[()]/g, '\\$&')}`, 'm'));
@@ -242,7 +243,7 @@ describe('settings safety: a repository\'s files that are not settings (F8)', ()
     mkdirSync(join(repo, '.gemini'), { recursive: true });
     mkfifoSync(join(repo, '.claude', 'settings.json'));
     symlinkSync('/dev/zero', join(repo, '.claude', 'settings.local.json'));
-    const hook = (config: string): string => `[ -f ${quote(RTRACK)} ] && [ -x ${quote(process.execPath)} ] && ${quote(process.execPath)} ${quote(RTRACK)} session start --agent gemini-cli --config ${quote(config)} || true`;
+    const hook = (config: string): string => hookCommand({ node: process.execPath, bin: RTRACK, subcommand: 'start', agent: 'gemini-cli', config });
     writeFileSync(join(repo, '.gemini', 'settings.json'), `${JSON.stringify({ hooks: { SessionStart: [{ hooks: [{ type: 'command', command: hook('/dev/zero') }] }] } })}\n`);
     mkdirSync(join(h.home, '.gemini'));
     writeFileSync(join(h.home, '.gemini', 'settings.json'), `{ "padding": "${'x'.repeat(1024 * 1024)}" }\n`);

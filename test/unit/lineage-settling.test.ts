@@ -54,5 +54,11 @@ describe('run\'s lineage and a fork caught before its exec', () => {
     expect(mayNotHaveExeced('bash -c x', 'bash -c x')).toBe(true);
     expect(mayNotHaveExeced('sleep 5', undefined)).toBe(true);
     expect(mayNotHaveExeced('sleep 5', 'bash -c x')).toBe(false);
+    // A wrapper about to exec what it was given: what runs (and a keep pattern's match) is yet to come.
+    expect(mayNotHaveExeced('nohup sleep 4242', 'bash -c x')).toBe(true);
+    expect(mayNotHaveExeced('/usr/bin/env RESOURCE_TRACKER_KEEP=1 node server.js', 'bash -c x')).toBe(true);
+    expect(mayNotHaveExeced('setsid -f sleep 1', 'bash')).toBe(true);
+    expect(mayNotHaveExeced('nohup', 'bash')).toBe(false); // nothing to exec
+    expect(mayNotHaveExeced('envoy --config x', 'bash')).toBe(false);
   });
 });

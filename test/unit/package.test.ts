@@ -99,14 +99,26 @@ describe('the rtrack package', () => {
     });
   });
 
-  it('ships source maps with the sources they point to', () => {
-    const files = (pkg as unknown as { files: string[] }).files;
-    const map = JSON.parse(readFileSync(join(CHECKOUT, 'dist', 'index.js.map'), 'utf8')) as { sources: string[] };
-    for (const source of map.sources) {
-      const path = join(CHECKOUT, 'dist', source);
-      expect(files.some((f) => path.startsWith(join(CHECKOUT, f)))).toBe(true);
-      expect(() => readFileSync(path)).not.toThrow();
+  it('packs what a user runs — dist/, bin/, the README, the license, the examples — and builds before packing, never at install', () => {
+    const r = spawnSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts', '--logs-max=0'], { cwd: CHECKOUT, encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    const [packed] = JSON.parse(r.stdout) as { entryCount: number; size: number; unpackedSize: number; files: { path: string }[] }[];
+    const paths = packed!.files.map((f) => f.path);
+    expect(paths.filter((p) => !/^(dist|bin|examples)\//.test(p)).sort()).toEqual(['LICENSE', 'README.md', 'package.json']);
+    for (const wanted of ['bin/rtrack.js', 'dist/index.js', 'dist/index.d.ts', 'dist/cli/main.cjs', 'dist/cli/session-command.cjs', 'dist/cli/follower-main.cjs', 'dist/demo/leaky-task.js', 'examples/systemd/rtrack-watch.service']) {
+      expect(paths).toContain(wanted);
     }
+    // No sources, tests or source maps (they point into src/, which is not shipped); no code cache,
+    // which only the Node that built it at that path can use; no internals of the repository's own.
+    expect(paths.filter((p) => /^(src|test|bench)\/|\.map$|\.v8cache$|^dist\/internal\./.test(p))).toEqual([]);
+    expect(packed!.entryCount).toBeLessThan(100); // 71 when written
+    // 318 kB when written (1.4 MB and 169 files with src/ and maps); 420 kB with issue 33's library
+    // work and the CLI's own prom-client (minified, 67 kB; a library user no longer installs
+    // prom-client and its three dependencies, 4.7 MB unpacked here).
+    expect(packed!.size).toBeLessThan(450_000);
+    const scripts = (pkg as unknown as { scripts: Record<string, string> }).scripts;
+    expect(Object.keys(scripts).filter((s) => /^(pre|post)?(install|prepare)$/.test(s))).toEqual([]);
+    expect(scripts.prepack).toBe('npm run build');
   });
 
   it('prom-client is an optional peer dependency: a library user does not install it (issue 33 #7)', () => {
