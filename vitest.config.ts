@@ -1,17 +1,22 @@
 import { defineConfig } from 'vitest/config';
 
-// Three groups, one after the other: pure rules and parsers (in parallel); tests that start real
+// Four groups, one after the other: pure rules and parsers (in parallel); tests that start real
 // processes and diff whole-machine snapshots, which see each other's processes, so one file at a
-// time; and the slow scale test.
+// time; the torture suite's quick mode; and the slow scale test. Every test file runs with HOME and
+// the XDG directories in a temporary directory (test/helpers/temporary-home.ts): nothing of the real
+// user's is read or written.
+const setupFiles = ['test/helpers/temporary-home.ts'];
+
 export default defineConfig({
   test: {
     projects: [
       {
-        test: { name: 'unit', include: ['test/unit/**/*.test.ts', 'test/rules/**/*.test.ts'], sequence: { groupOrder: 0 } },
+        test: { name: 'unit', setupFiles, include: ['test/unit/**/*.test.ts', 'test/rules/**/*.test.ts'], sequence: { groupOrder: 0 } },
       },
       {
         test: {
           name: 'system',
+          setupFiles,
           sequence: { groupOrder: 1 },
           include: ['test/system/**/*.test.ts'],
           fileParallelism: false,
@@ -24,6 +29,7 @@ export default defineConfig({
         // own (so it sees no other test's processes), about a minute; after the system tests.
         test: {
           name: 'torture',
+          setupFiles,
           include: ['test/torture/**/*.test.ts'],
           fileParallelism: false,
           testTimeout: 120_000,
@@ -35,6 +41,7 @@ export default defineConfig({
         // Slow: thousands of real processes. Runs after the others (CI runs it too).
         test: {
           name: 'scale',
+          setupFiles,
           include: ['test/scale/**/*.test.ts'],
           fileParallelism: false,
           testTimeout: 180_000,

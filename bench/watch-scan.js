@@ -1,21 +1,26 @@
 #!/usr/bin/env node
-// node bench/watch-scan.js [--processes 1000,5000,10000] [--runs 15] [--without-watch-flags]   (after npm run build; Linux)
+// node bench/watch-scan.js [--processes 1000,5000,10000] [--runs 15] [--without-watch-flags] [--against <checkout>] [--gap-ms 200]
+//   (after npm run build; Linux)
 // What one `rtrack watch` scan costs against the floor, at each size: the floor is a small C reader
 // of every /proc/[pid]/stat (bench/stat-floor.c, built with the system's `cc`; skipped with a message
 // when there is none). Measured interleaved in the same run at each size (the machines are shared
-// and noisy): CPU time (user + system) per pass of the floor and per watch scan (`scanMachine` with
-// the cache `rtrack watch` keeps, and the stat descriptors it keeps open at intervals under 15 s),
-// the full and incremental snapshot, and the longest event-loop block during scans
+// and noisy): CPU time (user + system) per pass of the floor and per watch scan — what `rtrack watch`
+// does at each interval (bench/watch-scan-worker.js: its scan, with the cache it keeps and the stat
+// descriptors it keeps open at intervals under 15 s, and the metrics' update), in a process of its
+// own that idles between scans (`--gap-ms`, as a watch does between intervals) — the full and
+// incremental snapshot (in this process), and the longest event-loop block during a scan
 // (monitorEventLoopDelay, minus its 1 ms resolution) with an idle reference.
+// --against: another checkout, built (an older commit in a temporary worktree): its watch scan is
+// measured the same way, in a worker of its own, alternating with this one's, over the same processes.
 // Spawns the sleepers itself and kills every one of them, by pid, however it ends.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, fork, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
-import { scanMachine, takeSnapshot } from '../dist/index.js';
+import { takeSnapshot } from '../dist/index.js';
 import { WATCH_V8_FLAGS } from '../dist/internal.js';
 
 const args = process.argv.slice(2);
@@ -28,12 +33,15 @@ const RUNS = Math.max(5, Number(value('--runs', 15)));
 // The V8 flags `rtrack watch` sets at its start, so that a scan here costs what it costs there
 // (--without-watch-flags: V8's defaults, to compare).
 const WATCH_FLAGS = !args.includes('--without-watch-flags');
+const AGAINST = value('--against', undefined);
+const GAP_MS = Number(value('--gap-ms', 200));
 if (WATCH_FLAGS) for (const flag of WATCH_V8_FLAGS) setFlagsFromString(flag);
 
 const children = [];
+const workers = [];
 const work = mkdtempSync(join(tmpdir(), 'rtrack-bench-scan-'));
 function cleanup() {
-  for (const child of children) {
+  for (const child of [...workers, ...children]) {
     try {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     } catch {
@@ -76,6 +84,27 @@ const cpuMs = async (fn) => {
   const c = process.cpuUsage(c0);
   return (c.user + c.system) / 1000;
 };
+/** A worker measuring one build's watch scans (bench/watch-scan-worker.js). */
+function worker(checkout) {
+  const child = fork(fileURLToPath(new URL('./watch-scan-worker.js', import.meta.url)), [checkout, ...(WATCH_FLAGS ? [] : ['--without-watch-flags'])], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  workers.push(child);
+  const replies = [];
+  let waiting;
+  child.on('message', (m) => (waiting ? (waiting(m), (waiting = undefined)) : replies.push(m)));
+  const ask = (message) =>
+    new Promise((resolve) => {
+      if (replies.length > 0) return resolve(replies.shift());
+      waiting = resolve;
+      if (message) child.send(message);
+    });
+  return {
+    ready: () => ask(),
+    ask: (message) => new Promise((resolve) => {
+      waiting = resolve;
+      child.send(message);
+    }),
+  };
+}
 async function longestBlock(fn) {
   const loop = monitorEventLoopDelay({ resolution: 1 });
   loop.enable();
@@ -86,14 +115,26 @@ async function longestBlock(fn) {
 }
 
 console.log(`watch scan cost, medians of ${RUNS} interleaved runs at each size, ${cpus().length} × ${cpus()[0].model}, Node ${process.version}, ${WATCH_FLAGS ? `watch's V8 flags (${WATCH_V8_FLAGS.join(' ')})` : "V8's defaults"}`);
-console.log('| extra processes | on the machine | C floor (stat only) | watch scan | ratio | µs a process | full snapshot | incremental snapshot | longest block in a scan (idle ref.) |');
-console.log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+const here = worker(fileURLToPath(new URL('..', import.meta.url)));
+const against = AGAINST ? worker(AGAINST) : undefined;
+await here.ready();
+if (against) await against.ready();
+const commitOf = (dir) => {
+  try {
+    return execFileSync('git', ['-C', dir, 'log', '-1', '--format=%h %cd', '--date=short'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+  } catch {
+    return 'not a git checkout';
+  }
+};
+if (against) console.log(`against: the build in ${AGAINST} (${commitOf(AGAINST)}), each build's watch scan in a process of its own, alternating, ${GAP_MS} ms idle between scans`);
+console.log(`| extra processes | on the machine | C floor (stat only) | watch scan | ratio |${against ? ' against: watch scan | against: ratio |' : ''} µs a process | full snapshot | incremental snapshot | longest block in a scan (idle ref.) |`);
+console.log(`| ---: | ---: | ---: | ---: | ---: |${against ? ' ---: | ---: |' : ''} ---: | ---: | ---: | ---: |`);
 for (const size of SIZES) {
   await grow(size);
-  const cache = {};
-  for (let i = 0; i < 3; i++) await scanMachine({ cache, cpuSampleMs: 0, keepOpen: true }); // warm: the cache holds every environment
+  await here.ask('warm'); // the cache holds every environment
+  if (against) await against.ask('warm');
   const base = await takeSnapshot({ environment: 'all' });
-  const s = { floor: [], scan: [], full: [], incremental: [], block: [], idle: [] };
+  const s = { floor: [], scan: [], other: [], full: [], incremental: [], block: [], idle: [] };
   let onMachine = 0;
   for (let r = 0; r < RUNS; r++) {
     if (floor) {
@@ -101,9 +142,16 @@ for (const size of SIZES) {
       onMachine = count;
       s.floor.push(ms);
     }
-    let scanMs = 0;
-    s.block.push(await longestBlock(async () => (scanMs = await cpuMs(() => scanMachine({ cache, cpuSampleMs: 0, keepOpen: true })))));
-    s.scan.push(scanMs);
+    const order = against && r % 2 === 1 ? [against, here] : [here, against]; // each build goes first in half the runs
+    for (const w of order) {
+      if (!w) continue;
+      await new Promise((resolve) => setTimeout(resolve, GAP_MS));
+      const { ms, blockMs } = await w.ask('scan');
+      if (w === here) {
+        s.scan.push(ms);
+        s.block.push(blockMs);
+      } else s.other.push(ms);
+    }
     s.idle.push(await longestBlock(() => new Promise((r) => setTimeout(r, 20))));
     s.full.push(await cpuMs(() => takeSnapshot({ environment: 'all' })));
     s.incremental.push(await cpuMs(() => takeSnapshot({ previous: base, environment: 'new' })));
@@ -112,7 +160,7 @@ for (const size of SIZES) {
   const scan = median(s.scan);
   const f = floor ? median(s.floor) : NaN;
   console.log(
-    `| ${size} | ${onMachine} | ${floor ? `${f.toFixed(1)} ms` : 'n/a'} | ${scan.toFixed(1)} ms | ${floor ? `${(scan / f).toFixed(2)}×` : 'n/a'} | ${((scan * 1000) / onMachine).toFixed(1)} | ${median(s.full).toFixed(1)} ms | ${median(s.incremental).toFixed(1)} ms | ${Math.max(...s.block).toFixed(1)} ms (${Math.max(...s.idle).toFixed(1)} ms) |`,
+    `| ${size} | ${onMachine} | ${floor ? `${f.toFixed(1)} ms` : 'n/a'} | ${scan.toFixed(1)} ms | ${floor ? `${(scan / f).toFixed(2)}×` : 'n/a'} |${against ? ` ${median(s.other).toFixed(1)} ms | ${floor ? `${(median(s.other) / f).toFixed(2)}×` : 'n/a'} |` : ''} ${((scan * 1000) / onMachine).toFixed(1)} | ${median(s.full).toFixed(1)} ms | ${median(s.incremental).toFixed(1)} ms | ${Math.max(...s.block).toFixed(1)} ms (${Math.max(...s.idle).toFixed(1)} ms) |`,
   );
 }
 process.exit(0);

@@ -2,6 +2,10 @@
 // CommonJS (bin/package.json), like the CLI it loads (dist/cli/*.cjs): Node starts faster without
 // its ES module loader.
 'use strict';
+// `rtrack watch` runs for days, often as root: a SIGUSR1 would make Node open its inspector on
+// 127.0.0.1:9229, where any local user could run code in it. A listener of our own, first thing,
+// keeps Node's away (the watch replaces it with one that logs; src/cli/watch-command.ts).
+if (process.argv[2] === 'watch') process.on('SIGUSR1', () => {});
 const { closeSync, existsSync, readFileSync } = require('node:fs');
 const { join } = require('node:path');
 

@@ -34,13 +34,22 @@ export function stateDirectory(env: NodeJS.ProcessEnv = process.env): string {
 }
 
 /**
+ * A user's rtrack state directory, as a look reads it: `path`, and the user whose alone it must be
+ * (`uid`; default this process's user). A system-wide watch reads every user's.
+ */
+export interface UserState {
+  path: string;
+  uid?: number;
+}
+
+/**
  * Why the state directory cannot be trusted (one line), or undefined when it can: it, and the
  * directory it is in (`$XDG_STATE_HOME`, else ~/.local/state), must be the user's alone — owned by
  * the user (or root) and writable by neither group nor others, as ssh wants ~/.ssh. A directory that
  * does not exist yet is nothing to distrust. Where there are no POSIX owners (Windows), undefined.
+ * `uid`: the user it must belong to (default: this process's).
  */
-export function stateDirectoryDistrust(state: string): string | undefined {
-  const uid = process.getuid?.();
+export function stateDirectoryDistrust(state: string, uid: number | undefined = process.getuid?.()): string | undefined {
   if (uid === undefined) return undefined;
   for (const path of [dirname(state), state]) {
     let stat;
@@ -50,7 +59,7 @@ export function stateDirectoryDistrust(state: string): string | undefined {
       continue; // not there (yet)
     }
     const problem = stateDirectoryProblem({ path, isDirectory: stat.isDirectory(), uid: stat.uid, mode: stat.mode }, uid);
-    if (problem) return `the state directory ${state} is not yours alone: ${problem}`;
+    if (problem) return `the state directory ${state} is not ${uid === process.getuid?.() ? 'yours' : `uid ${uid}'s`} alone: ${problem}`;
   }
   return undefined;
 }

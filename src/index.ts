@@ -19,6 +19,7 @@ export { parseTaskTag } from './tracking/task-tag.js';
 export { runTracked, type LeakCostTotals, type RunTrackedOptions, type SnapshotSummary, type StartFailure, type TaskOutcome, type TaskReport, type TaskReportBase } from './operations/run-tracked.js';
 export { reapOrphans, type ReapOptions, type ReapOutcome, type ReapResultKind } from './operations/reap.js';
 export { scanMachine, type LeakTotals, type ScanOptions, type ScanReport } from './operations/scan-machine.js';
+export type { UserState } from './files.js';
 export type { ListeningEndpoint, PortHolder } from './rules/port-holders.js';
 export { leakCostTotals, measureCosts, type CostCache, type MeasureCostsOptions } from './tracking/leak-cost.js';
 export type { AgentSessionRef, LeakGroup, MachineScan } from './rules/machine-leaks.js';

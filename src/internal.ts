@@ -10,3 +10,4 @@ export { measureCosts } from './tracking/leak-cost.js';
 export { platformReader } from './platform/index.js';
 export { createLinuxReader } from './platform/linux.js';
 export { lookAtTable } from './operations/table-look.js';
+export { createWatchScanner } from './operations/watch-scan.js';

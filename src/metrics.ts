@@ -1,4 +1,7 @@
 // `rtrack/metrics`: Prometheus metrics (prom-client), an entry point of its own so that importing
 // `rtrack` never loads prom-client.
-export { createWatchMetrics, runMetricsText, type WatchMetrics } from './operations/prometheus.js';
+export { createWatchMetrics, runMetricsText, type WatchMetrics, type WatchMetricsOptions, type WatchScanReport } from './operations/prometheus.js';
 export { startWatchServer, type WatchServer, type WatchServerOptions } from './operations/watch-server.js';
+export { readWebConfig, type WebConfig } from './operations/web-config.js';
+export type { WatchReapRecord } from './operations/agent-sessions.js';
+export type { LeakFigures, UserFigures } from './rules/watch-scope.js';

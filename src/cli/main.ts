@@ -99,7 +99,9 @@ Examples:
       .option('--reap', 'after reporting, terminate the task\'s orphans (tag or lineage evidence only)')
       .addOption(graceOption())
       .option('--dry-run', 'with --reap: print what would be signalled, signal nothing')
-      .option('--metrics-file <path>', 'write the run\'s figures for node_exporter\'s textfile collector (atomically)')
+      .option('--metrics-file <path>', 'write the run\'s figures for node_exporter\'s textfile collector (atomically; one job per file: overlapping runs take --metrics-dir)')
+      .option('--metrics-dir <dir>', 'write them to a file of this run\'s own in <dir>, rtrack-run-<job>.prom (node_exporter\'s textfile directory); files of runs that ended over a day ago are removed')
+      .option('--metrics-job <name>', 'the job the figures are labelled with (rtrack_job) and, with --metrics-dir, named after (default: the run\'s start time and pid)')
       .addOption(
         new Option('--cgroup <mode>', 'run the task in a cgroup of its own: auto (when the kernel allows), required (else exit 2), off').choices(['auto', 'required', 'off']),
       )
@@ -170,15 +172,19 @@ Examples:
   logOptions(
     configOptions(program.command('watch'))
       .description('scan the machine at an interval and serve Prometheus metrics (GET /metrics, GET /healthz)')
+      .addOption(new Option('--scope <scope>', "whose processes it serves: system (every user's, a user label on each figure: root, or CAP_SYS_PTRACE and CAP_KILL), user (your own only); auto: system when it may").choices(['auto', 'system', 'user']).default('auto'))
       .option('--host <address>', 'address to bind (loopback unless you ask for another)', '127.0.0.1')
-      .option('--port <port>', 'port to listen on (0 picks a free one)', parsePort, 9464)
+      .option('--port <port>', 'port to listen on (0 picks a free one; default 9464 system-wide, 20000 + your uid for a user\'s watch)', parsePort)
+      .option('--web-config <file>', 'TLS and basic authentication for the endpoint, in the Prometheus exporter toolkit\'s format (as node_exporter --web.config.file); reloaded on SIGHUP')
+      .option('--host-root <dir>', 'where the host\'s root filesystem is mounted (its /etc/passwd and the users\' homes, for their rtrack state): a container\'s /host', '/')
+      .option('--runtime-metrics', 'also serve Node.js\'s own figures for the watch process (process_*, nodejs_*; they sample the event loop every 10 ms)')
       .addOption(durationOption('--interval <duration>', 'time between scans, e.g. 15s, 500ms, 2m (under 15s, each process\'s stat descriptor stays open from one scan to the next: half the CPU, about 4 KiB of kernel memory a process)', parseDuration, 15_000))
       .option('--all', 'count every re-parented tree as suspected, not only agent-like ones')
       .option('--reap', 'terminate certain leaks (runs and agent sessions that are over) once they have stayed certain for --linger; never suspects')
       .addOption(durationOption('--linger <duration>', 'with --reap: how long a leak must stay certain before it is reaped, e.g. 2m', parseDuration, 60_000))
       .addOption(graceOption('with --reap: time between SIGTERM and SIGKILL')),
   )
-    .addHelpText('after', helpText('\nSIGTERM or SIGINT stops it cleanly (exit 0).\n\nExamples:\n  rtrack watch\n  rtrack watch --host 0.0.0.0 --port 9464 --interval 30s\n  rtrack watch --reap --linger 2m        on a CI runner or a shared dev box nobody watches'))
+    .addHelpText('after', helpText('\nSIGTERM or SIGINT lets the scan in flight finish, then stops it cleanly (exit 0). SIGHUP reads the config (and --web-config) again; a bad one is logged and the previous one kept. SIGUSR1 is ignored (Node.js would open its inspector).\n\nExamples:\n  rtrack watch\n  sudo rtrack watch --host 0.0.0.0 --interval 30s     one watch for the machine, every user labelled\n  rtrack watch --reap --linger 2m                     on a CI runner or a shared dev box nobody watches'))
     .action(async (options: WatchOptions) => {
       setExit(await (await import('./watch-command.js')).watchCommand(options));
     });

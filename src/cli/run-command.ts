@@ -1,6 +1,8 @@
 // `rtrack run [options] -- <command> [args...]`: the main job, a thin shell over runTracked().
 import { execFileSync } from 'node:child_process';
+import { lstatSync, readdirSync, statSync, unlinkSync } from 'node:fs';
 import { constants } from 'node:os';
+import { join } from 'node:path';
 import { isatty } from 'node:tty';
 import { resolveConfig } from '../config.js';
 import type { LogFormat } from '../log.js';
@@ -32,6 +34,8 @@ export interface RunOptions {
   grace?: number;
   dryRun?: boolean;
   metricsFile?: string;
+  metricsDir?: string;
+  metricsJob?: string;
   cgroup?: CgroupMode;
 }
 
@@ -90,6 +94,7 @@ export async function executeRun(commandLine: string[], options: RunOptions): Pr
   requireReapFor(options, { dryRun: '--dry-run' });
   checkOutputPath(options.report, '--report');
   checkOutputPath(options.metricsFile, '--metrics-file');
+  const metricsFile = runMetricsPath(options);
   const config = await resolveRunConfig(options);
   if (config.enabled && config.cgroup === 'required') {
     const where = locateCgroupParent();
@@ -156,19 +161,63 @@ export async function executeRun(commandLine: string[], options: RunOptions): Pr
   await saveReport(report);
   if (options.report === '-') process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   else printSummary(report, layout);
-  if (options.metricsFile !== undefined) {
+  for (const file of [options.metricsFile, metricsFile?.path]) {
+    if (file === undefined) continue;
     try {
       const { runMetricsText } = await import('../operations/prometheus.js'); // prom-client, only when asked for
-      await writeFileAtomic(options.metricsFile, await runMetricsText(report));
+      await writeFileAtomic(file, await runMetricsText(report, metricsFile && file === metricsFile.path ? { job: metricsFile.job } : options.metricsJob !== undefined ? { job: options.metricsJob } : {}));
     } catch (err) {
-      writeFailures.add(`rtrack: cannot write the metrics to ${options.metricsFile}: ${(err as Error).message}`);
+      writeFailures.add(`rtrack: cannot write the metrics to ${file}: ${(err as Error).message}`);
     }
   }
+  if (options.metricsDir !== undefined) pruneRunMetrics(options.metricsDir);
   // A report that could not be saved is said plainly; the exit status stays the command's.
   for (const line of writeFailures) process.stderr.write(`${line}\n`);
   let exitCode = exitStatusOf(report, options.failOnOrphans ?? false);
   if (interruptedBy) exitCode = 128 + (constants.signals[interruptedBy] ?? 0);
   return { report, exitCode };
+}
+
+/** How long a run's file stays in a --metrics-dir: each run removes the files of runs that ended longer ago. */
+export const RUN_METRICS_MAX_AGE_MS = 24 * 3600_000;
+const RUN_METRICS = /^rtrack-run-[A-Za-z0-9_.-]+\.prom$/;
+
+/**
+ * `--metrics-dir`: a file of the run's own, `rtrack-run-<job>.prom` (`--metrics-job`, else this run's
+ * start and pid), its series labelled `rtrack_job`: overlapping runs never overwrite each other's.
+ */
+function runMetricsPath(options: RunOptions): { path: string; job: string } | undefined {
+  if (options.metricsJob !== undefined && !/^[A-Za-z0-9_.-]{1,100}$/.test(options.metricsJob)) throw new UsageError(`--metrics-job ${JSON.stringify(options.metricsJob)}: expected letters, digits, '.', '_' or '-' (at most 100)`);
+  if (options.metricsDir === undefined) return undefined;
+  let isDir = false;
+  try {
+    isDir = statSync(options.metricsDir).isDirectory();
+  } catch {
+    isDir = false;
+  }
+  if (!isDir) throw new UsageError(`--metrics-dir ${options.metricsDir}: not a directory`);
+  const job = options.metricsJob ?? `${Math.floor(Date.now() / 1000)}-${process.pid}`;
+  return { path: join(options.metricsDir, `rtrack-run-${job}.prom`), job };
+}
+
+/** Removes this user's run files in a --metrics-dir older than RUN_METRICS_MAX_AGE_MS (the directory stays bounded); never fails the run. */
+function pruneRunMetrics(dir: string): void {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return;
+  }
+  const uid = process.getuid?.();
+  for (const name of names) {
+    if (!RUN_METRICS.test(name)) continue;
+    try {
+      const st = lstatSync(join(dir, name));
+      if (st.isFile() && (uid === undefined || st.uid === uid) && Date.now() - st.mtimeMs > RUN_METRICS_MAX_AGE_MS) unlinkSync(join(dir, name));
+    } catch {
+      // removed meanwhile
+    }
+  }
 }
 
 function printSummary(report: TaskReport, layout: Layout | undefined): void {

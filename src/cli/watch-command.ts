@@ -1,13 +1,24 @@
-// `rtrack watch`: scans the machine at an interval and serves the figures to Prometheus until
-// SIGTERM or SIGINT.
+// `rtrack watch`: scans the machine at an interval and serves the figures to Prometheus, like a
+// daemon: SIGHUP reads the config again, SIGUSR1 never opens Node's inspector, SIGTERM and SIGINT let
+// the scan in flight finish and exit 0.
+import { readFileSync } from 'node:fs';
+import * as inspector from 'node:inspector';
 import { setFlagsFromString } from 'node:v8';
 import { resolveConfig } from '../config.js';
-import { scanMachine } from '../operations/scan-machine.js';
-import { cliLogger, withKeepPatterns, type LogOptions } from './common.js';
+import { packageFile, prepareStateDirectory, stateDirectory } from '../files.js';
+import type { Logger } from '../log.js';
+import { platformReader } from '../platform/index.js';
+import { readPrivileges } from '../platform/users.js';
+import { SYSTEM_PORT, systemPrivileges, userPort, watchScope, type WatchScope } from '../rules/watch-scope.js';
+import type { WebConfig } from '../operations/web-config.js';
+import type { WatchRules } from '../operations/watch-scan.js';
+import type { ResourceTrackerConfig } from '../types.js';
+import { cliLogger, UsageError, withKeepPatterns, type LogOptions } from './common.js';
 
 export interface WatchOptions extends LogOptions {
+  scope: WatchScope | 'auto';
   host: string;
-  port: number;
+  port?: number;
   interval: number;
   config?: string;
   keep?: string[];
@@ -15,6 +26,9 @@ export interface WatchOptions extends LogOptions {
   reap?: boolean;
   linger: number;
   grace: number;
+  webConfig?: string;
+  hostRoot: string;
+  runtimeMetrics?: boolean;
 }
 
 /**
@@ -34,25 +48,104 @@ export interface WatchOptions extends LogOptions {
  */
 export const WATCH_V8_FLAGS = ['--semi-space-growth-factor=1', '--optimize-for-size'];
 
+/**
+ * SIGUSR1 makes Node open its inspector on 127.0.0.1:9229, where any local user can run code in the
+ * process — as root, in a system-wide watch. A listener of our own replaces Node's (bin/rtrack.js
+ * adds one before anything else is loaded); an inspector opened before that (a SIGUSR1 during Node's
+ * own start) is closed at once.
+ */
+function refuseInspector(logger: Logger): void {
+  process.on('SIGUSR1', () => logger.warn({ signal: 'SIGUSR1' }, 'ignored (rtrack watch never opens the Node.js inspector)'));
+  if (inspector.url() !== undefined) {
+    inspector.close();
+    logger.warn({}, 'closed the Node.js inspector that was open (started with --inspect, or sent SIGUSR1 while starting)');
+  }
+}
+
 export async function watchCommand(options: WatchOptions): Promise<number> {
-  for (const flag of WATCH_V8_FLAGS) setFlagsFromString(flag);
-  const config = withKeepPatterns(await resolveConfig(options.config, 'machine'), options.keep);
   const logger = cliLogger(options);
-  const cache = {};
+  refuseInspector(logger);
+  for (const flag of WATCH_V8_FLAGS) setFlagsFromString(flag);
+  const privileges = readPrivileges();
+  const decided = watchScope(options.scope, privileges);
+  if ('error' in decided) throw new UsageError(decided.error);
+  const { scope } = decided;
+  const uid = process.geteuid?.() ?? 0;
+  const port = options.port ?? (scope === 'system' ? SYSTEM_PORT : userPort(uid));
+  if (port === undefined) throw new UsageError(`no default port for uid ${uid} (20000 + uid is past 65535): give --port`);
+
+  const rulesOf = (config: ResourceTrackerConfig): WatchRules => ({ keep: config.keep, keepSharedDaemons: config.keepSharedDaemons, agents: config.agents });
+  let config = withKeepPatterns(await resolveConfig(options.config, 'machine'), options.keep);
+  const { readWebConfig } = options.webConfig ? await import('../operations/web-config.js') : { readWebConfig: undefined };
+  const web: WebConfig | undefined = options.webConfig ? readWebConfig!(options.webConfig) : undefined;
+
+  const reader = platformReader();
+  const state = stateDirectory();
+  const { createWatchScanner } = await import('../operations/watch-scan.js');
+  const scanner = createWatchScanner({
+    scope,
+    rules: rulesOf(config),
+    all: options.all,
+    // Under 15 s between scans, the stat descriptors kept open are worth a page of kernel memory a process.
+    keepOpen: options.interval < 15_000,
+    state,
+    hostRoot: options.hostRoot,
+    readsOthersState: systemPrivileges(privileges).readsOthersState,
+    reader,
+  });
+  if (scanner.hostPidNamespace === false) {
+    logger.warn({}, "this watch runs in a PID namespace that is not the host's: it sees only that namespace's processes and reports nothing of the rest of the machine (a container needs hostPID: true)");
+  }
+  let journal: ((records: import('../operations/agent-sessions.js').WatchReapRecord[]) => void) | undefined;
+  if (options.reap) {
+    const problem = prepareStateDirectory(state);
+    if (problem) logger.warn({ problem }, 'what is reaped is logged but not journalled');
+    else {
+      const { appendWatchReaps } = await import('../operations/agent-sessions.js');
+      journal = (records) => appendWatchReaps(state, records);
+    }
+  }
+  const { createWatchMetrics } = await import('../operations/prometheus.js');
   const { startWatchServer } = await import('../operations/watch-server.js'); // prom-client
+  const version = (JSON.parse(readFileSync(packageFile('package.json'), 'utf8')) as { version: string }).version;
+  const gate = { get keep() { return config.keep; }, get keepSharedDaemons() { return config.keepSharedDaemons; }, get agents() { return config.agents; }, get states() { return scanner.states(); } };
   const server = await startWatchServer({
     host: options.host,
-    port: options.port,
+    port,
     intervalMs: options.interval,
-    // One cache for the life of watch: each scan reads the environments of new processes only.
-    // Under 15 s between scans, their CPU is worth a page of kernel memory a process (keepOpen).
-    scan: () => scanMachine({ keep: config.keep, keepSharedDaemons: config.keepSharedDaemons, agents: config.agents, all: options.all, cache, keepOpen: options.interval < 15_000 }),
+    scan: () => scanner.scan(),
     logger,
-    reap: options.reap ? { lingerMs: options.linger, graceMs: options.grace, gate: { keep: config.keep, keepSharedDaemons: config.keepSharedDaemons, agents: config.agents } } : undefined,
+    metrics: createWatchMetrics({ defaultMetrics: options.runtimeMetrics ?? false, intervalMs: options.interval, version }),
+    ...(web ? { web } : {}),
+    reap: options.reap ? { lingerMs: options.linger, graceMs: options.grace, gate, journal, bootId: reader.readBootId?.() } : undefined,
+  });
+  logger.info({ scope, user: scope === 'user' ? uid : 'all', pid_namespace: scanner.hostPidNamespace === false ? 'not the host\'s' : scanner.hostPidNamespace ? 'host' : 'unknown' }, 'rtrack watch scope');
+
+  // SIGHUP: the config (and --web-config) read again; what changed is logged; a bad one keeps the previous.
+  let reloading = Promise.resolve();
+  process.on('SIGHUP', () => {
+    reloading = reloading.then(async () => {
+      try {
+        const next = withKeepPatterns(await resolveConfig(options.config, 'machine'), options.keep);
+        const nextWeb = options.webConfig ? readWebConfig!(options.webConfig) : undefined;
+        await server.setWebConfig(nextWeb);
+        const changed = [
+          ...(JSON.stringify(next.keep) !== JSON.stringify(config.keep) ? ['keep'] : []),
+          ...(next.keepSharedDaemons !== config.keepSharedDaemons ? ['keep_shared_daemons'] : []),
+          ...(JSON.stringify(next.agents) !== JSON.stringify(config.agents) ? ['agents'] : []),
+          ...(options.webConfig ? ['web_config'] : []),
+        ];
+        config = next;
+        scanner.setRules(rulesOf(config));
+        logger.info({ signal: 'SIGHUP', changed: changed.length > 0 ? changed.join(',') : 'nothing' }, 'configuration reloaded');
+      } catch (err) {
+        logger.error({ signal: 'SIGHUP', error: (err as Error).message }, 'configuration not reloaded; the previous one stays');
+      }
+    });
   });
   const signal = await new Promise<string>((resolve) => {
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-    process.once('SIGINT', () => resolve('SIGINT'));
+    process.on('SIGTERM', () => resolve('SIGTERM'));
+    process.on('SIGINT', () => resolve('SIGINT'));
   });
   logger.info({ signal }, 'rtrack watch stopping');
   await server.close();

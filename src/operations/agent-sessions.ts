@@ -16,7 +16,9 @@
 //                                      made with link(2); follower.lock.takeover-* while a stale
 //                                      one is taken over
 //   journal.jsonl (journal.1.jsonl …)  one JSON line per ended session that left something, and
-//                                      one per outcome of its reaping; rotated at 1 MiB
+//                                      one per outcome of its reaping; one per process `rtrack watch
+//                                      --reap` handed to the reaper (`kind: "watch-reap"`, in the
+//                                      watch's own state directory); rotated at 1 MiB
 //   hooks.log, follower.log (… .1)     one line per hook that could not do its job (it still exits
 //                                      0) and per follower that could not start; what the
 //                                      follower did. Rotated
@@ -75,6 +77,32 @@ export interface JournalEntry {
   reaping?: 'started';
   /** With `sessions.reap`: what reaping did. */
   reaped?: ReapOutcome[];
+}
+
+/**
+ * One process `rtrack watch --reap` handed to the reaper, and what reaping did: a line of the watch's
+ * journal (`kind: "watch-reap"`), written once the reaper returned.
+ */
+export interface WatchReapRecord {
+  kind: 'watch-reap';
+  /** When the reaper returned (ISO 8601). */
+  at: string;
+  bootId?: string;
+  /** The user it ran as (name, or uid when no name is known). */
+  user?: string;
+  pid: number;
+  /** `identityKey`: pid and start time. */
+  identity: string;
+  command: string;
+  evidence: string[];
+  /** The agent session that left it (certain by agent markers or the follower's journal). */
+  session?: { agent: string; sessionId: string };
+  /** The task tag that made it certain (a tracked run that is over). */
+  tag?: string;
+  result: ReapOutcome['result'];
+  signals: string[];
+  /** Why the gate refused it, when it did. */
+  reason?: string;
 }
 
 /** How large the journal, hooks.log and follower.log grow before they are rotated, and how many older files are kept. */
@@ -258,10 +286,11 @@ function endReasonOf(recordFile: string, sessionId: string): string | undefined 
 /**
  * The records others may trust (the reaper's gate, scan, watch): none from a state directory that is
  * not the user's alone (whoever else can write there could make any process an agent, or a live
- * session's agent dead), and none of another boot (they name processes of that boot).
+ * session's agent dead), and none of another boot (they name processes of that boot). `uid`: whose
+ * the directory must be (default: this process's user).
  */
-export function registeredSessions(state: string, reader: PlatformReader): { path: string; record: SessionRecord }[] {
-  if (stateDirectoryDistrust(state)) return [];
+export function registeredSessions(state: string, reader: PlatformReader, uid?: number): { path: string; record: SessionRecord }[] {
+  if (stateDirectoryDistrust(state, uid ?? process.getuid?.())) return [];
   const boot = bootInfo(reader);
   return readRecords(state).filter(({ record }) => recordBoot(record, boot) === 'this');
 }
@@ -270,8 +299,8 @@ export function registeredSessions(state: string, reader: PlatformReader): { pat
  * What the journal says ended sessions left, by identity — for scan, which reports those still
  * running as certain leaks: from a state directory that is the user's alone, of this boot only.
  */
-export function journalledLeftovers(state: string, reader: PlatformReader): JournalledLeftovers[] {
-  if (stateDirectoryDistrust(state)) return [];
+export function journalledLeftovers(state: string, reader: PlatformReader, uid?: number): JournalledLeftovers[] {
+  if (stateDirectoryDistrust(state, uid ?? process.getuid?.())) return [];
   const boot = bootInfo(reader);
   return readJournal(state)
     .entries.filter((e) => recordBoot({ ...(e.bootId ? { bootId: e.bootId } : {}), startedAt: e.endedAt }, boot) === 'this')
@@ -289,14 +318,20 @@ export function appendJournal(state: string, line: JournalEntry | { outcomeOf: s
   appendRotated(join(state, 'journal.jsonl'), `${JSON.stringify(line)}\n`, JOURNAL_ROTATION);
 }
 
+/** Appends what a watch reaped in one round, a line per process, with one write. */
+export function appendWatchReaps(state: string, records: readonly WatchReapRecord[]): void {
+  if (records.length > 0) appendRotated(join(state, 'journal.jsonl'), records.map((r) => `${JSON.stringify(r)}\n`).join(''), JOURNAL_ROTATION);
+}
+
 /**
  * The journal's entries, oldest first, read across its rotated files: an entry and the outcome of
  * its reaping merged (rules/follower-state.ts, mergeJournal); a corrupt line is skipped and counted,
  * never fatal.
  */
-export function readJournal(state: string): { entries: JournalEntry[]; corrupt: number } {
+export function readJournal(state: string): { entries: JournalEntry[]; corrupt: number; watchReaps: WatchReapRecord[] } {
   const lines = readGenerations(join(state, 'journal.jsonl'), JOURNAL_ROTATION).flatMap((text) => text.split('\n'));
-  return mergeJournal<JournalEntry>(lines);
+  const { entries, corrupt, records } = mergeJournal<JournalEntry, WatchReapRecord | { kind: string }>(lines);
+  return { entries, corrupt, watchReaps: records.filter((r): r is WatchReapRecord => r.kind === 'watch-reap') };
 }
 
 /** One line in hooks.log (a hook must never fail the agent, so this is where its problems go). */

@@ -60,14 +60,14 @@ export async function recordKept(state: string, tag: string, kept: readonly Attr
 
 /**
  * What runs kept that still lives, by identity (`identityKey`) → why. Read only from a state
- * directory that is the user's alone (anyone else who could write there could keep any process from
+ * directory that is the user's alone (`uid`'s, for a system-wide look: default this process's) (anyone else who could write there could keep any process from
  * reaping — harmless — or nothing else, but the rule is one for the whole state). Files of another
  * boot, and files none of whose identities is alive (`alive`: asked of the process itself, not
  * of a look that may be older than the file), are removed.
  */
-export async function readKept(state: string, alive: (identity: string) => Promise<boolean>, bootId: string | undefined): Promise<Map<string, string>> {
+export async function readKept(state: string, alive: (identity: string) => Promise<boolean>, bootId: string | undefined, uid?: number): Promise<Map<string, string>> {
   const kept = new Map<string, string>();
-  if (stateDirectoryDistrust(state)) return kept;
+  if (stateDirectoryDistrust(state, uid)) return kept;
   let names: string[];
   try {
     names = readdirSync(keptDir(state));

@@ -2,10 +2,13 @@
 // node_exporter textfile format for `run --metrics-file`. Labels stay low-cardinality: no pids,
 // no command lines, no tags.
 import { createRequire } from 'node:module';
+import { cpus as osCpus } from 'node:os';
 import type { Gauge, Registry } from 'prom-client';
 import { costTotals } from '../rules/cost.js';
 import { BYTES_PER_MB, totalMemoryMB } from '../rules/memory.js';
 import type { LeakGroup } from '../rules/machine-leaks.js';
+import type { UserFigures } from '../rules/watch-scope.js';
+import type { ReapResultKind } from './reap.js';
 import type { ScanReport } from './scan-machine.js';
 import type { TaskReport } from './run-tracked.js';
 
@@ -32,21 +35,48 @@ const promClient = (): typeof import('prom-client') => {
   }
 };
 
+/** What a watch reaped of one process: one of the reaper's results (ReapResultKind). */
+export const REAP_RESULTS: readonly ReapResultKind[] = ['terminated', 'killed', 'gone', 'identity-changed', 'not-permitted', 'unreadable', 'unattributed', 'refused', 'kept', 'in-use', 'survived'];
+
+/** A scan as `rtrack watch` serves it: scanMachine's report, and each user's figures when the watch made them. */
+export type WatchScanReport = ScanReport & {
+  /** Each user's figures (rules/watch-scope.ts figuresByUser); without them, the report's totals are served with `user=""`. */
+  users?: ReadonlyMap<string, UserFigures>;
+  /** Whether the watch sees the host's PID namespace (Linux); undefined when it cannot tell. */
+  hostPidNamespace?: boolean;
+  /** The user a process runs as (name, or uid), for the reaper's records. */
+  userOf?: (pid: number) => string;
+  /** Why a certain leak may not be reaped by this watch (its user's state directory cannot be read), or undefined. */
+  notReapable?: (pid: number) => string | undefined;
+};
+
 /** The gauges `rtrack watch` serves, in their own prom-client registry. */
 export interface WatchMetrics {
   registry: Registry;
   /** Sets every gauge from a scan. */
-  update(scan: ScanReport): void;
+  update(scan: WatchScanReport): void;
   /** Times one scan (seconds, into the histogram). */
   startScanTimer(): () => void;
   /** Counts a failed scan; the previous values stay served. */
   scanFailed(): void;
-  /** Counts a process `watch --reap` removed, by the agent whose session left it (`none` for runs). */
-  reaped(agent: string): void;
+  /** Counts a process `watch --reap` handed to the reaper, by what reaping did to it. */
+  reaped(result: ReapResultKind): void;
+}
+
+/** Options of `createWatchMetrics()`. */
+export interface WatchMetricsOptions {
+  /** prom-client's default metrics (`process_*`, `nodejs_*`) for the watch itself (default true; `rtrack watch` leaves them out unless `--runtime-metrics`). */
+  defaultMetrics?: boolean;
+  /** The time between scans, in ms, served as `rtrack_scan_interval_seconds` (what the staleness alert compares the last scan's age with). */
+  intervalMs?: number;
+  /** rtrack's version, for `rtrack_build_info`. */
+  version?: string;
+  /** CPUs of the machine, what `rtrack_leaked_cpu_ratio` is a share of (default: os.cpus().length). */
+  cpus?: number;
 }
 
 /** Creates the watch metrics (and prom-client's default process metrics unless `defaultMetrics: false`). */
-export function createWatchMetrics(options: { defaultMetrics?: boolean } = {}): WatchMetrics {
+export function createWatchMetrics(options: WatchMetricsOptions = {}): WatchMetrics {
   const { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } = promClient();
   const registry = new Registry();
   if (options.defaultMetrics ?? true) {
@@ -57,23 +87,31 @@ export function createWatchMetrics(options: { defaultMetrics?: boolean } = {}): 
       registry.removeSingleMetric(name);
     }
   }
+  const cpus = options.cpus ?? Math.max(1, osCpus().length);
   const gauge = (name: string, help: string, labelNames: string[] = []): Gauge =>
     new Gauge({ name, help, labelNames, registers: [registry] });
 
-  const processes = gauge('rtrack_processes', 'Processes on the machine at the last scan.');
-  const resident = gauge('rtrack_resident_bytes', 'Resident memory (RSS) of all processes at the last scan.');
-  const mcpProcesses = gauge('rtrack_mcp_processes', 'Processes matching the MCP/browser pattern.');
-  const mcpResident = gauge('rtrack_mcp_resident_bytes', 'Resident memory of the MCP/browser processes.');
-  const leaked = gauge('rtrack_leaked_processes', 'Leaked processes: certain (tagged, owning run gone) or suspected (re-parented agent-like trees).', ['kind']);
-  const leakedResident = gauge('rtrack_leaked_resident_bytes', 'Resident memory of the leaked processes.', ['kind']);
-  const leakGroups = gauge('rtrack_leak_groups', 'Leaked trees (suspected) or tag groups (certain).', ['kind']);
-  const oldest = gauge('rtrack_oldest_leak_age_seconds', 'Age of the oldest leaked tree, 0 when there is none.', ['kind']);
-  const leakedPss = gauge('rtrack_leaked_pss_bytes', 'Proportional memory (PSS) of the leaked processes: what ending them gives back (RSS where PSS cannot be read).', ['kind']);
-  const leakedCpu = gauge('rtrack_leaked_cpu_percent', 'CPU the leaked processes use now, in percent of one core.', ['kind']);
-  const spinning = gauge('rtrack_spinning_leaks', 'Leaked processes using 90 % of a core or more.', ['kind']);
-  const kept = gauge('rtrack_kept_processes', 'Processes declared to outlive their task (not leaks).');
-  const keptResident = gauge('rtrack_kept_resident_bytes', 'Resident memory of the kept processes.');
-  const lastScan = gauge('rtrack_last_scan_timestamp_seconds', 'When the last successful scan finished.');
+  const byUser = ['user'];
+  const byKind = ['kind', 'user'];
+  const processes = gauge('rtrack_processes', 'Processes at the last scan, by the user they run as (a per-user watch: its own user\'s only).', byUser);
+  const resident = gauge('rtrack_resident_bytes', 'Resident memory (RSS) of those processes at the last scan.', byUser);
+  const mcpProcesses = gauge('rtrack_mcp_processes', 'Processes matching the MCP/browser pattern.', byUser);
+  const mcpResident = gauge('rtrack_mcp_resident_bytes', 'Resident memory of the MCP/browser processes.', byUser);
+  const leaked = gauge('rtrack_leaked_processes', 'Leaked processes: certain (tagged, owning run gone) or suspected (re-parented agent-like trees).', byKind);
+  const leakedResident = gauge('rtrack_leaked_resident_bytes', 'Resident memory of the leaked processes.', byKind);
+  const leakGroups = gauge('rtrack_leak_groups', 'Leaked trees (suspected) or tag groups (certain), by the user of their oldest process.', byKind);
+  const oldest = gauge('rtrack_oldest_leak_age_seconds', 'Age of the oldest leaked tree, 0 when there is none.', byKind);
+  const leakedPss = gauge('rtrack_leaked_pss_bytes', 'Proportional memory (PSS) of the leaked processes: what ending them gives back (RSS where PSS cannot be read).', byKind);
+  const leakedCpu = gauge('rtrack_leaked_cpu_ratio', 'CPU the leaked processes use now, as a share of the machine (0-1: 1 is every CPU busy).', byKind);
+  const spinning = gauge('rtrack_spinning_leaks', 'Leaked processes using 90 % of a core or more.', byKind);
+  const kept = gauge('rtrack_kept_processes', 'Processes declared to outlive their task (not leaks).', byUser);
+  const keptResident = gauge('rtrack_kept_resident_bytes', 'Resident memory of the kept processes.', byUser);
+  const lastScan = gauge('rtrack_last_scan_timestamp_seconds', 'When the last successful scan finished (Unix time).');
+  const interval = gauge('rtrack_scan_interval_seconds', 'The time between scans the watch was started with.');
+  if (options.intervalMs !== undefined) interval.set(options.intervalMs / 1000);
+  const hostNamespace = gauge('rtrack_pid_namespace_host', '1 when the watch sees the host\'s PID namespace, 0 when it sees only a container\'s (it then misses every process outside it).');
+  const buildInfo = gauge('rtrack_build_info', 'Always 1: the rtrack version and Node.js version the watch runs.', ['version', 'node']);
+  buildInfo.set({ version: options.version ?? 'unknown', node: process.version }, 1);
   const duration = new Histogram({
     name: 'rtrack_scan_duration_seconds',
     help: 'Time one machine scan takes.',
@@ -83,47 +121,84 @@ export function createWatchMetrics(options: { defaultMetrics?: boolean } = {}): 
   const errors = new Counter({ name: 'rtrack_scan_errors_total', help: 'Scans that failed.', registers: [registry] });
   const reapedCounter = new Counter({
     name: 'rtrack_reaped_processes_total',
-    help: 'Certain leaks that watch --reap removed, by the agent whose session left them (none: a tracked run).',
-    labelNames: ['agent'],
+    help: 'Certain leaks watch --reap handed to the reaper, by what it did (terminated, killed: removed; gone; the rest: refused or failed).',
+    labelNames: ['result'],
     registers: [registry],
   });
+  for (const result of REAP_RESULTS) reapedCounter.inc({ result }, 0); // every result present from 0: increase() sees the first
 
-  const setGroups = (kind: string, groups: readonly LeakGroup[]): void => {
-    leaked.set({ kind }, groups.reduce((s, g) => s + g.processes.length, 0));
-    leakedResident.set({ kind }, bytes(groups.reduce((s, g) => s + g.totalMemoryMB, 0)));
-    leakGroups.set({ kind }, groups.length);
-    oldest.set({ kind }, groups.reduce((m, g) => Math.max(m, g.ageSeconds), 0));
-    const cost = costTotals(groups.flatMap((g) => g.processes));
-    leakedPss.set({ kind }, cost.pssBytes);
-    leakedCpu.set({ kind }, cost.cpuPercent);
-    spinning.set({ kind }, cost.spinning);
+  const perUser = [processes, resident, mcpProcesses, mcpResident, leaked, leakedResident, leakGroups, oldest, leakedPss, leakedCpu, spinning, kept, keptResident];
+  const setUser = (user: string, f: UserFigures): void => {
+    processes.set({ user }, f.processes);
+    resident.set({ user }, f.residentBytes);
+    mcpProcesses.set({ user }, f.mcpProcesses);
+    mcpResident.set({ user }, f.mcpResidentBytes);
+    kept.set({ user }, f.kept);
+    keptResident.set({ user }, f.keptResidentBytes);
+    for (const kind of ['certain', 'suspected'] as const) {
+      const k = f[kind];
+      leaked.set({ kind, user }, k.processes);
+      leakedResident.set({ kind, user }, k.residentBytes);
+      leakGroups.set({ kind, user }, k.groups);
+      oldest.set({ kind, user }, k.oldestAgeSeconds);
+      leakedPss.set({ kind, user }, k.pssBytes);
+      leakedCpu.set({ kind, user }, k.cpuCores / cpus);
+      spinning.set({ kind, user }, k.spinning);
+    }
+  };
+  /** A report without users (a library caller's scanMachine): its totals, under `user=""` (no user label in Prometheus). */
+  const totalsOf = (scan: ScanReport): UserFigures => {
+    const leaks = (groups: readonly LeakGroup[]): UserFigures['certain'] => {
+      const cost = costTotals(groups.flatMap((g) => g.processes));
+      return {
+        processes: groups.reduce((s, g) => s + g.processes.length, 0),
+        residentBytes: bytes(groups.reduce((s, g) => s + g.totalMemoryMB, 0)),
+        groups: groups.length,
+        oldestAgeSeconds: groups.reduce((m, g) => Math.max(m, g.ageSeconds), 0),
+        pssBytes: cost.pssBytes,
+        cpuCores: cost.cpuPercent / 100,
+        spinning: cost.spinning,
+      };
+    };
+    return {
+      processes: scan.processCount,
+      residentBytes: bytes(scan.totalMemoryMB),
+      mcpProcesses: scan.mcpProcessCount,
+      mcpResidentBytes: bytes(scan.mcpMemoryMB),
+      kept: scan.kept.length,
+      keptResidentBytes: bytes(totalMemoryMB(scan.kept)),
+      certain: leaks(scan.certain),
+      suspected: leaks(scan.suspected),
+    };
   };
 
   return {
     registry,
     update(scan) {
-      processes.set(scan.processCount);
-      resident.set(bytes(scan.totalMemoryMB));
-      mcpProcesses.set(scan.mcpProcessCount);
-      mcpResident.set(bytes(scan.mcpMemoryMB));
-      setGroups('certain', scan.certain);
-      setGroups('suspected', scan.suspected);
-      kept.set(scan.kept.length);
-      keptResident.set(bytes(totalMemoryMB(scan.kept)));
-      lastScan.set(scan.timestamp.getTime() / 1000);
+      // Users with no process left lose their series: the label stays bounded by who runs something now.
+      for (const g of perUser) g.reset();
+      if (scan.users) for (const [user, figures] of scan.users) setUser(user, figures);
+      else setUser('', totalsOf(scan));
+      if (scan.hostPidNamespace !== undefined) hostNamespace.set(scan.hostPidNamespace ? 1 : 0);
+      lastScan.set(Date.now() / 1000);
     },
     startScanTimer: () => duration.startTimer(),
     scanFailed: () => errors.inc(),
-    reaped: (agent) => reapedCounter.inc({ agent }),
+    reaped: (result) => reapedCounter.inc({ result }),
   };
 }
 
-/** One run's figures in the Prometheus text format (for node_exporter's textfile collector). */
-export async function runMetricsText(report: TaskReport): Promise<string> {
+/**
+ * One run's figures in the Prometheus text format (for node_exporter's textfile collector). `job`:
+ * a label (`rtrack_job`) on every series, so that the files of several runs in one directory
+ * (`run --metrics-dir`) are told apart.
+ */
+export async function runMetricsText(report: TaskReport, options: { job?: string } = {}): Promise<string> {
   const { Gauge, Registry } = promClient();
   const registry = new Registry();
+  const labels = options.job === undefined ? {} : { rtrack_job: options.job };
   const gauge = (name: string, help: string, value: number): void => {
-    new Gauge({ name, help, registers: [registry] }).set(value);
+    new Gauge({ name, help, labelNames: Object.keys(labels), registers: [registry] }).set(labels, value);
   };
   gauge('rtrack_run_orphans', 'Processes the last tracked run left running (tag or lineage evidence).', report.orphans.length);
   gauge('rtrack_run_leaked_resident_bytes', 'Resident memory of the processes the last run left.', bytes(report.leakedMemoryMB));

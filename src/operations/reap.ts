@@ -9,6 +9,7 @@
 // start time) is read again microseconds before every signal (one query for the round): a pid that
 // now belongs to another process, or that cannot be read, is never signalled. Only attributed
 // processes are reaped unless the caller explicitly allows others.
+import type { UserState } from '../files.js';
 import type { RunCgroup } from '../platform/cgroup.js';
 import { platformReader } from '../platform/index.js';
 import { COMMAND_LINE_HEAD, type PlatformReader, type StatusMap } from '../platform/types.js';
@@ -80,6 +81,8 @@ export interface ReapOptions {
   agents?: readonly AgentConfig[];
   /** rtrack's state directory (agents registered by hooks, the follower lock); default `$XDG_STATE_HOME/rtrack`. */
   state?: string;
+  /** Every state directory the gate reads, each with its user (a system-wide watch: every user's); default `[state]`. */
+  states?: readonly UserState[];
   /**
    * Agent sessions whose markers the processes to reap inherited from their run — a run started
    * inside a live session: its own leaks carry that session's markers, and reaping them is allowed.
@@ -97,7 +100,7 @@ export interface ReapOptions {
 /** The gate's look for a round of signals; a look that fails refuses everything. */
 async function gateLook(reader: PlatformReader, options: ReapOptions): Promise<TableLook | string> {
   try {
-    return await lookAtTable({ reader, agents: options.agents, keep: options.keep, keepSharedDaemons: options.keepSharedDaemons, state: options.state, ignoreSessions: options.runSessions });
+    return await lookAtTable({ reader, agents: options.agents, keep: options.keep, keepSharedDaemons: options.keepSharedDaemons, state: options.state, states: options.states, ignoreSessions: options.runSessions });
   } catch (err) {
     return `the process table could not be read: ${(err as Error).message}`;
   }

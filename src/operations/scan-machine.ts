@@ -1,5 +1,6 @@
 // `scan`: one snapshot with every environment read, analysed for leaks of past sessions.
 import { basename } from 'node:path';
+import type { UserState } from '../files.js';
 import { cgroup2Mount, findRunGroups, RUN_GROUP_PREFIX, RunCgroup } from '../platform/cgroup.js';
 import { costTotals } from '../rules/cost.js';
 import { lookAtTable, withPipelines } from './table-look.js';
@@ -46,6 +47,8 @@ export interface ScanOptions {
   agents?: readonly AgentConfig[];
   /** rtrack's state directory (agents registered by hooks, the follower lock); default `$XDG_STATE_HOME/rtrack`. */
   state?: string;
+  /** Every state directory to read, each with its user (a system-wide watch: every user's); default `[state]`. */
+  states?: readonly UserState[];
   /**
    * Who listens on this port (`rtrack scan --port`): every process's sockets are read — costly
    * (each one's open files), so only when asked — and `portHolders` names each holder.
@@ -82,7 +85,7 @@ export async function scanMachine(options: ScanOptions = {}): Promise<ScanReport
   const reader = options.reader ?? platformReader();
   const previous = options.cache?.previous;
   // One judged look, as the reaper's gate takes it: what is in use and what is rtrack's own.
-  const look = await lookAtTable({ reader, previous, agents: options.agents, keep: options.keep, keepSharedDaemons: options.keepSharedDaemons, keepOpen: options.keepOpen, state: options.state });
+  const look = await lookAtTable({ reader, previous, agents: options.agents, keep: options.keep, keepSharedDaemons: options.keepSharedDaemons, keepOpen: options.keepOpen, state: options.state, states: options.states });
   const { snapshot } = look;
   if (options.cache) options.cache.previous = snapshot;
   const runGroups = leftoverRunGroups(options.cgroupMount);

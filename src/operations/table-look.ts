@@ -2,7 +2,7 @@
 // markers as they are now, the agent sessions and whether each is over, what is in use, what is
 // kept, and what is rtrack's own. What scan, watch, the session follower and the reaper's gate all
 // decide from, so that they never disagree on what a live session is.
-import { stateDirectory } from '../files.js';
+import { stateDirectory, type UserState } from '../files.js';
 import { platformReader } from '../platform/index.js';
 import type { PlatformReader } from '../platform/types.js';
 import { agentDefinitions, isAgentProcess, type AgentDefinition } from '../rules/agents.js';
@@ -26,6 +26,11 @@ export interface LookOptions {
   keepSharedDaemons?: boolean;
   /** rtrack's state directory (hook registrations, the follower lock); default `stateDirectory()`. */
   state?: string;
+  /**
+   * Every state directory to read, each with the user it must belong to (a system-wide watch: every
+   * user's whose processes it judges); default `[state]`. Each is read as `state` is, alone.
+   */
+  states?: readonly UserState[];
   /** Sessions whose markers do not make a process in use (the reaper's own: see LivenessOptions). */
   ignoreSessions?: readonly AgentMarker[];
   /** An earlier look's snapshot (`rtrack watch`): environments are then read for new processes only. */
@@ -56,7 +61,7 @@ export async function lookAtTable(options: LookOptions = {}): Promise<TableLook>
     keepOpen: options.keepOpen,
     wholeCommandLines: 'read',
   });
-  const state = options.state ?? stateDirectory();
+  const states = options.states ?? [{ path: options.state ?? stateDirectory() }];
   // What runs kept, for as long as it lives (kept-registry.ts); a process not in this look is asked itself.
   const identities = new Set(snapshot.processes.map((p) => identityKey(p)));
   const alive = async (identity: string): Promise<boolean> => {
@@ -65,17 +70,18 @@ export async function lookAtTable(options: LookOptions = {}): Promise<TableLook>
     const status = await reader.readStatus(pid!).catch(() => null);
     return status === null || (status !== undefined && status.alive && status.startTime === start); // unreadable: may be it
   };
-  const keptByRuns = await readKept(state, alive, reader.readBootId?.());
-  return judgeLook(snapshot, { reader, agents, state, ignoreSessions: options.ignoreSessions, keptByRuns });
+  const keptByRuns = new Map<string, string>();
+  for (const state of states) for (const [identity, why] of await readKept(state.path, alive, reader.readBootId?.(), state.uid)) keptByRuns.set(identity, why);
+  return judgeLook(snapshot, { reader, agents, states, ignoreSessions: options.ignoreSessions, keptByRuns });
 }
 
 /** Judges a snapshot taken with agent markers (see lookAtTable). */
 export function judgeLook(
   snapshot: ProcessSnapshot,
-  options: { reader: PlatformReader; agents: AgentDefinition[]; state?: string; ignoreSessions?: readonly AgentMarker[]; keptByRuns?: ReadonlyMap<string, string> },
+  options: { reader: PlatformReader; agents: AgentDefinition[]; state?: string; states?: readonly UserState[]; ignoreSessions?: readonly AgentMarker[]; keptByRuns?: ReadonlyMap<string, string> },
 ): TableLook {
   const { reader, agents } = options;
-  const state = options.state ?? stateDirectory();
+  const states = options.states ?? [{ path: options.state ?? stateDirectory() }];
   const live = byPid(snapshot.processes);
   const tree = processTree(snapshot.processes);
   // The hooks' registrations (of this boot, from a state directory that is the user's alone), with
@@ -85,7 +91,7 @@ export function judgeLook(
   const earlier = new Map<string, { agent: string; sessionId: string; identities: string[] }>();
   // What runs below a process the follower saw kept (a kept launcher's scrubbed daemon, the launcher gone).
   const keptByLineage = new Set<number>();
-  const registered: RegisteredAgent[] = registeredSessions(state, reader).map(({ path, record }) => {
+  const registered: RegisteredAgent[] = states.flatMap((state) => registeredSessions(state.path, reader, state.uid)).map(({ path, record }) => {
     const lineage: string[] = [];
     const entries = readLineage(path).entries;
     for (const pid of keptThroughLineage(tree, snapshot.processes, entries, identityKey)) keptByLineage.add(pid);
@@ -100,7 +106,7 @@ export function judgeLook(
     return { agent: record.agent, sessionId: record.sessionId, pid: record.agentPid, identity: identityKey({ pid: record.agentPid, startTime: record.agentStartTime }), lineage };
   });
   const ownerOf = reader.readOwner ? (pid: number): number | undefined => reader.readOwner!(pid) : undefined;
-  const journalled = journalledLeftovers(state, reader);
+  const journalled = states.flatMap((state) => journalledLeftovers(state.path, reader, state.uid));
   const liveness = judgeLiveness(
     {
       processes: snapshot.processes,
@@ -115,9 +121,12 @@ export function judgeLook(
     },
     { ignoreSessions: options.ignoreSessions },
   );
-  const lock = readFollowerLock(state);
-  const holder = lock && live.get(lock.pid);
-  const extra = holder && identityKey(holder) === identityKey(lock) ? [{ pid: lock.pid, reason: "the holder of rtrack's follower lock" }] : [];
+  const extra: { pid: number; reason: string }[] = [];
+  for (const state of states) {
+    const lock = readFollowerLock(state.path);
+    const holder = lock && live.get(lock.pid);
+    if (holder && identityKey(holder) === identityKey(lock)) extra.push({ pid: lock.pid, reason: "the holder of rtrack's follower lock" });
+  }
   const kept = new Set([...keptPids(tree, snapshot.processes), ...keptByLineage]);
   const keptBecause = new Map<number, string>();
   for (const p of snapshot.processes) {

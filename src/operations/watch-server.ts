@@ -1,23 +1,29 @@
 // The watch loop and its HTTP endpoint: scan at an interval, serve /metrics and /healthz. A failed
-// scan is logged and counted, and the previous values stay served.
-import { createServer } from 'node:http';
+// scan is logged and counted, and the previous values stay served; /healthz fails (503) once the
+// last good scan is older than three intervals, so that silence is never taken for health.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../log.js';
-import { createWatchMetrics, type WatchMetrics } from './prometheus.js';
+import { createWatchMetrics, type WatchMetrics, type WatchScanReport } from './prometheus.js';
 import { identityKey } from '../rules/identity.js';
+import type { LeakGroup } from '../rules/machine-leaks.js';
 import type { AttributedProcess } from '../types.js';
-import { reapOrphans, type ReapOptions } from './reap.js';
-import type { ScanReport } from './scan-machine.js';
+import { reapOrphans, type ReapOptions, type ReapOutcome } from './reap.js';
+import type { WatchReapRecord } from './agent-sessions.js';
+import type { Admission, WebConfig } from './web-config.js';
 
 /** Options of `startWatchServer()`. */
 export interface WatchServerOptions {
   host?: string;
   port?: number;
   intervalMs: number;
-  /** One machine scan (scanMachine with the user's options). */
-  scan: () => Promise<ScanReport>;
+  /** One machine scan (scanMachine with the user's options, or rtrack watch's scan with each user's figures). */
+  scan: () => Promise<WatchScanReport>;
   logger: Logger;
   metrics?: WatchMetrics;
+  /** TLS and basic authentication (web-config.ts, readWebConfig): the exporter toolkit's file. */
+  web?: WebConfig;
   /**
    * Reap certain leaks (tagged by runs that are over, or marked by agent sessions that are over)
    * that have stayed certain for `lingerMs`; suspects are never reaped. Default: off.
@@ -25,10 +31,14 @@ export interface WatchServerOptions {
   reap?: {
     lingerMs: number;
     graceMs?: number;
-    /** What the reaper's gate judges by (keep rules, agents): the scan's own. */
-    gate?: Pick<ReapOptions, 'keep' | 'keepSharedDaemons' | 'agents' | 'state'>;
+    /** What the reaper's gate judges by (keep rules, agents, the state directories it reads): the scan's own. */
+    gate?: Pick<ReapOptions, 'keep' | 'keepSharedDaemons' | 'agents' | 'state' | 'states'>;
     /** The reaper (default reapOrphans); tests inject their own. */
     reaper?: typeof reapOrphans;
+    /** Writes what one round reaped, a record per process (the journal of the watch's state directory); a throw is logged, never fatal. */
+    journal?: (records: WatchReapRecord[]) => void;
+    /** This boot's id, for the records. */
+    bootId?: string;
   };
 }
 
@@ -37,53 +47,96 @@ export interface WatchServer {
   /** Where the metrics are served, e.g. http://127.0.0.1:9464/metrics. */
   url: string;
   metrics: WatchMetrics;
-  /** Stops scanning and closes the server. */
+  /** Takes another web config (SIGHUP): new certificates, users and headers; TLS cannot be turned on or off without a restart. */
+  setWebConfig(web: WebConfig | undefined): Promise<void>;
+  /** Stops scanning, lets the scan in flight (and its reaping) finish, and closes the server. */
   close(): Promise<void>;
 }
 
 const leakCount = (groups: readonly { processes: readonly unknown[] }[]): number => groups.reduce((s, g) => s + g.processes.length, 0);
 
+/** How many intervals without a good scan make /healthz fail. */
+export const STALE_INTERVALS = 3;
+
+interface Due {
+  process: AttributedProcess;
+  group: LeakGroup;
+  user?: string;
+}
+
 /** Scans at once, then every `intervalMs`, and serves `GET /metrics` and `GET /healthz` until closed. */
 export async function startWatchServer(options: WatchServerOptions): Promise<WatchServer> {
   const { logger } = options;
-  const metrics = options.metrics ?? createWatchMetrics();
+  const metrics = options.metrics ?? createWatchMetrics({ intervalMs: options.intervalMs });
   let lastSummary = '';
   let closed = false;
+  const startedAt = Date.now();
+  let lastGoodScan: number | undefined;
+  let warnings: readonly string[] = [];
   /** When each certain leak (by identity) was first seen certain. */
   const certainSince = new Map<string, number>();
+  /** Certain leaks the watch may not reap (their user's state cannot be read), said once each. */
+  const heldBack = new Set<string>();
 
-  /** Reaps what has been certain for the linger time; forgets what is no longer certain. */
-  const reapLingering = async (scan: ScanReport): Promise<void> => {
+  const journal = (records: WatchReapRecord[]): void => {
+    try {
+      options.reap?.journal?.(records);
+    } catch (err) {
+      logger.error({ error: (err as Error).message, count: records.length }, 'could not journal what was reaped (each process is logged above)');
+    }
+  };
+
+  /** Reaps what has been certain for the linger time; forgets what is no longer certain. Every process handed to the reaper gets a line, a record and a count. */
+  const reapLingering = async (scan: WatchScanReport): Promise<void> => {
     const reap = options.reap!;
     const now = Date.now();
     const seen = new Set<string>();
-    const due: { process: AttributedProcess; agent: string }[] = [];
+    const due: Due[] = [];
     for (const group of scan.certain) {
       for (const p of group.processes) {
         const key = identityKey(p);
         seen.add(key);
         const since = certainSince.get(key) ?? now;
         certainSince.set(key, since);
-        if (now - since >= reap.lingerMs) due.push({ process: p, agent: group.session?.agent ?? 'none' });
+        if (now - since < reap.lingerMs) continue;
+        const user = scan.userOf?.(p.pid);
+        const withheld = scan.notReapable?.(p.pid);
+        if (withheld) {
+          if (!heldBack.has(key)) logger.warn({ pid: p.pid, command: p.command, user, reason: withheld }, 'a certain leak is not reaped');
+          heldBack.add(key);
+          continue;
+        }
+        due.push({ process: p, group, user });
       }
     }
     for (const key of certainSince.keys()) if (!seen.has(key)) certainSince.delete(key);
+    for (const key of heldBack) if (!seen.has(key)) heldBack.delete(key);
     if (due.length === 0) return;
     const outcomes = await (reap.reaper ?? reapOrphans)(due.map((d) => d.process), { ...reap.gate, graceMs: reap.graceMs, by: 'watch' });
     const counts: Record<string, number> = {};
+    const at = new Date().toISOString();
+    const records: WatchReapRecord[] = [];
     outcomes.forEach((o, i) => {
+      const d = due[i]!;
       counts[o.result] = (counts[o.result] ?? 0) + 1;
-      if (o.result === 'terminated' || o.result === 'killed') metrics.reaped(due[i]!.agent);
-      certainSince.delete(identityKey(due[i]!.process));
+      metrics.reaped(o.result);
+      certainSince.delete(identityKey(d.process));
+      const record = reapRecord(o, d, at, reap.bootId);
+      records.push(record);
+      logReap(logger, record);
     });
     logger.info({ count: outcomes.length, ...counts }, 'reaped certain leaks that lingered');
+    journal(records);
   };
 
+  let inFlight: Promise<void> | undefined;
   const scanOnce = async (): Promise<void> => {
     const done = metrics.startScanTimer();
     try {
       const scan = await options.scan();
       metrics.update(scan);
+      lastGoodScan = Date.now();
+      warnings = scan.warnings;
       const fields = {
         certain_processes: leakCount(scan.certain),
         suspected_processes: leakCount(scan.suspected),
@@ -100,9 +153,14 @@ export async function startWatchServer(options: WatchServerOptions): Promise<Wat
       done();
     }
   };
+  const runScan = (): Promise<void> => (inFlight = scanOnce().finally(() => (inFlight = undefined)));
 
-  const server = createServer((req, res) => {
+  let web = options.web;
+  let admit: Admission | undefined = web ? (await import('./web-config.js')).admission(web) : undefined;
+
+  const respond = (req: IncomingMessage, res: ServerResponse): void => {
     const path = (req.url ?? '/').split('?')[0];
+    for (const [name, value] of Object.entries(web?.headers ?? {})) res.setHeader(name, value);
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { Allow: 'GET, HEAD' }).end();
     } else if (path === '/metrics') {
@@ -111,38 +169,107 @@ export async function startWatchServer(options: WatchServerOptions): Promise<Wat
         (err: Error) => res.writeHead(500, { 'Content-Type': 'text/plain' }).end(`${err.message}\n`),
       );
     } else if (path === '/healthz') {
-      res.writeHead(200, { 'Content-Type': 'text/plain' }).end('ok\n');
+      const { status, text } = health();
+      res.writeHead(status, { 'Content-Type': 'text/plain' }).end(text);
     } else {
       res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found: try /metrics or /healthz\n');
     }
-  });
+  };
+  /** ok, with what the watch cannot see; 503 when the last good scan is older than STALE_INTERVALS intervals. */
+  const health = (): { status: number; text: string } => {
+    const since = lastGoodScan ?? startedAt;
+    const ageMs = Date.now() - since;
+    const notes = warnings.map((w) => `warning: ${w}\n`).join('');
+    if (ageMs > STALE_INTERVALS * options.intervalMs) {
+      const last = lastGoodScan === undefined ? 'no scan has succeeded yet' : `the last good scan finished ${(ageMs / 1000).toFixed(1)} s ago`;
+      return { status: 503, text: `stale: ${last} (scans every ${options.intervalMs / 1000} s)\n${notes}` };
+    }
+    return { status: 200, text: `ok\n${notes}` };
+  };
+  const handler = (req: IncomingMessage, res: ServerResponse): void => {
+    if (!admit) return respond(req, res);
+    admit(req).then(
+      (refused) => {
+        if (refused === undefined) return respond(req, res);
+        res.writeHead(refused, { 'Content-Type': 'text/plain', ...(refused === 401 ? { 'WWW-Authenticate': 'Basic' } : {}) }).end(refused === 401 ? 'Unauthorized\n' : 'Forbidden\n');
+      },
+      (err: Error) => res.writeHead(500, { 'Content-Type': 'text/plain' }).end(`${err.message}\n`),
+    );
+  };
+  // node:https (and with it tls and crypto) is loaded only for a TLS endpoint.
+  const server: Server = web?.tls ? (createRequire(import.meta.url)('node:https') as typeof import('node:https')).createServer(web.tls.options, handler) : createServer(handler);
 
-  await scanOnce();
+  await runScan();
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 9464, options.host ?? '127.0.0.1', () => resolve());
   });
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  const url = `http://${host}:${address.port}/metrics`;
-  logger.info({ url, interval_ms: options.intervalMs }, 'rtrack watch listening');
+  const url = `${web?.tls ? 'https' : 'http'}://${host}:${address.port}/metrics`;
+  logger.info({ url, interval_ms: options.intervalMs, ...(web ? { web_config: web.path, tls: web.tls !== undefined, basic_auth: web.users !== undefined } : {}) }, 'rtrack watch listening');
 
   let timer: NodeJS.Timeout | undefined;
   const schedule = (): void => {
     if (closed) return;
-    timer = setTimeout(() => void scanOnce().finally(schedule), options.intervalMs);
+    timer = setTimeout(() => void runScan().finally(schedule), options.intervalMs);
   };
   schedule();
 
   return {
     url,
     metrics,
-    close: () =>
-      new Promise<void>((resolve) => {
-        closed = true;
-        if (timer) clearTimeout(timer);
+    async setWebConfig(next) {
+      if (Boolean(next?.tls) !== Boolean(web?.tls)) throw new Error(`turning TLS ${next?.tls ? 'on' : 'off'} takes a restart of rtrack watch`);
+      if (next?.tls) (server as import('node:https').Server).setSecureContext(next.tls.options);
+      admit = next ? (await import('./web-config.js')).admission(next) : undefined;
+      web = next;
+    },
+    async close() {
+      closed = true;
+      if (timer) clearTimeout(timer);
+      await inFlight; // the scan in flight, and what it reaps, finish first
+      await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
-      }),
+      });
+    },
   };
+}
+
+/** The record of one process handed to the reaper. */
+function reapRecord(o: ReapOutcome, d: Due, at: string, bootId: string | undefined): WatchReapRecord {
+  const { process: p, group } = d;
+  return {
+    kind: 'watch-reap',
+    at,
+    ...(bootId ? { bootId } : {}),
+    ...(d.user !== undefined ? { user: d.user } : {}),
+    pid: o.pid,
+    identity: identityKey(p),
+    command: p.commandLine ?? o.command,
+    evidence: [...p.evidence],
+    ...(group.session ? { session: { agent: group.session.agent, sessionId: group.session.sessionId } } : {}),
+    ...(group.tag ? { tag: group.tag } : {}),
+    result: o.result,
+    signals: o.signals,
+    ...(o.reason ? { reason: o.reason } : {}),
+  };
+}
+
+/** One line per process: removed (terminated, killed, gone) at INFO, anything else at WARN. */
+function logReap(logger: Logger, r: WatchReapRecord): void {
+  const fields = {
+    pid: r.pid,
+    command: r.command,
+    ...(r.user !== undefined ? { user: r.user } : {}),
+    evidence: r.evidence.join(','),
+    ...(r.session ? { session: `${r.session.agent}/${r.session.sessionId}` } : {}),
+    ...(r.tag ? { tag: r.tag } : {}),
+    result: r.result,
+    signals: r.signals.join(','),
+    ...(r.reason ? { reason: r.reason } : {}),
+  };
+  if (r.result === 'terminated' || r.result === 'killed' || r.result === 'gone') logger.info(fields, 'reaped a certain leak');
+  else logger.warn(fields, 'did not reap a certain leak');
 }

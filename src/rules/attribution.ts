@@ -30,6 +30,20 @@ export function attributes(evidence: readonly Evidence[]): boolean {
   return evidence.some((e) => ATTRIBUTING_EVIDENCE.includes(e));
 }
 
+/** What the chain of new processes up from one says of it (attribute's walk). */
+interface Chain {
+  /** Attributed to the task (tag, lineage, cgroup) itself or through a new ancestor. */
+  task: boolean;
+  /** Kept by itself or a new ancestor, now or in the lineage. */
+  kept: boolean;
+  /** The seed's heuristic points at it or a new ancestor. */
+  suspect: boolean;
+  /** The lineage saw it or a new ancestor: where it came from is known. */
+  seen: boolean;
+  /** The chain's top: its topmost new ancestor (itself when its parent is not new). */
+  top: ProcessInfo;
+}
+
 /** What a task left, by verdict, each process with its evidence. */
 export interface Attribution {
   /** Processes the task left: tag or lineage evidence. */
@@ -75,15 +89,17 @@ export function attribute(before: ProcessSnapshot, after: ProcessSnapshot, input
   // Walk each new process's chain of new ancestors: leaked children of a leaked process are part of
   // the leak (lineage). A kept ancestor keeps its whole subtree: in the snapshot (keptPids), or in
   // the lineage when the chain's top was re-parented.
-  const inherited = new Map<number, { task: boolean; kept: boolean; suspect: boolean }>();
-  const resolve = (p: ProcessInfo, depth: number): { task: boolean; kept: boolean; suspect: boolean } => {
+  const inherited = new Map<number, Chain>();
+  const resolve = (p: ProcessInfo, depth: number): Chain => {
     const cached = inherited.get(p.pid);
     if (cached) return cached;
     const own = direct.get(p.pid) ?? [];
-    const result = {
+    const result: Chain = {
       task: attributes(own),
       kept: kept.has(p.pid),
       suspect: own.includes('heuristic'),
+      seen: lineage.has(identityKey(p)),
+      top: p,
     };
     // A keep marker the lineage saw stays with the process for its life: in its own record (a title
     // rewrite may have overwritten it since), or its recorded ancestors' (a parent gone since).
@@ -94,10 +110,23 @@ export function attribute(before: ProcessSnapshot, after: ProcessSnapshot, input
       result.task ||= up.task;
       result.kept ||= up.kept;
       result.suspect ||= up.suspect;
+      result.seen ||= up.seen;
+      result.top = up.top;
     }
     inherited.set(p.pid, result);
     return result;
   };
+
+  // When the task kept something, a process of its that scrubbed its environment (no tag: the
+  // cgroup alone says it is the task's) and whose parent exited before any look saw where it came
+  // from (no lineage anywhere up its chain) may be one of the kept ones' — a kept launcher's daemon
+  // that scrubbed its environment and double-forked at once. What carries the tag was started by a
+  // process without the keep marker (a marked one passes it on), so it is the task's own.
+  const keptNew = after.processes.filter((p) => isNew(p) && kept.has(p.pid) && p.keepReason !== undefined);
+  const keptSeen = [...lineage.values()].filter((r) => r.keep);
+  const keeper = keptNew[0]?.pid ?? keptSeen[0]?.pid;
+  const mayBeKepts = (chain: Chain): boolean =>
+    keeper !== undefined && !chain.seen && isReparented(chain.top, live, adopters) && (!input.tag || chain.top.taskTag !== input.tag);
 
   const result: Attribution = { orphans: [], suspects: [], kept: [] };
   for (const p of after.processes) {
@@ -109,7 +138,8 @@ export function attribute(before: ProcessSnapshot, after: ProcessSnapshot, input
     if (evidence.length === 0) continue; // a new process with a live, unrelated parent: not ours
     const attributed: AttributedProcess = { ...p, evidence };
     // Whole evidence or none: what was not read whole, or is a shared host's, is at most a suspect.
-    const doubt = verdict.task && !verdict.kept ? (unreadableEvidence(p) ?? unreadableAbove(p, live) ?? sharedEvidence(p, live)) : undefined;
+    const unknownOrigin = verdict.task && !verdict.kept && mayBeKepts(verdict) ? `its parent exited before the run saw where it came from, and the run kept pid ${keeper}: it may be what that process started` : undefined;
+    const doubt = verdict.task && !verdict.kept ? (unreadableEvidence(p) ?? unreadableAbove(p, live) ?? sharedEvidence(p, live) ?? unknownOrigin) : undefined;
     if (verdict.kept) result.kept.push(attributed);
     else if (doubt !== undefined) result.suspects.push({ ...attributed, suspectBecause: doubt });
     else if (verdict.task) result.orphans.push(attributed);

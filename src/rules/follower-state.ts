@@ -112,11 +112,13 @@ interface EntryShape {
  * The journal's lines (oldest first, across its rotated files) as entries: an entry written before
  * reaping (`reaping: 'started'`, with an `id`) gets the outcome a later line names (`reaped`, and
  * no longer `reaping`); one whose outcome never came (the follower died while reaping) keeps
- * `reaping: 'started'`. An outcome whose entry is gone (rotated away) is dropped; a line that is no
- * JSON, or neither shape, is counted as corrupt.
+ * `reaping: 'started'`. An outcome whose entry is gone (rotated away) is dropped; a line of a kind
+ * of its own (`kind`: what a watch reaped, `watch-reap`) is returned apart, in `records`; a line that
+ * is no JSON, or none of these shapes, is counted as corrupt.
  */
-export function mergeJournal<E extends EntryShape>(lines: readonly string[]): { entries: E[]; corrupt: number } {
+export function mergeJournal<E extends EntryShape, R extends { kind: string } = { kind: string }>(lines: readonly string[]): { entries: E[]; corrupt: number; records: R[] } {
   const entries: E[] = [];
+  const records: R[] = [];
   const byId = new Map<string, E>();
   let corrupt = 0;
   for (const line of lines) {
@@ -128,8 +130,10 @@ export function mergeJournal<E extends EntryShape>(lines: readonly string[]): { 
       corrupt++;
       continue;
     }
-    const v = value as Partial<E & JournalOutcomeLine<unknown>> | null;
-    if (v && typeof v === 'object' && typeof v.outcomeOf === 'string' && Array.isArray(v.reaped)) {
+    const v = value as Partial<E & JournalOutcomeLine<unknown> & { kind: unknown }> | null;
+    if (v && typeof v === 'object' && typeof v.kind === 'string') {
+      records.push(value as R);
+    } else if (v && typeof v === 'object' && typeof v.outcomeOf === 'string' && Array.isArray(v.reaped)) {
       const entry = byId.get(v.outcomeOf);
       if (entry) {
         delete entry.reaping;
@@ -141,5 +145,5 @@ export function mergeJournal<E extends EntryShape>(lines: readonly string[]): { 
       if (typeof entry.id === 'string') byId.set(entry.id, entry);
     } else corrupt++;
   }
-  return { entries, corrupt };
+  return { entries, corrupt, records };
 }

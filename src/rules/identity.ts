@@ -22,9 +22,36 @@ export function identitySet(snapshot: ProcessSnapshot | undefined): Set<string> 
 }
 
 export function byPid(processes: readonly ProcessInfo[]): Map<number, ProcessInfo> {
-  const map = new Map<number, ProcessInfo>();
-  for (const p of processes) map.set(p.pid, p);
-  return map;
+  return madeOf(processes, byPidMade, () => {
+    const map = new Map<number, ProcessInfo>();
+    for (const p of processes) map.set(p.pid, p);
+    return map;
+  });
+}
+const byPidMade: Made<Map<number, ProcessInfo>> = new WeakMap();
+
+/** What was made of an array, with the elements it was made of. */
+export type Made<T> = WeakMap<readonly object[], { items: readonly object[]; value: T }>;
+
+/**
+ * What `make` makes of an array, made once while the array holds the same elements: one look is
+ * judged by several rules (the look, the liveness, the machine's leaks, the port candidates), each
+ * of which asked for the same map or tree of the same snapshot — eight maps and three trees of every
+ * process a watch scan, most of its garbage. The value is shared: no caller may change it. An array
+ * changed since (pushed to, an element replaced) gets a new one.
+ */
+export function madeOf<T>(array: readonly object[], made: Made<T>, make: () => T): T {
+  const known = made.get(array);
+  if (known !== undefined && sameItems(known.items, array)) return known.value;
+  const value = make();
+  made.set(array, { items: array.slice(), value });
+  return value;
+}
+
+function sameItems(a: readonly object[], b: readonly object[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /**

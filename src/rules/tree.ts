@@ -1,7 +1,7 @@
 // Process trees, built one way for everyone: the scan's leak groups, the reaping order, and the
 // trees people read. Pure.
 import type { ProcessInfo } from '../types.js';
-import { byPid, parentOf } from './identity.js';
+import { byPid, madeOf, parentOf, type Made } from './identity.js';
 
 export interface ProcessTree<T extends ProcessInfo> {
   /** Processes whose parent is not among them (or is not their parent: see parentOf). */
@@ -17,6 +17,11 @@ export interface ProcessTree<T extends ProcessInfo> {
  * which becomes a root: every process is in the forest exactly once, and walks always end.
  */
 export function processTree<T extends ProcessInfo>(processes: readonly T[]): ProcessTree<T> {
+  return madeOf(processes, treesMade, () => buildTree(processes)) as ProcessTree<T>;
+}
+const treesMade: Made<ProcessTree<ProcessInfo>> = new WeakMap();
+
+function buildTree<T extends ProcessInfo>(processes: readonly T[]): ProcessTree<T> {
   const live = byPid(processes);
   const parent = new Map<number, number>();
   const roots: T[] = [];

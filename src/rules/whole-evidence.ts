@@ -82,20 +82,26 @@ export function unreadableEvidence(p: ProcessInfo): string | undefined {
 /** The terminal multiplexers: servers shared by every client of their socket. */
 export const SHARED_HOSTS: readonly string[] = ['tmux', 'screen', 'zellij', 'dtach', 'abduco'];
 
-const hostName = (name: string | undefined): string | undefined => {
-  if (!name) return undefined;
-  const base = name.slice(name.lastIndexOf('/') + 1).toLowerCase();
-  return SHARED_HOSTS.includes(base) ? base : undefined;
-};
+const HOST_NAMES: ReadonlySet<string> = new Set(SHARED_HOSTS);
 
 /**
  * The multiplexer a process is (`tmux`, `screen`, …): by the file it runs, whatever its title; by its
- * program name (argv[0]) where that file could not be read (another user's), or when its title says
- * so (`SCREEN`, `tmux: server`). A client counts too: it hosts nothing, so it changes nothing.
+ * program name (argv[0], its directory and a trailing `:` dropped, any case: `SCREEN`, `tmux:
+ * server`) where that file could not be read (another user's), or when its title says so. A client
+ * counts too: it hosts nothing, so it changes nothing. Asked of every process of every look:
+ * compared in place, a string made only for a name of the right length.
  */
 export function sharedHostKind(p: ProcessInfo): string | undefined {
-  const argv0 = fullCommand(p).split(' ', 1)[0]!.replace(/:$/, '');
-  return hostName(p.executable) ?? hostName(argv0);
+  if (p.executable !== undefined && HOST_NAMES.has(p.executable)) return p.executable;
+  const command = fullCommand(p);
+  const space = command.indexOf(' ');
+  let end = space < 0 ? command.length : space;
+  if (end > 0 && command.charCodeAt(end - 1) === 58) end--; // `tmux:`
+  const start = command.lastIndexOf('/', end - 1) + 1;
+  const length = end - start;
+  if (length < 4 || length > 6) return undefined; // tmux, dtach, screen, zellij, abduco
+  const name = command.slice(start, end).toLowerCase();
+  return HOST_NAMES.has(name) ? name : undefined;
 }
 
 /** The nearest multiplexer at or above a process (the server whose pane it runs in), if any. */

@@ -124,6 +124,19 @@ describe('attribute', () => {
     expect(verdict.suspects).toEqual([]);
   });
 
+  it('when the task kept something, a scrubbed process whose parent exited unseen may be a kept one\'s daemon: a suspect, said why; one that carries the tag is the task\'s', () => {
+    const launcher = proc(1200, 1, 'launcher', { taskTag: TAG, keepReason: 'env' });
+    const daemon = proc(1201, 1, 'daemon'); // env -i, double-forked at once: no tag, no lineage
+    const leak = proc(1202, 1, 'sleep 100', { taskTag: TAG });
+    const members = new Set([1200, 1201, 1202]);
+    const verdict = attribute(before, snap([...before.processes, launcher, daemon, leak]), { tag: TAG, cgroupMembers: members });
+    expect(verdict.orphans.map((p) => p.pid)).toEqual([1202]);
+    expect(verdict.suspects.map((p) => [p.pid, p.suspectBecause])).toEqual([[1201, 'its parent exited before the run saw where it came from, and the run kept pid 1200: it may be what that process started']]);
+    // Nothing kept: the same scrubbed process is the task's.
+    const alone = attribute(before, snap([...before.processes, daemon, leak]), { tag: TAG, cgroupMembers: members });
+    expect(alone.orphans.map((p) => p.pid)).toEqual([1201, 1202]);
+  });
+
   it('kept through the lineage: the kept parent is gone but was seen with the marker', () => {
     const child = proc(1100, 1, 'dev-server --port 3000');
     const verdict = attribute(before, snap([...before.processes, child]), {

@@ -165,7 +165,7 @@ describe('agents of your own (config `agents:`)', () => {
 });
 
 describe('watch --reap', () => {
-  it('reaps certain leaks once they have lingered, counts them by agent, and never touches a suspect', async () => {
+  it('reaps certain leaks once they have lingered, counts them by result, and never touches a suspect', async () => {
     const owner = jar.spawn('sleep', ['60']);
     const status = (await reader.readStatus(owner.pid!))!;
     owner.kill('SIGKILL');
@@ -173,7 +173,8 @@ describe('watch --reap', () => {
     const [leak] = await jar.orphan('sleep 623 >/dev/null 2>&1 & echo $!', { ...process.env, RESOURCE_TRACKER_TASK: formatTaskTag(status, 'feed') });
     const [suspect] = await jar.orphan('(exec -a "npm exec mcp-server-suspect" sleep 624) >/dev/null 2>&1 & echo $!');
     const started = Date.now();
-    const watch = startCli(['watch', '--port', '0', '--interval', '100ms', '--reap', '--linger', '800ms', '--grace', '300']);
+    const home = tempDir('watch-reap'); // where watch --reap journals what it reaped
+    const watch = startCli(['watch', '--port', '0', '--interval', '100ms', '--reap', '--linger', '800ms', '--grace', '300'], { env: { ...process.env, HOME: home, XDG_STATE_HOME: join(home, 'state') } });
     let stderr = '';
     watch.child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
     try {
@@ -183,7 +184,7 @@ describe('watch --reap', () => {
       expect(await waitFor(() => /rtrack watch listening url=\S+/.test(stderr))).toBe(true);
       const url = /url=(\S+)/.exec(stderr)![1]!;
       // The count goes up when reaping returns, which can be a moment after the process is gone.
-      const counted = async (): Promise<boolean> => /^rtrack_reaped_processes_total\{agent="none"\} [1-9]/m.test(await (await fetch(url)).text());
+      const counted = async (): Promise<boolean> => /^rtrack_reaped_processes_total\{result="(terminated|killed)"\} [1-9]/m.test(await (await fetch(url)).text());
       expect(await waitFor(counted, 10_000, 100)).toBe(true);
     } finally {
       watch.child.kill('SIGTERM');

@@ -15,6 +15,7 @@ import { freePort } from '../helpers/ports.js';
 import { ProcessJar, waitFor } from '../helpers/processes.js';
 import { requireOrSkip } from '../helpers/debian-tools.js';
 import { promtool } from '../helpers/promtool.js';
+import { total } from '../helpers/exposition.js';
 
 const jar = new ProcessJar();
 afterEach(() => jar.cleanup());
@@ -64,17 +65,17 @@ describe('rtrack watch', () => {
     const watch = await startWatch();
     expect(watch.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/metrics$/); // loopback by default
     // The figures are the whole machine's, which may hold leaks of its own: count from where it stands.
-    const certain = async (): Promise<number | undefined> => value(await scrape(watch.url), 'rtrack_leaked_processes{kind="certain"}');
+    const certain = async (): Promise<number | undefined> => total(await scrape(watch.url), 'rtrack_leaked_processes', { kind: 'certain' });
     const baseline = (await certain())!;
     const leak = await certainLeak(420);
     let text = '';
-    expect(await waitFor(async () => value((text = await scrape(watch.url)), 'rtrack_leaked_processes{kind="certain"}') === baseline + 1)).toBe(true);
-    expect(value(text, 'rtrack_leaked_resident_bytes{kind="certain"}')).toBeGreaterThan(0);
-    expect(value(text, 'rtrack_processes')).toBeGreaterThan(10);
-    expect(text).toContain('process_cpu_user_seconds_total'); // prom-client's own process metrics
+    expect(await waitFor(async () => total((text = await scrape(watch.url)), 'rtrack_leaked_processes', { kind: 'certain' }) === baseline + 1)).toBe(true);
+    expect(total(text, 'rtrack_leaked_resident_bytes', { kind: 'certain' })).toBeGreaterThan(0);
+    expect(total(text, 'rtrack_processes')).toBeGreaterThan(1);
+    expect(text).not.toContain('process_cpu_user_seconds_total'); // Node's own figures only with --runtime-metrics
     expect(text).not.toMatch(/pid=|command=/); // no high-cardinality labels
     const health = await fetch(watch.url.replace('/metrics', '/healthz'));
-    expect([health.status, await health.text()]).toEqual([200, 'ok\n']);
+    expect([health.status, (await health.text()).split('\n')[0]]).toEqual([200, 'ok']);
     expect((await fetch(watch.url.replace('/metrics', '/nope'))).status).toBe(404);
 
     process.kill(leak, 'SIGKILL');
@@ -83,6 +84,21 @@ describe('rtrack watch', () => {
     watch.child.kill('SIGTERM');
     expect(await watch.exit).toBe(0);
     expect(watch.stderr()).toContain('rtrack watch stopping signal=SIGTERM');
+  });
+
+  it("Node's own figures only with --runtime-metrics; rtrack_build_info always", async () => {
+    const plain = await startWatch();
+    const without = await scrape(plain.url);
+    plain.child.kill('SIGTERM');
+    await plain.exit;
+    expect(without).toMatch(/^rtrack_build_info\{version="\d+\.\d+\.\d+\S*",node="v\d+\.\d+\.\d+"\} 1$/m);
+    expect(without).not.toMatch(/^(process|nodejs)_/m);
+    const runtime = await startWatch(['--runtime-metrics']);
+    const withThem = await scrape(runtime.url);
+    runtime.child.kill('SIGTERM');
+    await runtime.exit;
+    expect(withThem).toMatch(/^process_cpu_user_seconds_total /m);
+    expect(withThem).toMatch(/^nodejs_eventloop_lag_seconds /m);
   });
 
   it('SIGINT stops it cleanly too', async () => {
@@ -95,12 +111,12 @@ describe('rtrack watch', () => {
     // The figures are the whole machine's: compare them before and after our one kept process.
     const watch = await startWatch();
     const before = await scrape(watch.url);
-    const keptBefore = value(before, 'rtrack_kept_processes')!;
+    const keptBefore = total(before, 'rtrack_kept_processes')!;
     await jar.orphan('(RESOURCE_TRACKER_KEEP=1 exec -a "npx kept-by-env" sleep 421) >/dev/null 2>&1 & echo $!');
     let text = '';
-    expect(await waitFor(async () => (value((text = await scrape(watch.url)), 'rtrack_kept_processes') ?? 0) > keptBefore)).toBe(true);
+    expect(await waitFor(async () => (total((text = await scrape(watch.url)), 'rtrack_kept_processes') ?? 0) > keptBefore)).toBe(true);
     // An agent-like orphan that were not kept would be a suspect: the count must not grow.
-    expect(value(text, 'rtrack_leaked_processes{kind="suspected"}')).toBeLessThanOrEqual(value(before, 'rtrack_leaked_processes{kind="suspected"}')!);
+    expect(total(text, 'rtrack_leaked_processes', { kind: 'suspected' })).toBeLessThanOrEqual(total(before, 'rtrack_leaked_processes', { kind: 'suspected' })!);
     watch.child.kill('SIGTERM');
     await watch.exit;
   });
@@ -124,7 +140,7 @@ describe('rtrack watch', () => {
     try {
       expect(await waitFor(() => calls >= 3)).toBe(true);
       const text = await scrape(server.url);
-      expect(value(text, 'rtrack_processes')).toBe(42);
+      expect(value(text, 'rtrack_processes{user=""}')).toBe(42); // a report without users: its totals, with no user label in Prometheus
       expect(value(text, 'rtrack_scan_errors_total')).toBeGreaterThanOrEqual(2);
       expect(log.lines.some((l) => l.startsWith('ERROR scan failed; serving the previous values error="cannot list /proc: EMFILE"'))).toBe(true);
     } finally {
@@ -212,7 +228,7 @@ describe('a real Prometheus server scraping rtrack watch', () => {
   it('sees the certain-leak gauge through its HTTP API', async () => {
     if (!requireOrSkip('prometheus', 'prometheus')) return;
     const watch = await startWatch();
-    const baseline = value(await scrape(watch.url), 'rtrack_leaked_processes{kind="certain"}')!; // the machine's own
+    const baseline = total(await scrape(watch.url), 'rtrack_leaked_processes', { kind: 'certain' })!; // the machine's own
     await certainLeak(424);
     const target = watch.url.replace('http://', '').replace('/metrics', '');
     const dir = tempDir('prometheus');
@@ -230,7 +246,7 @@ describe('a real Prometheus server scraping rtrack watch', () => {
       let result: unknown;
       const found = await waitFor(async () => {
         try {
-          const res = await fetch(`http://127.0.0.1:${port}/api/v1/query?query=${encodeURIComponent('rtrack_leaked_processes{kind="certain"}')}`);
+          const res = await fetch(`http://127.0.0.1:${port}/api/v1/query?query=${encodeURIComponent('sum(rtrack_leaked_processes{kind="certain"})')}`);
           const body = (await res.json()) as { data?: { result?: { value: [number, string] }[] } };
           result = body.data?.result?.[0]?.value[1];
           return Number(result) === baseline + 1;

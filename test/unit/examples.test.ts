@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 
 const example = (path: string): string => readFileSync(fileURLToPath(new URL(`../../examples/${path}`, import.meta.url)), 'utf8');
 const unit = example('systemd/rtrack-watch.service');
+const userUnit = example('systemd/rtrack-watch-user.service');
 const execStart = /^ExecStart=(.*)$/m.exec(unit)![1]!;
 
 describe('examples', () => {
@@ -23,11 +24,13 @@ describe('examples', () => {
     for (const t of remote) expect(t.endsWith(`:${port}`)).toBe(true);
   });
 
-  it('the unit names rtrack by an absolute path and says how to find it; it says how to run without a login', () => {
-    expect(execStart).toMatch(/^\/\S+\/rtrack watch /);
-    expect(unit).toContain('command -v rtrack');
-    expect(unit).toContain('npm prefix -g');
-    expect(unit).toContain('loginctl enable-linger');
+  it('the units name rtrack by an absolute path and say how to find it; the user unit says how to run without a login', () => {
+    for (const text of [unit, userUnit]) {
+      expect(/^ExecStart=(.*)$/m.exec(text)![1]).toMatch(/^\/\S+\/rtrack watch /);
+      expect(text).toContain('command -v rtrack');
+      expect(text).toContain('npm prefix -g');
+    }
+    expect(userUnit).toContain('loginctl enable-linger');
   });
 
   it('the leak-memory alert counts what ending the leaks gives back (PSS), the figure the CLI leads with', () => {

@@ -56,6 +56,7 @@ describe('macOS ps parser', () => {
     for (const p of fromPs.processes) {
       const q = procByPid.get(p.pid);
       if (!q || q.commandLine === undefined || q.commandLine === '') continue; // gone meanwhile, or a kernel thread ([name])
+      if (q.commandLineTruncated) continue; // the table reads 4 KiB of it; ps shows all
       const sameCommand = (a: string, b: string): boolean => !/^[\x20-\x7e]*$/.test(b) || a === b.trim();
       if (p.ppid !== q.ppid || !sameCommand(p.commandLine!, q.commandLine)) {
         // A process may exec or be re-parented between the two readings: read it both ways again.
