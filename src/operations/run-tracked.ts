@@ -667,6 +667,7 @@ async function runContained(task: StartedTask, options: RunTrackedOptions, state
   // what the after snapshot sees is what the group holds — nothing forks, execs or leaves between
   // the look and the move of what must not die with the group (separateGroup).
   const frozen = group ? await group.freeze() : false;
+  let reported = false;
   try {
     if (report.before) {
       // A process caught between fork and exec is read again once it could exec: the group runs meanwhile.
@@ -705,6 +706,12 @@ async function runContained(task: StartedTask, options: RunTrackedOptions, state
       const problem = await recordKept(options.state ?? stateDirectory(), report.tag, report.kept, (options.reader ?? platformReader()).readBootId?.());
       if (problem) logger.warn({ error: problem }, 'what the run kept could not be recorded: a later scan may take it for a leak');
     }
+    // Without a CPU sample the costs can be read in the frozen group, and the report need not wait
+    // for the gate's look that separates the group below: it is handed over (onReport) now.
+    if (!options.cpuSampleMs) {
+      await completeReport(report, state, options);
+      reported = true;
+    }
     if (group) {
       // Before any signal, what must not die with the group leaves it; what it starts is born outside.
       if (options.reap && report.orphans.length > 0) {
@@ -717,8 +724,25 @@ async function runContained(task: StartedTask, options: RunTrackedOptions, state
   } finally {
     if (frozen) group!.thaw();
   }
+  if (!reported) await completeReport(report, state, options);
+  if (options.reap && report.orphans.length > 0) {
+    // What was born since the verdict stays in the group, and goes with it (releaseGroup).
+    report.reaped = await reapOrphans(report.orphans, reapOptionsOf(options, tracker, state.graceCut));
+    const counts: Record<string, number> = {};
+    for (const r of report.reaped) counts[r.result] = (counts[r.result] ?? 0) + 1;
+    logger.info({ count: report.reaped.length, ...counts }, 'reaped leaked processes');
+  }
+  return report as TaskReport;
+}
+
+/**
+ * The rest of the report once the verdicts are in — what each reported process costs, the figures,
+ * the log lines, the task's own account — and hands it over (`onReport`), before any signal.
+ */
+async function completeReport(report: Draft, state: RunState, options: RunTrackedOptions): Promise<void> {
+  const { tracker, logger, failures } = state;
   if (report.after) {
-    // What each reported process costs, the group thawed (its CPU share only when a sample is asked for).
+    // What each reported process costs (its CPU share only when a sample is asked for: the group thawed).
     const verdicts = await tracker.analyze({ cpuSampleMs: options.cpuSampleMs ?? 0 });
     report.leakedMemoryMB = totalMemoryMB(report.orphans);
     report.leakedMemoryBytes = totalMemoryBytes(report.orphans);
@@ -741,12 +765,4 @@ async function runContained(task: StartedTask, options: RunTrackedOptions, state
   if (failures.length > 0) report.error = failures.join('; ');
   if (options.reap) report.reaped = [];
   await options.onReport?.(report as TaskReport);
-  if (options.reap && report.orphans.length > 0) {
-    // What was born since the verdict stays in the group, and goes with it (releaseGroup).
-    report.reaped = await reapOrphans(report.orphans, reapOptionsOf(options, tracker, state.graceCut));
-    const counts: Record<string, number> = {};
-    for (const r of report.reaped) counts[r.result] = (counts[r.result] ?? 0) + 1;
-    logger.info({ count: report.reaped.length, ...counts }, 'reaped leaked processes');
-  }
-  return report as TaskReport;
 }
