@@ -3,6 +3,8 @@
 // millisecond a file: `import('rtrack')` loaded 35 modules in 24–30 ms, one file in 10–12
 // (BENCHMARKS.md). Source maps point at src/ (`node --enable-source-maps`).
 import { spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -46,8 +48,36 @@ await build({
   format: 'cjs',
   outExtension: { '.js': '.cjs' },
   banner: { js: "const __importMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
-  define: { 'import.meta.url': '__importMetaUrl' },
+  // The CLI makes metrics (watch, --metrics-file) with its own copy of prom-client, below: prom-client
+  // is an optional peer dependency of the library, which a library user need not install.
+  define: { 'import.meta.url': '__importMetaUrl', RTRACK_BUNDLED_PROM_CLIENT: JSON.stringify('./prom-client.cjs') },
 });
+
+// prom-client for the CLI, one file of its own beside it, required only when metrics are made; the
+// licences of what it holds (prom-client and its dependencies) beside it.
+const promBuild = await build({
+  stdin: { contents: "module.exports = require('prom-client');", resolveDir: '.', sourcefile: 'prom-client.cjs', loader: 'js' },
+  outfile: 'dist/cli/prom-client.cjs',
+  bundle: true,
+  format: 'cjs',
+  platform: 'node',
+  target: 'node20',
+  legalComments: 'eof',
+  minify: true, // third-party code, loaded only to make metrics: the package stays small (it is its licences' file that names it)
+  metafile: true,
+  logLevel: 'warning',
+});
+const bundledPackages = new Map();
+for (const input of Object.keys(promBuild.metafile.inputs)) {
+  const m = /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(input);
+  if (m) bundledPackages.set(m[1], join('node_modules', m[1]));
+}
+const licences = [...bundledPackages].sort().map(([name, dir]) => {
+  const { version, license } = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+  const file = readdirSync(dir).find((f) => /^licen[cs]e/i.test(f));
+  return `${name}@${version} (${license})\n\n${file ? readFileSync(join(dir, file), 'utf8').trim() : '(no licence file)'}\n`;
+});
+writeFileSync('dist/cli/prom-client.cjs.LICENSES.txt', `What dist/cli/prom-client.cjs bundles, and its licences.\n\n${licences.join('\n' + '-'.repeat(72) + '\n\n')}`);
 
 // The full CLI's code cache (src/cli/code-cache.ts): a fresh Node runs one tracked command through
 // the new bundle — `rtrack run --quiet --cgroup off -- node -e 0`, in the temporary directory, so

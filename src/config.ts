@@ -67,6 +67,7 @@ const FIELDS: readonly { key: keyof ResourceTrackerConfig; yaml: string; check: 
   { key: 'agents', yaml: 'agents', check: agentList('key'), yamlCheck: agentList('yaml') },
   { key: 'sessions', yaml: 'sessions', check: sessionsSettings('key'), yamlCheck: sessionsSettings('yaml') },
   { key: 'cgroup', yaml: 'cgroup', check: (v) => (v === 'auto' || v === 'required' || v === 'off' ? undefined : 'expected auto, required or off') },
+  { key: 'taskMemoryThresholdMB', yaml: 'task_memory_threshold_mb', check: nonNegative },
 ];
 
 const isMapping = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);

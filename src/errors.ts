@@ -1,4 +1,5 @@
-// Error kinds the CLI maps to exit statuses: usage/config → 2, not executable → 126, not found → 127.
+// Error kinds the CLI maps to exit statuses (usage/config → 2), and the library's misuse of a tracker.
+// A task that cannot start is no error: its report says why (`outcome: 'not-started'`, `startFailure`).
 
 /** A configuration file or value is wrong; the message names the file and key. */
 export class ConfigError extends Error {
@@ -10,12 +11,12 @@ export class SnapshotError extends Error {
   override readonly name = 'SnapshotError';
 }
 
-/** The task's command could not be started. */
-export class CommandNotFoundError extends Error {
-  override readonly name = 'CommandNotFoundError';
-}
-
-/** The task's command exists but cannot be executed (exit 126, as in a shell). */
-export class CommandNotExecutableError extends Error {
-  override readonly name = 'CommandNotExecutableError';
+/**
+ * A tracker's methods were called out of order (`detectOrphans()` before `snapshotAfter()`,
+ * `followTask()` before `snapshotBefore()`, a second `snapshotBefore()` without `reset()`): the
+ * message names the call and what must come first. `code` is Node's `ERR_INVALID_STATE`.
+ */
+export class TrackerStateError extends Error {
+  override readonly name = 'TrackerStateError';
+  readonly code = 'ERR_INVALID_STATE';
 }

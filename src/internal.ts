@@ -6,7 +6,7 @@ export { FOLLOWER_NODE_FLAGS } from './cli/session-command.js';
 export { WATCH_V8_FLAGS } from './cli/watch-command.js';
 export { acquireFollowerLock, readRecords, registerSession } from './operations/agent-sessions.js';
 export { hookCommand } from './rules/agent-hooks.js';
-export { measureCosts } from './operations/leak-cost.js';
+export { measureCosts } from './tracking/leak-cost.js';
 export { platformReader } from './platform/index.js';
 export { createLinuxReader } from './platform/linux.js';
 export { lookAtTable } from './operations/table-look.js';

@@ -107,6 +107,11 @@ export interface ResourceTrackerConfig {
    * `required` refuses to start the task without one, `off` never uses one.
    */
   cgroup: CgroupMode;
+  /**
+   * Warn when the task's own tree held more than this many MB at its peak (its own account:
+   * `TaskReport.account`, not the machine-wide delta). Off unless set.
+   */
+  taskMemoryThresholdMB?: number;
 }
 
 /** See ResourceTrackerConfig.cgroup. */
@@ -171,6 +176,12 @@ export interface AttributedProcess extends ProcessInfo {
   keepBecause?: string;
   /** What it costs (read for the processes a verdict reports, where the OS tells). */
   cost?: LeakCost;
+  /**
+   * A suspect born while several runs of this process were in progress (tasks run at once), which no
+   * run's evidence attributes: the tags of the runs it could belong to, this one among them. Such a
+   * suspect is named in one report only.
+   */
+  couldBelongTo?: string[];
 }
 
 /** What a leaked process costs the user. */

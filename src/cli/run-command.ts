@@ -139,6 +139,7 @@ export async function executeRun(commandLine: string[], options: RunOptions): Pr
       // Saved before reaping (reaping may take the grace period, and rtrack may be killed meanwhile), and again after.
       onReport: options.reap && !options.dryRun ? saveReport : undefined,
       reap: options.reap && !options.dryRun ? { graceMs: options.grace, skipGrace: skipGrace.signal } : false,
+      cpuSampleMs: 200, // the summary flags a leak that spins (SPINNING): worth 200 ms at the end of a run that leaked
       // How to give runs a cgroup: said once per machine (and only where the INFO lines are shown)
       onCgroupHint: (hint) => {
         if (!options.quiet && firstTime(CGROUP_HINT_SAID)) logger.info({ hint }, 'to give each run a cgroup of its own (said once)');

@@ -14,11 +14,26 @@ import type { TaskReport } from './run-tracked.js';
 
 const bytes = (mb: number): number => Math.round(mb * BYTES_PER_MB);
 
+/** Set by the CLI's build: the path of its own copy of prom-client, beside it (bundle.js). */
+declare const RTRACK_BUNDLED_PROM_CLIENT: string | undefined;
+
 /**
  * prom-client, required the first time metrics are made: the bundled CLI holds every command in one
- * file, and a static import would load prom-client (about 50 ms) for all of them.
+ * file, and a static import would load prom-client (about 50 ms) for all of them. The CLI has its own
+ * copy; `rtrack/metrics` loads the user's (an optional peer dependency: a library user who makes no
+ * metrics does not install it).
  */
-const promClient = (): typeof import('prom-client') => createRequire(import.meta.url)('prom-client') as typeof import('prom-client');
+const promClient = (): typeof import('prom-client') => {
+  const id = typeof RTRACK_BUNDLED_PROM_CLIENT === 'string' ? RTRACK_BUNDLED_PROM_CLIENT : 'prom-client';
+  try {
+    return createRequire(import.meta.url)(id) as typeof import('prom-client');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND' && /['"]prom-client['"]/.test((err as Error).message)) {
+      throw new Error('rtrack/metrics needs prom-client, an optional peer dependency of rtrack: npm install prom-client');
+    }
+    throw err;
+  }
+};
 
 /** What a watch reaped of one process: one of the reaper's results (ReapResultKind). */
 export const REAP_RESULTS: readonly ReapResultKind[] = ['terminated', 'killed', 'gone', 'identity-changed', 'not-permitted', 'unreadable', 'unattributed', 'refused', 'kept', 'in-use', 'survived'];

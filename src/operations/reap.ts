@@ -21,6 +21,17 @@ import { levelOrder, processTree } from '../rules/tree.js';
 import type { AgentConfig, AgentMarker, AttributedProcess, ProcessInfo } from '../types.js';
 import { recordSignals, type SignalRequester } from './signal-record.js';
 import { lookAtTable, withPipelines, type TableLook } from './table-look.js';
+import { checkPid, checkReapOptions } from '../validate.js';
+
+/** The processes given to reap: records with a pid and a start time (what snapshots and reports carry). */
+function checkProcesses(processes: unknown): void {
+  if (!Array.isArray(processes)) throw new TypeError('reapOrphans(processes): processes must be an array of process records (a report\'s orphans, detectOrphans())');
+  for (const [i, p] of processes.entries()) {
+    if (typeof p !== 'object' || p === null) throw new TypeError(`reapOrphans: processes[${i}] must be a process record`);
+    checkPid(`reapOrphans: processes[${i}].pid`, (p as ProcessInfo).pid);
+    if (typeof (p as ProcessInfo).startTime !== 'number') throw new TypeError(`reapOrphans: processes[${i}].startTime must be a number (the identity that keeps a reused pid from being signalled)`);
+  }
+}
 
 /** What reaping did to one process (see the README's table). */
 export type ReapResultKind =
@@ -51,10 +62,10 @@ export interface ReapOutcome {
 export interface ReapOptions {
   /** Time between the first signal and SIGKILL, in ms (default 3000). */
   graceMs?: number;
-  /** Ends the grace period at once when aborted (a second Ctrl+C): survivors get SIGKILL now. */
+  /** Ends the grace period at once when aborted (a second Ctrl+C, a run's `abortSignal`): survivors get SIGKILL now. */
   skipGrace?: AbortSignal;
-  /** The first signal (default SIGTERM). */
-  signal?: NodeJS.Signals;
+  /** The first signal, the one the grace period follows (default SIGTERM). */
+  firstSignal?: NodeJS.Signals;
   /** How long to wait for SIGKILLed processes to disappear, in ms (default 2000). */
   killWaitMs?: number;
   /**
@@ -140,10 +151,12 @@ type Identity = 'same' | 'stopped' | 'gone' | 'changed' | 'unreadable';
  * rejects for a process; resolves with one outcome per process, in input order.
  */
 export async function reapOrphans(processes: readonly (ProcessInfo | AttributedProcess)[], options: ReapOptions = {}): Promise<ReapOutcome[]> {
+  checkReapOptions('reapOrphans: options', options);
+  checkProcesses(processes);
   const reader = options.reader ?? platformReader();
   const graceMs = options.graceMs ?? 3000;
   const killWaitMs = options.killWaitMs ?? 2000;
-  const first = options.signal ?? 'SIGTERM';
+  const first = options.firstSignal ?? 'SIGTERM';
   const kill = options.kill ?? ((pid: number, signal: NodeJS.Signals) => process.kill(pid, signal));
   // What the gate knows of this call: its targets (a multiplexer's server goes only with all it hosts), and whether a person named them.
   const call: GateCall = { targets: new Set(processes.map((p) => p.pid)), named: options.allowUnattributed === true };
@@ -487,7 +500,7 @@ export async function reapCgroup(group: RunCgroup, options: CgroupReapOptions = 
       const p = (look as TableLook).live.get(pid);
       return p ? [{ ...p, evidence: ['cgroup'] as AttributedProcess['evidence'] }] : [];
     });
-    const outcomes = targets.length > 0 ? await reapOrphans(targets, { ...options, signal: 'SIGKILL', graceMs: Math.min(options.graceMs ?? 1000, 1000) }) : [];
+    const outcomes = targets.length > 0 ? await reapOrphans(targets, { ...options, firstSignal: 'SIGKILL', graceMs: Math.min(options.graceMs ?? 1000, 1000) }) : [];
     const all: CgroupReap['left'] = [...left, ...nested.map((dir) => ({ reason: `${dir}: a group of another run inside it, left as it is` }))];
     return { how: 'one by one', outcomes, left: all, removed: group.remove() };
   } finally {

@@ -4,7 +4,7 @@ import type { UserState } from '../files.js';
 import { cgroup2Mount, findRunGroups, RUN_GROUP_PREFIX, RunCgroup } from '../platform/cgroup.js';
 import { costTotals } from '../rules/cost.js';
 import { lookAtTable, withPipelines } from './table-look.js';
-import { leakCostTotals, measureCosts, type CostCache, type LeakCostTotals } from './leak-cost.js';
+import { leakCostTotals, measureCosts, type CostCache, type LeakCostTotals } from '../tracking/leak-cost.js';
 import { BlockBudget } from '../event-loop.js';
 import { platformReader } from '../platform/index.js';
 import type { PlatformReader } from '../platform/types.js';

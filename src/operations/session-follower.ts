@@ -27,7 +27,7 @@ import {
   type JournalEntry,
   type SessionRecord,
 } from './agent-sessions.js';
-import { measureCosts } from './leak-cost.js';
+import { measureCosts } from '../tracking/leak-cost.js';
 import { reapOrphans } from './reap.js';
 import { lookAtTable, withPipelines } from './table-look.js';
 import { markersOf } from '../rules/agents.js';

@@ -241,6 +241,24 @@ export class RunCgroup {
     if (peak !== undefined) figures.peakBytes = peak;
     return figures;
   }
+
+  /**
+   * The CPU time the group's processes have used since it was made, in seconds (`cpu.stat`'s
+   * `user_usec` and `system_usec`: there whether or not the cpu controller is enabled), the exited
+   * ones included; undefined when it cannot be read.
+   */
+  cpu(): { userSeconds: number; systemSeconds: number } | undefined {
+    let text: string;
+    try {
+      text = readFileSync(join(this.path, 'cpu.stat'), 'latin1');
+    } catch {
+      return undefined;
+    }
+    const user = /^user_usec (\d+)$/m.exec(text)?.[1];
+    const system = /^system_usec (\d+)$/m.exec(text)?.[1];
+    if (user === undefined || system === undefined) return undefined;
+    return { userSeconds: Number(user) / 1e6, systemSeconds: Number(system) / 1e6 };
+  }
 }
 
 /** Every `rtrack-*` group under the hierarchy (leftovers of runs that could not clean up), to a bounded depth. */

@@ -31,6 +31,9 @@ export interface StatFields {
   /** Fields 14 and 15: CPU time in user and system mode, in clock ticks. */
   utime: number;
   stime: number;
+  /** Fields 16 and 17: CPU time of the children it has waited for, in user and system mode, in clock ticks. */
+  cutime: number;
+  cstime: number;
 }
 
 /**
@@ -64,6 +67,8 @@ export function parseStat(buf: Uint8Array, length: number, withName = true): Sta
   let numThreads = -1;
   let utime = 0;
   let stime = 0;
+  let cutime = 0;
+  let cstime = 0;
   while (pos < length && field <= 24) {
     let end = pos;
     while (end < length && buf[end] !== SPACE && buf[end] !== 0x0a) end++;
@@ -73,6 +78,8 @@ export function parseStat(buf: Uint8Array, length: number, withName = true): Sta
     else if (field === 8) tpgid = parseInt64(buf, pos, end);
     else if (field === 14) utime = parseUint(buf, pos, end);
     else if (field === 15) stime = parseUint(buf, pos, end);
+    else if (field === 16) cutime = parseInt64(buf, pos, end);
+    else if (field === 17) cstime = parseInt64(buf, pos, end);
     else if (field === 20) numThreads = parseUint(buf, pos, end);
     else if (field === 22) startTime = parseUint(buf, pos, end);
     else if (field === 24) rssPages = parseInt64(buf, pos, end);
@@ -80,7 +87,7 @@ export function parseStat(buf: Uint8Array, length: number, withName = true): Sta
     pos = end + 1;
   }
   if (ppid < 0 || startTime < 0 || field <= 24) return undefined;
-  return { pid, name, state, ppid, startTime, rssPages: rssPages < 0 ? 0 : rssPages, pgrp, session, tpgid, numThreads, utime: Math.max(0, utime), stime: Math.max(0, stime) };
+  return { pid, name, state, ppid, startTime, rssPages: rssPages < 0 ? 0 : rssPages, pgrp, session, tpgid, numThreads, utime: Math.max(0, utime), stime: Math.max(0, stime), cutime: Math.max(0, cutime), cstime: Math.max(0, cstime) };
 }
 
 function parseUint(buf: Uint8Array, start: number, end: number): number {
@@ -581,7 +588,20 @@ export function createLinuxReader(procRoot = '/proc'): PlatformReader {
   }
 
   function statusOf(stat: StatFields): ProcessStatus {
-    return { pid: stat.pid, ppid: stat.ppid, startTime: stat.startTime, alive: isAlive(stat), stopped: stat.state === 'T', ...(stat.session >= 0 ? { session: stat.session } : {}) };
+    const status: ProcessStatus = {
+      pid: stat.pid,
+      ppid: stat.ppid,
+      startTime: stat.startTime,
+      alive: isAlive(stat),
+      stopped: stat.state === 'T',
+      rssBytes: stat.rssPages * pageSize,
+      cpuUserSeconds: stat.utime / clockTicks,
+      cpuSystemSeconds: stat.stime / clockTicks,
+      childrenCpuUserSeconds: stat.cutime / clockTicks,
+      childrenCpuSystemSeconds: stat.cstime / clockTicks,
+    };
+    if (stat.session >= 0) status.session = stat.session;
+    return status;
   }
 
   async function readStatus(pid: number): Promise<ProcessStatus | undefined> {
@@ -876,6 +896,14 @@ export function createLinuxReader(procRoot = '/proc'): PlatformReader {
         return readlinkSync(`${procRoot}/${pid}/cwd`);
       } catch {
         return undefined;
+      }
+    },
+    readCgroup(pid: number): string | undefined {
+      try {
+        const line = readFileSync(`${procRoot}/${pid}/cgroup`, 'latin1').split('\n').find((l) => l.startsWith('0::'));
+        return line === undefined ? undefined : line.slice(3).trim() || '/';
+      } catch {
+        return undefined; // gone
       }
     },
     readOpenFiles,

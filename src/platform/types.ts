@@ -63,6 +63,18 @@ export interface ProcessStatus {
    * in the session of a process of an agent's tree descends from it.
    */
   session?: number;
+  /** Resident memory in bytes, where the reader tells (Linux). */
+  rssBytes?: number;
+  /** CPU time it has used in user and in system mode, in seconds, where the reader tells (Linux). */
+  cpuUserSeconds?: number;
+  cpuSystemSeconds?: number;
+  /**
+   * CPU time of the children it has waited for (and theirs, recursively), in user and in system mode,
+   * in seconds, where the reader tells (Linux): with the two above, what `getrusage` gives its parent
+   * once it has been waited for.
+   */
+  childrenCpuUserSeconds?: number;
+  childrenCpuSystemSeconds?: number;
 }
 
 /** A process's PID namespace (Linux). */
@@ -166,6 +178,8 @@ export interface PlatformReader {
   readPipes?(pids: readonly number[]): Map<number, { inode: number; end: 'r' | 'w' | 'rw' }[]>;
   /** A process's working directory (Linux `/proc/[pid]/cwd`); undefined when unreadable or not on this OS. */
   readCwd?(pid: number): string | undefined;
+  /** The cgroup v2 group a process is in (Linux `/proc/[pid]/cgroup`, the `0::` line: a path below the hierarchy's root as that process's cgroup namespace sees it); undefined when gone or not on this OS. */
+  readCgroup?(pid: number): string | undefined;
   /**
    * One process's command line (arguments joined by spaces): its first 4 KiB, or with `whole` all
    * of it (up to 4 MiB); undefined when gone or unreadable (or longer than that), or not on this OS.

@@ -8,7 +8,7 @@
 import type { AttributedProcess, Evidence, LineageRecord, ProcessInfo, ProcessSnapshot } from '../types.js';
 import { byPid, identityKey, identitySet, MAX_TREE_DEPTH, parentOf } from './identity.js';
 import { keptInLineage, keptPids, lineageByPid } from './keep.js';
-import { isReparented } from './orphans.js';
+import { isReparented, seedOrphans } from './orphans.js';
 import { processTree } from './tree.js';
 import { sharedEvidence, unreadableAbove, unreadableEvidence } from './whole-evidence.js';
 
@@ -146,4 +146,37 @@ export function attribute(before: ProcessSnapshot, after: ProcessSnapshot, input
     else result.suspects.push(attributed);
   }
   return result;
+}
+
+/** Options of `detectOrphans()`: the task's evidence, as `attribute()` takes it, and the seed's MCP filter. */
+export interface DetectOrphansOptions extends AttributionInput {
+  /** Only return orphans whose command matches the MCP pattern. */
+  logOrphanedMCPOnly?: boolean;
+}
+
+/**
+ * The orphans a task left (pure), one meaning whoever asks: with the task's evidence (`tag`,
+ * `lineage`, `cgroupMembers`), the new processes that evidence attributes to it (`attribute()`'s
+ * orphans); without any, exactly the seed's rule — new processes whose parent is init or gone — each
+ * with evidence `heuristic`, which `reapOrphans()` refuses unless told otherwise. Kept processes are
+ * never orphans. `ResourceTracker.detectOrphans()` is this function on the tracker's own snapshots
+ * and evidence.
+ */
+export function detectOrphans(before: ProcessSnapshot, after: ProcessSnapshot, options: DetectOrphansOptions = {}): AttributedProcess[] {
+  if (!isSnapshot(before) || !isSnapshot(after)) throw new TypeError('detectOrphans(before, after): both must be process snapshots (takeSnapshot() before and after the task)');
+  const evidence = options.tag !== undefined || options.lineage !== undefined || options.cgroupMembers !== undefined;
+  let orphans: AttributedProcess[];
+  if (evidence) orphans = attribute(before, after, options).orphans;
+  else {
+    const kept = keptPids(processTree(after.processes), after.processes);
+    orphans = seedOrphans(before, after)
+      .filter((p) => !kept.has(p.pid))
+      .map((p) => ({ ...p, evidence: ['heuristic'] }));
+  }
+  if (options.logOrphanedMCPOnly) orphans = orphans.filter((p) => p.isMCP);
+  return orphans;
+}
+
+function isSnapshot(s: unknown): s is ProcessSnapshot {
+  return typeof s === 'object' && s !== null && Array.isArray((s as ProcessSnapshot).processes);
 }

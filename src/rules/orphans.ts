@@ -58,28 +58,17 @@ export function isReparented(p: ProcessInfo, live: ReadonlyMap<number, ProcessIn
   return adopters?.has(parent.pid) === true || looksLikeSubreaper(parent.command);
 }
 
-/** Options of the seed's `detectOrphans()`. */
-export interface DetectOrphansOptions {
-  /** Only return orphans whose command matches the MCP pattern. */
-  logOrphanedMCPOnly?: boolean;
-}
-
 /**
- * The seed's detectOrphans: new processes whose parent is init (PID 1) or no longer exists (or
- * whose parent pid now belongs to a process younger than them).
+ * The seed's rule over two snapshots: new processes (their identity was not in `before`) whose parent
+ * is init (PID 1) or no longer exists (or whose parent pid now belongs to a process younger than
+ * them). `detectOrphans()` (rules/attribution.ts) is the public face of it.
  */
-export function detectOrphans(
-  before: ProcessSnapshot | undefined,
-  after: ProcessSnapshot | undefined,
-  options: DetectOrphansOptions = {},
-): ProcessInfo[] {
-  if (!before || !after) return [];
+export function seedOrphans(before: ProcessSnapshot, after: ProcessSnapshot): ProcessInfo[] {
   const existed = identitySet(before);
   const live = byPid(after.processes);
   const orphans: ProcessInfo[] = [];
   for (const p of after.processes) {
     if (existed.has(identityKey(p)) || !isOrphaned(p, live)) continue;
-    if (options.logOrphanedMCPOnly && !p.isMCP) continue;
     orphans.push(p);
   }
   return orphans;

@@ -2,7 +2,7 @@
 import { SnapshotError } from '../errors.js';
 import { BlockBudget, yieldToLoop } from '../event-loop.js';
 import { platformReader } from '../platform/index.js';
-import type { PlatformReader, RawProcess } from '../platform/types.js';
+import type { PlatformReader, ProcessTable, RawProcess, ReadTableOptions } from '../platform/types.js';
 import { displayCommand } from '../rules/display-command.js';
 import { agentMarkersOf, agentPresenceOf, agentVariables, type AgentDefinition } from '../rules/agents.js';
 import { identityKey } from '../rules/identity.js';
@@ -42,6 +42,41 @@ export interface SnapshotOptions {
    * `commandLineTruncated` (`none`, the default: a snapshot no verdict rests on).
    */
   wholeCommandLines?: 'none' | 'read';
+  /**
+   * Share one read of the process table with the other shared calls made in the same turn of the
+   * event loop (runs of tasks at once ending together): the read starts after every call that shares
+   * it, so each still gets a snapshot taken after it asked; what one call needs read in full (a
+   * process its `previous` does not know) is read for all.
+   */
+  shared?: boolean;
+}
+
+type TableRequest = { isKnown: ReadTableOptions['isKnown']; resolve: (table: ProcessTable) => void; reject: (err: unknown) => void };
+
+/** Shared reads waiting for the next turn, by reader and by what they read. */
+const pendingReads = new WeakMap<PlatformReader, Map<string, TableRequest[]>>();
+
+/** One read of the table for every shared call of this turn with the same reader and options (see SnapshotOptions.shared). */
+function sharedRead(reader: PlatformReader, options: Omit<ReadTableOptions, 'isKnown'>, isKnown: ReadTableOptions['isKnown']): Promise<ProcessTable> {
+  let byKind = pendingReads.get(reader);
+  if (!byKind) pendingReads.set(reader, (byKind = new Map()));
+  const kind = `${options.environment ?? 'none'}|${options.environmentVariables?.join(',') ?? ''}|${options.keepOpen === true}`;
+  let requests = byKind.get(kind);
+  if (!requests) {
+    const batch: TableRequest[] = (requests = []);
+    byKind.set(kind, batch);
+    setImmediate(() => {
+      byKind!.delete(kind);
+      const knowers = batch.map((r) => r.isKnown);
+      // Known only when every call knows it: what one of them does not know is read in full.
+      const known = knowers.some((k) => k === undefined) ? undefined : (pid: number, startTime: number) => knowers.every((k) => k!(pid, startTime));
+      reader.readProcessTable({ ...options, isKnown: known }).then(
+        (table) => batch.forEach((r) => r.resolve(table)),
+        (err) => batch.forEach((r) => r.reject(err)),
+      );
+    });
+  }
+  return new Promise((resolve, reject) => requests.push({ isKnown, resolve, reject }));
 }
 
 /** Whether a record from an earlier snapshot is this process (same pid and start time, in the OS's unit). */
@@ -66,12 +101,9 @@ export async function takeSnapshot(options: SnapshotOptions = {}): Promise<Proce
   }
   let table;
   try {
-    table = await reader.readProcessTable({
-      isKnown: previous ? (pid, startTime) => !options.reread?.has(pid) && isSame(previous!.get(pid), pid, startTime) : undefined,
-      environment: options.environment ?? 'none',
-      environmentVariables: options.agents ? agentVariables(options.agents) : undefined,
-      keepOpen: options.keepOpen,
-    });
+    const isKnown = previous ? (pid: number, startTime: number) => !options.reread?.has(pid) && isSame(previous!.get(pid), pid, startTime) : undefined;
+    const read = { environment: options.environment ?? 'none', environmentVariables: options.agents ? agentVariables(options.agents) : undefined, keepOpen: options.keepOpen };
+    table = options.shared ? await sharedRead(reader, read, isKnown) : await reader.readProcessTable({ ...read, isKnown });
   } catch (err) {
     throw new SnapshotError(`cannot take a process snapshot: ${(err as Error).message}`);
   }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { detectOrphans, isKernelThread, isReparented, parentState } from '../../src/rules/orphans.js';
+import { detectOrphans } from '../../src/rules/attribution.js';
+import { isKernelThread, isReparented, parentState } from '../../src/rules/orphans.js';
 import { proc, snap } from '../helpers/snapshots.js';
 
 const init = proc(1, 0, '/sbin/init');
@@ -63,12 +64,23 @@ describe('detectOrphans (the seed rule, with identity)', () => {
     it(c.name, () => {
       const orphans = detectOrphans(c.before, c.after, { logOrphanedMCPOnly: c.mcpOnly });
       expect(orphans.map((p) => p.pid).sort()).toEqual(c.expected);
+      // Without the task's evidence, the seed's rule: each is only a heuristic verdict (reapOrphans refuses it).
+      for (const p of orphans) expect(p.evidence).toEqual(['heuristic']);
     });
   }
 
-  it('returns [] when either snapshot is missing', () => {
-    expect(detectOrphans(undefined, snap([proc(5, 1)]))).toEqual([]);
-    expect(detectOrphans(snap([]), undefined)).toEqual([]);
+  it('a missing snapshot is a TypeError, not an empty list that looks like a clean run', () => {
+    expect(() => detectOrphans(undefined as never, snap([proc(5, 1)]))).toThrow(TypeError);
+    expect(() => detectOrphans(snap([]), undefined as never)).toThrow(/both must be process snapshots/);
+  });
+
+  it('with the task\'s evidence it means what the tracker\'s detectOrphans() means: the attributed orphans', () => {
+    const tagged = { ...proc(800, 1, 'sleep 9'), taskTag: 'rt3.1.1.0.ab' };
+    const bystander = proc(801, 1, 'sleep 8');
+    const after = snap([init, shell, tagged, bystander]);
+    expect(detectOrphans(snap([init, shell]), after).map((p) => p.pid).sort()).toEqual([800, 801]);
+    const orphans = detectOrphans(snap([init, shell]), after, { tag: 'rt3.1.1.0.ab' });
+    expect(orphans.map((p) => [p.pid, p.evidence])).toEqual([[800, ['tag', 'heuristic']]]);
   });
 
   it('skips processes whose parent is unknown (ppid -1) or outside the PID namespace (ppid 0)', () => {

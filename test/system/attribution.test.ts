@@ -94,7 +94,7 @@ describe('attribution on real processes', () => {
     await tracker.snapshotAfter();
     const orphans = tracker.detectOrphans();
     expect(orphans.map((p) => p.pid)).toEqual([leak]);
-    expect(tracker.analyze().orphans[0]!.evidence).toContain('tag');
+    expect((await tracker.analyze()).orphans[0]!.evidence).toContain('tag');
     expect(orphans[0]!.taskTag).toBe(tracker.tag);
   });
 });

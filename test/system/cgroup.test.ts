@@ -170,7 +170,7 @@ describe.skipIf(!writable)('the placing shell is started before the before snaps
       shell = table.processes.find((p) => p.ppid === process.pid && p.commandLine?.includes(marker))?.pid;
       controller.abort();
     });
-    const report = await runTracked('touch', [marker], { reader: during, signal: controller.signal, logger: silentLogger, stdio: 'ignore' });
+    const report = await runTracked('touch', [marker], { reader: during, abortSignal: controller.signal, logger: silentLogger, stdio: 'ignore' });
     expect(shell).toBeGreaterThan(0);
     expect(report).toMatchObject({ stoppedBy: 'abort', error: 'aborted before the task started', exitCode: null });
     expect(await isAlive(shell!)).toBe(false);

@@ -135,7 +135,7 @@ describe('a run ends when its task ends, even while its host lives on', () => {
     const [firstLeak] = pidsIn(out);
     await jar.adopt(firstLeak!);
     await tracker.snapshotAfter();
-    expect(tracker.analyze().orphans.map((p) => p.pid)).toEqual([firstLeak]);
+    expect((await tracker.analyze()).orphans.map((p) => p.pid)).toEqual([firstLeak]);
     tracker.reset();
 
     // The second task is still running (its run is in progress) when the machine is scanned.
@@ -266,7 +266,7 @@ describe('never crash the host, never lose a report', () => {
       await new Promise((resolve) => task.on('exit', resolve));
       await new Promise((resolve) => setTimeout(resolve, 50));
       expect(await tracker.snapshotAfter()).toBeDefined();
-      expect(tracker.analyze().orphans).toEqual([]);
+      expect((await tracker.analyze()).orphans).toEqual([]);
     } finally {
       process.off('unhandledRejection', onUnhandled);
       tracker.reset();

@@ -2,7 +2,7 @@
 // process) is read again only once it is older than the cache's age, and never blocks the event loop
 // for a whole large leak.
 import { describe, expect, it } from 'vitest';
-import { measureCosts, type CostCache } from '../../src/operations/leak-cost.js';
+import { measureCosts, type CostCache } from '../../src/tracking/leak-cost.js';
 import type { AttributedProcess } from '../../src/types.js';
 import { fakeReader } from '../helpers/fake-reader.js';
 

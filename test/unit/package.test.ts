@@ -2,14 +2,22 @@
 // from CommonJS, its root exports exactly what the README's library table documents, and importing
 // it does not load prom-client (that is `rtrack/metrics`).
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, symlinkSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers/temp.js';
 
 const CHECKOUT = fileURLToPath(new URL('../../', import.meta.url));
-const pkg = JSON.parse(readFileSync(join(CHECKOUT, 'package.json'), 'utf8')) as { name: string; exports: Record<string, unknown>; bin: Record<string, string>; sideEffects: boolean };
+const pkg = JSON.parse(readFileSync(join(CHECKOUT, 'package.json'), 'utf8')) as {
+  name: string;
+  exports: Record<string, unknown>;
+  bin: Record<string, string>;
+  sideEffects: boolean;
+  dependencies: Record<string, string>;
+  peerDependencies?: Record<string, string>;
+  peerDependenciesMeta?: Record<string, { optional?: boolean }>;
+};
 
 /** A project that has `rtrack` installed (a symlink, as `npm install /path/to/checkout` makes). */
 function project(): string {
@@ -104,9 +112,63 @@ describe('the rtrack package', () => {
     // which only the Node that built it at that path can use; no internals of the repository's own.
     expect(paths.filter((p) => /^(src|test|bench)\/|\.map$|\.v8cache$|^dist\/internal\./.test(p))).toEqual([]);
     expect(packed!.entryCount).toBeLessThan(100); // 71 when written
-    expect(packed!.size).toBeLessThan(400_000); // 318 kB when written (1.4 MB and 169 files with src/ and maps)
+    // 318 kB when written (1.4 MB and 169 files with src/ and maps); 455 kB with issue 36's fleet kit,
+    // issue 33's library work and the CLI's own prom-client (minified, 67 kB; a library user no longer
+    // installs prom-client and its three dependencies, 4.7 MB unpacked here).
+    expect(packed!.size).toBeLessThan(500_000);
     const scripts = (pkg as unknown as { scripts: Record<string, string> }).scripts;
     expect(Object.keys(scripts).filter((s) => /^(pre|post)?(install|prepare)$/.test(s))).toEqual([]);
     expect(scripts.prepack).toBe('npm run build');
   });
+
+  it('prom-client is an optional peer dependency: a library user does not install it (issue 33 #7)', () => {
+    expect(pkg.dependencies['prom-client']).toBeUndefined();
+    expect(pkg.peerDependencies?.['prom-client']).toBeDefined();
+    expect(pkg.peerDependenciesMeta?.['prom-client']?.optional).toBe(true);
+  });
+
+  it('installed without prom-client: the library runs a task, rtrack/metrics says what to install, the CLI still writes metrics with its own copy', () => {
+    // As `npm install rtrack` leaves a project: the package's files (copied, so that nothing is found
+    // through the checkout's own node_modules) and its dependencies, without prom-client.
+    const dir = tempDir('without-prom');
+    const installed = join(dir, 'node_modules', 'rtrack');
+    mkdirSync(installed, { recursive: true });
+    for (const part of ['bin', 'dist', 'package.json']) cpSync(join(CHECKOUT, part), join(installed, part), { recursive: true });
+    for (const dep of Object.keys(pkg.dependencies)) symlinkSync(join(CHECKOUT, 'node_modules', dep), join(dir, 'node_modules', dep));
+    const r = node(dir, [
+      '--input-type=module',
+      '-e',
+      `const { runTracked } = await import('rtrack');
+       const report = await runTracked('true', [], { stdio: 'ignore', cgroup: 'off' });
+       const metrics = await import('rtrack/metrics');
+       let error = '';
+       try { metrics.createWatchMetrics(); } catch (err) { error = err.message; }
+       console.log(JSON.stringify({ outcome: report.outcome, error }));`,
+    ]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual({ outcome: 'exited', error: 'rtrack/metrics needs prom-client, an optional peer dependency of rtrack: npm install prom-client' });
+    const file = join(dir, 'run.prom');
+    const cli = node(dir, [join(installed, 'bin', 'rtrack.js'), 'run', '--quiet', '--cgroup', 'off', '--metrics-file', file, '--', 'true']);
+    expect(cli.status, cli.stderr).toBe(0);
+    expect(readFileSync(file, 'utf8')).toMatch(/^rtrack_run_orphans 0$/m);
+  });
+
+  it("rtrack/metrics and rtrack/parsers type-check under moduleResolution node10 too (issue 33 #7)", async () => {
+    const ts = (await import('typescript')).default;
+    const dir = project();
+    const file = join(dir, 'consumer.ts');
+    writeFileSync(file, "import { createWatchMetrics } from 'rtrack/metrics';\nimport { parsePsOutput } from 'rtrack/parsers';\nimport type { TaskReport } from 'rtrack';\nexport const made: ReturnType<typeof createWatchMetrics> | undefined = undefined;\nexport const parsed = parsePsOutput('');\nexport type Outcome = TaskReport['outcome'];\n");
+    const program = ts.createProgram([file], {
+      module: ts.ModuleKind.CommonJS,
+      moduleResolution: ts.ModuleResolutionKind.Node10,
+      target: ts.ScriptTarget.ES2022,
+      strict: true,
+      noEmit: true,
+      skipLibCheck: true,
+      types: ['node'],
+      typeRoots: [join(CHECKOUT, 'node_modules', '@types')],
+    });
+    const problems = ts.getPreEmitDiagnostics(program).map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n'));
+    expect(problems).toEqual([]);
+  }, 30_000);
 });

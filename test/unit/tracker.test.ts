@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/log.js';
 import { ResourceTracker } from '../../src/tracking/tracker.js';
+import { TrackerStateError } from '../../src/errors.js';
 import { fakeReader, memoryStream, type FakeProcess } from '../helpers/fake-reader.js';
 
 const base: FakeProcess[] = [
@@ -71,15 +72,53 @@ describe('ResourceTracker lifecycle (seed usage flow)', () => {
     expect(out.lines).toEqual([]);
   });
 
-  it('an enabled tracker without both snapshots finds nothing', async () => {
+  it('calls out of order throw a TrackerStateError naming the call (issue 33 #6: they returned [] and 0, which looks like a clean task)', async () => {
     const { tracker } = trackerOver([base]);
-    expect(tracker.detectOrphans()).toEqual([]);
-    expect(tracker.checkMemoryGrowth()).toBe(0);
+    const order = /called out of order/;
+    expect(() => tracker.detectOrphans()).toThrow(TrackerStateError);
+    expect(() => tracker.checkMemoryGrowth()).toThrow(/checkMemoryGrowth\(\): called out of order: snapshotBefore\(\), the task, then snapshotAfter\(\) first/);
+    expect(() => tracker.taskAccount()).toThrow(order);
+    await expect(tracker.analyze()).rejects.toThrow(order);
+    await expect(tracker.snapshotAfter()).rejects.toThrow(/snapshotAfter\(\): called out of order: snapshotBefore\(\) first/);
+    await expect(tracker.followTask(100)).rejects.toThrow(/followTask\(\): called out of order: snapshotBefore\(\) first/);
     await tracker.snapshotBefore();
-    expect(tracker.detectOrphans()).toEqual([]);
-    expect(tracker.checkMemoryGrowth()).toBe(0);
+    expect(() => tracker.detectOrphans()).toThrow(/detectOrphans\(\): called out of order: snapshotAfter\(\) first/);
+    expect(() => tracker.checkMemoryGrowth()).toThrow(order);
+    await expect(tracker.snapshotBefore()).rejects.toThrow(/snapshotBefore\(\): called out of order: reset\(\) first/);
     expect(tracker.beforeSnapshot).toBeDefined();
     expect(tracker.afterSnapshot).toBeUndefined();
+    await tracker.snapshotAfter();
+    await expect(tracker.snapshotAfter()).rejects.toThrow(order);
+    expect(() => tracker.taskEnv()).toThrow(/taskEnv\(\): called out of order/);
+    expect(tracker.detectOrphans()).toEqual([]);
+    tracker.reset();
+    await expect(tracker.snapshotBefore()).resolves.toBeDefined(); // the next task
+    tracker.reset();
+  });
+
+  it.each([
+    [1, RangeError, /pid 1 is init/],
+    [-1, RangeError, /from 2/],
+    [Number.NaN, RangeError, /got NaN/],
+    [1.5, RangeError, /whole number/],
+    ['123', TypeError, /must be a process id/],
+    [999_999, RangeError, /no such process/],
+    [100, RangeError, /was running before snapshotBefore\(\)/],
+  ])('followTask(%s) is refused (issue 33 #6: a bystander got lineage evidence and was reaped)', async (pid, kind, message) => {
+    const { tracker } = trackerOver([base]);
+    await tracker.snapshotBefore();
+    const call = tracker.followTask(pid as number);
+    await expect(call).rejects.toThrow(kind);
+    await expect(call).rejects.toThrow(message);
+    tracker.reset();
+  });
+
+  it('followTask(child) of a task that exited already is fine: its tag and cgroup still tell', async () => {
+    const { tracker } = trackerOver([base]);
+    await tracker.snapshotBefore();
+    await expect(tracker.followTask({ pid: 31337, exitCode: 0, signalCode: null })).resolves.toBeUndefined();
+    await expect(tracker.followTask({ pid: undefined, exitCode: null, signalCode: null })).resolves.toBeUndefined();
+    tracker.reset();
   });
 
   it('reset clears both snapshots', async () => {
@@ -123,5 +162,23 @@ describe('ResourceTracker lifecycle (seed usage flow)', () => {
     tracker.detectOrphans();
     const warn = out.lines.map((l) => JSON.parse(l)).find((o) => o.level === 40);
     expect(warn).toMatchObject({ msg: 'orphaned processes detected', count: 1 });
+  });
+
+  it("what other runs of the host start meanwhile is not waited for (tasks at once: each run's after snapshot waited 3 × 40 ms for another's fork to exec)", async () => {
+    const otherTag = 'rt3.4242.7.0.beef';
+    const reader = fakeReader([
+      base,
+      [
+        ...base,
+        { pid: 900, ppid: 4242, command: 'node orchestrator.js', rssMB: 0 }, // the host's next task, between fork and exec
+        { pid: 901, ppid: 100, command: 'bash', task: otherTag }, // another run's fork of its shell, not exec'd yet
+      ],
+    ]);
+    const tracker = new ResourceTracker({}, undefined, { reader });
+    await tracker.snapshotBefore();
+    tracker.taskEnv({});
+    await tracker.snapshotAfter();
+    expect(reader.reads).toBe(2); // no reading again
+    tracker.reset();
   });
 });

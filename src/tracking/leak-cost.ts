@@ -17,13 +17,22 @@ export interface CostCache {
 /** How many processes' costs are read between two turns of the event loop (each is several files). */
 const COST_BATCH = 32;
 
+/** Options of `measureCosts()`. */
+export interface MeasureCostsOptions {
+  reader?: PlatformReader;
+  /** How long CPU use is sampled, in ms, for `cpuPercent` and `spinning` (default 200; 0: no sample, the costs come at once). */
+  sampleMs?: number;
+  /** Costs measured before (`rtrack watch`): reused while younger than `maxAgeMs`. */
+  cache?: CostCache;
+}
+
 /**
  * Fills in `cost` on each process (in place); a process that cannot be read gets what could be.
  * Reads in batches with a turn of the event loop between them (a 1,000-process leak takes 100 ms).
  * With a cache (`rtrack watch`), a process measured less than `maxAgeMs` ago keeps that cost, and the
  * cache forgets the processes not given.
  */
-export async function measureCosts(processes: readonly AttributedProcess[], options: { reader?: PlatformReader; sampleMs?: number; cache?: CostCache } = {}): Promise<void> {
+export async function measureCosts(processes: readonly AttributedProcess[], options: MeasureCostsOptions = {}): Promise<void> {
   const { cache } = options;
   const now = Date.now();
   let stale = processes;
