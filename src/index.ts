@@ -18,6 +18,7 @@ export { parseTaskTag } from './tracking/task-tag.js';
 // Running, reaping, scanning
 export { runTracked, type LeakCostTotals, type RunTrackedOptions, type SnapshotSummary, type StartFailure, type TaskOutcome, type TaskReport, type TaskReportBase } from './operations/run-tracked.js';
 export { reapOrphans, type ReapOptions, type ReapOutcome, type ReapResultKind } from './operations/reap.js';
+export type { SignalRecord, SignalRequester } from './operations/signal-record.js';
 export { scanMachine, type LeakTotals, type ScanOptions, type ScanReport } from './operations/scan-machine.js';
 export type { UserState } from './files.js';
 export type { ListeningEndpoint, PortHolder } from './rules/port-holders.js';
@@ -33,4 +34,4 @@ export { escapeUnprintable } from './text.js';
 
 // For a reader of your own (tests, another source of process tables)
 export { ProcessUnreadableError } from './platform/types.js';
-export type { EnvMarkers, PidNamespaceInfo, PlatformReader, ProcessStatus, ProcessTable, RawProcess, ReadTableOptions, StatusMap } from './platform/types.js';
+export type { EnvMarkers, EnvironmentProblem, PidNamespaceInfo, PlatformReader, ProcessStatus, ProcessTable, RawProcess, ReadTableOptions, StatusMap } from './platform/types.js';
