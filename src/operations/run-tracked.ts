@@ -706,8 +706,8 @@ async function runContained(task: StartedTask, options: RunTrackedOptions, state
       const problem = await recordKept(options.state ?? stateDirectory(), report.tag, report.kept, (options.reader ?? platformReader()).readBootId?.());
       if (problem) logger.warn({ error: problem }, 'what the run kept could not be recorded: a later scan may take it for a leak');
     }
-    // Without a CPU sample the costs can be read in the frozen group, and the report need not wait
-    // for the gate's look that separates the group below: it is handed over (onReport) now.
+    // Without a CPU sample the costs can be read in the frozen group: the report is completed now,
+    // and handed over (onReport) once the group runs again — never a caller's code while it is frozen.
     if (!options.cpuSampleMs) {
       await completeReport(report, state, options);
       reported = true;
@@ -725,6 +725,7 @@ async function runContained(task: StartedTask, options: RunTrackedOptions, state
     if (frozen) group!.thaw();
   }
   if (!reported) await completeReport(report, state, options);
+  await options.onReport?.(report as TaskReport);
   if (options.reap && report.orphans.length > 0) {
     // What was born since the verdict stays in the group, and goes with it (releaseGroup).
     report.reaped = await reapOrphans(report.orphans, reapOptionsOf(options, tracker, state.graceCut));
@@ -737,7 +738,7 @@ async function runContained(task: StartedTask, options: RunTrackedOptions, state
 
 /**
  * The rest of the report once the verdicts are in — what each reported process costs, the figures,
- * the log lines, the task's own account — and hands it over (`onReport`), before any signal.
+ * the log lines, the task's own account. runContained hands it over (`onReport`) before any signal.
  */
 async function completeReport(report: Draft, state: RunState, options: RunTrackedOptions): Promise<void> {
   const { tracker, logger, failures } = state;
@@ -764,5 +765,4 @@ async function completeReport(report: Draft, state: RunState, options: RunTracke
   }
   if (failures.length > 0) report.error = failures.join('; ');
   if (options.reap) report.reaped = [];
-  await options.onReport?.(report as TaskReport);
 }
