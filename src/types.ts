@@ -190,6 +190,12 @@ export interface LeakCost {
   pssBytes?: number;
   /** Unique set size: its private pages, what ending it alone gives back. */
   ussBytes?: number;
+  /**
+   * Its resident set size read at the same moment as `pssBytes` (Linux smaps_rollup): totals pair
+   * PSS with this RSS, never with the snapshot's, taken earlier (a process that grew meanwhile would
+   * show more PSS than RSS).
+   */
+  rssBytes?: number;
   /** PSS and USS could not be read (another user's process): only RSS is known. */
   memoryUnreadable?: boolean;
   /** CPU time it has used since it started, in seconds. */

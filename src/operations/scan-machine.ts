@@ -124,7 +124,10 @@ export async function scanMachine(options: ScanOptions = {}): Promise<ScanReport
   for (const group of [...analysis.certain, ...analysis.suspected]) {
     if (!group.processes.some((p) => p.cost?.pssBytes !== undefined)) continue;
     const t = costTotals(group.processes);
-    group.cost = { pssBytes: t.pssBytes, ussBytes: t.ussBytes, pssUnknown: t.pssUnknown, spinning: t.spinning, cpuPercent: t.cpuPercent };
+    group.cost = { pssBytes: t.pssBytes, ussBytes: t.ussBytes, rssBytes: t.rssBytes, pssUnknown: t.pssUnknown, spinning: t.spinning, cpuPercent: t.cpuPercent };
+    // The group's RSS is the one read with its PSS, a moment after the snapshot's: the two add up.
+    group.totalMemoryBytes = t.rssBytes;
+    group.totalMemoryMB = t.rssBytes / BYTES_PER_MB;
   }
   for (const group of analysis.certain) {
     const cwd = group.session ? reader.readCwd?.(group.root.pid) : undefined;

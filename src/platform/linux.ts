@@ -318,6 +318,8 @@ export interface MemoryFootprint {
   pssBytes: number;
   /** Unique set size: private pages, what ending it alone gives back. */
   ussBytes: number;
+  /** Resident set size, from the same read: a PSS and an RSS from two reads a moment apart need not add up. */
+  rssBytes?: number;
 }
 
 /** Parses /proc/[pid]/smaps_rollup (values in kB); undefined when the fields are missing. */
@@ -330,7 +332,8 @@ export function parseSmapsRollup(text: string): MemoryFootprint | undefined {
   const privateClean = kB('Private_Clean');
   const privateDirty = kB('Private_Dirty');
   if (pss === undefined || privateClean === undefined || privateDirty === undefined) return undefined;
-  return { pssBytes: pss, ussBytes: privateClean + privateDirty };
+  const rss = kB('Rss');
+  return { pssBytes: pss, ussBytes: privateClean + privateDirty, ...(rss !== undefined ? { rssBytes: rss } : {}) };
 }
 
 /** A listening socket: TCP in LISTEN, or an unconnected UDP socket. */

@@ -18,8 +18,12 @@ export function cpuPercent(cpuSecondsBefore: number, cpuSecondsAfter: number, el
   return Math.max(0, (100 * (cpuSecondsAfter - cpuSecondsBefore) * 1000) / elapsedMs);
 }
 
-/** Totals of a set of reported processes: PSS where it was read (RSS where not), USS, RSS, and the spinning ones. */
-export function costTotals(processes: readonly { memoryMB: number; memoryBytes?: number; cost?: { pssBytes?: number; ussBytes?: number; spinning?: boolean; cpuPercent?: number } }[]): {
+/**
+ * Totals of a set of reported processes: PSS where it was read (RSS where not), USS, RSS, and the
+ * spinning ones. Each process's PSS is paired with the RSS read with it (`cost.rssBytes`) where there
+ * is one, so that both totals are over the same processes at the same moment: PSS ≤ RSS.
+ */
+export function costTotals(processes: readonly { memoryMB: number; memoryBytes?: number; cost?: { pssBytes?: number; ussBytes?: number; rssBytes?: number; spinning?: boolean; cpuPercent?: number } }[]): {
   pssBytes: number;
   ussBytes: number;
   rssBytes: number;
@@ -30,9 +34,10 @@ export function costTotals(processes: readonly { memoryMB: number; memoryBytes?:
 } {
   const totals = { pssBytes: 0, ussBytes: 0, rssBytes: 0, pssUnknown: 0, spinning: 0, cpuPercent: 0 };
   for (const p of processes) {
-    const rss = memoryBytesOf(p);
+    const pss = p.cost?.pssBytes;
+    const rss = pss !== undefined && p.cost?.rssBytes !== undefined ? p.cost.rssBytes : memoryBytesOf(p);
     totals.rssBytes += rss;
-    if (p.cost?.pssBytes !== undefined) totals.pssBytes += p.cost.pssBytes;
+    if (pss !== undefined) totals.pssBytes += pss;
     else {
       totals.pssBytes += rss;
       totals.pssUnknown++;

@@ -39,8 +39,11 @@ export interface LeakGroup {
   totalMemoryBytes: number;
   /** Age of the root, in seconds. */
   ageSeconds: number;
-  /** What the group costs, when it was measured (scanMachine does): PSS — what ending it gives back — and CPU. */
-  cost?: { pssBytes: number; ussBytes: number; pssUnknown: number; spinning: number; cpuPercent: number };
+  /**
+   * What the group costs, when it was measured (scanMachine does): PSS — what ending it gives back —
+   * beside the RSS read with it (the group's totals are then that RSS: PSS ≤ RSS), and CPU.
+   */
+  cost?: { pssBytes: number; ussBytes: number; rssBytes: number; pssUnknown: number; spinning: number; cpuPercent: number };
 }
 
 /** An agent session, as a leak group names it. */

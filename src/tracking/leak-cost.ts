@@ -67,6 +67,7 @@ export async function measureCosts(processes: readonly AttributedProcess[], opti
       if (memory) {
         cost.pssBytes = memory.pssBytes;
         cost.ussBytes = memory.ussBytes;
+        if (memory.rssBytes !== undefined) cost.rssBytes = memory.rssBytes;
       } else cost.memoryUnreadable = true;
       const cpuBefore = before.get(p.pid);
       const cpuAfter = reader.readCpuSeconds?.(p.pid);

@@ -74,6 +74,38 @@ describe('memory you get back', () => {
   });
 });
 
+describe('numbers that add up', () => {
+  /** Every `X MB PSS …, RSS Y MB` pair in a text, as [X, Y]. */
+  const pairs = (text: string): [number, number][] => [...text.matchAll(/([\d.]+) MB PSS[^,\n]*, RSS ([\d.]+) MB/g)].map((m) => [Number(m[1]), Number(m[2])]);
+
+  it('a leak still growing when it is measured: every PSS total rtrack prints or writes is at most the RSS beside it (run summary, report, scan, scan --json)', async () => {
+    // Grows by 1 MB every 8 ms (up to 500 MB): the snapshot's RSS and the PSS read a moment later differ.
+    const grow = ['import time', 'b = []', 'while len(b) < 500:', '    b.append(b"x" * (1 << 20)); time.sleep(0.008)', 'time.sleep(300)'].join('\n');
+    const env = homeEnv();
+    const path = reportPath();
+    const run = await runCli(['run', '--report', path, '--', 'bash', '-c', `python3 -c '${grow}' >/dev/null 2>&1 & sleep 0.3`], { env, timeoutMs: 60_000 });
+    const report = readReport(path);
+    for (const p of report.orphans) await jar.adopt(p.pid);
+    expect(report.orphans).toHaveLength(1);
+    expect(report.leakCost!.pssUnknown).toBe(0);
+    expect(report.leakCost!.pssBytes).toBeLessThanOrEqual(report.leakCost!.rssBytes);
+    expect(report.leakCost!.pssBytes).toBeLessThanOrEqual(report.leakedMemoryBytes);
+    for (const p of report.orphans) expect(p.cost!.pssBytes!).toBeLessThanOrEqual(p.cost!.rssBytes!);
+    expect(pairs(run.stderr).length).toBeGreaterThan(0);
+    for (const [pss, rss] of pairs(run.stderr)) expect(pss, run.stderr).toBeLessThanOrEqual(rss);
+
+    const text = await runCli(['scan'], { env });
+    expect(pairs(text.stdout).length).toBeGreaterThanOrEqual(2); // the headline and the group
+    for (const [pss, rss] of pairs(text.stdout)) expect(pss, text.stdout).toBeLessThanOrEqual(rss);
+    const scan = JSON.parse((await runCli(['scan', '--json'], { env })).stdout) as ScanReport;
+    const group = scan.certain.find((g) => g.processes.some((p) => p.pid === report.orphans[0]!.pid))!;
+    expect(group.cost!.pssBytes).toBeLessThanOrEqual(group.cost!.rssBytes);
+    expect(group.cost!.pssBytes).toBeLessThanOrEqual(group.totalMemoryBytes);
+    for (const p of group.processes) expect(p.cost!.pssBytes!).toBeLessThanOrEqual(p.cost!.rssBytes!);
+    for (const kind of ['certain', 'suspected'] as const) expect(scan.leakTotals![kind].pssBytes).toBeLessThanOrEqual(scan.leakTotals![kind].rssBytes);
+  });
+});
+
 describe('ports held and CPU burned', () => {
   it('a leaked http.server names its port in the report and scan; scan --port finds it, and not a bystander\'s port', async () => {
     const port = await freePort();
