@@ -6,7 +6,7 @@ import { parseConfig } from '../../src/config.js';
 import { formatTextLine, formatTextValue } from '../../src/log.js';
 import { ConfigError } from '../../src/errors.js';
 import { parsePsTable } from '../../src/platform/darwin.js';
-import { parseCmdline, parseEnvMarkers, parseStat } from '../../src/platform/linux.js';
+import { parseCmdline, parseEnvMarkers, parseStat, parseStatOnce } from '../../src/platform/linux.js';
 import { parseCimTable, parseTasklistTable, parseWmicTable } from '../../src/platform/windows.js';
 import { displayCommand } from '../../src/rules/display-command.js';
 import { escapeUnprintable } from '../../src/text.js';
@@ -49,6 +49,20 @@ describe('parseStat (property)', () => {
         const buf = Buffer.from(bytes);
         const parsed = parseStat(buf, buf.length);
         if (parsed) expect(Number.isInteger(parsed.ppid) && parsed.ppid >= 0).toBe(true);
+        const once = parseStatOnce(buf, buf.length);
+        if (once) expect(Number.isInteger(once.ppid) && once.ppid >= 0 && once.startTime >= 0).toBe(true);
+      }),
+      RUNS,
+    );
+  });
+
+  it('parseStatOnce (the first table read\'s) reads what parseStat reads, in a buffer longer than the line too', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 4194304 }), hostileName, fc.integer({ min: 0, max: 4194304 }), fc.nat({ max: 2 ** 52 }), fc.nat({ max: 2 ** 40 }), fc.uint8Array({ maxLength: 40 }), (pid, name, ppid, start, rss, junk) => {
+        const line = statLine(pid, name, ppid, start, rss);
+        const buf = Buffer.concat([line, Buffer.from(junk)]); // a reused buffer: what follows the line is not read
+        expect(parseStatOnce(buf, line.length)).toEqual(parseStat(buf, line.length));
+        expect(parseStatOnce(buf, line.length, false)).toEqual(parseStat(buf, line.length, false));
       }),
       RUNS,
     );
