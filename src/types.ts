@@ -200,8 +200,13 @@ export interface LeakCost {
   memoryUnreadable?: boolean;
   /** CPU time it has used since it started, in seconds. */
   cpuSeconds?: number;
-  /** Its share of one core over the last interval observed (a short sample for run and scan). */
+  /**
+   * Its share of one core: over a sample of `cpuSampleMs` (run, `scan --full-cost`, watch), or, where none
+   * was taken (`scan`), since it started.
+   */
   cpuPercent?: number;
+  /** How long the CPU sample behind `cpuPercent` was, in ms; absent when it is the share since the process started. */
+  cpuSampleMs?: number;
   /** At least 90 % of a core over that interval. */
   spinning?: boolean;
   /** The TCP and UDP ports it listens on (IPv4 and IPv6). */

@@ -186,7 +186,14 @@ export function buildForest<T extends ProcessInfo>(processes: readonly T[]): Tre
 export function memoryText(processes: readonly { memoryMB: number; memoryBytes?: number; cost?: LeakCost }[], explain = false): string {
   const t = costTotals(processes);
   if (t.pssUnknown === processes.length) return `${formatMB(t.rssBytes / BYTES_PER_MB)} RSS`;
-  const notes = [...(explain ? ['what ending it gives back'] : []), ...(t.pssUnknown > 0 ? [`${t.pssUnknown} unreadable, counted by RSS`] : [])];
+  // Unreadable (another user's), or not read (scan reads the cost of the largest suspected trees only).
+  const notRead = processes.filter((p) => p.cost === undefined).length;
+  const unreadable = t.pssUnknown - notRead;
+  const notes = [
+    ...(explain ? ['what ending it gives back'] : []),
+    ...(unreadable > 0 ? [`${unreadable} unreadable, counted by RSS`] : []),
+    ...(notRead > 0 ? [`${notRead} not read, counted by RSS`] : []),
+  ];
   return `${formatMB(t.pssBytes / BYTES_PER_MB)} PSS${notes.length > 0 ? ` (${notes.join('; ')})` : ''}, RSS ${formatMB(t.rssBytes / BYTES_PER_MB)}`;
 }
 

@@ -12,10 +12,25 @@ export function formatEndpoint(s: { address: string; port: number }): string {
 /** A leak burning at least this share of one core over the last interval is flagged as spinning. */
 export const SPINNING_PERCENT = 90;
 
+/**
+ * Judged by its CPU share since it started (no sample), a process younger than this is not called
+ * spinning: starting up (an interpreter loading its modules) burns a core for a moment.
+ */
+export const LIFETIME_SPINNING_MIN_AGE_MS = 10_000;
+
 /** CPU share of one core between two readings of a process's CPU time. */
 export function cpuPercent(cpuSecondsBefore: number, cpuSecondsAfter: number, elapsedMs: number): number {
   if (elapsedMs <= 0) return 0;
   return Math.max(0, (100 * (cpuSecondsAfter - cpuSecondsBefore) * 1000) / elapsedMs);
+}
+
+/**
+ * CPU share of one core since a process started: its CPU time over its age (free: no sample, no
+ * wait). A process that burned a core only lately shows less than it burns now.
+ */
+export function lifetimeCpuPercent(cpuSeconds: number, ageMs: number): number {
+  if (ageMs <= 0) return 0;
+  return Math.max(0, (100 * cpuSeconds * 1000) / ageMs);
 }
 
 /**
