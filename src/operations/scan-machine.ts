@@ -10,7 +10,7 @@ import { platformReader } from '../platform/index.js';
 import type { PlatformReader } from '../platform/types.js';
 import { byPid, identityKey, startKey } from '../rules/identity.js';
 import { BYTES_PER_MB } from '../rules/memory.js';
-import { analyzeMachine, leftBySession, portCandidates, type MachineScan } from '../rules/machine-leaks.js';
+import { analyzeMachine, leftBySession, portCandidates, type LeakGroup, type MachineScan } from '../rules/machine-leaks.js';
 import { portHolders, type PortHolder } from '../rules/port-holders.js';
 import { holdsRunFile, parseTaskTag, UNKNOWN_PID_NAMESPACE } from '../tracking/task-tag.js';
 import type { AgentConfig, ProcessInfo, ProcessSnapshot, TaskOwner } from '../types.js';
@@ -39,8 +39,14 @@ export interface ScanOptions {
    * 4,096 of them). `rtrack watch` asks for it at intervals under 15 s.
    */
   keepOpen?: boolean;
-  /** How long CPU use is sampled for the reported leaks, in ms (default 200; 0: no CPU share). */
+  /** How long CPU use is sampled for the reported leaks, in ms (default 200; 0: no sample, the share since each process started: free). */
   cpuSampleMs?: number;
+  /**
+   * How many suspected processes have their cost read (PSS, USS, ports, CPU: about 100 µs a process
+   * in the kernel), whole trees, the largest by RSS first (at least one tree); the others show their
+   * RSS. Default: every one. Certain leaks always have theirs read.
+   */
+  suspectCostBudget?: number;
   /** Where the cgroup v2 hierarchy is mounted (default: found in /proc/self/mountinfo), to look for leftover run groups. */
   cgroupMount?: string;
   /** Agents of your own, besides the built-in ones (Claude Code, Codex), whose session markers count. */
@@ -120,7 +126,7 @@ export async function scanMachine(options: ScanOptions = {}): Promise<ScanReport
   if (piped.kept.size > look.kept.size) analysis = analyze(piped.kept);
   // What the reported leaks cost: read for them only.
   const costs = options.cache ? (options.cache.costs ??= { maxAgeMs: COST_MAX_AGE_MS, entries: new Map() }) : undefined;
-  await measureCosts([...analysis.certain, ...analysis.suspected].flatMap((g) => g.processes), { reader, sampleMs: options.cpuSampleMs, cache: costs });
+  await measureCosts([...analysis.certain, ...withinBudget(analysis.suspected, options.suspectCostBudget)].flatMap((g) => g.processes), { reader, sampleMs: options.cpuSampleMs, cache: costs });
   for (const group of [...analysis.certain, ...analysis.suspected]) {
     if (!group.processes.some((p) => p.cost?.pssBytes !== undefined)) continue;
     const t = costTotals(group.processes);
@@ -163,6 +169,19 @@ export async function scanMachine(options: ScanOptions = {}): Promise<ScanReport
     report.portUnreadable = missing.filter((pid) => statuses.has(pid)).length;
   }
   return report;
+}
+
+/** The suspected trees whose cost is read: the largest by RSS (they come sorted so), whole, while within the budget of processes; at least one. */
+function withinBudget(suspected: readonly LeakGroup[], budget: number | undefined): readonly LeakGroup[] {
+  if (budget === undefined) return suspected;
+  const chosen: LeakGroup[] = [];
+  let count = 0;
+  for (const g of suspected) {
+    if (chosen.length > 0 && count + g.processes.length > budget) continue;
+    chosen.push(g);
+    count += g.processes.length;
+  }
+  return chosen;
 }
 
 /**
