@@ -54,6 +54,15 @@ export interface ProcessInfo {
   startedBy?: string[];
   /** `RESOURCE_TRACKER_DAEMON` from its environment: one of rtrack's own long-lived processes (`follower`). */
   trackerDaemon?: string;
+  /** The user it runs as, where read: a scan reads it for the processes it reports. */
+  user?: ProcessUser;
+}
+
+/** A user, as a scan names the user a process runs as. */
+export interface ProcessUser {
+  uid: number;
+  /** The user's name, where the system names it (`/etc/passwd`). */
+  name?: string;
 }
 
 /** A process's agent session markers, as found in its environment. */

@@ -792,6 +792,7 @@ export function createLinuxReader(procRoot = '/proc'): PlatformReader {
 
   let self: ProcessIdentity | undefined;
   let bootId: string | null | undefined;
+  let userNames: Map<number, string> | undefined;
 
   return {
     readBootId(): string | undefined {
@@ -840,6 +841,20 @@ export function createLinuxReader(procRoot = '/proc'): PlatformReader {
       } catch {
         return undefined; // gone
       }
+    },
+    readUserName(uid: number): string | undefined {
+      if (!userNames) {
+        userNames = new Map();
+        try {
+          for (const line of readFileSync('/etc/passwd', 'utf8').split('\n')) {
+            const [name, , id] = line.split(':');
+            if (name && id && /^\d+$/.test(id) && !userNames.has(Number(id))) userNames.set(Number(id), name);
+          }
+        } catch {
+          // none readable: users are shown by uid
+        }
+      }
+      return userNames.get(uid);
     },
     platform: 'linux',
     readsEnvironment: true,

@@ -195,6 +195,8 @@ export interface PlatformReader {
   isForkOf?(child: number, parent: number): boolean;
   /** The user id a process runs as (Linux: the owner of `/proc/[pid]`); undefined when gone or not on this OS. */
   readOwner?(pid: number): number | undefined;
+  /** A user's name (Linux: `/etc/passwd`, read once); undefined when the system names no such user here. */
+  readUserName?(uid: number): string | undefined;
   /** Paths of the files a process holds open (Linux `/proc/[pid]/fd`); undefined when unreadable or not on this OS. */
   readOpenFiles?(pid: number): string[] | undefined;
   /** Tracker markers in one process's environment; undefined when not readable, not whole (EnvironmentProblem), or not on this OS. */
