@@ -97,6 +97,7 @@ export function parseStat(buf: Uint8Array, length: number, withName = true): Sta
  * fast as this (0.7 ms against 1.4). So a reader's first table read uses this, later ones parseStat.
  */
 export function parseStatOnce(buf: Buffer, length: number, withName = true): StatFields | undefined {
+  // (Also every single read of one process's stat: see readStatOf.)
   const close = buf.lastIndexOf(CLOSE_PAREN, length - 1);
   const open = buf.indexOf(OPEN_PAREN);
   if (open < 1 || close < open || close + 2 >= length) return undefined;
@@ -207,21 +208,13 @@ export function parseEnvMarkers(buf: Uint8Array, length: number, wanted: readonl
  */
 export function environmentGarbled(buf: Buffer, length: number): boolean {
   if (length === 0) return false;
-  if (buf[length - 1] !== 0) return true;
-  let start = 0;
-  while (start < length) {
-    const end = buf.indexOf(0, start);
-    let i = start;
-    for (; i < end; i++) {
-      const c = buf[i]!;
-      if (c === 0x3d) break; // '='
-      if (c <= 0x20 || c === 0x7f) return true;
-    }
-    if (i === start || i === end) return true; // an empty entry (padding), a nameless one, or one without '='
-    start = end + 1;
-  }
-  return false;
+  // One native match over the bytes (latin1: a character a byte) rather than a loop over each name's
+  // bytes: the follower runs V8's baseline compiler only, where that loop cost about 13 µs an environment.
+  return !WHOLE_ENVIRONMENT.test(buf.toString('latin1', 0, length));
 }
+
+/** Entries `NAME=value`, each ended by a NUL: a name of one byte or more, none blank, a control character or `=`. */
+const WHOLE_ENVIRONMENT = /^(?:[^\x00-\x20=\x7f]+=[^\x00]*\x00)*$/;
 
 function startsWith(buf: Uint8Array, start: number, end: number, prefix: Uint8Array): boolean {
   if (end - start < prefix.length) return false;
@@ -509,9 +502,12 @@ export function createLinuxReader(procRoot = '/proc'): PlatformReader {
     }
   }
 
+  // One process's stat at a time (the follower's newcomers, a reaper's identities): split by the
+  // engine, not looped over byte by byte — the follower runs with V8's baseline compiler only
+  // (--max-opt=1), where the loop took 5.4 µs a line against 1.8 (a thousand lines, 200 times).
   function readStatOf(pid: number | string): StatFields | undefined {
     const length = readStatFile(pid);
-    return length > 0 ? parseStat(statBuf, length) : undefined;
+    return length > 0 ? parseStatOnce(statBuf, length) : undefined;
   }
 
   /**
@@ -806,8 +802,9 @@ export function createLinuxReader(procRoot = '/proc'): PlatformReader {
       return bootId ?? undefined;
     },
     readCommandLine(pid: number, whole = false): string | undefined {
-      // The first 4 KiB (the table's read), or the whole of it, into a buffer of its own.
-      const wholeBuf = { buf: Buffer.allocUnsafe(COMMAND_LINE_HEAD * 4) };
+      // The first 4 KiB (the table's read), or the whole of it, into a buffer of its own (made only
+      // then: the follower reads a command line for every process its agents start).
+      const wholeBuf = { buf: whole ? Buffer.allocUnsafe(COMMAND_LINE_HEAD * 4) : cmdBuf };
       const read = (dir: string): number => (whole ? readProcFile(`${dir}/cmdline`, wholeBuf, COMMAND_LINE_LIMIT) : readProcHead(`${dir}/cmdline`, cmdBuf));
       let n: number;
       try {

@@ -6,7 +6,7 @@ import { parseConfig } from '../../src/config.js';
 import { formatTextLine, formatTextValue } from '../../src/log.js';
 import { ConfigError } from '../../src/errors.js';
 import { parsePsTable } from '../../src/platform/darwin.js';
-import { parseCmdline, parseEnvMarkers, parseStat, parseStatOnce } from '../../src/platform/linux.js';
+import { environmentGarbled, parseCmdline, parseEnvMarkers, parseStat, parseStatOnce } from '../../src/platform/linux.js';
 import { parseCimTable, parseTasklistTable, parseWmicTable } from '../../src/platform/windows.js';
 import { displayCommand } from '../../src/rules/display-command.js';
 import { escapeUnprintable } from '../../src/text.js';
@@ -286,6 +286,38 @@ describe('config loader on generated YAML (property)', () => {
         } catch (err) {
           expect(err).toBeInstanceOf(ConfigError);
         }
+      }),
+      RUNS,
+    );
+  });
+});
+
+describe('environmentGarbled (property)', () => {
+  /** The byte loop it replaced (one native match now): the reference. */
+  function garbledByBytes(buf: Buffer, length: number): boolean {
+    if (length === 0) return false;
+    if (buf[length - 1] !== 0) return true;
+    let start = 0;
+    while (start < length) {
+      const end = buf.indexOf(0, start);
+      let i = start;
+      for (; i < end; i++) {
+        const c = buf[i]!;
+        if (c === 0x3d) break;
+        if (c <= 0x20 || c === 0x7f) return true;
+      }
+      if (i === start || i === end) return true;
+      start = end + 1;
+    }
+    return false;
+  }
+  const byte = fc.oneof(fc.constantFrom(0, 0x3d, 0x20, 0x09, 0x7f, 0x41, 0x5f, 0x80, 0xff), fc.integer({ min: 0, max: 255 }));
+  const entry = fc.tuple(fc.array(byte, { maxLength: 12 }), fc.boolean(), fc.array(byte, { maxLength: 12 })).map(([name, eq, value]) => [...name, ...(eq ? [0x3d] : []), ...value.filter((b) => b !== 0), 0]);
+  it('says what the byte-by-byte check says, for any bytes and for entries built of likely ones, whatever follows in a reused buffer', () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.uint8Array({ maxLength: 200 }).map((a) => [...a]), fc.array(entry, { maxLength: 8 }).map((es) => es.flat())), fc.uint8Array({ maxLength: 16 }), (bytes, tail) => {
+        const buf = Buffer.from([...bytes, ...tail]);
+        expect(environmentGarbled(buf, bytes.length)).toBe(garbledByBytes(buf, bytes.length));
       }),
       RUNS,
     );
