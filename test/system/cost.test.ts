@@ -106,6 +106,39 @@ describe('numbers that add up', () => {
   });
 });
 
+describe('scan costs what it shows', () => {
+  it('the cost of the largest suspected trees only, within the budget (the others by RSS); a CPU sample only with --full-cost', async () => {
+    const env = homeEnv();
+    // three re-parented agent helpers, one of them holding 60 MB
+    const [big] = await jar.orphan(`(exec -a "npm exec budget-big" ${process.execPath} -e "const b = Buffer.alloc(60 << 20, 1); setInterval(() => b.length, 1e6)") >/dev/null 2>&1 & echo $!`);
+    const small = await jar.orphan('for i in 1 2; do (exec -a "npm exec budget-small-$i" sleep 303) >/dev/null 2>&1 & echo $!; done');
+    const ours = [big!, ...small];
+    expect(await waitFor(async () => ((await readStatm(big!)) ?? 0) > 50 << 20)).toBe(true);
+    const { scanMachine } = await import('../../src/index.js');
+    const scan = await scanMachine({ suspectCostBudget: 1, cpuSampleMs: 0, users: 'all' });
+    const of = (pid: number) => scan.suspected.flatMap((g) => g.processes).find((p) => p.pid === pid)!;
+    expect(of(big!).cost?.pssBytes).toBeGreaterThan(50 << 20); // the largest by RSS: measured
+    expect(of(big!).cost?.cpuSampleMs).toBeUndefined(); // no sample: the share since it started
+    expect(of(big!).cost?.cpuPercent).toBeGreaterThanOrEqual(0);
+    for (const pid of small) expect(of(pid).cost).toBeUndefined(); // beyond the budget: RSS only
+    const text = (await runCli(['scan'], { env })).stdout;
+    for (const pid of ours) expect(text).toContain(String(pid));
+    const full = JSON.parse((await runCli(['scan', '--json', '--full-cost'], { env })).stdout) as ScanReport;
+    for (const pid of ours) expect(full.suspected.flatMap((g) => g.processes).find((p) => p.pid === pid)?.cost?.cpuSampleMs).toBeGreaterThanOrEqual(150);
+    const plain = JSON.parse((await runCli(['scan', '--json'], { env })).stdout) as ScanReport;
+    for (const pid of ours) expect(plain.suspected.flatMap((g) => g.processes).find((p) => p.pid === pid)?.cost?.cpuSampleMs).toBeUndefined();
+  });
+});
+
+/** A process's RSS in bytes (/proc/[pid]/statm), undefined when gone. */
+async function readStatm(pid: number): Promise<number | undefined> {
+  try {
+    return Number((await import('node:fs')).readFileSync(`/proc/${pid}/statm`, 'latin1').split(' ')[1]) * 4096;
+  } catch {
+    return undefined;
+  }
+}
+
 describe('ports held and CPU burned', () => {
   it('a leaked http.server names its port in the report and scan; scan --port finds it, and not a bystander\'s port', async () => {
     const port = await freePort();
