@@ -297,7 +297,7 @@ function readProcHead(path: string, buf: Buffer): number {
 }
 
 /** Reads a whole /proc file into `state.buf`, growing it up to `limit` bytes. */
-function readProcFile(path: string, state: { buf: Buffer }, limit: number): number {
+function readProcFile(path: string, state: { buf: Buffer }, limit: number, shortReadEnds = false): number {
   return withProcFile(path, (fd) => {
     let total = 0;
     for (;;) {
@@ -307,9 +307,11 @@ function readProcFile(path: string, state: { buf: Buffer }, limit: number): numb
         state.buf.copy(bigger, 0, 0, total);
         state.buf = bigger;
       }
-      const n = readSync(fd, state.buf, total, state.buf.length - total, null);
-      if (n === 0) break;
+      const asked = state.buf.length - total;
+      const n = readSync(fd, state.buf, total, asked, null);
       total += n;
+      // `environ` and `cmdline` give less than asked only at their end: no read that returns 0 after it.
+      if (n === 0 || (shortReadEnds && n < asked)) break;
     }
     return total;
   });
@@ -516,7 +518,7 @@ export function createLinuxReader(procRoot = '/proc'): PlatformReader {
    */
   function readEnvOf(pid: number, wanted: readonly { name: string; prefix: Buffer }[] = [], dir = `${procRoot}/${pid}`): EnvMarkers | EnvironmentProblem | undefined {
     try {
-      const n = readProcFile(`${dir}/environ`, envBuf, ENVIRON_LIMIT);
+      const n = readProcFile(`${dir}/environ`, envBuf, ENVIRON_LIMIT, true);
       if (n < 0) return undefined;
       // Read whole, or no evidence: a marker past the limit, or in an area a title overwrote, is not seen.
       const problem: EnvironmentProblem | undefined = n >= ENVIRON_LIMIT ? 'truncated' : environmentGarbled(envBuf.buf, n) ? 'garbled' : undefined;
