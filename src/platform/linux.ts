@@ -161,9 +161,6 @@ export function parseCmdline(buf: Uint8Array, length: number): string {
   return Buffer.from(buf.buffer, buf.byteOffset, end).toString('utf8').replaceAll('\0', ' ');
 }
 
-const TASK_VAR = Buffer.from(`${TASK_ENV_VAR}=`);
-const KEEP_VAR = Buffer.from(`${KEEP_ENV_VAR}=`);
-const DAEMON_VAR = Buffer.from(`${DAEMON_ENV_VAR}=`);
 /** What the three share: an environment without it has none of them. */
 const TRACKER_PREFIX = Buffer.from('RESOURCE_TRACKER_');
 
@@ -175,29 +172,44 @@ export function variablePrefixes(names: readonly string[]): { name: string; pref
 /** Finds the tracker's markers, and the `wanted` variables, in /proc/[pid]/environ (NUL-separated NAME=value entries). */
 export function parseEnvMarkers(buf: Uint8Array, length: number, wanted: readonly { name: string; prefix: Buffer }[] = []): EnvMarkers {
   const markers: EnvMarkers = { keep: false };
+  const env = Buffer.from(buf.buffer, buf.byteOffset, length);
   // Most environments carry no tracker variable: one native search instead of a walk over every entry.
-  if (wanted.length === 0 && Buffer.from(buf.buffer, buf.byteOffset, length).indexOf(TRACKER_PREFIX) < 0) return markers;
-  let start = 0;
-  while (start < length) {
-    let end = buf.indexOf(0, start);
-    if (end < 0 || end > length) end = length;
-    for (const w of wanted) {
-      if (!startsWith(buf, start, end, w.prefix)) continue;
-      (markers.vars ??= {})[w.name] = Buffer.from(buf.buffer, buf.byteOffset + start + w.prefix.length, end - start - w.prefix.length).toString('utf8');
-      break;
-    }
-    if (startsWith(buf, start, end, TASK_VAR)) {
-      markers.task = Buffer.from(buf.buffer, buf.byteOffset + start + TASK_VAR.length, end - start - TASK_VAR.length).toString('utf8');
-    } else if (startsWith(buf, start, end, KEEP_VAR)) {
-      const value = Buffer.from(buf.buffer, buf.byteOffset + start + KEEP_VAR.length, end - start - KEEP_VAR.length).toString('utf8');
-      markers.keep = value !== '' && value !== '0';
-    } else if (startsWith(buf, start, end, DAEMON_VAR)) {
-      const value = Buffer.from(buf.buffer, buf.byteOffset + start + DAEMON_VAR.length, end - start - DAEMON_VAR.length).toString('utf8');
+  if (wanted.length === 0 && env.indexOf(TRACKER_PREFIX) < 0) return markers;
+  // The entries that matter, found by one native match over the bytes (latin1: a character a byte)
+  // rather than a walk over every entry comparing each name byte by byte (a scan reads every
+  // process's environment with a dozen agents' variables wanted, in code that runs once,
+  // uncompiled). A later entry of a name wins, as the walk had it; values are decoded as UTF-8.
+  const pattern = entryPattern(wanted);
+  const text = env.toString('latin1');
+  pattern.lastIndex = 0;
+  for (let m = pattern.exec(text); m !== null; m = pattern.exec(text)) {
+    const from = m.index + m[0].length;
+    let end = env.indexOf(0, from);
+    if (end < 0) end = length;
+    const value = env.toString('utf8', from, end);
+    const name = m[1]!;
+    if (name === TASK_ENV_VAR) markers.task = value;
+    else if (name === KEEP_ENV_VAR) markers.keep = value !== '' && value !== '0';
+    else if (name === DAEMON_ENV_VAR) {
       if (value !== '') markers.daemon = value;
-    }
-    start = end + 1;
+    } else (markers.vars ??= {})[name] = value;
+    pattern.lastIndex = end; // the next entry starts at its NUL
   }
   return markers;
+}
+
+/** `(^|NUL)(NAME|…)=` for the tracker's variables and the wanted ones (made once per list). */
+const entryPatterns = new WeakMap<readonly { name: string }[], RegExp>();
+const NO_WANTED: readonly { name: string }[] = [];
+function entryPattern(wanted: readonly { name: string }[]): RegExp {
+  const key = wanted.length === 0 ? NO_WANTED : wanted;
+  let pattern = entryPatterns.get(key);
+  if (!pattern) {
+    const names = [...new Set([TASK_ENV_VAR, KEEP_ENV_VAR, DAEMON_ENV_VAR, ...wanted.map((w) => w.name)])];
+    pattern = new RegExp(`(?:^|\\0)(${names.map((n) => n.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')})=`, 'g');
+    entryPatterns.set(key, pattern);
+  }
+  return pattern;
 }
 
 /**
@@ -215,12 +227,6 @@ export function environmentGarbled(buf: Buffer, length: number): boolean {
 
 /** Entries `NAME=value`, each ended by a NUL: a name of one byte or more, none blank, a control character or `=`. */
 const WHOLE_ENVIRONMENT = /^(?:[^\x00-\x20=\x7f]+=[^\x00]*\x00)*$/;
-
-function startsWith(buf: Uint8Array, start: number, end: number, prefix: Uint8Array): boolean {
-  if (end - start < prefix.length) return false;
-  for (let i = 0; i < prefix.length; i++) if (buf[start + i] !== prefix[i]) return false;
-  return true;
-}
 
 /** A command line read whole for a verdict: up to the kernel's own bound on arguments (ARG_MAX with an 8 MiB stack is 2 MiB). */
 const COMMAND_LINE_LIMIT = 4 << 20;

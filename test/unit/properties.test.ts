@@ -6,7 +6,7 @@ import { parseConfig } from '../../src/config.js';
 import { formatTextLine, formatTextValue } from '../../src/log.js';
 import { ConfigError } from '../../src/errors.js';
 import { parsePsTable } from '../../src/platform/darwin.js';
-import { environmentGarbled, parseCmdline, parseEnvMarkers, parseStat, parseStatOnce } from '../../src/platform/linux.js';
+import { environmentGarbled, parseCmdline, parseEnvMarkers, parseStat, parseStatOnce, variablePrefixes } from '../../src/platform/linux.js';
 import { parseCimTable, parseTasklistTable, parseWmicTable } from '../../src/platform/windows.js';
 import { displayCommand } from '../../src/rules/display-command.js';
 import { escapeUnprintable } from '../../src/text.js';
@@ -318,6 +318,45 @@ describe('environmentGarbled (property)', () => {
       fc.property(fc.oneof(fc.uint8Array({ maxLength: 200 }).map((a) => [...a]), fc.array(entry, { maxLength: 8 }).map((es) => es.flat())), fc.uint8Array({ maxLength: 16 }), (bytes, tail) => {
         const buf = Buffer.from([...bytes, ...tail]);
         expect(environmentGarbled(buf, bytes.length)).toBe(garbledByBytes(buf, bytes.length));
+      }),
+      RUNS,
+    );
+  });
+});
+
+describe('parseEnvMarkers against the walk it replaced (property)', () => {
+  /** The entry-by-entry walk (one native match now): the reference. */
+  function byWalk(buf: Buffer, length: number, wanted: { name: string; prefix: Buffer }[]): Record<string, unknown> {
+    const markers: { keep: boolean; task?: string; daemon?: string; vars?: Record<string, string> } = { keep: false };
+    const starts = (start: number, end: number, prefix: Buffer): boolean => end - start >= prefix.length && buf.subarray(start, start + prefix.length).equals(prefix);
+    const value = (start: number, end: number, prefix: Buffer): string => buf.toString('utf8', start + prefix.length, end);
+    const [task, keep, daemon] = ['RESOURCE_TRACKER_TASK=', 'RESOURCE_TRACKER_KEEP=', 'RESOURCE_TRACKER_DAEMON='].map((t) => Buffer.from(t));
+    let start = 0;
+    while (start < length) {
+      let end = buf.indexOf(0, start);
+      if (end < 0 || end > length) end = length;
+      for (const w of wanted) {
+        if (!starts(start, end, w.prefix)) continue;
+        (markers.vars ??= {})[w.name] = value(start, end, w.prefix);
+        break;
+      }
+      if (starts(start, end, task!)) markers.task = value(start, end, task!);
+      else if (starts(start, end, keep!)) markers.keep = !['', '0'].includes(value(start, end, keep!));
+      else if (starts(start, end, daemon!) && value(start, end, daemon!) !== '') markers.daemon = value(start, end, daemon!);
+      start = end + 1;
+    }
+    return markers;
+  }
+  const names = ['RESOURCE_TRACKER_TASK', 'RESOURCE_TRACKER_KEEP', 'RESOURCE_TRACKER_DAEMON', 'CLAUDE_CODE_SESSION_ID', 'CLAUDE_PID', 'CODEX_SESSION_ID', 'GEMINI_CLI', 'A.B', 'PATH', 'X'];
+  const entry = fc.tuple(fc.constantFrom(...names, 'RESOURCE_TRACKER_TASKX', 'CLAUDE_PIDX', ''), fc.constantFrom('=', '', '=='), fc.oneof(fc.string({ maxLength: 8 }), fc.constantFrom('', '0', '1', 'é')));
+  it('finds what walking entry by entry found: the tracker\'s markers and the wanted variables, later entries winning, nothing past the length', () => {
+    fc.assert(
+      fc.property(fc.array(entry, { maxLength: 12 }), fc.subarray(['CLAUDE_CODE_SESSION_ID', 'CLAUDE_PID', 'CODEX_SESSION_ID', 'GEMINI_CLI', 'A.B']), fc.boolean(), fc.boolean(), (entries, wantedNames, terminated, tail) => {
+        const text = entries.map(([n, eq, v]) => `${n}${eq}${v.replace(/\0/g, '')}`).join('\0') + (terminated && entries.length > 0 ? '\0' : '');
+        const environ = Buffer.from(text);
+        const buf = tail ? Buffer.concat([environ, Buffer.from('\0RESOURCE_TRACKER_KEEP=1\0CLAUDE_PID=9\0')]) : environ;
+        const wanted = variablePrefixes(wantedNames);
+        expect(JSON.parse(JSON.stringify(parseEnvMarkers(buf, environ.length, wanted)))).toEqual(JSON.parse(JSON.stringify(byWalk(buf, environ.length, wanted))));
       }),
       RUNS,
     );
