@@ -212,6 +212,8 @@ function spinningText(processes: readonly (ProcessInfo & { cost?: LeakCost })[])
 
 /** Rows of a tree drawing: the command indented under its parent (`└─`, `├─`); largest subtree first. */
 function treeRows(processes: readonly (ProcessInfo & { evidence?: string[] })[], indent = '', users = false): Row[] {
+  // A tree of one (most suspected trees: a re-parented server) is its row: no forest to build.
+  if (processes.length === 1) return [processRow(processes[0]!, '', indent, users)];
   const rows: Row[] = [];
   const walk = (node: TreeNode<ProcessInfo>, prefix: string, last: boolean, top: boolean): void => {
     const branch = top ? '' : last ? '└─ ' : '├─ ';
