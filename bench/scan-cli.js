@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// node bench/scan-cli.js [--processes 1000,5000,10000] [--suspects 1000] [--runs 9] [--hyperfine]   (after npm run build; Linux)
+// node bench/scan-cli.js [--processes 1000,5000,10000] [--suspects 1000] [--runs 9] [--hyperfine] [--compare <other checkout>/bin/rtrack.js]   (after npm run build; Linux)
 // `rtrack scan` as a person runs it — the whole CLI, its start-up included, wall time — against
 // `ps -eo pid,ppid,rss,args`, measured in the same run at each size (the machines are shared and
 // noisy: compare the ratios). Each size is measured twice: without suspects (N sleepers, children of
@@ -10,6 +10,7 @@
 // process's sockets are read), `ps`. Timing: each contender run in
 // turn (interleaved), medians of --runs; with --hyperfine (Debian's `hyperfine`), hyperfine's medians
 // instead (--runs runs each, 2 warm-ups). Output goes to /dev/null, as to a pager that drops it.
+// `--compare` measures another build too (an older checkout's bin/rtrack.js), in the same rounds.
 // HOME and XDG_* point at a temporary directory: no agent registrations, no config of the user's.
 // Every process it starts is killed by pid, however it ends.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
@@ -29,6 +30,7 @@ const SUSPECTS = Number(value('--suspects', 1000));
 const RUNS = Math.max(3, Number(value('--runs', 9)));
 const HYPERFINE = args.includes('--hyperfine');
 const RTRACK = fileURLToPath(new URL('../bin/rtrack.js', import.meta.url));
+const COMPARE = value('--compare', undefined);
 
 if (process.pid === 1) {
   // As a PID namespace's init, every sleeper would be re-parented to us, and no orphan reaped.
@@ -108,6 +110,13 @@ const contenders = [
   ['rtrack scan', process.execPath, [RTRACK, 'scan']],
   ['rtrack scan --json', process.execPath, [RTRACK, 'scan', '--json']],
   ['rtrack scan --port', process.execPath, [RTRACK, 'scan', '--port', String(port)]],
+  ...(COMPARE
+    ? [
+        ['before: rtrack scan', process.execPath, [COMPARE, 'scan']],
+        ['before: rtrack scan --json', process.execPath, [COMPARE, 'scan', '--json']],
+        ['before: rtrack scan --port', process.execPath, [COMPARE, 'scan', '--port', String(port)]],
+      ]
+    : []),
 ];
 
 /** Medians in ms, by contender name. */
@@ -136,8 +145,8 @@ console.log(
   `rtrack scan against ps, wall time, ${HYPERFINE ? `hyperfine medians of ${RUNS}` : `medians of ${RUNS} interleaved runs`}; ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}`,
 );
 console.log('');
-console.log(`| sleepers | suspects | on the machine | ps | scan | × ps | scan --json | × ps | scan --port | × ps |`);
-console.log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+console.log(`| sleepers | suspects | on the machine | ps | scan | × ps | scan --json | × ps | scan --port | × ps |${COMPARE ? ' before: scan | × ps | --json | × ps | --port | × ps |' : ''}`);
+console.log(`| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |${COMPARE ? ' ---: | ---: | ---: | ---: | ---: | ---: |' : ''}`);
 for (const size of SIZES) {
   for (const suspects of [0, Math.min(SUSPECTS, size)]) {
     cleanup();
@@ -148,7 +157,8 @@ for (const size of SIZES) {
     const m = measure();
     const ps = m.get('ps -eo pid,ppid,rss,args');
     const cell = (name) => `${m.get(name).toFixed(0)} ms | ${(m.get(name) / ps).toFixed(2)}×`;
-    console.log(`| ${size} | ${suspects} | ${count} | ${ps.toFixed(0)} ms | ${cell('rtrack scan')} | ${cell('rtrack scan --json')} | ${cell('rtrack scan --port')} |`);
+    const before = COMPARE ? ` ${cell('before: rtrack scan')} | ${cell('before: rtrack scan --json')} | ${cell('before: rtrack scan --port')} |` : '';
+    console.log(`| ${size} | ${suspects} | ${count} | ${ps.toFixed(0)} ms | ${cell('rtrack scan')} | ${cell('rtrack scan --json')} | ${cell('rtrack scan --port')} |${before}`);
   }
 }
 process.exit(0);
