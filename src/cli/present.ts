@@ -363,7 +363,7 @@ export function renderScan(scan: ScanReport, layout?: Layout): string {
 function showsUsers(scan: ScanReport): boolean {
   const by = scan.scannedAs;
   if (!by) return false;
-  if (by.uid === 0 || scan.users === 'all') return true;
+  if (by.uid === 0 || scan.whose === 'all') return true;
   return [...scan.certain, ...scan.suspected].some((g) => g.processes.some((p) => p.user !== undefined && p.user.uid !== by.uid)) || scan.kept.some((p) => p.user !== undefined && p.user.uid !== by.uid);
 }
 

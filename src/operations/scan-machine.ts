@@ -99,7 +99,7 @@ export interface ScanReport extends MachineScan {
   /** The user the scan ran as (where the OS has users). */
   scannedAs?: ProcessUser;
   /** Whose leaks are reported (ScanOptions.users; scanMachine always sets it). */
-  users?: 'mine' | 'all';
+  whose?: 'mine' | 'all';
   /** With `users: 'mine'`: the groups left out because none of their processes is the scanning user's. */
   otherUsers?: { groups: number; processes: number };
   /** With `match`: the processes it matches that naming them does not reap, each with why (the gate's words where the gate refuses it). */
@@ -200,7 +200,7 @@ export async function scanMachine(options: ScanOptions = {}): Promise<ScanReport
     timestamp: snapshot.timestamp,
     ...(pidNamespace === undefined ? {} : { pidNamespace }),
     ...(scannedAs ? { scannedAs } : {}),
-    users,
+    whose: users,
     ...(otherUsers ? { otherUsers } : {}),
     warnings,
     ...analysis,

@@ -3,6 +3,8 @@
 import { closeSync, existsSync, lstatSync, openSync, readdirSync, readFileSync, readlinkSync, readSync, statSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { BlockBudget, yieldToLoop } from '../event-loop.js';
+import type { PasswdUser } from '../rules/watch-scope.js';
+import { readPasswd } from './users.js';
 import { DAEMON_ENV_VAR, KEEP_ENV_VAR, TASK_ENV_VAR, type ProcessIdentity } from '../types.js';
 import { COMMAND_LINE_HEAD, ProcessUnreadableError, type EnvMarkers, type EnvironmentProblem, type PidNamespaceInfo, type PlatformReader, type ProcessStatus, type ProcessTable, type RawProcess, type ReadTableOptions, type StatusMap } from './types.js';
 
@@ -129,6 +131,8 @@ export function parseStatOnce(buf: Buffer, length: number, withName = true): Sta
     numThreads: int(17),
     utime: Math.max(0, int(11)),
     stime: Math.max(0, int(12)),
+    cutime: Math.max(0, int(13)),
+    cstime: Math.max(0, int(14)),
   };
 }
 
@@ -796,7 +800,7 @@ export function createLinuxReader(procRoot = '/proc'): PlatformReader {
 
   let self: ProcessIdentity | undefined;
   let bootId: string | null | undefined;
-  let userNames: Map<number, string> | undefined;
+  let userNames: Map<number, PasswdUser> | undefined;
 
   return {
     readBootId(): string | undefined {
@@ -848,18 +852,8 @@ export function createLinuxReader(procRoot = '/proc'): PlatformReader {
       }
     },
     readUserName(uid: number): string | undefined {
-      if (!userNames) {
-        userNames = new Map();
-        try {
-          for (const line of readFileSync('/etc/passwd', 'utf8').split('\n')) {
-            const [name, , id] = line.split(':');
-            if (name && id && /^\d+$/.test(id) && !userNames.has(Number(id))) userNames.set(Number(id), name);
-          }
-        } catch {
-          // none readable: users are shown by uid
-        }
-      }
-      return userNames.get(uid);
+      userNames ??= readPasswd(); // none readable: users are shown by uid
+      return userNames.get(uid)?.name;
     },
     platform: 'linux',
     readsEnvironment: true,

@@ -59,7 +59,7 @@ describe.skipIf(process.getuid?.() !== 0)('mine first', () => {
     expect(shown).toContain(own);
     for (const pid of others) expect(shown).not.toContain(pid);
     expect(mine.scannedAs).toEqual({ uid: 65534, name: 'nobody' });
-    expect(mine.users).toBe('mine');
+    expect(mine.whose).toBe('mine');
     expect(mine.otherUsers?.groups).toBeGreaterThanOrEqual(3);
     expect(mine.suspected.flatMap((g) => g.processes).find((p) => p.pid === own)?.user).toEqual({ uid: 65534, name: 'nobody' });
     const text = await asNobody(['scan']);
