@@ -170,7 +170,7 @@ export async function scanMachine(options: ScanOptions = {}): Promise<ScanReport
   }
   // What the reported leaks cost: read for them only.
   const costs = options.cache ? (options.cache.costs ??= { maxAgeMs: COST_MAX_AGE_MS, entries: new Map() }) : undefined;
-  await measureCosts([...analysis.certain, ...withinBudget(analysis.suspected, options.suspectCostBudget)].flatMap((g) => g.processes), { reader, sampleMs: options.cpuSampleMs, cache: costs });
+  await measureCosts([...analysis.certain, ...withinBudget(analysis.suspected, options.suspectCostBudget)].flatMap((g) => g.processes), { reader, sampleMs: options.cpuSampleMs, shareSinceStart: true, cache: costs });
   for (const group of [...analysis.certain, ...analysis.suspected]) {
     if (!group.processes.some((p) => p.cost?.pssBytes !== undefined)) continue;
     const t = costTotals(group.processes);

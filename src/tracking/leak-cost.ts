@@ -1,6 +1,6 @@
 // Reads what reported leaks cost — PSS/USS, CPU, listening ports — for those processes only, so a
 // run that leaks nothing pays nothing. CPU share comes from two readings `sampleMs` apart, or, with
-// no sample (0), from the CPU time a process has used since it started: free, no wait.
+// no sample (0) where asked, from the CPU time a process has used since it started: free, no wait.
 import { yieldToLoop } from '../event-loop.js';
 import { platformReader } from '../platform/index.js';
 import type { PlatformReader } from '../platform/types.js';
@@ -23,6 +23,11 @@ export interface MeasureCostsOptions {
   reader?: PlatformReader;
   /** How long CPU use is sampled, in ms, for `cpuPercent` and `spinning` (default 200; 0: no sample, the costs come at once). */
   sampleMs?: number;
+  /**
+   * With no sample: `cpuPercent` (and `spinning`) as the CPU share since each process started — free
+   * (`rtrack scan`); without it, no share is given (a task's report: its leaks have just started).
+   */
+  shareSinceStart?: boolean;
   /** Costs measured before (`rtrack watch`): reused while younger than `maxAgeMs`. */
   cache?: CostCache;
 }
@@ -30,8 +35,8 @@ export interface MeasureCostsOptions {
 /**
  * Fills in `cost` on each process (in place); a process that cannot be read gets what could be.
  * Reads in batches with a turn of the event loop between them (a 1,000-process leak takes 100 ms).
- * `sampleMs` (default 200): how long CPU use is sampled; 0: no sample, the CPU share since the
- * process started instead.
+ * `sampleMs` (default 200): how long CPU use is sampled; 0: no sample (with `shareSinceStart`, the
+ * CPU share since each process started instead).
  * With a cache (`rtrack watch`), a process measured less than `maxAgeMs` ago keeps that cost, and the
  * cache forgets the processes not given.
  */
@@ -82,7 +87,7 @@ export async function measureCosts(processes: readonly AttributedProcess[], opti
         cost.cpuPercent = Math.round(cpuPercent(cpuBefore, cpuAfter, elapsed));
         cost.cpuSampleMs = Math.round(elapsed);
         cost.spinning = cost.cpuPercent >= SPINNING_PERCENT;
-      } else if (cpuAfter !== undefined && sampleMs === 0) {
+      } else if (cpuAfter !== undefined && sampleMs === 0 && options.shareSinceStart) {
         const ageMs = wallNow - p.startTime;
         cost.cpuPercent = Math.round(lifetimeCpuPercent(cpuAfter, ageMs));
         cost.spinning = cost.cpuPercent >= SPINNING_PERCENT && ageMs >= LIFETIME_SPINNING_MIN_AGE_MS;

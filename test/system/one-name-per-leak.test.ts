@@ -24,8 +24,12 @@ describe('a Claude Code session SIGKILLed with an MCP server, a dev server and a
     const h = newHome(homes);
     const config = followerConfig(h, false, 300); // the follower journals, and reaps nothing
     const session = `${Date.now().toString(16)}-1e4c-4d0e-8a5e-${Math.random().toString(16).slice(2, 14)}`;
-    const s = await startSession(jar, h, session, { hooks: true, config, env: { STAND_IN_SHELL_JOB: '1' } });
+    const s = await startSession(jar, h, session, { hooks: true, config, env: { STAND_IN_SHELL_JOB: '1', STAND_IN_SOURCE_ENV_FILE: '1' } });
     const { agent, mcp, tool, devServer, shell, job } = s.pids as Record<string, number>;
+    // (A process forked but not yet exec'd still shows its shell's environment: wait for the exec.)
+    const execd = (pid: number, name: string) => waitFor(() => readFileSync(`/proc/${pid}/cmdline`, 'latin1').startsWith(name));
+    expect(await execd(job!, 'job-')).toBe(true);
+    expect(await execd(devServer!, 'server-')).toBe(true);
     // what the Bash tool started carries the hook's tag; the shell that sourced it does not
     const tagOf = (pid: number): string | undefined => /(?:^|\0)RESOURCE_TRACKER_TASK=([^\0]*)/.exec(readFileSync(`/proc/${pid}/environ`, 'latin1'))?.[1];
     expect(tagOf(job!)).toMatch(new RegExp(`^rt2\\.${agent}\\.`));
