@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // node bench/follower-lineage.js [--minutes 10] [--rate 100] [--life 2] [--warmup 1] [--sample 30]
-//                                [--follower dist/cli/follower-main.cjs] [--heap-at 1,3,6]   (after npm run build)
+//                                [--follower dist/cli/follower-main.cjs] [--node-flags '--a --b'] [--heap-at 1,3,6]   (after npm run build)
 // What a day-long session with a busy test loop does to the session follower: one stand-in agent
 // (named `claude`, registered as the SessionStart hook registers it) whose tree starts RATE
 // processes a second, each living LIFE seconds, followed by the real follower (the flags `rtrack
@@ -9,7 +9,8 @@
 // of a look every second: it grows between two rewrites), against
 // a bare Node process that only waits, measured in the same run; and the machine's forks a second
 // (/proc/stat). At the end: the range of each after the warm-up (flat is the point) and the CPU.
-// `--follower` runs another build's follower (an older checkout's dist/cli/follower-main.cjs).
+// `--follower` runs another build's follower (an older checkout's dist/cli/follower-main.cjs);
+// `--node-flags` gives it Node flags besides those `rtrack session start` gives it (to try some).
 // `--heap-at` has the follower write a heap snapshot (after a full GC: what its JS heap holds) at
 // those minutes (`--heapsnapshot-signal`), and prints each one's size (writing a snapshot costs the
 // follower memory and CPU: leave it out when measuring those).
@@ -34,6 +35,7 @@ const WARMUP_MINUTES = Number(option('--warmup', 1));
 const SAMPLE_S = Number(option('--sample', 30));
 const FOLLOWER = resolve(option('--follower', fileURLToPath(new URL('../dist/cli/follower-main.cjs', import.meta.url))));
 const HEAP_AT = option('--heap-at', '').split(',').filter(Boolean).map(Number);
+const NODE_FLAGS = option('--node-flags', '').split(' ').filter(Boolean);
 const reader = createLinuxReader();
 
 const started = [];
@@ -92,7 +94,7 @@ function lineage() {
 
 const snapshots = join(home, 'heap');
 mkdirSync(snapshots);
-const follower = spawn(process.execPath, [...FOLLOWER_NODE_FLAGS, ...(HEAP_AT.length > 0 ? ['--heapsnapshot-signal=SIGUSR2'] : []), FOLLOWER], { env, stdio: 'ignore', cwd: snapshots });
+const follower = spawn(process.execPath, [...FOLLOWER_NODE_FLAGS, ...NODE_FLAGS, ...(HEAP_AT.length > 0 ? ['--heapsnapshot-signal=SIGUSR2'] : []), FOLLOWER], { env, stdio: 'ignore', cwd: snapshots });
 for (const minute of HEAP_AT) setTimeout(() => follower.kill('SIGUSR2'), minute * 60_000).unref();
 
 /** A heap snapshot's size: the self sizes of its nodes, and how many there are. */
@@ -109,7 +111,7 @@ const idle = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { st
 started.push(idle);
 
 console.log(`session follower, one agent starting ${RATE} processes a second that live ${LIFE} s, ${MINUTES} min (warm-up ${WARMUP_MINUTES}), ${cpus()[0].model}, Node ${process.version}`);
-console.log(`  follower: ${FOLLOWER}`);
+console.log(`  follower: ${FOLLOWER}${NODE_FLAGS.length > 0 ? ` (with ${NODE_FLAGS.join(' ')})` : ''}`);
 console.log('  min | follower RSS MB | bare RSS MB | ratio | follower CPU % | bare CPU % | lineage file: entries | KB (largest) | forks/s');
 const t0 = performance.now();
 let last = { follower: usage(follower.pid), idle: usage(idle.pid), forks: forks(), at: t0 };

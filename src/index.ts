@@ -1,7 +1,7 @@
 // The public API of `rtrack`: what a library user needs, each documented in the README and in the
 // API reference (`npm run docs`). Prometheus metrics are a separate entry point, `rtrack/metrics`
 // (prom-client is loaded only by what uses it); the per-OS parsers are `rtrack/parsers`.
-export type { AgentConfig, AgentMarker, CgroupMode, LeakCost, SessionsConfig, AttributedProcess, Evidence, KeepReason, LineageRecord, ProcessIdentity, ProcessInfo, ProcessSnapshot, ResourceTrackerConfig, TaskOwner } from './types.js';
+export type { AgentConfig, AgentMarker, CgroupMode, LeakCost, SessionsConfig, AttributedProcess, Evidence, KeepReason, LineageRecord, ProcessIdentity, ProcessInfo, ProcessSnapshot, ProcessUser, ResourceTrackerConfig, TaskOwner } from './types.js';
 export { DEFAULT_CONFIG, KEEP_ENV_VAR, TASK_ENV_VAR } from './types.js';
 
 // The seed's lifecycle and its rules
@@ -23,6 +23,7 @@ export { scanMachine, type LeakTotals, type ScanOptions, type ScanReport } from 
 export type { UserState } from './files.js';
 export type { ListeningEndpoint, PortHolder } from './rules/port-holders.js';
 export { leakCostTotals, measureCosts, type CostCache, type MeasureCostsOptions } from './tracking/leak-cost.js';
+export type { NotReaped } from './rules/not-reaped.js';
 export type { AgentSessionRef, LeakGroup, MachineScan } from './rules/machine-leaks.js';
 export { BUILT_IN_AGENTS, type AgentDefinition } from './rules/agents.js';
 

@@ -54,6 +54,15 @@ export interface ProcessInfo {
   startedBy?: string[];
   /** `RESOURCE_TRACKER_DAEMON` from its environment: one of rtrack's own long-lived processes (`follower`). */
   trackerDaemon?: string;
+  /** The user it runs as, where read: a scan reads it for the processes it reports. */
+  user?: ProcessUser;
+}
+
+/** A user, as a scan names the user a process runs as. */
+export interface ProcessUser {
+  uid: number;
+  /** The user's name, where the system names it (`/etc/passwd`). */
+  name?: string;
 }
 
 /** A process's agent session markers, as found in its environment. */
@@ -190,12 +199,23 @@ export interface LeakCost {
   pssBytes?: number;
   /** Unique set size: its private pages, what ending it alone gives back. */
   ussBytes?: number;
+  /**
+   * Its resident set size read at the same moment as `pssBytes` (Linux smaps_rollup): totals pair
+   * PSS with this RSS, never with the snapshot's, taken earlier (a process that grew meanwhile would
+   * show more PSS than RSS).
+   */
+  rssBytes?: number;
   /** PSS and USS could not be read (another user's process): only RSS is known. */
   memoryUnreadable?: boolean;
   /** CPU time it has used since it started, in seconds. */
   cpuSeconds?: number;
-  /** Its share of one core over the last interval observed (a short sample for run and scan). */
+  /**
+   * Its share of one core: over a sample of `cpuSampleMs` (run, `scan --full-cost`, watch), or, where none
+   * was taken (`scan`), since it started.
+   */
   cpuPercent?: number;
+  /** How long the CPU sample behind `cpuPercent` was, in ms; absent when it is the share since the process started. */
+  cpuSampleMs?: number;
   /** At least 90 % of a core over that interval. */
   spinning?: boolean;
   /** The TCP and UDP ports it listens on (IPv4 and IPv6). */

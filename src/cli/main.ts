@@ -149,6 +149,8 @@ Examples:
     .option('--dry-run', 'with --reap: print what would be signalled, signal nothing')
     .addOption(graceOption())
     .option('--port <port>', 'who holds this TCP/UDP port: a leak, a suspect, or neither (exit 1 when nothing listens on it)', parsePort)
+    .option('--all-users', "every user's leaks, not only yours (root sees everyone's); what you cannot signal is shown, never offered to reap")
+    .option('--full-cost', 'read the cost of every suspected tree, not only of the largest (100 processes), and sample CPU use for 200 ms (else: its share since each process started)')
     .addHelpText(
       'after',
       helpText(`

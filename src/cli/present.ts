@@ -11,7 +11,9 @@ import type { LeakGroup } from '../rules/machine-leaks.js';
 import type { PortHolder } from '../rules/port-holders.js';
 import { totalMemoryMB } from '../rules/memory.js';
 import { escapeUnprintable, shellQuote } from '../text.js';
-import type { AttributedProcess, LeakCost, ProcessInfo, ProcessSnapshot } from '../types.js';
+import type { AttributedProcess, LeakCost, ProcessInfo, ProcessSnapshot, ProcessUser } from '../types.js';
+import { notReapedText, type NotReaped } from '../rules/not-reaped.js';
+import { canSignal, userText } from '../rules/users.js';
 import { costTotals, formatEndpoint } from '../rules/cost.js';
 import { BYTES_PER_MB } from '../rules/memory.js';
 import { processTree } from '../rules/tree.js';
@@ -40,6 +42,8 @@ export function formatMB(mb: number): string {
 interface Row {
   indent: string;
   pid: number;
+  /** The user it runs as, when the output shows users (root's scan, --all-users, another user's process). */
+  user?: string;
   /** `3.0 MB PSS`, or `1.6 MB RSS` where PSS is not known. */
   memory?: string;
   mcp?: boolean;
@@ -63,13 +67,14 @@ function processMemory(p: { memoryMB: number; cost?: LeakCost }): string {
 }
 
 /** What a row shows of a process (a journal entry's leaked processes carry no more). */
-type Shown = Pick<ProcessInfo, 'pid' | 'command' | 'memoryMB'> & { commandLine?: string; isMCP?: boolean; evidence?: string[]; cost?: LeakCost };
+type Shown = Pick<ProcessInfo, 'pid' | 'command' | 'memoryMB'> & { commandLine?: string; isMCP?: boolean; evidence?: string[]; cost?: LeakCost; user?: ProcessUser };
 
 /** The command a row shows: the whole command line where it was read (piped, printed whole; on a terminal, cut to fit), else the 100-character display form. */
 const wholeCommand = (p: { command: string; commandLine?: string }): string => escapeUnprintable(p.commandLine ?? p.command);
 
-function processRow(p: Shown, tree: string, indent = ''): Row {
+function processRow(p: Shown, tree: string, indent = '', users = false): Row {
   const row: Row = { indent, pid: p.pid, memory: processMemory(p), mcp: p.isMCP ?? false, tree, command: wholeCommand(p) };
+  if (users) row.user = p.user ? escapeUnprintable(userText(p.user)) : '?';
   if (p.evidence && p.evidence.length > 0) row.evidence = p.evidence;
   if (p.cost?.listening?.length) row.ports = p.cost.listening.map(formatEndpoint);
   if (p.cost?.spinning) row.cpu = `SPINNING ${p.cost.cpuPercent}% CPU`;
@@ -79,6 +84,7 @@ function processRow(p: Shown, tree: string, indent = ''): Row {
 /** A row as it was always printed: pid, memory, [MCP], the command, then evidence and ports. */
 function pipedRow(r: Row): string {
   const parts = [`${r.indent}${String(r.pid).padStart(7)} `];
+  if (r.user !== undefined) parts.push(`${r.user.padEnd(8)} `);
   if (r.memory !== undefined) parts.push(`${r.memory.padStart(14)} `);
   if (r.mcp !== undefined) parts.push(r.mcp ? '[MCP] ' : '      ');
   parts.push(r.tree, r.command);
@@ -92,6 +98,7 @@ function pipedRow(r: Row): string {
 /** Columns shown on a terminal, each only when some row has it; the command always last. */
 const COLUMNS: { header: string; cell: (r: Row) => string | undefined; right?: boolean; max: number }[] = [
   { header: 'PID', cell: (r) => String(r.pid), right: true, max: 10 },
+  { header: 'USER', cell: (r) => r.user, max: 12 },
   { header: 'MEMORY', cell: (r) => r.memory, right: true, max: 16 },
   { header: 'EVIDENCE', cell: (r) => r.evidence?.join(', '), max: 24 },
   { header: 'LISTENING ON', cell: (r) => r.ports?.join(', '), max: 24 },
@@ -186,7 +193,14 @@ export function buildForest<T extends ProcessInfo>(processes: readonly T[]): Tre
 export function memoryText(processes: readonly { memoryMB: number; memoryBytes?: number; cost?: LeakCost }[], explain = false): string {
   const t = costTotals(processes);
   if (t.pssUnknown === processes.length) return `${formatMB(t.rssBytes / BYTES_PER_MB)} RSS`;
-  const notes = [...(explain ? ['what ending it gives back'] : []), ...(t.pssUnknown > 0 ? [`${t.pssUnknown} unreadable, counted by RSS`] : [])];
+  // Unreadable (another user's), or not read (scan reads the cost of the largest suspected trees only).
+  const notRead = processes.filter((p) => p.cost === undefined).length;
+  const unreadable = t.pssUnknown - notRead;
+  const notes = [
+    ...(explain ? ['what ending it gives back'] : []),
+    ...(unreadable > 0 ? [`${unreadable} unreadable, counted by RSS`] : []),
+    ...(notRead > 0 ? [`${notRead} not read, counted by RSS`] : []),
+  ];
   return `${formatMB(t.pssBytes / BYTES_PER_MB)} PSS${notes.length > 0 ? ` (${notes.join('; ')})` : ''}, RSS ${formatMB(t.rssBytes / BYTES_PER_MB)}`;
 }
 
@@ -197,11 +211,13 @@ function spinningText(processes: readonly (ProcessInfo & { cost?: LeakCost })[])
 }
 
 /** Rows of a tree drawing: the command indented under its parent (`└─`, `├─`); largest subtree first. */
-function treeRows(processes: readonly (ProcessInfo & { evidence?: string[] })[], indent = ''): Row[] {
+function treeRows(processes: readonly (ProcessInfo & { evidence?: string[] })[], indent = '', users = false): Row[] {
+  // A tree of one (most suspected trees: a re-parented server) is its row: no forest to build.
+  if (processes.length === 1) return [processRow(processes[0]!, '', indent, users)];
   const rows: Row[] = [];
   const walk = (node: TreeNode<ProcessInfo>, prefix: string, last: boolean, top: boolean): void => {
     const branch = top ? '' : last ? '└─ ' : '├─ ';
-    rows.push(processRow(node.process, prefix + branch, indent));
+    rows.push(processRow(node.process, prefix + branch, indent, users));
     const next = top ? prefix : prefix + (last ? '   ' : '│  ');
     node.children.forEach((child, i) => walk(child, next, i === node.children.length - 1, false));
   };
@@ -255,11 +271,11 @@ export function formatAge(seconds: number): string {
   return `${Math.floor(h / 24)}d ${h % 24}h`;
 }
 
-function groupLines(groups: readonly LeakGroup[], label: (g: LeakGroup) => string): Line[] {
+function groupLines(groups: readonly LeakGroup[], label: (g: LeakGroup) => string, users = false): Line[] {
   const lines: Line[] = [];
   for (const g of groups) {
     lines.push(`  ${label(g)}: ${counted(g.processes.length, 'process', 'processes')}, ${memoryText(g.processes)}${spinningText(g.processes)}, age ${formatAge(g.ageSeconds)}`);
-    lines.push(...treeRows(g.processes, '  '));
+    lines.push(...treeRows(g.processes, '  ', users));
   }
   return lines;
 }
@@ -307,6 +323,7 @@ export function renderScan(scan: ScanReport, layout?: Layout): string {
   // browser automation, not MCP servers in general.
   lines.push(`rtrack scan: ${counted(scan.processCount, 'process', 'processes')}, ${formatMB(scan.totalMemoryMB)} RSS (browser automation: ${scan.mcpProcessCount}, ${formatMB(scan.mcpMemoryMB)})`);
   for (const w of scan.warnings) lines.push(`warning: ${w}`);
+  const users = showsUsers(scan);
   let explained = false;
   const groupsHeader = (title: string, groups: readonly LeakGroup[], noun: string, plural?: string): string => {
     const text = `${title}: ${counted(countOf(groups), 'process', 'processes')} in ${counted(groups.length, noun, plural)}, ${memoryText(groups.flatMap((g) => g.processes), !explained)}`;
@@ -316,12 +333,16 @@ export function renderScan(scan: ScanReport, layout?: Layout): string {
   if (scan.certain.length === 0) lines.push(`${CERTAIN_TITLE}: none`);
   else {
     lines.push(groupsHeader(CERTAIN_TITLE, scan.certain, 'group'));
-    lines.push(...groupLines(scan.certain, certainLabel(scan)));
+    lines.push(...groupLines(scan.certain, certainLabel(scan), users));
   }
   if (scan.suspected.length === 0) lines.push(`${SUSPECTED_TITLE}: none`);
   else {
     lines.push(groupsHeader(SUSPECTED_TITLE, scan.suspected, 'tree'));
-    lines.push(...groupLines(scan.suspected, (g) => `tree of ${g.root.pid}`));
+    lines.push(...groupLines(scan.suspected, (g) => `tree of ${g.root.pid}`, users));
+  }
+  if (scan.otherUsers) {
+    const o = scan.otherUsers;
+    lines.push(`not shown: ${counted(o.groups, 'group')} of other users (${counted(o.processes, 'process', 'processes')}), which you cannot signal: rtrack scan --all-users shows them`);
   }
   const leftover = scan.leftoverCgroups.filter((g) => g.runOver);
   if (leftover.length > 0) {
@@ -330,8 +351,26 @@ export function renderScan(scan: ScanReport, layout?: Layout): string {
   }
   if (scan.kept.length > 0) {
     lines.push(`kept (declared to outlive their task, not leaks): ${counted(scan.kept.length, 'process', 'processes')}, ${formatMB(totalMemoryMB(scan.kept))} RSS`);
-    lines.push(...treeRows(scan.kept, '  '));
+    lines.push(...treeRows(scan.kept, '  ', users));
   }
+  return render(lines, layout);
+}
+
+/**
+ * Whether a scan's rows show each process's user: root's scan (everyone's), --all-users, or a group
+ * holding another user's process.
+ */
+function showsUsers(scan: ScanReport): boolean {
+  const by = scan.scannedAs;
+  if (!by) return false;
+  if (by.uid === 0 || scan.whose === 'all') return true;
+  return [...scan.certain, ...scan.suspected].some((g) => g.processes.some((p) => p.user !== undefined && p.user.uid !== by.uid)) || scan.kept.some((p) => p.user !== undefined && p.user.uid !== by.uid);
+}
+
+/** `--match` names processes that are not reaped: each, and why (the gate's words where it refuses it). */
+export function renderNotReaped(pattern: string, entries: readonly (Pick<ProcessInfo, 'pid' | 'command'> & NotReaped)[], layout?: Layout): string {
+  const lines: Line[] = [`rtrack: --match ${shellQuote(pattern)} names ${counted(entries.length, 'process', 'processes')} that ${entries.length === 1 ? 'is' : 'are'} not reaped:`];
+  for (const e of entries) lines.push(`  ${e.pid} ${escapeUnprintable(e.command)}: ${escapeUnprintable(notReapedText(e))}`);
   return render(lines, layout);
 }
 
@@ -344,10 +383,12 @@ export function reapCommandFor(pattern: string): string {
  * `scan --reap` found no certain leak: say so, and why the suspected trees listed above were left
  * alone, with the command that would reap each (its root named by `patterns`).
  */
-export function renderNothingToReap(suspected: readonly { group: LeakGroup; pattern: string }[], layout?: Layout): string {
-  if (suspected.length === 0) return render(['rtrack: nothing to reap: no certain leak (of a run or an agent session that is over)'], layout);
+export function renderNothingToReap(suspected: readonly { group: LeakGroup; pattern: string }[], layout?: Layout, othersTrees = 0): string {
+  // Another user's trees (--all-users) are shown, never offered: that user alone (or root) may signal them.
+  const others = othersTrees > 0 ? `; the ${counted(othersTrees, "other user's suspected tree", "other users' suspected trees")} above ${othersTrees === 1 ? 'is' : 'are'} not yours to signal` : '';
+  if (suspected.length === 0) return render([`rtrack: nothing to reap: no certain leak (of a run or an agent session that is over)${others}`], layout);
   const lines: Line[] = [
-    `rtrack: nothing to reap: scan --reap reaps only certain leaks; the ${counted(suspected.length, 'suspected tree')} above ${suspected.length === 1 ? 'is' : 'are'} reaped only when you name ${suspected.length === 1 ? 'it' : 'them'}:`,
+    `rtrack: nothing to reap: scan --reap reaps only certain leaks${others}; the ${counted(suspected.length, 'suspected tree')} above ${suspected.length === 1 ? 'is' : 'are'} reaped only when you name ${suspected.length === 1 ? 'it' : 'them'}:`,
   ];
   for (const command of new Set(suspected.map((s) => reapCommandFor(s.pattern)))) lines.push(`  ${command}`);
   // A command to copy is never cut (on a terminal, terminal-layout.ts breaks it between its words).
@@ -355,7 +396,7 @@ export function renderNothingToReap(suspected: readonly { group: LeakGroup; patt
 }
 
 /** `rtrack scan --port N`: whoever holds the port — a certain or suspected leak, a kept process, or a process that is neither. */
-export function renderPortHolders(port: number, holders: readonly PortHolder[], unreadable: number, reapPattern: (group: LeakGroup) => string, layout?: Layout): string {
+export function renderPortHolders(port: number, holders: readonly PortHolder[], unreadable: number, reapPattern: (group: LeakGroup) => string, layout?: Layout, by?: ProcessUser): string {
   if (holders.length === 0) {
     const why = unreadable > 0 ? ` (the sockets of ${counted(unreadable, 'process', 'processes')} could not be read: other users')` : '';
     return render([`rtrack: nothing listens on port ${port}${why}`], layout);
@@ -363,13 +404,19 @@ export function renderPortHolders(port: number, holders: readonly PortHolder[], 
   const lines: Line[] = [];
   const suggestions: string[] = [];
   for (const h of holders) {
+    // Why it is not reaped, in the gate's words where the gate refuses it (in use by a live session, …).
+    const why = h.notReaped ? escapeUnprintable(notReapedText(h.notReaped)) : undefined;
+    const user = h.process.user && by && h.process.user.uid !== by.uid ? `, user ${escapeUnprintable(userText(h.process.user))}` : '';
     const what =
       h.kind === 'certain' || h.kind === 'suspected'
-        ? `${h.kind} leak ${h.process.pid} (${groupName(h.group!)})`
+        ? `${h.kind} leak ${h.process.pid} (${groupName(h.group!)}${why ? `; ${why}` : ''})`
         : h.kind === 'kept'
           ? `kept process ${h.process.pid} (declared to outlive its task, not a leak)`
-          : `${h.process.pid}, not a leak (${h.parent ? `its parent ${h.parent.pid}, ${wholeCommand(h.parent)}, is alive` : 'not re-parented'})`;
-    lines.push(`port ${port}: ${what}, listening on ${h.listening.map(formatEndpoint).join(', ')}: ${wholeCommand(h.process)}`);
+          : why
+            ? `${h.process.pid}, ${why}`
+            : `${h.process.pid}, not a leak (${h.parent ? `its parent ${h.parent.pid}, ${wholeCommand(h.parent)}, is alive` : 'not re-parented'})`;
+    lines.push(`port ${port}: ${what}${user}, listening on ${h.listening.map(formatEndpoint).join(', ')}: ${wholeCommand(h.process)}`);
+    if (!canSignal(by, h.process) || (h.notReaped && h.notReaped.kind !== 'not-named')) continue; // nothing to offer
     if (h.kind === 'certain') suggestions.push('rtrack scan --reap');
     if (h.kind === 'suspected') suggestions.push(reapCommandFor(reapPattern(h.group!)));
   }

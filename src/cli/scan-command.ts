@@ -8,7 +8,8 @@ import type { AttributedProcess } from '../types.js';
 import { RunCgroup } from '../platform/cgroup.js';
 import { fullCommand, matchPatternFor } from '../rules/patterns.js';
 import { requireReapFor, UsageError, withKeepPatterns } from './common.js';
-import { counted, renderNothingToReap, renderPortHolders, renderReapOutcomes, renderReapPlan, renderScan } from './present.js';
+import { counted, renderNothingToReap, renderNotReaped, renderPortHolders, renderReapOutcomes, renderReapPlan, renderScan } from './present.js';
+import { canSignal } from '../rules/users.js';
 import { terminalLayout } from './terminal-layout.js';
 
 export interface ScanCommandOptions {
@@ -24,7 +25,14 @@ export interface ScanCommandOptions {
   dryRun?: boolean;
   grace?: number;
   port?: number;
+  /** Read the cost of every suspected tree (not only the largest) and sample CPU use for 200 ms. */
+  fullCost?: boolean;
+  /** Every user's leaks, not only the invoking user's (root sees everyone's anyway). */
+  allUsers?: boolean;
 }
+
+/** Without --full-cost: how many suspected processes have their cost read, the largest trees first (about 100 µs each). */
+const SUSPECT_COST_BUDGET = 100;
 
 /** The `--match` pattern that names a suspected tree's root among the scan's suspected roots. */
 function reapPattern(scan: ScanReport): (group: LeakGroup) => string {
@@ -61,7 +69,18 @@ export async function scanCommand(options: ScanCommandOptions): Promise<number> 
     }
   }
   const config = withKeepPatterns(await resolveConfig(options.config, 'machine'), options.keep);
-  const scan = await scanMachine({ all: options.all, keep: config.keep, keepSharedDaemons: config.keepSharedDaemons, agents: config.agents, port: options.port });
+  const scan = await scanMachine({
+    all: options.all,
+    keep: config.keep,
+    keepSharedDaemons: config.keepSharedDaemons,
+    agents: config.agents,
+    port: options.port,
+    users: options.allUsers ? 'all' : 'mine',
+    ...(match && options.reap ? { match } : {}),
+    // A CPU sample (a 200 ms wait) only when asked for; else the share since each process started.
+    cpuSampleMs: options.fullCost ? 200 : 0,
+    ...(options.fullCost ? {} : { suspectCostBudget: SUSPECT_COST_BUDGET }),
+  });
   // With --json, stdout carries exactly one JSON document in every mode; what people read goes to stderr.
   const out = options.json ? process.stderr : process.stdout;
   const layout = await terminalLayout(out);
@@ -78,9 +97,11 @@ export async function scanCommand(options: ScanCommandOptions): Promise<number> 
         ...(h.group?.tag ? { tag: h.group.tag } : {}),
         ...(h.group?.session ? { session: h.group.session } : {}),
         ...(h.group ? { root: h.group.root.pid } : {}),
+        ...(h.process.user ? { user: h.process.user } : {}),
+        ...(h.notReaped ? { notReaped: h.notReaped } : {}),
       }));
       process.stdout.write(`${JSON.stringify({ port: options.port, holders: json, unreadable: scan.portUnreadable ?? 0 }, null, 2)}\n`);
-    } else process.stdout.write(renderPortHolders(options.port, holders, scan.portUnreadable ?? 0, reapPattern(scan), layout));
+    } else process.stdout.write(renderPortHolders(options.port, holders, scan.portUnreadable ?? 0, reapPattern(scan), layout, scan.scannedAs));
     return holders.length > 0 ? 0 : 1;
   }
   const printJson = (reaped?: ReapOutcome[], plan?: AttributedProcess[]): void => {
@@ -94,15 +115,21 @@ export async function scanCommand(options: ScanCommandOptions): Promise<number> 
     return 0;
   }
 
-  const certain: AttributedProcess[] = scan.certain.filter((g) => options.session === undefined || g.session?.sessionId === options.session).flatMap((g) => g.processes);
+  // What the invoking user cannot signal (another user's, with --all-users) is never offered or sent a signal.
+  const yours = (p: Pick<AttributedProcess, 'user'>): boolean => canSignal(scan.scannedAs, p);
+  const certain: AttributedProcess[] = scan.certain.filter((g) => options.session === undefined || g.session?.sessionId === options.session).flatMap((g) => g.processes).filter(yours);
   // --match is matched against the command line as keep patterns are, not its 100-character display form.
-  const named: AttributedProcess[] = match ? scan.suspected.filter((g) => match.test(fullCommand(g.root))).flatMap((g) => g.processes) : [];
+  const named: AttributedProcess[] = match ? scan.suspected.filter((g) => match.test(fullCommand(g.root))).flatMap((g) => g.processes).filter(yours) : [];
   const targets = [...certain, ...named];
   const grace = options.grace ?? 3000;
   const overGroups = options.session === undefined ? scan.leftoverCgroups.filter((g) => g.runOver) : [];
+  // What --match names and is not reaped, and why (the gate's words where the gate refuses it).
+  if (match && scan.notReaped && scan.notReaped.length > 0) out.write(renderNotReaped(options.match!, scan.notReaped, layout));
   if (targets.length === 0 && overGroups.length === 0) {
-    // Say why the suspected trees listed above were left alone, and how to name them.
-    out.write(renderNothingToReap(scan.suspected.map((group) => ({ group, pattern: reapPattern(scan)(group) })), layout));
+    // Say why the suspected trees listed above were left alone, and how to name them (those that are yours).
+    const nameable = match && scan.notReaped && scan.notReaped.length > 0 ? [] : scan.suspected.filter((g) => yours(g.root));
+    const othersTrees = scan.suspected.filter((g) => !yours(g.root)).length;
+    out.write(renderNothingToReap(nameable.map((group) => ({ group, pattern: reapPattern(scan)(group) })), layout, othersTrees));
     printJson([]);
     return 0;
   }

@@ -21,10 +21,12 @@ const FOLLOWER_MAIN = packageFile('dist/cli/follower-main.cjs');
  * nothing and cost it 4–6 MB of resident memory (compiler code paged in, its zones), so it runs with
  * the baseline compiler only — 1.14× a bare Node process instead of 1.27× (`npm run bench:follower`).
  * On the command line, not set at run time: `v8.setFlagsFromString` at the follower's start left it at
- * 1.25×. A Node whose V8 lacks the flag would refuse to start the follower (exit 9): the session
- * tests start a real follower, so CI would say so.
+ * 1.25×. With V8's memory-saving mode (`--optimize-for-size`: a smaller young generation, heap grown
+ * more slowly) it holds 1.24× instead of 1.42× under a test loop's churn, at the same CPU
+ * (bench/follower-lineage.js, side by side). A Node whose V8 lacks a flag would refuse to start the
+ * follower (exit 9): the session tests start a real follower, so CI would say so.
  */
-export const FOLLOWER_NODE_FLAGS = ['--max-opt=1'];
+export const FOLLOWER_NODE_FLAGS = ['--max-opt=1', '--optimize-for-size'];
 
 /** The most a hook reads from stdin: an agent's hook JSON is a few hundred bytes. */
 export const MAX_HOOK_INPUT = 1 << 20;

@@ -9,7 +9,7 @@ import type { Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { silentLogger, type Logger } from '../log.js';
 import type { PlatformReader } from '../platform/types.js';
-import { exceedsThreshold, totalMemoryBytes, totalMemoryMB } from '../rules/memory.js';
+import { BYTES_PER_MB, exceedsThreshold, totalMemoryBytes, totalMemoryMB } from '../rules/memory.js';
 import { RunCgroup, locateCgroupParent } from '../platform/cgroup.js';
 import { leakCostTotals, type LeakCostTotals } from '../tracking/leak-cost.js';
 
@@ -82,7 +82,7 @@ export interface TaskReportBase {
   suspects: AttributedProcess[];
   /** The task's processes declared to outlive it. */
   kept: AttributedProcess[];
-  /** Total RSS of the orphans, in MB. */
+  /** Total RSS of the orphans, in MB: where their PSS was read (`leakCost`), the RSS read with it. */
   leakedMemoryMB: number;
   /** The same total in bytes. */
   leakedMemoryBytes: number;
@@ -759,7 +759,12 @@ async function completeReport(report: Draft, state: RunState, options: RunTracke
     if (report.kept.length > 0) {
       logger.info({ count: report.kept.length, processes: report.kept.map(describeProcess).join(', ') }, 'kept processes left running');
     }
-    if (report.orphans.length > 0 && report.orphans.some((p) => p.cost?.pssBytes !== undefined)) report.leakCost = leakCostTotals(report.orphans);
+    if (report.orphans.length > 0 && report.orphans.some((p) => p.cost?.pssBytes !== undefined)) {
+      report.leakCost = leakCostTotals(report.orphans);
+      // The RSS read with the PSS (a moment after the snapshot: a leak still starting grows), so the totals add up.
+      report.leakedMemoryBytes = report.leakCost.rssBytes;
+      report.leakedMemoryMB = report.leakCost.rssBytes / BYTES_PER_MB;
+    }
     const account = tracker.taskAccount([...report.orphans, ...(report.nonMcpOrphans ?? [])]);
     if (account) report.account = account;
   }

@@ -10,10 +10,14 @@ import { platformReader } from '../platform/index.js';
 import type { PlatformReader } from '../platform/types.js';
 import { byPid, identityKey, startKey } from '../rules/identity.js';
 import { BYTES_PER_MB } from '../rules/memory.js';
-import { analyzeMachine, leftBySession, portCandidates, type MachineScan } from '../rules/machine-leaks.js';
+import { analyzeMachine, leftBySession, portCandidates, type LeakGroup, type MachineScan } from '../rules/machine-leaks.js';
 import { portHolders, type PortHolder } from '../rules/port-holders.js';
 import { holdsRunFile, parseTaskTag, UNKNOWN_PID_NAMESPACE } from '../tracking/task-tag.js';
-import type { AgentConfig, ProcessInfo, ProcessSnapshot, TaskOwner } from '../types.js';
+import type { AgentConfig, ProcessInfo, ProcessSnapshot, ProcessUser, TaskOwner } from '../types.js';
+import { refusalOf } from '../rules/gate.js';
+import { whyNotReaped, type NotReaped } from '../rules/not-reaped.js';
+import { fullCommand } from '../rules/patterns.js';
+import { canSignal } from '../rules/users.js';
 
 /** With a cache (`rtrack watch`), how long a leak's measured cost is reused before it is read again. */
 export const COST_MAX_AGE_MS = 30_000;
@@ -39,8 +43,14 @@ export interface ScanOptions {
    * 4,096 of them). `rtrack watch` asks for it at intervals under 15 s.
    */
   keepOpen?: boolean;
-  /** How long CPU use is sampled for the reported leaks, in ms (default 200; 0: no CPU share). */
+  /** How long CPU use is sampled for the reported leaks, in ms (default 200; 0: no sample, the share since each process started: free). */
   cpuSampleMs?: number;
+  /**
+   * How many suspected processes have their cost read (PSS, USS, ports, CPU: about 100 µs a process
+   * in the kernel), whole trees, the largest by RSS first (at least one tree); the others show their
+   * RSS. Default: every one. Certain leaks always have theirs read.
+   */
+  suspectCostBudget?: number;
   /** Where the cgroup v2 hierarchy is mounted (default: found in /proc/self/mountinfo), to look for leftover run groups. */
   cgroupMount?: string;
   /** Agents of your own, besides the built-in ones (Claude Code, Codex), whose session markers count. */
@@ -49,6 +59,17 @@ export interface ScanOptions {
   state?: string;
   /** Every state directory to read, each with its user (a system-wide watch: every user's); default `[state]`. */
   states?: readonly UserState[];
+  /**
+   * Whose leaks are reported: `all` (default) or `mine` — the groups holding a process the calling
+   * user may signal (for root: every one). Either way each reported process carries its `user`.
+   */
+  users?: 'mine' | 'all';
+  /**
+   * Processes a person names by their command line (`scan --reap --match`): each one that matches
+   * and is not reaped by naming it (not a suspected tree's root, not a certain leak) is listed in
+   * `notReaped` with why.
+   */
+  match?: RegExp;
   /**
    * Who listens on this port (`rtrack scan --port`): every process's sockets are read — costly
    * (each one's open files), so only when asked — and `portHolders` names each holder.
@@ -75,6 +96,14 @@ export interface ScanReport extends MachineScan {
   portHolders?: PortHolder[];
   /** With `port`: how many processes' sockets could not be read (other users'). */
   portUnreadable?: number;
+  /** The user the scan ran as (where the OS has users). */
+  scannedAs?: ProcessUser;
+  /** Whose leaks are reported (ScanOptions.users; scanMachine always sets it). */
+  whose?: 'mine' | 'all';
+  /** With `users: 'mine'`: the groups left out because none of their processes is the scanning user's. */
+  otherUsers?: { groups: number; processes: number };
+  /** With `match`: the processes it matches that naming them does not reap, each with why (the gate's words where the gate refuses it). */
+  notReaped?: (Pick<ProcessInfo, 'pid' | 'ppid' | 'command' | 'user'> & NotReaped)[];
 }
 
 /**
@@ -118,13 +147,37 @@ export async function scanMachine(options: ScanOptions = {}): Promise<ScanReport
   // A kept process keeps its pipeline (`KEEP=1 server | tee log`): read for the certain leaks only.
   const piped = withPipelines(look, reader, analysis.certain.flatMap((g) => g.processes.map((p) => p.pid)));
   if (piped.kept.size > look.kept.size) analysis = analyze(piped.kept);
+  // Whose processes: each reported one's user; with `mine`, other users' groups are left out (and not measured).
+  const scannedAs = scanningUser(reader);
+  const userOf = usersReader(reader);
+  const withUser = <T extends ProcessInfo>(p: T): T => {
+    const user = userOf(p.pid);
+    if (user) p.user = user;
+    return p;
+  };
+  for (const g of [...analysis.certain, ...analysis.suspected]) for (const p of g.processes) withUser(p);
+  analysis.kept = analysis.kept.map((p) => withUser({ ...p }));
+  const unfiltered = { certain: analysis.certain, suspected: analysis.suspected, kept: analysis.kept };
+  const users = options.users ?? 'all';
+  let otherUsers: { groups: number; processes: number } | undefined;
+  if (users === 'mine' && scannedAs) {
+    const mine = (g: LeakGroup): boolean => g.processes.some((p) => canSignal(scannedAs, p));
+    const left = [...analysis.certain, ...analysis.suspected].filter((g) => !mine(g));
+    if (left.length > 0) otherUsers = { groups: left.length, processes: left.reduce((n, g) => n + g.processes.length, 0) };
+    analysis.certain = analysis.certain.filter(mine);
+    analysis.suspected = analysis.suspected.filter(mine);
+    analysis.kept = analysis.kept.filter((p) => canSignal(scannedAs, p));
+  }
   // What the reported leaks cost: read for them only.
   const costs = options.cache ? (options.cache.costs ??= { maxAgeMs: COST_MAX_AGE_MS, entries: new Map() }) : undefined;
-  await measureCosts([...analysis.certain, ...analysis.suspected].flatMap((g) => g.processes), { reader, sampleMs: options.cpuSampleMs, cache: costs });
+  await measureCosts([...analysis.certain, ...withinBudget(analysis.suspected, options.suspectCostBudget)].flatMap((g) => g.processes), { reader, sampleMs: options.cpuSampleMs, shareSinceStart: true, cache: costs });
   for (const group of [...analysis.certain, ...analysis.suspected]) {
     if (!group.processes.some((p) => p.cost?.pssBytes !== undefined)) continue;
     const t = costTotals(group.processes);
-    group.cost = { pssBytes: t.pssBytes, ussBytes: t.ussBytes, pssUnknown: t.pssUnknown, spinning: t.spinning, cpuPercent: t.cpuPercent };
+    group.cost = { pssBytes: t.pssBytes, ussBytes: t.ussBytes, rssBytes: t.rssBytes, pssUnknown: t.pssUnknown, spinning: t.spinning, cpuPercent: t.cpuPercent };
+    // The group's RSS is the one read with its PSS, a moment after the snapshot's: the two add up.
+    group.totalMemoryBytes = t.rssBytes;
+    group.totalMemoryMB = t.rssBytes / BYTES_PER_MB;
   }
   for (const group of analysis.certain) {
     const cwd = group.session ? reader.readCwd?.(group.root.pid) : undefined;
@@ -146,20 +199,83 @@ export async function scanMachine(options: ScanOptions = {}): Promise<ScanReport
   const report: ScanReport = {
     timestamp: snapshot.timestamp,
     ...(pidNamespace === undefined ? {} : { pidNamespace }),
+    ...(scannedAs ? { scannedAs } : {}),
+    whose: users,
+    ...(otherUsers ? { otherUsers } : {}),
     warnings,
     ...analysis,
     leftoverCgroups,
     leakTotals: { certain: totals(analysis.certain), suspected: totals(analysis.suspected) },
   };
+  // Why a process a person names is not reaped: the gate's refusal from the judged look first.
+  const whyNot = (p: ProcessInfo): NotReaped | undefined =>
+    whyNotReaped(p, { refusal: (pid) => refusalOf(pid, piped), certain: unfiltered.certain, suspected: unfiltered.suspected, live: look.live, ...(scannedAs ? { by: scannedAs } : {}) });
+  if (options.match) {
+    const match = options.match;
+    report.notReaped = [];
+    for (const p of snapshot.processes) {
+      if (p.pid === process.pid || !match.test(fullCommand(p))) continue;
+      const q = withUser({ ...p });
+      const why = whyNot(q);
+      if (why) report.notReaped.push({ pid: q.pid, ppid: q.ppid, command: q.command, ...(q.user ? { user: q.user } : {}), ...why });
+    }
+  }
   if (options.port !== undefined) {
     const sockets = reader.readListeningSockets?.(snapshot.processes.map((p) => p.pid)) ?? new Map();
-    report.portHolders = portHolders(analysis, snapshot.processes, sockets, options.port);
+    report.portHolders = portHolders(unfiltered, snapshot.processes, sockets, options.port).map((h) => {
+      const holder = { ...h, process: withUser({ ...h.process }) };
+      // (A member of a suspected tree is reaped with its tree: --port names no pattern that would leave it.)
+      const why = whyNot(holder.process);
+      return why && why.kind !== 'not-named' ? { ...holder, notReaped: why } : holder;
+    });
     // A process whose sockets were not read and that still exists could not be read (another user's); one that exited meanwhile held nothing.
     const missing = reader.readListeningSockets ? snapshot.processes.filter((p) => !sockets.has(p.pid)).map((p) => p.pid) : [];
     const statuses = missing.length > 0 ? await reader.readStatuses(missing) : new Map();
     report.portUnreadable = missing.filter((pid) => statuses.has(pid)).length;
   }
   return report;
+}
+
+/** The user this process runs as, named where the system names it. */
+function scanningUser(reader: PlatformReader): ProcessUser | undefined {
+  const uid = process.getuid?.();
+  if (uid === undefined) return undefined;
+  const name = reader.readUserName?.(uid);
+  return name !== undefined ? { uid, name } : { uid };
+}
+
+/** Each process's user, read once per pid (Linux: the owner of /proc/[pid]), named once per uid. */
+function usersReader(reader: PlatformReader): (pid: number) => ProcessUser | undefined {
+  const byPid = new Map<number, ProcessUser | undefined>();
+  const byUid = new Map<number, ProcessUser>();
+  return (pid) => {
+    if (byPid.has(pid)) return byPid.get(pid);
+    const uid = reader.readOwner?.(pid);
+    let user: ProcessUser | undefined;
+    if (uid !== undefined) {
+      user = byUid.get(uid);
+      if (!user) {
+        const name = reader.readUserName?.(uid);
+        user = name !== undefined ? { uid, name } : { uid };
+        byUid.set(uid, user);
+      }
+    }
+    byPid.set(pid, user);
+    return user;
+  };
+}
+
+/** The suspected trees whose cost is read: the largest by RSS (they come sorted so), whole, while within the budget of processes; at least one. */
+function withinBudget(suspected: readonly LeakGroup[], budget: number | undefined): readonly LeakGroup[] {
+  if (budget === undefined) return suspected;
+  const chosen: LeakGroup[] = [];
+  let count = 0;
+  for (const g of suspected) {
+    if (chosen.length > 0 && count + g.processes.length > budget) continue;
+    chosen.push(g);
+    count += g.processes.length;
+  }
+  return chosen;
 }
 
 /**

@@ -234,18 +234,44 @@ export async function followSessions(options: FollowOptions): Promise<void> {
    * own session's — and kept — its lineage says so, and what it starts is kept through it after it
    * exits (a kept launcher's daemon that scrubs its environment), as `rtrack run` keeps it.
    */
+  // A parent's command line, read once a tick however many children it started (a test loop's shell
+  // starts a hundred a second): what mayNotHaveExeced compares each newcomer's with.
+  let parentCommands = new Map<number, string | undefined>();
+  const parentCommand = (ppid: number): string | undefined => {
+    if (!parentCommands.has(ppid)) parentCommands.set(ppid, reader.readCommandLine?.(ppid));
+    return parentCommands.get(ppid);
+  };
   const classify = async (c: ProcessStatus, agentKeys: ReadonlySet<string>): Promise<Kind> => {
     const command = reader.readCommandLine?.(c.pid);
     const env = await reader.readEnvMarkers(c.pid).catch(() => undefined);
     const keep = keepReasonOf(command ?? '', env, keepRules) !== undefined;
-    const executable = reader.readExecutable?.(c.pid);
     return {
       agent: agentKeys.has(identityKey(c)) || (command !== undefined && definitions.some((a) => isAgentProcess(a, command))),
       keep,
-      host: sharedHostKind({ pid: c.pid, ppid: c.ppid, command: command ?? '', memoryMB: 0, isMCP: false, startTime: c.startTime, ...(executable !== undefined ? { executable } : {}) }) !== undefined,
+      // By its program name now; by the file it runs only once that matters (isHost).
+      host: sharedHostKind({ pid: c.pid, ppid: c.ppid, command: command ?? '', memoryMB: 0, isMCP: false, startTime: c.startTime }) !== undefined,
       // A fork caught before its exec carries its parent's command line and environment: judged again next tick.
-      unsettled: !keep && reader.readCommandLine !== undefined && mayNotHaveExeced(command, reader.readCommandLine(c.ppid)),
+      unsettled: !keep && reader.readCommandLine !== undefined && mayNotHaveExeced(command, parentCommand(c.ppid)),
     };
+  };
+  /**
+   * Whether a process of a tree is a multiplexer's server, by the file it runs, whatever its title —
+   * read when it matters: when it is the parent (or the session's leader) of a newcomer, whose
+   * adoption it decides. Most processes a tree starts never start one (a test loop's workers) and
+   * die without its being read. Read once a process; a host it finds is written to the lineage.
+   */
+  const hostChecked = new WeakSet<LineageRecord>();
+  const isHost = async (entry: Followed, r: LineageRecord): Promise<boolean> => {
+    if (r.host) return true;
+    if (hostChecked.has(r) || !reader.readExecutable) return false;
+    hostChecked.add(r);
+    const now = await table.current(r.pid);
+    if (!now || identityKey(now) !== identityKey(r)) return false; // gone: what it was is not known
+    const executable = reader.readExecutable(r.pid);
+    if (executable === undefined || sharedHostKind({ pid: r.pid, ppid: r.ppid, command: '', memoryMB: 0, isMCP: false, startTime: r.startTime, executable }) === undefined) return false;
+    r.host = true;
+    entry.unsaved.push(r); // appended again: the later line is the one read
+    return true;
   };
   const boot = bootInfo(reader);
   const sleep = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, intervalMs));
@@ -278,6 +304,7 @@ export async function followSessions(options: FollowOptions): Promise<void> {
       for (const path of followed.keys()) if (!records.some((r) => r.path === path)) followed.delete(path);
 
       const live = [...followed.values()].filter((e) => e.endedAt === undefined);
+      parentCommands = new Map();
       try {
         // A new agent's tree is walked whole once, on a table read whole (nothing in it is stale).
         await table.tick(live.some((e) => !e.walked));
@@ -310,11 +337,11 @@ export async function followSessions(options: FollowOptions): Promise<void> {
       if (following.some((e) => !e.walked)) {
         const children = table.childrenByParent();
         for (const entry of following.filter((e) => !e.walked)) {
-          await walkTree(entry, children, agentKeys, (c) => classify(c, agentKeys));
+          await walkTree(entry, children, agentKeys, (c) => classify(c, agentKeys), (r) => isHost(entry, r));
           entry.walked = true;
         }
       }
-      if (following.length > 0) await adoptNewcomers(following, table, (c) => classify(c, agentKeys), (p) => reader.startTimeToEpochMs(p.startTime));
+      if (following.length > 0) await adoptNewcomers(following, table, (c) => classify(c, agentKeys), (p) => reader.startTimeToEpochMs(p.startTime), isHost);
       const bounding = ++ticks % BOUND_EVERY_TICKS === 0;
       for (const [path, entry] of followed) {
         if (bounding || entry.seen.size > LINEAGE_CAP) boundEntry(entry, table, options.logger);
@@ -416,7 +443,13 @@ const agentKeyOf = (record: SessionRecord): string => identityKey({ pid: record.
  * Records the agent's whole tree as the table has it: a child younger than its parent's pid holder
  * is not its child, and another registered agent's tree is that agent's own.
  */
-async function walkTree(entry: Followed, children: Map<number, ProcessStatus[]>, agentKeys: ReadonlySet<string>, classify: (c: ProcessStatus) => Promise<Kind>): Promise<void> {
+async function walkTree(
+  entry: Followed,
+  children: Map<number, ProcessStatus[]>,
+  agentKeys: ReadonlySet<string>,
+  classify: (c: ProcessStatus) => Promise<Kind>,
+  isHost: (r: LineageRecord) => Promise<boolean>,
+): Promise<void> {
   const stack = [{ pid: entry.record.agentPid, startTime: entry.record.agentStartTime }];
   while (stack.length > 0) {
     const parent = stack.pop()!;
@@ -426,7 +459,8 @@ async function walkTree(entry: Followed, children: Map<number, ProcessStatus[]>,
       if (entry.seen.has(key) || agentKeys.has(key)) continue;
       const { keep, unsettled, host } = await classify(c);
       remember(entry, key, c, { keep, unsettled, host });
-      if (!host) stack.push(c); // a shared host's panes are whoever asked for them: not walked into
+      // A shared host's panes are whoever asked for them: not walked into.
+      if ((children.get(c.pid)?.length ?? 0) > 0 && !(await isHost(entry.seen.get(key)!))) stack.push(c);
     }
   }
 }
@@ -444,6 +478,7 @@ async function adoptNewcomers(
   table: FollowedTable,
   classify: (c: ProcessStatus) => Promise<Kind>,
   startedAtMs: (p: ProcessStatus) => number,
+  isHost: (entry: Followed, r: LineageRecord) => Promise<boolean>,
 ): Promise<void> {
   const kinds = new Map<string, Kind>();
   /** The session leader `sid` is, or was, one of the entry's tree: seen, and its pid not taken by another since. */
@@ -453,7 +488,7 @@ async function adoptNewcomers(
     if (holder === null) return false;
     if (holder) {
       const seen = entry.seen.get(identityKey(holder));
-      return holder.startTime <= c.startTime && ((seen !== undefined && !seen.agent && !seen.host) || identityKey(holder) === agentKeyOf(entry.record));
+      return holder.startTime <= c.startTime && ((seen !== undefined && !seen.agent && !(await isHost(entry, seen))) || identityKey(holder) === agentKeyOf(entry.record));
     }
     // The leader exited. Its pid is not reused while its session has members — but once they are all
     // gone it may be, and a stranger's new session take it: a newcomer is the tree's only when it
@@ -480,7 +515,7 @@ async function adoptNewcomers(
         // In the tree: below the agent, or below one of its tree that is not an agent itself.
         // Not below a multiplexer's server: its panes are whichever client's asked for them.
         const parentSeen = entry.seen.get(parentKey);
-        const inTree = parentKey === agentKeyOf(entry.record) || (parentSeen !== undefined && !parentSeen.agent && !parentSeen.host);
+        const inTree = parentKey === agentKeyOf(entry.record) || (parentSeen !== undefined && !parentSeen.agent && !(await isHost(entry, parentSeen)));
         if (!inTree && !(await leaderSeen(entry, c))) continue;
         if (!kinds.has(key)) kinds.set(key, await classify(c));
         // An agent born in the tree (a sub-agent, or one a person started in a host the session

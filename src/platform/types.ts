@@ -158,8 +158,8 @@ export interface PlatformReader {
   readStatus(pid: number): Promise<ProcessStatus | undefined>;
   /** Several processes' statuses at once (one query where the OS charges per call: Windows, macOS). */
   readStatuses(pids: readonly number[]): Promise<StatusMap>;
-  /** PSS and USS of a process (Linux smaps_rollup); undefined when unreadable (another user's) or not on this OS. */
-  readMemoryFootprint?(pid: number): { pssBytes: number; ussBytes: number } | undefined;
+  /** PSS and USS of a process (Linux smaps_rollup), and its RSS read with them; undefined when unreadable (another user's) or not on this OS. */
+  readMemoryFootprint?(pid: number): { pssBytes: number; ussBytes: number; rssBytes?: number } | undefined;
   /** CPU time a process has used (user + system), in seconds; undefined when gone. */
   readCpuSeconds?(pid: number): number | undefined;
   /** The listening TCP/UDP sockets each of these processes holds (Linux: /proc/[pid]/fd matched to /proc/[pid]/net/*); a pid whose descriptors cannot be read is absent. */
@@ -195,6 +195,8 @@ export interface PlatformReader {
   isForkOf?(child: number, parent: number): boolean;
   /** The user id a process runs as (Linux: the owner of `/proc/[pid]`); undefined when gone or not on this OS. */
   readOwner?(pid: number): number | undefined;
+  /** A user's name (Linux: `/etc/passwd`, read once); undefined when the system names no such user here. */
+  readUserName?(uid: number): string | undefined;
   /** Paths of the files a process holds open (Linux `/proc/[pid]/fd`); undefined when unreadable or not on this OS. */
   readOpenFiles?(pid: number): string[] | undefined;
   /** Tracker markers in one process's environment; undefined when not readable, not whole (EnvironmentProblem), or not on this OS. */

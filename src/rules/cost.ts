@@ -12,14 +12,33 @@ export function formatEndpoint(s: { address: string; port: number }): string {
 /** A leak burning at least this share of one core over the last interval is flagged as spinning. */
 export const SPINNING_PERCENT = 90;
 
+/**
+ * Judged by its CPU share since it started (no sample), a process younger than this is not called
+ * spinning: starting up (an interpreter loading its modules) burns a core for a moment.
+ */
+export const LIFETIME_SPINNING_MIN_AGE_MS = 10_000;
+
 /** CPU share of one core between two readings of a process's CPU time. */
 export function cpuPercent(cpuSecondsBefore: number, cpuSecondsAfter: number, elapsedMs: number): number {
   if (elapsedMs <= 0) return 0;
   return Math.max(0, (100 * (cpuSecondsAfter - cpuSecondsBefore) * 1000) / elapsedMs);
 }
 
-/** Totals of a set of reported processes: PSS where it was read (RSS where not), USS, RSS, and the spinning ones. */
-export function costTotals(processes: readonly { memoryMB: number; memoryBytes?: number; cost?: { pssBytes?: number; ussBytes?: number; spinning?: boolean; cpuPercent?: number } }[]): {
+/**
+ * CPU share of one core since a process started: its CPU time over its age (free: no sample, no
+ * wait). A process that burned a core only lately shows less than it burns now.
+ */
+export function lifetimeCpuPercent(cpuSeconds: number, ageMs: number): number {
+  if (ageMs <= 0) return 0;
+  return Math.max(0, (100 * cpuSeconds * 1000) / ageMs);
+}
+
+/**
+ * Totals of a set of reported processes: PSS where it was read (RSS where not), USS, RSS, and the
+ * spinning ones. Each process's PSS is paired with the RSS read with it (`cost.rssBytes`) where there
+ * is one, so that both totals are over the same processes at the same moment: PSS ≤ RSS.
+ */
+export function costTotals(processes: readonly { memoryMB: number; memoryBytes?: number; cost?: { pssBytes?: number; ussBytes?: number; rssBytes?: number; spinning?: boolean; cpuPercent?: number } }[]): {
   pssBytes: number;
   ussBytes: number;
   rssBytes: number;
@@ -30,9 +49,10 @@ export function costTotals(processes: readonly { memoryMB: number; memoryBytes?:
 } {
   const totals = { pssBytes: 0, ussBytes: 0, rssBytes: 0, pssUnknown: 0, spinning: 0, cpuPercent: 0 };
   for (const p of processes) {
-    const rss = memoryBytesOf(p);
+    const pss = p.cost?.pssBytes;
+    const rss = pss !== undefined && p.cost?.rssBytes !== undefined ? p.cost.rssBytes : memoryBytesOf(p);
     totals.rssBytes += rss;
-    if (p.cost?.pssBytes !== undefined) totals.pssBytes += p.cost.pssBytes;
+    if (pss !== undefined) totals.pssBytes += pss;
     else {
       totals.pssBytes += rss;
       totals.pssUnknown++;

@@ -1,19 +1,21 @@
 // Machine-wide leak analysis, for a machine that has run agents for days. Pure: a snapshot with
 // environment markers in, leak groups out.
-//   certain    processes carrying a task tag whose owning run is no longer alive, grouped by tag;
-//              and processes carrying an agent session's markers whose session is over (its
-//              agent gone or replaced), or that the follower saw in the tree of an agent registered
-//              for that session, grouped by session, with the whole tree below them
+//   certain    processes carrying a task tag whose owning run is no longer alive; processes
+//              carrying an agent session's markers whose session is over (its agent gone or
+//              replaced), or that the follower saw in the tree of an agent registered for that
+//              session; with the whole tree below them. One name per leak: they are grouped by
+//              session where a session left them (whatever tag they also carry: the hook's tag is
+//              the session's), by tag where none did, and a tree is never cut across groups
 //   suspected  trees whose root was re-parented to init or a subreaper and looks like an agent's
 //              helper (MCP/browser pattern, MCP servers, npx/npm exec, node, claude), listens on
 //              a port and was started from someone's session (an orphaned dev server), or carries
 //              an agent's presence variable (GEMINI_CLI=1) while no live agent could own it (liveness.ts)
 //   kept       processes declared to outlive their task: shown, never counted as leaks
-import type { AttributedProcess, Evidence, ProcessInfo, ProcessSnapshot, TaskOwner } from '../types.js';
+import type { AgentMarker, AttributedProcess, Evidence, ProcessInfo, ProcessSnapshot, TaskOwner } from '../types.js';
 import type { AgentDefinition } from './agents.js';
 import { ATTRIBUTING_EVIDENCE } from './attribution.js';
 import { ownProcesses } from './gate.js';
-import { byPid, identityKey } from './identity.js';
+import { byPid, identityKey, parentOf } from './identity.js';
 import { judgeLiveness, markersOf, type Liveness, type SessionVerdict } from './liveness.js';
 import { keptPids } from './keep.js';
 import { memoryBytesOf, totalMemoryBytes, totalMemoryMB } from './memory.js';
@@ -24,9 +26,9 @@ import { evidenceNotWhole, sharedEvidence, sharedHostKind, unreadableEvidence } 
 
 /** Leaked processes that belong together: one tag's (certain) or one re-parented tree (suspected). */
 export interface LeakGroup {
-  /** The tag shared by the group (certain leaks only). */
+  /** The run's tag that names the group (certain leaks no agent session left). */
   tag?: string;
-  /** The run that owned the tag (certain leaks only). */
+  /** The run that owned the tag (with `tag`). */
   owner?: TaskOwner;
   /** The agent session the group was left by (certain leaks found by agent markers). */
   session?: AgentSessionRef;
@@ -39,8 +41,11 @@ export interface LeakGroup {
   totalMemoryBytes: number;
   /** Age of the root, in seconds. */
   ageSeconds: number;
-  /** What the group costs, when it was measured (scanMachine does): PSS — what ending it gives back — and CPU. */
-  cost?: { pssBytes: number; ussBytes: number; pssUnknown: number; spinning: number; cpuPercent: number };
+  /**
+   * What the group costs, when it was measured (scanMachine does): PSS — what ending it gives back —
+   * beside the RSS read with it (the group's totals are then that RSS: PSS ≤ RSS), and CPU.
+   */
+  cost?: { pssBytes: number; ussBytes: number; rssBytes: number; pssUnknown: number; spinning: number; cpuPercent: number };
 }
 
 /** An agent session, as a leak group names it. */
@@ -202,7 +207,8 @@ export function analyzeMachine(snapshot: ProcessSnapshot, options: ScanRuleOptio
   }
   const certainPids = new Set<number>();
   for (const group of certainByTag.values()) for (const p of group.processes) certainPids.add(p.pid);
-  const certain: LeakGroup[] = [];
+  // Each certain process with what found it (a tag, a session); the groups are assembled from these at the end.
+  const claims: Claim[] = [];
   for (const [tag, group] of certainByTag) {
     // Untagged descendants (a child that scrubbed its environment) belong to the same leak; one
     // whose environment could not be read might carry a live run's tag, and is left out.
@@ -217,8 +223,7 @@ export function analyzeMachine(snapshot: ProcessSnapshot, options: ScanRuleOptio
         members.push(withEvidence(d, 'lineage'));
       }
     }
-    members.sort((a, b) => a.startTime - b.startTime || a.pid - b.pid);
-    certain.push(toGroup(members, options, { tag, owner: group.owner }));
+    for (const member of members) claims.push({ member, tag, owner: group.owner });
   }
 
   // Agent sessions: over (certain), live (theirs, not leaks), or unknown (the seed's rule may suspect).
@@ -228,7 +233,7 @@ export function analyzeMachine(snapshot: ProcessSnapshot, options: ScanRuleOptio
     if (members.length === 0) continue;
     const ref: AgentSessionRef = { agent: session.agent.name, sessionId: session.sessionId, over: session.over ?? 'agent-gone' };
     if (session.agentPid !== undefined) ref.agentPid = session.agentPid;
-    certain.push(toGroup(members, options, { session: ref }));
+    for (const member of members) claims.push({ member, session: ref });
   }
   // What the follower journalled and still runs: certain, with what runs below it (by lineage).
   if (options.journalled && options.journalled.length > 0) {
@@ -254,17 +259,13 @@ export function analyzeMachine(snapshot: ProcessSnapshot, options: ScanRuleOptio
         }
       }
       if (members.length === 0) continue;
-      members.sort((a, b) => a.startTime - b.startTime || a.pid - b.pid);
-      const same = certain.find((g) => g.session?.agent === entry.agent && g.session.sessionId === entry.sessionId);
-      if (same) {
-        same.processes.push(...members);
-        same.processes.sort((a, b) => a.startTime - b.startTime || a.pid - b.pid);
-        Object.assign(same, toGroup(same.processes, options, { session: same.session! }));
-      } else {
-        certain.push(toGroup(members, options, { session: { agent: entry.agent, sessionId: entry.sessionId, ...(entry.agentPid !== undefined ? { agentPid: entry.agentPid } : {}), over: 'journalled' } }));
-      }
+      // The session's name as the table judged it, when it did; else as the follower journalled it.
+      const same = claims.find((c) => c.session?.agent === entry.agent && c.session.sessionId === entry.sessionId)?.session;
+      const ref = same ?? { agent: entry.agent, sessionId: entry.sessionId, ...(entry.agentPid !== undefined ? { agentPid: entry.agentPid } : {}), over: 'journalled' as const };
+      for (const member of members) claims.push({ member, session: ref });
     }
   }
+  const certain = assembleGroups(claims, { live, liveness, options });
   // In use by a live session (the agent, its tree, what hosts it, its processes): not reported. A
   // session that cannot be told over leaves its processes to the seed's rule: at most suspects.
   for (const pid of liveness.inUse.keys()) if (!certainPids.has(pid)) liveRun.add(pid);
@@ -316,6 +317,108 @@ export function analyzeMachine(snapshot: ProcessSnapshot, options: ScanRuleOptio
     suspected: suspected.sort(byMemory),
     kept: snapshot.processes.filter((p) => kept.has(p.pid) && !exclude.has(p.pid)),
   };
+}
+
+/** A certain process, with what found it: its run's tag (and the run), or the session it was left by. */
+interface Claim {
+  member: AttributedProcess;
+  tag?: string;
+  owner?: TaskOwner;
+  session?: AgentSessionRef;
+}
+
+const sessionKey = (m: { agent: string; sessionId: string }): string => `${m.agent}\0${m.sessionId}`;
+
+/**
+ * One name per leak: the certain processes, however each was found, assembled into groups. A
+ * process and its parent are in one group (a tree is never cut in two), and so are the processes of
+ * one session and those of one tag. A group is named by the session it was left by — whatever other
+ * evidence its processes carry — and by a run's tag only when no session left it: a process that
+ * carries the markers of a session that is over is that session's, and a tag owned by the agent
+ * whose markers its processes carry (the tag Claude Code's SessionStart hook gives Bash-tool
+ * commands) is the session's, never a run's name.
+ */
+function assembleGroups(claims: readonly Claim[], ctx: { live: ReadonlyMap<number, ProcessInfo>; liveness: Liveness; options: ScanRuleOptions }): LeakGroup[] {
+  const { live, liveness, options } = ctx;
+  const refs = new Map<string, AgentSessionRef>();
+  for (const c of claims) if (c.session && !refs.has(sessionKey(c.session))) refs.set(sessionKey(c.session), c.session);
+  const over = (m: AgentMarker): boolean => liveness.session(m.agent, m.sessionId)?.status === 'over';
+  /** A session that is over, by its markers, named as its verdict says (`agentPid`: the pid a tag names, where the verdict has none). */
+  const refOf = (m: AgentMarker, agentPid?: number): string => {
+    const key = sessionKey(m);
+    if (!refs.has(key)) {
+      const verdict = liveness.session(m.agent, m.sessionId);
+      const pid = verdict?.agentPid ?? agentPid;
+      refs.set(key, { agent: m.agent, sessionId: m.sessionId, ...(pid !== undefined ? { agentPid: pid } : {}), over: verdict?.over ?? 'agent-gone' });
+    }
+    return key;
+  };
+  // A hook's tag: owned by the agent process named by the session markers its processes carry.
+  const hookSession = new Map<string, string>();
+  for (const c of claims) {
+    if (!c.tag || !c.owner || hookSession.has(c.tag)) continue;
+    const m = markersOf(c.member).find((x) => x.agentPid === c.owner!.pid);
+    if (m) hookSession.set(c.tag, refOf(m, c.owner.pid));
+  }
+  /** The session a claim names its group by, if any: its own, its tag's, or the over session whose markers it carries. */
+  const sessionOf = (c: Claim): string | undefined => {
+    if (c.session) return sessionKey(c.session);
+    const hook = c.tag !== undefined ? hookSession.get(c.tag) : undefined;
+    if (hook !== undefined) return hook;
+    const m = markersOf(c.member).find(over);
+    return m ? refOf(m) : undefined;
+  };
+
+  // Union-find over the claims: parent and child, one session, one tag.
+  const index = new Map<number, number>();
+  claims.forEach((c, i) => index.set(c.member.pid, i));
+  const up = claims.map((_, i) => i);
+  const find = (i: number): number => {
+    while (up[i] !== i) i = up[i] = up[up[i]!]!;
+    return i;
+  };
+  const union = (a: number, b: number): void => {
+    up[find(a)] = find(b);
+  };
+  const firstWith = new Map<string, number>();
+  const join = (key: string, i: number): void => {
+    const j = firstWith.get(key);
+    if (j === undefined) firstWith.set(key, i);
+    else union(i, j);
+  };
+  claims.forEach((c, i) => {
+    const parent = parentOf(c.member, live);
+    const j = parent && index.get(parent.pid);
+    if (j !== undefined) union(i, j);
+    if (c.tag !== undefined) join(`tag\0${c.tag}`, i);
+    const session = sessionOf(c);
+    if (session !== undefined) join(`session\0${session}`, i);
+  });
+  const components = new Map<number, Claim[]>();
+  claims.forEach((c, i) => {
+    const root = find(i);
+    const list = components.get(root);
+    if (list) list.push(c);
+    else components.set(root, [c]);
+  });
+
+  const groups: LeakGroup[] = [];
+  for (const members of components.values()) {
+    members.sort((a, b) => a.member.startTime - b.member.startTime || a.member.pid - b.member.pid);
+    const named = members.map(sessionOf).find((k) => k !== undefined);
+    const session = named !== undefined ? refs.get(named) : undefined;
+    const processes = members.map((c) => {
+      // One that carries the markers of the session that is over names it as evidence too.
+      if (!session || c.member.evidence.includes('agent') || !markersOf(c.member).some((m) => sessionKey(m) === named && over(m))) return c.member;
+      return { ...c.member, evidence: [...c.member.evidence, 'agent' as const] };
+    });
+    if (session) groups.push(toGroup(processes, options, { session }));
+    else {
+      const tagged = members.find((c) => c.tag !== undefined)!;
+      groups.push(toGroup(processes, options, { tag: tagged.tag!, owner: tagged.owner! }));
+    }
+  }
+  return groups;
 }
 
 /**

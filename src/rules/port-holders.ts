@@ -4,6 +4,7 @@
 import type { AttributedProcess, ProcessInfo } from '../types.js';
 import { byPid, parentOf } from './identity.js';
 import type { LeakGroup, MachineScan } from './machine-leaks.js';
+import type { NotReaped } from './not-reaped.js';
 
 /** A listening socket, as the platform reader gives it. */
 export interface ListeningEndpoint {
@@ -23,6 +24,8 @@ export interface PortHolder {
   group?: LeakGroup;
   /** Its live parent, for a process that is not a leak. */
   parent?: ProcessInfo;
+  /** Why it is not reaped (scanMachine sets it): the gate's refusal (in use, kept, rtrack's own), another user's, or not a leak. */
+  notReaped?: NotReaped;
 }
 
 /**

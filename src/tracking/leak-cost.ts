@@ -1,9 +1,10 @@
 // Reads what reported leaks cost — PSS/USS, CPU, listening ports — for those processes only, so a
-// run that leaks nothing pays nothing. CPU share comes from two readings `sampleMs` apart.
+// run that leaks nothing pays nothing. CPU share comes from two readings `sampleMs` apart, or, with
+// no sample (0) where asked, from the CPU time a process has used since it started: free, no wait.
 import { yieldToLoop } from '../event-loop.js';
 import { platformReader } from '../platform/index.js';
 import type { PlatformReader } from '../platform/types.js';
-import { costTotals, cpuPercent, SPINNING_PERCENT } from '../rules/cost.js';
+import { costTotals, cpuPercent, LIFETIME_SPINNING_MIN_AGE_MS, lifetimeCpuPercent, SPINNING_PERCENT } from '../rules/cost.js';
 import { BYTES_PER_MB } from '../rules/memory.js';
 import { identityKey } from '../rules/identity.js';
 import type { AttributedProcess, LeakCost } from '../types.js';
@@ -22,6 +23,11 @@ export interface MeasureCostsOptions {
   reader?: PlatformReader;
   /** How long CPU use is sampled, in ms, for `cpuPercent` and `spinning` (default 200; 0: no sample, the costs come at once). */
   sampleMs?: number;
+  /**
+   * With no sample: `cpuPercent` (and `spinning`) as the CPU share since each process started — free
+   * (`rtrack scan`); without it, no share is given (a task's report: its leaks have just started).
+   */
+  shareSinceStart?: boolean;
   /** Costs measured before (`rtrack watch`): reused while younger than `maxAgeMs`. */
   cache?: CostCache;
 }
@@ -29,6 +35,8 @@ export interface MeasureCostsOptions {
 /**
  * Fills in `cost` on each process (in place); a process that cannot be read gets what could be.
  * Reads in batches with a turn of the event loop between them (a 1,000-process leak takes 100 ms).
+ * `sampleMs` (default 200): how long CPU use is sampled; 0: no sample (with `shareSinceStart`, the
+ * CPU share since each process started instead).
  * With a cache (`rtrack watch`), a process measured less than `maxAgeMs` ago keeps that cost, and the
  * cache forgets the processes not given.
  */
@@ -50,13 +58,16 @@ export async function measureCosts(processes: readonly AttributedProcess[], opti
   if (!reader.readCpuSeconds && !reader.readMemoryFootprint) return; // this OS tells no more than RSS
   const sampleMs = options.sampleMs ?? 200;
   const before = new Map<number, number | undefined>();
-  for (let i = 0; i < stale.length; i += COST_BATCH) {
-    if (i > 0) await yieldToLoop();
-    for (const p of stale.slice(i, i + COST_BATCH)) before.set(p.pid, reader.readCpuSeconds?.(p.pid));
+  if (sampleMs > 0) {
+    for (let i = 0; i < stale.length; i += COST_BATCH) {
+      if (i > 0) await yieldToLoop();
+      for (const p of stale.slice(i, i + COST_BATCH)) before.set(p.pid, reader.readCpuSeconds?.(p.pid));
+    }
   }
   const t0 = performance.now();
   if (sampleMs > 0) await new Promise((resolve) => setTimeout(resolve, sampleMs));
   const elapsed = performance.now() - t0;
+  const wallNow = Date.now();
   for (let i = 0; i < stale.length; i += COST_BATCH) {
     if (i > 0) await yieldToLoop();
     const batch = stale.slice(i, i + COST_BATCH);
@@ -67,13 +78,19 @@ export async function measureCosts(processes: readonly AttributedProcess[], opti
       if (memory) {
         cost.pssBytes = memory.pssBytes;
         cost.ussBytes = memory.ussBytes;
+        if (memory.rssBytes !== undefined) cost.rssBytes = memory.rssBytes;
       } else cost.memoryUnreadable = true;
       const cpuBefore = before.get(p.pid);
       const cpuAfter = reader.readCpuSeconds?.(p.pid);
       if (cpuAfter !== undefined) cost.cpuSeconds = Math.round(cpuAfter * 100) / 100;
       if (cpuBefore !== undefined && cpuAfter !== undefined && sampleMs > 0) {
         cost.cpuPercent = Math.round(cpuPercent(cpuBefore, cpuAfter, elapsed));
+        cost.cpuSampleMs = Math.round(elapsed);
         cost.spinning = cost.cpuPercent >= SPINNING_PERCENT;
+      } else if (cpuAfter !== undefined && sampleMs === 0 && options.shareSinceStart) {
+        const ageMs = wallNow - p.startTime;
+        cost.cpuPercent = Math.round(lifetimeCpuPercent(cpuAfter, ageMs));
+        cost.spinning = cost.cpuPercent >= SPINNING_PERCENT && ageMs >= LIFETIME_SPINNING_MIN_AGE_MS;
       }
       const ports = listening.get(p.pid);
       if (ports && ports.length > 0) cost.listening = ports;

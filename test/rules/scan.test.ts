@@ -1,4 +1,7 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { agentDefinitions } from '../../src/rules/agents.js';
+import type { ProcessInfo } from '../../src/types.js';
 import { identityKey } from '../../src/rules/identity.js';
 import { analyzeMachine, leftBySession, portCandidates, startedInASession } from '../../src/rules/machine-leaks.js';
 import { portHolders } from '../../src/rules/port-holders.js';
@@ -241,5 +244,98 @@ describe('analyzeMachine: what the follower journalled', () => {
     expect(scan.certain).toHaveLength(1);
     expect(scan.certain[0]!.session).toEqual({ agent: 'claude-code', sessionId: 's-j', agentPid: 200, over: 'journalled' });
     expect(scan.certain[0]!.processes.map((p) => [p.pid, p.evidence])).toEqual([[300, ['lineage']], [301, ['lineage']]]);
+  });
+});
+
+describe('one name per leak: a leak of an agent session is shown under that session', () => {
+  const claude = agentDefinitions();
+  const agentPid = 4337;
+  const hookTag = formatTaskTag({ pid: agentPid, startTime: 433 }, 'feed'); // the SessionStart hook's: owned by the agent
+  const marked = (sessionId: string, withPid = true): Partial<ProcessInfo> => ({ agent: { agent: 'claude-code', sessionId, ...(withPid ? { agentPid } : {}) } });
+  const opts = { ...options, agents: claude };
+  const names = (scan: ReturnType<typeof analyzeMachine>): unknown[] =>
+    scan.certain.map((g) => ({ session: g.session?.sessionId, tag: g.tag, pids: g.processes.map((p) => p.pid).sort((a, b) => a - b) }));
+
+  it('a dev server a Bash-tool command backgrounded carries the hook\'s tag and the markers: named by the session, with its id and how it ended, never by the tag', () => {
+    const devServer = proc(600, 1, 'python3 -m http.server 18125', { taskTag: hookTag, ...marked('s-1') });
+    const scan = analyzeMachine(snap([init, devServer]), opts);
+    expect(names(scan)).toEqual([{ session: 's-1', tag: undefined, pids: [600] }]);
+    expect(scan.certain[0]!.session).toEqual({ agent: 'claude-code', sessionId: 's-1', agentPid, over: 'agent-gone' });
+    expect(scan.certain[0]!.processes[0]!.evidence).toEqual(['tag', 'agent']);
+  });
+
+  it('a session with an MCP server (markers, no tag) and a dev server (the hook\'s tag): one group, not two', () => {
+    const mcp = proc(610, 1, 'npm exec @playwright/mcp', marked('s-2', false));
+    const devServer = proc(620, 1, 'python3 -m http.server 18126', { taskTag: hookTag, ...marked('s-2') });
+    expect(names(analyzeMachine(snap([init, mcp, devServer]), opts))).toEqual([{ session: 's-2', tag: undefined, pids: [610, 620] }]);
+  });
+
+  it('after a SIGKILL: a shell (markers, re-parented) and its python3 child (the hook\'s tag) are one tree in one group', () => {
+    const shell = proc(630, 1, 'bash -c python3 -m http.server', marked('s-3'));
+    const python = proc(631, 630, 'python3 -m http.server 18127', { taskTag: hookTag, ...marked('s-3') });
+    expect(names(analyzeMachine(snap([init, shell, python]), opts))).toEqual([{ session: 's-3', tag: undefined, pids: [630, 631] }]);
+  });
+
+  it('a run started inside a session that is over: its processes are the session\'s; a run outside any session keeps its tag as name', () => {
+    const runTag = formatTaskTag({ pid: 7001, startTime: 70 }, 'cafe'); // `rtrack run` inside the session, gone
+    const inSession = proc(640, 1, 'node server.js', { taskTag: runTag, ...marked('s-4') });
+    const mcp = proc(641, 1, 'npm exec @playwright/mcp', marked('s-4', false));
+    const alone = proc(650, 1, 'node other.js', { taskTag: goneTag });
+    const scan = analyzeMachine(snap([init, inSession, mcp, alone]), opts);
+    expect(names(scan).sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)))).toEqual([
+      { session: 's-4', tag: undefined, pids: [640, 641] },
+      { session: undefined, tag: goneTag, pids: [650] },
+    ]);
+  });
+
+  it('a tag owned by the agent of a session that cannot be told over still names the session (the agent, its owner, is gone)', () => {
+    // an unreadable process somewhere names the agent pid: the session is unknown, the hook's tag says its agent is gone
+    const devServer = proc(660, 1, 'python3 -m http.server 18128', { taskTag: hookTag, agent: { agent: 'claude-code', sessionId: 's-5', agentPid } });
+    const other = proc(661, 1, 'node x.js', { agent: { agent: 'claude-code', sessionId: 's-5', agentPid: 999_999 } });
+    const scan = analyzeMachine({ ...snap([init, devServer, other]), unreadable: [999_999] }, opts);
+    expect(names(scan)).toEqual([{ session: 's-5', tag: undefined, pids: [660] }]);
+    expect(scan.certain[0]!.session).toMatchObject({ agentPid, over: 'agent-gone' });
+    expect(scan.certain[0]!.processes[0]!.evidence).toEqual(['tag']); // the session is not known to be over: no agent evidence
+  });
+
+  it('property: whatever tags and markers a forest carries, a certain process and its certain parent are in one group, and no group is named by a tag its processes\' agent owns', () => {
+    const SESSIONS = ['a', 'b'];
+    const tags = [hookTag, goneTag, formatTaskTag({ pid: 7002, startTime: 71 }, 'beef')];
+    const node = fc.record({
+      parent: fc.nat(),
+      tag: fc.option(fc.constantFrom(...tags), { nil: undefined }),
+      session: fc.option(fc.constantFrom(...SESSIONS), { nil: undefined }),
+      withPid: fc.boolean(),
+      scrubbed: fc.boolean(),
+    });
+    fc.assert(
+      fc.property(fc.array(node, { minLength: 1, maxLength: 30 }), (nodes) => {
+        // pid 1000 + i; a parent among the earlier ones or init
+        const processes = [init, ...nodes.map((n, i) => {
+          const ppid = i === 0 || n.parent % (i + 1) === i ? 1 : 1000 + (n.parent % i);
+          const extra: Partial<ProcessInfo> = n.scrubbed ? {} : { ...(n.tag ? { taskTag: n.tag } : {}), ...(n.session ? marked(n.session, n.withPid) : {}) };
+          return proc(1000 + i, ppid, `node helper-${i}.js`, extra);
+        })];
+        const scan = analyzeMachine(snap(processes), opts);
+        const groupOf = new Map<number, number>();
+        scan.certain.forEach((g, i) => g.processes.forEach((p) => groupOf.set(p.pid, i)));
+        for (const p of processes) {
+          if (!groupOf.has(p.pid) || !groupOf.has(p.ppid)) continue;
+          expect(groupOf.get(p.pid)).toBe(groupOf.get(p.ppid));
+        }
+        for (const g of scan.certain) {
+          if (g.tag === undefined) {
+            expect(g.session).toBeDefined();
+            continue;
+          }
+          // named by a tag: no process carrying it carries the markers of the agent that owns it
+          const owner = parseTaskTag(g.tag)!.pid;
+          expect(processes.some((p) => p.taskTag === g.tag && p.agent?.agentPid === owner)).toBe(false);
+        }
+        // every pid is in one group at most
+        expect(groupOf.size).toBe(scan.certain.reduce((s, g) => s + g.processes.length, 0));
+      }),
+      { numRuns: Number(process.env.PROPERTY_RUNS ?? 300) },
+    );
   });
 });

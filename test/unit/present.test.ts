@@ -58,8 +58,11 @@ describe('counts and memory, labelled', () => {
   });
 
   it('each process row says which memory it shows', () => {
-    const text = renderRunSummary(report([leak(10, 1, 'node server.js', { memoryMB: 40, memoryBytes: 40 * MB, cost: { pssBytes: 12 * MB } }), leak(11, 10, 'sleep 1', { memoryMB: 2 })]));
+    const text = renderRunSummary(report([leak(10, 1, 'node server.js', { memoryMB: 40, memoryBytes: 40 * MB, cost: { pssBytes: 12 * MB } }), leak(11, 10, 'sleep 1', { memoryMB: 2, cost: { memoryUnreadable: true } })]));
     expect(text).toContain('rtrack: the task left running: 2 processes, 14.0 MB PSS (what ending it gives back; 1 unreadable, counted by RSS), RSS 42.0 MB');
+    // a process whose cost was not read (scan reads it for the largest suspected trees only) is said so
+    const notRead = renderRunSummary(report([leak(10, 1, 'node server.js', { memoryMB: 40, memoryBytes: 40 * MB, cost: { pssBytes: 12 * MB } }), leak(11, 10, 'sleep 1', { memoryMB: 2 })]));
+    expect(notRead).toContain('2 processes, 14.0 MB PSS (what ending it gives back; 1 not read, counted by RSS), RSS 42.0 MB');
     expect(text).toMatch(/^ +10 +12\.0 MB PSS +node server\.js {2}\(tag, lineage\)$/m);
     expect(text).toMatch(/^ +11 +2\.0 MB RSS +└─ sleep 1/m);
   });

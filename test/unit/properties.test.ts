@@ -6,7 +6,7 @@ import { parseConfig } from '../../src/config.js';
 import { formatTextLine, formatTextValue } from '../../src/log.js';
 import { ConfigError } from '../../src/errors.js';
 import { parsePsTable } from '../../src/platform/darwin.js';
-import { parseCmdline, parseEnvMarkers, parseStat } from '../../src/platform/linux.js';
+import { environmentGarbled, parseCmdline, parseEnvMarkers, parseStat, parseStatOnce, variablePrefixes } from '../../src/platform/linux.js';
 import { parseCimTable, parseTasklistTable, parseWmicTable } from '../../src/platform/windows.js';
 import { displayCommand } from '../../src/rules/display-command.js';
 import { escapeUnprintable } from '../../src/text.js';
@@ -49,6 +49,20 @@ describe('parseStat (property)', () => {
         const buf = Buffer.from(bytes);
         const parsed = parseStat(buf, buf.length);
         if (parsed) expect(Number.isInteger(parsed.ppid) && parsed.ppid >= 0).toBe(true);
+        const once = parseStatOnce(buf, buf.length);
+        if (once) expect(Number.isInteger(once.ppid) && once.ppid >= 0 && once.startTime >= 0).toBe(true);
+      }),
+      RUNS,
+    );
+  });
+
+  it('parseStatOnce (the first table read\'s) reads what parseStat reads, in a buffer longer than the line too', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 4194304 }), hostileName, fc.integer({ min: 0, max: 4194304 }), fc.nat({ max: 2 ** 52 }), fc.nat({ max: 2 ** 40 }), fc.uint8Array({ maxLength: 40 }), (pid, name, ppid, start, rss, junk) => {
+        const line = statLine(pid, name, ppid, start, rss);
+        const buf = Buffer.concat([line, Buffer.from(junk)]); // a reused buffer: what follows the line is not read
+        expect(parseStatOnce(buf, line.length)).toEqual(parseStat(buf, line.length));
+        expect(parseStatOnce(buf, line.length, false)).toEqual(parseStat(buf, line.length, false));
       }),
       RUNS,
     );
@@ -272,6 +286,77 @@ describe('config loader on generated YAML (property)', () => {
         } catch (err) {
           expect(err).toBeInstanceOf(ConfigError);
         }
+      }),
+      RUNS,
+    );
+  });
+});
+
+describe('environmentGarbled (property)', () => {
+  /** The byte loop it replaced (one native match now): the reference. */
+  function garbledByBytes(buf: Buffer, length: number): boolean {
+    if (length === 0) return false;
+    if (buf[length - 1] !== 0) return true;
+    let start = 0;
+    while (start < length) {
+      const end = buf.indexOf(0, start);
+      let i = start;
+      for (; i < end; i++) {
+        const c = buf[i]!;
+        if (c === 0x3d) break;
+        if (c <= 0x20 || c === 0x7f) return true;
+      }
+      if (i === start || i === end) return true;
+      start = end + 1;
+    }
+    return false;
+  }
+  const byte = fc.oneof(fc.constantFrom(0, 0x3d, 0x20, 0x09, 0x7f, 0x41, 0x5f, 0x80, 0xff), fc.integer({ min: 0, max: 255 }));
+  const entry = fc.tuple(fc.array(byte, { maxLength: 12 }), fc.boolean(), fc.array(byte, { maxLength: 12 })).map(([name, eq, value]) => [...name, ...(eq ? [0x3d] : []), ...value.filter((b) => b !== 0), 0]);
+  it('says what the byte-by-byte check says, for any bytes and for entries built of likely ones, whatever follows in a reused buffer', () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.uint8Array({ maxLength: 200 }).map((a) => [...a]), fc.array(entry, { maxLength: 8 }).map((es) => es.flat())), fc.uint8Array({ maxLength: 16 }), (bytes, tail) => {
+        const buf = Buffer.from([...bytes, ...tail]);
+        expect(environmentGarbled(buf, bytes.length)).toBe(garbledByBytes(buf, bytes.length));
+      }),
+      RUNS,
+    );
+  });
+});
+
+describe('parseEnvMarkers against the walk it replaced (property)', () => {
+  /** The entry-by-entry walk (one native match now): the reference. */
+  function byWalk(buf: Buffer, length: number, wanted: { name: string; prefix: Buffer }[]): Record<string, unknown> {
+    const markers: { keep: boolean; task?: string; daemon?: string; vars?: Record<string, string> } = { keep: false };
+    const starts = (start: number, end: number, prefix: Buffer): boolean => end - start >= prefix.length && buf.subarray(start, start + prefix.length).equals(prefix);
+    const value = (start: number, end: number, prefix: Buffer): string => buf.toString('utf8', start + prefix.length, end);
+    const [task, keep, daemon] = ['RESOURCE_TRACKER_TASK=', 'RESOURCE_TRACKER_KEEP=', 'RESOURCE_TRACKER_DAEMON='].map((t) => Buffer.from(t));
+    let start = 0;
+    while (start < length) {
+      let end = buf.indexOf(0, start);
+      if (end < 0 || end > length) end = length;
+      for (const w of wanted) {
+        if (!starts(start, end, w.prefix)) continue;
+        (markers.vars ??= {})[w.name] = value(start, end, w.prefix);
+        break;
+      }
+      if (starts(start, end, task!)) markers.task = value(start, end, task!);
+      else if (starts(start, end, keep!)) markers.keep = !['', '0'].includes(value(start, end, keep!));
+      else if (starts(start, end, daemon!) && value(start, end, daemon!) !== '') markers.daemon = value(start, end, daemon!);
+      start = end + 1;
+    }
+    return markers;
+  }
+  const names = ['RESOURCE_TRACKER_TASK', 'RESOURCE_TRACKER_KEEP', 'RESOURCE_TRACKER_DAEMON', 'CLAUDE_CODE_SESSION_ID', 'CLAUDE_PID', 'CODEX_SESSION_ID', 'GEMINI_CLI', 'A.B', 'PATH', 'X'];
+  const entry = fc.tuple(fc.constantFrom(...names, 'RESOURCE_TRACKER_TASKX', 'CLAUDE_PIDX', ''), fc.constantFrom('=', '', '=='), fc.oneof(fc.string({ maxLength: 8 }), fc.constantFrom('', '0', '1', 'é')));
+  it('finds what walking entry by entry found: the tracker\'s markers and the wanted variables, later entries winning, nothing past the length', () => {
+    fc.assert(
+      fc.property(fc.array(entry, { maxLength: 12 }), fc.subarray(['CLAUDE_CODE_SESSION_ID', 'CLAUDE_PID', 'CODEX_SESSION_ID', 'GEMINI_CLI', 'A.B']), fc.boolean(), fc.boolean(), (entries, wantedNames, terminated, tail) => {
+        const text = entries.map(([n, eq, v]) => `${n}${eq}${v.replace(/\0/g, '')}`).join('\0') + (terminated && entries.length > 0 ? '\0' : '');
+        const environ = Buffer.from(text);
+        const buf = tail ? Buffer.concat([environ, Buffer.from('\0RESOURCE_TRACKER_KEEP=1\0CLAUDE_PID=9\0')]) : environ;
+        const wanted = variablePrefixes(wantedNames);
+        expect(JSON.parse(JSON.stringify(parseEnvMarkers(buf, environ.length, wanted)))).toEqual(JSON.parse(JSON.stringify(byWalk(buf, environ.length, wanted))));
       }),
       RUNS,
     );
