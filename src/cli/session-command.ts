@@ -12,7 +12,7 @@ import { findHookAgent } from '../operations/hook-agent.js';
 import { platformReader } from '../platform/index.js';
 import { canonicalAgentName, parseHookInput, type HookInput } from '../rules/agent-hooks.js';
 import { BUILT_IN_AGENTS, isAgentProcess } from '../rules/agents.js';
-import { formatTaskTag, newTagRandom, TASK_ENV_VAR, UNKNOWN_PID_NAMESPACE } from '../tracking/task-tag.js';
+import { formatTaskTag, newTagRandom, parseTaskTag, TASK_ENV_VAR, UNKNOWN_PID_NAMESPACE } from '../tracking/task-tag.js';
 import { DAEMON_ENV_VAR, KEEP_ENV_VAR } from '../types.js';
 
 const FOLLOWER_MAIN = packageFile('dist/cli/follower-main.cjs');
@@ -165,9 +165,11 @@ export function sessionStart(options: SessionOptions): Promise<number> {
       startedAt: new Date().toISOString(),
       ...(bootId ? { bootId } : {}),
     });
-    // Later Bash-tool commands of the session carry rtrack's tag, owned by the agent process.
+    // Later Bash-tool commands of the session carry rtrack's tag, owned by the agent process — unless
+    // the agent runs under `rtrack run`, whose tag they carry already: replaced by the hook's, what
+    // they leave would no longer be that run's by its tag (its cgroup and lineage would still say so).
     const envFile = process.env.CLAUDE_ENV_FILE;
-    if (envFile) {
+    if (envFile && !parseTaskTag(process.env[TASK_ENV_VAR] ?? '')) {
       let ns: string | undefined;
       try {
         ns = reader.readPidNamespace?.(agent.pid)?.namespace;

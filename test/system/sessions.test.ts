@@ -24,9 +24,9 @@ const newHome = (): Home => homeIn(homes);
 
 describe('rtrack session start|end and the follower', () => {
   /** A stand-in Claude Code that runs our hook commands; returns its child process and the pid of its scrubbed, double-forked server. */
-  async function startHookedAgent(h: Home, session: string, config?: string): Promise<{ agent: ReturnType<ProcessJar['spawn']>; scrubbed: number }> {
+  async function startHookedAgent(h: Home, session: string, config?: string, env: NodeJS.ProcessEnv = {}): Promise<{ agent: ReturnType<ProcessJar['spawn']>; scrubbed: number }> {
     const agent = jar.spawn('bash', ['-c', 'exec -a claude "$0" "$@"', process.execPath, STAND_IN, 'hooked', session], {
-      env: { ...h.env, STAND_IN_HOOK_START: hookCommand('start', config), STAND_IN_HOOK_END: hookCommand('end', config) },
+      env: { ...h.env, ...env, STAND_IN_HOOK_START: hookCommand('start', config), STAND_IN_HOOK_END: hookCommand('end', config) },
       stdio: ['ignore', 'pipe', 'inherit'],
       cwd: h.home,
     });
@@ -89,6 +89,18 @@ describe('rtrack session start|end and the follower', () => {
     const human = await runCli(['sessions'], { env: h.env });
     expect(human.stdout).toMatch(new RegExp(`claude-code session ${session} in .*: ended .* ago \\(agent exited: no SessionEnd hook ran: the agent was killed, or crashed\\), left \\d+ process`));
     expect(human.stdout).toMatch(/scrubbed-server 630 {2}\(lineage\) → (terminated|killed)/);
+  });
+
+  it('an agent that runs under `rtrack run` (its tag in the environment): SessionStart leaves the run\'s tag to its Bash-tool commands', async () => {
+    const h = newHome();
+    const session = `under-run-${Date.now()}`;
+    const runTag = 'rt3.4242.99.4026531836.0123456789ab';
+    await startHookedAgent(h, session, undefined, { RESOURCE_TRACKER_TASK: runTag });
+    expect(await waitFor(() => readRecords(h.state).some((r) => r.record.sessionId === session))).toBe(true);
+    // The hook starts the follower after it has written to the environment file, if it does.
+    expect(await waitFor(async () => (await runningFollower(h.state)) !== undefined)).toBe(true);
+    await jar.adopt((await runningFollower(h.state))!.pid);
+    expect(existsSync(join(h.home, `env-${session}.sh`)) ? readFileSync(join(h.home, `env-${session}.sh`), 'utf8') : '').not.toContain('RESOURCE_TRACKER_TASK');
   });
 
   it('two agents started at once share one follower, which exits after the last; SessionEnd records the reason', async () => {
