@@ -253,6 +253,21 @@ function openFilesLimit(procRoot: string): number {
   return 1024;
 }
 
+/**
+ * The file a process runs, where its name (comm: the kernel's, the basename of the file it
+ * exec'd, cut at 15 bytes) and its argv[0]'s basename agree — nearly every process: then no
+ * `/proc/[pid]/exe` need be read. Undefined where they differ (`exec -a claude sleep`, a title
+ * rewrite, `tmux: server`): then the link is read.
+ */
+export function executableOf(commandLine: string, name: string): string | undefined {
+  if (name === '') return undefined;
+  const space = commandLine.indexOf(' ');
+  const end = space < 0 ? commandLine.length : space;
+  const start = commandLine.lastIndexOf('/', end - 1) + 1;
+  if (end - start < name.length || !commandLine.startsWith(name, start)) return undefined;
+  return end - start === name.length || name.length === 15 ? commandLine.slice(start, end) : undefined;
+}
+
 /** What a read of a /proc file returns when the process is gone (ENOENT, ESRCH). */
 const GONE = -1;
 
@@ -623,7 +638,7 @@ export function createLinuxReader(procRoot = '/proc'): PlatformReader {
         }
         raw.commandLine = n > 0 ? parseCmdline(cmdBuf, n) : '';
         if (n >= cmdBuf.length) raw.commandLineTruncated = true;
-        const executable = readExecutableName(dir);
+        const executable = executableOf(raw.commandLine, stat.name) ?? readExecutableName(dir);
         if (executable !== undefined) raw.executable = executable;
       }
       if (environment === 'all' || (environment === 'new' && !known)) {

@@ -5,7 +5,7 @@ import { detectOrphans, memoryGrowth, type ProcessInfo, type ProcessSnapshot } f
 import { parseCimJson, parsePsOutput, parseTasklistCsv, parseWmicCsv } from '../../src/parsers.js';
 import { parsePsTable } from '../../src/platform/darwin.js';
 import { parseCimTable, parseCreationDate, parseTasklistTable, parseWmicTable, splitCsvLine } from '../../src/platform/windows.js';
-import { createLinuxReader, parseUnixSockets } from '../../src/platform/linux.js';
+import { createLinuxReader, parseUnixSockets, executableOf } from '../../src/platform/linux.js';
 import { hasAttachedClient, isTerminalMultiplexer } from '../../src/rules/liveness.js';
 import { ProcessJar, waitFor } from '../helpers/processes.js';
 
@@ -193,5 +193,21 @@ describe('Linux /proc/net/unix', () => {
     expect(isTerminalMultiplexer(p('/usr/bin/tmux -S /tmp/s attach'))).toBe(true);
     expect(isTerminalMultiplexer(p('bash -c tmux'))).toBe(false);
     expect(isTerminalMultiplexer(p('tmuxinator start'))).toBe(false);
+  });
+});
+
+describe('the file a process runs, from its name and argv[0] (executableOf)', () => {
+  it.each([
+    ['node server.js', 'node', 'node'],
+    ['/usr/lib/chromium/chromium --type=zygote', 'chromium', 'chromium'],
+    ['/usr/bin/python3 -m http.server', 'python3', 'python3'],
+    ['claude', 'sleep', undefined], // exec -a claude sleep: the link is read
+    ['tmux new-session -d', 'tmux: server', undefined],
+    ['mydaemon', 'perl', undefined], // perl's $0
+    ['/opt/app/a-very-long-program-name --x', 'a-very-long-pro', 'a-very-long-program-name'],
+    ['', 'kworker/0:1', undefined],
+    ['nodes', 'node', undefined],
+  ])('%s (name %s)', (commandLine, name, expected) => {
+    expect(executableOf(commandLine, name)).toBe(expected);
   });
 });
