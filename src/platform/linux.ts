@@ -888,6 +888,15 @@ export function createLinuxReader(procRoot = '/proc'): PlatformReader {
         return undefined; // another user's, or gone
       }
     },
+    readRunnableSeconds(pid: number): number | undefined {
+      try {
+        const [run, wait] = readFileSync(`${procRoot}/${pid}/schedstat`, 'latin1').split(' ');
+        const ns = Number(run) + Number(wait);
+        return Number.isFinite(ns) ? ns / 1e9 : undefined;
+      } catch {
+        return undefined; // gone, or no schedstat in this kernel
+      }
+    },
     readCpuSeconds(pid: number): number | undefined {
       const stat = readStatOrSkip(pid);
       return stat ? (stat.utime + stat.stime) / clockTicks : undefined;

@@ -160,6 +160,11 @@ export interface PlatformReader {
   readStatuses(pids: readonly number[]): Promise<StatusMap>;
   /** PSS and USS of a process (Linux smaps_rollup), and its RSS read with them; undefined when unreadable (another user's) or not on this OS. */
   readMemoryFootprint?(pid: number): { pssBytes: number; ussBytes: number; rssBytes?: number } | undefined;
+  /**
+   * How long a process's main thread has been runnable — running, or waiting on a run queue for a
+   * core — in seconds (Linux `/proc/[pid]/schedstat`); undefined when gone or not on this OS.
+   */
+  readRunnableSeconds?(pid: number): number | undefined;
   /** CPU time a process has used (user + system), in seconds; undefined when gone. */
   readCpuSeconds?(pid: number): number | undefined;
   /** The listening TCP/UDP sockets each of these processes holds (Linux: /proc/[pid]/fd matched to /proc/[pid]/net/*); a pid whose descriptors cannot be read is absent. */

@@ -18,6 +18,16 @@ export const SPINNING_PERCENT = 90;
  */
 export const LIFETIME_SPINNING_MIN_AGE_MS = 10_000;
 
+/**
+ * Whether a process spins over a sample: it burned at least SPINNING_PERCENT of a core, or it was
+ * running or waiting for a core (runnable) that share of the time — on a loaded machine a busy loop
+ * gets less than a core, but never stops wanting one. `runnablePercent` is undefined where the OS
+ * does not tell (then the CPU share alone decides).
+ */
+export function spinsOverSample(cpuPercentOfCore: number, runnablePercent: number | undefined): boolean {
+  return cpuPercentOfCore >= SPINNING_PERCENT || (runnablePercent !== undefined && runnablePercent >= SPINNING_PERCENT);
+}
+
 /** CPU share of one core between two readings of a process's CPU time. */
 export function cpuPercent(cpuSecondsBefore: number, cpuSecondsAfter: number, elapsedMs: number): number {
   if (elapsedMs <= 0) return 0;

@@ -4,7 +4,7 @@
 import { yieldToLoop } from '../event-loop.js';
 import { platformReader } from '../platform/index.js';
 import type { PlatformReader } from '../platform/types.js';
-import { costTotals, cpuPercent, LIFETIME_SPINNING_MIN_AGE_MS, lifetimeCpuPercent, SPINNING_PERCENT } from '../rules/cost.js';
+import { costTotals, cpuPercent, LIFETIME_SPINNING_MIN_AGE_MS, lifetimeCpuPercent, SPINNING_PERCENT, spinsOverSample } from '../rules/cost.js';
 import { BYTES_PER_MB } from '../rules/memory.js';
 import { identityKey } from '../rules/identity.js';
 import type { AttributedProcess, LeakCost } from '../types.js';
@@ -58,10 +58,14 @@ export async function measureCosts(processes: readonly AttributedProcess[], opti
   if (!reader.readCpuSeconds && !reader.readMemoryFootprint) return; // this OS tells no more than RSS
   const sampleMs = options.sampleMs ?? 200;
   const before = new Map<number, number | undefined>();
+  const runnableBefore = new Map<number, number | undefined>();
   if (sampleMs > 0) {
     for (let i = 0; i < stale.length; i += COST_BATCH) {
       if (i > 0) await yieldToLoop();
-      for (const p of stale.slice(i, i + COST_BATCH)) before.set(p.pid, reader.readCpuSeconds?.(p.pid));
+      for (const p of stale.slice(i, i + COST_BATCH)) {
+        before.set(p.pid, reader.readCpuSeconds?.(p.pid));
+        runnableBefore.set(p.pid, reader.readRunnableSeconds?.(p.pid));
+      }
     }
   }
   const t0 = performance.now();
@@ -86,7 +90,9 @@ export async function measureCosts(processes: readonly AttributedProcess[], opti
       if (cpuBefore !== undefined && cpuAfter !== undefined && sampleMs > 0) {
         cost.cpuPercent = Math.round(cpuPercent(cpuBefore, cpuAfter, elapsed));
         cost.cpuSampleMs = Math.round(elapsed);
-        cost.spinning = cost.cpuPercent >= SPINNING_PERCENT;
+        const runnable0 = runnableBefore.get(p.pid);
+        const runnable1 = runnable0 === undefined ? undefined : reader.readRunnableSeconds?.(p.pid);
+        cost.spinning = spinsOverSample(cost.cpuPercent, runnable0 !== undefined && runnable1 !== undefined ? cpuPercent(runnable0, runnable1, elapsed) : undefined);
       } else if (cpuAfter !== undefined && sampleMs === 0 && options.shareSinceStart) {
         const ageMs = wallNow - p.startTime;
         cost.cpuPercent = Math.round(lifetimeCpuPercent(cpuAfter, ageMs));

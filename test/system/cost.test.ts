@@ -204,12 +204,12 @@ describe('ports held and CPU burned', () => {
     expect(await isAlive(service!)).toBe(true);
   });
 
-  it('a leaked busy loop is flagged as spinning; a leaked sleeper is not', async () => {
+  it('a leaked busy loop is flagged as spinning, however loaded the machine (it is runnable all the time); a leaked sleeper is not', async () => {
     const { report, stderr } = await runLeaking('(exec -a busy-loop bash -c "while :; do :; done") & sleep 301 & sleep 0.3');
     const busy = report.orphans.find((p) => p.command.startsWith('busy-loop'))!;
     const sleeper = report.orphans.find((p) => p.command === 'sleep 301')!;
     expect(busy.cost).toMatchObject({ spinning: true });
-    expect(busy.cost!.cpuPercent).toBeGreaterThanOrEqual(90);
+    expect(busy.cost!.cpuPercent).toBeGreaterThan(0); // its share of a core: less than 90 % on a loaded machine
     expect(sleeper.cost).toMatchObject({ spinning: false, cpuPercent: 0 });
     expect(stderr).toMatch(/SPINNING \d+% CPU/);
     expect(report.leakCost?.spinning).toBe(1);
