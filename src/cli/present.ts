@@ -211,13 +211,22 @@ function spinningText(processes: readonly (ProcessInfo & { cost?: LeakCost })[])
 }
 
 /** Rows of a tree drawing: the command indented under its parent (`└─`, `├─`); largest subtree first. */
-function treeRows(processes: readonly (ProcessInfo & { evidence?: string[] })[], indent = '', users = false): Row[] {
+/**
+ * Why a process is only a suspect although it carries what would attribute it (`suspectBecause`), or
+ * kept by something other than its own marker (`keepBecause`): a line under its row.
+ */
+function noteOf(p: ProcessInfo & { suspectBecause?: string; keepBecause?: string }, indent: string): string[] {
+  const why = p.suspectBecause !== undefined ? `not certain: ${p.suspectBecause}` : p.keepBecause !== undefined ? `kept: ${p.keepBecause}` : undefined;
+  return why === undefined ? [] : [`${indent}        ${escapeUnprintable(why)}`];
+}
+
+function treeRows(processes: readonly (ProcessInfo & { evidence?: string[]; suspectBecause?: string; keepBecause?: string })[], indent = '', users = false): Line[] {
   // A tree of one (most suspected trees: a re-parented server) is its row: no forest to build.
-  if (processes.length === 1) return [processRow(processes[0]!, '', indent, users)];
-  const rows: Row[] = [];
+  if (processes.length === 1) return [processRow(processes[0]!, '', indent, users), ...noteOf(processes[0]!, indent)];
+  const rows: Line[] = [];
   const walk = (node: TreeNode<ProcessInfo>, prefix: string, last: boolean, top: boolean): void => {
     const branch = top ? '' : last ? '└─ ' : '├─ ';
-    rows.push(processRow(node.process, prefix + branch, indent, users));
+    rows.push(processRow(node.process, prefix + branch, indent, users), ...noteOf(node.process, indent));
     const next = top ? prefix : prefix + (last ? '   ' : '│  ');
     node.children.forEach((child, i) => walk(child, next, i === node.children.length - 1, false));
   };
@@ -234,7 +243,7 @@ function section(title: string, processes: readonly AttributedProcess[], explain
 export function renderRunSummary(report: TaskReport, layout?: Layout): string {
   const lines: Line[] = [
     ...section('rtrack: the task left running', report.orphans, true),
-    ...section('rtrack: orphaned meanwhile but not attributed to the task (suspects, not touched)', report.suspects, report.orphans.length === 0),
+    ...section('rtrack: suspects — orphaned meanwhile, not the task\'s for certain (not touched)', report.suspects, report.orphans.length === 0),
     ...section('rtrack: kept (declared to outlive the task, not touched)', report.kept, report.orphans.length + report.suspects.length === 0),
   ];
   return render(lines, layout) + (report.reaped && report.reaped.length > 0 ? renderReapOutcomes(report.reaped, layout, report.orphans) : '');

@@ -83,6 +83,17 @@ const commandText = fc.oneof(
   fc.constantFrom('npx -y @modelcontextprotocol/server-filesystem /home/user/projects', '数据处理服务 --端口 8080', '🚀 dev-server --watch', 'a'.repeat(500)),
 );
 
+describe('why a process is only a suspect, or kept', () => {
+  it('a line under its row says it: what it carries was not read whole or is a shared host\'s; its pipeline', () => {
+    const base = report([]);
+    const suspect = leak(20, 1, 'mydaemon', { suspectBecause: 'its environment was overwritten (a title rewrite): its markers cannot be told' });
+    const tee = leak(21, 1, 'tee dev.log', { keepBecause: 'in the pipeline of kept pid 19' });
+    const text = renderRunSummary({ ...base, suspects: [suspect], kept: [tee] } as TaskReport);
+    expect(text).toMatch(/ mydaemon  \(tag, lineage\)\n\s+not certain: its environment was overwritten \(a title rewrite\): its markers cannot be told\n/);
+    expect(text).toMatch(/ tee dev\.log  \(tag, lineage\)\n\s+kept: in the pipeline of kept pid 19\n/);
+  });
+});
+
 describe('on a terminal, every line fits its width; piped, lines are whole', () => {
   it('scan and the run summary (property: any command, any width from 40 columns)', () => {
     fc.assert(
