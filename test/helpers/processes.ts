@@ -1,7 +1,10 @@
 // Real processes for tests: every pid a test starts or learns about is recorded with its identity,
 // and cleanup() kills exactly those (by pid, only if the start time still matches) — never by name.
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createLinuxReader } from '../../src/platform/linux.js';
+import { takeSnapshot } from '../../src/tracking/snapshot.js';
+import { parseTaskTag } from '../../src/tracking/task-tag.js';
 import type { ProcessIdentity } from '../../src/types.js';
 
 const reader = createLinuxReader();
@@ -93,4 +96,35 @@ export class ProcessJar {
     this.recorded.length = 0;
     this.children.length = 0;
   }
+}
+
+/** The pids of the processes that carry this task tag in their environment: a run's own, found to clean up after a failure (zombies carry none). */
+export function carryingTag(tag: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/environ`, 'latin1').split('\0').includes(`RESOURCE_TRACKER_TASK=${tag}`)) pids.push(Number(entry));
+    } catch {
+      // gone
+    }
+  }
+  return pids;
+}
+
+/**
+ * Runs a Node program (a host of the library: an orchestrator, a long-life loop) to its end: its
+ * exit code, output and error; and adopts for cleanup whatever its runs left — the processes whose
+ * task tag its pid owns — returning them (a host that cleans up after itself leaves none).
+ */
+export async function runLibraryHost(jar: ProcessJar, args: string[], options: SpawnOptions = {}): Promise<{ code: number | null; out: string; err: string; left: number[] }> {
+  const child = spawn(process.execPath, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  const left = (await takeSnapshot({ environment: 'all' })).processes.filter((p) => p.taskTag !== undefined && parseTaskTag(p.taskTag)?.pid === child.pid).map((p) => p.pid);
+  for (const pid of left) await jar.adopt(pid);
+  return { code, out, err, left };
 }

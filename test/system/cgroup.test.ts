@@ -2,7 +2,7 @@
 // subtree), so that no process the task starts escapes its verdict or its reaping. Skipped, with a
 // message, where cgroup v2 is not writable. Every group a test makes is removed by that test.
 import { spawn, spawnSync } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runTracked, scanMachine, silentLogger, type ScanReport, type TaskReport } from '../../src/index.js';
@@ -11,7 +11,7 @@ import { cgroup2Mount, locateCgroupParent } from '../../src/platform/cgroup.js';
 import { createLinuxReader } from '../../src/platform/linux.js';
 import { formatTaskTag } from '../../src/tracking/task-tag.js';
 import { runCli } from '../helpers/cli.js';
-import { isAlive, ProcessJar, waitFor } from '../helpers/processes.js';
+import { carryingTag, isAlive, ProcessJar, waitFor } from '../helpers/processes.js';
 import { tempDir } from '../helpers/temp.js';
 import { packageForOtherUsers } from '../helpers/unprivileged.js';
 
@@ -32,20 +32,6 @@ afterEach(async () => {
     rmdirSync(dir);
   }
 });
-
-/** Processes (by pid) that carry this run's tag: the run's own, found to clean up after a failure. */
-function carryingTag(tag: string): number[] {
-  const pids: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      if (readFileSync(`/proc/${entry}/environ`, 'latin1').split('\0').includes(`RESOURCE_TRACKER_TASK=${tag}`)) pids.push(Number(entry));
-    } catch {
-      // gone
-    }
-  }
-  return pids;
-}
 
 const reportOf = (stdout: string): TaskReport => JSON.parse(stdout) as TaskReport;
 const groupOf = (pid: number): string => readFileSync(`/proc/${pid}/cgroup`, 'latin1').split('\n').find((l) => l.startsWith('0::'))!.slice(3);

@@ -3,11 +3,9 @@
 // soak:library`: 2,000), a quarter of which fail to start, 4 at a time, through the built library in
 // a process of their own (test/fixtures/tasks/many-tasks.mjs, with --expose-gc), compared between
 // the first 100 tasks and the last.
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseTaskTag, takeSnapshot } from '../../src/index.js';
-import { ProcessJar } from '../helpers/processes.js';
+import { ProcessJar, runLibraryHost } from '../helpers/processes.js';
 import { tempDir } from '../helpers/temp.js';
 
 const TASKS = Number(process.env.LONG_LIFE_TASKS ?? 200);
@@ -27,17 +25,9 @@ interface Checkpoint {
 
 describe('long life', () => {
   it(`${TASKS} tasks, a quarter failing to start, 4 at a time: descriptors, heap and the library's objects stay flat`, async () => {
-    const child = spawn(process.execPath, ['--expose-gc', FIXTURE, LIBRARY, String(TASKS), '4', tempDir('many-tasks')], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
-    // Whatever happened, nothing of its tasks stays: their processes carry a tag its pid owns.
-    const left = (await takeSnapshot({ environment: 'all' })).processes.filter((p) => p.taskTag !== undefined && parseTaskTag(p.taskTag)?.pid === child.pid);
-    for (const p of left) await jar.adopt(p.pid);
+    const { code, out, err, left } = await runLibraryHost(jar, ['--expose-gc', FIXTURE, LIBRARY, String(TASKS), '4', tempDir('many-tasks')]);
     expect(code, err).toBe(0);
-    expect(left).toEqual([]);
+    expect(left).toEqual([]); // whatever happened, nothing of its tasks stays
     const lines = out.trim().split('\n').map((l) => JSON.parse(l) as Checkpoint);
     const first = lines.find((l) => l.done === 100)!;
     const last = lines.at(-1)!;

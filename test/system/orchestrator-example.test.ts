@@ -2,14 +2,12 @@
 // says what the README says it does: sequential and concurrent tasks, a crash, a timeout, an abort,
 // a command that does not start, reaping, and each task's own account. (Its types are checked by
 // test/unit/examples-typecheck.test.ts.)
-import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { transformSync } from 'esbuild';
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseTaskTag, takeSnapshot } from '../../src/index.js';
-import { ProcessJar } from '../helpers/processes.js';
+import { ProcessJar, runLibraryHost } from '../helpers/processes.js';
 import { tempDir } from '../helpers/temp.js';
 
 const CHECKOUT = fileURLToPath(new URL('../../', import.meta.url));
@@ -23,14 +21,7 @@ describe('examples/orchestrator.ts', () => {
     symlinkSync(CHECKOUT, join(dir, 'node_modules', 'rtrack'));
     const source = readFileSync(join(CHECKOUT, 'examples', 'orchestrator.ts'), 'utf8');
     writeFileSync(join(dir, 'orchestrator.mjs'), transformSync(source, { loader: 'ts', format: 'esm', target: 'node20' }).code);
-    const child = spawn(process.execPath, [join(dir, 'orchestrator.mjs')], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
-    const left = (await takeSnapshot({ environment: 'all' })).processes.filter((p) => p.taskTag !== undefined && parseTaskTag(p.taskTag)?.pid === child.pid);
-    for (const p of left) await jar.adopt(p.pid);
+    const { code, out, err, left } = await runLibraryHost(jar, [join(dir, 'orchestrator.mjs')], { cwd: dir });
     expect(code, err).toBe(0);
     expect(left).toEqual([]);
     const lines = out.trim().split('\n');

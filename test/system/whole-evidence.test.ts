@@ -14,7 +14,7 @@ import { readJournal, runningFollower } from '../../src/operations/agent-session
 import { locateCgroupParent } from '../../src/platform/cgroup.js';
 import { followerConfig, newHome, startSession, stopFollowers, type Home } from '../helpers/agent-homes.js';
 import { runCli, startCli } from '../helpers/cli.js';
-import { isAlive, ProcessJar, waitFor } from '../helpers/processes.js';
+import { carryingTag, isAlive, ProcessJar, waitFor } from '../helpers/processes.js';
 import { tempDir } from '../helpers/temp.js';
 
 const jar = new ProcessJar();
@@ -235,20 +235,6 @@ describe('6: what a run kept, the machine remembers', () => {
 });
 
 describe.skipIf('why' in where || !root)('7: a leak that double-forks while it is reaped', () => {
-  /** Processes (by pid) that carry this run's tag: the run's own, found to clean up after a failure. */
-  function carryingTag(tag: string): number[] {
-    const pids: number[] = [];
-    for (const entry of readdirSync('/proc')) {
-      if (!/^\d+$/.test(entry)) continue;
-      try {
-        if (readFileSync(`/proc/${entry}/environ`, 'latin1').split('\0').includes(`RESOURCE_TRACKER_TASK=${tag}`)) pids.push(Number(entry));
-      } catch {
-        // gone
-      }
-    }
-    return pids;
-  }
-
   it('leaves nothing behind: what it forks during reaping dies with the run\'s group', async () => {
     const h = newHome(homes);
     const report = await reapingRun(h, `nohup bash -c 'while :; do (exec -a forked-7 sleep 307 &); sleep 0.002; done' >/dev/null 2>&1 & sleep 0.3`);
