@@ -91,10 +91,24 @@ export function judgeLook(
   const earlier = new Map<string, { agent: string; sessionId: string; identities: string[] }>();
   // What runs below a process the follower saw kept (a kept launcher's scrubbed daemon, the launcher gone).
   const keptByLineage = new Set<number>();
-  const registered: RegisteredAgent[] = states.flatMap((state) => registeredSessions(state.path, reader, state.uid)).map(({ path, record }) => {
+  // A user's state speaks only of that user's processes: a lineage or a journal entry is the user's
+  // own file, which anyone can write into their home, so an identity it names counts only where that
+  // process runs as the state's user (a system-wide watch reads every user's; else any user could
+  // name root's or another user's process and have it reaped as their session's leftover).
+  const byIdentity = new Map(snapshot.processes.map((p) => [identityKey(p), p] as const));
+  const owners = new Map<number, number | undefined>();
+  const ownsIt = (uid: number | undefined, identity: string): boolean => {
+    const p = byIdentity.get(identity);
+    if (!p || uid === undefined || !reader.readOwner) return true; // not running (nothing to attribute), or no owners on this OS
+    if (!owners.has(p.pid)) owners.set(p.pid, reader.readOwner(p.pid));
+    return owners.get(p.pid) === uid;
+  };
+  const registered: RegisteredAgent[] = states.flatMap((state) => registeredSessions(state.path, reader, state.uid).map((r) => ({ ...r, uid: state.uid ?? process.getuid?.() }))).map(({ path, record, uid }) => {
     const lineage: string[] = [];
-    const entries = readLineage(path).entries;
-    for (const pid of keptThroughLineage(tree, snapshot.processes, entries, identityKey)) keptByLineage.add(pid);
+    const seen = readLineage(path).entries;
+    // What it keeps, it keeps whoever's it is (keeping never harms); what it attributes, only the user's.
+    for (const pid of keptThroughLineage(tree, snapshot.processes, seen, identityKey)) keptByLineage.add(pid);
+    const entries = seen.filter((e) => ownsIt(uid, identityKey(e)));
     for (const e of entries) {
       if (e.session === undefined || e.session === record.sessionId) lineage.push(identityKey(e));
       else {
@@ -106,7 +120,10 @@ export function judgeLook(
     return { agent: record.agent, sessionId: record.sessionId, pid: record.agentPid, identity: identityKey({ pid: record.agentPid, startTime: record.agentStartTime }), lineage };
   });
   const ownerOf = reader.readOwner ? (pid: number): number | undefined => reader.readOwner!(pid) : undefined;
-  const journalled = states.flatMap((state) => journalledLeftovers(state.path, reader, state.uid));
+  const journalled = states.flatMap((state) => {
+    const uid = state.uid ?? process.getuid?.();
+    return journalledLeftovers(state.path, reader, state.uid).map((e) => ({ ...e, leaked: e.leaked.filter((l) => ownsIt(uid, l.identity)) }));
+  });
   const liveness = judgeLiveness(
     {
       processes: snapshot.processes,
