@@ -410,6 +410,22 @@ async function groupLook(reader: PlatformReader, options: ReapOptions, group: Ru
 }
 
 /**
+ * Freezes a group unless it holds rtrack itself or one of its ancestors (`scan --reap` run from a
+ * shell inside a leftover run group): frozen, they could never thaw it again. Such a group is judged
+ * unfrozen, and never killed whole (selfOrAncestor).
+ */
+async function freezeUnlessOurs(group: RunCgroup, reader: PlatformReader): Promise<boolean> {
+  const ours: number[] = [];
+  let pid: number | undefined = process.pid;
+  for (let depth = 0; pid !== undefined && pid > 1 && depth < MAX_TREE_DEPTH; depth++) {
+    ours.push(pid);
+    pid = (await reader.readStatus(pid).catch(() => undefined))?.ppid;
+  }
+  if (group.holdsAnyOf(ours)) return false;
+  return group.freeze();
+}
+
+/**
  * Moves out of a group (to its parent) every member that must not die with it: what the gate refuses
  * (kept — a pipeline included —, in use, rtrack's own, unreadable, a shared host's), another user's,
  * and with `only` whatever is not what the caller reaps nor below it — again until nothing moves.
@@ -421,7 +437,7 @@ async function groupLook(reader: PlatformReader, options: ReapOptions, group: Ru
 export async function separateGroup(group: RunCgroup, options: CgroupReapOptions = {}): Promise<{ pid: number; reason: string }[]> {
   const reader = options.reader ?? platformReader();
   const mustStay = groupJudge(reader, options);
-  const frozen = group.frozen() || (await group.freeze());
+  const frozen = group.frozen() || (await freezeUnlessOurs(group, reader));
   try {
     let look: TableLook | string = '';
     for (let round = 0; round < 10; round++) {
@@ -460,7 +476,7 @@ export async function reapCgroup(group: RunCgroup, options: CgroupReapOptions = 
   const reader = options.reader ?? platformReader();
   const mustStay = groupJudge(reader, options);
   const removeWhenEmpty = async (): Promise<boolean> => group.remove() || (await group.waitEmpty(2000).then(() => group.remove()));
-  const frozen = await group.freeze();
+  const frozen = await freezeUnlessOurs(group, reader);
   try {
     let look: TableLook | string = '';
     for (let round = 0; round < 10; round++) {

@@ -144,6 +144,26 @@ export class RunCgroup {
   }
 
   /**
+   * Whether one of these processes is in the group or below it (its `/proc/[pid]/cgroup` path is
+   * the group's or under it). A process that cannot be read counts as in it.
+   */
+  holdsAnyOf(pids: readonly number[], procRoot = '/proc'): boolean {
+    const mount = cgroup2Mount(procRoot);
+    if (mount === undefined) return true;
+    return pids.some((pid) => {
+      let own: string | undefined;
+      try {
+        own = cgroupV2Path(readFileSync(`${procRoot}/${pid}/cgroup`, 'utf8'));
+      } catch (err) {
+        return (err as NodeJS.ErrnoException).code !== 'ENOENT'; // gone: not in it; unreadable: may be
+      }
+      if (own === undefined) return false;
+      const where = join(mount, own);
+      return where === this.path || where.startsWith(`${this.path}/`);
+    });
+  }
+
+  /**
    * Freezes the group (`cgroup.freeze`, Linux 5.2+): nothing in it runs, forks or execs until it is
    * thawed, so one look at it stays true while the look is acted on. A process moved out of a
    * frozen group runs again at once. Waits until the kernel says the group is frozen (`frozen 1`

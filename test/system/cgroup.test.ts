@@ -10,7 +10,7 @@ import type { PlatformReader } from '../../src/platform/types.js';
 import { cgroup2Mount, locateCgroupParent } from '../../src/platform/cgroup.js';
 import { createLinuxReader } from '../../src/platform/linux.js';
 import { formatTaskTag } from '../../src/tracking/task-tag.js';
-import { runCli } from '../helpers/cli.js';
+import { RTRACK, runCli } from '../helpers/cli.js';
 import { carryingTag, isAlive, ProcessJar, waitFor } from '../helpers/processes.js';
 import { tempDir } from '../helpers/temp.js';
 import { packageForOtherUsers } from '../helpers/unprivileged.js';
@@ -81,6 +81,25 @@ describe.skipIf(!writable)('rtrack run in a cgroup of its own', () => {
     expect(report.orphans[0]?.evidence).toEqual(expect.arrayContaining(['tag', 'cgroup']));
     expect(existsSync(report.cgroup!.path)).toBe(false);
     expect(groupOf(report.orphans[0]!.pid)).not.toMatch(/rtrack-/);
+  });
+
+  it('scan --reap run from a shell inside a group a SIGKILLed run left never freezes that group (it holds rtrack itself): the scan ends, nothing stays frozen (review)', async () => {
+    const owner = jar.spawn('sleep', ['60']);
+    const status = (await reader.readStatus(owner.pid!))!;
+    owner.kill('SIGKILL');
+    await waitFor(async () => !(await isAlive(status.pid)));
+    const tag = formatTaskTag({ ...status, pidNamespace: reader.readPidNamespace!(process.pid)!.namespace }, '5e1f1');
+    const dir = join((where as { parent: string }).parent, `rtrack-${tag}`);
+    mkdirSync(dir);
+    groupsMade.push(dir);
+    // The task goes on in the group: a leak carrying the run's tag, and a shell that runs scan --reap.
+    const script = `echo 0 > "$0" && (RESOURCE_TRACKER_TASK=${tag} exec sleep 648 &) && exec "${process.execPath}" "${RTRACK}" scan --reap --grace 300`;
+    const shell = spawn('/bin/sh', ['-c', script, join(dir, 'cgroup.procs')], { stdio: 'ignore' });
+    await jar.adopt(shell.pid!);
+    const exit = await Promise.race([new Promise<number | null>((resolve) => shell.on('exit', resolve)), new Promise<'stuck'>((resolve) => setTimeout(() => resolve('stuck'), 20_000))]);
+    for (const pid of readFileSync(join(dir, 'cgroup.procs'), 'latin1').split('\n').filter(Boolean)) await jar.adopt(Number(pid));
+    expect(/^frozen 0$/m.test(readFileSync(join(dir, 'cgroup.events'), 'latin1')), 'the group is not frozen').toBe(true);
+    expect(exit).toBe(0);
   });
 
   it('a group left by a run that is gone (rtrack SIGKILLed): scan lists it, its members are certain with cgroup evidence, scan --reap removes both', async () => {
