@@ -191,6 +191,15 @@ export async function scanMachine(options: ScanOptions = {}): Promise<ScanReport
     return owner !== undefined && ownerOf(owner, tag) === null;
   };
   const leftoverCgroups = runGroups.map((g) => ({ path: g.path, tag: g.tag, members: g.pids.length, runOver: certainTags.has(g.tag) || (g.pids.length === 0 && isOver(g.tag)) }));
+  // A run is frozen only from its task's exit to its verdicts' end (run-tracked.ts): a group still
+  // frozen whose run is over was left so by an rtrack that was killed meanwhile — what it kept would
+  // stay stopped for good. Thawed here, said in one warning (nothing is signalled).
+  for (const g of runGroups) {
+    const group = RunCgroup.open(g.path);
+    if (!group.frozen() || !isOver(g.tag)) continue;
+    group.thaw();
+    warnings.push(`thawed ${g.path}: its run is over, and an rtrack killed while it judged the run had left it frozen`);
+  }
   const totals = (groups: MachineScan['certain']): LeakTotals => {
     const processes = groups.flatMap((g) => g.processes);
     const cost = leakCostTotals(processes);

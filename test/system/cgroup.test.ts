@@ -83,6 +83,27 @@ describe.skipIf(!writable)('rtrack run in a cgroup of its own', () => {
     expect(groupOf(report.orphans[0]!.pid)).not.toMatch(/rtrack-/);
   });
 
+  it('a group a run left frozen (its rtrack was SIGKILLed while it judged the run) is thawed by the next scan, which says so (review)', async () => {
+    const owner = jar.spawn('sleep', ['60']);
+    const status = (await reader.readStatus(owner.pid!))!;
+    owner.kill('SIGKILL');
+    await waitFor(async () => !(await isAlive(status.pid)));
+    const tag = formatTaskTag({ ...status, pidNamespace: reader.readPidNamespace!(process.pid)!.namespace }, 'f0e2');
+    const dir = join((where as { parent: string }).parent, `rtrack-${tag}`);
+    mkdirSync(dir);
+    groupsMade.push(dir);
+    // What the run kept, in the group, frozen: it answers nothing.
+    const kept = spawn('/bin/sh', ['-c', 'echo 0 > "$0" && RESOURCE_TRACKER_KEEP=1 exec sleep 649', join(dir, 'cgroup.procs')], { stdio: 'ignore' });
+    await waitFor(() => readFileSync(join(dir, 'cgroup.procs'), 'latin1').trim() !== '');
+    await jar.adopt(kept.pid!);
+    writeFileSync(join(dir, 'cgroup.freeze'), '1');
+    expect(await waitFor(() => /^frozen 1$/m.test(readFileSync(join(dir, 'cgroup.events'), 'latin1')))).toBe(true);
+    const scan = JSON.parse((await runCli(['scan', '--json'])).stdout) as ScanReport;
+    expect(scan.warnings.some((w) => w.startsWith(`thawed ${dir}:`))).toBe(true);
+    expect(/^frozen 0$/m.test(readFileSync(join(dir, 'cgroup.events'), 'latin1'))).toBe(true);
+    expect(await isAlive(kept.pid!)).toBe(true);
+  });
+
   it('scan --reap run from a shell inside a group a SIGKILLed run left never freezes that group (it holds rtrack itself): the scan ends, nothing stays frozen (review)', async () => {
     const owner = jar.spawn('sleep', ['60']);
     const status = (await reader.readStatus(owner.pid!))!;
