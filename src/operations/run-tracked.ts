@@ -677,7 +677,7 @@ async function runContained(task: StartedTask, options: RunTrackedOptions, state
         await group!.freeze();
       } : undefined;
       try {
-        report.after = summarize(await tracker.snapshotAfter(settle ? { settle } : {}));
+        report.after = summarize(await tracker.snapshotAfter({ ...(settle ? { settle } : {}), endRun: false }));
       } catch (err) {
         failures.push(`after snapshot: ${(err as Error).message}`);
       }
@@ -706,6 +706,8 @@ async function runContained(task: StartedTask, options: RunTrackedOptions, state
       const problem = await recordKept(options.state ?? stateDirectory(), report.tag, report.kept, (options.reader ?? platformReader()).readBootId?.());
       if (problem) logger.warn({ error: problem }, 'what the run kept could not be recorded: a later scan may take it for a leak');
     }
+    // Now the run is over for everyone else: what it kept is on record for their looks.
+    tracker.endRun();
     // Without a CPU sample the costs can be read in the frozen group: the report is completed now,
     // and handed over (onReport) once the group runs again — never a caller's code while it is frozen.
     if (!options.cpuSampleMs) {
@@ -723,6 +725,7 @@ async function runContained(task: StartedTask, options: RunTrackedOptions, state
     }
   } finally {
     if (frozen) group!.thaw();
+    tracker.endRun(); // whatever failed above: the run is over
   }
   if (!reported) await completeReport(report, state, options);
   await options.onReport?.(report as TaskReport);

@@ -176,15 +176,17 @@ export class ResourceTracker {
    * Ends the run (its tag stops counting as a live run's), stops following the task, and takes the
    * snapshot after it (incremental: only new processes are read in full). `settle` waits before a
    * process caught between fork and exec is read again (default: a timer; a run whose group is
-   * frozen thaws it meanwhile, so that the process can exec).
+   * frozen thaws it meanwhile, so that the process can exec). `endRun: false` leaves the run in
+   * progress for others (its tag still a live run's) until `endRun()`: runTracked ends it once what
+   * the run kept is recorded, so that no scan takes a kept process for an over run's leak meanwhile.
    */
-  async snapshotAfter(options: { settle?: (ms: number) => Promise<void> } = {}): Promise<ProcessSnapshot | undefined> {
+  async snapshotAfter(options: { settle?: (ms: number) => Promise<void>; endRun?: boolean } = {}): Promise<ProcessSnapshot | undefined> {
     this.requirePhase('snapshotAfter()', 'before');
     if (!this.config.enabled) {
       this.phase = 'after';
       return undefined;
     }
-    this.endRun();
+    if (options.endRun !== false) this.endRun();
     await this.lineage?.stop();
     // Incremental: unchanged identities take their command from the before snapshot; only new
     // processes have cmdline (and, when a tag is in use, environ) read.
@@ -245,8 +247,8 @@ export class ResourceTracker {
     return { ...env, [TASK_ENV_VAR]: this.taskTag };
   }
 
-  /** The run is over: its tag no longer counts as a live run's, so what it left is a certain leak for `scan`. */
-  private endRun(): void {
+  /** The run is over: its tag no longer counts as a live run's, so what it left is a certain leak for `scan` (snapshotAfter does it unless asked not to; idempotent). */
+  endRun(): void {
     this.run?.close();
     this.run = undefined;
   }

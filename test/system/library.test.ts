@@ -261,3 +261,42 @@ describe('what a leak costs, without a fixed 200 ms CPU sample (issue 33 #5)', (
     expect(orphans[0]!.cost?.pssBytes).toBeGreaterThan(0);
   });
 });
+
+describe('what a run kept is on record before the run is over for anyone else (review: a scan in between took it for an over run\'s leak)', () => {
+  it('when runTracked records what it kept, its run file is still held: its tag is a live run\'s to every other look', async () => {
+    const { createLinuxReader } = await import('../../src/platform/linux.js');
+    const real = createLinuxReader();
+    let armed = false;
+    let heldWhenRecorded: boolean | undefined;
+    // recordKept asks for the boot id first: at that moment, is the run still in progress?
+    const reader = new Proxy(real, {
+      get(target, key) {
+        const value = Reflect.get(target, key) as unknown;
+        if (key === 'readBootId') {
+          return () => {
+            if (armed) {
+              armed = false;
+              // the run's file (rtrack-run-<random>, unlinked at once), held while the run is in progress
+              heldWhenRecorded = (real.readOpenFiles!(process.pid) ?? []).some((f) => /\/rtrack-run-[0-9a-f]+ \(deleted\)$/.test(f));
+            }
+            return real.readBootId!();
+          };
+        }
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const report = await runTracked('bash', ['-c', 'setsid bash -c "exec -a my-db-9 sleep 709" </dev/null >/dev/null 2>&1 & sleep 0.3'], {
+      reader,
+      cgroup: 'off',
+      config: { keep: ['^my-db-9'] },
+      state: tempDir('state'),
+      onSpawn: () => undefined,
+      onExit: () => {
+        armed = true;
+      },
+    });
+    for (const p of report.kept) await jar.adopt(p.pid);
+    expect(report.kept.map((p) => p.command)).toContain('my-db-9 709');
+    expect(heldWhenRecorded).toBe(true);
+  });
+});
