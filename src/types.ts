@@ -35,6 +35,12 @@ export interface ProcessInfo {
   executable?: string;
   /** Its environment was to be read but could not be (another user's process), or not whole (`environmentProblem`): it carries no known tag or marker, and is never a certain leak. */
   environmentUnreadable?: boolean;
+  /**
+   * It was started in a terminal multiplexer's pane (its environment has tmux's TMUX, screen's STY or
+   * zellij's ZELLIJ_SESSION_NAME): the multiplexer and, where the variable names it, its server's
+   * pid. What it carries came from that server unless it differs from the server's (rules/whole-evidence.ts).
+   */
+  startedInPane?: { host: string; serverPid?: number };
   /** Why an environment that was read is no evidence: `truncated` (longer than 4 MiB) or `garbled` (overwritten by a title rewrite). */
   environmentProblem?: 'truncated' | 'garbled';
   /**

@@ -11,7 +11,7 @@ import { keepReasonOf, keptThroughLineage, type KeepRules } from '../rules/keep.
 import { compileKeepPatterns } from '../rules/patterns.js';
 import { mayNotHaveExeced } from '../rules/settling.js';
 import { sessionLeftovers } from '../rules/machine-leaks.js';
-import { evidenceNotWhole, sharedHostKind } from '../rules/whole-evidence.js';
+import { lineageNotWhole, sharedHostKind } from '../rules/whole-evidence.js';
 import { processTree, subtree } from '../rules/tree.js';
 import type { AgentConfig, AttributedProcess, Evidence, LineageRecord, ProcessIdentity, ProcessInfo } from '../types.js';
 import {
@@ -560,7 +560,7 @@ async function closeSession(record: SessionRecord, lineage: LineageRecord[], end
   };
   // What was not read whole, or is a shared host's (a multiplexer's server, a pane on its evidence), is never taken (whole-evidence.ts).
   const skip = (p: ProcessInfo): boolean =>
-    taken.has(p.pid) || kept.has(p.pid) || exclude.has(p.pid) || liveness.inUse.has(p.pid) || identityKey(p) === agentKey || otherSession(p) || evidenceNotWhole(p, live);
+    taken.has(p.pid) || kept.has(p.pid) || exclude.has(p.pid) || liveness.inUse.has(p.pid) || identityKey(p) === agentKey || otherSession(p) || lineageNotWhole(p, live);
   const evidence = new Map<number, Set<Evidence>>();
   const add = (pid: number, why: Evidence): void => {
     const set = evidence.get(pid) ?? new Set<Evidence>();

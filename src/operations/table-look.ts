@@ -155,7 +155,13 @@ export function judgeLook(
       keptBecause.set(d.pid, d === p ? why : `below pid ${p.pid}, ${why}`);
     }
   }
-  return { snapshot, agents, live, tree, liveness, journalled, kept, keptBecause, own: ownProcesses(tree, live, process.pid, extra) };
+  // What the follower saw in an agent's tree, or journalled: tied to its session whatever it carries.
+  const tied = new Set<number>();
+  for (const identity of [...registered.flatMap((r) => r.lineage ?? []), ...[...earlier.values()].flatMap((e) => e.identities), ...journalled.flatMap((e) => e.leaked.map((l) => l.identity))]) {
+    const p = byIdentity.get(identity);
+    if (p) tied.add(p.pid);
+  }
+  return { snapshot, agents, live, tree, liveness, journalled, kept, keptBecause, tied, own: ownProcesses(tree, live, process.pid, extra) };
 }
 
 /**

@@ -81,6 +81,12 @@ export interface GateView {
   keptBecause?: ReadonlyMap<number, string>;
   /** rtrack's own processes (ownProcesses). */
   own: ReadonlyMap<number, string>;
+  /**
+   * Processes the follower saw in a registered agent's tree, or journalled as an ended session's
+   * leftover: evidence of their own, whatever their markers say (the follower never adopts through a
+   * multiplexer's server), so a server's markers on them are no reason to refuse them.
+   */
+  tied?: ReadonlySet<number>;
 }
 
 /** What the gate knows of the call it judges for. */
@@ -107,7 +113,7 @@ export function refusalOf(pid: number, view: GateView, call: GateCall = {}): Ref
     const hosted = subtree(view.tree, p).slice(1).find((d) => !call.targets!.has(d.pid));
     if (hosted) return { result: 'in-use', reason: `a ${sharedHostKind(p)} server that hosts pid ${hosted.pid}, which is not reaped with it` };
   }
-  if (!call.named) {
+  if (!call.named && !view.tied?.has(pid)) {
     const shared = sharedEvidence(p, view.live);
     if (shared) return { result: 'in-use', reason: shared };
   }

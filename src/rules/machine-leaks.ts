@@ -22,7 +22,7 @@ import { memoryBytesOf, totalMemoryBytes, totalMemoryMB } from './memory.js';
 import { isKernelThread, isReparented } from './orphans.js';
 import { fullCommand, isAgentHelper } from './patterns.js';
 import { processTree, subtree, type ProcessTree } from './tree.js';
-import { evidenceNotWhole, sharedEvidence, sharedHostKind, unreadableEvidence } from './whole-evidence.js';
+import { evidenceNotWhole, lineageNotWhole, sharedEvidence, sharedHostKind, unreadableEvidence } from './whole-evidence.js';
 
 /** Leaked processes that belong together: one tag's (certain) or one re-parented tree (suspected). */
 export interface LeakGroup {
@@ -217,7 +217,7 @@ export function analyzeMachine(snapshot: ProcessSnapshot, options: ScanRuleOptio
       evidence: [...(p.taskTag === tag ? (['tag'] as const) : []), ...(groupTag.get(p.pid) === tag ? (['cgroup'] as const) : [])],
     }));
     for (const p of group.processes) {
-      const below = subtree(tree, p, (d) => d === p || !(certainPids.has(d.pid) || kept.has(d.pid) || exclude.has(d.pid) || liveness.inUse.has(d.pid) || d.taskTag || notWhole(d)));
+      const below = subtree(tree, p, (d) => d === p || !(certainPids.has(d.pid) || kept.has(d.pid) || exclude.has(d.pid) || liveness.inUse.has(d.pid) || d.taskTag || lineageNotWhole(d, live)));
       for (const d of below.slice(1)) {
         certainPids.add(d.pid);
         members.push(withEvidence(d, 'lineage'));
@@ -239,7 +239,8 @@ export function analyzeMachine(snapshot: ProcessSnapshot, options: ScanRuleOptio
   if (options.journalled && options.journalled.length > 0) {
     const byIdentity = new Map(snapshot.processes.map((p) => [identityKey(p), p] as const));
     const goesOn = (d: ProcessInfo): boolean => markersOf(d).some((m) => (liveness.session(m.agent, m.sessionId)?.status ?? 'over') !== 'over');
-    const skip = (d: ProcessInfo): boolean => certainPids.has(d.pid) || kept.has(d.pid) || exclude.has(d.pid) || liveness.inUse.has(d.pid) || liveRun.has(d.pid) || goesOn(d) || notWhole(d);
+    // Journalled leftovers were judged whole when the follower closed their session (its lineage never runs through a server).
+    const skip = (d: ProcessInfo): boolean => certainPids.has(d.pid) || kept.has(d.pid) || exclude.has(d.pid) || liveness.inUse.has(d.pid) || liveRun.has(d.pid) || goesOn(d) || lineageNotWhole(d, live);
     for (const entry of options.journalled) {
       // A session resumed since (live), or one that cannot be told over: what it left is its again.
       const verdict = liveness.session(entry.agent, entry.sessionId);
@@ -444,10 +445,13 @@ export function sessionLeftovers(
   },
 ): AttributedProcess[] {
   const otherSessionGoesOn = (d: ProcessInfo): boolean => markersOf(d).some((m) => (ctx.session(m.agent, m.sessionId)?.status ?? 'over') !== 'over');
+  // Markers say a process is the session's only where they are its own (not a multiplexer's server's,
+  // read whole); the follower's lineage only where what it saw was read whole and is no server
+  // itself; what runs below either, up to a server.
   const skip = (d: ProcessInfo): boolean =>
-    ctx.taken.has(d.pid) || ctx.kept.has(d.pid) || ctx.exclude.has(d.pid) || ctx.inUse.has(d.pid) || ctx.liveRun?.has(d.pid) === true || otherSessionGoesOn(d) || evidenceNotWhole(d, ctx.live);
+    ctx.taken.has(d.pid) || ctx.kept.has(d.pid) || ctx.exclude.has(d.pid) || ctx.inUse.has(d.pid) || ctx.liveRun?.has(d.pid) === true || otherSessionGoesOn(d) || lineageNotWhole(d, ctx.live);
   const carries = (d: ProcessInfo): boolean => markersOf(d).some((m) => m.agent === session.agent.name && m.sessionId === session.sessionId);
-  const roots = session.members.filter((p) => isReparented(p, ctx.live) && !skip(p));
+  const roots = session.members.filter((p) => isReparented(p, ctx.live) && !skip(p) && !evidenceNotWhole(p, ctx.live));
   for (const p of session.lineage) if (!roots.includes(p) && !skip(p)) roots.push(p);
   const members: AttributedProcess[] = [];
   for (const p of roots) {

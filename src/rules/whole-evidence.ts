@@ -56,8 +56,9 @@ export function resolveRetitled(processes: ProcessInfo[], forkedFrom: (child: Pr
 
 /** A garbled process with the markers of `from` (its resolved parent), which it inherited. */
 function inherit(p: ProcessInfo, from: ProcessInfo, parentPid: number): ProcessInfo {
-  const { environmentUnreadable: _u, environmentProblem: _p, taskTag: _t, agent: _a, agentSessions: _s, startedBy: _b, trackerDaemon: _d, ...rest } = p;
+  const { environmentUnreadable: _u, environmentProblem: _p, taskTag: _t, agent: _a, agentSessions: _s, startedBy: _b, trackerDaemon: _d, startedInPane: _n, ...rest } = p;
   const q: ProcessInfo = { ...rest, environmentFrom: parentPid };
+  if (from.startedInPane) q.startedInPane = from.startedInPane;
   if (from.taskTag !== undefined) q.taskTag = from.taskTag;
   if (from.agent) q.agent = from.agent;
   if (from.agentSessions) q.agentSessions = from.agentSessions;
@@ -79,8 +80,34 @@ export function unreadableEvidence(p: ProcessInfo): string | undefined {
   return undefined;
 }
 
-/** The terminal multiplexers: servers shared by every client of their socket. */
-export const SHARED_HOSTS: readonly string[] = ['tmux', 'screen', 'zellij', 'dtach', 'abduco'];
+/** The terminal multiplexers: servers shared by every client of their socket (tmate is tmux's fork). */
+export const SHARED_HOSTS: readonly string[] = ['tmux', 'tmate', 'screen', 'zellij', 'dtach', 'abduco'];
+
+/** The variables a multiplexer sets in its panes: what says a process was started in one, even after it left it. */
+export const PANE_VARIABLES: readonly string[] = ['TMUX', 'STY', 'ZELLIJ_SESSION_NAME'];
+
+/**
+ * The pane a process was started in, from those variables: tmux (and tmate) `TMUX=<socket>,<server
+ * pid>,<session>`, screen `STY=<server pid>.<name>`, zellij `ZELLIJ_SESSION_NAME` (no pid). dtach and
+ * abduco set nothing: a process that left their pane is not told.
+ */
+export function paneOf(vars: Readonly<Record<string, string>> | undefined): { host: string; serverPid?: number } | undefined {
+  if (!vars) return undefined;
+  const pidOf = (text: string | undefined): number | undefined => {
+    const n = Number(text);
+    return Number.isSafeInteger(n) && n > 1 ? n : undefined;
+  };
+  if (vars.TMUX) {
+    const serverPid = pidOf(vars.TMUX.split(',')[1]);
+    return serverPid === undefined ? { host: 'tmux' } : { host: 'tmux', serverPid };
+  }
+  if (vars.STY) {
+    const serverPid = pidOf(vars.STY.split('.')[0]);
+    return serverPid === undefined ? { host: 'screen' } : { host: 'screen', serverPid };
+  }
+  if (vars.ZELLIJ_SESSION_NAME) return { host: 'zellij' };
+  return undefined;
+}
 
 const HOST_NAMES: ReadonlySet<string> = new Set(SHARED_HOSTS);
 
@@ -99,7 +126,7 @@ export function sharedHostKind(p: ProcessInfo): string | undefined {
   if (end > 0 && command.charCodeAt(end - 1) === 58) end--; // `tmux:`
   const start = command.lastIndexOf('/', end - 1) + 1;
   const length = end - start;
-  if (length < 4 || length > 6) return undefined; // tmux, dtach, screen, zellij, abduco
+  if (length < 4 || length > 6) return undefined; // tmux, tmate, dtach, screen, zellij, abduco
   const name = command.slice(start, end).toLowerCase();
   return HOST_NAMES.has(name) ? name : undefined;
 }
@@ -134,7 +161,7 @@ export function carriesOnlyHosts(p: ProcessInfo, host: ProcessInfo): boolean {
  */
 export function sharedEvidence(p: ProcessInfo, live: ReadonlyMap<number, ProcessInfo>): string | undefined {
   const host = sharedHostOf(p, live);
-  if (!host) return undefined;
+  if (!host) return startedInPaneEvidence(p, live);
   const kind = sharedHostKind(host)!;
   if (host === p) return `a ${kind} server: a host shared by every client of its socket, its markers say who started it, not who uses it`;
   if (!carriesOnlyHosts(p, host)) return undefined;
@@ -158,4 +185,30 @@ export function unreadableAbove(p: ProcessInfo, live: ReadonlyMap<number, Proces
     q = parentOf(q, live);
   }
   return undefined;
+}
+
+/**
+ * A process started in a multiplexer's pane that has left it (re-parented: a person's `nohup build
+ * &` in a tmux window an ended session started): what it carries came from the server where it is
+ * the server's (the server, named by the pane's variable, still runs: compared as in the pane), and
+ * cannot be told from the server's where the server is gone or not named.
+ */
+function startedInPaneEvidence(p: ProcessInfo, live: ReadonlyMap<number, ProcessInfo>): string | undefined {
+  const pane = p.startedInPane;
+  if (!pane) return undefined;
+  const server = pane.serverPid === undefined ? undefined : live.get(pane.serverPid);
+  if (server && sharedHostKind(server) !== undefined && server.startTime <= p.startTime) {
+    return carriesOnlyHosts(p, server) ? `it was started in a ${pane.host} pane (server pid ${server.pid}), shared by every client of its socket: what it carries is the server's, not its own` : undefined;
+  }
+  return `it was started in a ${pane.host} pane whose server is gone: what it carries may be the server's, not its own`;
+}
+
+/**
+ * Whether a process that a lineage (a follower's record of an agent's tree, a journal entry it made)
+ * or its place below such a process attributes is no evidence: what it carries was not read whole,
+ * or it is itself a multiplexer's server. Its markers and tag, shared or not, are not what such
+ * evidence rests on: the follower never adopts through a server, so its lineage is its own.
+ */
+export function lineageNotWhole(p: ProcessInfo, live: ReadonlyMap<number, ProcessInfo>): boolean {
+  return unreadableEvidence(p) !== undefined || unreadableAbove(p, live) !== undefined || sharedHostKind(p) !== undefined;
 }

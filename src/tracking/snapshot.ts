@@ -8,7 +8,7 @@ import { agentMarkersOf, agentPresenceOf, agentVariables, type AgentDefinition }
 import { identityKey } from '../rules/identity.js';
 import { BYTES_PER_MB } from '../rules/memory.js';
 import { keepReasonOf, type KeepRules as BareKeepRules } from '../rules/keep.js';
-import { resolveRetitled } from '../rules/whole-evidence.js';
+import { PANE_VARIABLES, paneOf, resolveRetitled } from '../rules/whole-evidence.js';
 import { compileKeepPatterns, isMCPProcess } from '../rules/patterns.js';
 import type { ProcessInfo, ProcessSnapshot } from '../types.js';
 
@@ -102,7 +102,7 @@ export async function takeSnapshot(options: SnapshotOptions = {}): Promise<Proce
   let table;
   try {
     const isKnown = previous ? (pid: number, startTime: number) => !options.reread?.has(pid) && isSame(previous!.get(pid), pid, startTime) : undefined;
-    const read = { environment: options.environment ?? 'none', environmentVariables: options.agents ? agentVariables(options.agents) : undefined, keepOpen: options.keepOpen };
+    const read = { environment: options.environment ?? 'none', environmentVariables: [...(options.agents ? agentVariables(options.agents) : []), ...PANE_VARIABLES], keepOpen: options.keepOpen };
     table = options.shared ? await sharedRead(reader, read, isKnown) : await reader.readProcessTable({ ...read, isKnown });
   } catch (err) {
     throw new SnapshotError(`cannot take a process snapshot: ${(err as Error).message}`);
@@ -129,19 +129,31 @@ export async function takeSnapshot(options: SnapshotOptions = {}): Promise<Proce
 }
 
 /**
- * Reads whole the command lines the table cut at 4 KiB (the processes it read this time), and judges
- * those processes again on them. One that is gone meanwhile, or whose pid another process took, or
- * whose command line is longer than the reader reads whole, stays flagged.
+ * Reads whole the command lines cut at 4 KiB — those the table read this time, and those an earlier
+ * snapshot taken without whole command lines left cut (a run's `before`) — and judges those processes
+ * again on them. One that is gone meanwhile, or whose pid another process took, or whose command line
+ * is longer than the reader reads whole, stays flagged.
  */
 async function readWholeCommandLines(reader: PlatformReader, raws: readonly RawProcess[], processes: ProcessInfo[], previous: Map<number, ProcessInfo> | undefined, keep: KeepRules): Promise<void> {
   if (!reader.readCommandLine) return;
   for (let i = 0; i < raws.length; i++) {
     const raw = raws[i]!;
-    if (!raw.commandLineTruncated) continue;
+    const known = processes[i]!;
+    if (!known.commandLineTruncated) continue;
     const whole = reader.readCommandLine(raw.pid, true);
     const status = whole === undefined ? undefined : await reader.readStatus(raw.pid).catch(() => undefined);
     if (whole === undefined || !status || status.startTime !== raw.startTime) continue;
-    processes[i] = toProcessInfo({ ...raw, commandLine: whole, commandLineTruncated: false }, previous, keep, reader.startTimeToEpochMs);
+    if (raw.commandLine !== undefined) {
+      processes[i] = toProcessInfo({ ...raw, commandLine: whole, commandLineTruncated: false }, previous, keep, reader.startTimeToEpochMs);
+      continue;
+    }
+    // Known from the earlier snapshot, whose environment this one did not read again: what the
+    // environment made of it stays; the command line is judged anew (keeping never harms).
+    const { commandLineTruncated: _cut, ...rest } = known;
+    const info: ProcessInfo = { ...rest, command: displayCommand(whole, raw.name), commandLine: whole, isMCP: isMCPProcess(whole) };
+    const keepReason = known.keepReason ?? keepReasonOf(whole, undefined, keep);
+    if (keepReason) info.keepReason = keepReason;
+    processes[i] = info;
   }
 }
 
@@ -181,6 +193,8 @@ export function toProcessInfo(
   if (markers.length > 1) info.agentSessions = markers;
   const presence = keep.agents ? agentPresenceOf(raw.env?.vars, keep.agents) : [];
   if (presence.length > 0) info.startedBy = presence;
+  const pane = paneOf(raw.env?.vars);
+  if (pane) info.startedInPane = pane;
   const keepReason = keepReasonOf(full, raw.env, keep);
   if (keepReason) info.keepReason = keepReason;
   return info;

@@ -11,7 +11,7 @@ import { keptByPipeline, keptPids, type PipeEnd } from '../../src/rules/keep.js'
 import { hasAttachedClient, judgeLiveness } from '../../src/rules/liveness.js';
 import { analyzeMachine } from '../../src/rules/machine-leaks.js';
 import { processTree } from '../../src/rules/tree.js';
-import { resolveRetitled, sharedEvidence, sharedHostKind, unreadableEvidence } from '../../src/rules/whole-evidence.js';
+import { paneOf, resolveRetitled, sharedEvidence, sharedHostKind, unreadableEvidence } from '../../src/rules/whole-evidence.js';
 import { formatTaskTag, parseTaskTag } from '../../src/tracking/task-tag.js';
 import type { AgentMarker, ProcessInfo } from '../../src/types.js';
 import { proc, snap } from '../helpers/snapshots.js';
@@ -119,7 +119,7 @@ describe('terminal multiplexers: hosts shared by every client of their socket', 
     expect(sharedHostKind(proc(5, 1, 'my-title', { executable: 'tmux' }))).toBe('tmux');
     expect(sharedHostKind(proc(5, 1, 'SCREEN -dmS x sleep 1'))).toBe('screen');
     expect(sharedHostKind(proc(5, 1, 'tmux: server (/tmp/s)'))).toBe('tmux');
-    for (const kind of ['zellij', 'dtach', 'abduco']) expect(sharedHostKind(proc(5, 1, `/usr/bin/${kind} -n x`))).toBe(kind);
+    for (const kind of ['zellij', 'dtach', 'abduco', 'tmate']) expect(sharedHostKind(proc(5, 1, `/usr/bin/${kind} -n x`))).toBe(kind);
     expect(sharedHostKind(proc(5, 1, 'bash -c tmux'))).toBeUndefined();
     expect(sharedHostKind(proc(5, 1, 'tmuxinator start'))).toBeUndefined();
   });
@@ -161,6 +161,30 @@ describe('terminal multiplexers: hosts shared by every client of their socket', 
     for (const pid of [10, 11, 12]) expect(refusalOf(pid, view, { targets: new Set([10, 11, 12]), named: true })).toBeUndefined();
     // …but never the server while it hosts something that is not reaped with it.
     expect(refusalOf(10, view, { targets: new Set([10, 11]), named: true })).toEqual({ result: 'in-use', reason: 'a tmux server that hosts pid 12, which is not reaped with it' });
+  });
+
+  it('the pane a process was started in is read from the variables the multiplexer sets (paneOf)', () => {
+    expect(paneOf({ TMUX: '/tmp/tmux-0/default,4242,0' })).toEqual({ host: 'tmux', serverPid: 4242 });
+    expect(paneOf({ TMUX: '/tmp/s,,0' })).toEqual({ host: 'tmux' });
+    expect(paneOf({ STY: '4343.work' })).toEqual({ host: 'screen', serverPid: 4343 });
+    expect(paneOf({ STY: '1.work' })).toEqual({ host: 'screen' }); // never init
+    expect(paneOf({ ZELLIJ_SESSION_NAME: 'x' })).toEqual({ host: 'zellij' });
+    expect(paneOf({ HOME: '/h' })).toBeUndefined();
+    expect(paneOf(undefined)).toBeUndefined();
+  });
+
+  it('a process that left a pane: the server\'s markers are the server\'s, its own are its own; with the server gone, nothing is told', () => {
+    const left = proc(20, 1, 'sleep 6001', { agent: claude('A', 99), taskTag: tag, startedInPane: { host: 'tmux', serverPid: 10 } });
+    const ownLeft = proc(21, 1, 'node dev.js', { agent: claude('C', 77), startedInPane: { host: 'tmux', serverPid: 10 } });
+    const withServer = byPid([init, server, left, ownLeft]);
+    expect(sharedEvidence(left, withServer)).toMatch(/started in a tmux pane \(server pid 10\)/);
+    expect(sharedEvidence(ownLeft, withServer)).toBeUndefined(); // an agent inside the pane set its own
+    const serverGone = byPid([init, left, ownLeft]);
+    expect(sharedEvidence(left, serverGone)).toMatch(/server is gone/);
+    expect(sharedEvidence(ownLeft, serverGone)).toMatch(/server is gone/);
+    // A pid the server's number now names, started after the process: not its server.
+    const impostor = proc(10, 1, 'tmux new -d', { startTime: 10_000 });
+    expect(sharedEvidence(left, byPid([init, impostor, left]))).toMatch(/server is gone/);
   });
 });
 

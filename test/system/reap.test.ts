@@ -70,8 +70,10 @@ describe('reapOrphans', () => {
     const [pid] = await startTree('exec sleep 352');
     const [info] = await infoOf([pid!]);
     const sent: [number, string][] = [];
-    const lie = (p: number): ProcessStatus => ({ pid: p, ppid: 1, startTime: info!.startTime + 1, alive: true });
-    const lyingReader = { ...reader, readStatus: async (p: number) => lie(p), readStatuses: async (pids: readonly number[]) => new Map(pids.map((p) => [p, lie(p)])) };
+    // It lies about the detected process only: the rest of the table (the test's ancestors, whose
+    // command lines may be read whole) is told as it is.
+    const lie = async (p: number): Promise<ProcessStatus | undefined> => (p === pid ? { pid: p, ppid: 1, startTime: info!.startTime + 1, alive: true } : reader.readStatus(p));
+    const lyingReader = { ...reader, readStatus: lie, readStatuses: async (pids: readonly number[]) => new Map(await Promise.all(pids.map(async (p) => [p, (await lie(p)) ?? null] as const))) };
     const outcomes = await reapOrphans([info!], { graceMs: 50, reader: lyingReader, kill: (p, s) => void sent.push([p, s]) });
     expect(outcomes).toEqual([{ pid: pid, command: info!.command, result: 'identity-changed', signals: [] }]);
     expect(sent).toEqual([]);

@@ -14,7 +14,7 @@ import { readJournal, runningFollower } from '../../src/operations/agent-session
 import { locateCgroupParent } from '../../src/platform/cgroup.js';
 import { followerConfig, newHome, startSession, stopFollowers, type Home } from '../helpers/agent-homes.js';
 import { runCli, startCli } from '../helpers/cli.js';
-import { carryingTag, isAlive, ProcessJar, waitFor } from '../helpers/processes.js';
+import { carryingTag, isAlive, ProcessJar, readIdentity, waitFor } from '../helpers/processes.js';
 import { tempDir } from '../helpers/temp.js';
 
 const jar = new ProcessJar();
@@ -114,6 +114,30 @@ describe('1: one tmux server, shared by an ended session, a live one and a perso
     const entry = readJournal(h.state).entries.find((e) => e.sessionId === s.a)!;
     for (const pid of [s.server, s.bJob, s.person, s.aPane]) expect(entry.leaked.map((l) => l.pid), `pid ${pid} is not journalled as A's leak`).not.toContain(pid);
     for (const pid of [s.server, s.bJob, s.person, s.bAgent]) expect(await isAlive(pid), `pid ${pid} is alive`).toBe(true);
+  });
+});
+
+describe('1b: a person\'s job that left a pane of the tmux an ended session started (review)', () => {
+  it('carries only the server\'s markers: not certain while the server runs, nor after it is gone; scan --reap leaves it', async () => {
+    const h = newHome(homes);
+    const socket = join(tempDir('tmux'), 'sock');
+    sockets.push(socket);
+    const dead = jar.spawn('true');
+    await new Promise((resolve) => dead.on('exit', resolve));
+    const a = uuid();
+    const sessionEnv = { ...h.env, CLAUDECODE: '1', CLAUDE_CODE_SESSION_ID: a, CLAUDE_PID: String(dead.pid) }; // A's Bash tool, A gone
+    spawnSync('tmux', ['-S', socket, 'new-session', '-d', 'sleep 6000'], { env: sessionEnv });
+    const pidFile = join(h.home, 'build.pid');
+    spawnSync('tmux', ['-S', socket, 'new-window', `nohup bash -c 'echo $$ > ${pidFile}; exec -a person-long-build sleep 6001' >/dev/null 2>&1 & sleep 0.3`], { env: h.env });
+    const job = await pidFrom(pidFile);
+    await jar.adopt(job);
+    expect(await waitFor(async () => (await readIdentity(job))?.pid === job && readFileSync(`/proc/${job}/stat`, 'latin1').split(') ')[1]!.split(' ')[1] === '1')).toBe(true); // re-parented: out of the pane
+    const certain = async (): Promise<number[]> => certainPids(JSON.parse((await runCli(['scan', '--json'], { env: h.env })).stdout) as ScanReport);
+    expect(await certain()).not.toContain(job);
+    await runCli(['scan', '--reap', '--session', a, '--grace', '300'], { env: h.env });
+    expect(await isAlive(job)).toBe(true);
+    spawnSync('tmux', ['-S', socket, 'kill-server']);
+    expect(await certain()).not.toContain(job); // its server gone: what it carries cannot be told from the server's
   });
 });
 
