@@ -75,6 +75,18 @@ export interface AgentMarker {
   agentPid?: number;
 }
 
+/** Tracker markers found in a process's environment. */
+export interface EnvMarkers {
+  /** Value of RESOURCE_TRACKER_TASK ('' when set empty); undefined when unset. */
+  task?: string;
+  /** RESOURCE_TRACKER_KEEP set to a non-empty value other than 0. */
+  keep: boolean;
+  /** RESOURCE_TRACKER_DAEMON: which of rtrack's own long-lived processes this is (the follower sets it). */
+  daemon?: string;
+  /** Other variables asked for (ReadTableOptions.environmentVariables) that are set. */
+  vars?: Record<string, string>;
+}
+
 /** `env`: RESOURCE_TRACKER_KEEP or an empty task tag; `pattern`: a configured keep pattern; `shared-daemon`: the built-in list of per-user daemons (ssh-agent, gpg-agent, …). */
 export type KeepReason = 'env' | 'pattern' | 'shared-daemon';
 
