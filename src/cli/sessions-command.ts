@@ -1,7 +1,7 @@
 // `rtrack sessions`: the journal of ended agent sessions that left processes, and whether the
 // follower that writes it reaps (and which config it reads).
 import { stateDirectory } from '../files.js';
-import { bootInfo, readJournal, type JournalEntry } from '../operations/agent-sessions.js';
+import { bootInfo, readJournal, type JournalEntry } from '../tracking/session-records.js';
 import { platformReader } from '../platform/index.js';
 import { endReasonText } from '../rules/agent-hooks.js';
 import { recordBoot } from '../rules/follower-state.js';

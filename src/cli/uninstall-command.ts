@@ -10,7 +10,8 @@ import { basename, dirname, join } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { userConfigPath } from '../config.js';
 import { stateDirectory } from '../files.js';
-import { runningFollower, sessionsDir } from '../operations/agent-sessions.js';
+import { runningFollower } from '../operations/agent-sessions.js';
+import { sessionsDir } from '../tracking/session-records.js';
 import { resolveTarget } from '../settings-file.js';
 import { hookFiles, hooksUninstall } from './hooks-command.js';
 
