@@ -13,8 +13,6 @@ import { ConfigError } from '../errors.js';
 import { packageFile, stateDirectory, stateDirectoryDistrust } from '../files.js';
 import { followerStartProblem, runningFollower } from '../operations/agent-sessions.js';
 import {
-  agentWithAlias,
-  canonicalAgentName,
   HOOK_AGENT_SETTINGS,
   HOOK_AGENTS,
   HOOK_EVENTS,
@@ -35,6 +33,7 @@ import {
   type PluginAgent,
   type SettingsEdit,
 } from '../rules/agent-hooks.js';
+import { agentWithAlias, canonicalAgentName } from '../rules/agents.js';
 import { applyJsonTextEdit, lostComments } from '../rules/json-text-edits.js';
 import { OPENCODE_PLUGIN_DIRECTORY, OPENCODE_PLUGIN_FILE, opencodePluginText, parseOpencodePlugin } from '../rules/opencode-plugin.js';
 import { checkReplaceable, FileRefused, readSmallFile, replaceFileText, resolveTarget, type ReplaceOptions, type ReplaceResult } from '../settings-file.js';

@@ -3,7 +3,8 @@
 // makes them).
 import { applyEdits, modify } from 'jsonc-parser';
 import { describe, expect, it } from 'vitest';
-import { canonicalAgentName, endReasonText, hookCommand, hooksTurnedOff, installEdits, parseHookCommand, rtrackHooks, sharedEntryProblem, uninstallEdits, type SettingsEdit } from '../../src/rules/agent-hooks.js';
+import { canonicalAgentName } from '../../src/rules/agents.js';
+import { endReasonText, hookCommand, hooksTurnedOff, installEdits, parseHookCommand, rtrackHooks, sharedEntryProblem, uninstallEdits, type SettingsEdit } from '../../src/rules/agent-hooks.js';
 
 const apply = (text: string, edits: SettingsEdit[]): string =>
   edits.reduce((t, e) => applyEdits(t, modify(t, e.path, e.value, { formattingOptions: { insertSpaces: true, tabSize: 2, eol: '\n' }, ...(e.insert ? { isArrayInsertion: true } : {}) })), text);
