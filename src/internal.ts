@@ -6,7 +6,7 @@ export { FOLLOWER_NODE_FLAGS } from './cli/session-command.js';
 export { WATCH_V8_FLAGS } from './cli/watch-command.js';
 export { acquireFollowerLock, registerSession } from './operations/agent-sessions.js';
 export { readRecords } from './tracking/session-records.js';
-export { hookCommand } from './rules/agent-hooks.js';
+export { hookCommand } from './hooks/hook-commands.js';
 export { measureCosts } from './tracking/leak-cost.js';
 export { platformReader } from './platform/index.js';
 export { createLinuxReader } from './platform/linux.js';

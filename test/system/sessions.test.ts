@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runningFollower } from '../../src/operations/agent-sessions.js';
 import { readJournal, readRecords, type JournalEntry } from '../../src/tracking/session-records.js';
-import { hookCommand as installedHook } from '../../src/rules/agent-hooks.js';
+import { hookCommand as installedHook } from '../../src/hooks/hook-commands.js';
 import { takeSnapshot, type ScanReport } from '../../src/index.js';
 import { ALLOW_SHARED, allowShared, followerConfig, hookCommand, newHome as homeIn, STAND_IN, startSession, stopFollowers, type Home } from '../helpers/agent-homes.js';
 import { RTRACK, runCli } from '../helpers/cli.js';
