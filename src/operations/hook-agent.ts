@@ -121,7 +121,7 @@ export const AGENT_FINDERS: Partial<Record<AgentName, AgentFinder>> = {
 };
 
 /**
- * The agent process of a hook of `agent` (a canonical name: rules/agent-hooks.ts): `pid` when the
+ * The agent process of a hook of `agent` (a canonical name: rules/agents.ts): `pid` when the
  * hook was given one (`--pid`), if it is alive; else as the agent's finder finds it (from `parent`,
  * the process that ran the hook's shell, when given: `--parent`).
  */
