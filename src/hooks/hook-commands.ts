@@ -47,6 +47,7 @@ export const HOOK_AGENT_SETTINGS: Readonly<Record<HookAgent, HookAgentSettings>>
 export const PLUGIN_AGENTS = ['opencode'] as const;
 export type PluginAgent = (typeof PLUGIN_AGENTS)[number];
 
+/** Whether the agent takes rtrack's plugin rather than hooks. */
 export const isPluginAgent = (agent: HookAgent | PluginAgent): agent is PluginAgent => (PLUGIN_AGENTS as readonly string[]).includes(agent);
 
 /** Why `rtrack hooks install` installs nothing for an agent it knows but has no hooks for (one line). */
