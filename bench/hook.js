@@ -4,7 +4,7 @@
 // it runs each hook command as Claude Code does — `/bin/sh -c '<command>'`, the hook JSON on stdin,
 // CLAUDE_PID naming itself and CLAUDE_ENV_FILE a file of the session — and waits for it to exit,
 // as the agent waits before it goes on. Measured interleaved in the same run, medians:
-//   - the commands `rtrack hooks install` writes (src/rules/agent-hooks.ts hookCommand: rtrack runs
+//   - the commands `rtrack hooks install` writes (src/hooks/hook-commands.ts hookCommand: rtrack runs
 //     detached, the agent waits for the shell alone), and how long after the hook returned its work
 //     is done (the session registered; its end recorded) — not time the agent waits;
 //   - the earlier form the agent waited for (`… && node bin/rtrack.js session start … || true`);

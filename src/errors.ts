@@ -1,9 +1,15 @@
 // Error kinds the CLI maps to exit statuses (usage/config → 2), and the library's misuse of a tracker.
 // A task that cannot start is no error: its report says why (`outcome: 'not-started'`, `startFailure`).
+// UsageError is the CLI's and src/hooks/' (`rtrack hooks`), not exported by the package.
 
 /** A configuration file or value is wrong; the message names the file and key. */
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
+}
+
+/** A mistake in how rtrack was called: one line on stderr, exit 2. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
 }
 
 /** Reading the process table failed; the message says what could not be read. */

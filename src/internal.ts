@@ -4,8 +4,9 @@
 // the library is plain data and readers, never an instance of a class the library checks.
 export { FOLLOWER_NODE_FLAGS } from './cli/session-command.js';
 export { WATCH_V8_FLAGS } from './cli/watch-command.js';
-export { acquireFollowerLock, readRecords, registerSession } from './operations/agent-sessions.js';
-export { hookCommand } from './rules/agent-hooks.js';
+export { acquireFollowerLock, registerSession } from './operations/agent-sessions.js';
+export { readRecords } from './tracking/session-records.js';
+export { hookCommand } from './hooks/hook-commands.js';
 export { measureCosts } from './tracking/leak-cost.js';
 export { platformReader } from './platform/index.js';
 export { createLinuxReader } from './platform/linux.js';

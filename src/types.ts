@@ -81,6 +81,18 @@ export interface AgentMarker {
   agentPid?: number;
 }
 
+/** Tracker markers found in a process's environment. */
+export interface EnvMarkers {
+  /** Value of RESOURCE_TRACKER_TASK ('' when set empty); undefined when unset. */
+  task?: string;
+  /** RESOURCE_TRACKER_KEEP set to a non-empty value other than 0. */
+  keep: boolean;
+  /** RESOURCE_TRACKER_DAEMON: which of rtrack's own long-lived processes this is (the follower sets it). */
+  daemon?: string;
+  /** Other variables asked for (ReadTableOptions.environmentVariables) that are set. */
+  vars?: Record<string, string>;
+}
+
 /** `env`: RESOURCE_TRACKER_KEEP or an empty task tag; `pattern`: a configured keep pattern; `shared-daemon`: the built-in list of per-user daemons (ssh-agent, gpg-agent, …). */
 export type KeepReason = 'env' | 'pattern' | 'shared-daemon';
 
@@ -197,6 +209,31 @@ export interface AttributedProcess extends ProcessInfo {
    * suspect is named in one report only.
    */
   couldBelongTo?: string[];
+}
+
+/** What reaping did to one process (see the README's table). */
+export type ReapResultKind =
+  | 'terminated' // gone after the first signal
+  | 'killed' // gone after SIGKILL
+  | 'gone' // already gone before any signal
+  | 'identity-changed' // the pid now belongs to another process: not signalled
+  | 'not-permitted' // the OS refused the signal (another user's process)
+  | 'unreadable' // it exists but its identity could not be read: not signalled
+  | 'unattributed' // no tag or lineage evidence (a heuristic suspect) and allowUnattributed was not given: not signalled
+  | 'refused' // pid ≤ 1, rtrack itself, its ancestors, its follower or watch, the follower lock's holder: never signalled
+  | 'kept' // declared to outlive its task, as it is now (it may have exec'd since the verdict): never signalled
+  | 'in-use' // a live agent, below or hosting one, or of a session that is live or cannot be told over: never signalled
+  | 'survived'; // still alive after SIGKILL and the bounded wait
+
+/** One process's result of reaping. */
+export interface ReapOutcome {
+  pid: number;
+  command: string;
+  result: ReapResultKind;
+  /** Signals actually sent, in order. */
+  signals: string[];
+  /** Why the gate refused it (`refused`, `kept`, `in-use`, `unreadable`). */
+  reason?: string;
 }
 
 /** What a leaked process costs the user. */

@@ -2,15 +2,13 @@
 import { existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { InvalidArgumentError } from 'commander';
-import { ConfigError } from '../errors.js';
+import { ConfigError, UsageError } from '../errors.js';
 import { createLogger, type Logger, type LogFormat } from '../log.js';
 import { compileKeepPatterns } from '../rules/patterns.js';
 import type { ResourceTrackerConfig } from '../types.js';
 
-/** A mistake in how rtrack was called: one line on stderr, exit 2. */
-export class UsageError extends Error {
-  override readonly name = 'UsageError';
-}
+/** A mistake in how rtrack was called: one line on stderr, exit 2 (src/errors.ts: src/hooks/ throws it too). */
+export { UsageError };
 
 export function parseNonNegativeNumber(value: string): number {
   const n = Number(value);

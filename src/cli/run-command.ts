@@ -14,10 +14,10 @@ import type { CgroupMode, ResourceTrackerConfig } from '../types.js';
 import { forwardSignals, type ForwardedSignal } from './signals.js';
 import { checkOutputPath, cliLogger, requireReapFor, UsageError, withKeepPatterns } from './common.js';
 import { renderReapPlan, renderRunSummary, type Layout } from './present.js';
-import { firstTime } from './said-once.js';
+import { firstTime } from '../said-once.js';
 import { terminalLayout } from './terminal-layout.js';
 
-/** The record (said-once.ts) that the cgroup hint was said. */
+/** The record (src/said-once.ts) that the cgroup hint was said. */
 const CGROUP_HINT_SAID = 'said-cgroup-hint';
 
 export interface RunOptions {

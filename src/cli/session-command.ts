@@ -7,11 +7,11 @@ import { spawn } from 'node:child_process';
 import { appendFileSync, writeSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { packageFile, prepareStateDirectory, stateDirectory } from '../files.js';
+import { parseHookInput, type HookInput } from '../hooks/hook-input.js';
 import { logHookProblem, recordSessionEnd, registeredAgent, registerSession, runningFollower } from '../operations/agent-sessions.js';
 import { findHookAgent } from '../operations/hook-agent.js';
 import { platformReader } from '../platform/index.js';
-import { canonicalAgentName, parseHookInput, type HookInput } from '../rules/agent-hooks.js';
-import { BUILT_IN_AGENTS, isAgentProcess } from '../rules/agents.js';
+import { BUILT_IN_AGENTS, canonicalAgentName, isAgentProcess } from '../rules/agents.js';
 import { formatTaskTag, newTagRandom, parseTaskTag, TASK_ENV_VAR, UNKNOWN_PID_NAMESPACE } from '../tracking/task-tag.js';
 import { DAEMON_ENV_VAR, KEEP_ENV_VAR } from '../types.js';
 

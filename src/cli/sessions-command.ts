@@ -1,14 +1,14 @@
 // `rtrack sessions`: the journal of ended agent sessions that left processes, and whether the
 // follower that writes it reaps (and which config it reads).
 import { stateDirectory } from '../files.js';
-import { bootInfo, readJournal, type JournalEntry } from '../operations/agent-sessions.js';
+import { endReasonText } from '../hooks/hook-input.js';
+import { followerConfigLines } from '../hooks/status.js';
+import { bootInfo, readJournal, type JournalEntry } from '../tracking/session-records.js';
 import { platformReader } from '../platform/index.js';
-import { endReasonText } from '../rules/agent-hooks.js';
 import { recordBoot } from '../rules/follower-state.js';
 import { identityKey } from '../rules/identity.js';
 import { takeSnapshot } from '../tracking/snapshot.js';
 import { escapeUnprintable, shellQuote } from '../text.js';
-import { followerConfigLines } from './hooks-command.js';
 import { counted, formatAge, memoryText, renderLeftProcesses, type Layout } from './present.js';
 import { terminalLayout } from './terminal-layout.js';
 

@@ -1,77 +1,16 @@
-// `rtrack uninstall`: everything rtrack wrote for this user, removed after saying what it is — the
-// hooks of every agent (opencode: its plugin), the per-user config, the state directory (session
-// records, journal, logs, what was said once) and the backups rtrack made of the files it changed.
-// Not rtrack itself (`npm uninstall -g rtrack` does that), and not a project's settings (a
-// repository's, perhaps shared: named, with the command that removes their hooks). The agents'
-// settings are changed as `hooks uninstall` changes them (their text edited, links followed,
-// byte for byte as they were on error), without a new backup.
-import { lstatSync, readdirSync, rmdirSync, rmSync, unlinkSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+// `rtrack uninstall`: says what rtrack wrote for this user and will remove (src/hooks/uninstall-all.ts
+// finds it and removes it), asks (or takes --yes), and says what could not be removed. Not rtrack
+// itself (`npm uninstall -g rtrack` does that), and not a project's settings: named, with the
+// command that removes their hooks.
 import { createInterface } from 'node:readline/promises';
-import { userConfigPath } from '../config.js';
-import { stateDirectory } from '../files.js';
-import { runningFollower, sessionsDir } from '../operations/agent-sessions.js';
-import { resolveTarget } from '../settings-file.js';
-import { hookFiles, hooksUninstall } from './hooks-command.js';
+import { removeAll, uninstallPlan, type UninstallPlan } from '../hooks/uninstall-all.js';
 
 export interface UninstallOptions {
   dryRun?: boolean;
   yes?: boolean;
 }
 
-/** rtrack's backups of a file: `<file>.rtrack-backup-<UTC time>[-n]` beside it (and beside the file its links lead to). */
-export function backupsOf(file: string): string[] {
-  const found = new Set<string>();
-  for (const path of new Set([file, resolveTarget(file)])) {
-    const pattern = new RegExp(`^${basename(path).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.rtrack-backup-\\d{8}T\\d{6}Z(-\\d{1,3})?$`);
-    let names: string[];
-    try {
-      names = readdirSync(dirname(path));
-    } catch {
-      continue;
-    }
-    for (const name of names) if (pattern.test(name)) found.add(join(dirname(path), name));
-  }
-  return [...found].sort();
-}
-
-const exists = (path: string): boolean => {
-  try {
-    lstatSync(path);
-    return true;
-  } catch {
-    return false;
-  }
-};
-
-/** What `rtrack uninstall` removes, and what it leaves (a project's files), in words. */
-interface Plan {
-  /** The agents whose hooks (opencode: whose plugin) are in the user's own files. */
-  hooks: { agent: string; path: string }[];
-  /** The user's hook files rtrack cannot read (not valid JSON…): their hooks stay, with why. */
-  unreadable: { path: string; why: string }[];
-  /** A project's files that hold rtrack's hooks: left, with the command that removes them. */
-  projects: { agent: string; path: string }[];
-  config?: string;
-  backups: string[];
-  state?: string;
-}
-
-function plan(): Plan {
-  const files = hookFiles();
-  const settings = files.filter((f) => !f.project).map((f) => f.path);
-  const plan: Plan = {
-    hooks: files.filter((f) => !f.project && typeof f.hooks === 'number' && f.hooks > 0).map(({ agent, path }) => ({ agent, path })),
-    unreadable: files.filter((f) => !f.project && typeof f.hooks === 'string').map((f) => ({ path: f.path, why: f.hooks as string })),
-    projects: files.filter((f) => f.project && typeof f.hooks === 'number' && f.hooks > 0).map(({ agent, path }) => ({ agent, path })),
-    backups: [...settings, userConfigPath()].flatMap(backupsOf),
-  };
-  if (exists(userConfigPath())) plan.config = userConfigPath();
-  if (exists(stateDirectory())) plan.state = stateDirectory();
-  return plan;
-}
-
-function planLines(p: Plan): string[] {
+function planLines(p: UninstallPlan): string[] {
   const lines: string[] = [];
   for (const h of p.hooks) lines.push(h.agent === 'opencode' ? `  rtrack's opencode plugin ${h.path}` : `  the ${h.agent} hooks in ${h.path}`);
   if (p.config) lines.push(`  the per-user config ${p.config}`);
@@ -81,7 +20,7 @@ function planLines(p: Plan): string[] {
 }
 
 /** Lines about what stays: a project's hooks, files that cannot be read. */
-function leftLines(p: Plan): string[] {
+function leftLines(p: UninstallPlan): string[] {
   return [
     ...p.unreadable.map((u) => `rtrack: ${u.path} is left as it is (${u.why}): \`rtrack hooks status\` says why; mend it and run \`rtrack uninstall\` again`),
     ...p.projects.map((f) => `rtrack: this project's ${f.path} holds rtrack's hooks and is left as it is (a repository's file): \`rtrack hooks uninstall ${f.agent} --settings ${f.path}\` removes them`),
@@ -97,18 +36,8 @@ async function confirmed(): Promise<boolean> {
   }
 }
 
-/** Waits for the follower to exit (it does within a tick once the records it follows are gone). */
-async function followerGone(state: string, ms: number): Promise<boolean> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (!(await runningFollower(state))) return true;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  return !(await runningFollower(state));
-}
-
 export async function uninstallCommand(options: UninstallOptions): Promise<number> {
-  const p = plan();
+  const p = uninstallPlan();
   const lines = planLines(p);
   const left = leftLines(p);
   if (lines.length === 0) {
@@ -127,34 +56,7 @@ export async function uninstallCommand(options: UninstallOptions): Promise<numbe
       return 1;
     }
   }
-  const failed: string[] = [];
-  const attempt = async (what: string, action: () => unknown): Promise<void> => {
-    try {
-      await action();
-    } catch (err) {
-      failed.push(`${what}: ${(err as Error).message.replace(/^hooks: /, '')}`);
-    }
-  };
-  // The hooks first, so that no new session registers; then the records, which makes the follower
-  // exit (it follows what they name); then the rest of the state.
-  for (const h of p.hooks) await attempt(h.path, () => hooksUninstall(h.agent, { noBackup: true }));
-  if (p.config) await attempt(p.config, () => unlinkSync(p.config!));
-  if (p.state) {
-    const state = p.state;
-    await attempt(state, async () => {
-      rmSync(sessionsDir(state), { recursive: true, force: true });
-      if (!(await followerGone(state, 5000))) throw new Error(`the follower (pid ${(await runningFollower(state))?.pid}) did not exit; run \`rtrack uninstall\` again`);
-      rmSync(state, { recursive: true, force: true });
-    });
-  }
-  for (const b of [...p.backups, ...p.hooks.flatMap((h) => backupsOf(h.path))]) if (exists(b)) await attempt(b, () => unlinkSync(b));
-  if (p.config) {
-    try {
-      rmdirSync(dirname(p.config)); // rtrack's own directory, when nothing else is in it
-    } catch {
-      // not empty, or gone
-    }
-  }
+  const failed = await removeAll(p, process.stdout);
   if (failed.length > 0) {
     process.stderr.write(`${failed.map((f) => `rtrack: could not remove ${f}`).join('\n')}\n`);
     return 1;

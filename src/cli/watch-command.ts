@@ -96,7 +96,7 @@ export async function watchCommand(options: WatchOptions): Promise<number> {
   if (scanner.hostPidNamespace === false) {
     logger.warn({}, "this watch runs in a PID namespace that is not the host's: it sees only that namespace's processes and reports nothing of the rest of the machine (a container needs hostPID: true)");
   }
-  let journal: ((records: import('../operations/agent-sessions.js').WatchReapRecord[]) => void) | undefined;
+  let journal: ((records: import('../tracking/session-records.js').WatchReapRecord[]) => void) | undefined;
   if (options.reap) {
     const problem = prepareStateDirectory(state);
     if (problem) logger.warn({ problem }, 'what is reaped is logged but not journalled');

@@ -6,8 +6,7 @@
 // kernel, in D state, can hang a read of its command line for as long as it stays stuck).
 import { platformReader } from '../platform/index.js';
 import type { PlatformReader } from '../platform/types.js';
-import type { AgentName } from '../rules/agent-hooks.js';
-import { BUILT_IN_AGENTS, isAgentProcess, type AgentDefinition } from '../rules/agents.js';
+import { BUILT_IN_AGENTS, isAgentProcess, type AgentDefinition, type AgentName } from '../rules/agents.js';
 import { byPid } from '../rules/identity.js';
 import { takeSnapshot } from '../tracking/snapshot.js';
 import type { ProcessIdentity } from '../types.js';
@@ -122,7 +121,7 @@ export const AGENT_FINDERS: Partial<Record<AgentName, AgentFinder>> = {
 };
 
 /**
- * The agent process of a hook of `agent` (a canonical name: rules/agent-hooks.ts): `pid` when the
+ * The agent process of a hook of `agent` (a canonical name: rules/agents.ts): `pid` when the
  * hook was given one (`--pid`), if it is alive; else as the agent's finder finds it (from `parent`,
  * the process that ran the hook's shell, when given: `--parent`).
  */

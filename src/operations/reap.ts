@@ -18,7 +18,7 @@ import { isAgentProcess } from '../rules/agents.js';
 import { refusalOf, type GateCall, type Refusal } from '../rules/gate.js';
 import { identityKey, MAX_TREE_DEPTH } from '../rules/identity.js';
 import { levelOrder, processTree } from '../rules/tree.js';
-import type { AgentConfig, AgentMarker, AttributedProcess, ProcessInfo } from '../types.js';
+import type { AgentConfig, AgentMarker, AttributedProcess, ProcessInfo, ReapOutcome } from '../types.js';
 import { recordSignals, type SignalRequester } from './signal-record.js';
 import { lookAtTable, withPipelines, type TableLook } from './table-look.js';
 import { checkPid, checkReapOptions } from '../validate.js';
@@ -33,30 +33,9 @@ function checkProcesses(processes: unknown): void {
   }
 }
 
-/** What reaping did to one process (see the README's table). */
-export type ReapResultKind =
-  | 'terminated' // gone after the first signal
-  | 'killed' // gone after SIGKILL
-  | 'gone' // already gone before any signal
-  | 'identity-changed' // the pid now belongs to another process: not signalled
-  | 'not-permitted' // the OS refused the signal (another user's process)
-  | 'unreadable' // it exists but its identity could not be read: not signalled
-  | 'unattributed' // no tag or lineage evidence (a heuristic suspect) and allowUnattributed was not given: not signalled
-  | 'refused' // pid ≤ 1, rtrack itself, its ancestors, its follower or watch, the follower lock's holder: never signalled
-  | 'kept' // declared to outlive its task, as it is now (it may have exec'd since the verdict): never signalled
-  | 'in-use' // a live agent, below or hosting one, or of a session that is live or cannot be told over: never signalled
-  | 'survived'; // still alive after SIGKILL and the bounded wait
-
-/** One process's result of reaping. */
-export interface ReapOutcome {
-  pid: number;
-  command: string;
-  result: ReapResultKind;
-  /** Signals actually sent, in order. */
-  signals: string[];
-  /** Why the gate refused it (`refused`, `kept`, `in-use`, `unreadable`). */
-  reason?: string;
-}
+// What reaping did (ReapOutcome, ReapResultKind): with the shared records (src/types.ts), for the
+// journal's readers below operations/ (tracking/session-records.ts).
+export type { ReapOutcome, ReapResultKind } from '../types.js';
 
 /** How `reapOrphans()` signals. */
 export interface ReapOptions {

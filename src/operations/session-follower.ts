@@ -14,19 +14,8 @@ import { sessionLeftovers } from '../rules/machine-leaks.js';
 import { lineageNotWhole, sharedHostKind } from '../rules/whole-evidence.js';
 import { processTree, subtree } from '../rules/tree.js';
 import type { AgentConfig, AttributedProcess, Evidence, LineageRecord, ProcessIdentity, ProcessInfo } from '../types.js';
-import {
-  acquireFollowerLock,
-  appendJournal,
-  appendLineage,
-  bootInfo,
-  readLineage,
-  readRecords,
-  releaseFollowerLock,
-  removeRecord,
-  writeLineage,
-  type JournalEntry,
-  type SessionRecord,
-} from './agent-sessions.js';
+import { acquireFollowerLock, appendJournal, appendLineage, releaseFollowerLock, removeRecord, writeLineage } from './agent-sessions.js';
+import { bootInfo, readLineage, readRecords, type JournalEntry, type SessionRecord } from '../tracking/session-records.js';
 import { measureCosts } from '../tracking/leak-cost.js';
 import { reapOrphans } from './reap.js';
 import { lookAtTable, withPipelines } from './table-look.js';

@@ -15,7 +15,7 @@ import { processTree, subtree } from '../rules/tree.js';
 import { takeSnapshot } from '../tracking/snapshot.js';
 import type { JournalledLeftovers } from '../rules/machine-leaks.js';
 import type { AgentConfig, AgentMarker, ProcessSnapshot } from '../types.js';
-import { journalledLeftovers, readFollowerLock, readLineage, registeredSessions } from './agent-sessions.js';
+import { journalledLeftovers, readFollowerLock, readLineage, registeredSessions } from '../tracking/session-records.js';
 import { readKept } from './kept-registry.js';
 
 export interface LookOptions {

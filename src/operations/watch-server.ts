@@ -10,7 +10,7 @@ import { identityKey } from '../rules/identity.js';
 import type { LeakGroup } from '../rules/machine-leaks.js';
 import type { AttributedProcess } from '../types.js';
 import { reapOrphans, type ReapOptions, type ReapOutcome } from './reap.js';
-import type { WatchReapRecord } from './agent-sessions.js';
+import type { WatchReapRecord } from '../tracking/session-records.js';
 import type { Admission, WebConfig } from './web-config.js';
 
 /** Options of `startWatchServer()`. */

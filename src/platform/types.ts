@@ -1,20 +1,11 @@
 // What every platform reader translates its OS into. No rules here: records and capabilities only.
-import type { ProcessIdentity } from '../types.js';
+import type { EnvMarkers, ProcessIdentity } from '../types.js';
+
+// Tracker markers are a record the rules read too (keep.ts): defined with the shared records.
+export type { EnvMarkers } from '../types.js';
 
 /** How much of a command line a table read takes: enough for nearly every one (a longer one is flagged `commandLineTruncated`). */
 export const COMMAND_LINE_HEAD = 4096;
-
-/** Tracker markers found in a process's environment. */
-export interface EnvMarkers {
-  /** Value of RESOURCE_TRACKER_TASK ('' when set empty); undefined when unset. */
-  task?: string;
-  /** RESOURCE_TRACKER_KEEP set to a non-empty value other than 0. */
-  keep: boolean;
-  /** RESOURCE_TRACKER_DAEMON: which of rtrack's own long-lived processes this is (the follower sets it). */
-  daemon?: string;
-  /** Other variables asked for (ReadTableOptions.environmentVariables) that are set. */
-  vars?: Record<string, string>;
-}
 
 /** One process as the OS reports it, before presentation (truncation, patterns). */
 export interface RawProcess {

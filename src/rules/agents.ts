@@ -66,6 +66,22 @@ export const pidSessionId = (agentPid: number): string => `pid-${agentPid}`;
 
 const escape = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
+/** The agents rtrack knows by name, each also by its command's own name (`claude`, `gemini`). */
+export const AGENT_NAMES = ['claude-code', 'gemini-cli', 'codex', 'opencode'] as const;
+export type AgentName = (typeof AGENT_NAMES)[number];
+export const AGENT_ALIASES: Readonly<Record<string, AgentName>> = { claude: 'claude-code', gemini: 'gemini-cli', codex: 'codex', opencode: 'opencode' };
+
+/** An agent's canonical name from its name or its command's name (`claude` → `claude-code`); undefined for one rtrack does not know. */
+export function canonicalAgentName(name: string): AgentName | undefined {
+  return (AGENT_NAMES as readonly string[]).includes(name) ? (name as AgentName) : AGENT_ALIASES[name];
+}
+
+/** `claude-code (claude)`: how the help and messages name an agent. */
+export function agentWithAlias(agent: AgentName): string {
+  const alias = Object.entries(AGENT_ALIASES).find(([a, name]) => name === agent && a !== agent)?.[0];
+  return alias ? `${agent} (${alias})` : agent;
+}
+
 /** The agents rtrack knows without any setup. */
 export const BUILT_IN_AGENTS: readonly AgentDefinition[] = [
   {

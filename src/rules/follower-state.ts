@@ -1,4 +1,4 @@
-// What of the session follower's state on disk (src/operations/agent-sessions.ts) can be trusted and
+// What of the session follower's state on disk (src/tracking/session-records.ts) can be trusted and
 // what is worth keeping. Pure: plain data in, verdicts out.
 //   - the state directory is the user's alone (as ssh wants ~/.ssh): stateDirectoryProblem
 //   - a record written in another boot names processes of that boot: recordBoot

@@ -2,8 +2,7 @@
 // per-user daemon). A process is kept when it or any ancestor is — in the snapshot, or in the
 // lineage recorded while the task ran, where a scrubbed child's kept parent may be gone by now.
 // Never leaks, never suspects, never signalled. Pure.
-import type { EnvMarkers } from '../platform/types.js';
-import type { KeepReason, LineageRecord, ProcessInfo } from '../types.js';
+import type { EnvMarkers, KeepReason, LineageRecord, ProcessInfo } from '../types.js';
 import { MAX_TREE_DEPTH } from './identity.js';
 import { matchesAny, sharedDaemonOf } from './patterns.js';
 import { subtree, type ProcessTree } from './tree.js';

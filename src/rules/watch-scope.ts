@@ -3,7 +3,7 @@
 //     own user's: watchScope
 //   - a per-user watch's port: userPort
 //   - whether it sees the host's processes or only a PID namespace's: isInitialPidNamespace
-//   - users by uid, from /etc/passwd: parsePasswd
+//   - a user's label, from /etc/passwd as platform/users.ts parses it: userLabel
 //   - each user's figures, from a scan: figuresByUser
 import { memoryBytesOf } from './memory.js';
 import type { LeakGroup } from './machine-leaks.js';
@@ -74,20 +74,6 @@ export interface PasswdUser {
   name: string;
   uid: number;
   home: string;
-}
-
-/** /etc/passwd's users by uid (the first entry of a uid wins, as getpwuid gives it); malformed lines are skipped. */
-export function parsePasswd(text: string): Map<number, PasswdUser> {
-  const users = new Map<number, PasswdUser>();
-  for (const line of text.split('\n')) {
-    if (line === '' || line.startsWith('#')) continue;
-    const fields = line.split(':');
-    if (fields.length < 7) continue;
-    const uid = Number(fields[2]);
-    if (!/^\d+$/.test(fields[2]!) || !Number.isSafeInteger(uid) || users.has(uid)) continue;
-    users.set(uid, { name: fields[0]!, uid, home: fields[5]! });
-  }
-  return users;
 }
 
 /** A user's label: their name, or their uid as text when no name is known. */

@@ -5,7 +5,7 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { sharedPathProblem } from '../../src/cli/hooks-command.js';
+import { sharedPathProblem } from '../../src/hooks/path-checks.js';
 import { runningFollower } from '../../src/operations/agent-sessions.js';
 import { RTRACK } from './cli.js';
 import type { ProcessIdentity } from '../../src/types.js';

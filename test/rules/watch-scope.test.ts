@@ -2,7 +2,8 @@
 // host's PID namespace, /etc/passwd, and each user's figures — summed over users, nothing twice.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { figuresByUser, isInitialPidNamespace, parsePasswd, systemPrivileges, userPort, watchScope } from '../../src/rules/watch-scope.js';
+import { parsePasswd } from '../../src/platform/users.js';
+import { figuresByUser, isInitialPidNamespace, systemPrivileges, userPort, watchScope } from '../../src/rules/watch-scope.js';
 import type { LeakGroup } from '../../src/rules/machine-leaks.js';
 import type { AttributedProcess, ProcessInfo } from '../../src/types.js';
 

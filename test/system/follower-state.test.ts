@@ -6,16 +6,8 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/log.js';
-import {
-  lineagePath,
-  readJournal,
-  readRecords,
-  registerSession,
-  registeredSessions,
-  runningFollower,
-  writeLineage,
-  type JournalEntry,
-} from '../../src/operations/agent-sessions.js';
+import { registerSession, runningFollower, writeLineage } from '../../src/operations/agent-sessions.js';
+import { lineagePath, readJournal, readRecords, registeredSessions, type JournalEntry } from '../../src/tracking/session-records.js';
 import { followSessions } from '../../src/operations/session-follower.js';
 import { lookAtTable } from '../../src/operations/table-look.js';
 import { createLinuxReader } from '../../src/platform/linux.js';

@@ -6,7 +6,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { readJournal, readRecords, runningFollower, type JournalEntry } from '../../src/operations/agent-sessions.js';
+import { runningFollower } from '../../src/operations/agent-sessions.js';
+import { readJournal, readRecords, type JournalEntry } from '../../src/tracking/session-records.js';
 import { reapOrphans, takeSnapshot, type ScanReport } from '../../src/index.js';
 import { allowShared, followerConfig, installedHooks, newHome, quote, startGemini, startOpencode, stopFollowers, type Home } from '../helpers/agent-homes.js';
 import { RTRACK, runCli } from '../helpers/cli.js';

@@ -7,7 +7,7 @@ import { cpSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { hookCommand } from '../../src/rules/agent-hooks.js';
+import { hookCommand } from '../../src/hooks/hook-commands.js';
 import { tempDir } from '../helpers/temp.js';
 
 const CHECKOUT = fileURLToPath(new URL('../../', import.meta.url));

@@ -32,7 +32,7 @@ const mode = (path: string): number => statSync(path).mode & 0o7777;
 const asRoot = process.getuid?.() === 0;
 const CHECKOUT = fileURLToPath(new URL('../../', import.meta.url));
 const quote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
-/** The form rtrack installs (src/rules/agent-hooks.ts hookCommand), written out here as a person would read it. */
+/** The form rtrack installs (src/hooks/hook-commands.ts hookCommand), written out here as a person would read it. */
 const installedForm = (node: string, bin: string, subcommand: string, agent: string, config?: string): string => {
   const run = `{ RESOURCE_TRACKER_DAEMON=hook ${quote(node)} ${quote(bin)} session ${subcommand} --agent ${agent} --parent "$PPID"${config ? ` --config ${quote(config)}` : ''} <&3 3<&- >/dev/null 2>&1 & } 2>/dev/null 3<&0 || :;`;
   const words = `rtrack: the ${agent} hooks in this agent's settings are stale: they no longer run, ${bin} or ${node} is gone; install rtrack again and run \`rtrack hooks install ${agent}\` (or \`rtrack hooks uninstall ${agent}\`), or delete them from the settings (said once)`;

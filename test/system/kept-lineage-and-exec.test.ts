@@ -2,7 +2,7 @@
 // leave alone. HOME and XDG directories are temporary; every process the
 // tests start is killed by pid afterwards.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { readJournal } from '../../src/operations/agent-sessions.js';
+import { readJournal } from '../../src/tracking/session-records.js';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { TaskReport } from '../../src/index.js';

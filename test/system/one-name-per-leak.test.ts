@@ -6,7 +6,7 @@
 // hook's environment file), HOME and XDG directories temporary.
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { readJournal } from '../../src/operations/agent-sessions.js';
+import { readJournal } from '../../src/tracking/session-records.js';
 import type { ScanReport } from '../../src/index.js';
 import { followerConfig, newHome, startSession, stopFollowers, type Home } from '../helpers/agent-homes.js';
 import { runCli } from '../helpers/cli.js';

@@ -10,7 +10,7 @@ import { chmodSync, chownSync, closeSync, cpSync, existsSync, linkSync, mkdirSyn
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { hookCommand } from '../../src/rules/agent-hooks.js';
+import { hookCommand } from '../../src/hooks/hook-commands.js';
 import { ALLOW_SHARED } from '../helpers/agent-homes.js';
 import { RTRACK, runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/temp.js';

@@ -10,7 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/index.js';
 import { startWatchServer } from '../../src/metrics.js';
 import type { ScanReport } from '../../src/operations/scan-machine.js';
-import { readJournal } from '../../src/operations/agent-sessions.js';
+import { readJournal } from '../../src/tracking/session-records.js';
 import { createLinuxReader } from '../../src/platform/linux.js';
 import { formatTaskTag } from '../../src/tracking/task-tag.js';
 import { RTRACK } from '../helpers/cli.js';

@@ -1,9 +1,13 @@
-// The pure rules of src/rules/agent-hooks.ts: the command form rtrack installs, how exactly it is
-// recognised, and the edits that install and uninstall (made here with jsonc-parser, as the CLI
-// makes them).
+// The pure rules of src/hooks/ (hook-commands.ts, settings-edits.ts, path-safety.ts, hook-input.ts):
+// the command form rtrack installs, how exactly it is recognised, and the edits that install and
+// uninstall (made here with jsonc-parser, as the CLI makes them).
 import { applyEdits, modify } from 'jsonc-parser';
 import { describe, expect, it } from 'vitest';
-import { canonicalAgentName, endReasonText, hookCommand, hooksTurnedOff, installEdits, parseHookCommand, rtrackHooks, sharedEntryProblem, uninstallEdits, type SettingsEdit } from '../../src/rules/agent-hooks.js';
+import { canonicalAgentName } from '../../src/rules/agents.js';
+import { hookCommand, parseHookCommand } from '../../src/hooks/hook-commands.js';
+import { endReasonText } from '../../src/hooks/hook-input.js';
+import { sharedEntryProblem } from '../../src/hooks/path-safety.js';
+import { hooksTurnedOff, installEdits, rtrackHooks, uninstallEdits, type SettingsEdit } from '../../src/hooks/settings-edits.js';
 
 const apply = (text: string, edits: SettingsEdit[]): string =>
   edits.reduce((t, e) => applyEdits(t, modify(t, e.path, e.value, { formattingOptions: { insertSpaces: true, tabSize: 2, eol: '\n' }, ...(e.insert ? { isArrayInsertion: true } : {}) })), text);

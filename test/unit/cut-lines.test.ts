@@ -4,7 +4,8 @@
 import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { appendJournal, appendLineage, readJournal, readLineage, writeLineage, type JournalEntry } from '../../src/operations/agent-sessions.js';
+import { appendJournal, appendLineage, writeLineage } from '../../src/operations/agent-sessions.js';
+import { readJournal, readLineage, type JournalEntry } from '../../src/tracking/session-records.js';
 import { tempDir } from '../helpers/temp.js';
 
 const entry = (sessionId: string): JournalEntry => ({

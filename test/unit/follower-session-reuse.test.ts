@@ -6,7 +6,8 @@
 // agent's (found by review, reproduced on real processes with a forced pid; here a scripted table).
 // A newcomer is the tree's by its session only when it started before the leader was found gone.
 import { describe, expect, it } from 'vitest';
-import { readJournal, registerSession } from '../../src/operations/agent-sessions.js';
+import { registerSession } from '../../src/operations/agent-sessions.js';
+import { readJournal } from '../../src/tracking/session-records.js';
 import { followSessions } from '../../src/operations/session-follower.js';
 import { createLogger } from '../../src/log.js';
 import { memoryStream, scriptedReader } from '../helpers/fake-reader.js';

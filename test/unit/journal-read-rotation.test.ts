@@ -16,9 +16,10 @@ vi.mock('node:fs', async (importOriginal) => {
   return { ...fs, default: { ...fs, readFileSync }, readFileSync };
 });
 
-const { appendJournal, readJournal } = await import('../../src/operations/agent-sessions.js');
+const { appendJournal } = await import('../../src/operations/agent-sessions.js');
+const { readJournal } = await import('../../src/tracking/session-records.js');
 const { tempDir } = await import('../helpers/temp.js');
-type JournalEntry = import('../../src/operations/agent-sessions.js').JournalEntry;
+type JournalEntry = import('../../src/tracking/session-records.js').JournalEntry;
 
 const entry = (i: number): JournalEntry => ({
   agent: 'claude-code',

@@ -1,10 +1,10 @@
 // Text edits of a settings file: a member appended or removed touches its own lines and nothing
-// else — comments, neighbours' layout, line ends stay byte for byte (rules/json-text-edits.ts).
+// else — comments, neighbours' layout, line ends stay byte for byte (src/hooks/json-text-edits.ts).
 import fc from 'fast-check';
 import * as jsonc from 'jsonc-parser';
 import { describe, expect, it } from 'vitest';
-import type { SettingsEdit } from '../../src/rules/agent-hooks.js';
-import { applyJsonTextEdit, lostComments } from '../../src/rules/json-text-edits.js';
+import { applyJsonTextEdit, lostComments } from '../../src/hooks/json-text-edits.js';
+import type { SettingsEdit } from '../../src/hooks/settings-edits.js';
 
 const twoSpaces = { insertSpaces: true, tabSize: 2, eol: '\n' } as const;
 const edit = (text: string, e: SettingsEdit, formatting: jsonc.FormattingOptions = twoSpaces): string => applyJsonTextEdit(jsonc, text, e, formatting);

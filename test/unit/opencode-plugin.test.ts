@@ -4,7 +4,7 @@
 // shared/agents/opencode-1.18.33 (the real opencode 1.18.33).
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { opencodePluginText, parseOpencodePlugin } from '../../src/rules/opencode-plugin.js';
+import { opencodePluginText, parseOpencodePlugin } from '../../src/hooks/opencode-plugin.js';
 
 const RUNS = { numRuns: Number(process.env.PROPERTY_RUNS ?? 300) };
 if (process.env.CI) fc.configureGlobal({ seed: 20261129 });

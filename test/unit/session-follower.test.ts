@@ -4,7 +4,8 @@
 // agent's. A scripted reader plays the ticks; the journal shows what was recorded.
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readJournal, readLineage, registerSession } from '../../src/operations/agent-sessions.js';
+import { registerSession } from '../../src/operations/agent-sessions.js';
+import { readJournal, readLineage } from '../../src/tracking/session-records.js';
 import { followSessions } from '../../src/operations/session-follower.js';
 import { createLogger } from '../../src/log.js';
 import { memoryStream, scriptedReader, type TickProcess } from '../helpers/fake-reader.js';

@@ -3,19 +3,8 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import {
-  appendJournal,
-  HOOKS_LOG_ROTATION,
-  JOURNAL_ROTATION,
-  logHookProblem,
-  readJournal,
-  readLineage,
-  readRecords,
-  recordSessionEnd,
-  registerSession,
-  writeLineage,
-  type JournalEntry,
-} from '../../src/operations/agent-sessions.js';
+import { appendJournal, HOOKS_LOG_ROTATION, logHookProblem, recordSessionEnd, registerSession, writeLineage } from '../../src/operations/agent-sessions.js';
+import { JOURNAL_ROTATION, readJournal, readLineage, readRecords, type JournalEntry } from '../../src/tracking/session-records.js';
 import { tempDir } from '../helpers/temp.js';
 
 describe('session records', () => {

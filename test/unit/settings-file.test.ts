@@ -1,9 +1,9 @@
-// src/settings-file.ts on real files in a temporary directory: what happens when the file changes
+// src/hooks/settings-file.ts on real files in a temporary directory: what happens when the file changes
 // between the read and the rename, when anything fails, and with links.
 import { lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { replaceFileText } from '../../src/settings-file.js';
+import { replaceFileText } from '../../src/hooks/settings-file.js';
 import { tempDir } from '../helpers/temp.js';
 
 const append = (line: string) => (text: string | undefined): string => `${text ?? ''}${line}\n`;

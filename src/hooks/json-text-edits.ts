@@ -9,7 +9,7 @@
 // put into an empty container, and for a value replaced in place.
 // Pure: the parser is passed in (loaded where it is used).
 import type * as JsoncParser from 'jsonc-parser';
-import type { SettingsEdit } from './agent-hooks.js';
+import type { SettingsEdit } from './settings-edits.js';
 
 type Jsonc = Pick<typeof JsoncParser, 'applyEdits' | 'createScanner' | 'findNodeAtLocation' | 'modify' | 'parseTree'>;
 type Node = JsoncParser.Node;

@@ -135,3 +135,8 @@ export function parseOpencodePlugin(text: string): OpencodePlugin | undefined {
   if (!absolute || !plugin.bin.endsWith('/bin/rtrack.js')) return undefined;
   return opencodePluginText(plugin) === text ? plugin : undefined;
 }
+
+/** Undefined when a plugin file's text is rtrack's plugin; else a line saying why it is left alone (someone else's file of that name, an edited copy). */
+export function notOurPlugin(path: string, text: string): string | undefined {
+  return parseOpencodePlugin(text) === undefined ? `${path} is not rtrack's plugin (a file of that name that rtrack did not write, or an edited copy); it was left unchanged` : undefined;
+}
