@@ -396,6 +396,32 @@ const sessionKey = (m: { agent: string; sessionId: string }): string => `${m.age
  */
 function assembleGroups(claims: readonly Claim[], ctx: { live: ReadonlyMap<number, ProcessInfo>; liveness: Liveness; options: ScanRuleOptions }): LeakGroup[] {
   const { live, liveness, options } = ctx;
+  const { refs, over, sessionOf } = sessionNames(claims, liveness);
+  const groups: LeakGroup[] = [];
+  for (const members of connectedClaims(claims, live, sessionOf)) {
+    members.sort((a, b) => a.member.startTime - b.member.startTime || a.member.pid - b.member.pid);
+    const named = members.map(sessionOf).find((k) => k !== undefined);
+    const session = named !== undefined ? refs.get(named) : undefined;
+    const processes = members.map((c) => {
+      // One that carries the markers of the session that is over names it as evidence too.
+      if (!session || c.member.evidence.includes('agent') || !markersOf(c.member).some((m) => sessionKey(m) === named && over(m))) return c.member;
+      return { ...c.member, evidence: [...c.member.evidence, 'agent' as const] };
+    });
+    if (session) groups.push(toGroup(processes, options, { session }));
+    else {
+      const tagged = members.find((c) => c.tag !== undefined)!;
+      groups.push(toGroup(processes, options, { tag: tagged.tag!, owner: tagged.owner! }));
+    }
+  }
+  return groups;
+}
+
+/**
+ * The sessions that name groups (`refs`, by sessionKey): those the claims were found by, and the
+ * over sessions whose markers claimed processes carry; `sessionOf`: the session a claim names its
+ * group by, if any.
+ */
+function sessionNames(claims: readonly Claim[], liveness: Liveness): { refs: Map<string, AgentSessionRef>; over: (m: AgentMarker) => boolean; sessionOf: (c: Claim) => string | undefined } {
   const refs = new Map<string, AgentSessionRef>();
   for (const c of claims) if (c.session && !refs.has(sessionKey(c.session))) refs.set(sessionKey(c.session), c.session);
   const over = (m: AgentMarker): boolean => liveness.session(m.agent, m.sessionId)?.status === 'over';
@@ -424,8 +450,11 @@ function assembleGroups(claims: readonly Claim[], ctx: { live: ReadonlyMap<numbe
     const m = markersOf(c.member).find(over);
     return m ? refOf(m) : undefined;
   };
+  return { refs, over, sessionOf };
+}
 
-  // Union-find over the claims: parent and child, one session, one tag.
+/** Union-find over the claims: parent and child, one session, one tag; the claims of each group, in the order first found. */
+function connectedClaims(claims: readonly Claim[], live: ReadonlyMap<number, ProcessInfo>, sessionOf: (c: Claim) => string | undefined): Claim[][] {
   const index = new Map<number, number>();
   claims.forEach((c, i) => index.set(c.member.pid, i));
   const up = claims.map((_, i) => i);
@@ -457,24 +486,7 @@ function assembleGroups(claims: readonly Claim[], ctx: { live: ReadonlyMap<numbe
     if (list) list.push(c);
     else components.set(root, [c]);
   });
-
-  const groups: LeakGroup[] = [];
-  for (const members of components.values()) {
-    members.sort((a, b) => a.member.startTime - b.member.startTime || a.member.pid - b.member.pid);
-    const named = members.map(sessionOf).find((k) => k !== undefined);
-    const session = named !== undefined ? refs.get(named) : undefined;
-    const processes = members.map((c) => {
-      // One that carries the markers of the session that is over names it as evidence too.
-      if (!session || c.member.evidence.includes('agent') || !markersOf(c.member).some((m) => sessionKey(m) === named && over(m))) return c.member;
-      return { ...c.member, evidence: [...c.member.evidence, 'agent' as const] };
-    });
-    if (session) groups.push(toGroup(processes, options, { session }));
-    else {
-      const tagged = members.find((c) => c.tag !== undefined)!;
-      groups.push(toGroup(processes, options, { tag: tagged.tag!, owner: tagged.owner! }));
-    }
-  }
-  return groups;
+  return [...components.values()];
 }
 
 /**
