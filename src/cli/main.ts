@@ -86,6 +86,20 @@ Examples:
   rtrack demo                          see a leak found and cleaned up`),
     );
 
+  addRunCommand(program, setExit);
+  addSnapshotCommand(program, setExit);
+  addScanCommand(program, setExit);
+  addWatchCommand(program, setExit);
+  addHooksCommands(program, setExit);
+  addSessionCommands(program, setExit);
+  addSessionsCommand(program, setExit);
+  addUninstallCommand(program, setExit);
+  addDemoCommand(program, setExit);
+  return program;
+}
+
+/** `rtrack run`: run a command as a tracked task. */
+function addRunCommand(program: Command, setExit: (code: number) => void): void {
   logOptions(
     configOptions(program.command('run'), 'run')
       .description('run a command as a tracked task and report what it left running')
@@ -126,7 +140,10 @@ Examples:
     .action(async (commandLine: string[], options: RunOptions) => {
       setExit((await (await import('./run-command.js')).executeRun(commandLine, options)).exitCode);
     });
+}
 
+/** `rtrack snapshot`: list every process. */
+function addSnapshotCommand(program: Command, setExit: (code: number) => void): void {
   program
     .command('snapshot')
     .description('list every process (PID, PPID, MEM MB, MCP, COMMAND) with totals')
@@ -137,7 +154,10 @@ Examples:
     .action(async (options: SnapshotOptions) => {
       setExit(await (await import('./snapshot-command.js')).snapshotCommand(options));
     });
+}
 
+/** `rtrack scan`: what earlier sessions left on this machine. */
+function addScanCommand(program: Command, setExit: (code: number) => void): void {
   configOptions(program.command('scan'))
     .description('find what earlier sessions left on this machine: certain leaks (runs and agent sessions that are over) and suspected trees')
     .option('--json', 'print the scan as JSON')
@@ -170,7 +190,10 @@ Examples:
     .action(async (options: ScanCommandOptions) => {
       setExit(await (await import('./scan-command.js')).scanCommand(options));
     });
+}
 
+/** `rtrack watch`: scan at an interval and serve Prometheus metrics. */
+function addWatchCommand(program: Command, setExit: (code: number) => void): void {
   logOptions(
     configOptions(program.command('watch'))
       .description('scan the machine at an interval and serve Prometheus metrics (GET /metrics, GET /healthz)')
@@ -190,7 +213,10 @@ Examples:
     .action(async (options: WatchOptions) => {
       setExit(await (await import('./watch-command.js')).watchCommand(options));
     });
+}
 
+/** `rtrack hooks install|uninstall|status`: the agents' hooks. */
+function addHooksCommands(program: Command, setExit: (code: number) => void): void {
   const hooks = program.command('hooks').description("install rtrack's SessionStart/SessionEnd hooks into an agent's settings (opencode: rtrack's plugin), so that every session it runs is followed");
   const hookAgents = 'the agent: claude-code (or claude), gemini-cli (or gemini), opencode (a plugin); codex needs none (its sessions are found by their markers)';
   const settingsFile = 'the settings file (default: ~/.claude/settings.json for claude-code, ~/.gemini/settings.json for gemini-cli); for opencode the plugin file or a plugin directory (default: $XDG_CONFIG_HOME/opencode/plugins/rtrack.js)';
@@ -249,7 +275,10 @@ Examples:
     .option('--settings <file>', 'another settings file to look at')
     .addHelpText('after', helpText('\nExample:\n  rtrack hooks status'))
     .action(async (options: HooksOptions) => setExit(await (await hooksCommand()).hooksStatus(options)));
+}
 
+/** `rtrack session start|end|follow`: what the hooks run. */
+function addSessionCommands(program: Command, setExit: (code: number) => void): void {
   const session = program.command('session').description('what the hooks run (not for people): register a session, record its end, follow sessions');
   const agentOption = (c: Command): Command =>
     c
@@ -270,7 +299,10 @@ Examples:
     .addOption(durationOption('--interval <duration>', 'how often agents are checked and their trees followed', parseDuration, 1000))
     .addHelpText('after', helpText('\nExample:\n  rtrack session follow'))
     .action(async (options: { config?: string; interval: number }) => setExit(await (await import('./follower-main.js')).sessionFollow({ config: options.config, intervalMs: options.interval })));
+}
 
+/** `rtrack sessions`: the journal. */
+function addSessionsCommand(program: Command, setExit: (code: number) => void): void {
   program
     .command('sessions')
     .description('the journal: recent agent sessions that ended and left processes')
@@ -278,7 +310,10 @@ Examples:
     .option('--limit <n>', 'how many of the most recent', parseCount, 20)
     .addHelpText('after', helpText('\nExamples:\n  rtrack sessions\n  rtrack sessions --json --limit 5'))
     .action(async (options: { json?: boolean; limit: number }) => setExit(await (await import('./sessions-command.js')).sessionsCommand(options)));
+}
 
+/** `rtrack uninstall`: remove everything rtrack wrote. */
+function addUninstallCommand(program: Command, setExit: (code: number) => void): void {
   program
     .command('uninstall')
     .description('remove everything rtrack wrote for you: every agent\'s hooks (opencode: its plugin), the per-user config, the state directory and the backups rtrack made; says what first')
@@ -286,7 +321,10 @@ Examples:
     .option('--yes', 'remove without asking (needed when stdin is not a terminal)')
     .addHelpText('after', helpText('\nrtrack itself stays: `npm uninstall -g rtrack` removes it. A project\'s settings are left (their hooks named, with\nthe command that removes them).\n\nExamples:\n  rtrack uninstall --dry-run\n  rtrack uninstall --yes && npm uninstall -g rtrack'))
     .action(async (options: { dryRun?: boolean; yes?: boolean }) => setExit(await (await import('./uninstall-command.js')).uninstallCommand(options)));
+}
 
+/** `rtrack demo`: a leak found and removed. */
+function addDemoCommand(program: Command, setExit: (code: number) => void): void {
   program
     .command('demo')
     .description('run a built-in leaky task under `rtrack run --reap` and show the leak being found and removed')
@@ -295,8 +333,6 @@ Examples:
     .action(async (options: { report?: string }) => {
       setExit(await (await import('./demo-command.js')).demoCommand(options));
     });
-
-  return program;
 }
 
 /**

@@ -84,26 +84,7 @@ export async function scanCommand(options: ScanCommandOptions): Promise<number> 
   // With --json, stdout carries exactly one JSON document in every mode; what people read goes to stderr.
   const out = options.json ? process.stderr : process.stdout;
   const layout = await terminalLayout(out);
-  if (options.port !== undefined) {
-    // "Who holds port 3000?" — a leak, a kept process, or one that is neither; exit 1 when nobody does.
-    const holders = scan.portHolders ?? [];
-    if (options.json) {
-      const json = holders.map((h) => ({
-        kind: h.kind,
-        pid: h.process.pid,
-        ppid: h.process.ppid,
-        command: h.process.command,
-        listening: h.listening,
-        ...(h.group?.tag ? { tag: h.group.tag } : {}),
-        ...(h.group?.session ? { session: h.group.session } : {}),
-        ...(h.group ? { root: h.group.root.pid } : {}),
-        ...(h.process.user ? { user: h.process.user } : {}),
-        ...(h.notReaped ? { notReaped: h.notReaped } : {}),
-      }));
-      process.stdout.write(`${JSON.stringify({ port: options.port, holders: json, unreadable: scan.portUnreadable ?? 0 }, null, 2)}\n`);
-    } else process.stdout.write(renderPortHolders(options.port, holders, scan.portUnreadable ?? 0, reapPattern(scan), layout, scan.scannedAs));
-    return holders.length > 0 ? 0 : 1;
-  }
+  if (options.port !== undefined) return printPortHolders(scan, options.port, options.json === true, layout);
   const printJson = (reaped?: ReapOutcome[], plan?: AttributedProcess[]): void => {
     if (!options.json) return;
     const extra = { ...(reaped ? { reaped } : {}), ...(plan ? { plan: plan.map((p) => planEntry(p, scan)) } : {}) };
@@ -114,7 +95,45 @@ export async function scanCommand(options: ScanCommandOptions): Promise<number> 
     printJson();
     return 0;
   }
+  return reapScanned({ scan, options, config, match, out, layout, printJson });
+}
 
+/** "Who holds port 3000?" — a leak, a kept process, or one that is neither; exit 1 when nobody does. */
+function printPortHolders(scan: ScanReport, port: number, json: boolean, layout: Awaited<ReturnType<typeof terminalLayout>>): number {
+  const holders = scan.portHolders ?? [];
+  if (json) {
+    const entries = holders.map((h) => ({
+      kind: h.kind,
+      pid: h.process.pid,
+      ppid: h.process.ppid,
+      command: h.process.command,
+      listening: h.listening,
+      ...(h.group?.tag ? { tag: h.group.tag } : {}),
+      ...(h.group?.session ? { session: h.group.session } : {}),
+      ...(h.group ? { root: h.group.root.pid } : {}),
+      ...(h.process.user ? { user: h.process.user } : {}),
+      ...(h.notReaped ? { notReaped: h.notReaped } : {}),
+    }));
+    process.stdout.write(`${JSON.stringify({ port, holders: entries, unreadable: scan.portUnreadable ?? 0 }, null, 2)}\n`);
+  } else process.stdout.write(renderPortHolders(port, holders, scan.portUnreadable ?? 0, reapPattern(scan), layout, scan.scannedAs));
+  return holders.length > 0 ? 0 : 1;
+}
+
+/**
+ * `scan --reap`: the certain leaks (of --session only, with it), the suspected trees --match names,
+ * and the leftover run groups of runs that are over — or, with nothing to reap, why; with --dry-run
+ * (or --match without --yes), the plan.
+ */
+async function reapScanned(ctx: {
+  scan: ScanReport;
+  options: ScanCommandOptions;
+  config: Pick<Awaited<ReturnType<typeof resolveConfig>>, 'keep' | 'keepSharedDaemons' | 'agents'>;
+  match: RegExp | undefined;
+  out: NodeJS.WriteStream;
+  layout: Awaited<ReturnType<typeof terminalLayout>>;
+  printJson: (reaped?: ReapOutcome[], plan?: AttributedProcess[]) => void;
+}): Promise<number> {
+  const { scan, options, config, match, out, layout, printJson } = ctx;
   // What the invoking user cannot signal (another user's, with --all-users) is never offered or sent a signal.
   const yours = (p: Pick<AttributedProcess, 'user'>): boolean => canSignal(scan.scannedAs, p);
   const certain: AttributedProcess[] = scan.certain.filter((g) => options.session === undefined || g.session?.sessionId === options.session).flatMap((g) => g.processes).filter(yours);

@@ -88,6 +88,40 @@ export function createWatchMetrics(options: WatchMetricsOptions = {}): WatchMetr
     }
   }
   const cpus = options.cpus ?? Math.max(1, osCpus().length);
+  const gauges = watchGauges(Gauge, registry, options);
+  const duration = new Histogram({
+    name: 'rtrack_scan_duration_seconds',
+    help: 'Time one machine scan takes.',
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [registry],
+  });
+  const errors = new Counter({ name: 'rtrack_scan_errors_total', help: 'Scans that failed.', registers: [registry] });
+  const reapedCounter = new Counter({
+    name: 'rtrack_reaped_processes_total',
+    help: 'Certain leaks watch --reap handed to the reaper, by what it did (terminated, killed: removed; gone; the rest: refused or failed).',
+    labelNames: ['result'],
+    registers: [registry],
+  });
+  for (const result of REAP_RESULTS) reapedCounter.inc({ result }, 0); // every result present from 0: increase() sees the first
+
+  return {
+    registry,
+    update(scan) {
+      // Users with no process left lose their series: the label stays bounded by who runs something now.
+      for (const g of gauges.perUser) g.reset();
+      if (scan.users) for (const [user, figures] of scan.users) setUser(gauges, cpus, user, figures);
+      else setUser(gauges, cpus, '', totalsOf(scan));
+      if (scan.hostPidNamespace !== undefined) gauges.hostNamespace.set(scan.hostPidNamespace ? 1 : 0);
+      gauges.lastScan.set(Date.now() / 1000);
+    },
+    startScanTimer: () => duration.startTimer(),
+    scanFailed: () => errors.inc(),
+    reaped: (result) => reapedCounter.inc({ result }),
+  };
+}
+
+/** The watch's gauges, registered in `registry` in the order they are served. */
+function watchGauges(Gauge: typeof import('prom-client').Gauge, registry: Registry, options: WatchMetricsOptions) {
   const gauge = (name: string, help: string, labelNames: string[] = []): Gauge =>
     new Gauge({ name, help, labelNames, registers: [registry] });
 
@@ -112,79 +146,54 @@ export function createWatchMetrics(options: WatchMetricsOptions = {}): WatchMetr
   const hostNamespace = gauge('rtrack_pid_namespace_host', '1 when the watch sees the host\'s PID namespace, 0 when it sees only a container\'s (it then misses every process outside it).');
   const buildInfo = gauge('rtrack_build_info', 'Always 1: the rtrack version and Node.js version the watch runs.', ['version', 'node']);
   buildInfo.set({ version: options.version ?? 'unknown', node: process.version }, 1);
-  const duration = new Histogram({
-    name: 'rtrack_scan_duration_seconds',
-    help: 'Time one machine scan takes.',
-    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
-    registers: [registry],
-  });
-  const errors = new Counter({ name: 'rtrack_scan_errors_total', help: 'Scans that failed.', registers: [registry] });
-  const reapedCounter = new Counter({
-    name: 'rtrack_reaped_processes_total',
-    help: 'Certain leaks watch --reap handed to the reaper, by what it did (terminated, killed: removed; gone; the rest: refused or failed).',
-    labelNames: ['result'],
-    registers: [registry],
-  });
-  for (const result of REAP_RESULTS) reapedCounter.inc({ result }, 0); // every result present from 0: increase() sees the first
-
   const perUser = [processes, resident, mcpProcesses, mcpResident, leaked, leakedResident, leakGroups, oldest, leakedPss, leakedCpu, spinning, kept, keptResident];
-  const setUser = (user: string, f: UserFigures): void => {
-    processes.set({ user }, f.processes);
-    resident.set({ user }, f.residentBytes);
-    mcpProcesses.set({ user }, f.mcpProcesses);
-    mcpResident.set({ user }, f.mcpResidentBytes);
-    kept.set({ user }, f.kept);
-    keptResident.set({ user }, f.keptResidentBytes);
-    for (const kind of ['certain', 'suspected'] as const) {
-      const k = f[kind];
-      leaked.set({ kind, user }, k.processes);
-      leakedResident.set({ kind, user }, k.residentBytes);
-      leakGroups.set({ kind, user }, k.groups);
-      oldest.set({ kind, user }, k.oldestAgeSeconds);
-      leakedPss.set({ kind, user }, k.pssBytes);
-      leakedCpu.set({ kind, user }, k.cpuCores / cpus);
-      spinning.set({ kind, user }, k.spinning);
-    }
-  };
-  /** A report without users (a library caller's scanMachine): its totals, under `user=""` (no user label in Prometheus). */
-  const totalsOf = (scan: ScanReport): UserFigures => {
-    const leaks = (groups: readonly LeakGroup[]): UserFigures['certain'] => {
-      const cost = costTotals(groups.flatMap((g) => g.processes));
-      return {
-        processes: groups.reduce((s, g) => s + g.processes.length, 0),
-        residentBytes: bytes(groups.reduce((s, g) => s + g.totalMemoryMB, 0)),
-        groups: groups.length,
-        oldestAgeSeconds: groups.reduce((m, g) => Math.max(m, g.ageSeconds), 0),
-        pssBytes: cost.pssBytes,
-        cpuCores: cost.cpuPercent / 100,
-        spinning: cost.spinning,
-      };
-    };
-    return {
-      processes: scan.processCount,
-      residentBytes: bytes(scan.totalMemoryMB),
-      mcpProcesses: scan.mcpProcessCount,
-      mcpResidentBytes: bytes(scan.mcpMemoryMB),
-      kept: scan.kept.length,
-      keptResidentBytes: bytes(totalMemoryMB(scan.kept)),
-      certain: leaks(scan.certain),
-      suspected: leaks(scan.suspected),
-    };
-  };
+  return { processes, resident, mcpProcesses, mcpResident, leaked, leakedResident, leakGroups, oldest, leakedPss, leakedCpu, spinning, kept, keptResident, lastScan, hostNamespace, perUser };
+}
 
+/** Sets one user's series from their figures (`cpus`: what the CPU ratio is a share of). */
+function setUser(gauges: ReturnType<typeof watchGauges>, cpus: number, user: string, f: UserFigures): void {
+  const { processes, resident, mcpProcesses, mcpResident, kept, keptResident, leaked, leakedResident, leakGroups, oldest, leakedPss, leakedCpu, spinning } = gauges;
+  processes.set({ user }, f.processes);
+  resident.set({ user }, f.residentBytes);
+  mcpProcesses.set({ user }, f.mcpProcesses);
+  mcpResident.set({ user }, f.mcpResidentBytes);
+  kept.set({ user }, f.kept);
+  keptResident.set({ user }, f.keptResidentBytes);
+  for (const kind of ['certain', 'suspected'] as const) {
+    const k = f[kind];
+    leaked.set({ kind, user }, k.processes);
+    leakedResident.set({ kind, user }, k.residentBytes);
+    leakGroups.set({ kind, user }, k.groups);
+    oldest.set({ kind, user }, k.oldestAgeSeconds);
+    leakedPss.set({ kind, user }, k.pssBytes);
+    leakedCpu.set({ kind, user }, k.cpuCores / cpus);
+    spinning.set({ kind, user }, k.spinning);
+  }
+}
+
+/** A report without users (a library caller's scanMachine): its totals, under `user=""` (no user label in Prometheus). */
+function totalsOf(scan: ScanReport): UserFigures {
+  const leaks = (groups: readonly LeakGroup[]): UserFigures['certain'] => {
+    const cost = costTotals(groups.flatMap((g) => g.processes));
+    return {
+      processes: groups.reduce((s, g) => s + g.processes.length, 0),
+      residentBytes: bytes(groups.reduce((s, g) => s + g.totalMemoryMB, 0)),
+      groups: groups.length,
+      oldestAgeSeconds: groups.reduce((m, g) => Math.max(m, g.ageSeconds), 0),
+      pssBytes: cost.pssBytes,
+      cpuCores: cost.cpuPercent / 100,
+      spinning: cost.spinning,
+    };
+  };
   return {
-    registry,
-    update(scan) {
-      // Users with no process left lose their series: the label stays bounded by who runs something now.
-      for (const g of perUser) g.reset();
-      if (scan.users) for (const [user, figures] of scan.users) setUser(user, figures);
-      else setUser('', totalsOf(scan));
-      if (scan.hostPidNamespace !== undefined) hostNamespace.set(scan.hostPidNamespace ? 1 : 0);
-      lastScan.set(Date.now() / 1000);
-    },
-    startScanTimer: () => duration.startTimer(),
-    scanFailed: () => errors.inc(),
-    reaped: (result) => reapedCounter.inc({ result }),
+    processes: scan.processCount,
+    residentBytes: bytes(scan.totalMemoryMB),
+    mcpProcesses: scan.mcpProcessCount,
+    mcpResidentBytes: bytes(scan.mcpMemoryMB),
+    kept: scan.kept.length,
+    keptResidentBytes: bytes(totalMemoryMB(scan.kept)),
+    certain: leaks(scan.certain),
+    suspected: leaks(scan.suspected),
   };
 }
 

@@ -136,140 +136,44 @@ export async function reapOrphans(processes: readonly (ProcessInfo | AttributedP
   const graceMs = options.graceMs ?? 3000;
   const killWaitMs = options.killWaitMs ?? 2000;
   const first = options.firstSignal ?? 'SIGTERM';
-  const kill = options.kill ?? ((pid: number, signal: NodeJS.Signals) => process.kill(pid, signal));
-  // What the gate knows of this call: its targets (a multiplexer's server goes only with all it hosts), and whether a person named them.
-  const call: GateCall = { targets: new Set(processes.map((p) => p.pid)), named: options.allowUnattributed === true };
+  const reaping: Reaping = {
+    reader,
+    options,
+    kill: options.kill ?? ((pid: number, signal: NodeJS.Signals) => process.kill(pid, signal)),
+    // What the gate knows of this call: its targets (a multiplexer's server goes only with all it hosts), and whether a person named them.
+    call: { targets: new Set(processes.map((p) => p.pid)), named: options.allowUnattributed === true },
+    outcomes: new Map(),
+  };
+  const { outcomes } = reaping;
+  const candidates = startOutcomes(reaping, processes);
+  const signalled = await firstRound(reaping, candidates, first);
+  // Windows has no stopped processes to wake (and no SIGCONT); SIGKILL needs no waking.
+  if (reader.platform !== 'windows' && first !== 'SIGKILL' && first !== 'SIGCONT' && signalled.length > 0) await wakeStopped(reaping, signalled);
 
-  /** The gate's verdicts from one look, for the processes of a round: those that may be signalled; the others get their outcome. */
-  const judge = async (list: readonly ProcessInfo[], look: TableLook | string): Promise<ProcessInfo[]> => {
-    const pass: ProcessInfo[] = [];
-    for (const p of list) {
-      let verdict = gateVerdict(p, look, call);
-      // An environment that could not be read because the process was exiting: gone, not unreadable.
-      if (typeof verdict === 'object' && verdict.result === 'unreadable' && typeof look !== 'string') {
-        const status = await reader.readStatus(p.pid).catch(() => null);
-        if (status === undefined || status?.alive === false) verdict = 'gone';
-      }
-      const outcome = outcomes.get(p.pid)!;
-      if (verdict === 'signal') {
-        if (options.allowUnattributed || isAttributed(p)) pass.push(p);
-        else outcome.result = 'unattributed';
-      } else if (verdict === 'gone' || verdict === 'identity-changed') {
-        // Signalled before: it exited since (its pid may be someone else's now).
-        if (outcome.signals.length > 0) outcome.result = 'terminated';
-        else if (verdict === 'identity-changed') outcome.result = 'identity-changed';
-      } else {
-        outcome.result = verdict.result;
-        outcome.reason = outcome.signals.length === 0 ? verdict.reason : `${verdict.reason} (seen after ${outcome.signals.join(', ')}: not signalled again)`;
-      }
-    }
-    return pass;
-  };
-  /**
-   * The processes the look judged that have changed since in a way that may put them in use (a look
-   * takes tens of milliseconds): one that exec'd (a leaked shell that became `claude`), or one with a
-   * child the look did not see that is an agent (`claude` started in a leaked tmux). Read for the
-   * round's processes only, where the reader reads single command lines (Linux). Other new children
-   * are not a change: a leaked loop forks all the time.
-   */
-  const changedSince = async (list: readonly ProcessInfo[], look: TableLook | string): Promise<Set<number>> => {
-    const changed = new Set<number>();
-    const readCommandLine = reader.readCommandLine?.bind(reader);
-    if (typeof look === 'string' || list.length === 0 || !readCommandLine) return changed;
-    for (const p of list) {
-      // Compared as the look read it: its first 4 KiB, or all of it where the look read it whole.
-      const seen = look.live.get(p.pid)?.commandLine ?? '';
-      if (readCommandLine(p.pid, Buffer.byteLength(seen) >= COMMAND_LINE_HEAD - 1) !== seen) changed.add(p.pid);
-    }
-    const children = await reader.readChildren(list.map((p) => p.pid)).catch(() => []);
-    for (const c of children) {
-      const seen = look.live.get(c.pid);
-      if (seen && identityKey(seen) === identityKey(c)) continue;
-      const commandLine = readCommandLine(c.pid);
-      if (commandLine && look.agents.some((agent) => isAgentProcess(agent, commandLine))) changed.add(c.ppid);
-    }
-    return changed;
-  };
-  /**
-   * The gate for a round: a fresh look at the table judges every process; one that changed while it
-   * looked is judged again by a new look (three at most: what keeps changing is not signalled).
-   */
-  const gate = async (list: readonly ProcessInfo[]): Promise<ProcessInfo[]> => {
-    const pass = new Set<ProcessInfo>();
-    let pending = list;
-    for (let looks = 0; looks < 3 && pending.length > 0; looks++) {
-      const seen = await gateLook(reader, options);
-      // What is kept keeps its pipeline (rules/keep.ts keptByPipeline): read for this round's processes.
-      const look = typeof seen === 'string' ? seen : withPipelines(seen, reader, pending.map((p) => p.pid));
-      const allowed = await judge(pending, look);
-      const changed = await changedSince(allowed, look);
-      for (const p of allowed) if (!changed.has(p.pid)) pass.add(p);
-      pending = allowed.filter((p) => changed.has(p.pid));
-    }
-    for (const p of pending) {
-      const outcome = outcomes.get(p.pid)!;
-      outcome.result = 'refused';
-      outcome.reason = 'it changed (exec, new children) while each of three looks judged it';
-    }
-    return list.filter((p) => pass.has(p));
-  };
+  const survivors = await waitGone(reader, signalled, graceMs, options.skipGrace);
+  for (const p of signalled) if (!survivors.includes(p)) outcomes.get(p.pid)!.result = 'terminated';
+  const killed = await killRound(reaping, survivors);
+  const stillAlive = await waitGone(reader, killed, killWaitMs);
+  for (const p of killed) outcomes.get(p.pid)!.result = stillAlive.includes(p) ? 'survived' : 'killed';
+  return processes.map((p) => outcomes.get(p.pid)!);
+}
 
-  /** One read of the identities of a round's processes. */
-  const readRound = async (list: readonly ProcessInfo[]): Promise<(p: ProcessInfo) => Identity> => {
-    let statuses: StatusMap;
-    try {
-      statuses = await reader.readStatuses(list.map((p) => p.pid));
-    } catch {
-      statuses = new Map(list.map((p) => [p.pid, null])); // nothing could be read: nothing is signalled
-    }
-    return (p) => {
-      const status = statuses.get(p.pid);
-      if (status === null) return 'unreadable';
-      if (!status || !status.alive) return 'gone';
-      if (identityKey(status) !== identityKey(p)) return 'changed';
-      return status.stopped === false ? 'same' : 'stopped'; // a reader that cannot tell: maybe stopped
-    };
-  };
-  const signalable = (state: Identity): boolean => state === 'same' || state === 'stopped';
-  /** Writes the round's signals to the record before they are sent (see signal-record.ts). */
-  const record = (list: readonly ProcessInfo[], signal: NodeJS.Signals): void => {
-    recordSignals(options.state, options.by ?? 'library', list, signal);
-  };
-  /** Signals a process whose identity was just read; false when it must not (or cannot) be signalled. */
-  const signalChecked = (p: ProcessInfo, state: Identity, outcome: ReapOutcome, signal: NodeJS.Signals): boolean => {
-    if (state === 'gone') return false;
-    if (state === 'changed' || state === 'unreadable') {
-      if (outcome.signals.length === 0) outcome.result = state === 'changed' ? 'identity-changed' : 'unreadable';
-      return false;
-    }
-    try {
-      kill(p.pid, signal);
-      outcome.signals.push(signal);
-      return true;
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'EPERM') outcome.result = 'not-permitted';
-      return false;
-    }
-  };
-  /** Waits until every process is gone (or changed), or the time is up, or `abort` fires; returns those still there. */
-  const waitGone = async (pending: ProcessInfo[], ms: number, abort?: AbortSignal): Promise<ProcessInfo[]> => {
-    const deadline = Date.now() + ms;
-    let left = pending;
-    for (;;) {
-      if (left.length === 0) return left;
-      const identity = await readRound(left);
-      // An unreadable process may still be there: it stays pending.
-      left = left.filter((p) => ['same', 'stopped', 'unreadable'].includes(identity(p)));
-      if (left.length === 0 || Date.now() >= deadline || abort?.aborted) return left;
-      await sleep(Math.min(POLL_MS, Math.max(1, deadline - Date.now())), abort);
-    }
-  };
+/** One call of reapOrphans: how it reads and signals, what the gate knows of it, and each process's outcome so far. */
+interface Reaping {
+  reader: PlatformReader;
+  options: ReapOptions;
+  kill: (pid: number, signal: NodeJS.Signals) => void;
+  call: GateCall;
+  /** One outcome per process, by pid: `gone` until something else is found. */
+  outcomes: Map<number, ReapOutcome>;
+}
 
+/** Each process's outcome, in the order signals go out; the candidates for the first round (pid 1 and lower are refused here). */
+function startOutcomes(reaping: Reaping, processes: readonly ProcessInfo[]): ProcessInfo[] {
+  const { reader, outcomes } = reaping;
   // TerminateProcess on Windows is immediate and a parent cannot shut its children down: there the
   // tree goes children first, so no parent lives on to start new ones.
   const ordered = reader.platform === 'windows' ? reapOrder(processes).reverse() : reapOrder(processes);
-  const outcomes = new Map<number, ReapOutcome>();
   const candidates: ProcessInfo[] = [];
   for (const p of ordered) {
     const outcome: ReapOutcome = { pid: p.pid, command: p.command, result: 'gone', signals: [] };
@@ -279,47 +183,189 @@ export async function reapOrphans(processes: readonly (ProcessInfo | AttributedP
       outcome.reason = 'pid 1 or lower';
     } else candidates.push(p);
   }
-  const signalled: ProcessInfo[] = [];
-  const allowed = await gate(candidates);
-  const firstRound = await readRound(allowed);
-  record(allowed.filter((p) => signalable(firstRound(p))), first);
-  for (const p of allowed) if (signalChecked(p, firstRound(p), outcomes.get(p.pid)!, first)) signalled.push(p);
+  return candidates;
+}
 
-  // Windows has no stopped processes to wake (and no SIGCONT); SIGKILL needs no waking.
-  if (reader.platform !== 'windows' && first !== 'SIGKILL' && first !== 'SIGCONT' && signalled.length > 0) {
-    const identity = await readRound(signalled);
-    record(signalled.filter((p) => identity(p) === 'stopped'), 'SIGCONT');
-    for (const p of signalled) {
-      if (identity(p) !== 'stopped') continue;
-      try {
-        kill(p.pid, 'SIGCONT');
-        outcomes.get(p.pid)!.signals.push('SIGCONT');
-      } catch {
-        // gone meanwhile: the wait below sees it
-      }
+/** The first signal to what the gate allows; those it was sent to. */
+async function firstRound(reaping: Reaping, candidates: readonly ProcessInfo[], first: NodeJS.Signals): Promise<ProcessInfo[]> {
+  const { outcomes, options } = reaping;
+  const signalled: ProcessInfo[] = [];
+  const allowed = await gate(reaping, candidates);
+  const identity = await readRound(reaping.reader, allowed);
+  record(options, allowed.filter((p) => signalable(identity(p))), first);
+  for (const p of allowed) if (signalChecked(reaping, p, identity(p), outcomes.get(p.pid)!, first)) signalled.push(p);
+  return signalled;
+}
+
+/** SIGCONT to the signalled processes that are stopped: a stopped process cannot act on SIGTERM. */
+async function wakeStopped(reaping: Reaping, signalled: readonly ProcessInfo[]): Promise<void> {
+  const { outcomes, options, kill } = reaping;
+  const identity = await readRound(reaping.reader, signalled);
+  record(options, signalled.filter((p) => identity(p) === 'stopped'), 'SIGCONT');
+  for (const p of signalled) {
+    if (identity(p) !== 'stopped') continue;
+    try {
+      kill(p.pid, 'SIGCONT');
+      outcomes.get(p.pid)!.signals.push('SIGCONT');
+    } catch {
+      // gone meanwhile: the wait below sees it
     }
   }
+}
 
-  const survivors = await waitGone(signalled, graceMs, options.skipGrace);
-  for (const p of signalled) if (!survivors.includes(p)) outcomes.get(p.pid)!.result = 'terminated';
+/** SIGKILL to the survivors of the grace period that the gate still allows; those it was sent to. */
+async function killRound(reaping: Reaping, survivors: readonly ProcessInfo[]): Promise<ProcessInfo[]> {
+  const { outcomes, options } = reaping;
   const killed: ProcessInfo[] = [];
-  const stillAllowed = await gate(survivors);
-  const killRound = await readRound(stillAllowed);
-  record(stillAllowed.filter((p) => signalable(killRound(p))), 'SIGKILL');
+  const stillAllowed = await gate(reaping, survivors);
+  const identity = await readRound(reaping.reader, stillAllowed);
+  record(options, stillAllowed.filter((p) => signalable(identity(p))), 'SIGKILL');
   for (const p of stillAllowed) {
     const outcome = outcomes.get(p.pid)!;
-    const state = killRound(p);
+    const state = identity(p);
     if (state === 'unreadable') {
       // Signalled once already: keep that result's meaning honest. It may still be there.
       outcome.result = 'survived';
       continue;
     }
-    if (signalChecked(p, state, outcome, 'SIGKILL')) killed.push(p);
+    if (signalChecked(reaping, p, state, outcome, 'SIGKILL')) killed.push(p);
     else if (outcome.result === 'gone') outcome.result = 'terminated'; // exited just before SIGKILL
   }
-  const stillAlive = await waitGone(killed, killWaitMs);
-  for (const p of killed) outcomes.get(p.pid)!.result = stillAlive.includes(p) ? 'survived' : 'killed';
-  return processes.map((p) => outcomes.get(p.pid)!);
+  return killed;
+}
+
+/** The gate's verdicts from one look, for the processes of a round: those that may be signalled; the others get their outcome. */
+async function judge(reaping: Reaping, list: readonly ProcessInfo[], look: TableLook | string): Promise<ProcessInfo[]> {
+  const { reader, options, call, outcomes } = reaping;
+  const pass: ProcessInfo[] = [];
+  for (const p of list) {
+    let verdict = gateVerdict(p, look, call);
+    // An environment that could not be read because the process was exiting: gone, not unreadable.
+    if (typeof verdict === 'object' && verdict.result === 'unreadable' && typeof look !== 'string') {
+      const status = await reader.readStatus(p.pid).catch(() => null);
+      if (status === undefined || status?.alive === false) verdict = 'gone';
+    }
+    const outcome = outcomes.get(p.pid)!;
+    if (verdict === 'signal') {
+      if (options.allowUnattributed || isAttributed(p)) pass.push(p);
+      else outcome.result = 'unattributed';
+    } else if (verdict === 'gone' || verdict === 'identity-changed') {
+      // Signalled before: it exited since (its pid may be someone else's now).
+      if (outcome.signals.length > 0) outcome.result = 'terminated';
+      else if (verdict === 'identity-changed') outcome.result = 'identity-changed';
+    } else {
+      outcome.result = verdict.result;
+      outcome.reason = outcome.signals.length === 0 ? verdict.reason : `${verdict.reason} (seen after ${outcome.signals.join(', ')}: not signalled again)`;
+    }
+  }
+  return pass;
+}
+
+/**
+ * The processes the look judged that have changed since in a way that may put them in use (a look
+ * takes tens of milliseconds): one that exec'd (a leaked shell that became `claude`), or one with a
+ * child the look did not see that is an agent (`claude` started in a leaked tmux). Read for the
+ * round's processes only, where the reader reads single command lines (Linux). Other new children
+ * are not a change: a leaked loop forks all the time.
+ */
+async function changedSince(reader: PlatformReader, list: readonly ProcessInfo[], look: TableLook | string): Promise<Set<number>> {
+  const changed = new Set<number>();
+  const readCommandLine = reader.readCommandLine?.bind(reader);
+  if (typeof look === 'string' || list.length === 0 || !readCommandLine) return changed;
+  for (const p of list) {
+    // Compared as the look read it: its first 4 KiB, or all of it where the look read it whole.
+    const seen = look.live.get(p.pid)?.commandLine ?? '';
+    if (readCommandLine(p.pid, Buffer.byteLength(seen) >= COMMAND_LINE_HEAD - 1) !== seen) changed.add(p.pid);
+  }
+  const children = await reader.readChildren(list.map((p) => p.pid)).catch(() => []);
+  for (const c of children) {
+    const seen = look.live.get(c.pid);
+    if (seen && identityKey(seen) === identityKey(c)) continue;
+    const commandLine = readCommandLine(c.pid);
+    if (commandLine && look.agents.some((agent) => isAgentProcess(agent, commandLine))) changed.add(c.ppid);
+  }
+  return changed;
+}
+
+/**
+ * The gate for a round: a fresh look at the table judges every process; one that changed while it
+ * looked is judged again by a new look (three at most: what keeps changing is not signalled).
+ */
+async function gate(reaping: Reaping, list: readonly ProcessInfo[]): Promise<ProcessInfo[]> {
+  const { reader, options, outcomes } = reaping;
+  const pass = new Set<ProcessInfo>();
+  let pending = list;
+  for (let looks = 0; looks < 3 && pending.length > 0; looks++) {
+    const seen = await gateLook(reader, options);
+    // What is kept keeps its pipeline (rules/keep.ts keptByPipeline): read for this round's processes.
+    const look = typeof seen === 'string' ? seen : withPipelines(seen, reader, pending.map((p) => p.pid));
+    const allowed = await judge(reaping, pending, look);
+    const changed = await changedSince(reader, allowed, look);
+    for (const p of allowed) if (!changed.has(p.pid)) pass.add(p);
+    pending = allowed.filter((p) => changed.has(p.pid));
+  }
+  for (const p of pending) {
+    const outcome = outcomes.get(p.pid)!;
+    outcome.result = 'refused';
+    outcome.reason = 'it changed (exec, new children) while each of three looks judged it';
+  }
+  return list.filter((p) => pass.has(p));
+}
+
+/** One read of the identities of a round's processes. */
+async function readRound(reader: PlatformReader, list: readonly ProcessInfo[]): Promise<(p: ProcessInfo) => Identity> {
+  let statuses: StatusMap;
+  try {
+    statuses = await reader.readStatuses(list.map((p) => p.pid));
+  } catch {
+    statuses = new Map(list.map((p) => [p.pid, null])); // nothing could be read: nothing is signalled
+  }
+  return (p) => {
+    const status = statuses.get(p.pid);
+    if (status === null) return 'unreadable';
+    if (!status || !status.alive) return 'gone';
+    if (identityKey(status) !== identityKey(p)) return 'changed';
+    return status.stopped === false ? 'same' : 'stopped'; // a reader that cannot tell: maybe stopped
+  };
+}
+
+const signalable = (state: Identity): boolean => state === 'same' || state === 'stopped';
+
+/** Writes the round's signals to the record before they are sent (see signal-record.ts). */
+function record(options: ReapOptions, list: readonly ProcessInfo[], signal: NodeJS.Signals): void {
+  recordSignals(options.state, options.by ?? 'library', list, signal);
+}
+
+/** Signals a process whose identity was just read; false when it must not (or cannot) be signalled. */
+function signalChecked({ kill }: Reaping, p: ProcessInfo, state: Identity, outcome: ReapOutcome, signal: NodeJS.Signals): boolean {
+  if (state === 'gone') return false;
+  if (state === 'changed' || state === 'unreadable') {
+    if (outcome.signals.length === 0) outcome.result = state === 'changed' ? 'identity-changed' : 'unreadable';
+    return false;
+  }
+  try {
+    kill(p.pid, signal);
+    outcome.signals.push(signal);
+    return true;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EPERM') outcome.result = 'not-permitted';
+    return false;
+  }
+}
+
+/** Waits until every process is gone (or changed), or the time is up, or `abort` fires; returns those still there. */
+async function waitGone(reader: PlatformReader, pending: ProcessInfo[], ms: number, abort?: AbortSignal): Promise<ProcessInfo[]> {
+  const deadline = Date.now() + ms;
+  let left = pending;
+  for (;;) {
+    if (left.length === 0) return left;
+    const identity = await readRound(reader, left);
+    // An unreadable process may still be there: it stays pending.
+    left = left.filter((p) => ['same', 'stopped', 'unreadable'].includes(identity(p)));
+    if (left.length === 0 || Date.now() >= deadline || abort?.aborted) return left;
+    await sleep(Math.min(POLL_MS, Math.max(1, deadline - Date.now())), abort);
+  }
 }
 
 /**

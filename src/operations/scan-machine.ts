@@ -126,6 +126,60 @@ export async function scanMachine(options: ScanOptions = {}): Promise<ScanReport
     pidNamespace = undefined; // then every tag with a namespace counts as another namespace's
   }
   const ownerOf = await ownerLocator(snapshot, reader, pidNamespace, runGroups.map((g) => g.tag));
+  const { analysis, piped } = await judgeMachine({ look, reader, options, runGroups, ownerOf, now });
+  // Whose processes: each reported one's user; with `mine`, other users' groups are left out (and not measured).
+  const scannedAs = scanningUser(reader);
+  const userOf = usersReader(reader);
+  const withUser = <T extends ProcessInfo>(p: T): T => {
+    const user = userOf(p.pid);
+    if (user) p.user = user;
+    return p;
+  };
+  for (const g of [...analysis.certain, ...analysis.suspected]) for (const p of g.processes) withUser(p);
+  analysis.kept = analysis.kept.map((p) => withUser({ ...p }));
+  const unfiltered = { certain: analysis.certain, suspected: analysis.suspected, kept: analysis.kept };
+  const users = options.users ?? 'all';
+  const otherUsers = users === 'mine' && scannedAs ? leaveOutOthers(analysis, scannedAs) : undefined;
+  await measureReported(analysis, options, reader);
+  for (const group of analysis.certain) {
+    const cwd = group.session ? reader.readCwd?.(group.root.pid) : undefined;
+    if (group.session && cwd !== undefined) group.session.cwd = cwd;
+  }
+  const warnings = [...(snapshot.warnings ?? [])];
+  if (!reader.readsEnvironment) warnings.push(`task tags cannot be read from other processes on ${reader.platform}: no certain leaks, suspected trees only`);
+  const report: ScanReport = {
+    timestamp: snapshot.timestamp,
+    ...(pidNamespace === undefined ? {} : { pidNamespace }),
+    ...(scannedAs ? { scannedAs } : {}),
+    whose: users,
+    ...(otherUsers ? { otherUsers } : {}),
+    warnings,
+    ...analysis,
+    leftoverCgroups: leftoverCgroupsOf(runGroups, analysis, ownerOf, warnings),
+    leakTotals: { certain: leakTotals(analysis.certain), suspected: leakTotals(analysis.suspected) },
+  };
+  // Why a process a person names is not reaped: the gate's refusal from the judged look first.
+  const whyNot = (p: ProcessInfo): NotReaped | undefined =>
+    whyNotReaped(p, { refusal: (pid) => refusalOf(pid, piped), certain: unfiltered.certain, suspected: unfiltered.suspected, live: look.live, ...(scannedAs ? { by: scannedAs } : {}) });
+  if (options.match) report.notReaped = notReapedByName(snapshot, options.match, withUser, whyNot);
+  if (options.port !== undefined) await addPortHolders(report, { snapshot, reader, unfiltered, port: options.port, withUser, whyNot });
+  return report;
+}
+
+/**
+ * The machine's leaks from the judged look: certain, suspected and kept, judged again where a kept
+ * process keeps its pipeline; `piped`: the look with those pipelines.
+ */
+async function judgeMachine(ctx: {
+  look: Awaited<ReturnType<typeof lookAtTable>>;
+  reader: PlatformReader;
+  options: ScanOptions;
+  runGroups: { tag: string; pids: number[] }[];
+  ownerOf: Awaited<ReturnType<typeof ownerLocator>>;
+  now: number;
+}): Promise<{ analysis: MachineScan; piped: Awaited<ReturnType<typeof lookAtTable>> }> {
+  const { look, reader, options, runGroups, ownerOf, now } = ctx;
+  const { snapshot } = look;
   // A re-parented process that listens on a port is a suspect when it was started from someone's
   // session: the sessions and sockets of the re-parented candidates are read, theirs only.
   const listeningSessions = await listeningCandidates(reader, portCandidates(snapshot.processes).filter((p) => !look.own.has(p.pid)));
@@ -147,28 +201,23 @@ export async function scanMachine(options: ScanOptions = {}): Promise<ScanReport
   // A kept process keeps its pipeline (`KEEP=1 server | tee log`): read for the certain leaks only.
   const piped = withPipelines(look, reader, analysis.certain.flatMap((g) => g.processes.map((p) => p.pid)));
   if (piped.kept.size > look.kept.size) analysis = analyze(piped.kept);
-  // Whose processes: each reported one's user; with `mine`, other users' groups are left out (and not measured).
-  const scannedAs = scanningUser(reader);
-  const userOf = usersReader(reader);
-  const withUser = <T extends ProcessInfo>(p: T): T => {
-    const user = userOf(p.pid);
-    if (user) p.user = user;
-    return p;
-  };
-  for (const g of [...analysis.certain, ...analysis.suspected]) for (const p of g.processes) withUser(p);
-  analysis.kept = analysis.kept.map((p) => withUser({ ...p }));
-  const unfiltered = { certain: analysis.certain, suspected: analysis.suspected, kept: analysis.kept };
-  const users = options.users ?? 'all';
+  return { analysis, piped };
+}
+
+/** With `users: 'mine'`: leaves out of the analysis the groups none of whose processes the scanning user may signal; what was left out. */
+function leaveOutOthers(analysis: MachineScan, scannedAs: ProcessUser): { groups: number; processes: number } | undefined {
   let otherUsers: { groups: number; processes: number } | undefined;
-  if (users === 'mine' && scannedAs) {
-    const mine = (g: LeakGroup): boolean => g.processes.some((p) => canSignal(scannedAs, p));
-    const left = [...analysis.certain, ...analysis.suspected].filter((g) => !mine(g));
-    if (left.length > 0) otherUsers = { groups: left.length, processes: left.reduce((n, g) => n + g.processes.length, 0) };
-    analysis.certain = analysis.certain.filter(mine);
-    analysis.suspected = analysis.suspected.filter(mine);
-    analysis.kept = analysis.kept.filter((p) => canSignal(scannedAs, p));
-  }
-  // What the reported leaks cost: read for them only.
+  const mine = (g: LeakGroup): boolean => g.processes.some((p) => canSignal(scannedAs, p));
+  const left = [...analysis.certain, ...analysis.suspected].filter((g) => !mine(g));
+  if (left.length > 0) otherUsers = { groups: left.length, processes: left.reduce((n, g) => n + g.processes.length, 0) };
+  analysis.certain = analysis.certain.filter(mine);
+  analysis.suspected = analysis.suspected.filter(mine);
+  analysis.kept = analysis.kept.filter((p) => canSignal(scannedAs, p));
+  return otherUsers;
+}
+
+/** What the reported leaks cost: read for them only (the suspected trees within the budget), and added up per group. */
+async function measureReported(analysis: MachineScan, options: ScanOptions, reader: PlatformReader): Promise<void> {
   const costs = options.cache ? (options.cache.costs ??= { maxAgeMs: COST_MAX_AGE_MS, entries: new Map() }) : undefined;
   await measureCosts([...analysis.certain, ...withinBudget(analysis.suspected, options.suspectCostBudget)].flatMap((g) => g.processes), { reader, sampleMs: options.cpuSampleMs, shareSinceStart: true, cache: costs });
   for (const group of [...analysis.certain, ...analysis.suspected]) {
@@ -179,18 +228,15 @@ export async function scanMachine(options: ScanOptions = {}): Promise<ScanReport
     group.totalMemoryBytes = t.rssBytes;
     group.totalMemoryMB = t.rssBytes / BYTES_PER_MB;
   }
-  for (const group of analysis.certain) {
-    const cwd = group.session ? reader.readCwd?.(group.root.pid) : undefined;
-    if (group.session && cwd !== undefined) group.session.cwd = cwd;
-  }
-  const warnings = [...(snapshot.warnings ?? [])];
-  if (!reader.readsEnvironment) warnings.push(`task tags cannot be read from other processes on ${reader.platform}: no certain leaks, suspected trees only`);
+}
+
+/** The leftover run groups, each with whether its run is over (its members are certain leaks, or it is empty and its tag's owner gone). */
+function leftoverCgroupsOf(runGroups: readonly { path: string; tag: string; pids: number[] }[], analysis: MachineScan, ownerOf: Awaited<ReturnType<typeof ownerLocator>>, warnings: string[]): ScanReport['leftoverCgroups'] {
   const certainTags = new Set(analysis.certain.map((g) => g.tag));
   const isOver = (tag: string): boolean => {
     const owner = parseTaskTag(tag);
     return owner !== undefined && ownerOf(owner, tag) === null;
   };
-  const leftoverCgroups = runGroups.map((g) => ({ path: g.path, tag: g.tag, members: g.pids.length, runOver: certainTags.has(g.tag) || (g.pids.length === 0 && isOver(g.tag)) }));
   // A run is frozen only from its task's exit to its verdicts' end (run-tracked.ts): a group still
   // frozen whose run is over was left so by an rtrack that was killed meanwhile — what it kept would
   // stay stopped for good. Thawed here, said in one warning (nothing is signalled).
@@ -200,49 +246,57 @@ export async function scanMachine(options: ScanOptions = {}): Promise<ScanReport
     group.thaw();
     warnings.push(`thawed ${g.path}: its run is over, and an rtrack killed while it judged the run had left it frozen`);
   }
-  const totals = (groups: MachineScan['certain']): LeakTotals => {
-    const processes = groups.flatMap((g) => g.processes);
-    const cost = leakCostTotals(processes);
-    return { groups: groups.length, processes: processes.length, ...cost, rssMB: cost.rssBytes / BYTES_PER_MB };
-  };
-  const report: ScanReport = {
-    timestamp: snapshot.timestamp,
-    ...(pidNamespace === undefined ? {} : { pidNamespace }),
-    ...(scannedAs ? { scannedAs } : {}),
-    whose: users,
-    ...(otherUsers ? { otherUsers } : {}),
-    warnings,
-    ...analysis,
-    leftoverCgroups,
-    leakTotals: { certain: totals(analysis.certain), suspected: totals(analysis.suspected) },
-  };
-  // Why a process a person names is not reaped: the gate's refusal from the judged look first.
-  const whyNot = (p: ProcessInfo): NotReaped | undefined =>
-    whyNotReaped(p, { refusal: (pid) => refusalOf(pid, piped), certain: unfiltered.certain, suspected: unfiltered.suspected, live: look.live, ...(scannedAs ? { by: scannedAs } : {}) });
-  if (options.match) {
-    const match = options.match;
-    report.notReaped = [];
-    for (const p of snapshot.processes) {
-      if (p.pid === process.pid || !match.test(fullCommand(p))) continue;
-      const q = withUser({ ...p });
-      const why = whyNot(q);
-      if (why) report.notReaped.push({ pid: q.pid, ppid: q.ppid, command: q.command, ...(q.user ? { user: q.user } : {}), ...why });
-    }
+  return runGroups.map((g) => ({ path: g.path, tag: g.tag, members: g.pids.length, runOver: certainTags.has(g.tag) || (g.pids.length === 0 && isOver(g.tag)) }));
+}
+
+/** A kind of leak added up. */
+function leakTotals(groups: MachineScan['certain']): LeakTotals {
+  const processes = groups.flatMap((g) => g.processes);
+  const cost = leakCostTotals(processes);
+  return { groups: groups.length, processes: processes.length, ...cost, rssMB: cost.rssBytes / BYTES_PER_MB };
+}
+
+/** The processes `match` names (not rtrack itself) that naming them does not reap, each with why. */
+function notReapedByName(
+  snapshot: ProcessSnapshot,
+  match: RegExp,
+  withUser: <T extends ProcessInfo>(p: T) => T,
+  whyNot: (p: ProcessInfo) => NotReaped | undefined,
+): NonNullable<ScanReport['notReaped']> {
+  const notReaped: NonNullable<ScanReport['notReaped']> = [];
+  for (const p of snapshot.processes) {
+    if (p.pid === process.pid || !match.test(fullCommand(p))) continue;
+    const q = withUser({ ...p });
+    const why = whyNot(q);
+    if (why) notReaped.push({ pid: q.pid, ppid: q.ppid, command: q.command, ...(q.user ? { user: q.user } : {}), ...why });
   }
-  if (options.port !== undefined) {
-    const sockets = reader.readListeningSockets?.(snapshot.processes.map((p) => p.pid)) ?? new Map();
-    report.portHolders = portHolders(unfiltered, snapshot.processes, sockets, options.port).map((h) => {
-      const holder = { ...h, process: withUser({ ...h.process }) };
-      // (A member of a suspected tree is reaped with its tree: --port names no pattern that would leave it.)
-      const why = whyNot(holder.process);
-      return why && why.kind !== 'not-named' ? { ...holder, notReaped: why } : holder;
-    });
-    // A process whose sockets were not read and that still exists could not be read (another user's); one that exited meanwhile held nothing.
-    const missing = reader.readListeningSockets ? snapshot.processes.filter((p) => !sockets.has(p.pid)).map((p) => p.pid) : [];
-    const statuses = missing.length > 0 ? await reader.readStatuses(missing) : new Map();
-    report.portUnreadable = missing.filter((pid) => statuses.has(pid)).length;
-  }
-  return report;
+  return notReaped;
+}
+
+/** Who listens on `port` (every process's sockets read), and how many processes' sockets could not be read, into the report. */
+async function addPortHolders(
+  report: ScanReport,
+  ctx: {
+    snapshot: ProcessSnapshot;
+    reader: PlatformReader;
+    unfiltered: Pick<MachineScan, 'certain' | 'suspected' | 'kept'>;
+    port: number;
+    withUser: <T extends ProcessInfo>(p: T) => T;
+    whyNot: (p: ProcessInfo) => NotReaped | undefined;
+  },
+): Promise<void> {
+  const { snapshot, reader, unfiltered, withUser, whyNot } = ctx;
+  const sockets = reader.readListeningSockets?.(snapshot.processes.map((p) => p.pid)) ?? new Map();
+  report.portHolders = portHolders(unfiltered, snapshot.processes, sockets, ctx.port).map((h) => {
+    const holder = { ...h, process: withUser({ ...h.process }) };
+    // (A member of a suspected tree is reaped with its tree: --port names no pattern that would leave it.)
+    const why = whyNot(holder.process);
+    return why && why.kind !== 'not-named' ? { ...holder, notReaped: why } : holder;
+  });
+  // A process whose sockets were not read and that still exists could not be read (another user's); one that exited meanwhile held nothing.
+  const missing = reader.readListeningSockets ? snapshot.processes.filter((p) => !sockets.has(p.pid)).map((p) => p.pid) : [];
+  const statuses = missing.length > 0 ? await reader.readStatuses(missing) : new Map();
+  report.portUnreadable = missing.filter((pid) => statuses.has(pid)).length;
 }
 
 /** The user this process runs as, named where the system names it. */

@@ -208,63 +208,23 @@ class FollowedTable {
  */
 export async function followSessions(options: FollowOptions): Promise<void> {
   const reader = options.reader ?? platformReader();
-  const intervalMs = options.intervalMs ?? 1000;
-  const lingerMs = options.lingerMs ?? 3000;
   if (!(await acquireFollowerLock(options.state, reader))) return;
   options.onStart?.();
-  const followed = new Map<string, Followed>();
-  const table = new FollowedTable(reader);
-  const definitions = agentDefinitions(options.agents);
-  const keepRules: KeepRules = { patterns: compileKeepPatterns(options.keep ?? []), sharedDaemons: options.keepSharedDaemons ?? true };
-  /**
-   * What a process of a tree is, read once when it is first seen (its command line, and the keep
-   * markers of its environment): an agent — a registered one, or one recognised by its command line
-   * (a new agent a person started inside a host the session left, a sub-agent), whose tree is its
-   * own session's — and kept — its lineage says so, and what it starts is kept through it after it
-   * exits (a kept launcher's daemon that scrubs its environment), as `rtrack run` keeps it.
-   */
-  // A parent's command line, read once a tick however many children it started (a test loop's shell
-  // starts a hundred a second): what mayNotHaveExeced compares each newcomer's with.
-  let parentCommands = new Map<number, string | undefined>();
-  const parentCommand = (ppid: number): string | undefined => {
-    if (!parentCommands.has(ppid)) parentCommands.set(ppid, reader.readCommandLine?.(ppid));
-    return parentCommands.get(ppid);
+  const follower: Follower = {
+    options,
+    reader,
+    intervalMs: options.intervalMs ?? 1000,
+    lingerMs: options.lingerMs ?? 3000,
+    followed: new Map(),
+    table: new FollowedTable(reader),
+    definitions: agentDefinitions(options.agents),
+    keepRules: { patterns: compileKeepPatterns(options.keep ?? []), sharedDaemons: options.keepSharedDaemons ?? true },
+    parentCommands: new Map(),
+    hostChecked: new WeakSet(),
+    boot: bootInfo(reader),
+    ticks: 0,
   };
-  const classify = async (c: ProcessStatus, agentKeys: ReadonlySet<string>): Promise<Kind> => {
-    const command = reader.readCommandLine?.(c.pid);
-    const env = await reader.readEnvMarkers(c.pid).catch(() => undefined);
-    const keep = keepReasonOf(command ?? '', env, keepRules) !== undefined;
-    return {
-      agent: agentKeys.has(identityKey(c)) || (command !== undefined && definitions.some((a) => isAgentProcess(a, command))),
-      keep,
-      // By its program name now; by the file it runs only once that matters (isHost).
-      host: sharedHostKind({ pid: c.pid, ppid: c.ppid, command: command ?? '', memoryMB: 0, isMCP: false, startTime: c.startTime }) !== undefined,
-      // A fork caught before its exec carries its parent's command line and environment: judged again next tick.
-      unsettled: !keep && reader.readCommandLine !== undefined && mayNotHaveExeced(command, parentCommand(c.ppid)),
-    };
-  };
-  /**
-   * Whether a process of a tree is a multiplexer's server, by the file it runs, whatever its title —
-   * read when it matters: when it is the parent (or the session's leader) of a newcomer, whose
-   * adoption it decides. Most processes a tree starts never start one (a test loop's workers) and
-   * die without its being read. Read once a process; a host it finds is written to the lineage.
-   */
-  const hostChecked = new WeakSet<LineageRecord>();
-  const isHost = async (entry: Followed, r: LineageRecord): Promise<boolean> => {
-    if (r.host) return true;
-    if (hostChecked.has(r) || !reader.readExecutable) return false;
-    hostChecked.add(r);
-    const now = await table.current(r.pid);
-    if (!now || identityKey(now) !== identityKey(r)) return false; // gone: what it was is not known
-    const executable = reader.readExecutable(r.pid);
-    if (executable === undefined || sharedHostKind({ pid: r.pid, ppid: r.ppid, command: '', memoryMB: 0, isMCP: false, startTime: r.startTime, executable }) === undefined) return false;
-    r.host = true;
-    entry.unsaved.push(r); // appended again: the later line is the one read
-    return true;
-  };
-  const boot = bootInfo(reader);
-  const sleep = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, intervalMs));
-  let ticks = 0;
+  const { followed, boot } = follower;
   try {
     for (;;) {
       const records = readRecords(options.state).filter(({ path, record }) => followed.has(path) || !ofAnotherBoot(path, record, boot, options.logger));
@@ -277,82 +237,176 @@ export async function followSessions(options: FollowOptions): Promise<void> {
         if (readRecords(options.state).length === 0 || !(await acquireFollowerLock(options.state, reader))) return;
         continue;
       }
-      for (const { path, record } of records) {
-        const entry = followed.get(path);
-        if (entry) {
-          // A SessionEnd reason may have arrived, or /clear a new session id: what the tree held
-          // until then stays the earlier session's (it may be resumed elsewhere and go on).
-          if (record.sessionId !== entry.record.sessionId) {
-            for (const r of entry.seen.values()) r.session ??= entry.record.sessionId;
-            entry.fileLines = undefined; // written whole, with the sessions
-          }
-          entry.record = record;
-        }
-        else followed.set(path, { record, ...loadLineage(path, boot), unsaved: [], unsettled: [], walked: false });
-      }
-      for (const path of followed.keys()) if (!records.some((r) => r.path === path)) followed.delete(path);
-
-      const live = [...followed.values()].filter((e) => e.endedAt === undefined);
-      parentCommands = new Map();
-      try {
-        // A new agent's tree is walked whole once, on a table read whole (nothing in it is stale).
-        await table.tick(live.some((e) => !e.walked));
-      } catch (err) {
-        options.logger.warn({ error: (err as Error).message }, 'reading the process table failed; trying again next tick');
-        await sleep();
-        continue;
-      }
-      const now = Date.now();
-      const following: Followed[] = [];
-      for (const entry of live) {
-        const { record } = entry;
-        const agent = await table.current(record.agentPid);
-        // Unreadable is not gone: followed on. A zombie is gone.
-        if (agent !== null && (!agent?.alive || agent.startTime !== record.agentStartTime)) entry.endedAt = now;
-        else following.push(entry);
-      }
-      const agentKeys = new Set([...followed.values()].map((e) => agentKeyOf(e.record)));
-      // What may not have exec'd when it was adopted last tick is looked at again: the keep marker it exec'd with.
-      for (const entry of followed.values()) {
-        const unsettled = entry.unsettled;
-        entry.unsettled = [];
-        for (const r of unsettled) {
-          const now = await table.current(r.pid);
-          if (!now || identityKey(now) !== identityKey(r) || !(await classify(now, agentKeys)).keep) continue;
-          r.keep = true;
-          entry.unsaved.push(r); // appended again: the later line is the one read
-        }
-      }
-      if (following.some((e) => !e.walked)) {
-        const children = table.childrenByParent();
-        for (const entry of following.filter((e) => !e.walked)) {
-          await walkTree(entry, children, agentKeys, (c) => classify(c, agentKeys), (r) => isHost(entry, r));
-          entry.walked = true;
-        }
-      }
-      if (following.length > 0) await adoptNewcomers(following, table, (c) => classify(c, agentKeys), (p) => reader.startTimeToEpochMs(p.startTime), isHost);
-      const bounding = ++ticks % BOUND_EVERY_TICKS === 0;
-      for (const [path, entry] of followed) {
-        if (bounding || entry.seen.size > LINEAGE_CAP) boundEntry(entry, table, options.logger);
-        await saveLineage(path, entry, boot.id);
-        if (entry.endedAt !== undefined && now - entry.endedAt >= lingerMs && now >= (entry.deferredUntil ?? 0)) {
-          const closed = await closeSession(entry.record, [...entry.seen.values()], new Date(entry.endedAt), options, reader);
-          if (!closed) {
-            if (entry.deferredUntil === undefined) {
-              options.logger.info({ agent: entry.record.agent, session: entry.record.sessionId, agent_pid: entry.record.agentPid }, 'agent exited; its session goes on (resumed, or cannot be told over): its leftovers wait');
-            }
-            entry.deferredUntil = now + DEFERRED_RECHECK_MS;
-            continue;
-          }
-          removeRecord(path);
-          followed.delete(path);
-        }
-      }
-      await sleep();
+      followRecords(follower, records);
+      await followTick(follower);
+      await new Promise((resolve) => setTimeout(resolve, follower.intervalMs));
     }
   } finally {
     releaseFollowerLock(options.state, reader);
   }
+}
+
+/** A follower between ticks: what it follows, its table, and what it reads once a tick or once a process. */
+interface Follower {
+  readonly options: FollowOptions;
+  readonly reader: PlatformReader;
+  readonly intervalMs: number;
+  readonly lingerMs: number;
+  /** Each record followed, by its path. */
+  readonly followed: Map<string, Followed>;
+  readonly table: FollowedTable;
+  readonly definitions: ReturnType<typeof agentDefinitions>;
+  readonly keepRules: KeepRules;
+  // A parent's command line, read once a tick however many children it started (a test loop's shell
+  // starts a hundred a second): what mayNotHaveExeced compares each newcomer's with.
+  parentCommands: Map<number, string | undefined>;
+  /** The lineage records whose file isHost has read. */
+  readonly hostChecked: WeakSet<LineageRecord>;
+  readonly boot: BootInfo;
+  ticks: number;
+}
+
+/** Follows the records found: a new one from its saved lineage; a known one takes the record's news. */
+function followRecords({ followed, boot }: Follower, records: readonly { path: string; record: SessionRecord }[]): void {
+  for (const { path, record } of records) {
+    const entry = followed.get(path);
+    if (entry) {
+      // A SessionEnd reason may have arrived, or /clear a new session id: what the tree held
+      // until then stays the earlier session's (it may be resumed elsewhere and go on).
+      if (record.sessionId !== entry.record.sessionId) {
+        for (const r of entry.seen.values()) r.session ??= entry.record.sessionId;
+        entry.fileLines = undefined; // written whole, with the sessions
+      }
+      entry.record = record;
+    }
+    else followed.set(path, { record, ...loadLineage(path, boot), unsaved: [], unsettled: [], walked: false });
+  }
+  for (const path of followed.keys()) if (!records.some((r) => r.path === path)) followed.delete(path);
+}
+
+/** One tick: the table brought up to date, each agent's tree followed, its lineage saved, the sessions that ended closed. */
+async function followTick(follower: Follower): Promise<void> {
+  const { followed, table, options } = follower;
+  const live = [...followed.values()].filter((e) => e.endedAt === undefined);
+  follower.parentCommands = new Map();
+  try {
+    // A new agent's tree is walked whole once, on a table read whole (nothing in it is stale).
+    await table.tick(live.some((e) => !e.walked));
+  } catch (err) {
+    options.logger.warn({ error: (err as Error).message }, 'reading the process table failed; trying again next tick');
+    return;
+  }
+  const now = Date.now();
+  const following = await stillRunning(follower, live, now);
+  const agentKeys = new Set([...followed.values()].map((e) => agentKeyOf(e.record)));
+  await resettle(follower, agentKeys);
+  if (following.some((e) => !e.walked)) {
+    const children = table.childrenByParent();
+    for (const entry of following.filter((e) => !e.walked)) {
+      await walkTree(entry, children, agentKeys, (c) => classify(follower, c, agentKeys), (r) => isHost(follower, entry, r));
+      entry.walked = true;
+    }
+  }
+  if (following.length > 0) await adoptNewcomers(following, table, (c) => classify(follower, c, agentKeys), (p) => follower.reader.startTimeToEpochMs(p.startTime), (entry, r) => isHost(follower, entry, r));
+  await saveAndClose(follower, now);
+}
+
+/** The entries whose agent still runs; the others are marked ended now. */
+async function stillRunning({ table }: Follower, live: readonly Followed[], now: number): Promise<Followed[]> {
+  const following: Followed[] = [];
+  for (const entry of live) {
+    const { record } = entry;
+    const agent = await table.current(record.agentPid);
+    // Unreadable is not gone: followed on. A zombie is gone.
+    if (agent !== null && (!agent?.alive || agent.startTime !== record.agentStartTime)) entry.endedAt = now;
+    else following.push(entry);
+  }
+  return following;
+}
+
+/** What may not have exec'd when it was adopted last tick is looked at again: the keep marker it exec'd with. */
+async function resettle(follower: Follower, agentKeys: ReadonlySet<string>): Promise<void> {
+  for (const entry of follower.followed.values()) {
+    const unsettled = entry.unsettled;
+    entry.unsettled = [];
+    for (const r of unsettled) {
+      const now = await follower.table.current(r.pid);
+      if (!now || identityKey(now) !== identityKey(r) || !(await classify(follower, now, agentKeys)).keep) continue;
+      r.keep = true;
+      entry.unsaved.push(r); // appended again: the later line is the one read
+    }
+  }
+}
+
+/** Bounds and saves each lineage; closes each session whose agent exited `lingerMs` ago (or defers it while it goes on). */
+async function saveAndClose(follower: Follower, now: number): Promise<void> {
+  const { followed, table, options, reader, boot } = follower;
+  const bounding = ++follower.ticks % BOUND_EVERY_TICKS === 0;
+  for (const [path, entry] of followed) {
+    if (bounding || entry.seen.size > LINEAGE_CAP) boundEntry(entry, table, options.logger);
+    await saveLineage(path, entry, boot.id);
+    if (entry.endedAt !== undefined && now - entry.endedAt >= follower.lingerMs && now >= (entry.deferredUntil ?? 0)) {
+      const closed = await closeSession(entry.record, [...entry.seen.values()], new Date(entry.endedAt), options, reader);
+      if (!closed) {
+        if (entry.deferredUntil === undefined) {
+          options.logger.info({ agent: entry.record.agent, session: entry.record.sessionId, agent_pid: entry.record.agentPid }, 'agent exited; its session goes on (resumed, or cannot be told over): its leftovers wait');
+        }
+        entry.deferredUntil = now + DEFERRED_RECHECK_MS;
+        continue;
+      }
+      removeRecord(path);
+      followed.delete(path);
+    }
+  }
+}
+
+/** A parent's command line, read once a tick. */
+function parentCommand(follower: Follower, ppid: number): string | undefined {
+  const { parentCommands } = follower;
+  if (!parentCommands.has(ppid)) parentCommands.set(ppid, follower.reader.readCommandLine?.(ppid));
+  return parentCommands.get(ppid);
+}
+
+/**
+ * What a process of a tree is, read once when it is first seen (its command line, and the keep
+ * markers of its environment): an agent — a registered one, or one recognised by its command line
+ * (a new agent a person started inside a host the session left, a sub-agent), whose tree is its
+ * own session's — and kept — its lineage says so, and what it starts is kept through it after it
+ * exits (a kept launcher's daemon that scrubs its environment), as `rtrack run` keeps it.
+ */
+async function classify(follower: Follower, c: ProcessStatus, agentKeys: ReadonlySet<string>): Promise<Kind> {
+  const { reader, definitions, keepRules } = follower;
+  const command = reader.readCommandLine?.(c.pid);
+  const env = await reader.readEnvMarkers(c.pid).catch(() => undefined);
+  const keep = keepReasonOf(command ?? '', env, keepRules) !== undefined;
+  return {
+    agent: agentKeys.has(identityKey(c)) || (command !== undefined && definitions.some((a) => isAgentProcess(a, command))),
+    keep,
+    // By its program name now; by the file it runs only once that matters (isHost).
+    host: sharedHostKind({ pid: c.pid, ppid: c.ppid, command: command ?? '', memoryMB: 0, isMCP: false, startTime: c.startTime }) !== undefined,
+    // A fork caught before its exec carries its parent's command line and environment: judged again next tick.
+    unsettled: !keep && reader.readCommandLine !== undefined && mayNotHaveExeced(command, parentCommand(follower, c.ppid)),
+  };
+}
+
+/**
+ * Whether a process of a tree is a multiplexer's server, by the file it runs, whatever its title —
+ * read when it matters: when it is the parent (or the session's leader) of a newcomer, whose
+ * adoption it decides. Most processes a tree starts never start one (a test loop's workers) and
+ * die without its being read. Read once a process; a host it finds is written to the lineage.
+ */
+async function isHost(follower: Follower, entry: Followed, r: LineageRecord): Promise<boolean> {
+  const { reader, hostChecked, table } = follower;
+  if (r.host) return true;
+  if (hostChecked.has(r) || !reader.readExecutable) return false;
+  hostChecked.add(r);
+  const now = await table.current(r.pid);
+  if (!now || identityKey(now) !== identityKey(r)) return false; // gone: what it was is not known
+  const executable = reader.readExecutable(r.pid);
+  if (executable === undefined || sharedHostKind({ pid: r.pid, ppid: r.ppid, command: '', memoryMB: 0, isMCP: false, startTime: r.startTime, executable }) === undefined) return false;
+  r.host = true;
+  entry.unsaved.push(r); // appended again: the later line is the one read
+  return true;
 }
 
 /**

@@ -66,140 +66,75 @@ interface Due {
 
 /** Scans at once, then every `intervalMs`, and serves `GET /metrics` and `GET /healthz` until closed. */
 export async function startWatchServer(options: WatchServerOptions): Promise<WatchServer> {
-  const { logger } = options;
-  const metrics = options.metrics ?? createWatchMetrics({ intervalMs: options.intervalMs });
-  let lastSummary = '';
-  let closed = false;
-  const startedAt = Date.now();
-  let lastGoodScan: number | undefined;
-  let warnings: readonly string[] = [];
-  /** When each certain leak (by identity) was first seen certain. */
-  const certainSince = new Map<string, number>();
-  /** Certain leaks the watch may not reap (their user's state cannot be read), said once each. */
-  const heldBack = new Set<string>();
-
-  const journal = (records: WatchReapRecord[]): void => {
-    try {
-      options.reap?.journal?.(records);
-    } catch (err) {
-      logger.error({ error: (err as Error).message, count: records.length }, 'could not journal what was reaped (each process is logged above)');
-    }
+  const watch: WatchLoop = {
+    options,
+    logger: options.logger,
+    metrics: options.metrics ?? createWatchMetrics({ intervalMs: options.intervalMs }),
+    lastSummary: '',
+    closed: false,
+    startedAt: Date.now(),
+    lastGoodScan: undefined,
+    warnings: [],
+    certainSince: new Map(),
+    heldBack: new Set(),
+    inFlight: undefined,
+    web: options.web,
+    admit: undefined,
+    timer: undefined,
   };
-
-  /** Reaps what has been certain for the linger time; forgets what is no longer certain. Every process handed to the reaper gets a line, a record and a count. */
-  const reapLingering = async (scan: WatchScanReport): Promise<void> => {
-    const reap = options.reap!;
-    const now = Date.now();
-    const seen = new Set<string>();
-    const due: Due[] = [];
-    for (const group of scan.certain) {
-      for (const p of group.processes) {
-        const key = identityKey(p);
-        seen.add(key);
-        const since = certainSince.get(key) ?? now;
-        certainSince.set(key, since);
-        if (now - since < reap.lingerMs) continue;
-        const user = scan.userOf?.(p.pid);
-        const withheld = scan.notReapable?.(p.pid);
-        if (withheld) {
-          if (!heldBack.has(key)) logger.warn({ pid: p.pid, command: p.command, user, reason: withheld }, 'a certain leak is not reaped');
-          heldBack.add(key);
-          continue;
-        }
-        due.push({ process: p, group, user });
-      }
-    }
-    for (const key of certainSince.keys()) if (!seen.has(key)) certainSince.delete(key);
-    for (const key of heldBack) if (!seen.has(key)) heldBack.delete(key);
-    if (due.length === 0) return;
-    const outcomes = await (reap.reaper ?? reapOrphans)(due.map((d) => d.process), { ...reap.gate, graceMs: reap.graceMs, by: 'watch' });
-    const counts: Record<string, number> = {};
-    const at = new Date().toISOString();
-    const records: WatchReapRecord[] = [];
-    outcomes.forEach((o, i) => {
-      const d = due[i]!;
-      counts[o.result] = (counts[o.result] ?? 0) + 1;
-      metrics.reaped(o.result);
-      certainSince.delete(identityKey(d.process));
-      const record = reapRecord(o, d, at, reap.bootId);
-      records.push(record);
-      logReap(logger, record);
-    });
-    logger.info({ count: outcomes.length, ...counts }, 'reaped certain leaks that lingered');
-    journal(records);
-  };
-
-  let inFlight: Promise<void> | undefined;
-  const scanOnce = async (): Promise<void> => {
-    const done = metrics.startScanTimer();
-    try {
-      const scan = await options.scan();
-      metrics.update(scan);
-      lastGoodScan = Date.now();
-      warnings = scan.warnings;
-      const fields = {
-        certain_processes: leakCount(scan.certain),
-        suspected_processes: leakCount(scan.suspected),
-        kept_processes: scan.kept.length,
-      };
-      const summary = JSON.stringify(fields);
-      if (summary !== lastSummary) logger.info({ ...fields, processes: scan.processCount }, 'scan finished'); // only when it changes
-      lastSummary = summary;
-      if (options.reap) await reapLingering(scan);
-    } catch (err) {
-      metrics.scanFailed();
-      logger.error({ error: (err as Error).message }, 'scan failed; serving the previous values');
-    } finally {
-      done();
-    }
-  };
-  const runScan = (): Promise<void> => (inFlight = scanOnce().finally(() => (inFlight = undefined)));
-
-  let web = options.web;
-  let admit: Admission | undefined = web ? (await import('./web-config.js')).admission(web) : undefined;
-
-  const respond = (req: IncomingMessage, res: ServerResponse): void => {
-    const path = (req.url ?? '/').split('?')[0];
-    for (const [name, value] of Object.entries(web?.headers ?? {})) res.setHeader(name, value);
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.writeHead(405, { Allow: 'GET, HEAD' }).end();
-    } else if (path === '/metrics') {
-      metrics.registry.metrics().then(
-        (text) => res.writeHead(200, { 'Content-Type': metrics.registry.contentType }).end(text),
-        (err: Error) => res.writeHead(500, { 'Content-Type': 'text/plain' }).end(`${err.message}\n`),
-      );
-    } else if (path === '/healthz') {
-      const { status, text } = health();
-      res.writeHead(status, { 'Content-Type': 'text/plain' }).end(text);
-    } else {
-      res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found: try /metrics or /healthz\n');
-    }
-  };
-  /** ok, with what the watch cannot see; 503 when the last good scan is older than STALE_INTERVALS intervals. */
-  const health = (): { status: number; text: string } => {
-    const since = lastGoodScan ?? startedAt;
-    const ageMs = Date.now() - since;
-    const notes = warnings.map((w) => `warning: ${w}\n`).join('');
-    if (ageMs > STALE_INTERVALS * options.intervalMs) {
-      const last = lastGoodScan === undefined ? 'no scan has succeeded yet' : `the last good scan finished ${(ageMs / 1000).toFixed(1)} s ago`;
-      return { status: 503, text: `stale: ${last} (scans every ${options.intervalMs / 1000} s)\n${notes}` };
-    }
-    return { status: 200, text: `ok\n${notes}` };
-  };
-  const handler = (req: IncomingMessage, res: ServerResponse): void => {
-    if (!admit) return respond(req, res);
-    admit(req).then(
-      (refused) => {
-        if (refused === undefined) return respond(req, res);
-        res.writeHead(refused, { 'Content-Type': 'text/plain', ...(refused === 401 ? { 'WWW-Authenticate': 'Basic' } : {}) }).end(refused === 401 ? 'Unauthorized\n' : 'Forbidden\n');
-      },
-      (err: Error) => res.writeHead(500, { 'Content-Type': 'text/plain' }).end(`${err.message}\n`),
-    );
-  };
+  watch.admit = watch.web ? (await import('./web-config.js')).admission(watch.web) : undefined;
+  const handler = (req: IncomingMessage, res: ServerResponse): void => admitted(watch, req, res);
   // node:https (and with it tls and crypto) is loaded only for a TLS endpoint.
-  const server: Server = web?.tls ? (createRequire(import.meta.url)('node:https') as typeof import('node:https')).createServer(web.tls.options, handler) : createServer(handler);
+  const server: Server = watch.web?.tls ? (createRequire(import.meta.url)('node:https') as typeof import('node:https')).createServer(watch.web.tls.options, handler) : createServer(handler);
 
-  await runScan();
+  await runScan(watch);
+  const url = await listen(watch, server);
+  schedule(watch);
+
+  return {
+    url,
+    metrics: watch.metrics,
+    async setWebConfig(next) {
+      if (Boolean(next?.tls) !== Boolean(watch.web?.tls)) throw new Error(`turning TLS ${next?.tls ? 'on' : 'off'} takes a restart of rtrack watch`);
+      if (next?.tls) (server as import('node:https').Server).setSecureContext(next.tls.options);
+      watch.admit = next ? (await import('./web-config.js')).admission(next) : undefined;
+      watch.web = next;
+    },
+    async close() {
+      watch.closed = true;
+      if (watch.timer) clearTimeout(watch.timer);
+      await watch.inFlight; // the scan in flight, and what it reaps, finish first
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    },
+  };
+}
+
+/** A running watch: its options, what its last scans found, and its endpoint's web config. */
+interface WatchLoop {
+  readonly options: WatchServerOptions;
+  readonly logger: Logger;
+  readonly metrics: WatchMetrics;
+  lastSummary: string;
+  closed: boolean;
+  readonly startedAt: number;
+  lastGoodScan: number | undefined;
+  warnings: readonly string[];
+  /** When each certain leak (by identity) was first seen certain. */
+  readonly certainSince: Map<string, number>;
+  /** Certain leaks the watch may not reap (their user's state cannot be read), said once each. */
+  readonly heldBack: Set<string>;
+  inFlight: Promise<void> | undefined;
+  web: WebConfig | undefined;
+  admit: Admission | undefined;
+  timer: NodeJS.Timeout | undefined;
+}
+
+/** Listens where the options say; the URL its metrics are served at (said in a log line). */
+async function listen(watch: WatchLoop, server: Server): Promise<string> {
+  const { options, web } = watch;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 9464, options.host ?? '127.0.0.1', () => resolve());
@@ -207,34 +142,148 @@ export async function startWatchServer(options: WatchServerOptions): Promise<Wat
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `${web?.tls ? 'https' : 'http'}://${host}:${address.port}/metrics`;
-  logger.info({ url, interval_ms: options.intervalMs, ...(web ? { web_config: web.path, tls: web.tls !== undefined, basic_auth: web.users !== undefined } : {}) }, 'rtrack watch listening');
+  watch.logger.info({ url, interval_ms: options.intervalMs, ...(web ? { web_config: web.path, tls: web.tls !== undefined, basic_auth: web.users !== undefined } : {}) }, 'rtrack watch listening');
+  return url;
+}
 
-  let timer: NodeJS.Timeout | undefined;
-  const schedule = (): void => {
-    if (closed) return;
-    timer = setTimeout(() => void runScan().finally(schedule), options.intervalMs);
-  };
-  schedule();
+/** The next scan, an interval after the last one finished (none once closed). */
+function schedule(watch: WatchLoop): void {
+  if (watch.closed) return;
+  watch.timer = setTimeout(() => void runScan(watch).finally(() => schedule(watch)), watch.options.intervalMs);
+}
 
-  return {
-    url,
-    metrics,
-    async setWebConfig(next) {
-      if (Boolean(next?.tls) !== Boolean(web?.tls)) throw new Error(`turning TLS ${next?.tls ? 'on' : 'off'} takes a restart of rtrack watch`);
-      if (next?.tls) (server as import('node:https').Server).setSecureContext(next.tls.options);
-      admit = next ? (await import('./web-config.js')).admission(next) : undefined;
-      web = next;
+function runScan(watch: WatchLoop): Promise<void> {
+  return (watch.inFlight = scanOnce(watch).finally(() => (watch.inFlight = undefined)));
+}
+
+async function scanOnce(watch: WatchLoop): Promise<void> {
+  const { options, logger, metrics } = watch;
+  const done = metrics.startScanTimer();
+  try {
+    const scan = await options.scan();
+    metrics.update(scan);
+    watch.lastGoodScan = Date.now();
+    watch.warnings = scan.warnings;
+    const fields = {
+      certain_processes: leakCount(scan.certain),
+      suspected_processes: leakCount(scan.suspected),
+      kept_processes: scan.kept.length,
+    };
+    const summary = JSON.stringify(fields);
+    if (summary !== watch.lastSummary) logger.info({ ...fields, processes: scan.processCount }, 'scan finished'); // only when it changes
+    watch.lastSummary = summary;
+    if (options.reap) await reapLingering(watch, scan);
+  } catch (err) {
+    metrics.scanFailed();
+    logger.error({ error: (err as Error).message }, 'scan failed; serving the previous values');
+  } finally {
+    done();
+  }
+}
+
+/** Reaps what has been certain for the linger time; forgets what is no longer certain. Every process handed to the reaper gets a line, a record and a count. */
+async function reapLingering(watch: WatchLoop, scan: WatchScanReport): Promise<void> {
+  const { options, logger, metrics, certainSince } = watch;
+  const reap = options.reap!;
+  const due = lingeringLeaks(watch, scan);
+  if (due.length === 0) return;
+  const outcomes = await (reap.reaper ?? reapOrphans)(due.map((d) => d.process), { ...reap.gate, graceMs: reap.graceMs, by: 'watch' });
+  const counts: Record<string, number> = {};
+  const at = new Date().toISOString();
+  const records: WatchReapRecord[] = [];
+  outcomes.forEach((o, i) => {
+    const d = due[i]!;
+    counts[o.result] = (counts[o.result] ?? 0) + 1;
+    metrics.reaped(o.result);
+    certainSince.delete(identityKey(d.process));
+    const record = reapRecord(o, d, at, reap.bootId);
+    records.push(record);
+    logReap(logger, record);
+  });
+  logger.info({ count: outcomes.length, ...counts }, 'reaped certain leaks that lingered');
+  journal(watch, records);
+}
+
+/** The certain leaks that have stayed certain for the linger time and may be reaped; forgets what is no longer certain, says once what may not be reaped. */
+function lingeringLeaks(watch: WatchLoop, scan: WatchScanReport): Due[] {
+  const { logger, certainSince, heldBack } = watch;
+  const reap = watch.options.reap!;
+  const now = Date.now();
+  const seen = new Set<string>();
+  const due: Due[] = [];
+  for (const group of scan.certain) {
+    for (const p of group.processes) {
+      const key = identityKey(p);
+      seen.add(key);
+      const since = certainSince.get(key) ?? now;
+      certainSince.set(key, since);
+      if (now - since < reap.lingerMs) continue;
+      const user = scan.userOf?.(p.pid);
+      const withheld = scan.notReapable?.(p.pid);
+      if (withheld) {
+        if (!heldBack.has(key)) logger.warn({ pid: p.pid, command: p.command, user, reason: withheld }, 'a certain leak is not reaped');
+        heldBack.add(key);
+        continue;
+      }
+      due.push({ process: p, group, user });
+    }
+  }
+  for (const key of certainSince.keys()) if (!seen.has(key)) certainSince.delete(key);
+  for (const key of heldBack) if (!seen.has(key)) heldBack.delete(key);
+  return due;
+}
+
+function journal(watch: WatchLoop, records: WatchReapRecord[]): void {
+  try {
+    watch.options.reap?.journal?.(records);
+  } catch (err) {
+    watch.logger.error({ error: (err as Error).message, count: records.length }, 'could not journal what was reaped (each process is logged above)');
+  }
+}
+
+/** A request, answered once the web config's users admit it (401, 403 otherwise). */
+function admitted(watch: WatchLoop, req: IncomingMessage, res: ServerResponse): void {
+  const { admit } = watch;
+  if (!admit) return respond(watch, req, res);
+  admit(req).then(
+    (refused) => {
+      if (refused === undefined) return respond(watch, req, res);
+      res.writeHead(refused, { 'Content-Type': 'text/plain', ...(refused === 401 ? { 'WWW-Authenticate': 'Basic' } : {}) }).end(refused === 401 ? 'Unauthorized\n' : 'Forbidden\n');
     },
-    async close() {
-      closed = true;
-      if (timer) clearTimeout(timer);
-      await inFlight; // the scan in flight, and what it reaps, finish first
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
-    },
-  };
+    (err: Error) => res.writeHead(500, { 'Content-Type': 'text/plain' }).end(`${err.message}\n`),
+  );
+}
+
+function respond(watch: WatchLoop, req: IncomingMessage, res: ServerResponse): void {
+  const { metrics } = watch;
+  const path = (req.url ?? '/').split('?')[0];
+  for (const [name, value] of Object.entries(watch.web?.headers ?? {})) res.setHeader(name, value);
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    res.writeHead(405, { Allow: 'GET, HEAD' }).end();
+  } else if (path === '/metrics') {
+    metrics.registry.metrics().then(
+      (text) => res.writeHead(200, { 'Content-Type': metrics.registry.contentType }).end(text),
+      (err: Error) => res.writeHead(500, { 'Content-Type': 'text/plain' }).end(`${err.message}\n`),
+    );
+  } else if (path === '/healthz') {
+    const { status, text } = health(watch);
+    res.writeHead(status, { 'Content-Type': 'text/plain' }).end(text);
+  } else {
+    res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found: try /metrics or /healthz\n');
+  }
+}
+
+/** ok, with what the watch cannot see; 503 when the last good scan is older than STALE_INTERVALS intervals. */
+function health(watch: WatchLoop): { status: number; text: string } {
+  const { options, lastGoodScan, startedAt, warnings } = watch;
+  const since = lastGoodScan ?? startedAt;
+  const ageMs = Date.now() - since;
+  const notes = warnings.map((w) => `warning: ${w}\n`).join('');
+  if (ageMs > STALE_INTERVALS * options.intervalMs) {
+    const last = lastGoodScan === undefined ? 'no scan has succeeded yet' : `the last good scan finished ${(ageMs / 1000).toFixed(1)} s ago`;
+    return { status: 503, text: `stale: ${last} (scans every ${options.intervalMs / 1000} s)\n${notes}` };
+  }
+  return { status: 200, text: `ok\n${notes}` };
 }
 
 /** The record of one process handed to the reaper. */

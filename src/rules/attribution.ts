@@ -63,20 +63,53 @@ export function attribute(before: ProcessSnapshot, after: ProcessSnapshot, input
   const live = byPid(after.processes);
   const lineage = input.lineage ?? new Map<string, LineageRecord>();
   const isNew = (p: ProcessInfo): boolean => p.pid > 1 && !existed.has(identityKey(p));
+  const adopters = adoptersOf(after.processes, lineage);
+  const kept = keptPids(processTree(after.processes), after.processes);
+  const direct = directEvidence(after.processes, { input, lineage, live, adopters, isNew });
+  const resolve = chainResolver({ direct, kept, lineage, live, isNew });
+  const { keeper, mayBeKepts } = keptMayHaveStarted(after.processes, { input, lineage, live, adopters, kept, isNew });
 
-  // A process that adopted one of the task's descendants (its parent now differs from the one we
-  // saw) is a subreaper, whatever its name.
-  const adopters = new Set<number>();
+  const result: Attribution = { orphans: [], suspects: [], kept: [] };
   for (const p of after.processes) {
+    if (!isNew(p)) continue;
+    const verdict = resolve(p, 0);
+    const evidence = [...(direct.get(p.pid) ?? [])];
+    if (verdict.task && !attributes(evidence)) evidence.splice(0, 0, 'lineage');
+    if (!verdict.task && verdict.suspect && !evidence.includes('heuristic')) evidence.push('heuristic');
+    if (evidence.length === 0) continue; // a new process with a live, unrelated parent: not ours
+    const attributed: AttributedProcess = { ...p, evidence };
+    // Whole evidence or none: what was not read whole, or is a shared host's, is at most a suspect.
+    const unknownOrigin = verdict.task && !verdict.kept && mayBeKepts(verdict) ? `its parent exited before the run saw where it came from, and the run kept pid ${keeper}: it may be what that process started` : undefined;
+    const doubt = verdict.task && !verdict.kept ? (unreadableEvidence(p) ?? unreadableAbove(p, live) ?? sharedEvidence(p, live) ?? unknownOrigin) : undefined;
+    if (verdict.kept) result.kept.push(attributed);
+    else if (doubt !== undefined) result.suspects.push({ ...attributed, suspectBecause: doubt });
+    else if (verdict.task) result.orphans.push(attributed);
+    else result.suspects.push(attributed);
+  }
+  return result;
+}
+
+/**
+ * A process that adopted one of the task's descendants (its parent now differs from the one we
+ * saw) is a subreaper, whatever its name.
+ */
+function adoptersOf(processes: readonly ProcessInfo[], lineage: ReadonlyMap<string, LineageRecord>): Set<number> {
+  const adopters = new Set<number>();
+  for (const p of processes) {
     const seen = lineage.get(identityKey(p));
     if (seen && seen.ppid !== p.ppid && p.ppid > 1) adopters.add(p.ppid);
   }
+  return adopters;
+}
 
-  const lineagePids = lineageByPid(lineage.values());
-  const kept = keptPids(processTree(after.processes), after.processes);
-
+/** Each new process's own evidence: the task's tag, the lineage, the task's cgroup, the seed's heuristic. */
+function directEvidence(
+  processes: readonly ProcessInfo[],
+  ctx: { input: AttributionInput; lineage: ReadonlyMap<string, LineageRecord>; live: ReadonlyMap<number, ProcessInfo>; adopters: ReadonlySet<number>; isNew: (p: ProcessInfo) => boolean },
+): Map<number, Evidence[]> {
+  const { input, lineage, live, adopters, isNew } = ctx;
   const direct = new Map<number, Evidence[]>();
-  for (const p of after.processes) {
+  for (const p of processes) {
     if (!isNew(p)) continue;
     const evidence: Evidence[] = [];
     if (input.tag && p.taskTag === input.tag) evidence.push('tag');
@@ -85,10 +118,23 @@ export function attribute(before: ProcessSnapshot, after: ProcessSnapshot, input
     if (isReparented(p, live, adopters)) evidence.push('heuristic');
     direct.set(p.pid, evidence);
   }
+  return direct;
+}
 
-  // Walk each new process's chain of new ancestors: leaked children of a leaked process are part of
-  // the leak (lineage). A kept ancestor keeps its whole subtree: in the snapshot (keptPids), or in
-  // the lineage when the chain's top was re-parented.
+/**
+ * Walks each new process's chain of new ancestors: leaked children of a leaked process are part of
+ * the leak (lineage). A kept ancestor keeps its whole subtree: in the snapshot (keptPids), or in
+ * the lineage when the chain's top was re-parented.
+ */
+function chainResolver(ctx: {
+  direct: ReadonlyMap<number, Evidence[]>;
+  kept: ReadonlySet<number>;
+  lineage: ReadonlyMap<string, LineageRecord>;
+  live: ReadonlyMap<number, ProcessInfo>;
+  isNew: (p: ProcessInfo) => boolean;
+}): (p: ProcessInfo, depth: number) => Chain {
+  const { direct, kept, lineage, live, isNew } = ctx;
+  const lineagePids = lineageByPid(lineage.values());
   const inherited = new Map<number, Chain>();
   const resolve = (p: ProcessInfo, depth: number): Chain => {
     const cached = inherited.get(p.pid);
@@ -116,36 +162,28 @@ export function attribute(before: ProcessSnapshot, after: ProcessSnapshot, input
     inherited.set(p.pid, result);
     return result;
   };
+  return resolve;
+}
 
-  // When the task kept something, a process of its that scrubbed its environment (no tag: the
-  // cgroup alone says it is the task's) and whose parent exited before any look saw where it came
-  // from (no lineage anywhere up its chain) may be one of the kept ones' — a kept launcher's daemon
-  // that scrubbed its environment and double-forked at once. What carries the tag was started by a
-  // process without the keep marker (a marked one passes it on), so it is the task's own.
-  const keptNew = after.processes.filter((p) => isNew(p) && kept.has(p.pid) && p.keepReason !== undefined);
+/**
+ * When the task kept something, a process of its that scrubbed its environment (no tag: the
+ * cgroup alone says it is the task's) and whose parent exited before any look saw where it came
+ * from (no lineage anywhere up its chain) may be one of the kept ones' — a kept launcher's daemon
+ * that scrubbed its environment and double-forked at once. What carries the tag was started by a
+ * process without the keep marker (a marked one passes it on), so it is the task's own.
+ * `keeper`: the kept process named in the doubt.
+ */
+function keptMayHaveStarted(
+  processes: readonly ProcessInfo[],
+  ctx: { input: AttributionInput; lineage: ReadonlyMap<string, LineageRecord>; live: ReadonlyMap<number, ProcessInfo>; adopters: ReadonlySet<number>; kept: ReadonlySet<number>; isNew: (p: ProcessInfo) => boolean },
+): { keeper: number | undefined; mayBeKepts: (chain: Chain) => boolean } {
+  const { input, lineage, live, adopters, kept, isNew } = ctx;
+  const keptNew = processes.filter((p) => isNew(p) && kept.has(p.pid) && p.keepReason !== undefined);
   const keptSeen = [...lineage.values()].filter((r) => r.keep);
   const keeper = keptNew[0]?.pid ?? keptSeen[0]?.pid;
   const mayBeKepts = (chain: Chain): boolean =>
     keeper !== undefined && !chain.seen && isReparented(chain.top, live, adopters) && (!input.tag || chain.top.taskTag !== input.tag);
-
-  const result: Attribution = { orphans: [], suspects: [], kept: [] };
-  for (const p of after.processes) {
-    if (!isNew(p)) continue;
-    const verdict = resolve(p, 0);
-    const evidence = [...(direct.get(p.pid) ?? [])];
-    if (verdict.task && !attributes(evidence)) evidence.splice(0, 0, 'lineage');
-    if (!verdict.task && verdict.suspect && !evidence.includes('heuristic')) evidence.push('heuristic');
-    if (evidence.length === 0) continue; // a new process with a live, unrelated parent: not ours
-    const attributed: AttributedProcess = { ...p, evidence };
-    // Whole evidence or none: what was not read whole, or is a shared host's, is at most a suspect.
-    const unknownOrigin = verdict.task && !verdict.kept && mayBeKepts(verdict) ? `its parent exited before the run saw where it came from, and the run kept pid ${keeper}: it may be what that process started` : undefined;
-    const doubt = verdict.task && !verdict.kept ? (unreadableEvidence(p) ?? unreadableAbove(p, live) ?? sharedEvidence(p, live) ?? unknownOrigin) : undefined;
-    if (verdict.kept) result.kept.push(attributed);
-    else if (doubt !== undefined) result.suspects.push({ ...attributed, suspectBecause: doubt });
-    else if (verdict.task) result.orphans.push(attributed);
-    else result.suspects.push(attributed);
-  }
-  return result;
+  return { keeper, mayBeKepts };
 }
 
 /** Options of `detectOrphans()`: the task's evidence, as `attribute()` takes it, and the seed's MCP filter. */

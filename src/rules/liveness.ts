@@ -161,9 +161,59 @@ export function judgeLiveness(input: LivenessInput, options: LivenessOptions = {
   const live = byPid(input.processes);
   const unreadable = new Set(input.unreadable ?? []);
   const tree = processTree(input.processes);
-  const definitions = new Map(input.agents.map((a) => [a.name, a]));
+  const { agentOf, registeredAlive, registeredDead } = agentProcesses(input, live, unreadable);
+  const sessions = sessionsOf(input);
+  const { lineageOf, inLineage } = followedLineage(input);
+  const holders = sessionFileHolders(input, sessions, live, agentOf);
+  const facts: SessionFacts = { input, live, unreadable, agentOf, registeredAlive, registeredDead, sessions, lineageOf, holders };
+  const { leaked, verdicts } = leakedAgents(facts);
 
-  // Agent processes: by command line, by a hook's registration, by a held session file.
+  const liveAgents = new Map<number, string>();
+  for (const [pid, name] of agentOf) if (!leaked.has(pid)) liveAgents.set(pid, name);
+  const inUse = inUseOf(live, tree, liveAgents, [...verdicts.values()], new Set((options.ignoreSessions ?? []).map((m) => keyOf(m.agent, m.sessionId))));
+  markAttached(input, { live, tree, inUse });
+  markPresence(input, { live, tree, liveAgents, inLineage, inUse });
+  const list = [...verdicts.values()];
+  return {
+    sessions: list,
+    session: (agent, sessionId) => verdicts.get(keyOf(agent, sessionId)),
+    liveAgents,
+    leakedAgents: leaked,
+    inUse,
+  };
+}
+
+/** A session seen in the table: its agent, its id, and the processes that carry its markers. */
+interface SessionMembers {
+  agent: AgentDefinition;
+  sessionId: string;
+  members: ProcessInfo[];
+}
+
+/** What the sessions are judged by: one look at the table, the agent processes in it, the sessions, what the follower saw, the session files' holders. */
+interface SessionFacts {
+  input: LivenessInput;
+  live: Map<number, ProcessInfo>;
+  unreadable: ReadonlySet<number>;
+  /** Agent processes: pid → the agent's name. */
+  agentOf: Map<number, string>;
+  registeredAlive: readonly RegisteredAgent[];
+  /** Sessions (keyOf) with an agent process registered for them that is gone. */
+  registeredDead: ReadonlySet<string>;
+  sessions: ReadonlyMap<string, SessionMembers>;
+  lineageOf: ReadonlyMap<string, ProcessInfo[]>;
+  holders: ReadonlyMap<string, number | null | undefined>;
+}
+
+/**
+ * Agent processes: by command line, by a hook's registration (identity-checked: a registered pid
+ * now held by another process is gone, unless it cannot be read).
+ */
+function agentProcesses(
+  input: Pick<LivenessInput, 'processes' | 'agents' | 'registered'>,
+  live: ReadonlyMap<number, ProcessInfo>,
+  unreadable: ReadonlySet<number>,
+): { agentOf: Map<number, string>; registeredAlive: RegisteredAgent[]; registeredDead: Set<string> } {
   const agentOf = new Map<number, string>();
   for (const p of input.processes) {
     const command = fullCommand(p);
@@ -179,10 +229,14 @@ export function judgeLiveness(input: LivenessInput, options: LivenessOptions = {
       agentOf.set(p.pid, r.agent);
     } else if (!unreadable.has(r.pid)) registeredDead.add(keyOf(r.agent, r.sessionId));
   }
+  return { agentOf, registeredAlive, registeredDead };
+}
 
-  // Sessions: every marker found, and every registered one.
-  const sessions = new Map<string, { agent: AgentDefinition; sessionId: string; members: ProcessInfo[] }>();
-  const sessionOf = (agentName: string, sessionId: string): { agent: AgentDefinition; sessionId: string; members: ProcessInfo[] } => {
+/** Sessions: every marker found (of the agents that count), and every registered one. */
+function sessionsOf(input: Pick<LivenessInput, 'processes' | 'agents' | 'registered'>): Map<string, SessionMembers> {
+  const definitions = new Map(input.agents.map((a) => [a.name, a]));
+  const sessions = new Map<string, SessionMembers>();
+  const sessionOf = (agentName: string, sessionId: string): SessionMembers => {
     const key = keyOf(agentName, sessionId);
     let s = sessions.get(key);
     if (!s) {
@@ -194,8 +248,14 @@ export function judgeLiveness(input: LivenessInput, options: LivenessOptions = {
   };
   for (const p of input.processes) for (const m of markersOf(p)) if (definitions.has(m.agent)) sessionOf(m.agent, m.sessionId).members.push(p);
   for (const r of input.registered ?? []) sessionOf(r.agent, r.sessionId);
+  return sessions;
+}
 
-  // What the follower saw in the trees of the registered agents, alive now (the same identity).
+/**
+ * What the follower saw in the trees of the registered agents, alive now (the same identity), by
+ * session (keyOf); `inLineage`: the pids of all of them.
+ */
+function followedLineage(input: Pick<LivenessInput, 'processes' | 'registered' | 'journalled'>): { lineageOf: Map<string, ProcessInfo[]>; inLineage: Set<number> } {
   const byIdentity = new Map(input.processes.map((p) => [identityKey(p), p] as const));
   const lineageOf = new Map<string, ProcessInfo[]>();
   const inLineage = new Set<number>();
@@ -214,8 +274,16 @@ export function judgeLiveness(input: LivenessInput, options: LivenessOptions = {
       inLineage.add(p.pid);
     }
   }
+  return { lineageOf, inLineage };
+}
 
-  // Session files, asked once per session: their holders are that session's agents.
+/** Session files, asked once per session: their holders are that session's agents (added to `agentOf`). */
+function sessionFileHolders(
+  input: Pick<LivenessInput, 'sessionHolder'>,
+  sessions: ReadonlyMap<string, SessionMembers>,
+  live: ReadonlyMap<number, ProcessInfo>,
+  agentOf: Map<number, string>,
+): Map<string, number | null | undefined> {
   const holders = new Map<string, number | null | undefined>();
   for (const [key, s] of sessions) {
     if (!s.agent.sessionFile || !input.sessionHolder || s.members.length === 0) continue;
@@ -223,89 +291,21 @@ export function judgeLiveness(input: LivenessInput, options: LivenessOptions = {
     holders.set(key, holder);
     if (typeof holder === 'number' && live.has(holder) && !agentOf.has(holder)) agentOf.set(holder, s.agent.name);
   }
+  return holders;
+}
 
-  /** The nearest agent process above `p`. */
-  const agentAbove = (p: ProcessInfo): ProcessInfo | undefined => {
-    let q = parentOf(p, live);
-    for (let depth = 0; q && depth < MAX_TREE_DEPTH; depth++) {
-      if (agentOf.has(q.pid)) return q;
-      q = parentOf(q, live);
-    }
-    return undefined;
-  };
-  const carries = (p: ProcessInfo, agent: string, sessionId: string): boolean => markersOf(p).some((m) => m.agent === agent && m.sessionId === sessionId);
-
-  const judge = (leaked: ReadonlySet<number>): Map<string, SessionVerdict> => {
-    const verdicts = new Map<string, SessionVerdict>();
-    const liveAgent = (pid: number): boolean => agentOf.has(pid) && !leaked.has(pid);
-    for (const [key, { agent, sessionId, members }] of sessions) {
-      const verdict: SessionVerdict = { agent, sessionId, status: 'unknown', agentPids: [], members, lineage: lineageOf.get(key) ?? [] };
-      let overEvidence = false;
-      let unknownEvidence = false;
-      let leakedEvidence = false;
-      // The agent pids its processes name.
-      for (const m of members) {
-        const marker = markersOf(m).find((x) => x.agent === agent.name && x.sessionId === sessionId);
-        const pid = marker?.agentPid;
-        if (pid === undefined) continue;
-        verdict.agentPid ??= pid;
-        const holder = live.get(pid);
-        // The pid is the agent's while its holder is that agent (by command or registration) and started no later than the marked process.
-        let says: 'agent' | 'over' | 'unknown';
-        if (!holder) says = unreadable.has(pid) ? 'unknown' : 'over';
-        else says = (isAgentProcess(agent, fullCommand(holder)) || agentOf.get(pid) === agent.name) && holder.startTime <= m.startTime ? 'agent' : 'over';
-        // A pid carried by a process of another PID namespace is one of that namespace: not ours to look up.
-        if (says === 'over' && input.agentPidElsewhere?.(m.pid)) says = 'unknown';
-        if (says === 'unknown') unknownEvidence = true;
-        else if (says === 'over') overEvidence = true;
-        else if (leaked.has(pid)) leakedEvidence = true;
-        else if (!verdict.agentPids.includes(pid)) verdict.agentPids.push(pid);
-      }
-      // Agent processes a hook registered for it.
-      for (const r of registeredAlive) {
-        if (r.agent === agent.name && r.sessionId === sessionId) {
-          if (leaked.has(r.pid)) leakedEvidence = true;
-          else if (!verdict.agentPids.includes(r.pid)) verdict.agentPids.push(r.pid);
-        }
-      }
-      if (registeredDead.has(key)) overEvidence = true;
-      // A process that holds its session file.
-      if (holders.has(key)) {
-        const holder = holders.get(key);
-        if (holder === undefined) unknownEvidence = true;
-        else if (holder === null) {
-          overEvidence = true;
-          verdict.over = 'session-file-closed';
-        } else if (leaked.has(holder)) leakedEvidence = true;
-        else if (!verdict.agentPids.includes(holder)) verdict.agentPids.push(holder);
-      }
-      // A marked process below a live agent of its kind that gave it the session (an MCP server,
-      // which carries no agent pid); below a live agent of any kind, when nothing else tells.
-      for (const m of members) {
-        const above = agentAbove(m);
-        if (!above || !liveAgent(above.pid)) continue;
-        const gave = agentOf.get(above.pid) === agent.name && !carries(above, agent.name, sessionId);
-        if ((gave || (!overEvidence && !leakedEvidence)) && !verdict.agentPids.includes(above.pid)) verdict.agentPids.push(above.pid);
-      }
-      if (verdict.agentPids.length > 0) verdict.status = 'live';
-      else if (unknownEvidence) verdict.status = 'unknown';
-      else if (overEvidence || leakedEvidence) {
-        verdict.status = 'over';
-        verdict.over ??= overEvidence ? 'agent-gone' : 'agent-leaked';
-      }
-      if (verdict.status !== 'over') delete verdict.over;
-      verdicts.set(key, verdict);
-    }
-    return verdicts;
-  };
-
-  // An agent process the follower saw born in the tree of a session that is over, and carrying that
-  // session's markers, and re-parented — a sub-agent the session started in the background — is a
-  // leak of that session (and so is every session it runs): judged again until nothing changes.
-  // Markers alone are not enough: an agent a person starts in a host the session left (a tmux)
-  // inherits the same markers.
+/**
+ * The agent processes left running by sessions that are over, and the verdicts that judge them so.
+ * An agent process the follower saw born in the tree of a session that is over, and carrying that
+ * session's markers, and re-parented — a sub-agent the session started in the background — is a
+ * leak of that session (and so is every session it runs): judged again until nothing changes.
+ * Markers alone are not enough: an agent a person starts in a host the session left (a tmux)
+ * inherits the same markers.
+ */
+function leakedAgents(facts: SessionFacts): { leaked: Set<number>; verdicts: Map<string, SessionVerdict> } {
+  const { agentOf, live, lineageOf } = facts;
   let leaked = new Set<number>();
-  let verdicts = judge(leaked);
+  let verdicts = judgeSessions(facts, leaked);
   for (let round = 0; round < MAX_TREE_DEPTH; round++) {
     const next = new Set(leaked);
     for (const pid of agentOf.keys()) {
@@ -316,23 +316,131 @@ export function judgeLiveness(input: LivenessInput, options: LivenessOptions = {
     }
     if (next.size === leaked.size) break;
     leaked = next;
-    verdicts = judge(leaked);
+    verdicts = judgeSessions(facts, leaked);
   }
-
-  const liveAgents = new Map<number, string>();
-  for (const [pid, name] of agentOf) if (!leaked.has(pid)) liveAgents.set(pid, name);
-  const inUse = inUseOf(live, tree, liveAgents, [...verdicts.values()], new Set((options.ignoreSessions ?? []).map((m) => keyOf(m.agent, m.sessionId))));
-  markAttached(input, { live, tree, inUse });
-  markPresence(input, { live, tree, liveAgents, inLineage, inUse });
-  const list = [...verdicts.values()];
-  return {
-    sessions: list,
-    session: (agent, sessionId) => verdicts.get(keyOf(agent, sessionId)),
-    liveAgents,
-    leakedAgents: leaked,
-    inUse,
-  };
+  return { leaked, verdicts };
 }
+
+/** Every session's verdict, with `leaked` agent processes counted as leaks, not live agents. */
+function judgeSessions(facts: SessionFacts, leaked: ReadonlySet<number>): Map<string, SessionVerdict> {
+  const verdicts = new Map<string, SessionVerdict>();
+  for (const [key, session] of facts.sessions) verdicts.set(key, judgeSession(facts, key, session, leaked));
+  return verdicts;
+}
+
+/** What one session's evidence says, weighed step by step (an agent pid found makes it live whatever else is found). */
+interface SessionEvidence {
+  verdict: SessionVerdict;
+  over: boolean;
+  unknown: boolean;
+  leaked: boolean;
+}
+
+/** One session's verdict: live, over, or unknown, from every kind of evidence the table holds. */
+function judgeSession(facts: SessionFacts, key: string, session: SessionMembers, leaked: ReadonlySet<number>): SessionVerdict {
+  const { agent, sessionId, members } = session;
+  const verdict: SessionVerdict = { agent, sessionId, status: 'unknown', agentPids: [], members, lineage: facts.lineageOf.get(key) ?? [] };
+  const evidence: SessionEvidence = { verdict, over: false, unknown: false, leaked: false };
+  weighMarkedAgentPids(facts, session, evidence, leaked);
+  weighRegisteredAgents(facts, session, evidence, leaked);
+  if (facts.registeredDead.has(key)) evidence.over = true;
+  weighSessionFile(facts, key, evidence, leaked);
+  weighAgentsAbove(facts, session, evidence, leaked);
+  return settleStatus(evidence);
+}
+
+/** The agent pids its processes name. */
+function weighMarkedAgentPids(facts: SessionFacts, { agent, sessionId, members }: SessionMembers, evidence: SessionEvidence, leaked: ReadonlySet<number>): void {
+  const { verdict } = evidence;
+  for (const m of members) {
+    const marker = markersOf(m).find((x) => x.agent === agent.name && x.sessionId === sessionId);
+    const pid = marker?.agentPid;
+    if (pid === undefined) continue;
+    verdict.agentPid ??= pid;
+    const says = markedAgentPidSays(facts, agent, m, pid);
+    if (says === 'unknown') evidence.unknown = true;
+    else if (says === 'over') evidence.over = true;
+    else if (leaked.has(pid)) evidence.leaked = true;
+    else if (!verdict.agentPids.includes(pid)) verdict.agentPids.push(pid);
+  }
+}
+
+/** What the agent pid `pid` that marked process `m` carries says of its session. */
+function markedAgentPidSays(facts: SessionFacts, agent: AgentDefinition, m: ProcessInfo, pid: number): 'agent' | 'over' | 'unknown' {
+  const holder = facts.live.get(pid);
+  // The pid is the agent's while its holder is that agent (by command or registration) and started no later than the marked process.
+  let says: 'agent' | 'over' | 'unknown';
+  if (!holder) says = facts.unreadable.has(pid) ? 'unknown' : 'over';
+  else says = (isAgentProcess(agent, fullCommand(holder)) || facts.agentOf.get(pid) === agent.name) && holder.startTime <= m.startTime ? 'agent' : 'over';
+  // A pid carried by a process of another PID namespace is one of that namespace: not ours to look up.
+  if (says === 'over' && facts.input.agentPidElsewhere?.(m.pid)) says = 'unknown';
+  return says;
+}
+
+/** Agent processes a hook registered for it. */
+function weighRegisteredAgents(facts: SessionFacts, { agent, sessionId }: SessionMembers, evidence: SessionEvidence, leaked: ReadonlySet<number>): void {
+  const { verdict } = evidence;
+  for (const r of facts.registeredAlive) {
+    if (r.agent === agent.name && r.sessionId === sessionId) {
+      if (leaked.has(r.pid)) evidence.leaked = true;
+      else if (!verdict.agentPids.includes(r.pid)) verdict.agentPids.push(r.pid);
+    }
+  }
+}
+
+/** A process that holds its session file. */
+function weighSessionFile(facts: SessionFacts, key: string, evidence: SessionEvidence, leaked: ReadonlySet<number>): void {
+  const { verdict } = evidence;
+  if (facts.holders.has(key)) {
+    const holder = facts.holders.get(key);
+    if (holder === undefined) evidence.unknown = true;
+    else if (holder === null) {
+      evidence.over = true;
+      verdict.over = 'session-file-closed';
+    } else if (leaked.has(holder)) evidence.leaked = true;
+    else if (!verdict.agentPids.includes(holder)) verdict.agentPids.push(holder);
+  }
+}
+
+/**
+ * A marked process below a live agent of its kind that gave it the session (an MCP server,
+ * which carries no agent pid); below a live agent of any kind, when nothing else tells.
+ */
+function weighAgentsAbove(facts: SessionFacts, { agent, sessionId, members }: SessionMembers, evidence: SessionEvidence, leaked: ReadonlySet<number>): void {
+  const { verdict } = evidence;
+  const liveAgent = (pid: number): boolean => facts.agentOf.has(pid) && !leaked.has(pid);
+  for (const m of members) {
+    const above = agentAbove(m, facts.live, facts.agentOf);
+    if (!above || !liveAgent(above.pid)) continue;
+    const gave = facts.agentOf.get(above.pid) === agent.name && !carries(above, agent.name, sessionId);
+    if ((gave || (!evidence.over && !evidence.leaked)) && !verdict.agentPids.includes(above.pid)) verdict.agentPids.push(above.pid);
+  }
+}
+
+/** The status the evidence weighed gives: live with an agent pid, else unknown with unknown evidence, else over with evidence of it. */
+function settleStatus({ verdict, over, unknown, leaked }: SessionEvidence): SessionVerdict {
+  if (verdict.agentPids.length > 0) verdict.status = 'live';
+  else if (unknown) verdict.status = 'unknown';
+  else if (over || leaked) {
+    verdict.status = 'over';
+    verdict.over ??= over ? 'agent-gone' : 'agent-leaked';
+  }
+  if (verdict.status !== 'over') delete verdict.over;
+  return verdict;
+}
+
+/** The nearest agent process above `p`. */
+function agentAbove(p: ProcessInfo, live: ReadonlyMap<number, ProcessInfo>, agentOf: ReadonlyMap<number, string>): ProcessInfo | undefined {
+  let q = parentOf(p, live);
+  for (let depth = 0; q && depth < MAX_TREE_DEPTH; depth++) {
+    if (agentOf.has(q.pid)) return q;
+    q = parentOf(q, live);
+  }
+  return undefined;
+}
+
+/** Whether `p` carries the markers of this session. */
+const carries = (p: ProcessInfo, agent: string, sessionId: string): boolean => markersOf(p).some((m) => m.agent === agent && m.sessionId === sessionId);
 
 function inUseOf(
   live: Map<number, ProcessInfo>,

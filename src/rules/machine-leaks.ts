@@ -164,6 +164,52 @@ export function leftBySession(p: ProcessInfo, session: number | undefined): bool
 }
 
 export function analyzeMachine(snapshot: ProcessSnapshot, options: ScanRuleOptions): MachineScan {
+  const look = lookAtSnapshot(snapshot, options);
+  // Each certain process with what found it (a tag, a session); the groups are assembled from these at the end.
+  const claims: Claim[] = [];
+  addRunClaims(look, claims);
+  addSessionClaims(look, claims);
+  addJournalledClaims(look, claims);
+  const certain = assembleGroups(claims, { live: look.live, liveness: look.liveness, options });
+  // In use by a live session (the agent, its tree, what hosts it, its processes): not reported. A
+  // session that cannot be told over leaves its processes to the seed's rule: at most suspects.
+  for (const pid of look.liveness.inUse.keys()) if (!look.certainPids.has(pid)) look.liveRun.add(pid);
+  const suspected = suspectedTrees(look);
+
+  const byMemory = (a: LeakGroup, b: LeakGroup): number => b.totalMemoryMB - a.totalMemoryMB || a.root.pid - b.root.pid;
+  const { exclude, kept } = look;
+  return {
+    processCount: snapshot.processCount,
+    totalMemoryMB: snapshot.totalMemoryMB,
+    totalMemoryBytes: snapshot.totalMemoryBytes ?? totalMemoryBytes(snapshot.processes),
+    ...mcpTotals(snapshot.processes),
+    certain: certain.sort(byMemory),
+    suspected: suspected.sort(byMemory),
+    kept: snapshot.processes.filter((p) => kept.has(p.pid) && !exclude.has(p.pid)),
+  };
+}
+
+/** The snapshot as analyzeMachine judges it, and the verdicts it gathers step by step. */
+interface MachineLook {
+  snapshot: ProcessSnapshot;
+  options: ScanRuleOptions;
+  live: Map<number, ProcessInfo>;
+  tree: ProcessTree<ProcessInfo>;
+  /** Never reported: the caller's, and rtrack's own. */
+  exclude: ReadonlySet<number>;
+  liveness: Liveness;
+  ownerPid: (owner: TaskOwner, tag: string) => number | null | undefined;
+  kept: ReadonlySet<number>;
+  /** Whether a process's evidence was not read whole, or is a shared host's. */
+  notWhole: (p: ProcessInfo) => boolean;
+  /** Processes of runs that are still alive (and, once the certain leaks are found, what is in use): theirs, not leaks. */
+  liveRun: Set<number>;
+  /** The certain leaks found so far. */
+  certainPids: Set<number>;
+}
+
+/** The facts every step reads: the table, rtrack's own, the sessions' verdicts, who owns a tag, what is kept. */
+function lookAtSnapshot(snapshot: ProcessSnapshot, options: ScanRuleOptions): MachineLook {
   const live = byPid(snapshot.processes);
   const tree = processTree(snapshot.processes);
   // rtrack's own processes (itself, its ancestors, a follower, a watch) are never reported.
@@ -181,13 +227,14 @@ export function analyzeMachine(snapshot: ProcessSnapshot, options: ScanRuleOptio
   // What was not read whole, or is a shared host's (a multiplexer's server, a pane on its evidence
   // alone), is never certain: at most a suspect (whole-evidence.ts).
   const notWhole = (p: ProcessInfo): boolean => evidenceNotWhole(p, live);
+  return { snapshot, options, live, tree, exclude, liveness, ownerPid, kept, notWhole, liveRun: new Set(), certainPids: new Set() };
+}
 
+/** The tagged processes of runs that are over, by tag (the processes of runs still alive go to `liveRun`). */
+function tagsOfOverRuns(look: MachineLook, groupTag: ReadonlyMap<number, string>): Map<string, { owner: TaskOwner; processes: ProcessInfo[] }> {
+  const { snapshot, options, kept, exclude, liveness, notWhole, ownerPid, liveRun } = look;
   // Processes of runs that are still alive are theirs, not leaks.
-  const liveRun = new Set<number>();
   const certainByTag = new Map<string, { owner: TaskOwner; processes: ProcessInfo[] }>();
-  // A leftover run group (`rtrack-<tag>`) names its run as a tag does, for every process in it.
-  const groupTag = new Map<number, string>();
-  for (const g of options.runGroups ?? []) for (const pid of g.pids) groupTag.set(pid, g.tag);
   const tagOf = (p: ProcessInfo): string | undefined => p.taskTag || groupTag.get(p.pid);
   for (const p of snapshot.processes) {
     const tag = tagOf(p);
@@ -205,10 +252,17 @@ export function analyzeMachine(snapshot: ProcessSnapshot, options: ScanRuleOptio
     if (group) group.processes.push(p);
     else certainByTag.set(tag, { owner, processes: [p] });
   }
-  const certainPids = new Set<number>();
+  return certainByTag;
+}
+
+/** Runs that are over: what carries their tag (or sits in their leftover run group), with the untagged tree below. */
+function addRunClaims(look: MachineLook, claims: Claim[]): void {
+  const { options, live, tree, kept, exclude, liveness, certainPids } = look;
+  // A leftover run group (`rtrack-<tag>`) names its run as a tag does, for every process in it.
+  const groupTag = new Map<number, string>();
+  for (const g of options.runGroups ?? []) for (const pid of g.pids) groupTag.set(pid, g.tag);
+  const certainByTag = tagsOfOverRuns(look, groupTag);
   for (const group of certainByTag.values()) for (const p of group.processes) certainPids.add(p.pid);
-  // Each certain process with what found it (a tag, a session); the groups are assembled from these at the end.
-  const claims: Claim[] = [];
   for (const [tag, group] of certainByTag) {
     // Untagged descendants (a child that scrubbed its environment) belong to the same leak; one
     // whose environment could not be read might carry a live run's tag, and is left out.
@@ -225,8 +279,11 @@ export function analyzeMachine(snapshot: ProcessSnapshot, options: ScanRuleOptio
     }
     for (const member of members) claims.push({ member, tag, owner: group.owner });
   }
+}
 
-  // Agent sessions: over (certain), live (theirs, not leaks), or unknown (the seed's rule may suspect).
+/** Agent sessions: over (certain), live (theirs, not leaks), or unknown (the seed's rule may suspect). */
+function addSessionClaims(look: MachineLook, claims: Claim[]): void {
+  const { live, tree, liveness, kept, exclude, certainPids, liveRun } = look;
   for (const session of liveness.sessions) {
     if (session.status !== 'over' || (session.members.length === 0 && session.lineage.length === 0)) continue;
     const members = sessionLeftovers(session, { live, tree, inUse: liveness.inUse, kept, exclude, taken: certainPids, liveRun, session: liveness.session });
@@ -235,7 +292,11 @@ export function analyzeMachine(snapshot: ProcessSnapshot, options: ScanRuleOptio
     if (session.agentPid !== undefined) ref.agentPid = session.agentPid;
     for (const member of members) claims.push({ member, session: ref });
   }
-  // What the follower journalled and still runs: certain, with what runs below it (by lineage).
+}
+
+/** What the follower journalled and still runs: certain, with what runs below it (by lineage). */
+function addJournalledClaims(look: MachineLook, claims: Claim[]): void {
+  const { snapshot, options, live, tree, liveness, kept, exclude, certainPids, liveRun, notWhole } = look;
   if (options.journalled && options.journalled.length > 0) {
     const byIdentity = new Map(snapshot.processes.map((p) => [identityKey(p), p] as const));
     const goesOn = (d: ProcessInfo): boolean => markersOf(d).some((m) => (liveness.session(m.agent, m.sessionId)?.status ?? 'over') !== 'over');
@@ -266,22 +327,11 @@ export function analyzeMachine(snapshot: ProcessSnapshot, options: ScanRuleOptio
       for (const member of members) claims.push({ member, session: ref });
     }
   }
-  const certain = assembleGroups(claims, { live, liveness, options });
-  // In use by a live session (the agent, its tree, what hosts it, its processes): not reported. A
-  // session that cannot be told over leaves its processes to the seed's rule: at most suspects.
-  for (const pid of liveness.inUse.keys()) if (!certainPids.has(pid)) liveRun.add(pid);
+}
 
-  /** Whether a process carries the markers of a session that is over, or the tag of a run that is over. */
-  const leftByOver = (p: ProcessInfo): boolean => {
-    if (markersOf(p).some((m) => liveness.session(m.agent, m.sessionId)?.status === 'over')) return true;
-    const owner = p.taskTag ? options.parseTag(p.taskTag) : undefined;
-    return owner !== undefined && ownerPid(owner, p.taskTag!) === null;
-  };
-  /** A suspect, with why it is not certain where it carries what would have made it so. */
-  const suspectOf = (q: ProcessInfo): AttributedProcess => {
-    const why = unreadableEvidence(q) ?? sharedEvidence(q, live);
-    return why !== undefined && (leftByOver(q) || q.environmentUnreadable) ? { ...withEvidence(q, 'heuristic'), suspectBecause: why } : withEvidence(q, 'heuristic');
-  };
+/** The re-parented trees that are suspects (neither certain, kept, a live run's, in use nor rtrack's own). */
+function suspectedTrees(look: MachineLook): LeakGroup[] {
+  const { snapshot, options, live, tree, kept, exclude, certainPids, liveRun } = look;
   const suspected: LeakGroup[] = [];
   for (const p of snapshot.processes) {
     if (kept.has(p.pid) || certainPids.has(p.pid) || liveRun.has(p.pid) || exclude.has(p.pid)) continue;
@@ -291,33 +341,39 @@ export function analyzeMachine(snapshot: ProcessSnapshot, options: ScanRuleOptio
     // could own it (one that could is in use: liveness.ts).
     const startedByAgent = p.startedBy !== undefined && p.startedBy.length > 0;
     // A multiplexer's server an over session or run started: never certain (whole-evidence.ts), shown.
-    const leftHost = sharedHostKind(p) !== undefined && leftByOver(p);
+    const leftHost = sharedHostKind(p) !== undefined && leftByOver(look, p);
     if (!options.all && !isAgentHelper(fullCommand(p)) && !listens && !startedByAgent && !leftHost) continue;
     const members = subtree(tree, p, (q) => !(kept.has(q.pid) || certainPids.has(q.pid) || liveRun.has(q.pid) || exclude.has(q.pid)));
-    suspected.push(toGroup(members.map((q) => suspectOf(q)), options, {}));
+    suspected.push(toGroup(members.map((q) => suspectOf(look, q)), options, {}));
   }
+  return suspected;
+}
 
-  const byMemory = (a: LeakGroup, b: LeakGroup): number => b.totalMemoryMB - a.totalMemoryMB || a.root.pid - b.root.pid;
+/** Whether a process carries the markers of a session that is over, or the tag of a run that is over. */
+function leftByOver(look: MachineLook, p: ProcessInfo): boolean {
+  if (markersOf(p).some((m) => look.liveness.session(m.agent, m.sessionId)?.status === 'over')) return true;
+  const owner = p.taskTag ? look.options.parseTag(p.taskTag) : undefined;
+  return owner !== undefined && look.ownerPid(owner, p.taskTag!) === null;
+}
+
+/** A suspect, with why it is not certain where it carries what would have made it so. */
+function suspectOf(look: MachineLook, q: ProcessInfo): AttributedProcess {
+  const why = unreadableEvidence(q) ?? sharedEvidence(q, look.live);
+  return why !== undefined && (leftByOver(look, q) || q.environmentUnreadable) ? { ...withEvidence(q, 'heuristic'), suspectBecause: why } : withEvidence(q, 'heuristic');
+}
+
+/** The processes matching the seed's MCP/browser pattern, and their memory. */
+function mcpTotals(processes: readonly ProcessInfo[]): Pick<MachineScan, 'mcpProcessCount' | 'mcpMemoryMB' | 'mcpMemoryBytes'> {
   let mcpProcessCount = 0;
   let mcpMemoryMB = 0;
   let mcpMemoryBytes = 0;
-  for (const p of snapshot.processes) {
+  for (const p of processes) {
     if (!p.isMCP) continue;
     mcpProcessCount++;
     mcpMemoryMB += p.memoryMB;
     mcpMemoryBytes += memoryBytesOf(p);
   }
-  return {
-    processCount: snapshot.processCount,
-    totalMemoryMB: snapshot.totalMemoryMB,
-    totalMemoryBytes: snapshot.totalMemoryBytes ?? totalMemoryBytes(snapshot.processes),
-    mcpProcessCount,
-    mcpMemoryMB,
-    mcpMemoryBytes,
-    certain: certain.sort(byMemory),
-    suspected: suspected.sort(byMemory),
-    kept: snapshot.processes.filter((p) => kept.has(p.pid) && !exclude.has(p.pid)),
-  };
+  return { mcpProcessCount, mcpMemoryMB, mcpMemoryBytes };
 }
 
 /** A certain process, with what found it: its run's tag (and the run), or the session it was left by. */
@@ -341,6 +397,32 @@ const sessionKey = (m: { agent: string; sessionId: string }): string => `${m.age
  */
 function assembleGroups(claims: readonly Claim[], ctx: { live: ReadonlyMap<number, ProcessInfo>; liveness: Liveness; options: ScanRuleOptions }): LeakGroup[] {
   const { live, liveness, options } = ctx;
+  const { refs, over, sessionOf } = sessionNames(claims, liveness);
+  const groups: LeakGroup[] = [];
+  for (const members of connectedClaims(claims, live, sessionOf)) {
+    members.sort((a, b) => a.member.startTime - b.member.startTime || a.member.pid - b.member.pid);
+    const named = members.map(sessionOf).find((k) => k !== undefined);
+    const session = named !== undefined ? refs.get(named) : undefined;
+    const processes = members.map((c) => {
+      // One that carries the markers of the session that is over names it as evidence too.
+      if (!session || c.member.evidence.includes('agent') || !markersOf(c.member).some((m) => sessionKey(m) === named && over(m))) return c.member;
+      return { ...c.member, evidence: [...c.member.evidence, 'agent' as const] };
+    });
+    if (session) groups.push(toGroup(processes, options, { session }));
+    else {
+      const tagged = members.find((c) => c.tag !== undefined)!;
+      groups.push(toGroup(processes, options, { tag: tagged.tag!, owner: tagged.owner! }));
+    }
+  }
+  return groups;
+}
+
+/**
+ * The sessions that name groups (`refs`, by sessionKey): those the claims were found by, and the
+ * over sessions whose markers claimed processes carry; `sessionOf`: the session a claim names its
+ * group by, if any.
+ */
+function sessionNames(claims: readonly Claim[], liveness: Liveness): { refs: Map<string, AgentSessionRef>; over: (m: AgentMarker) => boolean; sessionOf: (c: Claim) => string | undefined } {
   const refs = new Map<string, AgentSessionRef>();
   for (const c of claims) if (c.session && !refs.has(sessionKey(c.session))) refs.set(sessionKey(c.session), c.session);
   const over = (m: AgentMarker): boolean => liveness.session(m.agent, m.sessionId)?.status === 'over';
@@ -369,8 +451,11 @@ function assembleGroups(claims: readonly Claim[], ctx: { live: ReadonlyMap<numbe
     const m = markersOf(c.member).find(over);
     return m ? refOf(m) : undefined;
   };
+  return { refs, over, sessionOf };
+}
 
-  // Union-find over the claims: parent and child, one session, one tag.
+/** Union-find over the claims: parent and child, one session, one tag; the claims of each group, in the order first found. */
+function connectedClaims(claims: readonly Claim[], live: ReadonlyMap<number, ProcessInfo>, sessionOf: (c: Claim) => string | undefined): Claim[][] {
   const index = new Map<number, number>();
   claims.forEach((c, i) => index.set(c.member.pid, i));
   const up = claims.map((_, i) => i);
@@ -402,24 +487,7 @@ function assembleGroups(claims: readonly Claim[], ctx: { live: ReadonlyMap<numbe
     if (list) list.push(c);
     else components.set(root, [c]);
   });
-
-  const groups: LeakGroup[] = [];
-  for (const members of components.values()) {
-    members.sort((a, b) => a.member.startTime - b.member.startTime || a.member.pid - b.member.pid);
-    const named = members.map(sessionOf).find((k) => k !== undefined);
-    const session = named !== undefined ? refs.get(named) : undefined;
-    const processes = members.map((c) => {
-      // One that carries the markers of the session that is over names it as evidence too.
-      if (!session || c.member.evidence.includes('agent') || !markersOf(c.member).some((m) => sessionKey(m) === named && over(m))) return c.member;
-      return { ...c.member, evidence: [...c.member.evidence, 'agent' as const] };
-    });
-    if (session) groups.push(toGroup(processes, options, { session }));
-    else {
-      const tagged = members.find((c) => c.tag !== undefined)!;
-      groups.push(toGroup(processes, options, { tag: tagged.tag!, owner: tagged.owner! }));
-    }
-  }
-  return groups;
+  return [...components.values()];
 }
 
 /**
