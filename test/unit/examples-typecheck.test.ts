@@ -1,45 +1,34 @@
 // The library's examples compile as a strict user's project compiles them (issue 33 #7: the
 // README's example failed `tsc --strict`: detectOrphans() was typed ProcessInfo[] and `.evidence`
-// existed only at run time). Every ```ts block of the README and examples/orchestrator.ts are
-// type-checked against the built package's declarations (dist/*.d.ts, as `import 'rtrack'` finds
-// them through package.json's exports) under --strict --exactOptionalPropertyTypes, each a module of
-// its own.
+// existed only at run time). Every ```ts block of the README and of docs/*.md (issue 35) and
+// examples/orchestrator.ts are type-checked against the built package's declarations (dist/*.d.ts,
+// as `import 'rtrack'` finds them through package.json's exports) under --strict
+// --exactOptionalPropertyTypes, each a module of its own.
 import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
+import { CHECKOUT, documentationFiles, fences, type Fence } from '../helpers/markdown.js';
 import { tempDir } from '../helpers/temp.js';
 
-const CHECKOUT = fileURLToPath(new URL('../../', import.meta.url));
-
-/** The ```ts blocks of the README, with the line each starts on. */
-function readmeSnippets(): { line: number; code: string }[] {
-  const lines = readFileSync(join(CHECKOUT, 'README.md'), 'utf8').split('\n');
-  const blocks: { line: number; code: string }[] = [];
-  for (let i = 0; i < lines.length; i++) {
-    if (!/^```(ts|typescript)\s*$/.test(lines[i]!)) continue;
-    const start = i + 1;
-    let end = start;
-    while (end < lines.length && !lines[end]!.startsWith('```')) end++;
-    blocks.push({ line: start + 1, code: lines.slice(start, end).join('\n') });
-    i = end;
-  }
-  return blocks;
+/** The ```ts blocks of the README and of docs/*.md, with the file and line each starts on. */
+function snippets(): Fence[] {
+  return documentationFiles().flatMap((file) => fences(file).filter((f) => f.lang === 'ts' || f.lang === 'typescript'));
 }
 
 describe('the examples type-check under tsc --strict --exactOptionalPropertyTypes', () => {
-  it("every TypeScript snippet of the README, and examples/orchestrator.ts", () => {
-    const snippets = readmeSnippets();
-    expect(snippets.length).toBeGreaterThanOrEqual(3);
+  it('every TypeScript snippet of the README and docs/, and examples/orchestrator.ts', () => {
+    const blocks = snippets();
+    expect(blocks.filter((s) => s.file === 'README.md').length).toBeGreaterThanOrEqual(1);
+    expect(blocks.length).toBeGreaterThanOrEqual(4);
     // A user's project: `rtrack` installed (a link to this checkout, as npm install of a path makes it).
     const dir = tempDir('examples-tsc');
     mkdirSync(join(dir, 'node_modules'));
     symlinkSync(CHECKOUT, join(dir, 'node_modules', 'rtrack'));
     writeFileSync(join(dir, 'package.json'), '{ "type": "module" }\n');
-    const files = snippets.map((s) => {
-      const file = join(dir, `readme-line-${s.line}.ts`);
-      writeFileSync(file, `${s.code}\nexport {};\n`);
+    const files = blocks.map((s) => {
+      const file = join(dir, `${s.file.replace(/\W/g, '-')}-line-${s.line}.ts`);
+      writeFileSync(file, `${s.content}\nexport {};\n`);
       return file;
     });
     const example = join(dir, 'orchestrator.ts');

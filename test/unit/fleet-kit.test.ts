@@ -2,7 +2,7 @@
 // allows: the Dockerfile's instructions (dockerfile-utils' validator, then what it must do), the
 // Kubernetes manifests against the API's schema (kubernetes-models) and what a watch needs of them,
 // the systemd units' hardening (systemd-analyze security --offline where it exists), every alert
-// with a promtool test that fires it and one that does not, and the README's metric table against
+// with a promtool test that fires it and one that does not, and the metric table (docs/fleet.md) against
 // what the watch serves.
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -177,7 +177,7 @@ describe('the alerting rules (examples/prometheus)', () => {
   });
 });
 
-describe('the README\'s metric table', () => {
+describe('the metric table of docs/fleet.md', () => {
   it('names exactly the metrics the watch serves, with their labels, and promtool accepts them', async () => {
     const metrics = createWatchMetrics({ defaultMetrics: false, intervalMs: 15_000, version: '0.0.0' });
     const none = { processes: 0, residentBytes: 0, groups: 0, oldestAgeSeconds: 0, pssBytes: 0, cpuCores: 0, spinning: 0 };
@@ -189,9 +189,10 @@ describe('the README\'s metric table', () => {
     metrics.startScanTimer()();
     const scrape = await metrics.registry.metrics();
     const served = families(scrape);
-    const readme = text('README.md');
-    const start = readme.indexOf('## Fleet monitoring');
-    const section = readme.slice(start, readme.indexOf('\n## ', start + 5));
+    const fleet = text('docs/fleet.md');
+    const start = fleet.indexOf('\n## Metrics\n');
+    expect(start).toBeGreaterThan(0);
+    const section = fleet.slice(start, fleet.indexOf('\n## ', start + 5));
     const documented = new Map<string, string[]>();
     for (const row of section.split('\n').filter((l) => /^\| `rtrack_/.test(l))) {
       const cell = row.split(' | ')[0]!;

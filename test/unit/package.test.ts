@@ -1,5 +1,5 @@
 // The package as users get it: installed under its name (`rtrack`), imported from ESM and required
-// from CommonJS, its root exports exactly what the README's library table documents, and importing
+// from CommonJS, its root exports exactly what the library's table documents (docs/library.md), and importing
 // it does not load prom-client (that is `rtrack/metrics`).
 import { spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -32,10 +32,11 @@ function node(cwd: string, args: string[]): { stdout: string; stderr: string; st
   return { stdout: r.stdout, stderr: r.stderr, status: r.status };
 }
 
-/** The names in the first column of the README's table under "Exported from the package root". */
+/** The names in the first column of docs/library.md's table under "Exported from the package root". */
 function documentedRootExports(): string[] {
-  const readme = readFileSync(join(CHECKOUT, 'README.md'), 'utf8');
-  const table = readme.slice(readme.indexOf('Exported from the package root'));
+  const library = readFileSync(join(CHECKOUT, 'docs', 'library.md'), 'utf8');
+  expect(library).toContain('Exported from the package root');
+  const table = library.slice(library.indexOf('Exported from the package root'));
   const lines = table.split('\n');
   const first = lines.findIndex((l) => l.startsWith('|'));
   const rows: string[] = [];
@@ -55,7 +56,7 @@ describe('the rtrack package', () => {
     expect(pkg.sideEffects).toBe(false);
   });
 
-  it('import and require by name give the same root API, and the README table lists exactly it (runtime values and types)', () => {
+  it('import and require by name give the same root API, and the library table lists exactly it (runtime values and types)', () => {
     const dir = project();
     const esm = node(dir, ['--input-type=module', '-e', "const api = await import('rtrack'); console.log(JSON.stringify(Object.keys(api).sort()))"]);
     expect(esm.status, esm.stderr).toBe(0);
@@ -66,9 +67,9 @@ describe('the rtrack package', () => {
     const declarations = readFileSync(join(CHECKOUT, 'dist', 'index.d.ts'), 'utf8');
     const typeNames = [...declarations.matchAll(/\b(?:type\s+)?([A-Z]\w*)\b/g)].map((m) => m[1]!);
     const documented = documentedRootExports();
-    for (const name of runtime) expect(documented, `${name} is exported but not in the README table`).toContain(name);
+    for (const name of runtime) expect(documented, `${name} is exported but not in docs/library.md's table`).toContain(name);
     for (const name of documented) {
-      expect(runtime.includes(name) || typeNames.includes(name), `${name} is in the README table but not exported`).toBe(true);
+      expect(runtime.includes(name) || typeNames.includes(name), `${name} is in docs/library.md's table but not exported`).toBe(true);
     }
   });
 
