@@ -5,8 +5,7 @@ import { lstatSync, readlinkSync, realpathSync, statSync, type Stats } from 'nod
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { UsageError } from '../errors.js';
 import type { HookCommand } from './hook-commands.js';
-import { sharedEntryProblem } from './path-safety.js';
-import { resolveTarget } from './settings-file.js';
+import { problemOnTheWay, resolveTarget } from './settings-file.js';
 
 /** The directories an agent keeps a project's settings in: the directory holding one is the project. */
 const PROJECT_SETTINGS_DIRECTORIES = new Set(['.claude', '.gemini', '.opencode']);
@@ -72,18 +71,8 @@ export function sharedPathProblem(path: string): string | undefined {
   if (uid === undefined) return undefined;
   const named = resolve(path);
   for (const way of new Set([named, resolvedPath(named)])) {
-    let current = '/';
-    let nearest: string | undefined; // the problem nearest the file: the one to fix (a checkout's own directory rather than the /tmp it is in)
-    for (const part of ['', ...way.split('/').filter((p) => p !== '')]) {
-      current = join(current, part);
-      let stat: Stats;
-      try {
-        stat = lstatSync(current);
-      } catch {
-        break;
-      }
-      nearest = sharedEntryProblem({ path: current, uid: stat.uid, mode: stat.mode, isSymbolicLink: stat.isSymbolicLink() }, uid) ?? nearest;
-    }
+    // the problem nearest the file: the one to fix (a checkout's own directory rather than the /tmp it is in)
+    const nearest = problemOnTheWay(way, uid);
     if (nearest) return nearest;
   }
   return undefined;

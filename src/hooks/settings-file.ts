@@ -22,12 +22,16 @@
 // - as root, what is created (the directories made, a new file) gets the owner and group of the
 //   nearest directory above it that exists: `sudo -E rtrack …` does not lock the user out of a new
 //   ~/.claude;
+// - a symbolic link is followed only where no one else could have put it there: the link, and every
+//   directory on the way to it, is the user's (or root's) and writable by no one else (a link in a
+//   group-writable ~/.claude could lead rtrack to edit any JSON file of the user's); else refused;
 // - after any error the file is exactly as it was.
 // Not kept: ACLs. The new file takes its directory's default ACL, if any (a limitation, in the README).
 //
 // Synchronous: a one-shot command that has nothing else to do meanwhile.
 import { chownSync, closeSync, constants, fchmodSync, fchownSync, fstatSync, fsyncSync, linkSync, lstatSync, mkdirSync, openSync, readlinkSync, readSync, realpathSync, renameSync, statSync, unlinkSync, writeSync, type Stats } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
+import { sharedEntryProblem } from './path-safety.js';
 
 /** A file rtrack will not change as it is (a person must look at it first): the message says why, in one line. */
 export class FileRefused extends Error {
@@ -56,6 +60,80 @@ export function resolveTarget(path: string): string {
     current = resolve(dirname(current), readlinkSync(current));
   }
   throw new Error(`${path}: too many levels of symbolic links`);
+}
+
+/**
+ * Why another user could have put an entry on the way to `path` as named (sharedEntryProblem: the
+ * one nearest the path), or undefined. The walk ends at the first part that does not exist.
+ */
+export function problemOnTheWay(path: string, uid: number): string | undefined {
+  let current = '/';
+  let nearest: string | undefined;
+  for (const part of ['', ...resolve(path).split('/').filter((p) => p !== '')]) {
+    current = join(current, part);
+    let stat: Stats;
+    try {
+      stat = lstatSync(current);
+    } catch {
+      break;
+    }
+    nearest = sharedEntryProblem({ path: current, uid: stat.uid, mode: stat.mode, isSymbolicLink: stat.isSymbolicLink() }, uid) ?? nearest;
+  }
+  return nearest;
+}
+
+/**
+ * Why someone else could have put the entry at `path` there now: it, or a directory on the way, is
+ * another user's, or a directory on the way is writable by others — unless it is sticky and what it
+ * holds on the way is the user's (or root's): then no one else could have renamed or replaced it.
+ */
+function linkWayProblem(path: string, uid: number): string | undefined {
+  let current = '/';
+  let above: Stats | undefined;
+  for (const part of ['', ...resolve(path).split('/').filter((p) => p !== '')]) {
+    current = join(current, part);
+    const stat = lstatSync(current);
+    if (stat.uid !== uid && stat.uid !== 0) return `${current} is owned by uid ${stat.uid}`;
+    if (above && (above.mode & 0o022) !== 0 && (above.mode & 0o1000) === 0) {
+      return `${dirname(current)} is writable by ${above.mode & 0o020 ? 'its group' : 'others'} (mode ${(above.mode & 0o7777).toString(8).padStart(4, '0')})`;
+    }
+    above = stat;
+  }
+  return undefined;
+}
+
+/**
+ * Why rtrack must not follow the symbolic links on the way to `path` (one line), or undefined: a
+ * link someone else could have put there (problemOnTheWay of the link). No link, no problem: the
+ * file itself is replaced by rename in its directory, never written through.
+ */
+export function plantedLinkProblem(path: string): string | undefined {
+  const uid = process.getuid?.();
+  if (uid === undefined) return undefined; // no POSIX owners (Windows)
+  let way = resolve(path);
+  for (let hops = 0; hops < 40; hops++) {
+    const parts = way.split('/').filter((p) => p !== '');
+    let current = '/';
+    let link: { at: string; rest: string[] } | undefined;
+    for (let i = 0; i < parts.length; i++) {
+      current = join(current, parts[i]!);
+      let stat: Stats;
+      try {
+        stat = lstatSync(current);
+      } catch {
+        break;
+      }
+      if (stat.isSymbolicLink()) {
+        link = { at: current, rest: parts.slice(i + 1) };
+        break;
+      }
+    }
+    if (!link) return undefined;
+    const problem = linkWayProblem(link.at, uid);
+    if (problem) return `${path} is reached through the symbolic link ${link.at}, which someone else could have put there (${problem}); it was left unchanged`;
+    way = join(resolve(dirname(link.at), readlinkSync(link.at)), ...link.rest);
+  }
+  return `${path}: too many levels of symbolic links`;
 }
 
 /** A directory's real path; one that does not exist yet (it will be made) as it is. */
@@ -230,6 +308,8 @@ function refuseAsItIs(target: string, file: FileSnapshot): void {
  * first is written.
  */
 export function checkReplaceable(path: string): void {
+  const planted = plantedLinkProblem(path);
+  if (planted) throw new FileRefused(planted);
   const target = resolveTarget(path);
   const file = readSnapshot(target);
   if (file) refuseAsItIs(target, file);
@@ -339,6 +419,8 @@ export interface ReplaceResult {
  * (the content is not what it must be): then nothing is written.
  */
 export function replaceFileText(path: string, edit: (text: string | undefined) => string | undefined, options: ReplaceOptions = {}): ReplaceResult {
+  const planted = plantedLinkProblem(path);
+  if (planted) throw new FileRefused(planted);
   const target = resolveTarget(path);
   const dir = dirname(target);
   const attempts = options.attempts ?? 5;

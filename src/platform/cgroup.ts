@@ -35,6 +35,9 @@ export function cgroupV2Path(procCgroup: string): string | undefined {
 /** The name of a run's group: `rtrack-<tag>`. */
 export const RUN_GROUP_PREFIX = 'rtrack-';
 
+/** Whether a cgroup's name is a run's (`rtrack-rt3.…`, `rtrack-rt2.…`): not a unit such as `rtrack-watch.service`. */
+export const isRunGroupName = (name: string): boolean => /^rtrack-rt[23]\./.test(name);
+
 export interface CgroupLocation {
   /** The directory rtrack may create groups in (its own group). */
   parent: string;
@@ -294,7 +297,7 @@ export function findRunGroups(mount: string, maxDepth = 8): string[] {
     for (const e of entries) {
       if (!e.isDirectory()) continue;
       const path = join(dir, e.name);
-      if (e.name.startsWith(RUN_GROUP_PREFIX)) found.push(path);
+      if (isRunGroupName(e.name)) found.push(path);
       else if (depth < maxDepth) walk(path, depth + 1);
     }
   };

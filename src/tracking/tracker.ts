@@ -19,7 +19,7 @@ import { Lineage } from './lineage.js';
 import { registerRun, type RunRegistration } from './run-file.js';
 import { TaskAccountant, taskAccount, type CgroupFigures, type TaskAccount } from './task-account.js';
 import { formatTaskTag, newTagRandom, parseTaskTag, TASK_ENV_VAR, UNKNOWN_PID_NAMESPACE } from './task-tag.js';
-import { RUN_GROUP_PREFIX } from '../platform/cgroup.js';
+import { isRunGroupName, RUN_GROUP_PREFIX } from '../platform/cgroup.js';
 import { type AttributedProcess, type LineageRecord, type ProcessInfo, type ProcessSnapshot, type ResourceTrackerConfig } from '../types.js';
 
 /** Options of a tracker that are not configuration. */
@@ -361,7 +361,7 @@ export class ResourceTracker {
       if (this.isAnotherRunsTag(p.taskTag)) continue; // another run's, by its tag
       const group = reader.readCgroup?.(p.pid);
       const groupName = group?.slice(group.lastIndexOf('/') + 1);
-      if (groupName?.startsWith(RUN_GROUP_PREFIX) && groupName !== `${RUN_GROUP_PREFIX}${this.taskTag}`) continue; // in another run's cgroup
+      if (groupName !== undefined && isRunGroupName(groupName) && groupName !== `${RUN_GROUP_PREFIX}${this.taskTag}`) continue; // in another run's cgroup
       if (self && concurrentRuns.claimedByAnother(p, self)) continue;
       if (!this.config.enabled || !self) {
         mine.push(p);

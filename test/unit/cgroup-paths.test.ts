@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cgroupV2Path, findCgroup2Mount, locateCgroupParent } from '../../src/platform/cgroup.js';
+import { cgroupV2Path, findCgroup2Mount, findRunGroups, isRunGroupName, locateCgroupParent } from '../../src/platform/cgroup.js';
 import { tempDir } from '../helpers/temp.js';
 
 const PURE_V2 = `24 30 0:22 / /sys rw,nosuid,nodev,noexec,relatime shared:7 - sysfs sysfs rw
@@ -44,5 +44,16 @@ describe('finding the cgroup v2 hierarchy', () => {
     expect(locateCgroupParent({ mount, procRoot: proc })).toEqual({ parent: `${mount}/agents/session-1` });
     writeFileSync(join(proc, 'self', 'cgroup'), '4:memory:/x\n');
     expect(locateCgroupParent({ mount, procRoot: proc })).toMatchObject({ why: expect.stringMatching(/no cgroup v2 group/) });
+  });
+});
+
+describe('run groups are told by their name', () => {
+  it('rtrack-rt3.… and rtrack-rt2.… are runs; a unit named rtrack-… is not', () => {
+    expect(isRunGroupName('rtrack-rt3.12.34.4026531836.abcdef')).toBe(true);
+    expect(isRunGroupName('rtrack-rt2.12.34.x.abcdef')).toBe(true);
+    for (const name of ['rtrack-watch.service', 'rtrack-rt4.1', 'rtrack-', 'xrtrack-rt3.1', 'rtrack-rt3']) expect(isRunGroupName(name)).toBe(false);
+    const root = tempDir('cg');
+    for (const dir of ['system.slice/rtrack-watch.service', 'user.slice/rtrack-rt3.1.2.3.ab', 'rtrack-rt2.5.6.x.cd']) mkdirSync(join(root, dir), { recursive: true });
+    expect(findRunGroups(root).map((p) => p.slice(root.length + 1)).sort()).toEqual(['rtrack-rt2.5.6.x.cd', 'user.slice/rtrack-rt3.1.2.3.ab']);
   });
 });

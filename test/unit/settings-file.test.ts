@@ -1,9 +1,9 @@
 // src/hooks/settings-file.ts on real files in a temporary directory: what happens when the file changes
 // between the read and the rename, when anything fails, and with links.
-import { lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, lchownSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { replaceFileText } from '../../src/hooks/settings-file.js';
+import { FileRefused, replaceFileText } from '../../src/hooks/settings-file.js';
 import { tempDir } from '../helpers/temp.js';
 
 const append = (line: string) => (text: string | undefined): string => `${text ?? ''}${line}\n`;
@@ -64,5 +64,47 @@ describe('replaceFileText', () => {
     const before = statSync(link);
     expect(replaceFileText(link, (text) => text).changed).toBe(false);
     expect(statSync(link).ino).toBe(before.ino);
+  });
+});
+
+describe('a symbolic link someone else could have put there is not followed', () => {
+  const edit = (text: string | undefined): string => `${(text ?? '{}').trim().slice(0, -1)}, "hooks": {}}\n`;
+  // A JSON file of the user's elsewhere (docker's config), and a settings.json link to it in `dir`.
+  const linked = (mode: number): { link: string; target: string; before: string } => {
+    const root = tempDir('links');
+    const target = join(root, 'docker-config.json');
+    const before = '{"auths": {}}\n';
+    writeFileSync(target, before);
+    const dir = join(root, 'claude');
+    mkdirSync(dir);
+    chmodSync(dir, mode);
+    const link = join(dir, 'settings.json');
+    symlinkSync(target, link);
+    return { link, target, before };
+  };
+
+  it('in a directory others can write (not sticky): refused, the file it leads to byte-identical', () => {
+    for (const mode of [0o777, 0o775]) {
+      const { link, target, before } = linked(mode);
+      expect(() => replaceFileText(link, edit)).toThrow(FileRefused);
+      expect(() => replaceFileText(link, edit)).toThrow(/reached through the symbolic link .*writable by/);
+      expect(readFileSync(target, 'utf8')).toBe(before);
+    }
+  });
+
+  it.skipIf(process.getuid?.() !== 0)('a link another user owns: refused (as root too)', () => {
+    const { link, target, before } = linked(0o700);
+    lchownSync(link, 65534, 65534);
+    expect(() => replaceFileText(link, edit)).toThrow(/owned by uid 65534/);
+    expect(readFileSync(target, 'utf8')).toBe(before);
+  });
+
+  it('in the user\'s own directory, or their own entry in a sticky one: followed', () => {
+    for (const mode of [0o700, 0o755, 0o1777]) {
+      const { link, target } = linked(mode);
+      expect(replaceFileText(link, edit).changed).toBe(true);
+      expect(JSON.parse(readFileSync(target, 'utf8'))).toEqual({ auths: {}, hooks: {} });
+      expect(lstatSync(link).isSymbolicLink()).toBe(true);
+    }
   });
 });
