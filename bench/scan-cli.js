@@ -19,18 +19,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { textOption } from './sleepers.js';
 
-const args = process.argv.slice(2);
-const value = (name, fallback) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : fallback;
-};
-const SIZES = value('--processes', '1000,5000,10000').split(',').map(Number);
-const SUSPECTS = Number(value('--suspects', 1000));
-const RUNS = Math.max(3, Number(value('--runs', 9)));
-const HYPERFINE = args.includes('--hyperfine');
+const SIZES = textOption('--processes', '1000,5000,10000').split(',').map(Number);
+const SUSPECTS = Number(textOption('--suspects', 1000));
+const RUNS = Math.max(3, Number(textOption('--runs', 9)));
+const HYPERFINE = process.argv.slice(2).includes('--hyperfine');
 const RTRACK = fileURLToPath(new URL('../bin/rtrack.js', import.meta.url));
-const COMPARE = value('--compare', undefined);
+const COMPARE = textOption('--compare', undefined);
 
 if (process.pid === 1) {
   // As a PID namespace's init, every sleeper would be re-parented to us, and no orphan reaped.

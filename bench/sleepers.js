@@ -1,9 +1,15 @@
-// What bench/snapshot.js and bench/gate.js share: their options, N sleeping processes with
+// What the benchmarks share (bench/snapshot.js, gate.js, …): their options, N sleeping processes with
 // realistic command lines — killed by pid however the benchmark ends — and medians of timings.
 import { spawn } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 
 const args = process.argv.slice(2);
+/** A command-line option's text (`--against ../old`), or the fallback. */
+export const textOption = (name, fallback) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : fallback;
+};
+
 /** A numeric command-line option (`--processes 1000`), or the fallback. */
 export const option = (name, fallback) => {
   const i = args.indexOf(name);

@@ -13,15 +13,11 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { textOption } from './sleepers.js';
 
-const args = process.argv.slice(2);
-const value = (name, fallback) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : fallback;
-};
-const SECONDS = Number(value('--seconds', 60));
-const PROCESSES = Number(value('--processes', 1000));
-const AGAINST = value('--against', undefined);
+const SECONDS = Number(textOption('--seconds', 60));
+const PROCESSES = Number(textOption('--processes', 1000));
+const AGAINST = textOption('--against', undefined);
 const here = fileURLToPath(new URL('..', import.meta.url));
 
 const started = [];

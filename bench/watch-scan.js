@@ -22,19 +22,15 @@ import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { takeSnapshot } from '../dist/index.js';
 import { WATCH_V8_FLAGS } from '../dist/internal.js';
+import { textOption } from './sleepers.js';
 
-const args = process.argv.slice(2);
-const value = (name, fallback) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : fallback;
-};
-const SIZES = value('--processes', '1000,5000,10000').split(',').map(Number);
-const RUNS = Math.max(5, Number(value('--runs', 15)));
+const SIZES = textOption('--processes', '1000,5000,10000').split(',').map(Number);
+const RUNS = Math.max(5, Number(textOption('--runs', 15)));
 // The V8 flags `rtrack watch` sets at its start, so that a scan here costs what it costs there
 // (--without-watch-flags: V8's defaults, to compare).
-const WATCH_FLAGS = !args.includes('--without-watch-flags');
-const AGAINST = value('--against', undefined);
-const GAP_MS = Number(value('--gap-ms', 200));
+const WATCH_FLAGS = !process.argv.slice(2).includes('--without-watch-flags');
+const AGAINST = textOption('--against', undefined);
+const GAP_MS = Number(textOption('--gap-ms', 200));
 if (WATCH_FLAGS) for (const flag of WATCH_V8_FLAGS) setFlagsFromString(flag);
 
 const children = [];
