@@ -226,7 +226,9 @@ describe('the gate (property)', () => {
         // (what the follower journalled as an ended session's leftovers included: any process may be named there)
         const journalled = [{ agent: 'claude-code', sessionId: 'J', leaked: processes.filter((p) => p.pid % 3 === 0).map((p) => ({ identity: identityKey(p), evidence: ['lineage'] })) }];
         const scan = analyzeMachine(snap(processes), { ageSeconds: () => 1, parseTag: parseTaskTag, agents: BUILT_IN_AGENTS, liveness: v.liveness, exclude: new Set(v.own.keys()), journalled });
-        for (const g of scan.certain) for (const p of g.processes) expect(refusalOf(p.pid, v), `certain ${p.pid}`).toBeUndefined();
+        // The look ties what the follower journalled to its session whatever it carries (judgeLook's `tied`).
+        const tied: GateView = { ...v, tied: new Set(processes.filter((p) => p.pid % 3 === 0).map((p) => p.pid)) };
+        for (const g of scan.certain) for (const p of g.processes) expect(refusalOf(p.pid, tied), `certain ${p.pid}`).toBeUndefined();
       }),
       RUNS,
     );

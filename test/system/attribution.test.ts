@@ -84,13 +84,19 @@ describe('attribution on real processes', () => {
     const { spawn } = await import('node:child_process');
     const tracker = new ResourceTracker({ lineageIntervalMs: 50 }, silentLogger);
     await tracker.snapshotBefore();
-    const child = spawn('bash', ['-c', 'sleep 324 >/dev/null 2>&1 & echo $!'], { env: tracker.taskEnv(), stdio: ['ignore', 'pipe', 'inherit'] });
+    // The task waits for its stdin to close: followed by pid while it surely runs (a task that exits
+    // at once may be gone before followTask looks, under load).
+    const child = spawn('bash', ['-c', 'sleep 324 >/dev/null 2>&1 & echo $!; read _'], { env: tracker.taskEnv(), stdio: ['pipe', 'pipe', 'inherit'] });
+    const exited = new Promise((resolve) => child.on('exit', resolve));
+    await jar.adopt(child.pid!);
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    await tracker.followTask(child.pid!);
-    await new Promise((resolve) => child.on('exit', resolve));
+    expect(await waitFor(() => pidsIn(out).length > 0)).toBe(true);
     const [leak] = pidsIn(out);
     await jar.adopt(leak!);
+    await tracker.followTask(child.pid!);
+    child.stdin.end();
+    await exited;
     await tracker.snapshotAfter();
     const orphans = tracker.detectOrphans();
     expect(orphans.map((p) => p.pid)).toEqual([leak]);
