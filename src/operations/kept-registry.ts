@@ -11,7 +11,9 @@
 import { mkdirSync, readdirSync, readFileSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { prepareStateDirectory, stateDirectoryDistrust, writeFileAtomic, type UserState } from '../files.js';
+import { platformReader } from '../platform/index.js';
 import type { PlatformReader } from '../platform/types.js';
+import { takeSnapshot } from '../tracking/snapshot.js';
 import { identityKey } from '../rules/identity.js';
 import { bornAfterJudging, START_TIME_SLACK_MS, type KeptRun } from '../rules/kept-runs.js';
 import type { AttributedProcess, ProcessInfo } from '../types.js';
@@ -41,7 +43,8 @@ export interface KeptRecord {
   kept: KeptEntry[];
 }
 
-const keptDir = (state: string): string => join(state, 'kept');
+/** Where a state directory's records of what runs kept are. */
+export const keptDir = (state: string): string => join(state, 'kept');
 /** A tag is `rt3.<pid>.<start>.<ns>.<random>`: letters, digits and dots only, so it names a file safely. */
 const fileOf = (state: string, tag: string): string => join(keptDir(state), `${tag.replace(/[^A-Za-z0-9.]/g, '_')}.json`);
 
@@ -166,3 +169,17 @@ export async function keptInLook(states: readonly UserState[], processes: readon
   return all;
 }
 
+/**
+ * The record files of a state directory some process of which still runs (a kept one, or one born
+ * after its run judged), from a look of its own at the table; with `prune`, the others are removed
+ * as any look removes them (`rtrack uninstall`: what it must leave).
+ */
+export async function keptStillRunning(state: string, prune: boolean, reader: PlatformReader = platformReader()): Promise<string[]> {
+  try {
+    if (!readdirSync(keptDir(state)).some((name) => name.endsWith('.json'))) return [];
+  } catch {
+    return [];
+  }
+  const snapshot = await takeSnapshot({ reader, environment: 'all' });
+  return (await keptInLook([{ path: state }], snapshot.processes, reader, !prune)).files;
+}

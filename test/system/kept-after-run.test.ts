@@ -66,3 +66,27 @@ describe('a kept launcher whose daemon is born after the run ended', () => {
     expect(readdirSync(join(h.state, 'kept'))).toEqual([]);
   });
 });
+
+describe('rtrack uninstall and what runs kept', () => {
+  it('leaves the records of kept processes that still run (said in one line), removes the others: a later scan --reap still keeps them', async () => {
+    const h = newHome(homes);
+    const keptRun = await run(h, ['--keep', '^sleep 4714$'], 'nohup sleep 4714 >/dev/null 2>&1 &\nsleep 0.3');
+    const goneRun = await run(h, ['--keep', '^sleep 4715$'], 'nohup sleep 4715 >/dev/null 2>&1 &\nsleep 0.3');
+    const [kept, gone] = [keptRun.kept[0]!.pid, goneRun.kept[0]!.pid];
+    process.kill(gone, 'SIGKILL');
+    expect(await waitFor(async () => !(await isAlive(gone)))).toBe(true);
+    const keptDir = join(h.state, 'kept');
+    expect(readdirSync(keptDir).sort()).toEqual([`${keptRun.tag}.json`, `${goneRun.tag}.json`].sort());
+
+    const r = await runCli(['uninstall', '--yes'], { env: h.env, cwd: h.home });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`rtrack: ${keptDir} is left: a record of what runs kept that still runs (without it a later rtrack would take that for a leak); remove it once those processes have exited\n`);
+    expect(readdirSync(h.state)).toEqual(['kept']);
+    expect(readdirSync(keptDir)).toEqual([`${keptRun.tag}.json`]);
+
+    const later = await scan(h, ['--reap', '--grace', '300']);
+    expect(pids(later.certain)).not.toContain(kept);
+    expect(later.kept.map((p) => p.pid)).toContain(kept);
+    expect(await isAlive(kept)).toBe(true);
+  });
+});
