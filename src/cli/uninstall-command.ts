@@ -23,6 +23,9 @@ function planLines(p: UninstallPlan): string[] {
 function leftLines(p: UninstallPlan): string[] {
   return [
     ...p.unreadable.map((u) => `rtrack: ${u.path} is left as it is (${u.why}): \`rtrack hooks status\` says why; mend it and run \`rtrack uninstall\` again`),
+    ...(p.keptLeft
+      ? [`rtrack: ${p.keptLeft.dir} is left: ${p.keptLeft.records === 1 ? 'a record' : `${p.keptLeft.records} records`} of what runs kept that still runs (without it a later rtrack would take that for a leak); remove it once those processes have exited`]
+      : []),
     ...p.projects.map((f) => `rtrack: this project's ${f.path} holds rtrack's hooks and is left as it is (a repository's file): \`rtrack hooks uninstall ${f.agent} --settings ${f.path}\` removes them`),
   ];
 }
@@ -37,7 +40,7 @@ async function confirmed(): Promise<boolean> {
 }
 
 export async function uninstallCommand(options: UninstallOptions): Promise<number> {
-  const p = uninstallPlan();
+  const p = await uninstallPlan();
   const lines = planLines(p);
   const left = leftLines(p);
   if (lines.length === 0) {

@@ -1,8 +1,11 @@
 // `rtrack uninstall`: everything rtrack wrote for this user — the hooks of every agent (opencode: its
 // plugin), the per-user config, the state directory (session records, journal, logs, what was said
 // once) and the backups rtrack made of the files it changed — found (uninstallPlan), then removed
-// (removeAll). Not rtrack itself, and not a project's settings (a repository's, perhaps shared: named
-// in the plan, with the command that removes their hooks). The agents' settings are changed as
+// (removeAll). Not the records of what runs kept while a process of theirs still runs
+// (`<state>/kept/`): without them any later rtrack — reinstalled, root's watch — would take that
+// process, which carries an over run's tag, for a certain leak of that run. Not rtrack itself, and
+// not a project's settings (a repository's, perhaps shared: named in the plan, with the command that
+// removes their hooks). The agents' settings are changed as
 // `hooks uninstall` changes them (their text edited, links followed, byte for byte as they were on
 // error), without a new backup.
 import { lstatSync, readdirSync, rmdirSync, rmSync, unlinkSync } from 'node:fs';
@@ -10,6 +13,7 @@ import { basename, dirname, join } from 'node:path';
 import { userConfigPath } from '../config.js';
 import { stateDirectory } from '../files.js';
 import { runningFollower } from '../operations/agent-sessions.js';
+import { keptDir, keptStillRunning } from '../operations/kept-registry.js';
 import { sessionsDir } from '../tracking/session-records.js';
 import type { HookAgent, PluginAgent } from './hook-commands.js';
 import { resolveTarget } from './settings-file.js';
@@ -50,10 +54,13 @@ export interface UninstallPlan {
   projects: { agent: HookAgent | PluginAgent; path: string }[];
   config?: string;
   backups: string[];
+  /** The state directory, when it holds anything but records of kept processes that still run. */
   state?: string;
+  /** Records of what runs kept whose processes still run: left (`<state>/kept/`), with how many. */
+  keptLeft?: { dir: string; records: number };
 }
 
-export function uninstallPlan(): UninstallPlan {
+export async function uninstallPlan(): Promise<UninstallPlan> {
   const files = hookFiles();
   const settings = files.filter((f) => !f.project).map((f) => f.path);
   const plan: UninstallPlan = {
@@ -63,7 +70,19 @@ export function uninstallPlan(): UninstallPlan {
     backups: [...settings, userConfigPath()].flatMap(backupsOf),
   };
   if (exists(userConfigPath())) plan.config = userConfigPath();
-  if (exists(stateDirectory())) plan.state = stateDirectory();
+  const state = stateDirectory();
+  if (exists(state)) {
+    const running = await keptStillRunning(state, false);
+    if (running.length > 0) plan.keptLeft = { dir: keptDir(state), records: running.length };
+    let names: string[] = [];
+    try {
+      names = readdirSync(state);
+    } catch {
+      // unreadable: removed whole, as before
+    }
+    const onlyKept = running.length > 0 && names.every((n) => n === 'kept') && readdirSync(keptDir(state)).length === running.length;
+    if (!onlyKept) plan.state = state;
+  }
   return plan;
 }
 
@@ -75,6 +94,16 @@ async function followerGone(state: string, ms: number): Promise<boolean> {
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   return !(await runningFollower(state));
+}
+
+/** Removes the state directory, but for the records of what runs kept whose processes still run (`keep`: their files). */
+function removeStateBut(state: string, keep: readonly string[]): void {
+  if (keep.length === 0) {
+    rmSync(state, { recursive: true, force: true });
+    return;
+  }
+  for (const name of readdirSync(state)) if (name !== 'kept') rmSync(join(state, name), { recursive: true, force: true });
+  for (const name of readdirSync(keptDir(state))) if (!keep.includes(join(keptDir(state), name))) rmSync(join(keptDir(state), name), { recursive: true, force: true });
 }
 
 /**
@@ -99,7 +128,7 @@ export async function removeAll(p: UninstallPlan, out: NodeJS.WritableStream): P
     await attempt(state, async () => {
       rmSync(sessionsDir(state), { recursive: true, force: true });
       if (!(await followerGone(state, 5000))) throw new Error(`the follower (pid ${(await runningFollower(state))?.pid}) did not exit; run \`rtrack uninstall\` again`);
-      rmSync(state, { recursive: true, force: true });
+      removeStateBut(state, await keptStillRunning(state, true));
     });
   }
   for (const b of [...p.backups, ...p.hooks.flatMap((h) => backupsOf(h.path))]) if (exists(b)) await attempt(b, () => unlinkSync(b));

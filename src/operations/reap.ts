@@ -69,6 +69,12 @@ export interface ReapOptions {
    * never for a machine-wide reap. Default: none.
    */
   runSessions?: readonly AgentMarker[];
+  /**
+   * What is signalled is what a run's own group holds after what the run kept left it (the run's
+   * releaseGroup): born of its orphans, so what was born after the run judged is not refused as
+   * maybe a kept process's (rules/kept-runs.ts). Only for that; default false.
+   */
+  ownGroup?: boolean;
   reader?: PlatformReader;
   /** Sends a signal (default process.kill); tests inject their own. */
   kill?: (pid: number, signal: NodeJS.Signals) => void;
@@ -141,7 +147,7 @@ export async function reapOrphans(processes: readonly (ProcessInfo | AttributedP
     options,
     kill: options.kill ?? ((pid: number, signal: NodeJS.Signals) => process.kill(pid, signal)),
     // What the gate knows of this call: its targets (a multiplexer's server goes only with all it hosts), and whether a person named them.
-    call: { targets: new Set(processes.map((p) => p.pid)), named: options.allowUnattributed === true },
+    call: { targets: new Set(processes.map((p) => p.pid)), named: options.allowUnattributed === true, ownGroup: options.ownGroup === true },
     outcomes: new Map(),
   };
   const { outcomes } = reaping;
@@ -413,7 +419,7 @@ function groupJudge(reader: PlatformReader, options: CgroupReapOptions): (pid: n
     // Born since the look, inside the group: the run's, like its parent (a frozen group has none).
     if (!p) return look.snapshot.unreadable?.includes(pid) ? 'it cannot be read' : undefined;
     if (options.only && !belowOneOf(p, options.only, look)) return 'not what the caller reaps, nor below it';
-    const refusal = refusalOf(pid, look);
+    const refusal = refusalOf(pid, look, { ownGroup: options.ownGroup === true });
     if (refusal) return `${refusal.result}: ${refusal.reason}`;
     if (uid !== undefined && uid !== 0) {
       const owner = reader.readOwner?.(pid);

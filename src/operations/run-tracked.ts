@@ -24,7 +24,7 @@ import { identityKey } from '../rules/identity.js';
 import { agentDefinitions, agentMarkersOf } from '../rules/agents.js';
 import { ResourceTracker, describeProcess, type RunningLeak } from '../tracking/tracker.js';
 import type { TaskAccount } from '../tracking/task-account.js';
-import type { AttributedProcess, CgroupMode, ProcessSnapshot, ResourceTrackerConfig } from '../types.js';
+import type { AttributedProcess, CgroupMode, ProcessInfo, ProcessSnapshot, ResourceTrackerConfig } from '../types.js';
 import { checkAbortSignal, checkDuration, checkFunction, checkOneOf, checkOptionsObject, checkReapOptions, checkSignalName, describeValue } from '../validate.js';
 
 /** The totals of a snapshot, as the report carries them. */
@@ -617,7 +617,7 @@ async function releaseGroup(group: RunCgroup, report: Draft, logger: Logger, rea
     // it kept, --mcp-only's other orphans, suspects, what the gate refused), so what a kept process
     // started since was born outside. What is still inside is the reaped orphans' — survivors, and
     // children they forked while they were reaped — and goes at once, after the gate's last look.
-    const result = await reapCgroup(group, reapOptions);
+    const result = await reapCgroup(group, { ...reapOptions, ownGroup: true });
     for (const l of result.left) logger.warn({ pid: l.pid, reason: l.reason, path: group.path }, 'left a process in the run\'s cgroup');
     removed = result.removed;
   } else {
@@ -668,6 +668,8 @@ async function runContained(task: StartedTask, options: RunTrackedOptions, state
   // the look and the move of what must not die with the group (separateGroup).
   const frozen = group ? await group.freeze() : false;
   let reported = false;
+  // When the run began judging, and what its after look saw (what a kept process starts later is told apart by it: kept-runs.ts).
+  const judgement: { at: Date; processes: readonly ProcessInfo[] } = { at: new Date(), processes: [] };
   try {
     if (report.before) {
       // A process caught between fork and exec is read again once it could exec: the group runs meanwhile.
@@ -677,7 +679,9 @@ async function runContained(task: StartedTask, options: RunTrackedOptions, state
         await group!.freeze();
       } : undefined;
       try {
-        report.after = summarize(await tracker.snapshotAfter({ ...(settle ? { settle } : {}), endRun: false }));
+        const after = await tracker.snapshotAfter({ ...(settle ? { settle } : {}), endRun: false });
+        judgement.processes = after?.processes.filter((p) => p.taskTag !== undefined && p.taskTag === report.tag) ?? [];
+        report.after = summarize(after);
       } catch (err) {
         failures.push(`after snapshot: ${(err as Error).message}`);
       }
@@ -701,11 +705,7 @@ async function runContained(task: StartedTask, options: RunTrackedOptions, state
       };
     }
     if (report.after) await judge(report, tracker, options);
-    if (report.kept.length > 0 && report.tag) {
-      // What the run kept stays kept for as long as it lives, whoever looks later (kept-registry.ts).
-      const problem = await recordKept(options.state ?? stateDirectory(), report.tag, report.kept, (options.reader ?? platformReader()).readBootId?.());
-      if (problem) logger.warn({ error: problem }, 'what the run kept could not be recorded: a later scan may take it for a leak');
-    }
+    await recordWhatWasKept(report, options, logger, judgement);
     // Now the run is over for everyone else: what it kept is on record for their looks.
     tracker.endRun();
     // Without a CPU sample the costs can be read in the frozen group: the report is completed now,
@@ -737,6 +737,13 @@ async function runContained(task: StartedTask, options: RunTrackedOptions, state
     logger.info({ count: report.reaped.length, ...counts }, 'reaped leaked processes');
   }
   return report as TaskReport;
+}
+
+/** What the run kept stays kept for as long as it lives, whoever looks later (kept-registry.ts): recorded with the run's judgement. */
+async function recordWhatWasKept(report: Draft, options: RunTrackedOptions, logger: Logger, judgement: { at: Date; processes: readonly ProcessInfo[] }): Promise<void> {
+  if (report.kept.length === 0 || !report.tag) return;
+  const problem = await recordKept(options.state ?? stateDirectory(), report.tag, report.kept, (options.reader ?? platformReader()).readBootId?.(), judgement);
+  if (problem) logger.warn({ error: problem }, 'what the run kept could not be recorded: a later scan may take it for a leak');
 }
 
 /**

@@ -158,9 +158,10 @@ export async function scanMachine(options: ScanOptions = {}): Promise<ScanReport
     leftoverCgroups: leftoverCgroupsOf(runGroups, analysis, ownerOf, warnings),
     leakTotals: { certain: leakTotals(analysis.certain), suspected: leakTotals(analysis.suspected) },
   };
-  // Why a process a person names is not reaped: the gate's refusal from the judged look first.
+  // Why a process a person names is not reaped: the gate's refusal from the judged look first, as
+  // the gate judges what a person named (`--match … --yes`).
   const whyNot = (p: ProcessInfo): NotReaped | undefined =>
-    whyNotReaped(p, { refusal: (pid) => refusalOf(pid, piped), certain: unfiltered.certain, suspected: unfiltered.suspected, live: look.live, ...(scannedAs ? { by: scannedAs } : {}) });
+    whyNotReaped(p, { refusal: (pid) => refusalOf(pid, piped, { named: true }), certain: unfiltered.certain, suspected: unfiltered.suspected, live: look.live, ...(scannedAs ? { by: scannedAs } : {}) });
   if (options.match) report.notReaped = notReapedByName(snapshot, options.match, withUser, whyNot);
   if (options.port !== undefined) await addPortHolders(report, { snapshot, reader, unfiltered, port: options.port, withUser, whyNot });
   return report;
@@ -194,6 +195,7 @@ async function judgeMachine(ctx: {
       agents: look.agents,
       liveness: look.liveness,
       kept,
+      bornAfterKept: look.bornAfterKept,
       journalled: look.journalled,
       listeningSessions,
     });

@@ -592,6 +592,8 @@ async function closeSession(record: SessionRecord, lineage: LineageRecord[], end
   const candidates = look.snapshot.processes.filter((p) => lineageKeySet.has(identityKey(p)) || markersOf(p).some((m) => m.agent === record.agent && m.sessionId === record.sessionId));
   const piped = withPipelines(look, reader, candidates.map((p) => p.pid));
   const kept = new Set([...piped.kept, ...keptThroughLineage(tree, look.snapshot.processes, lineage, identityKey)]);
+  // What a run's kept process may have started since the run ended (kept-runs.ts) is no session's leftover either.
+  const bornAfterKept = look.bornAfterKept ?? new Map<number, string>();
   const lineageKeys = new Map(lineage.map((r) => [identityKey(r), r]));
   const exclude = new Set(look.own.keys());
   const agentKey = agentKeyOf(record);
@@ -603,7 +605,7 @@ async function closeSession(record: SessionRecord, lineage: LineageRecord[], end
   };
   // What was not read whole, or is a shared host's (a multiplexer's server, a pane on its evidence), is never taken (whole-evidence.ts).
   const skip = (p: ProcessInfo): boolean =>
-    taken.has(p.pid) || kept.has(p.pid) || exclude.has(p.pid) || liveness.inUse.has(p.pid) || identityKey(p) === agentKey || otherSession(p) || lineageNotWhole(p, live);
+    taken.has(p.pid) || kept.has(p.pid) || bornAfterKept.has(p.pid) || exclude.has(p.pid) || liveness.inUse.has(p.pid) || identityKey(p) === agentKey || otherSession(p) || lineageNotWhole(p, live);
   const evidence = new Map<number, Set<Evidence>>();
   const add = (pid: number, why: Evidence): void => {
     const set = evidence.get(pid) ?? new Set<Evidence>();
@@ -611,7 +613,7 @@ async function closeSession(record: SessionRecord, lineage: LineageRecord[], end
     evidence.set(pid, set);
   };
   // By the session's markers, as scan sees them.
-  if (session) for (const p of sessionLeftovers(session, { live, tree, inUse: liveness.inUse, kept, exclude, taken, session: liveness.session })) for (const e of p.evidence) add(p.pid, e);
+  if (session) for (const p of sessionLeftovers(session, { live, tree, inUse: liveness.inUse, kept, bornAfterKept, exclude, taken, session: liveness.session })) for (const e of p.evidence) add(p.pid, e);
   // By the lineage the follower recorded while the agent ran, with what runs below it now.
   for (const p of look.snapshot.processes) {
     if (!lineageKeys.has(identityKey(p)) || skip(p)) continue;

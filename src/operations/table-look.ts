@@ -9,6 +9,7 @@ import { agentDefinitions, isAgentProcess, type AgentDefinition } from '../rules
 import { ownProcesses, type GateView } from '../rules/gate.js';
 import { byPid, identityKey } from '../rules/identity.js';
 import { keptByPipeline, keptPids, keptThroughLineage } from '../rules/keep.js';
+import { bornAfterKeeping, type KeptRun } from '../rules/kept-runs.js';
 import { isTerminalMultiplexer, judgeLiveness, markersOf, type Liveness, type RegisteredAgent } from '../rules/liveness.js';
 import { fullCommand } from '../rules/patterns.js';
 import { processTree, subtree } from '../rules/tree.js';
@@ -16,7 +17,7 @@ import { takeSnapshot } from '../tracking/snapshot.js';
 import type { JournalledLeftovers } from '../rules/machine-leaks.js';
 import type { AgentConfig, AgentMarker, ProcessSnapshot } from '../types.js';
 import { journalledLeftovers, readFollowerLock, readLineage, registeredSessions } from '../tracking/session-records.js';
-import { readKept } from './kept-registry.js';
+import { keptInLook } from './kept-registry.js';
 
 export interface LookOptions {
   reader?: PlatformReader;
@@ -62,23 +63,24 @@ export async function lookAtTable(options: LookOptions = {}): Promise<TableLook>
     wholeCommandLines: 'read',
   });
   const states = options.states ?? [{ path: options.state ?? stateDirectory() }];
-  // What runs kept, for as long as it lives (kept-registry.ts); a process not in this look is asked itself.
-  const identities = new Set(snapshot.processes.map((p) => identityKey(p)));
-  const alive = async (identity: string): Promise<boolean> => {
-    if (identities.has(identity)) return true;
-    const [pid, start] = identity.split(':').map(Number);
-    const status = await reader.readStatus(pid!).catch(() => null);
-    return status === null || (status !== undefined && status.alive && status.startTime === start); // unreadable: may be it
-  };
-  const keptByRuns = new Map<string, string>();
-  for (const state of states) for (const [identity, why] of await readKept(state.path, alive, reader.readBootId?.(), state.uid)) keptByRuns.set(identity, why);
-  return judgeLook(snapshot, { reader, agents, states, ignoreSessions: options.ignoreSessions, keptByRuns });
+  // What runs kept, for as long as it lives, and what their kept processes may have started since (kept-registry.ts).
+  const { kept: keptByRuns, runs: keptRuns } = await keptInLook(states, snapshot.processes, reader);
+  return judgeLook(snapshot, { reader, agents, states, ignoreSessions: options.ignoreSessions, keptByRuns, keptRuns });
 }
 
 /** Judges a snapshot taken with agent markers (see lookAtTable). */
 export function judgeLook(
   snapshot: ProcessSnapshot,
-  options: { reader: PlatformReader; agents: AgentDefinition[]; state?: string; states?: readonly UserState[]; ignoreSessions?: readonly AgentMarker[]; keptByRuns?: ReadonlyMap<string, string> },
+  options: {
+    reader: PlatformReader;
+    agents: AgentDefinition[];
+    state?: string;
+    states?: readonly UserState[];
+    ignoreSessions?: readonly AgentMarker[];
+    keptByRuns?: ReadonlyMap<string, string>;
+    /** The runs whose records those are (rules/kept-runs.ts): what carries their tag and was born after they judged may be their kept processes'. */
+    keptRuns?: readonly KeptRun[];
+  },
 ): TableLook {
   const { reader, agents } = options;
   const states = options.states ?? [{ path: options.state ?? stateDirectory() }];
@@ -155,13 +157,14 @@ export function judgeLook(
       keptBecause.set(d.pid, d === p ? why : `below pid ${p.pid}, ${why}`);
     }
   }
+  const bornAfterKept = bornAfterKeeping(tree, live, options.keptRuns ?? [], kept);
   // What the follower saw in an agent's tree, or journalled: tied to its session whatever it carries.
   const tied = new Set<number>();
   for (const identity of [...registered.flatMap((r) => r.lineage ?? []), ...[...earlier.values()].flatMap((e) => e.identities), ...journalled.flatMap((e) => e.leaked.map((l) => l.identity))]) {
     const p = byIdentity.get(identity);
     if (p) tied.add(p.pid);
   }
-  return { snapshot, agents, live, tree, liveness, journalled, kept, keptBecause, tied, own: ownProcesses(tree, live, process.pid, extra) };
+  return { snapshot, agents, live, tree, liveness, journalled, kept, keptBecause, bornAfterKept, tied, own: ownProcesses(tree, live, process.pid, extra) };
 }
 
 /**

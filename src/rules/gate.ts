@@ -4,7 +4,9 @@
 //   refused     pid ≤ 1; rtrack itself, its ancestors, its own long-lived processes (a follower,
 //               a watch) and the follower lock's holder
 //   kept        declared to outlive its task, by its command line and environment as they are now
-//               (a process that exec'd since the verdict is judged by what it runs now)
+//               (a process that exec'd since the verdict is judged by what it runs now); and what
+//               may be a kept process's — born after a run that kept something ended, carrying its
+//               tag (kept-runs.ts) — unless a person named it or it is in that run's own group
 //   in-use      a live agent, below one, hosting one, or of a session that is live (liveness.ts); a
 //               terminal multiplexer's server while it hosts anything this call does not reap, and
 //               what runs in one on the server's evidence alone (whole-evidence.ts), unless the
@@ -79,6 +81,11 @@ export interface GateView {
   kept: ReadonlySet<number>;
   /** Why, for those kept by something other than their own keep reason or a kept ancestor (a pipeline, a run's record). */
   keptBecause?: ReadonlyMap<number, string>;
+  /**
+   * What carries the tag of a run that kept something and was born after that run judged its
+   * processes (rules/kept-runs.ts): it may be what a kept process started; refused unless named.
+   */
+  bornAfterKept?: ReadonlyMap<number, string>;
   /** rtrack's own processes (ownProcesses). */
   own: ReadonlyMap<number, string>;
   /**
@@ -95,6 +102,11 @@ export interface GateCall {
   targets?: ReadonlySet<number>;
   /** A person named these processes (`scan --reap --match … --yes`): a shared host's evidence is not what they rest on. */
   named?: boolean;
+  /**
+   * A run ends what is left in its own group (releaseGroup) after what it kept left it at the
+   * verdict: what is inside was born of its orphans, never of what it kept.
+   */
+  ownGroup?: boolean;
 }
 
 /** Why the gate refuses to signal this pid; undefined when it may be signalled. */
@@ -113,6 +125,8 @@ export function refusalOf(pid: number, view: GateView, call: GateCall = {}): Ref
     const hosted = subtree(view.tree, p).slice(1).find((d) => !call.targets!.has(d.pid));
     if (hosted) return { result: 'in-use', reason: `a ${sharedHostKind(p)} server that hosts pid ${hosted.pid}, which is not reaped with it` };
   }
+  const bornAfter = view.bornAfterKept?.get(pid);
+  if (bornAfter !== undefined && !call.named && !call.ownGroup) return { result: 'kept', reason: bornAfter };
   if (!call.named && !view.tied?.has(pid)) {
     const shared = sharedEvidence(p, view.live);
     if (shared) return { result: 'in-use', reason: shared };

@@ -10,6 +10,8 @@
 //              helper (MCP/browser pattern, MCP servers, npx/npm exec, node, claude), listens on
 //              a port and was started from someone's session (an orphaned dev server), or carries
 //              an agent's presence variable (GEMINI_CLI=1) while no live agent could own it (liveness.ts)
+//              (never what carries the tag of a run that kept something and was born after that run
+//              judged: it may be what a kept process started — kept-runs.ts — a suspect at most)
 //   kept       processes declared to outlive their task: shown, never counted as leaks
 import type { AgentMarker, AttributedProcess, Evidence, ProcessInfo, ProcessSnapshot, TaskOwner } from '../types.js';
 import type { AgentDefinition } from './agents.js';
@@ -119,6 +121,12 @@ export interface ScanRuleOptions {
    * saw, which has exited since). Default: what the snapshot keeps.
    */
   kept?: ReadonlySet<number>;
+  /**
+   * What carries the tag of a run that kept something and was born after that run judged, with why
+   * (rules/kept-runs.ts bornAfterKeeping): never certain, whatever else it carries — a suspect, the
+   * root of its own tree where its parent is not one too.
+   */
+  bornAfterKept?: ReadonlyMap<number, string>;
   /** The sessions judged with what the hooks registered and the session files (default: judged from the snapshot and `agents`, `sessionHolder`). */
   liveness?: Liveness;
   /**
@@ -200,6 +208,8 @@ interface MachineLook {
   liveness: Liveness;
   ownerPid: (owner: TaskOwner, tag: string) => number | null | undefined;
   kept: ReadonlySet<number>;
+  /** What may be a kept process's (ScanRuleOptions.bornAfterKept): never certain. */
+  bornAfterKept: ReadonlyMap<number, string>;
   /** Whether a process's evidence was not read whole, or is a shared host's. */
   notWhole: (p: ProcessInfo) => boolean;
   /** Processes of runs that are still alive (and, once the certain leaks are found, what is in use): theirs, not leaks. */
@@ -227,18 +237,18 @@ function lookAtSnapshot(snapshot: ProcessSnapshot, options: ScanRuleOptions): Ma
   // What was not read whole, or is a shared host's (a multiplexer's server, a pane on its evidence
   // alone), is never certain: at most a suspect (whole-evidence.ts).
   const notWhole = (p: ProcessInfo): boolean => evidenceNotWhole(p, live);
-  return { snapshot, options, live, tree, exclude, liveness, ownerPid, kept, notWhole, liveRun: new Set(), certainPids: new Set() };
+  return { snapshot, options, live, tree, exclude, liveness, ownerPid, kept, bornAfterKept: options.bornAfterKept ?? new Map(), notWhole, liveRun: new Set(), certainPids: new Set() };
 }
 
 /** The tagged processes of runs that are over, by tag (the processes of runs still alive go to `liveRun`). */
 function tagsOfOverRuns(look: MachineLook, groupTag: ReadonlyMap<number, string>): Map<string, { owner: TaskOwner; processes: ProcessInfo[] }> {
-  const { snapshot, options, kept, exclude, liveness, notWhole, ownerPid, liveRun } = look;
+  const { snapshot, options, kept, bornAfterKept, exclude, liveness, notWhole, ownerPid, liveRun } = look;
   // Processes of runs that are still alive are theirs, not leaks.
   const certainByTag = new Map<string, { owner: TaskOwner; processes: ProcessInfo[] }>();
   const tagOf = (p: ProcessInfo): string | undefined => p.taskTag || groupTag.get(p.pid);
   for (const p of snapshot.processes) {
     const tag = tagOf(p);
-    if (!tag || p.taskTag === '' || kept.has(p.pid) || exclude.has(p.pid) || liveness.inUse.has(p.pid) || notWhole(p)) continue;
+    if (!tag || p.taskTag === '' || kept.has(p.pid) || bornAfterKept.has(p.pid) || exclude.has(p.pid) || liveness.inUse.has(p.pid) || notWhole(p)) continue;
     const owner = options.parseTag(tag);
     if (!owner) continue;
     const runPid = ownerPid(owner, tag);
@@ -257,7 +267,7 @@ function tagsOfOverRuns(look: MachineLook, groupTag: ReadonlyMap<number, string>
 
 /** Runs that are over: what carries their tag (or sits in their leftover run group), with the untagged tree below. */
 function addRunClaims(look: MachineLook, claims: Claim[]): void {
-  const { options, live, tree, kept, exclude, liveness, certainPids } = look;
+  const { options, live, tree, kept, bornAfterKept, exclude, liveness, certainPids } = look;
   // A leftover run group (`rtrack-<tag>`) names its run as a tag does, for every process in it.
   const groupTag = new Map<number, string>();
   for (const g of options.runGroups ?? []) for (const pid of g.pids) groupTag.set(pid, g.tag);
@@ -271,7 +281,7 @@ function addRunClaims(look: MachineLook, claims: Claim[]): void {
       evidence: [...(p.taskTag === tag ? (['tag'] as const) : []), ...(groupTag.get(p.pid) === tag ? (['cgroup'] as const) : [])],
     }));
     for (const p of group.processes) {
-      const below = subtree(tree, p, (d) => d === p || !(certainPids.has(d.pid) || kept.has(d.pid) || exclude.has(d.pid) || liveness.inUse.has(d.pid) || d.taskTag || lineageNotWhole(d, live)));
+      const below = subtree(tree, p, (d) => d === p || !(certainPids.has(d.pid) || kept.has(d.pid) || bornAfterKept.has(d.pid) || exclude.has(d.pid) || liveness.inUse.has(d.pid) || d.taskTag || lineageNotWhole(d, live)));
       for (const d of below.slice(1)) {
         certainPids.add(d.pid);
         members.push(withEvidence(d, 'lineage'));
@@ -283,10 +293,10 @@ function addRunClaims(look: MachineLook, claims: Claim[]): void {
 
 /** Agent sessions: over (certain), live (theirs, not leaks), or unknown (the seed's rule may suspect). */
 function addSessionClaims(look: MachineLook, claims: Claim[]): void {
-  const { live, tree, liveness, kept, exclude, certainPids, liveRun } = look;
+  const { live, tree, liveness, kept, bornAfterKept, exclude, certainPids, liveRun } = look;
   for (const session of liveness.sessions) {
     if (session.status !== 'over' || (session.members.length === 0 && session.lineage.length === 0)) continue;
-    const members = sessionLeftovers(session, { live, tree, inUse: liveness.inUse, kept, exclude, taken: certainPids, liveRun, session: liveness.session });
+    const members = sessionLeftovers(session, { live, tree, inUse: liveness.inUse, kept, bornAfterKept, exclude, taken: certainPids, liveRun, session: liveness.session });
     if (members.length === 0) continue;
     const ref: AgentSessionRef = { agent: session.agent.name, sessionId: session.sessionId, over: session.over ?? 'agent-gone' };
     if (session.agentPid !== undefined) ref.agentPid = session.agentPid;
@@ -296,12 +306,12 @@ function addSessionClaims(look: MachineLook, claims: Claim[]): void {
 
 /** What the follower journalled and still runs: certain, with what runs below it (by lineage). */
 function addJournalledClaims(look: MachineLook, claims: Claim[]): void {
-  const { snapshot, options, live, tree, liveness, kept, exclude, certainPids, liveRun, notWhole } = look;
+  const { snapshot, options, live, tree, liveness, kept, bornAfterKept, exclude, certainPids, liveRun, notWhole } = look;
   if (options.journalled && options.journalled.length > 0) {
     const byIdentity = new Map(snapshot.processes.map((p) => [identityKey(p), p] as const));
     const goesOn = (d: ProcessInfo): boolean => markersOf(d).some((m) => (liveness.session(m.agent, m.sessionId)?.status ?? 'over') !== 'over');
     // Journalled leftovers were judged whole when the follower closed their session (its lineage never runs through a server).
-    const skip = (d: ProcessInfo): boolean => certainPids.has(d.pid) || kept.has(d.pid) || exclude.has(d.pid) || liveness.inUse.has(d.pid) || liveRun.has(d.pid) || goesOn(d) || lineageNotWhole(d, live);
+    const skip = (d: ProcessInfo): boolean => certainPids.has(d.pid) || kept.has(d.pid) || bornAfterKept.has(d.pid) || exclude.has(d.pid) || liveness.inUse.has(d.pid) || liveRun.has(d.pid) || goesOn(d) || lineageNotWhole(d, live);
     for (const entry of options.journalled) {
       // A session resumed since (live), or one that cannot be told over: what it left is its again.
       const verdict = liveness.session(entry.agent, entry.sessionId);
@@ -331,18 +341,20 @@ function addJournalledClaims(look: MachineLook, claims: Claim[]): void {
 
 /** The re-parented trees that are suspects (neither certain, kept, a live run's, in use nor rtrack's own). */
 function suspectedTrees(look: MachineLook): LeakGroup[] {
-  const { snapshot, options, live, tree, kept, exclude, certainPids, liveRun } = look;
+  const { snapshot, options, live, tree, kept, bornAfterKept, exclude, certainPids, liveRun } = look;
   const suspected: LeakGroup[] = [];
   for (const p of snapshot.processes) {
     if (kept.has(p.pid) || certainPids.has(p.pid) || liveRun.has(p.pid) || exclude.has(p.pid)) continue;
-    if (!isReparented(p, live) || isKernelThread(p, live)) continue;
+    // What may be a kept process's is a suspect, the root of its tree where its parent is not one too.
+    const mayBeKepts = bornAfterKept.has(p.pid) && !bornAfterKept.has(parentOf(p, live)?.pid ?? 0);
+    if (!mayBeKepts && (!isReparented(p, live) || isKernelThread(p, live))) continue;
     const listens = options.listeningSessions?.has(p.pid) === true && leftBySession(p, options.listeningSessions.get(p.pid));
     // GEMINI_CLI=1 names no session: never certain on that alone, a suspect once no live Gemini CLI
     // could own it (one that could is in use: liveness.ts).
     const startedByAgent = p.startedBy !== undefined && p.startedBy.length > 0;
     // A multiplexer's server an over session or run started: never certain (whole-evidence.ts), shown.
     const leftHost = sharedHostKind(p) !== undefined && leftByOver(look, p);
-    if (!options.all && !isAgentHelper(fullCommand(p)) && !listens && !startedByAgent && !leftHost) continue;
+    if (!options.all && !isAgentHelper(fullCommand(p)) && !listens && !startedByAgent && !leftHost && !mayBeKepts) continue;
     const members = subtree(tree, p, (q) => !(kept.has(q.pid) || certainPids.has(q.pid) || liveRun.has(q.pid) || exclude.has(q.pid)));
     suspected.push(toGroup(members.map((q) => suspectOf(look, q)), options, {}));
   }
@@ -358,6 +370,8 @@ function leftByOver(look: MachineLook, p: ProcessInfo): boolean {
 
 /** A suspect, with why it is not certain where it carries what would have made it so. */
 function suspectOf(look: MachineLook, q: ProcessInfo): AttributedProcess {
+  const mayBeKepts = look.bornAfterKept.get(q.pid);
+  if (mayBeKepts !== undefined) return { ...withEvidence(q, 'heuristic'), suspectBecause: mayBeKepts };
   const why = unreadableEvidence(q) ?? sharedEvidence(q, look.live);
   return why !== undefined && (leftByOver(look, q) || q.environmentUnreadable) ? { ...withEvidence(q, 'heuristic'), suspectBecause: why } : withEvidence(q, 'heuristic');
 }
@@ -505,6 +519,8 @@ export function sessionLeftovers(
     tree: ProcessTree<ProcessInfo>;
     inUse: ReadonlyMap<number, string>;
     kept: ReadonlySet<number>;
+    /** What may be a kept process's (kept-runs.ts): never a session's leftover either. */
+    bornAfterKept?: ReadonlyMap<number, string>;
     exclude: ReadonlySet<number>;
     taken: Set<number>;
     liveRun?: ReadonlySet<number>;
@@ -517,7 +533,7 @@ export function sessionLeftovers(
   // read whole); the follower's lineage only where what it saw was read whole and is no server
   // itself; what runs below either, up to a server.
   const skip = (d: ProcessInfo): boolean =>
-    ctx.taken.has(d.pid) || ctx.kept.has(d.pid) || ctx.exclude.has(d.pid) || ctx.inUse.has(d.pid) || ctx.liveRun?.has(d.pid) === true || otherSessionGoesOn(d) || lineageNotWhole(d, ctx.live);
+    ctx.taken.has(d.pid) || ctx.kept.has(d.pid) || ctx.bornAfterKept?.has(d.pid) === true || ctx.exclude.has(d.pid) || ctx.inUse.has(d.pid) || ctx.liveRun?.has(d.pid) === true || otherSessionGoesOn(d) || lineageNotWhole(d, ctx.live);
   const carries = (d: ProcessInfo): boolean => markersOf(d).some((m) => m.agent === session.agent.name && m.sessionId === session.sessionId);
   const roots = session.members.filter((p) => isReparented(p, ctx.live) && !skip(p) && !evidenceNotWhole(p, ctx.live));
   for (const p of session.lineage) if (!roots.includes(p) && !skip(p)) roots.push(p);

@@ -260,12 +260,15 @@ describe('6: what a run kept, the machine remembers', () => {
 });
 
 describe.skipIf('why' in where || !root)('7: a leak that double-forks while it is reaped', () => {
-  it('leaves nothing behind: what it forks during reaping dies with the run\'s group', async () => {
+  it('leaves nothing behind: what it forks during reaping dies with the run\'s group, also when the run kept something', async () => {
     const h = newHome(homes);
-    const report = await reapingRun(h, `nohup bash -c 'while :; do (exec -a forked-7 sleep 307 &); sleep 0.002; done' >/dev/null 2>&1 & sleep 0.3`);
+    // (What the leak forks is born after the run judged, like what a kept process starts later: in the run's own group it is the leak's.)
+    const report = await reapingRun(h, `nohup sleep 4707 >/dev/null 2>&1 & nohup bash -c 'while :; do (exec -a forked-7 sleep 307 &); sleep 0.002; done' >/dev/null 2>&1 & sleep 0.3`, ['--keep', '^sleep 4707$']);
     for (const pid of carryingTag(report.tag!)) await jar.adopt(pid);
     expect(report.orphans.length).toBeGreaterThan(0);
-    expect(carryingTag(report.tag!)).toEqual([]);
+    const kept = report.kept.map((p) => p.pid);
+    expect(kept).toHaveLength(1);
+    expect(carryingTag(report.tag!)).toEqual(kept);
     expect(report.cgroup?.removed).toBe(true);
   });
 });
