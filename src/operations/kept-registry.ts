@@ -9,6 +9,7 @@ import { mkdirSync, readdirSync, readFileSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { prepareStateDirectory, stateDirectoryDistrust, writeFileAtomic } from '../files.js';
 import { identityKey } from '../rules/identity.js';
+import { isPipelineReason } from '../rules/keep.js';
 import type { AttributedProcess } from '../types.js';
 
 /** One kept process, as a run recorded it. */
@@ -19,6 +20,8 @@ export interface KeptEntry {
   /** Why the run kept it: `env` (the marker), `pattern` (a keep pattern), `shared-daemon`, or how (`below a kept process`, a pipeline). */
   reason: string;
   command: string;
+  /** Kept as a kept process's pipeline: itself only, not what runs below it (the look judges that on its own). */
+  alone?: true;
 }
 
 /** A run's file of what it kept. */
@@ -47,7 +50,10 @@ export async function recordKept(state: string, tag: string, kept: readonly Attr
     tag,
     ...(bootId ? { bootId } : {}),
     at: new Date().toISOString(),
-    kept: kept.map((p) => ({ pid: p.pid, identity: identityKey(p), reason: p.keepBecause ?? p.keepReason ?? 'below a kept process', command: p.command })),
+    kept: kept.map((p) => {
+      const reason = p.keepBecause ?? p.keepReason ?? 'below a kept process';
+      return { pid: p.pid, identity: identityKey(p), reason, command: p.command, ...(isPipelineReason(reason) ? { alone: true as const } : {}) };
+    }),
   };
   try {
     mkdirSync(keptDir(state), { recursive: true, mode: 0o700 });
@@ -59,14 +65,14 @@ export async function recordKept(state: string, tag: string, kept: readonly Attr
 }
 
 /**
- * What runs kept that still lives, by identity (`identityKey`) → why. Read only from a state
+ * What runs kept that still lives, by identity (`identityKey`) → why, and whether alone (KeptEntry). Read only from a state
  * directory that is the user's alone (`uid`'s, for a system-wide look: default this process's) (anyone else who could write there could keep any process from
  * reaping — harmless — or nothing else, but the rule is one for the whole state). Files of another
  * boot, and files none of whose identities is alive (`alive`: asked of the process itself, not
  * of a look that may be older than the file), are removed.
  */
-export async function readKept(state: string, alive: (identity: string) => Promise<boolean>, bootId: string | undefined, uid?: number): Promise<Map<string, string>> {
-  const kept = new Map<string, string>();
+export async function readKept(state: string, alive: (identity: string) => Promise<boolean>, bootId: string | undefined, uid?: number): Promise<Map<string, { why: string; alone: boolean }>> {
+  const kept = new Map<string, { why: string; alone: boolean }>();
   if (stateDirectoryDistrust(state, uid)) return kept;
   let names: string[];
   try {
@@ -87,7 +93,7 @@ export async function readKept(state: string, alive: (identity: string) => Promi
     const otherBoot = record.bootId !== undefined && bootId !== undefined && record.bootId !== bootId;
     const living: KeptEntry[] = [];
     if (!otherBoot) for (const e of record.kept) if (typeof e.identity === 'string' && (await alive(e.identity))) living.push(e);
-    for (const e of living) kept.set(e.identity, `kept by the run ${record.tag} (${e.reason})`);
+    for (const e of living) kept.set(e.identity, { why: `kept by the run ${record.tag} (${e.reason})`, alone: e.alone === true });
     if (living.length === 0) {
       try {
         unlinkSync(path);
