@@ -36,3 +36,4 @@ export { escapeUnprintable } from './text.js';
 // For a reader of your own (tests, another source of process tables)
 export { ProcessUnreadableError } from './platform/types.js';
 export type { EnvMarkers, EnvironmentProblem, PidNamespaceInfo, PlatformReader, ProcessStatus, ProcessTable, RawProcess, ReadTableOptions, StatusMap } from './platform/types.js';
+export type { PipeEnd, SocketPeers } from './rules/keep.js';

@@ -10,5 +10,5 @@ export { hookCommand } from './hooks/hook-commands.js';
 export { measureCosts } from './tracking/leak-cost.js';
 export { platformReader } from './platform/index.js';
 export { createLinuxReader } from './platform/linux.js';
-export { lookAtTable } from './operations/table-look.js';
+export { lookAtTable, withPipelines } from './operations/table-look.js';
 export { createWatchScanner } from './operations/watch-scan.js';

@@ -15,6 +15,7 @@ import { platformReader } from '../platform/index.js';
 import type { PlatformReader } from '../platform/types.js';
 import { takeSnapshot } from '../tracking/snapshot.js';
 import { identityKey } from '../rules/identity.js';
+import { isPipelineReason } from '../rules/keep.js';
 import { bornAfterJudging, START_TIME_SLACK_MS, type KeptRun } from '../rules/kept-runs.js';
 import type { AttributedProcess, ProcessInfo } from '../types.js';
 
@@ -26,6 +27,8 @@ export interface KeptEntry {
   /** Why the run kept it: `env` (the marker), `pattern` (a keep pattern), `shared-daemon`, or how (`below a kept process`, a pipeline). */
   reason: string;
   command: string;
+  /** Kept as a kept process's pipeline: itself only, not what runs below it (the look judges that on its own). */
+  alone?: true;
 }
 
 /** A run's file of what it kept. */
@@ -64,7 +67,10 @@ export async function recordKept(state: string, tag: string, kept: readonly Attr
     at: new Date().toISOString(),
     judgedAt: judgement.at.toISOString(),
     judged: judgement.processes.filter((p) => p.startTime >= since).map((p) => identityKey(p)),
-    kept: kept.map((p) => ({ pid: p.pid, identity: identityKey(p), reason: p.keepBecause ?? p.keepReason ?? 'below a kept process', command: p.command })),
+    kept: kept.map((p) => {
+      const reason = p.keepBecause ?? p.keepReason ?? 'below a kept process';
+      return { pid: p.pid, identity: identityKey(p), reason, command: p.command, ...(isPipelineReason(reason) ? { alone: true as const } : {}) };
+    }),
   };
   try {
     mkdirSync(keptDir(state), { recursive: true, mode: 0o700 });
@@ -85,14 +91,14 @@ function keptRunOf(record: KeptRecord): KeptRun | undefined {
 
 /** What runs kept and still lives: by identity (`identityKey`) → why; and each such run as the rules read it. */
 export interface KeptByRuns {
-  kept: Map<string, string>;
+  kept: Map<string, { why: string; alone: boolean }>;
   runs: KeptRun[];
   /** The files read that stay (some process of theirs lives). */
   files: string[];
 }
 
 /**
- * What runs kept that still lives. Read only from a state directory that is the user's alone
+ * What runs kept that still lives (each with why, and whether alone: KeptEntry). Read only from a state directory that is the user's alone
  * (`uid`'s, for a system-wide look: default this process's) (anyone else who could write there could
  * keep any process from reaping — harmless — or nothing else, but the rule is one for the whole
  * state). Files of another boot, and files none of whose processes lives — no identity it names
@@ -128,7 +134,7 @@ export async function readKept(
     const otherBoot = record.bootId !== undefined && bootId !== undefined && record.bootId !== bootId;
     const living: KeptEntry[] = [];
     if (!otherBoot) for (const e of record.kept) if (typeof e.identity === 'string' && (await look.alive(e.identity))) living.push(e);
-    for (const e of living) found.kept.set(e.identity, `kept by the run ${record.tag} (${e.reason})`);
+    for (const e of living) found.kept.set(e.identity, { why: `kept by the run ${record.tag} (${e.reason})`, alone: e.alone === true });
     const run = otherBoot ? undefined : keptRunOf(record);
     // What a kept process started after the run ended carries the tag: the file lives as long as it does.
     const bornAfter = run !== undefined && look.processes.some((p) => bornAfterJudging(p, run));

@@ -18,8 +18,8 @@ import { reapCgroup, reapOrphans, separateGroup, type ReapOptions, type ReapOutc
 import { recordKept } from './kept-registry.js';
 import { stateDirectory } from '../files.js';
 import { platformReader } from '../platform/index.js';
-import { keptByPipeline } from '../rules/keep.js';
-import { processTree, subtree } from '../rules/tree.js';
+import { pipelineKept } from './table-look.js';
+import { pipelineReason } from '../rules/keep.js';
 import { identityKey } from '../rules/identity.js';
 import { agentDefinitions, agentMarkersOf } from '../rules/agents.js';
 import { ResourceTracker, describeProcess, type RunningLeak } from '../tracking/tracker.js';
@@ -571,21 +571,16 @@ async function judge(report: Draft, tracker: ResourceTracker, options: RunTracke
   const verdicts = await tracker.analyze({ costs: false });
   tracker.detectOrphans(); // the seed's WARN line
   const reader = options.reader ?? platformReader();
-  const byPipeline = report.tag !== null && verdicts.kept.length > 0 && verdicts.orphans.length > 0 && reader.readPipes
-    ? keptByPipeline(reader.readPipes([...verdicts.orphans, ...verdicts.kept].map((p) => p.pid)), new Set(verdicts.kept.map((p) => p.pid)))
+  const parents = new Map([...verdicts.orphans, ...verdicts.kept].map((p) => [p.pid, p.ppid]));
+  const byPipeline = report.tag !== null && verdicts.orphans.length > 0
+    ? pipelineKept(reader, verdicts.orphans.map((p) => p.pid), verdicts.kept.map((p) => p.pid), (pid) => parents.get(pid))
     : new Map<number, number>();
   let orphans = verdicts.orphans;
   const kept: AttributedProcess[] = [...verdicts.kept];
   if (byPipeline.size > 0) {
-    // What runs below a process kept by its pipeline is kept with it.
-    const tree = processTree(orphans);
-    const moved = new Map<number, string>();
-    for (const [pid, root] of byPipeline) {
-      const p = orphans.find((o) => o.pid === pid);
-      if (p) for (const d of subtree(tree, p)) if (!moved.has(d.pid)) moved.set(d.pid, d === p ? `in the pipeline of kept pid ${root}` : `below pid ${pid}, in the pipeline of kept pid ${root}`);
-    }
-    kept.push(...orphans.filter((p) => moved.has(p.pid)).map((p) => ({ ...p, keepBecause: moved.get(p.pid)! })));
-    orphans = orphans.filter((p) => !moved.has(p.pid));
+    // Kept alone: what runs below a process kept by its pipeline is judged on its own.
+    kept.push(...orphans.filter((p) => byPipeline.has(p.pid)).map((p) => ({ ...p, keepBecause: pipelineReason(byPipeline.get(p.pid)!) })));
+    orphans = orphans.filter((p) => !byPipeline.has(p.pid));
   }
   // --mcp-only means one thing everywhere: the other orphans are kept apart, not counted or reaped.
   report.orphans = tracker.config.logOrphanedMCPOnly ? orphans.filter((p) => p.isMCP) : orphans;

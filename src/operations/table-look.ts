@@ -8,7 +8,7 @@ import type { PlatformReader } from '../platform/types.js';
 import { agentDefinitions, isAgentProcess, type AgentDefinition } from '../rules/agents.js';
 import { ownProcesses, type GateView } from '../rules/gate.js';
 import { byPid, identityKey } from '../rules/identity.js';
-import { keptByPipeline, keptPids, keptThroughLineage } from '../rules/keep.js';
+import { keptByPipeline, keptPids, keptThroughLineage, pipelineReason } from '../rules/keep.js';
 import { bornAfterKeeping, type KeptRun } from '../rules/kept-runs.js';
 import { isTerminalMultiplexer, judgeLiveness, markersOf, type Liveness, type RegisteredAgent } from '../rules/liveness.js';
 import { fullCommand } from '../rules/patterns.js';
@@ -77,7 +77,7 @@ export function judgeLook(
     state?: string;
     states?: readonly UserState[];
     ignoreSessions?: readonly AgentMarker[];
-    keptByRuns?: ReadonlyMap<string, string>;
+    keptByRuns?: ReadonlyMap<string, { why: string; alone: boolean }>;
     /** The runs whose records those are (rules/kept-runs.ts): what carries their tag and was born after they judged may be their kept processes'. */
     keptRuns?: readonly KeptRun[];
   },
@@ -149,9 +149,10 @@ export function judgeLook(
   const kept = new Set([...keptPids(tree, snapshot.processes), ...keptByLineage]);
   const keptBecause = new Map<number, string>();
   for (const p of snapshot.processes) {
-    const why = options.keptByRuns?.get(identityKey(p));
-    if (why === undefined) continue;
-    for (const d of subtree(tree, p)) {
+    const entry = options.keptByRuns?.get(identityKey(p));
+    if (entry === undefined) continue;
+    const { why, alone } = entry;
+    for (const d of alone ? [p] : subtree(tree, p)) {
       if (kept.has(d.pid)) continue;
       kept.add(d.pid);
       keptBecause.set(d.pid, d === p ? why : `below pid ${p.pid}, ${why}`);
@@ -168,29 +169,38 @@ export function judgeLook(
 }
 
 /**
- * The look, with the pipelines of kept processes kept too (rules/keep.ts keptByPipeline): of the
- * given candidates (what a caller means to signal or report), those joined by a pipe to a kept
- * process — and what runs below them. Pipes are read for the candidates, and for the kept processes
- * only when a candidate holds one: the cost is per candidate, not per process of the table.
+ * Which processes the pipelines of kept ones keep (rules/keep.ts keptByPipeline): pid → the kept pid
+ * it is joined through. Channels are read for the candidates (what a caller means to signal or
+ * report), and for the kept processes only when a candidate holds one; the sockets' peers (one run
+ * of `ss`) only when a candidate holds a socket and another process read holds one too: the cost is
+ * per candidate, not per process of the table.
+ */
+export function pipelineKept(reader: PlatformReader, candidates: readonly number[], kept: readonly number[], parentOf: (pid: number) => number | undefined): Map<number, number> {
+  if (!reader.readPipes || candidates.length === 0 || kept.length === 0) return new Map();
+  const pipes = reader.readPipes(candidates);
+  if (![...pipes.values()].some((ends) => ends.length > 0)) return new Map();
+  for (const [pid, ends] of reader.readPipes(kept)) pipes.set(pid, ends);
+  const holdsSocket = (pid: number): boolean => pipes.get(pid)?.some((e) => 'socket' in e) ?? false;
+  const peers = candidates.some(holdsSocket) && [...pipes.keys()].filter(holdsSocket).length > 1 ? reader.readSocketPeers?.() : undefined;
+  return keptByPipeline(pipes, new Set(kept), peers ? { peers, parentOf } : { parentOf });
+}
+
+/**
+ * The look, with the pipelines of kept processes kept too (pipelineKept): of the given candidates,
+ * those joined to a kept process by a channel. A process kept so is kept alone: what runs below it is
+ * judged on its own (kept when it holds a channel the pipeline needs).
  */
 export function withPipelines(look: TableLook, reader: PlatformReader, candidates: readonly number[]): TableLook {
-  if (!reader.readPipes || candidates.length === 0 || look.kept.size === 0) return look;
+  if (look.kept.size === 0) return look;
   const mine = candidates.filter((pid) => look.live.has(pid) && !look.kept.has(pid));
-  const pipes = reader.readPipes(mine);
-  if (![...pipes.values()].some((ends) => ends.length > 0)) return look;
-  for (const [pid, ends] of reader.readPipes([...look.kept].filter((pid) => look.live.has(pid)))) pipes.set(pid, ends);
-  const through = keptByPipeline(pipes, look.kept);
+  const through = pipelineKept(reader, mine, [...look.kept].filter((pid) => look.live.has(pid)), (pid) => look.live.get(pid)?.ppid);
   if (through.size === 0) return look;
   const kept = new Set(look.kept);
   const keptBecause = new Map(look.keptBecause ?? []);
   for (const [pid, root] of through) {
-    const p = look.live.get(pid);
-    if (!p) continue;
-    for (const d of subtree(look.tree, p)) {
-      if (kept.has(d.pid)) continue;
-      kept.add(d.pid);
-      keptBecause.set(d.pid, d === p ? `in the pipeline of kept pid ${root}` : `below pid ${pid}, in the pipeline of kept pid ${root}`);
-    }
+    if (!look.live.has(pid) || kept.has(pid)) continue;
+    kept.add(pid);
+    keptBecause.set(pid, pipelineReason(root));
   }
   return { ...look, kept, keptBecause };
 }

@@ -1,5 +1,6 @@
-// `node:child_process`, loaded on first use. On Linux no reader runs a program, and loading it costs
-// every rtrack process about 1.5 MB of resident memory — the session follower most, since it stays.
+// `node:child_process`, loaded on first use. On Linux a reader runs a program only to learn a Unix
+// socket's peer (`ss`, when a kept process's pipeline is read), and loading it costs an rtrack
+// process about 1.5 MB of resident memory — the session follower most, since it stays.
 import { createRequire } from 'node:module';
 import { promisify } from 'node:util';
 

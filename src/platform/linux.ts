@@ -3,7 +3,9 @@
 import { closeSync, existsSync, lstatSync, openSync, readdirSync, readFileSync, readlinkSync, readSync, statSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { BlockBudget, yieldToLoop } from '../event-loop.js';
+import type { PipeEnd } from '../rules/keep.js';
 import type { PasswdUser } from '../rules/watch-scope.js';
+import { childProcess } from './child-process.js';
 import { readPasswd } from './users.js';
 import { DAEMON_ENV_VAR, KEEP_ENV_VAR, TASK_ENV_VAR, type ProcessIdentity } from '../types.js';
 import { COMMAND_LINE_HEAD, ProcessUnreadableError, type EnvMarkers, type EnvironmentProblem, type PidNamespaceInfo, type PlatformReader, type ProcessStatus, type ProcessTable, type RawProcess, type ReadTableOptions, type StatusMap } from './types.js';
@@ -527,13 +529,15 @@ export function createLinuxReader(procRoot = '/proc'): PlatformReader {
     readCgroup: (pid: number) => readCgroup(r, pid),
     readOpenFiles: (pid: number) => readOpenFiles(r, pid),
     readPipes(pids: readonly number[]) {
-      const result = new Map<number, { inode: number; end: 'r' | 'w' | 'rw' }[]>();
+      const result = new Map<number, PipeEnd[]>();
+      const mounts: MountTypes = { namespaces: new Set(), types: new Map() };
       for (const pid of pids) {
-        const ends = readPipes(r, pid);
+        const ends = readPipes(r, pid, mounts);
         if (ends !== undefined) result.set(pid, ends);
       }
       return result;
     },
+    readSocketPeers: () => readSocketPeers(r),
     readPidNamespaceId: (pid: number) => readPidNamespaceId(r, pid),
     readPidNamespace: (pid: number) => readPidNamespace(r, pid),
     selfIdentity(): ProcessIdentity {
@@ -887,29 +891,131 @@ function readOpenFiles({ procRoot }: LinuxReaderState, pid: number): string[] | 
   return paths;
 }
 
-/** The pipe ends a process holds: each `pipe:[inode]` descriptor, with the direction its link's mode tells (r-x: read, -wx: write). */
-function readPipes({ procRoot }: LinuxReaderState, pid: number): { inode: number; end: 'r' | 'w' | 'rw' }[] | undefined {
+/** The direction a descriptor was opened in, from its link's mode (r-x: read, -wx: write). */
+function endOfMode(mode: number): 'r' | 'w' | 'rw' {
+  const read = (mode & 0o400) !== 0;
+  const write = (mode & 0o200) !== 0;
+  return read && write ? 'rw' : write ? 'w' : 'r';
+}
+
+/** Mount ids → filesystem types, merged over the mount namespaces read so far (mount ids are unique on a machine). */
+interface MountTypes {
+  namespaces: Set<string>;
+  types: Map<number, string>;
+}
+
+/**
+ * The channel ends a process holds: each `pipe:[inode]` descriptor and each named FIFO (by device and
+ * inode), with the direction its link's mode tells, and each `socket:[inode]` descriptor.
+ */
+function readPipes(r: LinuxReaderState, pid: number, mounts: MountTypes): PipeEnd[] | undefined {
   let fds: string[];
   try {
-    fds = readdirSync(`${procRoot}/${pid}/fd`);
+    fds = readdirSync(`${r.procRoot}/${pid}/fd`);
   } catch {
     return undefined;
   }
-  const ends: { inode: number; end: 'r' | 'w' | 'rw' }[] = [];
+  const ends: PipeEnd[] = [];
   for (const fd of fds) {
     try {
-      const path = `${procRoot}/${pid}/fd/${fd}`;
-      const m = /^pipe:\[(\d+)\]$/.exec(readlinkSync(path));
-      if (!m) continue;
-      const mode = lstatSync(path).mode;
-      const read = (mode & 0o400) !== 0;
-      const write = (mode & 0o200) !== 0;
-      ends.push({ inode: Number(m[1]), end: read && write ? 'rw' : write ? 'w' : 'r' });
+      const path = `${r.procRoot}/${pid}/fd/${fd}`;
+      const link = readlinkSync(path);
+      const m = /^(pipe|socket):\[(\d+)\]$/.exec(link);
+      if (m?.[1] === 'socket') ends.push({ socket: Number(m[2]) });
+      else if (m) ends.push({ inode: Number(m[2]), end: endOfMode(lstatSync(path).mode) });
+      else if (link.startsWith('/')) {
+        const fifo = readNamedFifo(r, pid, fd, mounts);
+        if (fifo) ends.push(fifo);
+      }
     } catch {
       // closed meanwhile
     }
   }
   return ends;
+}
+
+// Filesystems where a stat may wait on a server or on a FUSE daemon (one the reaper froze, say).
+const MAY_BLOCK_FS = /^(?:nfs4?|cifs|smb3|smbfs|ncpfs|ceph|9p|afs|glusterfs|lustre|gpfs|gfs2|ocfs2|virtiofs|fuse|fuseblk|fuse\..+)$/;
+
+/**
+ * A descriptor's named FIFO, if it is one: the stat through /proc/[pid]/fd/N reaches the FIFO itself
+ * (the path it was opened by may be gone or reused). Only on a local filesystem, told by the
+ * descriptor's mount (fdinfo's mnt_id in the process's mountinfo): nothing here waits on a server.
+ */
+function readNamedFifo(r: LinuxReaderState, pid: number, fd: string, mounts: MountTypes): PipeEnd | undefined {
+  const mountId = /^mnt_id:\s*(\d+)\s*$/m.exec(readFileSync(`${r.procRoot}/${pid}/fdinfo/${fd}`, 'latin1'))?.[1];
+  if (mountId === undefined) return undefined;
+  if (!mounts.types.has(Number(mountId))) {
+    const ns = readlinkSync(`${r.procRoot}/${pid}/ns/mnt`);
+    if (!mounts.namespaces.has(ns)) {
+      mounts.namespaces.add(ns);
+      for (const [id, type] of parseMountTypes(readFileSync(`${r.procRoot}/${pid}/mountinfo`, 'utf8'))) mounts.types.set(id, type);
+    }
+  }
+  const type = mounts.types.get(Number(mountId));
+  if (type === undefined || MAY_BLOCK_FS.test(type)) return undefined;
+  const path = `${r.procRoot}/${pid}/fd/${fd}`;
+  const target = statSync(path);
+  return target.isFIFO() ? { inode: target.ino, dev: target.dev, end: endOfMode(lstatSync(path).mode) } : undefined;
+}
+
+/** A /proc/[pid]/mountinfo text: each mount's id and filesystem type (the field after the ` - `). */
+export function parseMountTypes(text: string): Map<number, string> {
+  const types = new Map<number, string>();
+  for (const line of text.split('\n')) {
+    const id = /^(\d+) /.exec(line)?.[1];
+    const type = / - (\S+) /.exec(line)?.[1];
+    if (id !== undefined && type !== undefined) types.set(Number(id), type);
+  }
+  return types;
+}
+
+/**
+ * The output of `ss -xn`: each connected (ESTAB) Unix stream or seqpacket socket, by inode, with its
+ * peer's inode and whether it carries a name ('*' for none). A line reads `Netid State Recv-Q Send-Q
+ * <name> <inode> <peer name> <peer inode>`; a name may hold spaces, or a newline (the line goes on
+ * below, and what follows may even look like a line of its own), so every way a line can be split
+ * counts: a reading only ever adds a peer, and a socket is named only when every reading of it says
+ * so — what is read wrong joins more, not less.
+ */
+export function parseUnixPeers(text: string): Map<number, { peers: number[]; named: boolean }> {
+  const sockets = new Map<number, { peers: number[]; named: boolean }>();
+  const lines: string[] = [];
+  for (const line of text.split('\n')) {
+    if (/^(?:u_\w+|Netid)\s/.test(line) || lines.length === 0) lines.push(line);
+    else lines[lines.length - 1] += ` ${line}`; // the rest of a name that held a newline
+  }
+  for (const line of lines) {
+    const fields = line.trim().split(/\s+/);
+    if ((fields[0] !== 'u_str' && fields[0] !== 'u_seq') || fields[1] !== 'ESTAB') continue;
+    const rest = fields.slice(4);
+    const peer = Number(rest.at(-1));
+    if (!/^\d+$/.test(rest.at(-1) ?? '') || peer <= 0) continue;
+    for (let i = 1; i < rest.length - 2; i++) {
+      if (!/^\d+$/.test(rest[i]!)) continue;
+      const inode = Number(rest[i]);
+      const named = !(i === 1 && rest[0] === '*');
+      const known = sockets.get(inode);
+      if (!known) sockets.set(inode, { peers: [peer], named });
+      else {
+        if (!known.peers.includes(peer)) known.peers.push(peer);
+        known.named &&= named;
+      }
+    }
+  }
+  return sockets;
+}
+
+// Where iproute2 puts `ss`: only these, never a PATH a user could plant.
+const SS_PATHS = ['/usr/bin/ss', '/bin/ss', '/usr/sbin/ss', '/sbin/ss'];
+const SS_TIMEOUT_MS = 5000;
+
+/** The connected Unix sockets' peers, from the kernel's sock_diag through `ss -xn`; undefined without `ss`, or for another /proc than this machine's. */
+function readSocketPeers({ procRoot }: LinuxReaderState): Map<number, { peers: number[]; named: boolean }> | undefined {
+  const ss = procRoot === '/proc' ? SS_PATHS.find((path) => existsSync(path)) : undefined;
+  if (ss === undefined) return undefined;
+  const out = childProcess().spawnSync(ss, ['-x', '-n'], { encoding: 'latin1', timeout: SS_TIMEOUT_MS, maxBuffer: 256 * 1024 * 1024, env: { LC_ALL: 'C', PATH: '/usr/sbin:/usr/bin:/sbin:/bin' } });
+  return out.error || out.status !== 0 ? undefined : parseUnixPeers(out.stdout);
 }
 
 function readBootId(r: LinuxReaderState): string | undefined {

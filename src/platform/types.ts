@@ -1,4 +1,5 @@
 // What every platform reader translates its OS into. No rules here: records and capabilities only.
+import type { PipeEnd, SocketPeers } from '../rules/keep.js';
 import type { EnvMarkers, ProcessIdentity } from '../types.js';
 
 // Tracker markers are a record the rules read too (keep.ts): defined with the shared records.
@@ -168,10 +169,16 @@ export interface PlatformReader {
    */
   readUnixSockets?(pids: readonly number[]): Map<number, { path: string; connected: boolean; ownerExecutable?: boolean }[]>;
   /**
-   * The pipe ends each of these processes holds (Linux: its `pipe:[inode]` descriptors, read or write
-   * by the descriptor's mode); a pid whose descriptors cannot be read (another user's, gone) is absent.
+   * The channel ends each of these processes holds (Linux: its `pipe:[inode]` descriptors and the named
+   * FIFOs it has open, read or write by the descriptor's mode, and its `socket:[inode]` descriptors);
+   * a pid whose descriptors cannot be read (another user's, gone) is absent.
    */
-  readPipes?(pids: readonly number[]): Map<number, { inode: number; end: 'r' | 'w' | 'rw' }[]>;
+  readPipes?(pids: readonly number[]): Map<number, PipeEnd[]>;
+  /**
+   * The connected Unix stream and seqpacket sockets of this network namespace with their peers (Linux:
+   * the kernel's sock_diag, through iproute2's `ss -xn`); undefined when they cannot be read (no `ss`).
+   */
+  readSocketPeers?(): SocketPeers | undefined;
   /** A process's working directory (Linux `/proc/[pid]/cwd`); undefined when unreadable or not on this OS. */
   readCwd?(pid: number): string | undefined;
   /** The cgroup v2 group a process is in (Linux `/proc/[pid]/cgroup`, the `0::` line: a path below the hierarchy's root as that process's cgroup namespace sees it); undefined when gone or not on this OS. */

@@ -53,37 +53,68 @@ export function keptThroughLineage(tree: ProcessTree<ProcessInfo>, processes: re
   return kept;
 }
 
-/** One end of a pipe a process holds: the pipe's inode, and whether it reads or writes it. */
-export interface PipeEnd {
-  inode: number;
-  /** `r`: the read end, `w`: the write end, `rw`: both (a FIFO opened read-write). */
-  end: 'r' | 'w' | 'rw';
+/**
+ * One end of a channel a process holds: a pipe's — an anonymous pipe (`pipe:[inode]`, all of one
+ * pipefs) or a named FIFO (its device and inode: the path may be gone or reused) — read or written;
+ * or a Unix socket's, by its inode (which socket it is connected to is the kernel's to say: SocketPeers).
+ */
+export type PipeEnd =
+  | {
+      inode: number;
+      /** The device of a named FIFO; absent for an anonymous pipe. */
+      dev?: number;
+      /** `r`: the read end, `w`: the write end, `rw`: both (a FIFO opened read-write). */
+      end: 'r' | 'w' | 'rw';
+    }
+  | { socket: number };
+
+/**
+ * The connected Unix stream and seqpacket sockets, by inode, as the kernel's sock_diag tells them:
+ * the inode of each one's peer (several when the account could be read more than one way: each
+ * reading joins), and whether the socket carries a name — bound, as the server's end of a connection
+ * it accepted on a listening socket carries the listener's path; a client's end and both ends of a
+ * socket pair carry none. A listening socket is connected to nothing and joins nothing.
+ */
+export type SocketPeers = ReadonlyMap<number, { peers: readonly number[]; named: boolean }>;
+
+/** What else keptByPipeline knows: the sockets' peers, and each process's parent. */
+export interface PipelineContext {
+  peers?: SocketPeers;
+  parentOf?: (pid: number) => number | undefined;
 }
 
 /**
  * The processes kept with a kept one because they are its pipeline — the job it was started in
- * (`KEEP=1 npm run dev | tee dev.log &`): joined to it by a pipe it reads and they write, or that it
- * writes and they read, and so on along the pipeline (killing `tee` would kill the kept server with
- * SIGPIPE; killing what feeds a server's stdin would end it on EOF). Two processes that both write
- * one pipe (both inherited the same stdout) are not joined by it. Pure: each process's pipe ends in,
- * pid → the kept pid it is joined through out (only for processes not already kept).
+ * (`KEEP=1 npm run dev | tee dev.log &`): joined to it by a channel, and so on along the pipeline —
+ * killing `tee` would kill the kept server with SIGPIPE; killing what feeds a server's stdin would
+ * end it on EOF. A channel joins two processes that hold its opposite ends:
+ *   - a pipe or a named FIFO: one reads it and the other writes it (two processes that both write
+ *     one pipe — both inherited the same stdout — are not joined by it);
+ *   - a connected Unix stream or seqpacket socket (a socket pair: Node's `stdio: 'pipe'`, ksh's
+ *     pipelines, supervisors): the holders of its two ends, both ways (a socket is read and written).
+ * Joining goes on from what it joined, except where dying is what the other end is built for — so
+ * that a kept child keeps its parent, but not, through that parent, every sibling:
+ *   - not from a process into its own child that writes a pipe it reads, or that holds the other end
+ *     of a socket: a parent made that channel to hear from its child and outlives it by design —
+ *     EOF is the child's exit, and the parents that give children socket pairs (Node and libuv,
+ *     Python) ignore SIGPIPE. A child that reads a pipe its parent writes is followed (a
+ *     `popen(…, "w")`'s reader: killing it would kill the parent with SIGPIPE);
+ *   - not from the server's end of an accepted connection (a named end) to its client (an unnamed
+ *     one): a server's clients come and go, they are not its pipeline. The client is joined to its
+ *     server (the other way), and both ends named count as a pair.
+ * The child of a kept process is kept anyway, so these limits matter only past the first step.
+ * Pure: each process's channel ends, the sockets' peers and the tree in; pid → the kept pid it is
+ * joined through out (only for processes not already kept).
  */
-export function keptByPipeline(pipes: ReadonlyMap<number, readonly PipeEnd[]>, kept: ReadonlySet<number>): Map<number, number> {
-  const readers = new Map<number, number[]>();
-  const writers = new Map<number, number[]>();
-  for (const [pid, ends] of pipes) {
-    for (const e of ends) {
-      if (e.end !== 'w') (readers.get(e.inode) ?? readers.set(e.inode, []).get(e.inode)!).push(pid);
-      if (e.end !== 'r') (writers.get(e.inode) ?? writers.set(e.inode, []).get(e.inode)!).push(pid);
-    }
-  }
+export function keptByPipeline(pipes: ReadonlyMap<number, readonly PipeEnd[]>, kept: ReadonlySet<number>, context: PipelineContext = {}): Map<number, number> {
+  const { peers = new Map(), parentOf = () => undefined } = context;
+  const holders = channelHolders(pipes);
   const through = new Map<number, number>();
   const queue = [...pipes.keys()].filter((pid) => kept.has(pid)).map((pid) => ({ pid, root: pid }));
   for (let i = 0; i < queue.length; i++) {
     const { pid, root } = queue[i]!;
     for (const e of pipes.get(pid) ?? []) {
-      const other = [...(e.end !== 'w' ? (writers.get(e.inode) ?? []) : []), ...(e.end !== 'r' ? (readers.get(e.inode) ?? []) : [])];
-      for (const q of other) {
+      for (const q of partners(pid, e, holders, peers, parentOf)) {
         if (q === pid || kept.has(q) || through.has(q)) continue;
         through.set(q, root);
         queue.push({ pid: q, root });
@@ -91,6 +122,51 @@ export function keptByPipeline(pipes: ReadonlyMap<number, readonly PipeEnd[]>, k
     }
   }
   return through;
+}
+
+/** Why a process is kept when it is a kept process's pipeline (keptByPipeline): the gate's and the report's words. */
+export const pipelineReason = (root: number): string => `in the pipeline of kept pid ${root}`;
+
+/** Whether a reason is pipelineReason's: such a process is kept alone, not with what it starts. */
+export const isPipelineReason = (reason: string): boolean => /^in the pipeline of kept pid \d+$/.test(reason);
+
+type Holders = Map<string, { pid: number; end: 'r' | 'w' | 'rw' }[]>;
+
+/** A channel end's key: an anonymous pipe's inode, a FIFO's device and inode, a socket's inode. */
+const channelKey = (e: PipeEnd): string => ('socket' in e ? `s${e.socket}` : e.dev === undefined ? `p${e.inode}` : `f${e.dev}:${e.inode}`);
+
+/** Who holds each channel end, and which way. */
+function channelHolders(pipes: ReadonlyMap<number, readonly PipeEnd[]>): Holders {
+  const holders: Holders = new Map();
+  for (const [pid, ends] of pipes) {
+    for (const e of ends) {
+      const key = channelKey(e);
+      const end = 'socket' in e ? 'rw' : e.end;
+      (holders.get(key) ?? holders.set(key, []).get(key)!).push({ pid, end });
+    }
+  }
+  return holders;
+}
+
+/** The processes one end of a channel joins to pid (keptByPipeline's rules of the way). */
+function partners(pid: number, e: PipeEnd, holders: Holders, peers: SocketPeers, parentOf: (pid: number) => number | undefined): number[] {
+  const childOf = (q: number): boolean => parentOf(q) === pid;
+  if ('socket' in e) {
+    const mine = peers.get(e.socket);
+    if (!mine) return []; // not connected (listening, unconnected, or its account not read): joins nothing
+    return mine.peers.flatMap((peer) => {
+      const serverToClient = mine.named && !(peers.get(peer)?.named ?? false);
+      return serverToClient ? [] : (holders.get(`s${peer}`) ?? []).map((h) => h.pid).filter((q) => !childOf(q));
+    });
+  }
+  const reads = e.end !== 'w';
+  const writes = e.end !== 'r';
+  return (holders.get(channelKey(e)) ?? []).filter((h) => {
+    const theyRead = h.end !== 'w';
+    const theyWrite = h.end !== 'r';
+    if (childOf(h.pid)) return writes && theyRead; // only a child that reads what its parent writes
+    return (reads && theyWrite) || (writes && theyRead);
+  }).map((h) => h.pid);
 }
 
 /** A lineage's records by pid: a pid can be several processes' over a long session (reused). */

@@ -7,7 +7,7 @@ import { environmentGarbled, parseEnvMarkers } from '../../src/platform/linux.js
 import { BUILT_IN_AGENTS } from '../../src/rules/agents.js';
 import { refusalOf, type GateView } from '../../src/rules/gate.js';
 import { byPid } from '../../src/rules/identity.js';
-import { keptByPipeline, keptPids, type PipeEnd } from '../../src/rules/keep.js';
+import { keptByPipeline, keptPids, type PipeEnd, type SocketPeers } from '../../src/rules/keep.js';
 import { hasAttachedClient, judgeLiveness } from '../../src/rules/liveness.js';
 import { analyzeMachine } from '../../src/rules/machine-leaks.js';
 import { processTree } from '../../src/rules/tree.js';
@@ -209,21 +209,148 @@ describe('a kept process keeps its pipeline (keptByPipeline)', () => {
     expect(new Map(keptByPipeline(pipes, new Set([2])))).toEqual(new Map([[1, 2], [3, 2], [4, 2]]));
   });
 
-  it('never keeps a process joined to nothing kept, and only through opposite ends (property)', () => {
-    const end = fc.record({ inode: fc.integer({ min: 1, max: 6 }), end: fc.constantFrom<'r' | 'w' | 'rw'>('r', 'w', 'rw') });
+  const sockets = (...pairs: [number, number, boolean?, boolean?][]): SocketPeers =>
+    new Map(pairs.flatMap(([a, b, aNamed = false, bNamed = false]) => [[a, { peers: [b], named: aNamed }], [b, { peers: [a], named: bNamed }]] as const));
+  const sock = (...inodes: number[]): PipeEnd[] => inodes.map((socket) => ({ socket }));
+  const parents = (...pairs: [number, number][]): ((pid: number) => number | undefined) => {
+    const m = new Map(pairs);
+    return (pid) => m.get(pid);
+  };
+
+  it('a named FIFO: `tee log < f & KEEP=1 server > f` joins by device and inode; an anonymous pipe of the same inode is another', () => {
+    const pipes = new Map<number, PipeEnd[]>([
+      [10, [{ inode: 500, dev: 2049, end: 'w' }]], // the server, into the FIFO
+      [11, [{ inode: 500, dev: 2049, end: 'r' }]], // tee, from it
+      [12, [{ inode: 500, end: 'r' }]], // pipe:[500] of pipefs: not the FIFO
+      [13, [{ inode: 500, dev: 64, end: 'r' }]], // inode 500 of another filesystem
+    ]);
+    expect([...keptByPipeline(pipes, new Set([10]))]).toEqual([[11, 10]]);
+  });
+
+  it('a socket pair: the two ends of one connection, both ways; a socket with no account (listening, unconnected) joins nothing', () => {
+    const pipes = new Map([
+      [10, sock(101, 900)], // the kept server: stdout a socket pair; 900 listening
+      [11, sock(102)], // what reads it
+      [12, sock(901)], // a client of the listening socket's: no account of 900 or 901 below
+    ]);
+    expect([...keptByPipeline(pipes, new Set([10]), { peers: sockets([101, 102]) })]).toEqual([[11, 10]]);
+    expect([...keptByPipeline(pipes, new Set([11]), { peers: sockets([101, 102]) })]).toEqual([[10, 11]]);
+    // The same end, inherited: not joined to the kept one by it, only to what is at the other end.
+    const inherited = new Map([[10, sock(101)], [13, sock(101)]]);
+    expect(keptByPipeline(inherited, new Set([10]), { peers: sockets([101, 102]) }).size).toBe(0);
+    expect(keptByPipeline(pipes, new Set([10])).size).toBe(0); // no peers read: sockets join nothing
+  });
+
+  it('a node parent with socket-pair children: a kept child keeps its parent and the parent\'s own parent, not its siblings', () => {
+    // 5 runs `node orchestrator` (20) over a socket pair; 20 runs 21 (KEEP=1), 22 and 23 over socket
+    // pairs, and pipes its log into 24 (its child, a popen(…, "w")); 22 also reads a pipe 20 does not hold.
+    const pipes = new Map<number, PipeEnd[]>([
+      [5, sock(300)],
+      [20, [...sock(301, 201, 203, 205), { inode: 77, end: 'w' }]],
+      [21, sock(202)],
+      [22, [...sock(204), { inode: 78, end: 'r' }]],
+      [23, sock(206)],
+      [24, [{ inode: 77, end: 'r' }]],
+    ]);
+    const peers = sockets([300, 301], [201, 202], [203, 204], [205, 206]);
+    const parentOf = parents([20, 5], [21, 20], [22, 20], [23, 20], [24, 20]);
+    expect(new Map(keptByPipeline(pipes, new Set([21]), { peers, parentOf }))).toEqual(new Map([[20, 21], [5, 21], [24, 21]]));
+    // Without the tree, the parent's every channel would be followed: the siblings with it.
+    expect(new Set(keptByPipeline(pipes, new Set([21]), { peers }).keys())).toEqual(new Set([20, 5, 22, 23, 24]));
+  });
+
+  it('a parent that reads its child\'s pipe is not held by it; `a | KEEP=1 b | c` over socket pairs (ksh) is one pipeline', () => {
+    const pyParent = new Map<number, PipeEnd[]>([
+      [30, [{ inode: 1, end: 'r' }, { inode: 2, end: 'r' }]], // Popen(stdout=PIPE) twice
+      [31, [{ inode: 1, end: 'w' }]], // kept
+      [32, [{ inode: 2, end: 'w' }]],
+    ]);
+    expect([...keptByPipeline(pyParent, new Set([31]), { parentOf: parents([31, 30], [32, 30]) })]).toEqual([[30, 31]]);
+    const chain = new Map([[1, sock(11)], [2, sock(12, 21)], [3, sock(22, 31)], [4, sock(32)]]);
+    const peers = sockets([11, 12], [21, 22], [31, 32]);
+    expect(new Map(keptByPipeline(chain, new Set([2]), { peers, parentOf: parents([1, 9], [2, 9], [3, 9], [4, 9]) }))).toEqual(new Map([[1, 2], [3, 2], [4, 2]]));
+  });
+
+  it('a client joins its server; a server\'s clients are not its pipeline; a connection named at both ends joins both ways', () => {
+    // 40 serves on a path: its accepted ends 401, 403 carry the path; its clients' ends 402, 404 none.
+    const pipes = new Map([[40, sock(401, 403)], [41, sock(402)], [42, sock(404)], [50, sock(501)], [51, sock(502)]]);
+    const peers = sockets([401, 402, true, false], [403, 404, true, false], [501, 502, true, true]);
+    expect([...keptByPipeline(pipes, new Set([41]), { peers })]).toEqual([[40, 41]]); // not, through 40, its other client 42
+    expect(keptByPipeline(pipes, new Set([40]), { peers }).size).toBe(0);
+    expect([...keptByPipeline(pipes, new Set([51]), { peers })]).toEqual([[50, 51]]);
+  });
+
+  // What may join two processes, restated from keptByPipeline's doc comment.
+  const joins = (pipes: ReadonlyMap<number, readonly PipeEnd[]>, peers: SocketPeers, parentOf: (pid: number) => number | undefined) => (from: number, to: number): boolean => {
+    if (from === to) return false;
+    const child = parentOf(to) === from;
+    return (pipes.get(from) ?? []).some((a) =>
+      (pipes.get(to) ?? []).some((b) => {
+        if ('socket' in a || 'socket' in b) {
+          if (!('socket' in a) || !('socket' in b)) return false;
+          const mine = peers.get(a.socket);
+          const server = (mine?.named ?? false) && !(peers.get(b.socket)?.named ?? false);
+          return !child && !server && (mine?.peers.includes(b.socket) ?? false);
+        }
+        if (a.inode !== b.inode || a.dev !== b.dev) return false;
+        const down = a.end !== 'r' && b.end !== 'w';
+        const up = a.end !== 'w' && b.end !== 'r';
+        return child ? down : down || up;
+      }),
+    );
+  };
+  const channelEnd = fc.oneof(
+    fc.record({ inode: fc.integer({ min: 1, max: 4 }), end: fc.constantFrom<'r' | 'w' | 'rw'>('r', 'w', 'rw') }),
+    fc.record({ inode: fc.integer({ min: 1, max: 4 }), dev: fc.constantFrom(1, 2), end: fc.constantFrom<'r' | 'w' | 'rw'>('r', 'w', 'rw') }),
+    fc.record({ socket: fc.integer({ min: 1, max: 8 }) }),
+  ) as fc.Arbitrary<PipeEnd>;
+  const world = fc.record({
+    rows: fc.array(fc.array(channelEnd, { maxLength: 4 }), { minLength: 1, maxLength: 8 }),
+    ppids: fc.array(fc.nat(9), { minLength: 8, maxLength: 8 }),
+    links: fc.array(fc.tuple(fc.integer({ min: 1, max: 8 }), fc.integer({ min: 1, max: 8 }), fc.boolean()), { maxLength: 8 }),
+    keptIdx: fc.array(fc.nat(), { maxLength: 3 }),
+  });
+  type World = typeof world extends fc.Arbitrary<infer T> ? T : never;
+  const build = ({ rows, ppids, links, keptIdx }: World) => {
+    const pipes = new Map<number, PipeEnd[]>(rows.map((e, i) => [i + 1, e]));
+    const peers = new Map<number, { peers: number[]; named: boolean }>();
+    for (const [a, b, named] of links) {
+      const e = peers.get(a) ?? { peers: [], named };
+      if (!e.peers.includes(b)) e.peers.push(b);
+      peers.set(a, e);
+    }
+    const parentOf = (pid: number): number | undefined => ppids[pid - 1];
+    return { pipes, peers, parentOf, kept: new Set(keptIdx.map((k) => 1 + (k % rows.length))) };
+  };
+
+  it('keeps exactly what the kept reach by the rules of the way: each through an end it holds, and nothing more (property)', () => {
     fc.assert(
-      fc.property(fc.array(fc.array(end, { maxLength: 4 }), { minLength: 1, maxLength: 8 }), fc.array(fc.nat(), { maxLength: 3 }), (rows, keptIdx) => {
-        const pipes = new Map(rows.map((e, i) => [i + 1, e] as const));
-        const kept = new Set(keptIdx.map((k) => 1 + (k % rows.length)));
-        const through = keptByPipeline(pipes, kept);
+      fc.property(world, (w) => {
+        const { pipes, peers, parentOf, kept } = build(w);
+        const through = keptByPipeline(pipes, kept, { peers, parentOf });
         const all = new Set([...kept, ...through.keys()]);
+        const may = joins(pipes, peers, parentOf);
         for (const [pid, root] of through) {
           expect(kept.has(pid)).toBe(false);
           expect(kept.has(root)).toBe(true);
-          // joined to something kept (or kept through) by a pipe it holds the other end of
-          const mine = pipes.get(pid)!;
-          const joined = [...all].some((q) => q !== pid && pipes.get(q)!.some((e) => mine.some((m) => m.inode === e.inode && (m.end === 'rw' || e.end === 'rw' || m.end !== e.end))));
-          expect(joined).toBe(true);
+          expect([...all].some((q) => may(q, pid))).toBe(true);
+        }
+        for (const q of all) for (const pid of pipes.keys()) if (!all.has(pid)) expect(may(q, pid)).toBe(false);
+      }),
+      RUNS,
+    );
+  });
+
+  it('more channels, more peers, or no tree never keep less (property)', () => {
+    fc.assert(
+      fc.property(world, channelEnd, fc.nat(7), fc.tuple(fc.integer({ min: 1, max: 8 }), fc.integer({ min: 1, max: 8 })), (w, extra, at, [a, b]) => {
+        const { pipes, peers, parentOf, kept } = build(w);
+        const before = new Set(keptByPipeline(pipes, kept, { peers, parentOf }).keys());
+        const pid = 1 + (at % pipes.size);
+        const more = new Map(pipes).set(pid, [...pipes.get(pid)!, extra]);
+        const morePeers = new Map(peers).set(a, { peers: [...(peers.get(a)?.peers ?? []), b], named: peers.get(a)?.named ?? false });
+        for (const after of [keptByPipeline(more, kept, { peers, parentOf }), keptByPipeline(pipes, kept, { peers: morePeers, parentOf }), keptByPipeline(pipes, kept, { peers })]) {
+          for (const q of before) expect(after.has(q) || kept.has(q)).toBe(true);
         }
       }),
       RUNS,

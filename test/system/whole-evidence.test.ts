@@ -3,20 +3,24 @@
 // that overwrote the environment (2), a command line past 4 KiB (3), a marker past 1 MiB of
 // environment (4), a kept server's pipe partner (5), a run's --keep that a later scan forgot (6), and
 // a forking leak that escaped the run's cgroup (7) — each a reproduction on real processes that
-// failed on 2e80a2c. HOME and XDG directories are temporary; every scan --reap here names the test's
+// failed on 2e80a2c; and a kept server's partner through a named FIFO or a socket pair (5b), which
+// failed on 703bce4. HOME and XDG directories are temporary; every scan --reap here names the test's
 // own session, or every process it could take is the test's own.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { ScanReport, TaskReport } from '../../src/index.js';
+import type { ReapOutcome, ScanReport, TaskReport } from '../../src/index.js';
 import { runningFollower } from '../../src/operations/agent-sessions.js';
 import { readJournal } from '../../src/tracking/session-records.js';
 import { locateCgroupParent } from '../../src/platform/cgroup.js';
+import { createLinuxReader } from '../../src/platform/linux.js';
+import { formatTaskTag } from '../../src/tracking/task-tag.js';
 import { followerConfig, newHome, startSession, stopFollowers, type Home } from '../helpers/agent-homes.js';
 import { runCli, startCli } from '../helpers/cli.js';
 import { carryingTag, isAlive, ProcessJar, readIdentity, waitFor } from '../helpers/processes.js';
 import { tempDir } from '../helpers/temp.js';
+import { requireOrSkip } from '../helpers/debian-tools.js';
 
 const jar = new ProcessJar();
 const homes: Home[] = [];
@@ -238,6 +242,88 @@ describe('5: a kept server keeps its pipeline', () => {
     await new Promise((resolve) => setTimeout(resolve, 500)); // a broken pipe would have ended the server by now
     expect(await isAlive(tee)).toBe(true);
     expect(await isAlive(server)).toBe(true);
+  });
+});
+
+describe('5b: a kept server keeps its pipeline through a named FIFO and a socket pair', () => {
+  it('`tee log < fifo & KEEP=1 server > fifo &`: tee is kept by the FIFO (its path removed meanwhile), both live on', async () => {
+    const h = newHome(homes);
+    const dir = tempDir('fifo');
+    const script = [
+      `mkfifo ${dir}/f`,
+      `bash -c 'echo $$ > ${dir}/tee.pid; exec tee ${dir}/dev.log >/dev/null' < ${dir}/f &`,
+      `RESOURCE_TRACKER_KEEP=1 bash -c 'echo $$ > ${dir}/srv.pid; exec -a kept-srv-5f bash -c "while :; do echo tick; sleep 0.1; done"' > ${dir}/f &`,
+      `until [ -s ${dir}/tee.pid ] && [ -s ${dir}/srv.pid ]; do sleep 0.05; done; rm ${dir}/f; sleep 0.3`,
+    ].join('\n');
+    const report = await reapingRun(h, script);
+    const server = await pidFrom(join(dir, 'srv.pid'));
+    const tee = await pidFrom(join(dir, 'tee.pid'));
+    expect(report.reaped?.map((o) => o.pid)).not.toContain(tee);
+    expect(report.kept.find((p) => p.pid === tee)?.keepBecause).toBe(`in the pipeline of kept pid ${server}`);
+    await new Promise((resolve) => setTimeout(resolve, 500)); // a broken pipe would have ended the server by now
+    expect(await isAlive(tee)).toBe(true);
+    expect(await isAlive(server)).toBe(true);
+  });
+
+  /** A node parent that runs a kept child and a sibling over socket pairs (`stdio: 'pipe'`), and writes their pids to `pids`. */
+  const socketParent = (dir: string): string => {
+    const parent = join(dir, 'parent.cjs');
+    writeFileSync(
+      parent,
+      [
+        "const { spawn } = require('node:child_process');",
+        "const kept = spawn('bash', ['-c', 'exec -a kept-srv-5s bash -c \"while :; do echo tick; sleep 0.1; done\"'], { env: { ...process.env, RESOURCE_TRACKER_KEEP: '1' }, stdio: ['ignore', 'pipe', 'ignore'] });",
+        "const sibling = spawn('sleep', ['1237'], { stdio: ['ignore', 'pipe', 'ignore'] });",
+        "for (const c of [kept, sibling]) c.stdout.on('data', () => {});",
+        `require('node:fs').writeFileSync(${JSON.stringify(join(dir, 'pids'))}, [process.pid, kept.pid, sibling.pid].join(' '));`,
+        'setInterval(() => {}, 1000);',
+      ].join('\n'),
+    );
+    return `${JSON.stringify(process.execPath)} ${parent} >/dev/null 2>&1 &\nuntil [ -s ${dir}/pids ]; do sleep 0.05; done`;
+  };
+  const socketPids = async (dir: string): Promise<[number, number, number]> => {
+    expect(await waitFor(() => existsSync(join(dir, 'pids')))).toBe(true);
+    const pids = readFileSync(join(dir, 'pids'), 'utf8').split(' ').map(Number) as [number, number, number];
+    for (const pid of pids) await jar.adopt(pid);
+    return pids;
+  };
+  it('a node parent whose children speak to it over socket pairs (run --reap): a kept child keeps its parent, not its sibling', async () => {
+    if (!requireOrSkip('ss', 'iproute2')) return; // the kernel's account of a socket's peer
+    const h = newHome(homes);
+    const dir = tempDir('socketpair');
+    const report = await reapingRun(h, `${socketParent(dir)}; sleep 0.3`);
+    const [node, server, sibling] = await socketPids(dir);
+    expect(report.kept.find((p) => p.pid === node)?.keepBecause).toBe(`in the pipeline of kept pid ${server}`);
+    expect(report.reaped?.map((o) => o.pid)).not.toContain(node);
+    expect(report.reaped?.find((o) => o.pid === sibling)?.result).toBe('terminated'); // the parent's other child is no pipeline of the kept one
+    await new Promise((resolve) => setTimeout(resolve, 500)); // a closed socket would have ended the server by now
+    expect(await isAlive(node)).toBe(true);
+    expect(await isAlive(server)).toBe(true);
+    expect(await gone(sibling)).toBe(true);
+  });
+
+  it('the same left by a run that is over, found by scan --reap: the gate alone keeps the parent', async () => {
+    if (!requireOrSkip('ss', 'iproute2')) return;
+    const h = newHome(homes);
+    const dir = tempDir('socketpair-scan');
+    const reader = createLinuxReader();
+    const owner = jar.spawn('sleep', ['60']);
+    const status = (await reader.readStatus(owner.pid!))!;
+    owner.kill('SIGKILL');
+    await waitFor(async () => (await reader.readStatus(status.pid))?.alive !== true);
+    const tag = formatTaskTag({ ...status, pidNamespace: reader.readPidNamespace!(process.pid)!.namespace }, '5b5b');
+    await jar.orphan(socketParent(dir), { ...h.env, RESOURCE_TRACKER_TASK: tag });
+    const [node, server, sibling] = await socketPids(dir);
+    const scan = JSON.parse((await runCli(['scan', '--json', '--reap', '--grace', '300'], { env: h.env })).stdout) as ScanReport & { reaped?: ReapOutcome[] };
+    expect(certainPids(scan)).toContain(sibling);
+    expect(certainPids(scan)).not.toContain(node);
+    expect(scan.kept.map((p) => p.pid)).toEqual(expect.arrayContaining([node, server]));
+    expect(scan.reaped?.map((o) => o.pid)).not.toContain(node);
+    expect(scan.reaped?.find((o) => o.pid === sibling)?.result).toBe('terminated');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(await isAlive(node)).toBe(true);
+    expect(await isAlive(server)).toBe(true);
+    expect(await gone(sibling)).toBe(true);
   });
 });
 

@@ -1,13 +1,16 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { detectOrphans, memoryGrowth, type ProcessInfo, type ProcessSnapshot } from '../../src/index.js';
 import { parseCimJson, parsePsOutput, parseTasklistCsv, parseWmicCsv } from '../../src/parsers.js';
 import { parsePsTable } from '../../src/platform/darwin.js';
 import { parseCimTable, parseCreationDate, parseTasklistTable, parseWmicTable, splitCsvLine } from '../../src/platform/windows.js';
-import { createLinuxReader, parseUnixSockets, executableOf } from '../../src/platform/linux.js';
+import { createLinuxReader, parseMountTypes, parseUnixPeers, parseUnixSockets, executableOf } from '../../src/platform/linux.js';
 import { hasAttachedClient, isTerminalMultiplexer } from '../../src/rules/liveness.js';
 import { ProcessJar, waitFor } from '../helpers/processes.js';
+import { tempDir } from '../helpers/temp.js';
+import { requireOrSkip } from '../helpers/debian-tools.js';
 
 const jar = new ProcessJar();
 afterEach(() => jar.cleanup());
@@ -193,6 +196,85 @@ describe('Linux /proc/net/unix', () => {
     expect(isTerminalMultiplexer(p('/usr/bin/tmux -S /tmp/s attach'))).toBe(true);
     expect(isTerminalMultiplexer(p('bash -c tmux'))).toBe(false);
     expect(isTerminalMultiplexer(p('tmuxinator start'))).toBe(false);
+  });
+});
+
+describe('Linux Unix socket peers (`ss -xn`) and mounts', () => {
+  it('each connected stream or seqpacket socket: its peer, and whether it carries a name; every reading of a name with blanks or a newline counts', () => {
+    // Recorded (iproute2 6.1) with a listener on a path holding spaces and digits and one client, a
+    // seqpacket and a stream socket pair, and an abstract listener whose name holds a newline and a
+    // made-up line; a dgram pair, a listening and an unconnected socket added from `ss -xan`.
+    const text = [
+      'Netid State Recv-Q Send-Q               Local Address:Port     Peer Address:Port    Process',
+      'u_str ESTAB 0      0      @ab',
+      'u_str ESTAB 0 0 * 5 * 6 12569855            * 12569854       ',
+      'u_str ESTAB 0      0         /tmp/f8 sp 12 dir/s 99 x 12569848            * 12569847       ',
+      'u_str ESTAB 0      0                                * 12569847            * 12569848       ',
+      'u_seq ESTAB 0      0                                * 12569850            * 12569849       ',
+      'u_seq ESTAB 0      0                                * 12569849            * 12569850       ',
+      'u_str ESTAB 0      0                                * 12569854            * 12569855       ',
+      'u_dgr ESTAB 0      0                                * 7001                * 7002           ',
+      'u_str LISTEN 0     4096           /run/dbus/system_bus_socket 1450              * 0          ',
+      'u_dgr UNCONN 0     0                                * 7003                * 0              ',
+      '',
+    ].join('\n');
+    const peers = parseUnixPeers(text);
+    expect(peers.get(12569848)).toEqual({ peers: [12569847], named: true }); // the accepted end: the listener's path
+    expect(peers.get(12569847)).toEqual({ peers: [12569848], named: false }); // its client
+    expect(peers.get(12569849)).toEqual({ peers: [12569850], named: false });
+    expect(peers.get(12569850)).toEqual({ peers: [12569849], named: false });
+    expect(peers.get(12569854)).toEqual({ peers: [12569855], named: false });
+    // The named end whose name held a newline: read every way its line splits, the true one among them.
+    expect(peers.get(12569855)).toEqual({ peers: [12569854], named: true });
+    expect(peers.get(5)?.peers).toEqual([12569854]);
+    for (const inode of [7001, 7003, 1450]) expect(peers.has(inode)).toBe(false); // dgram, listening, unconnected
+    expect(peers.get(99)?.peers).toEqual([12569847]); // the digits in a path are a reading too: more joins, never fewer
+  });
+
+  it('a socket read two ways has both peers, and is named only when every reading says so', () => {
+    const peers = parseUnixPeers(['u_str ESTAB 0 0 * 10 * 11', 'u_str ESTAB 0 0 /a 10 * 12', 'u_str ESTAB 0 0 /b 20 * 21'].join('\n'));
+    expect(peers.get(10)).toEqual({ peers: [11, 12], named: false });
+    expect(peers.get(20)).toEqual({ peers: [21], named: true });
+  });
+
+  it('mountinfo: each mount id with its filesystem type, whatever its escaped mount point holds', () => {
+    const text = [
+      '22 27 0:21 / /proc rw,relatime - proc proc rw',
+      '27 1 253:1 / / rw,relatime shared:1 - ext4 /dev/vda1 rw',
+      '88 27 0:45 / /mnt/my\\040share rw,relatime shared:40 - nfs4 server:/export rw,vers=4.2',
+      '90 27 0:47 / /home/u/sshfs rw,nosuid,nodev,relatime shared:42 master:7 - fuse.sshfs u@h:/ rw,user_id=0',
+      '',
+    ].join('\n');
+    expect([...parseMountTypes(text)]).toEqual([[22, 'proc'], [27, 'ext4'], [88, 'nfs4'], [90, 'fuse.sshfs']]);
+  });
+});
+
+describe('Linux channel ends (readPipes, readSocketPeers) on real processes', () => {
+  it('a named FIFO by device and inode (its path removed), a socket pair to its other end', async () => {
+    const dir = tempDir('fifo');
+    const fifo = join(dir, 'f');
+    execFileSync('mkfifo', [fifo]);
+    const reader = jar.spawn('sh', ['-c', `exec sleep 30 < ${fifo}`]);
+    const writer = jar.spawn('sh', ['-c', `exec sleep 30 > ${fifo}`]);
+    const paired = jar.spawn('sleep', ['30'], { stdio: ['pipe', 'pipe', 'ignore'] }); // node: socket pairs
+    const linux = createLinuxReader();
+    const sleeping = (pid: number): boolean => readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'sleep';
+    expect(await waitFor(() => [reader.pid!, writer.pid!, paired.pid!].every(sleeping))).toBe(true);
+    rmSync(fifo);
+    const ends = linux.readPipes!([reader.pid!, writer.pid!, paired.pid!, process.pid]);
+    const [r] = ends.get(reader.pid!)!.filter((e) => 'dev' in e);
+    const [w] = ends.get(writer.pid!)!.filter((e) => 'dev' in e);
+    expect(r).toMatchObject({ end: 'r' });
+    expect(w).toMatchObject({ end: 'w' });
+    expect(r && w && !('socket' in r) && !('socket' in w) && r.inode === w.inode && r.dev === w.dev).toBe(true);
+    const childSockets = ends.get(paired.pid!)!.flatMap((e) => ('socket' in e ? [e.socket] : []));
+    expect(childSockets).toHaveLength(2);
+    if (!requireOrSkip('ss', 'iproute2')) return;
+    const peers = linux.readSocketPeers!();
+    expect(peers).toBeDefined();
+    if (!peers) return;
+    const mine = new Set(ends.get(process.pid)!.flatMap((e) => ('socket' in e ? [e.socket] : [])));
+    for (const s of childSockets) expect(peers.get(s)?.peers.some((p) => mine.has(p))).toBe(true);
   });
 });
 
