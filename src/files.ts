@@ -176,8 +176,14 @@ export function appendRotated(path: string, text: string, rotation: Rotation): v
  * line and the new one whole (two writers doing so at once leave an empty line, which readers skip).
  */
 export function appendLine(path: string, text: string): void {
-  const fd = openSync(path, 'a+', 0o600); // appends, and reads where it is told (the last byte)
+  // Appends, and reads where it is told (the last byte); never through a link in the last part of
+  // the path, and only into a file that is rtrack's own: a regular file of this user with one name.
+  // (A user who can flip a directory on the way — their ~/.local/state under `sudo -E` — could
+  // otherwise put a link or a hard link there to a file of root's: root's rtrack would append to it.)
+  const fd = openSync(path, constants.O_RDWR | constants.O_APPEND | constants.O_CREAT | (constants.O_NOFOLLOW ?? 0), 0o600);
   try {
+    const problem = notOwnFile(fstatSync(fd));
+    if (problem) throw new Error(`${path} ${problem}: nothing was written to it`);
     const size = fstatSync(fd).size;
     const last = Buffer.alloc(1);
     const lead = size > 0 && readSync(fd, last, 0, 1, size - 1) === 1 && last[0] !== 0x0a ? '\n' : '';
@@ -185,6 +191,15 @@ export function appendLine(path: string, text: string): void {
   } finally {
     closeSync(fd);
   }
+}
+
+/** Why an opened file is not one rtrack may append to (one phrase), or undefined: a regular file of this user's with one name. */
+function notOwnFile(stat: { isFile(): boolean; uid: number; nlink: number }): string | undefined {
+  if (!stat.isFile()) return 'is not a regular file';
+  const uid = process.getuid?.();
+  if (uid !== undefined && stat.uid !== uid) return `belongs to uid ${stat.uid}`;
+  if (stat.nlink > 1) return `has ${stat.nlink} names (hard links)`;
+  return undefined;
 }
 
 function removeQuietly(path: string): void {
