@@ -11,4 +11,9 @@ name=$1; shift
 cg=/sys/fs/cgroup/unified/dev-$name
 mkdir -p "$cg"
 echo $$ > "$cg/cgroup.procs"
-exec unshare --pid --fork --mount-proc --net --cgroup bash -c 'umount -l /sys/fs/cgroup/unified && mount -t cgroup2 cgroup2 /sys/fs/cgroup/unified && ip link set lo up && exec "$@"' _ "$@"
+status=0
+unshare --pid --fork --mount-proc --net --cgroup bash -c 'umount -l /sys/fs/cgroup/unified && mount -t cgroup2 cgroup2 /sys/fs/cgroup/unified && ip link set lo up && exec "$@"' _ "$@" || status=$?
+# Out of the group, then the group (and any a test left in it, empty once the namespace is gone) removed.
+echo $$ > /sys/fs/cgroup/unified/cgroup.procs
+find "$cg" -depth -type d -exec rmdir {} + 2>/dev/null || true
+exit $status
