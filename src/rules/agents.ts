@@ -88,8 +88,9 @@ export const BUILT_IN_AGENTS: readonly AgentDefinition[] = [
     name: 'claude-code',
     sessionVar: 'CLAUDE_CODE_SESSION_ID',
     pidVar: 'CLAUDE_PID',
-    // `claude …` (the installed binary or its npm shim) or node running @anthropic-ai/claude-code.
-    process: /^(\S*\/)?claude(\s|$)|@anthropic-ai\/claude-code\//,
+    // `claude …` (the installed binary or its npm shim), or node running @anthropic-ai/claude-code
+    // or the Agent SDK's bundled CLI (`…/@anthropic-ai/claude-agent-sdk/cli.js`, older SDKs).
+    process: /^(\S*\/)?claude(\s|$)|@anthropic-ai\/claude-(code|agent-sdk)\//,
   },
   {
     name: 'codex',

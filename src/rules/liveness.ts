@@ -368,10 +368,14 @@ function weighMarkedAgentPids(facts: SessionFacts, { agent, sessionId, members }
 /** What the agent pid `pid` that marked process `m` carries says of its session. */
 function markedAgentPidSays(facts: SessionFacts, agent: AgentDefinition, m: ProcessInfo, pid: number): 'agent' | 'over' | 'unknown' {
   const holder = facts.live.get(pid);
-  // The pid is the agent's while its holder is that agent (by command or registration) and started no later than the marked process.
+  // The pid is the agent's while its holder is that agent (by command or registration) and started
+  // no later than the marked process. A holder that started later took the pid since: over. One
+  // that started no later but does not look like the agent (renamed: `exec -a`, an SDK's cli.js
+  // under node, a wrapper) may still be it: it cannot be told over.
   let says: 'agent' | 'over' | 'unknown';
   if (!holder) says = facts.unreadable.has(pid) ? 'unknown' : 'over';
-  else says = (isAgentProcess(agent, fullCommand(holder)) || facts.agentOf.get(pid) === agent.name) && holder.startTime <= m.startTime ? 'agent' : 'over';
+  else if (holder.startTime > m.startTime) says = 'over';
+  else says = isAgentProcess(agent, fullCommand(holder)) || facts.agentOf.get(pid) === agent.name ? 'agent' : 'unknown';
   // A pid carried by a process of another PID namespace is one of that namespace: not ours to look up.
   if (says === 'over' && facts.input.agentPidElsewhere?.(m.pid)) says = 'unknown';
   return says;
