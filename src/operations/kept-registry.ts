@@ -5,7 +5,8 @@
 // `<state>/kept/<tag>.json`, with when it began judging its processes and which it judged just
 // before (rules/kept-runs.ts: what carries the tag and was born after may be what a kept process
 // started since), and every look at the table (scan, watch, the follower, the reaper's gate) reads
-// those files: a process named there is kept while that identity lives. A file of another boot, or
+// those files: a process named there is kept while that identity lives. A file of a run of another
+// PID namespace is left alone (its pids are not this look's to judge). A file of another boot, or
 // none of whose processes is alive — neither one it names nor one carrying its tag born after its
 // run judged — is removed by the look that finds it so.
 import { mkdirSync, readdirSync, readFileSync, unlinkSync } from 'node:fs';
@@ -14,6 +15,7 @@ import { prepareStateDirectory, stateDirectoryDistrust, writeFileAtomic, type Us
 import { platformReader } from '../platform/index.js';
 import type { PlatformReader } from '../platform/types.js';
 import { takeSnapshot } from '../tracking/snapshot.js';
+import { parseTaskTag, UNKNOWN_PID_NAMESPACE } from '../tracking/task-tag.js';
 import { identityKey } from '../rules/identity.js';
 import { isPipelineReason } from '../rules/keep.js';
 import { bornAfterJudging, START_TIME_SLACK_MS, type KeptRun } from '../rules/kept-runs.js';
@@ -108,7 +110,7 @@ export interface KeptByRuns {
  */
 export async function readKept(
   state: string,
-  look: { alive: (identity: string) => Promise<boolean>; processes: readonly ProcessInfo[] },
+  look: { alive: (identity: string) => Promise<boolean>; processes: readonly ProcessInfo[]; pidNamespace?: string | undefined },
   bootId: string | undefined,
   uid?: number,
   keepFiles = false,
@@ -130,6 +132,13 @@ export async function readKept(
       if (!Array.isArray(record.kept) || typeof record.tag !== 'string') continue;
     } catch {
       continue; // a temporary file being renamed, or damaged: not ours to judge
+    }
+    // A run of another PID namespace (a container sharing the home) named processes by its own pids:
+    // this look can neither tell them alive nor gone. Its file stays, and says nothing here.
+    const owner = parseTaskTag(record.tag);
+    if (look.pidNamespace !== undefined && owner?.pidNamespace !== undefined && owner.pidNamespace !== UNKNOWN_PID_NAMESPACE && owner.pidNamespace !== look.pidNamespace) {
+      found.files.push(path);
+      continue;
     }
     const otherBoot = record.bootId !== undefined && bootId !== undefined && record.bootId !== bootId;
     const living: KeptEntry[] = [];
@@ -166,8 +175,9 @@ export async function keptInLook(states: readonly UserState[], processes: readon
   };
   const all: KeptByRuns = { kept: new Map(), runs: [], files: [] };
   const bootId = reader.readBootId?.();
+  const pidNamespace = reader.readPidNamespaceId?.(process.pid);
   for (const state of states) {
-    const found = await readKept(state.path, { alive, processes }, bootId, state.uid, keepFiles);
+    const found = await readKept(state.path, { alive, processes, pidNamespace }, bootId, state.uid, keepFiles);
     for (const [identity, why] of found.kept) all.kept.set(identity, why);
     all.runs.push(...found.runs);
     all.files.push(...found.files);

@@ -3,12 +3,13 @@
 // certain leak of that run, `scan --reap` leaves it, and the run's record lives as long as it does;
 // `rtrack uninstall` leaves the records of kept processes that still run. Real processes under
 // `rtrack run`; HOME and XDG directories are temporary; every process is killed by pid afterwards.
+import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ScanReport, TaskReport } from '../../src/index.js';
 import { newHome, type Home } from '../helpers/agent-homes.js';
-import { runCli } from '../helpers/cli.js';
+import { RTRACK, runCli } from '../helpers/cli.js';
 import { carryingTag, isAlive, ProcessJar, waitFor } from '../helpers/processes.js';
 
 const jar = new ProcessJar();
@@ -87,6 +88,22 @@ describe('rtrack uninstall and what runs kept', () => {
     const later = await scan(h, ['--reap', '--grace', '300']);
     expect(pids(later.certain)).not.toContain(kept);
     expect(later.kept.map((p) => p.pid)).toContain(kept);
+    expect(await isAlive(kept)).toBe(true);
+  });
+});
+
+describe('a look from another PID namespace (a container sharing the home)', () => {
+  it.skipIf(process.getuid?.() !== 0)("leaves a run's record alone: it cannot tell the run's pids alive or gone, and a later scan --reap here still keeps the process (review)", async () => {
+    const h = newHome(homes);
+    const r = await run(h, ['--keep', '^sleep 4716$'], 'nohup sleep 4716 >/dev/null 2>&1 &\nsleep 0.3');
+    const kept = r.kept[0]!.pid;
+    const record = join(h.state, 'kept', `${r.tag}.json`);
+    expect(existsSync(record)).toBe(true);
+    const inside = spawnSync('unshare', ['--pid', '--fork', '--mount-proc', process.execPath, RTRACK, 'scan', '--json'], { env: h.env, encoding: 'utf8', timeout: 30_000 });
+    expect(inside.status, inside.stderr).toBe(0);
+    expect(existsSync(record)).toBe(true);
+    const later = await scan(h, ['--reap', '--grace', '300']);
+    expect(pids(later.certain)).not.toContain(kept);
     expect(await isAlive(kept)).toBe(true);
   });
 });
