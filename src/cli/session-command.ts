@@ -154,6 +154,7 @@ export function sessionStart(options: SessionOptions): Promise<number> {
       return;
     }
     const bootId = reader.readBootId?.();
+    const pidNamespace = reader.readPidNamespaceId?.(process.pid);
     await registerSession(state, {
       agent: name,
       sessionId: input.session_id,
@@ -164,6 +165,7 @@ export function sessionStart(options: SessionOptions): Promise<number> {
       agentStartTime: agent.startTime,
       startedAt: new Date().toISOString(),
       ...(bootId ? { bootId } : {}),
+      ...(pidNamespace ? { pidNamespace } : {}),
     });
     // Later Bash-tool commands of the session carry rtrack's tag, owned by the agent process — unless
     // the agent runs under `rtrack run`, whose tag they carry already: replaced by the hook's, what

@@ -13,6 +13,7 @@ import {
   endsPath,
   JOURNAL_ROTATION,
   lineagePath,
+  ofThisNamespace,
   oldLineagePath,
   parseLock,
   readFollowerLock,
@@ -158,6 +159,9 @@ export function followerStartProblem(state: string): { at: string; message: stri
 async function holderAlive(holder: LockHolder, reader: PlatformReader): Promise<boolean> {
   const boot = reader.readBootId?.();
   if (holder.bootId !== undefined && boot !== undefined && holder.bootId !== boot) return false;
+  // A follower of another PID namespace (a container sharing the home): its pid is not ours to look
+  // up, so it is taken as running — never taken over from here, where its sessions look gone.
+  if (!ofThisNamespace(holder, reader.readPidNamespaceId?.(process.pid))) return true;
   try {
     const status = await reader.readStatus(holder.pid);
     return status !== undefined && status.alive && status.startTime === holder.startTime;
@@ -198,7 +202,8 @@ export async function acquireFollowerLock(state: string, reader: PlatformReader 
   const self = reader.selfIdentity();
   const bootId = reader.readBootId?.();
   const candidate = `${lock}.${self.pid}.${Math.random().toString(36).slice(2, 10)}.tmp`;
-  writeFileSync(candidate, `${self.pid} ${self.startTime}${bootId ? ` ${bootId}` : ''}\n`, { mode: 0o600, flag: 'wx' });
+  const ns = reader.readPidNamespaceId?.(process.pid);
+  writeFileSync(candidate, `${self.pid} ${self.startTime}${bootId || ns ? ` ${bootId || '-'}` : ''}${ns ? ` ${ns}` : ''}\n`, { mode: 0o600, flag: 'wx' });
   try {
     const held = await takeLock(lock, candidate, reader, options, Date.now() + (options.waitMs ?? 5000), 0);
     if (held) removeLeftovers(state);

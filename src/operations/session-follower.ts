@@ -15,7 +15,7 @@ import { lineageNotWhole, sharedHostKind } from '../rules/whole-evidence.js';
 import { processTree, subtree } from '../rules/tree.js';
 import type { AgentConfig, AttributedProcess, Evidence, LineageRecord, ProcessIdentity, ProcessInfo } from '../types.js';
 import { acquireFollowerLock, appendJournal, appendLineage, releaseFollowerLock, removeRecord, writeLineage } from './agent-sessions.js';
-import { bootInfo, readLineage, readRecords, type JournalEntry, type SessionRecord } from '../tracking/session-records.js';
+import { bootInfo, ofThisNamespace, readLineage, readRecords, type JournalEntry, type SessionRecord } from '../tracking/session-records.js';
 import { measureCosts } from '../tracking/leak-cost.js';
 import { reapOrphans } from './reap.js';
 import { lookAtTable, withPipelines } from './table-look.js';
@@ -225,16 +225,20 @@ export async function followSessions(options: FollowOptions): Promise<void> {
     ticks: 0,
   };
   const { followed, boot } = follower;
+  // Records of another PID namespace (a container sharing the home) name pids this follower cannot
+  // judge: never followed, never closed or removed from here.
+  const ns = reader.readPidNamespaceId?.(process.pid);
+  const ours = (): { path: string; record: SessionRecord }[] => readRecords(options.state).filter(({ record }) => ofThisNamespace(record, ns));
   try {
     for (;;) {
-      const records = readRecords(options.state).filter(({ path, record }) => followed.has(path) || !ofAnotherBoot(path, record, boot, options.logger));
+      const records = ours().filter(({ path, record }) => followed.has(path) || !ofAnotherBoot(path, record, boot, options.logger));
       if (records.length === 0 && followed.size === 0) {
         // Following nothing: let go of the lock, then look once more. A SessionStart that wrote its
         // record while the lock was still held started no follower: its record is seen now, and
         // followed by this follower (or by the one that SessionStart started, if that one is first).
         await options.beforeExit?.();
         releaseFollowerLock(options.state, reader);
-        if (readRecords(options.state).length === 0 || !(await acquireFollowerLock(options.state, reader))) return;
+        if (ours().length === 0 || !(await acquireFollowerLock(options.state, reader))) return;
         continue;
       }
       followRecords(follower, records);

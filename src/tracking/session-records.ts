@@ -48,6 +48,17 @@ export interface SessionRecord {
   source?: string;
   /** The SessionEnd `reason` of this session id, when one ran (`clear` does not end the process). */
   endReason?: string;
+  /** The PID namespace it was registered in (Linux): its pids are that namespace's. */
+  pidNamespace?: string;
+}
+
+/**
+ * Whether a record's pids are this namespace's (`ns`: this process's PID namespace): a record made
+ * in another one (a container sharing the home) names pids this look cannot judge — neither alive
+ * nor gone — so it is left alone. Without a namespace on either side, it is.
+ */
+export function ofThisNamespace(record: { pidNamespace?: string }, ns: string | undefined): boolean {
+  return record.pidNamespace === undefined || ns === undefined || record.pidNamespace === ns;
 }
 
 /** One ended session that left something: a line of the journal. */
@@ -216,7 +227,8 @@ function endReasonOf(recordFile: string, sessionId: string): string | undefined 
 export function registeredSessions(state: string, reader: PlatformReader, uid?: number): { path: string; record: SessionRecord }[] {
   if (stateDirectoryDistrust(state, uid ?? process.getuid?.())) return [];
   const boot = bootInfo(reader);
-  return readRecords(state).filter(({ record }) => recordBoot(record, boot) === 'this');
+  const ns = reader.readPidNamespaceId?.(process.pid);
+  return readRecords(state).filter(({ record }) => recordBoot(record, boot) === 'this' && ofThisNamespace(record, ns));
 }
 
 /**
@@ -251,13 +263,18 @@ export function readJournal(state: string): { entries: JournalEntry[]; corrupt: 
 /** What a follower lock says: its holder, and the boot it was taken in (none in a lock of an older rtrack). */
 export interface LockHolder extends ProcessIdentity {
   bootId?: string;
+  /** The holder's PID namespace (Linux): its pid is that namespace's. */
+  pidNamespace?: string;
 }
 
+/** `<pid> <start time>[ <boot id>|- [<pid namespace>]]`: a follower lock's text. */
 export function parseLock(text: string): LockHolder | undefined {
-  const [pid, startTime, bootId] = text.trim().split(' ');
-  const holder = { pid: Number(pid), startTime: Number(startTime) };
+  const [pid, startTime, bootId, pidNamespace] = text.trim().split(' ');
+  const holder: LockHolder = { pid: Number(pid), startTime: Number(startTime) };
   if (!Number.isSafeInteger(holder.pid) || holder.pid <= 0 || !Number.isFinite(holder.startTime)) return undefined;
-  return bootId ? { ...holder, bootId } : holder;
+  if (bootId && bootId !== '-') holder.bootId = bootId;
+  if (pidNamespace) holder.pidNamespace = pidNamespace;
+  return holder;
 }
 
 /** A file's text (a lock's, a take-over's), undefined when there is none or it cannot be read. */

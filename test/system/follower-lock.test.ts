@@ -3,12 +3,12 @@
 // waiting a random time between finding the lock stale and taking it over (where a check-then-
 // unlink take-over lets a late starter remove the lock another has just made).
 import type { ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { acquireFollowerLock, runningFollower } from '../../src/operations/agent-sessions.js';
-import { readFollowerLock } from '../../src/tracking/session-records.js';
+import { readFollowerLock, registeredSessions } from '../../src/tracking/session-records.js';
 import { createLinuxReader } from '../../src/platform/linux.js';
 import type { ProcessIdentity } from '../../src/types.js';
 import { ProcessJar, readIdentity, waitFor } from '../helpers/processes.js';
@@ -77,8 +77,24 @@ describe('the follower lock', () => {
     writeFileSync(join(state, 'follower.lock'), `${self.pid} ${self.startTime} 00000000-0000-4000-8000-000000000000\n`);
     expect(await runningFollower(state, reader)).toBeUndefined();
     expect(await acquireFollowerLock(state, reader)).toBe(true);
-    expect(readFollowerLock(state)).toEqual({ ...self, bootId });
+    expect(readFollowerLock(state)).toEqual({ ...self, bootId, pidNamespace: reader.readPidNamespaceId!(process.pid) });
     // a live holder of this boot keeps it
     expect(await acquireFollowerLock(state, reader)).toBe(false);
+  });
+
+  it('a lock and session records of another PID namespace (a container sharing the home) are never taken for stale or ended here (review)', async () => {
+    const state = join(tempDir('lock'), 'rtrack'); // the user's alone, in a directory of theirs
+    mkdirSync(state, { mode: 0o700 });
+    const gone = await exited(); // its pid names nothing here: in the container it may be a live follower
+    writeFileSync(join(state, 'follower.lock'), `${gone.pid} ${gone.startTime} ${bootId} 1\n`);
+    expect(await runningFollower(state, reader)).toEqual(gone);
+    expect(await acquireFollowerLock(state, reader, { waitMs: 50 })).toBe(false);
+    // A registration made there names its agent by that namespace's pid: not this look's to judge.
+    mkdirSync(join(state, 'sessions'), { mode: 0o700 });
+    const record = { agent: 'claude-code', sessionId: 'S', agentPid: gone.pid, agentStartTime: gone.startTime, startedAt: new Date().toISOString(), bootId };
+    writeFileSync(join(state, 'sessions', `${gone.pid}-${gone.startTime}.json`), JSON.stringify({ ...record, pidNamespace: '1' }));
+    expect(registeredSessions(state, reader)).toEqual([]);
+    writeFileSync(join(state, 'sessions', `${gone.pid}-${gone.startTime}.json`), JSON.stringify(record)); // an older rtrack's: judged as before
+    expect(registeredSessions(state, reader).map((r) => r.record.sessionId)).toEqual(['S']);
   });
 });
