@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// node bench/watch-scan.js [--processes 1000,5000,10000] [--runs 15] [--without-watch-flags] [--against <checkout>] [--gap-ms 200]
+// node bench/watch-scan.js [--processes 1000,5000,10000] [--runs 15] [--without-watch-flags] [--against <checkout>] [--gap-ms 200] [--users <n>]
 //   (after npm run build; Linux)
 // What one `rtrack watch` scan costs against the floor, at each size: the floor is a small C reader
 // of every /proc/[pid]/stat (bench/stat-floor.c, built with the system's `cc`; skipped with a message
@@ -12,9 +12,13 @@
 // (monitorEventLoopDelay, minus its 1 ms resolution) with an idle reference.
 // --against: another checkout, built (an older commit in a temporary worktree): its watch scan is
 // measured the same way, in a worker of its own, alternating with this one's, over the same processes.
+// --users <n> (as root): the sleepers run as n users (uids 70001…, not in /etc/passwd), each with
+// XDG_STATE_HOME and XDG_CONFIG_HOME of its own and a config there keeping a pattern that matches
+// none of them, so that a system-wide scan reads every user's files and judges every sleeper by
+// its user's own keep rules (watch-scan.ts, user-files.ts).
 // Spawns the sleepers itself and kills every one of them, by pid, however it ends.
 import { execFileSync, fork, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -31,11 +35,14 @@ const RUNS = Math.max(5, Number(textOption('--runs', 15)));
 const WATCH_FLAGS = !process.argv.slice(2).includes('--without-watch-flags');
 const AGAINST = textOption('--against', undefined);
 const GAP_MS = Number(textOption('--gap-ms', 200));
+const USERS = Number(textOption('--users', 0));
+if (USERS > 0 && process.getuid?.() !== 0) throw new Error('--users needs root (the sleepers run as other users)');
 if (WATCH_FLAGS) for (const flag of WATCH_V8_FLAGS) setFlagsFromString(flag);
 
 const children = [];
 const workers = [];
 const work = mkdtempSync(join(tmpdir(), 'rtrack-bench-scan-'));
+chmodSync(work, 0o755); // --users: the sleepers' users enter it
 function cleanup() {
   for (const child of [...workers, ...children]) {
     try {
@@ -64,10 +71,24 @@ const COMMANDS = [
   '/usr/bin/python3 -m some_mcp_server --stdio --log-level info',
   'npm exec @modelcontextprotocol/server-filesystem /home/agent/project',
 ];
+/** The i-th sleeper's user, with --users: its uid and an environment naming its own XDG directories, made with a config. */
+const userOf = (i) => {
+  if (USERS === 0) return {};
+  const uid = 70001 + (i % USERS);
+  const home = join(work, `u${uid}`);
+  const env = { ...process.env, HOME: home, XDG_STATE_HOME: join(home, 'state'), XDG_CONFIG_HOME: join(home, 'config') };
+  if (!existsSync(home)) {
+    mkdirSync(join(home, 'config', 'rtrack'), { recursive: true });
+    mkdirSync(join(home, 'state', 'rtrack'), { recursive: true, mode: 0o700 });
+    writeFileSync(join(home, 'config', 'rtrack', 'config.yaml'), `diagnostics:\n  resource_tracking:\n    keep: ['^never-${uid}$']\n`);
+    for (const dir of [home, join(home, 'config'), join(home, 'config', 'rtrack'), join(home, 'config', 'rtrack', 'config.yaml'), join(home, 'state'), join(home, 'state', 'rtrack')]) chownSync(dir, uid, uid);
+  }
+  return { uid, gid: uid, env };
+};
 async function grow(n) {
   while (children.length < n) {
     const i = children.length;
-    children.push(spawn('sleep', ['86400'], { argv0: `${COMMANDS[i % COMMANDS.length]} --instance=${i}`, stdio: 'ignore' }));
+    children.push(spawn('sleep', ['86400'], { argv0: `${COMMANDS[i % COMMANDS.length]} --instance=${i}`, stdio: 'ignore', ...userOf(i) }));
     if (i % 200 === 199) await new Promise((r) => setTimeout(r, 20));
   }
   await new Promise((r) => setTimeout(r, 1000));
@@ -110,7 +131,7 @@ async function longestBlock(fn) {
   return Math.max(0, loop.max / 1e6 - 1);
 }
 
-console.log(`watch scan cost, medians of ${RUNS} interleaved runs at each size, ${cpus().length} × ${cpus()[0].model}, Node ${process.version}, ${WATCH_FLAGS ? `watch's V8 flags (${WATCH_V8_FLAGS.join(' ')})` : "V8's defaults"}`);
+console.log(`watch scan cost, medians of ${RUNS} interleaved runs at each size, ${cpus().length} × ${cpus()[0].model}, Node ${process.version}, ${WATCH_FLAGS ? `watch's V8 flags (${WATCH_V8_FLAGS.join(' ')})` : "V8's defaults"}${USERS > 0 ? `, the sleepers run as ${USERS} users, each with a config of its own` : ''}`);
 const here = worker(fileURLToPath(new URL('..', import.meta.url)));
 const against = AGAINST ? worker(AGAINST) : undefined;
 await here.ready();

@@ -116,29 +116,30 @@ export function generationPaths(path: string, rotation: Rotation): string[] {
  */
 export function readGenerations(path: string, rotation: Rotation): string[] {
   const paths = generationPaths(path, rotation);
-  const inodes = (): string =>
-    paths
-      .map((p) => {
-        try {
-          const st = statSync(p);
-          return `${st.dev}:${st.ino}`;
-        } catch {
-          return '-';
-        }
-      })
-      .join(' ');
+  // Most generations are not there: asked without an exception (a thrown one costs tens of µs, and
+  // a system-wide watch reads every user's journal at each scan).
+  const inodes = (): string[] =>
+    paths.map((p) => {
+      try {
+        const st = statSync(p, { throwIfNoEntry: false });
+        return st ? `${st.dev}:${st.ino}` : '-';
+      } catch {
+        return '-';
+      }
+    });
   let texts: string[] = [];
   for (let attempt = 0; attempt < 5; attempt++) {
     const before = inodes();
     texts = [];
-    for (const p of paths) {
+    paths.forEach((p, i) => {
+      if (before[i] === '-') return; // made since, it changes the inodes: read again
       try {
         texts.push(readFileSync(p, 'utf8'));
       } catch {
         // not there
       }
-    }
-    if (inodes() === before) break;
+    });
+    if (inodes().join(' ') === before.join(' ')) break;
   }
   return texts;
 }

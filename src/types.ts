@@ -62,6 +62,23 @@ export interface ProcessInfo {
   trackerDaemon?: string;
   /** The user it runs as, where read: a scan reads it for the processes it reports. */
   user?: ProcessUser;
+  /**
+   * Where its environment says its user's files are — `HOME`, `XDG_STATE_HOME`, `XDG_CONFIG_HOME`
+   * as set (absent when unset) — read only when a snapshot asks (a system-wide watch: where each
+   * user's rtrack state and config are).
+   * @internal
+   */
+  userDirectories?: UserDirectories;
+}
+
+/**
+ * A process's `HOME`, `XDG_STATE_HOME` and `XDG_CONFIG_HOME`, as its environment has them.
+ * @internal
+ */
+export interface UserDirectories {
+  home?: string;
+  stateHome?: string;
+  configHome?: string;
 }
 
 /** A user, as a scan names the user a process runs as. */

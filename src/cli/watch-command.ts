@@ -2,9 +2,10 @@
 // daemon: SIGHUP reads the config again, SIGUSR1 never opens Node's inspector, SIGTERM and SIGINT let
 // the scan in flight finish and exit 0.
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import * as inspector from 'node:inspector';
 import { setFlagsFromString } from 'node:v8';
-import { resolveConfig } from '../config.js';
+import { defaultConfigPath, resolveConfig } from '../config.js';
 import { packageFile, prepareStateDirectory, stateDirectory } from '../files.js';
 import type { Logger } from '../log.js';
 import { platformReader } from '../platform/index.js';
@@ -40,13 +41,18 @@ export interface WatchOptions extends LogOptions {
  *   1,000 processes is 7.4 MB; V8 kept 17–18 MB committed): after an hour at 1,000 processes
  *   1.37× a bare Node's resident memory, not growing (the build before: 1.57×, growing), and a scan's
  *   CPU unchanged (1.14× the C floor against 1.18× without it, 25 interleaved runs).
+ * - `--enable-experimental-regexp-engine-on-excessive-backtracks`: a system-wide watch matches every
+ *   user's own keep patterns against that user's command lines, so a pattern that backtracks
+ *   without end (`^(a+)+$` against `aaa…!`) would hold root's watch; past 50,000 backtracks V8 runs it
+ *   again on its linear-time engine (any pattern without backreferences or lookaround). Costs
+ *   nothing until then.
  * Not `--max-opt=1` (the session follower's): 1.19× after the hour, but scans on the baseline
  * compiler cost 1.92× the floor. Set at run time, as V8 goes on reading them; not every flag
  * survives that (`--single-threaded-gc` set so crashed V8). What cannot be set here, because Node
  * reads it only at its start: one V8 worker thread (`NODE_OPTIONS=--v8-pool-size=1`, 1.27× after
  * the hour), which the systemd unit in examples/systemd/ sets.
  */
-export const WATCH_V8_FLAGS = ['--semi-space-growth-factor=1', '--optimize-for-size'];
+export const WATCH_V8_FLAGS = ['--semi-space-growth-factor=1', '--optimize-for-size', '--enable-experimental-regexp-engine-on-excessive-backtracks'];
 
 /**
  * SIGUSR1 makes Node open its inspector on 127.0.0.1:9229, where any local user can run code in the
@@ -89,6 +95,7 @@ export async function watchCommand(options: WatchOptions): Promise<number> {
     // Under 15 s between scans, the stat descriptors kept open are worth a page of kernel memory a process.
     keepOpen: options.interval < 15_000,
     state,
+    config: resolve(options.config ?? defaultConfigPath('machine')),
     hostRoot: options.hostRoot,
     readsOthersState: systemPrivileges(privileges).readsOthersState,
     reader,
@@ -108,7 +115,7 @@ export async function watchCommand(options: WatchOptions): Promise<number> {
   const { createWatchMetrics } = await import('../operations/prometheus.js');
   const { startWatchServer } = await import('../operations/watch-server.js'); // prom-client
   const version = (JSON.parse(readFileSync(packageFile('package.json'), 'utf8')) as { version: string }).version;
-  const gate = { get keep() { return config.keep; }, get keepSharedDaemons() { return config.keepSharedDaemons; }, get agents() { return config.agents; }, get states() { return scanner.states(); } };
+  const gate = { get keep() { return config.keep; }, get keepSharedDaemons() { return config.keepSharedDaemons; }, get agents() { return config.agents; }, get states() { return scanner.states(); }, get userFiles() { return scanner.userFiles; } };
   const server = await startWatchServer({
     host: options.host,
     port,

@@ -20,7 +20,7 @@ import { identityKey, MAX_TREE_DEPTH } from '../rules/identity.js';
 import { levelOrder, processTree } from '../rules/tree.js';
 import type { AgentConfig, AgentMarker, AttributedProcess, ProcessInfo, ReapOutcome } from '../types.js';
 import { recordSignals, type SignalRequester } from './signal-record.js';
-import { lookAtTable, withPipelines, type TableLook } from './table-look.js';
+import { lookAtTable, withPipelines, type TableLook, type UsersOfLook } from './table-look.js';
 import { checkPid, checkReapOptions } from '../validate.js';
 
 /** The processes given to reap: records with a pid and a start time (what snapshots and reports carry). */
@@ -63,6 +63,12 @@ export interface ReapOptions {
   /** Every state directory the gate reads, each with its user (a system-wide watch: every user's); default `[state]`. */
   states?: readonly UserState[];
   /**
+   * A system-wide watch's users, as its scans read them: their state directories (instead of
+   * `states`) and what their own configs keep of their processes (table-look.ts UsersOfLook).
+   * @internal
+   */
+  userFiles?: UsersOfLook;
+  /**
    * Agent sessions whose markers the processes to reap inherited from their run — a run started
    * inside a live session: its own leaks carry that session's markers, and reaping them is allowed.
    * Only for a run's own orphans (`runTracked` passes the sessions its task's environment carries);
@@ -85,7 +91,7 @@ export interface ReapOptions {
 /** The gate's look for a round of signals; a look that fails refuses everything. */
 async function gateLook(reader: PlatformReader, options: ReapOptions): Promise<TableLook | string> {
   try {
-    return await lookAtTable({ reader, agents: options.agents, keep: options.keep, keepSharedDaemons: options.keepSharedDaemons, state: options.state, states: options.states, ignoreSessions: options.runSessions });
+    return await lookAtTable({ reader, agents: options.agents, keep: options.keep, keepSharedDaemons: options.keepSharedDaemons, state: options.state, states: options.states, userFiles: options.userFiles, ignoreSessions: options.runSessions });
   } catch (err) {
     return `the process table could not be read: ${(err as Error).message}`;
   }

@@ -3,7 +3,7 @@ import { basename } from 'node:path';
 import type { UserState } from '../files.js';
 import { cgroup2Mount, findRunGroups, RUN_GROUP_PREFIX, RunCgroup } from '../platform/cgroup.js';
 import { costTotals } from '../rules/cost.js';
-import { lookAtTable, withPipelines } from './table-look.js';
+import { lookAtTable, withPipelines, type UsersOfLook } from './table-look.js';
 import { leakCostTotals, measureCosts, type CostCache, type LeakCostTotals } from '../tracking/leak-cost.js';
 import { BlockBudget } from '../event-loop.js';
 import { platformReader } from '../platform/index.js';
@@ -60,6 +60,12 @@ export interface ScanOptions {
   /** Every state directory to read, each with its user (a system-wide watch: every user's); default `[state]`. */
   states?: readonly UserState[];
   /**
+   * A system-wide watch's users: their state directories (instead of `states`) and what their own
+   * configs keep of their processes, read once the table is (table-look.ts UsersOfLook).
+   * @internal
+   */
+  userFiles?: UsersOfLook;
+  /**
    * Whose leaks are reported: `all` (default) or `mine` — the groups holding a process the calling
    * user may signal (for root: every one). Either way each reported process carries its `user`.
    */
@@ -114,7 +120,7 @@ export async function scanMachine(options: ScanOptions = {}): Promise<ScanReport
   const reader = options.reader ?? platformReader();
   const previous = options.cache?.previous;
   // One judged look, as the reaper's gate takes it: what is in use and what is rtrack's own.
-  const look = await lookAtTable({ reader, previous, agents: options.agents, keep: options.keep, keepSharedDaemons: options.keepSharedDaemons, keepOpen: options.keepOpen, state: options.state, states: options.states });
+  const look = await lookAtTable({ reader, previous, agents: options.agents, keep: options.keep, keepSharedDaemons: options.keepSharedDaemons, keepOpen: options.keepOpen, state: options.state, states: options.states, userFiles: options.userFiles });
   const { snapshot } = look;
   if (options.cache) options.cache.previous = snapshot;
   const runGroups = leftoverRunGroups(options.cgroupMount);

@@ -12,10 +12,10 @@ import { keptByPipeline, keptPids, keptThroughLineage, pipelineReason } from '..
 import { bornAfterKeeping, type KeptRun } from '../rules/kept-runs.js';
 import { isTerminalMultiplexer, judgeLiveness, markersOf, type Liveness, type RegisteredAgent } from '../rules/liveness.js';
 import { fullCommand } from '../rules/patterns.js';
-import { processTree, subtree } from '../rules/tree.js';
+import { processTree, subtree, type ProcessTree } from '../rules/tree.js';
 import { takeSnapshot } from '../tracking/snapshot.js';
 import type { JournalledLeftovers } from '../rules/machine-leaks.js';
-import type { AgentConfig, AgentMarker, ProcessSnapshot } from '../types.js';
+import type { AgentConfig, AgentMarker, ProcessInfo, ProcessSnapshot } from '../types.js';
 import { journalledLeftovers, readFollowerLock, readLineage, registeredSessions } from '../tracking/session-records.js';
 import { keptInLook } from './kept-registry.js';
 
@@ -37,6 +37,34 @@ export interface LookOptions {
   /** An earlier look's snapshot (`rtrack watch`): environments are then read for new processes only. */
   previous?: ProcessSnapshot;
   keepOpen?: boolean;
+  /** What each user's own files say (a system-wide watch): their state directories (instead of `states`) and their config's keeping. */
+  userFiles?: UsersOfLook;
+}
+
+/**
+ * A system-wide look's users (watch-scan.ts): each user's state directories, and what each user's
+ * own config keeps of that user's processes — read once the table is, as the processes'
+ * environments name where those files are.
+ */
+export interface UsersOfLook {
+  /** Read each process's HOME, XDG_STATE_HOME and XDG_CONFIG_HOME (ProcessInfo.userDirectories) for `read`. */
+  environments?: boolean;
+  /** What the users' files say of this table, read once it is taken. */
+  read(snapshot: ProcessSnapshot): UsersOfTable;
+}
+
+/** What the users' files say of one table (UsersOfLook.read). */
+export interface UsersOfTable {
+  /** Every state directory to read, each with the user it must belong to. */
+  states: readonly UserState[];
+  /**
+   * Why the config of the user a process runs as keeps it (their keep patterns, their shared
+   * daemons), with that user's uid; undefined when it does not. Absent when no user's config keeps
+   * more than the look's own rules.
+   */
+  keptByOwner?: (p: ProcessInfo) => { uid: number; why: string } | undefined;
+  /** The user a process of the table runs as; undefined when unknown. */
+  ownerOf: (p: ProcessInfo) => number | undefined;
 }
 
 /** A judged look at the table. */
@@ -61,11 +89,13 @@ export async function lookAtTable(options: LookOptions = {}): Promise<TableLook>
     agents,
     keepOpen: options.keepOpen,
     wholeCommandLines: 'read',
+    userDirectories: options.userFiles?.environments,
   });
-  const states = options.states ?? [{ path: options.state ?? stateDirectory() }];
+  const users = options.userFiles?.read(snapshot);
+  const states = users?.states ?? options.states ?? [{ path: options.state ?? stateDirectory() }];
   // What runs kept, for as long as it lives, and what their kept processes may have started since (kept-registry.ts).
   const { kept: keptByRuns, runs: keptRuns } = await keptInLook(states, snapshot.processes, reader);
-  return judgeLook(snapshot, { reader, agents, states, ignoreSessions: options.ignoreSessions, keptByRuns, keptRuns });
+  return judgeLook(snapshot, { reader, agents, states, ignoreSessions: options.ignoreSessions, keptByRuns, keptRuns, ...(users ? { users } : {}) });
 }
 
 /** Judges a snapshot taken with agent markers (see lookAtTable). */
@@ -80,6 +110,8 @@ export function judgeLook(
     keptByRuns?: ReadonlyMap<string, { why: string; alone: boolean }>;
     /** The runs whose records those are (rules/kept-runs.ts): what carries their tag and was born after they judged may be their kept processes'. */
     keptRuns?: readonly KeptRun[];
+    /** Each user's own files and keep rules (a system-wide watch: UserFiles). */
+    users?: UsersOfTable;
   },
 ): TableLook {
   const { reader, agents } = options;
@@ -158,6 +190,7 @@ export function judgeLook(
       keptBecause.set(d.pid, d === p ? why : `below pid ${p.pid}, ${why}`);
     }
   }
+  if (options.users?.keptByOwner) keepByOwners(snapshot, tree, options.users, kept, keptBecause);
   const bornAfterKept = bornAfterKeeping(tree, live, options.keptRuns ?? [], kept);
   // What the follower saw in an agent's tree, or journalled: tied to its session whatever it carries.
   const tied = new Set<number>();
@@ -166,6 +199,23 @@ export function judgeLook(
     if (p) tied.add(p.pid);
   }
   return { snapshot, agents, live, tree, liveness, journalled, kept, keptBecause, bornAfterKept, tied, own: ownProcesses(tree, live, process.pid, extra) };
+}
+
+/**
+ * What each user's own config keeps (UsersOfLook.keptByOwner), with what runs below it as the same
+ * user: a user's config speaks of that user's processes only, never of another's below them.
+ */
+function keepByOwners(snapshot: ProcessSnapshot, tree: ProcessTree<ProcessInfo>, users: UsersOfTable, kept: Set<number>, keptBecause: Map<number, string>): void {
+  for (const p of snapshot.processes) {
+    if (kept.has(p.pid)) continue;
+    const owner = users.keptByOwner!(p);
+    if (owner === undefined) continue;
+    for (const d of subtree(tree, p)) {
+      if (kept.has(d.pid) || (d !== p && users.ownerOf(d) !== owner.uid)) continue;
+      kept.add(d.pid);
+      keptBecause.set(d.pid, d === p ? owner.why : `below pid ${p.pid}, ${owner.why}`);
+    }
+  }
 }
 
 /**

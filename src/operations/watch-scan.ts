@@ -1,17 +1,24 @@
 // One `rtrack watch` scan: scanMachine over the whole table, then each user's figures — every user's
 // in a system-wide watch, its own user's alone in a per-user one — so that summed over a machine's
 // watches nothing counts twice. A system-wide watch reads every user's state directory (their hook
-// registrations and journal), or it would take a live session's processes for leaks.
-import { readdirSync, statSync } from 'node:fs';
+// registrations, journal, what their runs kept), or it would take a live session's processes for
+// leaks, and judges each user's processes by that user's own config too (what it keeps): both where
+// that user's rtrack has them, under their home or where their processes' environments say
+// (user-files.ts).
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { UserState } from '../files.js';
 import { platformReader } from '../platform/index.js';
 import type { PlatformReader } from '../platform/types.js';
 import { readPasswd } from '../platform/users.js';
+import { keepReasonOf, type KeepRules } from '../rules/keep.js';
+import { fullCommand } from '../rules/patterns.js';
 import { figuresByUser, isInitialPidNamespace, userLabel, type PasswdUser, type WatchScope } from '../rules/watch-scope.js';
-import type { AgentConfig, ProcessSnapshot } from '../types.js';
+import type { AgentConfig, ProcessInfo, ProcessSnapshot, UserDirectories } from '../types.js';
 import type { WatchScanReport } from './prometheus.js';
 import { scanMachine, type ScanOptions } from './scan-machine.js';
+import type { UsersOfLook, UsersOfTable } from './table-look.js';
+import { createUserFiles, noteUserProcess, readUserFiles, type UserFiles } from './user-files.js';
 
 /** What decides what counts: the config's, changed by SIGHUP. */
 export interface WatchRules {
@@ -29,6 +36,8 @@ export interface WatchScannerOptions {
   keepOpen?: boolean;
   /** The watch's own state directory (default `$XDG_STATE_HOME/rtrack`). */
   state?: string;
+  /** The watch's own config file: its rules are its user's, and that file is not read again as theirs. */
+  config?: string;
   /** Where the host's root filesystem is: its /etc/passwd and the users' homes (`/`; a container mounts the host's elsewhere). */
   hostRoot?: string;
   /** Whether this process may read the users' state directories (root, CAP_DAC_READ_SEARCH); a system-wide watch says when it cannot. */
@@ -43,12 +52,11 @@ export interface WatchScanner {
   setRules(rules: WatchRules): void;
   /** The state directories the last scan read (every user's in a system-wide watch), for the reaper's gate. */
   states(): UserState[];
+  /** What the users' files said to the last scan (their state directories, what their configs keep), for the reaper's gate (ReapOptions.userFiles); undefined in a per-user watch. */
+  readonly userFiles: UsersOfLook | undefined;
   /** Whether the watch sees the host's PID namespace (undefined: cannot tell), read once. */
   readonly hostPidNamespace: boolean | undefined;
 }
-
-/** The state directory of a user of /etc/passwd, as rtrack's hooks make it by default: `~/.local/state/rtrack`. */
-const userStatePath = (hostRoot: string, user: PasswdUser): string => join(hostRoot, user.home, '.local', 'state', 'rtrack');
 
 export function createWatchScanner(options: WatchScannerOptions): WatchScanner {
   const reader = options.reader ?? platformReader();
@@ -63,6 +71,9 @@ export function createWatchScanner(options: WatchScannerOptions): WatchScanner {
     round: 0,
     passwd: undefined,
     states: options.state ? [{ path: options.state }] : [],
+    files: createUserFiles(),
+    withheld: new Map(),
+    keeps: new Map(),
   };
 
   let namespace: string | undefined;
@@ -83,6 +94,7 @@ export function createWatchScanner(options: WatchScannerOptions): WatchScanner {
       delete scanner.cache.costs;
     },
     states: () => scanner.states,
+    userFiles: options.scope === 'system' ? { read: () => tableUsers(scanner) } : undefined,
     scan: () => watchScan(scanner, hostPidNamespace, blind),
   };
 }
@@ -96,20 +108,35 @@ interface Scanner {
   readonly self: number | undefined;
   rules: WatchRules;
   readonly cache: NonNullable<ScanOptions['cache']>;
-  /** Whom each process runs as, by pid and start time: read once, when it is first seen (as its command line is). */
-  readonly owners: Map<number, { startTime: number; uid: number | undefined; round: number }>;
+  /** Whom each process runs as, by pid and start time: read once, when it is first seen (as its command line is); what its environment names; what its user's config keeps of it, by the rules it was judged by. */
+  readonly owners: Map<number, Owner>;
   round: number;
   passwd: { mtimeMs: number; users: Map<number, PasswdUser> } | undefined;
   states: UserState[];
+  /** Each user's files (system-wide). */
+  readonly files: UserFiles;
+  /** Users whose processes may not be reaped, with why (the last scan's). */
+  withheld: Map<number, string>;
+  /** Per uid: what that user's configs keep beyond the watch's rules (the last scan's). */
+  keeps: Map<number, KeepRules>;
+}
+
+interface Owner {
+  startTime: number;
+  uid: number | undefined;
+  round: number;
+  directories?: UserDirectories;
+  /** What its user's config keeps of it, judged by these rules (the same object while they hold). */
+  keep?: { rules: KeepRules; verdict: { uid: number; why: string } | undefined };
 }
 
 /** One scan: scanMachine with the rules and the state directories it reads, then each user's figures. */
 async function watchScan(scanner: Scanner, hostPidNamespace: boolean | undefined, blind: string | undefined): Promise<WatchScanReport> {
   const { options, reader, rules, cache, hostRoot, self } = scanner;
   const known = users(scanner);
-  let unreadable = new Map<number, string>();
-  if (options.scope === 'system') ({ states: scanner.states, unreadable } = userStates(scanner, known));
-  const states = scanner.states;
+  const system = options.scope === 'system';
+  // System-wide: the users' files are read once the table is, as its processes name them.
+  const looked: UsersOfLook = { environments: true, read: (table) => readUsers(scanner, known, table) };
   const report = await scanMachine({
     keep: rules.keep,
     keepSharedDaemons: rules.keepSharedDaemons,
@@ -119,10 +146,11 @@ async function watchScan(scanner: Scanner, hostPidNamespace: boolean | undefined
     keepOpen: options.keepOpen,
     cpuSampleMs: options.cpuSampleMs,
     reader,
-    ...(states.length > 0 ? { states } : {}),
+    ...(system ? { userFiles: looked } : scanner.states.length > 0 ? { states: scanner.states } : {}),
   });
   const snapshot = cache.previous as ProcessSnapshot;
-  noteOwners(scanner, snapshot);
+  if (!system) noteOwners(scanner, snapshot);
+  const unreadable = scanner.withheld;
   const uidOf = { get: (pid: number): number | undefined => scanner.owners.get(pid)?.uid };
   const labels = new Map<number, string>();
   const userOf = (pid: number): string => {
@@ -134,7 +162,7 @@ async function watchScan(scanner: Scanner, hostPidNamespace: boolean | undefined
   const own = userLabel(self, known);
   const figures = figuresByUser({ processes: snapshot.processes, certain: report.certain, suspected: report.suspected, kept: report.kept }, userOf, options.scope === 'user' ? (u) => u === own : undefined);
   const warnings = [...(blind ? [blind] : []), ...report.warnings, ...unreadable.values()];
-  // Users a system-wide watch cannot judge: their state cannot be read, or they have no home in /etc/passwd.
+  // Users a system-wide watch cannot judge: their state or config cannot be read or used, or they have no home in /etc/passwd.
   const notReapable = (pid: number): string | undefined => {
     if (options.scope !== 'system') return undefined;
     const uid = uidOf.get(pid);
@@ -146,16 +174,79 @@ async function watchScan(scanner: Scanner, hostPidNamespace: boolean | undefined
   return { ...report, warnings, users: figures, userOf, notReapable, ...(hostPidNamespace === undefined ? {} : { hostPidNamespace }) };
 }
 
-/** Owners of new processes; the others keep theirs. No key strings: this runs for every process. */
+/** Owners of new processes, and what their environments name (UserFiles); the others keep theirs. No key strings: this runs for every process. */
 function noteOwners(scanner: Scanner, snapshot: ProcessSnapshot): void {
-  const { owners, reader } = scanner;
+  const { owners, reader, files } = scanner;
   const round = ++scanner.round;
+  const gone = (known: Owner): void => {
+    if (known.uid !== undefined) noteUserProcess(files, known.uid, known.directories, -1);
+  };
   for (const p of snapshot.processes) {
     const known = owners.get(p.pid);
-    if (known !== undefined && known.startTime === p.startTime) known.round = round;
-    else owners.set(p.pid, { startTime: p.startTime, uid: reader.readOwner?.(p.pid), round });
+    if (known !== undefined && known.startTime === p.startTime) {
+      known.round = round;
+      continue;
+    }
+    if (known !== undefined) gone(known);
+    const owner: Owner = { startTime: p.startTime, uid: reader.readOwner?.(p.pid), round };
+    if (p.userDirectories) owner.directories = p.userDirectories;
+    if (owner.uid !== undefined) noteUserProcess(files, owner.uid, owner.directories, 1);
+    owners.set(p.pid, owner);
   }
-  owners.forEach((known, pid) => known.round !== round && owners.delete(pid));
+  owners.forEach((known, pid) => {
+    if (known.round === round) return;
+    gone(known);
+    owners.delete(pid);
+  });
+}
+
+/** A system-wide scan's users, read once its table is: whom each process runs as, then each user's files. */
+function readUsers(scanner: Scanner, known: Map<number, PasswdUser>, snapshot: ProcessSnapshot): UsersOfTable {
+  const { options } = scanner;
+  noteOwners(scanner, snapshot);
+  const read = readUserFiles(scanner.files, {
+    hostRoot: scanner.hostRoot,
+    passwd: known,
+    ownState: options.state,
+    self: scanner.self,
+    ownConfig: options.config,
+    ownSharedDaemons: scanner.rules.keepSharedDaemons ?? true,
+    readsOthersState: options.readsOthersState,
+  });
+  scanner.states = read.states;
+  scanner.withheld = read.withheld;
+  scanner.keeps = read.keeps;
+  return tableUsers(scanner);
+}
+
+/** What the users' files say, as the last scan read them (for its own look, and the reaper's gate). */
+function tableUsers(scanner: Scanner): UsersOfTable {
+  return { states: scanner.states, ownerOf: (p) => ownerOf(scanner, p), ...(scanner.keeps.size > 0 ? { keptByOwner: (p: ProcessInfo) => keptByOwner(scanner, p) } : {}) };
+}
+
+/** How a process was noted when it was first seen, when this is that process. */
+function noted(scanner: Scanner, p: ProcessInfo): Owner | undefined {
+  const owner = scanner.owners.get(p.pid);
+  return owner !== undefined && owner.startTime === p.startTime ? owner : undefined;
+}
+
+/** Whom a process runs as: as noted when it was first seen, else (a look newer than the last scan: the gate's) read now. */
+function ownerOf(scanner: Scanner, p: ProcessInfo): number | undefined {
+  const owner = noted(scanner, p);
+  return owner ? owner.uid : scanner.reader.readOwner?.(p.pid);
+}
+
+/** What the config of the user a process runs as keeps of it, judged once for the rules in force. Runs for every process: allocates only when it judges. */
+function keptByOwner(scanner: Scanner, p: ProcessInfo): { uid: number; why: string } | undefined {
+  const owner = noted(scanner, p);
+  const uid = owner ? owner.uid : scanner.reader.readOwner?.(p.pid);
+  const rules = uid === undefined ? undefined : scanner.keeps.get(uid);
+  if (uid === undefined || rules === undefined) return undefined;
+  if (owner?.keep?.rules === rules) return owner.keep.verdict;
+  const reason = keepReasonOf(fullCommand(p), undefined, rules);
+  const verdict = reason === undefined ? undefined : { uid, why: `kept by ${userLabel(uid, scanner.passwd?.users ?? new Map())}'s own config (${reason})` };
+  if (owner) owner.keep = { rules, verdict };
+  return verdict;
 }
 
 /** The users of the host's /etc/passwd, read again when it changed. */
@@ -169,28 +260,4 @@ function users(scanner: Scanner): Map<number, PasswdUser> {
   }
   if (!scanner.passwd || scanner.passwd.mtimeMs !== mtimeMs) scanner.passwd = { mtimeMs, users: readPasswd(scanner.hostRoot) };
   return scanner.passwd.users;
-}
-
-/**
- * The state directories a system-wide watch reads: its own, and each user's of /etc/passwd that
- * exists; `unreadable`: users whose directory exists but cannot be read (no CAP_DAC_READ_SEARCH).
- */
-function userStates({ options, hostRoot }: Scanner, known: Map<number, PasswdUser>): { states: UserState[]; unreadable: Map<number, string> } {
-  const found: UserState[] = options.state ? [{ path: options.state }] : [];
-  const unreadable = new Map<number, string>();
-  for (const user of known.values()) {
-    const path = userStatePath(hostRoot, user);
-    if (found.some((s) => s.path === path)) continue;
-    try {
-      // Most users have none: asked without an exception (a thrown one costs tens of µs, every scan).
-      if (!statSync(path, { throwIfNoEntry: false })?.isDirectory()) continue; // nothing of rtrack's there
-      readdirSync(path);
-      found.push({ path, uid: user.uid });
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT' || code === 'ENOTDIR') continue;
-      unreadable.set(user.uid, `${user.name}'s rtrack state (${path}) cannot be read: ${code}${options.readsOthersState === false ? ' (give the watch CAP_DAC_READ_SEARCH)' : ''}`);
-    }
-  }
-  return { states: found, unreadable };
 }

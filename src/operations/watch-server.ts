@@ -31,8 +31,8 @@ export interface WatchServerOptions {
   reap?: {
     lingerMs: number;
     graceMs?: number;
-    /** What the reaper's gate judges by (keep rules, agents, the state directories it reads): the scan's own. */
-    gate?: Pick<ReapOptions, 'keep' | 'keepSharedDaemons' | 'agents' | 'state' | 'states'>;
+    /** What the reaper's gate judges by (keep rules, agents, the state directories it reads, each user's own config): the scan's own. */
+    gate?: Pick<ReapOptions, 'keep' | 'keepSharedDaemons' | 'agents' | 'state' | 'states' | 'userFiles'>;
     /** The reaper (default reapOrphans); tests inject their own. */
     reaper?: typeof reapOrphans;
     /** Writes what one round reaped, a record per process (the journal of the watch's state directory); a throw is logged, never fatal. */

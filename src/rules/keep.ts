@@ -4,7 +4,7 @@
 // Never leaks, never suspects, never signalled. Pure.
 import type { EnvMarkers, KeepReason, LineageRecord, ProcessInfo } from '../types.js';
 import { MAX_TREE_DEPTH } from './identity.js';
-import { matchesAny, sharedDaemonOf } from './patterns.js';
+import { compileKeepPatterns, matchesAny, sharedDaemonOf } from './patterns.js';
 import { subtree, type ProcessTree } from './tree.js';
 
 /** What keeps a process besides its ancestors: keep patterns, and whether the shared per-user daemons are kept. */
@@ -23,6 +23,29 @@ export function keepReasonOf(command: string, env: EnvMarkers | undefined, rules
   if (rules.patterns.length > 0 && matchesAny(command, rules.patterns)) return 'pattern';
   if (rules.sharedDaemons && sharedDaemonOf(command) !== undefined) return 'shared-daemon';
   return undefined;
+}
+
+/** What one config of a user says about keeping (config.ts: `keep`, `keep_shared_daemons`). */
+export interface ConfigKeeping {
+  keep: readonly string[];
+  keepSharedDaemons: boolean;
+}
+
+/**
+ * What a user's own configs keep of that user's processes beyond a look's own rules (a system-wide
+ * watch judges every user's processes by its own config, each user's by theirs too): every keep
+ * pattern of theirs, and the shared daemons when one of their configs keeps them and the look's
+ * rules do not. A place where the user has no config file keeps by the defaults (shared daemons
+ * kept); a user with none at all, too. Keeping never harms: their configs together keep all that
+ * any of them keeps. Undefined when they keep nothing more. Patterns were checked by the config's
+ * reader.
+ */
+export function ownersKeepRules(configs: readonly (ConfigKeeping | undefined)[], own: { sharedDaemons: boolean }): KeepRules | undefined {
+  const all = configs.length === 0 ? [undefined] : configs;
+  const patterns = [...new Set(all.flatMap((c) => c?.keep ?? []))];
+  const sharedDaemons = !own.sharedDaemons && all.some((c) => c === undefined || c.keepSharedDaemons);
+  if (patterns.length === 0 && !sharedDaemons) return undefined;
+  return { patterns: compileKeepPatterns(patterns), sharedDaemons };
 }
 
 /** Pids of every process with a keep reason, and of all their descendants. */

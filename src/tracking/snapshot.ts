@@ -10,7 +10,7 @@ import { BYTES_PER_MB } from '../rules/memory.js';
 import { keepReasonOf, type KeepRules as BareKeepRules } from '../rules/keep.js';
 import { PANE_VARIABLES, paneOf, resolveRetitled } from '../rules/whole-evidence.js';
 import { compileKeepPatterns, isMCPProcess } from '../rules/patterns.js';
-import type { ProcessInfo, ProcessSnapshot } from '../types.js';
+import type { ProcessInfo, ProcessSnapshot, UserDirectories } from '../types.js';
 
 
 /** How `takeSnapshot()` reads the process table. */
@@ -49,6 +49,12 @@ export interface SnapshotOptions {
    * process its `previous` does not know) is read for all.
    */
   shared?: boolean;
+  /**
+   * Read `HOME`, `XDG_STATE_HOME` and `XDG_CONFIG_HOME` from the environments read, into each
+   * process's `userDirectories` (a system-wide watch: where each user's rtrack files are).
+   * @internal
+   */
+  userDirectories?: boolean;
 }
 
 type TableRequest = { isKnown: ReadTableOptions['isKnown']; resolve: (table: ProcessTable) => void; reject: (err: unknown) => void };
@@ -84,15 +90,37 @@ function isSame(known: ProcessInfo | undefined, pid: number, rawStartTime: numbe
   return known !== undefined && identityKey(known) === identityKey({ pid, startTime: rawStartTime });
 }
 
-/** What makes a process kept, besides the environment marker; and which agents' markers to interpret. */
+/** What makes a process kept, besides the environment marker; and what else of its environment to interpret: agents' markers, where its user's files are. */
 export interface KeepRules extends BareKeepRules {
   agents?: readonly AgentDefinition[];
+  userDirectories?: boolean;
+}
+
+/** The variables that say where a user's files are (files.ts stateDirectory, config.ts userConfigPath). */
+const USER_DIRECTORY_VARIABLES = ['HOME', 'XDG_STATE_HOME', 'XDG_CONFIG_HOME'];
+/** One record for each set of values (most of a user's processes share one): a pointer a process, not three strings. Bounded: cleared when full. */
+const userDirectoryRecords = new Map<string, UserDirectories>();
+
+/** Where the environment's variables say the user's files are (empty counts as unset, as it does to rtrack); undefined when none is set. */
+function userDirectoriesOf(vars: Readonly<Record<string, string>> | undefined): UserDirectories | undefined {
+  const home = vars?.HOME || undefined;
+  const stateHome = vars?.XDG_STATE_HOME || undefined;
+  const configHome = vars?.XDG_CONFIG_HOME || undefined;
+  if (home === undefined && stateHome === undefined && configHome === undefined) return undefined;
+  const key = `${home ?? ''}\0${stateHome ?? ''}\0${configHome ?? ''}`;
+  let record = userDirectoryRecords.get(key);
+  if (record === undefined) {
+    if (userDirectoryRecords.size >= 1024) userDirectoryRecords.clear();
+    record = Object.freeze({ ...(home ? { home } : {}), ...(stateHome ? { stateHome } : {}), ...(configHome ? { configHome } : {}) });
+    userDirectoryRecords.set(key, record);
+  }
+  return record;
 }
 
 /** Takes one snapshot of every process on the machine. */
 export async function takeSnapshot(options: SnapshotOptions = {}): Promise<ProcessSnapshot> {
   const reader = options.reader ?? platformReader();
-  const keep: KeepRules = { patterns: compileKeepPatterns(options.keep ?? []), sharedDaemons: options.keepSharedDaemons ?? true, agents: options.agents };
+  const keep: KeepRules = { patterns: compileKeepPatterns(options.keep ?? []), sharedDaemons: options.keepSharedDaemons ?? true, agents: options.agents, userDirectories: options.userDirectories };
   // By pid, compared on start time: no per-process key strings on the hot path.
   let previous: Map<number, ProcessInfo> | undefined;
   if (options.previous) {
@@ -102,7 +130,7 @@ export async function takeSnapshot(options: SnapshotOptions = {}): Promise<Proce
   let table;
   try {
     const isKnown = previous ? (pid: number, startTime: number) => !options.reread?.has(pid) && isSame(previous!.get(pid), pid, startTime) : undefined;
-    const read = { environment: options.environment ?? 'none', environmentVariables: [...(options.agents ? agentVariables(options.agents) : []), ...PANE_VARIABLES], keepOpen: options.keepOpen };
+    const read = { environment: options.environment ?? 'none', environmentVariables: [...(options.agents ? agentVariables(options.agents) : []), ...PANE_VARIABLES, ...(options.userDirectories ? USER_DIRECTORY_VARIABLES : [])], keepOpen: options.keepOpen };
     table = options.shared ? await sharedRead(reader, read, isKnown) : await reader.readProcessTable({ ...read, isKnown });
   } catch (err) {
     throw new SnapshotError(`cannot take a process snapshot: ${(err as Error).message}`);
@@ -195,6 +223,8 @@ export function toProcessInfo(
   if (presence.length > 0) info.startedBy = presence;
   const pane = paneOf(raw.env?.vars);
   if (pane) info.startedInPane = pane;
+  const directories = keep.userDirectories ? userDirectoriesOf(raw.env?.vars) : undefined;
+  if (directories) info.userDirectories = directories;
   const keepReason = keepReasonOf(full, raw.env, keep);
   if (keepReason) info.keepReason = keepReason;
   return info;
