@@ -172,24 +172,10 @@ export function judgeLook(
     },
     { ignoreSessions: options.ignoreSessions },
   );
-  const extra: { pid: number; reason: string }[] = [];
-  for (const state of states) {
-    const lock = readFollowerLock(state.path);
-    const holder = lock && live.get(lock.pid);
-    if (holder && identityKey(holder) === identityKey(lock)) extra.push({ pid: lock.pid, reason: "the holder of rtrack's follower lock" });
-  }
+  const extra = followerLockHolders(states, live);
   const kept = new Set([...keptPids(tree, snapshot.processes), ...keptByLineage]);
   const keptBecause = new Map<number, string>();
-  for (const p of snapshot.processes) {
-    const entry = options.keptByRuns?.get(identityKey(p));
-    if (entry === undefined) continue;
-    const { why, alone } = entry;
-    for (const d of alone ? [p] : subtree(tree, p)) {
-      if (kept.has(d.pid)) continue;
-      kept.add(d.pid);
-      keptBecause.set(d.pid, d === p ? why : `below pid ${p.pid}, ${why}`);
-    }
-  }
+  if (options.keptByRuns) keepByRuns(snapshot, tree, options.keptByRuns, kept, keptBecause);
   if (options.users?.keptByOwner) keepByOwners(snapshot, tree, options.users, kept, keptBecause);
   const bornAfterKept = bornAfterKeeping(tree, live, options.keptRuns ?? [], kept);
   // What the follower saw in an agent's tree, or journalled: tied to its session whatever it carries.
@@ -199,6 +185,31 @@ export function judgeLook(
     if (p) tied.add(p.pid);
   }
   return { snapshot, agents, live, tree, liveness, journalled, kept, keptBecause, bornAfterKept, tied, own: ownProcesses(tree, live, process.pid, extra) };
+}
+
+/** The followers that hold a state's lock and run (identity-checked): rtrack's own, never signalled. */
+function followerLockHolders(states: readonly UserState[], live: ReadonlyMap<number, ProcessInfo>): { pid: number; reason: string }[] {
+  const extra: { pid: number; reason: string }[] = [];
+  for (const state of states) {
+    const lock = readFollowerLock(state.path);
+    const holder = lock && live.get(lock.pid);
+    if (holder && identityKey(holder) === identityKey(lock)) extra.push({ pid: lock.pid, reason: "the holder of rtrack's follower lock" });
+  }
+  return extra;
+}
+
+/** What runs kept (kept-registry.ts), with what runs below each — unless it is kept alone (by its pipeline). */
+function keepByRuns(snapshot: ProcessSnapshot, tree: ProcessTree<ProcessInfo>, keptByRuns: ReadonlyMap<string, { why: string; alone: boolean }>, kept: Set<number>, keptBecause: Map<number, string>): void {
+  for (const p of snapshot.processes) {
+    const entry = keptByRuns.get(identityKey(p));
+    if (entry === undefined) continue;
+    const { why, alone } = entry;
+    for (const d of alone ? [p] : subtree(tree, p)) {
+      if (kept.has(d.pid)) continue;
+      kept.add(d.pid);
+      keptBecause.set(d.pid, d === p ? why : `below pid ${p.pid}, ${why}`);
+    }
+  }
 }
 
 /**
