@@ -4,7 +4,7 @@
 // types and its readers are tracking/session-records.ts (the gate's look reads it there, below the
 // reaper). Kept light: a hook loads this, not the follower.
 import { linkSync, mkdirSync, readdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { appendLine, appendRotated, generationPaths, writeFileAtomic, type Rotation } from '../files.js';
 import { platformReader } from '../platform/index.js';
 import type { PlatformReader } from '../platform/types.js';
@@ -13,6 +13,7 @@ import {
   endsPath,
   JOURNAL_ROTATION,
   lineagePath,
+  followerLockPath,
   ofThisNamespace,
   oldLineagePath,
   parseLock,
@@ -159,9 +160,9 @@ export function followerStartProblem(state: string): { at: string; message: stri
 async function holderAlive(holder: LockHolder, reader: PlatformReader): Promise<boolean> {
   const boot = reader.readBootId?.();
   if (holder.bootId !== undefined && boot !== undefined && holder.bootId !== boot) return false;
-  // A follower of another PID namespace (a container sharing the home): its pid is not ours to look
-  // up, so it is taken as running — never taken over from here, where its sessions look gone.
-  if (!ofThisNamespace(holder, reader.readPidNamespaceId?.(process.pid))) return true;
+  // Each namespace has a lock of its own (followerLockPath): one naming another namespace's follower
+  // was not made by a follower of this one, and keeps nothing from running here.
+  if (!ofThisNamespace(holder, reader.readPidNamespaceId?.(process.pid))) return false;
   try {
     const status = await reader.readStatus(holder.pid);
     return status !== undefined && status.alive && status.startTime === holder.startTime;
@@ -172,7 +173,7 @@ async function holderAlive(holder: LockHolder, reader: PlatformReader): Promise<
 
 /** The follower that holds the lock, when it is alive (identity-checked: a reused pid, or another boot's, is not it). */
 export async function runningFollower(state: string, reader: PlatformReader = platformReader()): Promise<ProcessIdentity | undefined> {
-  const lock = readFollowerLock(state);
+  const lock = readFollowerLock(state, reader.readPidNamespaceId?.(process.pid));
   return lock && (await holderAlive(lock, reader)) ? { pid: lock.pid, startTime: lock.startTime } : undefined;
 }
 
@@ -198,15 +199,15 @@ const LEFTOVER_MS = 60_000;
  */
 export async function acquireFollowerLock(state: string, reader: PlatformReader = platformReader(), options: LockOptions = {}): Promise<boolean> {
   mkdirSync(state, { recursive: true, mode: 0o700 });
-  const lock = join(state, 'follower.lock');
+  const ns = reader.readPidNamespaceId?.(process.pid);
+  const lock = followerLockPath(state, ns);
   const self = reader.selfIdentity();
   const bootId = reader.readBootId?.();
   const candidate = `${lock}.${self.pid}.${Math.random().toString(36).slice(2, 10)}.tmp`;
-  const ns = reader.readPidNamespaceId?.(process.pid);
   writeFileSync(candidate, `${self.pid} ${self.startTime}${bootId || ns ? ` ${bootId || '-'}` : ''}${ns ? ` ${ns}` : ''}\n`, { mode: 0o600, flag: 'wx' });
   try {
     const held = await takeLock(lock, candidate, reader, options, Date.now() + (options.waitMs ?? 5000), 0);
-    if (held) removeLeftovers(state);
+    if (held) removeLeftovers(state, lock);
     return held;
   } finally {
     removeQuietly(candidate);
@@ -243,7 +244,7 @@ async function takeLock(path: string, candidate: string, reader: PlatformReader,
 }
 
 /** Candidates and take-overs of starters that died: removed by the holder (a take-over of a lock that is not there cannot remove anything). */
-function removeLeftovers(state: string): void {
+function removeLeftovers(state: string, lock: string): void {
   let names: string[];
   try {
     names = readdirSync(state);
@@ -251,7 +252,7 @@ function removeLeftovers(state: string): void {
     return;
   }
   for (const name of names) {
-    if (!name.startsWith('follower.lock.')) continue;
+    if (!name.startsWith(`${basename(lock)}.`)) continue;
     const path = join(state, name);
     try {
       if (Date.now() - statSync(path).mtimeMs > LEFTOVER_MS) unlinkSync(path);
@@ -262,9 +263,10 @@ function removeLeftovers(state: string): void {
 }
 
 export function releaseFollowerLock(state: string, reader: PlatformReader): void {
-  const lock = join(state, 'follower.lock');
+  const ns = reader.readPidNamespaceId?.(process.pid);
+  const lock = followerLockPath(state, ns);
   const self = reader.selfIdentity();
-  const held = readFollowerLock(state);
+  const held = readFollowerLock(state, ns);
   // Only a take-over removes a lock not its holder's, and only a stale one: ours stays ours until then.
   if (held && held.pid === self.pid && held.startTime === self.startTime) removeQuietly(lock);
 }

@@ -172,7 +172,7 @@ export function judgeLook(
     },
     { ignoreSessions: options.ignoreSessions },
   );
-  const extra = followerLockHolders(states, live);
+  const extra = followerLockHolders(states, live, reader.readPidNamespaceId?.(process.pid));
   const kept = new Set([...keptPids(tree, snapshot.processes), ...keptByLineage]);
   const keptBecause = new Map<number, string>();
   if (options.keptByRuns) keepByRuns(snapshot, tree, options.keptByRuns, kept, keptBecause);
@@ -188,10 +188,10 @@ export function judgeLook(
 }
 
 /** The followers that hold a state's lock and run (identity-checked): rtrack's own, never signalled. */
-function followerLockHolders(states: readonly UserState[], live: ReadonlyMap<number, ProcessInfo>): { pid: number; reason: string }[] {
+function followerLockHolders(states: readonly UserState[], live: ReadonlyMap<number, ProcessInfo>, ns: string | undefined): { pid: number; reason: string }[] {
   const extra: { pid: number; reason: string }[] = [];
   for (const state of states) {
-    const lock = readFollowerLock(state.path);
+    const lock = readFollowerLock(state.path, ns);
     const holder = lock && live.get(lock.pid);
     if (holder && identityKey(holder) === identityKey(lock)) extra.push({ pid: lock.pid, reason: "the holder of rtrack's follower lock" });
   }

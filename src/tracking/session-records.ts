@@ -29,6 +29,7 @@ import { join } from 'node:path';
 import { readGenerations, stateDirectoryDistrust, type Rotation } from '../files.js';
 import type { PlatformReader } from '../platform/types.js';
 import { mergeJournal, recordBoot, type BootInfo } from '../rules/follower-state.js';
+import { isInitialPidNamespace } from '../rules/watch-scope.js';
 import type { JournalledLeftovers } from '../rules/machine-leaks.js';
 import type { LeakCost, LineageRecord, ProcessIdentity, ReapOutcome } from '../types.js';
 
@@ -286,9 +287,19 @@ export function readQuietly(path: string): string | undefined {
   }
 }
 
-/** The identity the follower lock names (alive or not); undefined when there is no lock. */
-export function readFollowerLock(state: string): LockHolder | undefined {
-  const text = readQuietly(join(state, 'follower.lock'));
+/**
+ * The follower lock of a PID namespace (`ns`: this process's): one follower per user and namespace,
+ * since a follower follows its own namespace's records only. `follower.lock` in the host's namespace
+ * (or where there are none), `follower.<ns>.lock` in another (a container sharing the home): a
+ * container's follower, or one it left when it was killed, never keeps the host's from running.
+ */
+export function followerLockPath(state: string, ns: string | undefined): string {
+  return join(state, ns === undefined || isInitialPidNamespace(ns) ? 'follower.lock' : `follower.${ns}.lock`);
+}
+
+/** The identity the follower lock of namespace `ns` names (alive or not); undefined when there is no lock. */
+export function readFollowerLock(state: string, ns: string | undefined): LockHolder | undefined {
+  const text = readQuietly(followerLockPath(state, ns));
   return text === undefined ? undefined : parseLock(text);
 }
 

@@ -7,7 +7,8 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runningFollower } from '../../src/operations/agent-sessions.js';
-import { readJournal, readRecords, type JournalEntry } from '../../src/tracking/session-records.js';
+import { followerLockPath, readJournal, readRecords, type JournalEntry } from '../../src/tracking/session-records.js';
+import { createLinuxReader } from '../../src/platform/linux.js';
 import { hookCommand as installedHook } from '../../src/hooks/hook-commands.js';
 import { takeSnapshot, type ScanReport } from '../../src/index.js';
 import { ALLOW_SHARED, allowShared, followerConfig, hookCommand, newHome as homeIn, STAND_IN, startSession, stopFollowers, type Home } from '../helpers/agent-homes.js';
@@ -85,7 +86,7 @@ describe('rtrack session start|end and the follower', () => {
     expect(entry.leaked.map((p) => p.pid)).not.toContain(bystander);
     // it follows nothing now: it exits, and removes its lock
     expect(await waitFor(async () => !(await isAlive(follower.pid)), 10_000)).toBe(true);
-    expect(existsSync(join(h.state, 'follower.lock'))).toBe(false);
+    expect(existsSync(followerLockPath(h.state, createLinuxReader().readPidNamespaceId!(process.pid)))).toBe(false);
 
     const human = await runCli(['sessions'], { env: h.env });
     expect(human.stdout).toMatch(new RegExp(`claude-code session ${session} in .*: ended .* ago \\(agent exited: no SessionEnd hook ran: the agent was killed, or crashed\\), left \\d+ process`));

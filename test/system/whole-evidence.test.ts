@@ -226,6 +226,17 @@ describe('4: a marker late in a large environment', () => {
   });
 });
 
+/** The kept server (srv.pid) and its tee (tee.pid) after a reaping run: tee kept by the pipeline, not reaped, both alive. */
+async function keptWithItsTee(report: TaskReport, dir: string): Promise<void> {
+  const server = await pidFrom(join(dir, 'srv.pid'));
+  const tee = await pidFrom(join(dir, 'tee.pid'));
+  expect(report.reaped?.map((o) => o.pid)).not.toContain(tee);
+  expect(report.kept.find((p) => p.pid === tee)?.keepBecause).toBe(`in the pipeline of kept pid ${server}`);
+  await new Promise((resolve) => setTimeout(resolve, 500)); // a broken pipe would have ended the server by now
+  expect(await isAlive(tee)).toBe(true);
+  expect(await isAlive(server)).toBe(true);
+}
+
 describe('5: a kept server keeps its pipeline', () => {
   it('`KEEP=1 server 2>&1 | tee log &`: tee is kept with it (not reaped), the server lives on, and the report says so', async () => {
     const h = newHome(homes);
@@ -234,14 +245,7 @@ describe('5: a kept server keeps its pipeline', () => {
       `RESOURCE_TRACKER_KEEP=1 bash -c 'echo $$ > ${dir}/srv.pid; exec -a kept-srv-5 bash -c "while :; do echo tick; sleep 0.1; done"' 2>&1 | bash -c 'echo $$ > ${dir}/tee.pid; exec tee ${dir}/dev.log >/dev/null' &`,
       'sleep 0.5',
     ].join('\n');
-    const report = await reapingRun(h, script);
-    const server = await pidFrom(join(dir, 'srv.pid'));
-    const tee = await pidFrom(join(dir, 'tee.pid'));
-    expect(report.reaped?.map((o) => o.pid)).not.toContain(tee);
-    expect(report.kept.find((p) => p.pid === tee)?.keepBecause).toBe(`in the pipeline of kept pid ${server}`);
-    await new Promise((resolve) => setTimeout(resolve, 500)); // a broken pipe would have ended the server by now
-    expect(await isAlive(tee)).toBe(true);
-    expect(await isAlive(server)).toBe(true);
+    await keptWithItsTee(await reapingRun(h, script), dir);
   });
 });
 
@@ -255,14 +259,7 @@ describe('5b: a kept server keeps its pipeline through a named FIFO and a socket
       `RESOURCE_TRACKER_KEEP=1 bash -c 'echo $$ > ${dir}/srv.pid; exec -a kept-srv-5f bash -c "while :; do echo tick; sleep 0.1; done"' > ${dir}/f &`,
       `until [ -s ${dir}/tee.pid ] && [ -s ${dir}/srv.pid ]; do sleep 0.05; done; rm ${dir}/f; sleep 0.3`,
     ].join('\n');
-    const report = await reapingRun(h, script);
-    const server = await pidFrom(join(dir, 'srv.pid'));
-    const tee = await pidFrom(join(dir, 'tee.pid'));
-    expect(report.reaped?.map((o) => o.pid)).not.toContain(tee);
-    expect(report.kept.find((p) => p.pid === tee)?.keepBecause).toBe(`in the pipeline of kept pid ${server}`);
-    await new Promise((resolve) => setTimeout(resolve, 500)); // a broken pipe would have ended the server by now
-    expect(await isAlive(tee)).toBe(true);
-    expect(await isAlive(server)).toBe(true);
+    await keptWithItsTee(await reapingRun(h, script), dir);
   });
 
   /** A node parent that runs a kept child and a sibling over socket pairs (`stdio: 'pipe'`), and writes their pids to `pids`. */
