@@ -181,7 +181,13 @@ export function appendLine(path: string, text: string): void {
   // the path, and only into a file that is rtrack's own: a regular file of this user with one name.
   // (A user who can flip a directory on the way — their ~/.local/state under `sudo -E` — could
   // otherwise put a link or a hard link there to a file of root's: root's rtrack would append to it.)
-  const fd = openSync(path, constants.O_RDWR | constants.O_APPEND | constants.O_CREAT | (constants.O_NOFOLLOW ?? 0), 0o600);
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDWR | constants.O_APPEND | constants.O_CREAT | (constants.O_NOFOLLOW ?? 0), 0o600);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ELOOP') throw new Error(`${path} is a symbolic link: nothing was written to it`);
+    throw err;
+  }
   try {
     const problem = notOwnFile(fstatSync(fd));
     if (problem) throw new Error(`${path} ${problem}: nothing was written to it`);

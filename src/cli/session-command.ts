@@ -4,9 +4,9 @@
 // bin/rtrack.js for the hooks (they run inside the agent's start-up and end), so it imports only
 // what a hook needs.
 import { spawn } from 'node:child_process';
-import { appendFileSync, writeSync } from 'node:fs';
+import { writeSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { packageFile, prepareStateDirectory, stateDirectory } from '../files.js';
+import { appendLine, packageFile, prepareStateDirectory, stateDirectory } from '../files.js';
 import { parseHookInput, type HookInput } from '../hooks/hook-input.js';
 import { logHookProblem, recordSessionEnd, registeredAgent, registerSession, runningFollower } from '../operations/agent-sessions.js';
 import { findHookAgent } from '../operations/hook-agent.js';
@@ -179,7 +179,7 @@ export function sessionStart(options: SessionOptions): Promise<number> {
         ns = undefined;
       }
       const tag = formatTaskTag({ ...agent, pidNamespace: ns ?? UNKNOWN_PID_NAMESPACE }, newTagRandom());
-      appendFileSync(envFile, `export ${TASK_ENV_VAR}=${tag}\n`);
+      appendLine(envFile, `export ${TASK_ENV_VAR}=${tag}\n`); // never through a link, only into a file of this user's (files.ts)
     }
     // After the record is written: a follower that lets go of its lock after this looks at the
     // records again (session-follower.ts), so the record is followed either way.

@@ -3,7 +3,7 @@
 // kernel must not eat the hook's 10 s); its stdin is capped; agents by their commands' names. Real
 // processes; HOME and XDG_* are temporary directories.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { registerSession, runningFollower } from '../../src/operations/agent-sessions.js';
@@ -97,6 +97,20 @@ describe('the state directory is the user\'s alone', () => {
     expect(status.stdout).toMatch(/^follower: not running; state in \S+; the state directory .* is not yours alone: .*: the hooks do nothing until it is fixed$/m);
   });
 
+  it('SessionStart never appends the tag through a link in $CLAUDE_ENV_FILE (a file it leads to stays byte-identical); one line in hooks.log, exit 0 (review)', async () => {
+    const h = newHome(homes);
+    const agent = await claudeProcess();
+    const target = join(h.home, 'not-the-env-file');
+    writeFileSync(target, 'root only\n');
+    const envFile = join(h.home, 'session-env.sh');
+    symlinkSync(target, envFile);
+    const r = hook(h, ['start', '--agent', 'claude', '--pid', String(agent.pid)], input('s-link'), { ...h.env, CLAUDE_ENV_FILE: envFile });
+    expect(r.status).toBe(0);
+    expect(readFileSync(target, 'utf8')).toBe('root only\n');
+    expect(hooksLog(h)).toMatch(/session start: .*session-env\.sh is a symbolic link: nothing was written to it/);
+    await stopFollowers([h], jar);
+  });
+
   it('the gate, scan and watch do not take registrations from a state directory that is not the user\'s alone', async () => {
     const h = newHome(homes);
     const sleeper = jar.spawn('sleep', ['305']); // no agent by its command line: only a registration makes it one
@@ -140,7 +154,7 @@ describe('a follower that cannot start says why', () => {
     const r = hook(h, ['start', '--agent', 'claude', '--pid', String(agent.pid)], input('s-1'), { ...h.env, NODE_OPTIONS: `--require ${shim}` });
     expect([r.status, r.stderr]).toEqual([0, '']);
     expect(await waitFor(() => hooksLog(h).includes('follower could not start'), 10_000, 50)).toBe(true);
-    expect(hooksLog(h)).toMatch(/follower could not start: EPERM: operation not permitted, link '.*follower\.lock\.\d+\.\w+\.tmp' -> '.*follower\.lock'\n$/);
+    expect(hooksLog(h)).toMatch(/follower could not start: EPERM: operation not permitted, link '.*follower(\.\d+)?\.lock\.\d+\.\w+\.tmp' -> '.*follower(\.\d+)?\.lock'\n$/); // follower.<ns>.lock outside the host's PID namespace
     expect((await runCli(['hooks', 'status'], { env: h.env })).stdout).toMatch(/^follower: not running; state in .*; the last one could not start \(\S+\): EPERM/m);
   });
 });
