@@ -87,8 +87,12 @@ export async function recordKept(state: string, tag: string, kept: readonly Attr
 function keptRunOf(record: KeptRecord): KeptRun | undefined {
   const judgedAt = record.judgedAt === undefined ? NaN : Date.parse(record.judgedAt);
   if (!Number.isFinite(judgedAt)) return undefined;
-  const kept = record.kept.filter((e) => typeof e.identity === 'string').map((e) => ({ pid: e.pid, identity: e.identity, command: String(e.command), reason: String(e.reason) }));
-  return { tag: record.tag, judgedAt, judged: new Set(Array.isArray(record.judged) ? record.judged.filter((j) => typeof j === 'string') : []), kept };
+  return { tag: record.tag, judgedAt, judged: new Set(Array.isArray(record.judged) ? record.judged.filter((j) => typeof j === 'string') : []), kept: keptEntriesOf(record) };
+}
+
+/** A record's kept processes as the rules read them (its well-formed entries). */
+function keptEntriesOf(record: KeptRecord): KeptRun['kept'] {
+  return record.kept.filter((e) => typeof e.identity === 'string').map((e) => ({ pid: e.pid, identity: e.identity, command: String(e.command), reason: String(e.reason) }));
 }
 
 /** What runs kept and still lives: by identity (`identityKey`) → why; and each such run as the rules read it. */
@@ -137,6 +141,9 @@ export async function readKept(
     // this look can neither tell them alive nor gone. Its file stays, and says nothing here.
     const owner = parseTaskTag(record.tag);
     if (look.pidNamespace !== undefined && owner?.pidNamespace !== undefined && owner.pidNamespace !== UNKNOWN_PID_NAMESPACE && owner.pidNamespace !== look.pidNamespace) {
+      // …but what carries its tag here may be what it kept (this look may see that namespace's
+      // processes under other pids): every such process is one that may be kept (rules/kept-runs.ts).
+      found.runs.push({ tag: record.tag, judgedAt: -Infinity, judged: new Set(), kept: keptEntriesOf(record), elsewhere: owner.pidNamespace });
       found.files.push(path);
       continue;
     }

@@ -30,6 +30,12 @@ export interface KeptRun {
   judged: ReadonlySet<string>;
   /** What it kept: each one's pid, identity, command and why (`below …` for what ran below a kept one). */
   kept: readonly { pid: number; identity: string; command: string; reason: string }[];
+  /**
+   * The run's PID namespace, when it is not the look's (a container sharing the home): its record
+   * names pids of that namespace, so which of the processes carrying its tag it kept cannot be told
+   * here — every one of them may be (judgedAt is then -Infinity).
+   */
+  elsewhere?: string;
 }
 
 /** Whether `p` carries the run's tag and was born after the run judged (neither kept by it nor judged). */
@@ -62,7 +68,9 @@ export function bornAfterKeeping(tree: ProcessTree<ProcessInfo>, live: ReadonlyM
   for (const p of candidates) {
     const run = runOf(p)!;
     if (kept.has(p.pid) || found.has(p.pid) || !bornAfterJudging(p, run) || belowJudged(p, run, live)) continue;
-    const why = `born after its run ended, ${keptNames(run)}: it may be the kept process's`;
+    const why = run.elsewhere !== undefined
+      ? `its run, in PID namespace ${run.elsewhere}, ${keptNames(run)} there: which processes it kept cannot be told here`
+      : `born after its run ended, ${keptNames(run)}: it may be the kept process's`;
     for (const d of subtree(tree, p, (q) => q === p || !(kept.has(q.pid) || found.has(q.pid)))) found.set(d.pid, d === p ? why : `below pid ${p.pid}, ${why}`);
   }
   return found;

@@ -141,3 +141,23 @@ describe('born after a run that kept something judged (properties)', () => {
     );
   });
 });
+
+describe('a run of another PID namespace that kept something (a container sharing the home)', () => {
+  it('every process carrying its tag here may be what it kept: never certain, refused unless named, said why', () => {
+    const elsewhere: KeptRun = { tag, judgedAt: -Infinity, judged: new Set(), kept: [{ pid: 14, identity: '14:90000', command: 'sleep 4716', reason: 'pattern' }], elsewhere: '4026532311' };
+    const kept = proc(24, 1, 'sleep 4716', { taskTag: tag, startTime: 90_000 }); // pid 14 there, 24 here
+    const leak = proc(25, 1, 'node dev-server.js', { taskTag: tag, startTime: 80_000 });
+    const child = proc(26, 25, 'sleep 1', { startTime: 81_000 });
+    const processes = [init, kept, leak, child];
+    const { bornAfter, view } = judged(processes, [elsewhere]);
+    expect([...bornAfter.keys()].sort()).toEqual([24, 25, 26]);
+    expect(bornAfter.get(24)).toBe('its run, in PID namespace 4026532311, which kept pid 14 (sleep 4716) there: which processes it kept cannot be told here');
+    expect(bornAfter.get(26)).toMatch(/^below pid 25, its run, in PID namespace/);
+    for (const pid of [24, 25, 26]) {
+      expect(refusalOf(pid, view)?.result).toBe('kept');
+      expect(refusalOf(pid, view, { named: true })).toBeUndefined();
+    }
+    const scan = analyzeMachine(snap(processes), { ...options, agents: BUILT_IN_AGENTS, liveness: view.liveness, bornAfterKept: bornAfter });
+    expect(scan.certain).toEqual([]);
+  });
+});
