@@ -921,9 +921,15 @@ function readPipes(r: LinuxReaderState, pid: number, mounts: MountTypes): PipeEn
       const path = `${r.procRoot}/${pid}/fd/${fd}`;
       const link = readlinkSync(path);
       const m = /^(pipe|socket):\[(\d+)\]$/.exec(link);
+      const pts = /^\/dev\/pts\/(\d+)$/.exec(link);
       if (m?.[1] === 'socket') ends.push({ socket: Number(m[2]) });
       else if (m) ends.push({ inode: Number(m[2]), end: endOfMode(lstatSync(path).mode) });
-      else if (link.startsWith('/')) {
+      else if (pts) ends.push({ pty: Number(pts[1]), end: 'r' }); // a terminal it runs in
+      else if (link === '/dev/ptmx' || link === '/dev/pts/ptmx') {
+        // A terminal it hosts: which one, fdinfo's tty-index (Linux 4.16+; without it, none).
+        const index = /^tty-index:\s*(\d+)\s*$/m.exec(readFileSync(`${r.procRoot}/${pid}/fdinfo/${fd}`, 'latin1'))?.[1];
+        if (index !== undefined) ends.push({ pty: Number(index), end: 'w' });
+      } else if (link.startsWith('/')) {
         const fifo = readNamedFifo(r, pid, fd, mounts);
         if (fifo) ends.push(fifo);
       }

@@ -89,7 +89,14 @@ export type PipeEnd =
       /** `r`: the read end, `w`: the write end, `rw`: both (a FIFO opened read-write). */
       end: 'r' | 'w' | 'rw';
     }
-  | { socket: number };
+  | { socket: number }
+  /**
+   * A pseudo-terminal's end, by its index (`/dev/pts/<pty>`): `w` the master (`/dev/ptmx`: a terminal
+   * host — script, unbuffer, expect, node-pty — whose exit hangs up the terminal), `r` the terminal
+   * itself (a process running in it). A process in a kept process's terminal keeps that terminal's
+   * host, as a reader keeps its writer.
+   */
+  | { pty: number; end: 'r' | 'w' };
 
 /**
  * The connected Unix stream and seqpacket sockets, by inode, as the kernel's sock_diag tells them:
@@ -155,8 +162,8 @@ export const isPipelineReason = (reason: string): boolean => /^in the pipeline o
 
 type Holders = Map<string, { pid: number; end: 'r' | 'w' | 'rw' }[]>;
 
-/** A channel end's key: an anonymous pipe's inode, a FIFO's device and inode, a socket's inode. */
-const channelKey = (e: PipeEnd): string => ('socket' in e ? `s${e.socket}` : e.dev === undefined ? `p${e.inode}` : `f${e.dev}:${e.inode}`);
+/** A channel end's key: an anonymous pipe's inode, a FIFO's device and inode, a socket's inode, a pseudo-terminal's index. */
+const channelKey = (e: PipeEnd): string => ('socket' in e ? `s${e.socket}` : 'pty' in e ? `t${e.pty}` : e.dev === undefined ? `p${e.inode}` : `f${e.dev}:${e.inode}`);
 
 /** Who holds each channel end, and which way. */
 function channelHolders(pipes: ReadonlyMap<number, readonly PipeEnd[]>): Holders {

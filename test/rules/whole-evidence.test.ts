@@ -280,6 +280,15 @@ describe('a kept process keeps its pipeline (keptByPipeline)', () => {
     expect([...keptByPipeline(pipes, new Set([51]), { peers })]).toEqual([[50, 51]]);
   });
 
+  it('a process in a kept process\'s terminal keeps that terminal\'s host (script -qfc, unbuffer): its exit would hang the terminal up (second review)', () => {
+    // 30 hosts /dev/pts/6 (script: the master), 31 runs in it (its child: the kept server), 32 too.
+    const pipes = new Map<number, PipeEnd[]>([[30, [{ pty: 6, end: 'w' }]], [31, [{ pty: 6, end: 'r' }, { pty: 6, end: 'r' }]], [32, [{ pty: 6, end: 'r' }]], [40, [{ pty: 7, end: 'w' }]]]);
+    const parentOf = parents([31, 30], [32, 31]);
+    // The host, and through it what else runs in that terminal (kept with it, as a writer's readers are); never another terminal's host 40.
+    expect([...keptByPipeline(pipes, new Set([31]), { parentOf })]).toEqual([[30, 31], [32, 31]]);
+    expect(keptByPipeline(pipes, new Set([40]), { parentOf }).size).toBe(0);
+  });
+
   // What may join two processes, restated from keptByPipeline's doc comment.
   const joins = (pipes: ReadonlyMap<number, readonly PipeEnd[]>, peers: SocketPeers, parentOf: (pid: number) => number | undefined) => (from: number, to: number): boolean => {
     if (from === to) return false;
@@ -292,7 +301,9 @@ describe('a kept process keeps its pipeline (keptByPipeline)', () => {
           const server = (mine?.named ?? false) && !(peers.get(b.socket)?.named ?? false);
           return !child && !server && (mine?.peers.includes(b.socket) ?? false);
         }
-        if (a.inode !== b.inode || a.dev !== b.dev) return false;
+        if ('pty' in a || 'pty' in b) {
+          if (!('pty' in a) || !('pty' in b) || a.pty !== b.pty) return false;
+        } else if (a.inode !== b.inode || a.dev !== b.dev) return false;
         const down = a.end !== 'r' && b.end !== 'w';
         const up = a.end !== 'w' && b.end !== 'r';
         return child ? down : down || up;

@@ -250,6 +250,22 @@ describe('Linux Unix socket peers (`ss -xn`) and mounts', () => {
 });
 
 describe('Linux channel ends (readPipes, readSocketPeers) on real processes', () => {
+  it('a pseudo-terminal: its host holds the master (by fdinfo tty-index), what runs in it the same index', async () => {
+    if (!requireOrSkip('script', 'bsdutils')) return;
+    const host = jar.spawn('script', ['-qfc', 'sleep 30', '/dev/null'], { stdio: 'ignore' });
+    const linux = createLinuxReader();
+    let child: number | undefined;
+    expect(await waitFor(() => {
+      child = linux.readPipes!([host.pid!]).size > 0 ? Number(readFileSync(`/proc/${host.pid}/task/${host.pid}/children`, 'utf8').trim().split(' ')[0]) : undefined;
+      return child !== undefined && child > 0 && readFileSync(`/proc/${child}/comm`, 'utf8').trim() === 'sleep';
+    })).toBe(true);
+    await jar.adopt(child!);
+    const ends = linux.readPipes!([host.pid!, child!]);
+    const master = ends.get(host.pid!)!.find((e) => 'pty' in e && e.end === 'w');
+    expect(master).toBeDefined();
+    expect(ends.get(child!)!.filter((e) => 'pty' in e)).toContainEqual({ pty: (master as { pty: number }).pty, end: 'r' });
+  });
+
   it('a named FIFO by device and inode (its path removed), a socket pair to its other end', async () => {
     const dir = tempDir('fifo');
     const fifo = join(dir, 'f');
@@ -266,7 +282,7 @@ describe('Linux channel ends (readPipes, readSocketPeers) on real processes', ()
     const [w] = ends.get(writer.pid!)!.filter((e) => 'dev' in e);
     expect(r).toMatchObject({ end: 'r' });
     expect(w).toMatchObject({ end: 'w' });
-    expect(r && w && !('socket' in r) && !('socket' in w) && r.inode === w.inode && r.dev === w.dev).toBe(true);
+    expect(r && w && 'inode' in r && 'inode' in w && r.inode === w.inode && r.dev === w.dev).toBe(true);
     const childSockets = ends.get(paired.pid!)!.flatMap((e) => ('socket' in e ? [e.socket] : []));
     expect(childSockets).toHaveLength(2);
     if (!requireOrSkip('ss', 'iproute2')) return;
