@@ -189,6 +189,9 @@ function partners(pid: number, e: PipeEnd, holders: Holders, peers: SocketPeers,
       return serverToClient ? [] : (holders.get(`s${peer}`) ?? []).map((h) => h.pid).filter((q) => !childOf(q));
     });
   }
+  // A terminal's host is kept by what runs in its terminal (its exit hangs the terminal up); what
+  // runs in a terminal is not the host's pipeline (its exit harms no host): one way only.
+  if ('pty' in e && e.end === 'w') return [];
   const reads = e.end !== 'w';
   const writes = e.end !== 'r';
   return (holders.get(channelKey(e)) ?? []).filter((h) => {

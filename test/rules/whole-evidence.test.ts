@@ -284,8 +284,8 @@ describe('a kept process keeps its pipeline (keptByPipeline)', () => {
     // 30 hosts /dev/pts/6 (script: the master), 31 runs in it (its child: the kept server), 32 too.
     const pipes = new Map<number, PipeEnd[]>([[30, [{ pty: 6, end: 'w' }]], [31, [{ pty: 6, end: 'r' }, { pty: 6, end: 'r' }]], [32, [{ pty: 6, end: 'r' }]], [40, [{ pty: 7, end: 'w' }]]]);
     const parentOf = parents([31, 30], [32, 31]);
-    // The host, and through it what else runs in that terminal (kept with it, as a writer's readers are); never another terminal's host 40.
-    expect([...keptByPipeline(pipes, new Set([31]), { parentOf })]).toEqual([[30, 31], [32, 31]]);
+    // The host only: not, through it, what else runs in that terminal (32), nor another terminal's host 40.
+    expect([...keptByPipeline(pipes, new Set([31]), { parentOf })]).toEqual([[30, 31]]);
     expect(keptByPipeline(pipes, new Set([40]), { parentOf }).size).toBe(0);
   });
 
@@ -303,6 +303,7 @@ describe('a kept process keeps its pipeline (keptByPipeline)', () => {
         }
         if ('pty' in a || 'pty' in b) {
           if (!('pty' in a) || !('pty' in b) || a.pty !== b.pty) return false;
+          return a.end === 'r' && b.end === 'w'; // what runs in a terminal keeps its host, only
         } else if (a.inode !== b.inode || a.dev !== b.dev) return false;
         const down = a.end !== 'r' && b.end !== 'w';
         const up = a.end !== 'w' && b.end !== 'r';
