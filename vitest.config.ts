@@ -1,8 +1,9 @@
 import { defineConfig } from 'vitest/config';
 
-// Four groups, one after the other: pure rules and parsers (in parallel); tests that start real
-// processes and diff whole-machine snapshots, which see each other's processes, so one file at a
-// time; the torture suite's quick mode; and the slow scale test. Every test file runs with HOME and
+// Three steps, one after the other: pure rules and parsers (in parallel) beside the torture suite's
+// quick mode (its worlds in namespaces of their own); tests that start real processes and diff
+// whole-machine snapshots, which see each other's processes, so one file at a time; and the slow
+// scale test. Every test file runs with HOME and
 // the XDG directories in a temporary directory (test/helpers/temporary-home.ts): nothing of the real
 // user's is read or written.
 const setupFiles = ['test/helpers/temporary-home.ts'];
@@ -26,7 +27,9 @@ export default defineConfig({
       },
       {
         // The torture suite's quick mode (test/torture/): generated worlds, each in namespaces of its
-        // own (so it sees no other test's processes), about a minute; after the system tests.
+        // own (so it sees no other test's processes, and no scan of another test reaps in them), about
+        // half a minute; beside the pure tests, before the system tests (whose host-wide scans would
+        // see its worlds' processes).
         test: {
           name: 'torture',
           setupFiles,
@@ -34,7 +37,7 @@ export default defineConfig({
           fileParallelism: false,
           testTimeout: 120_000,
           hookTimeout: 60_000,
-          sequence: { groupOrder: 2 },
+          sequence: { groupOrder: 0 },
         },
       },
       {
