@@ -252,7 +252,7 @@ describe('Linux Unix socket peers (`ss -xn`) and mounts', () => {
 describe('Linux channel ends (readPipes, readSocketPeers) on real processes', () => {
   it('a pseudo-terminal: its host holds the master (by fdinfo tty-index), what runs in it the same index', async () => {
     if (!requireOrSkip('script', 'bsdutils')) return;
-    const host = jar.spawn('script', ['-qfc', 'sleep 30', '/dev/null'], { stdio: 'ignore' });
+    const host = jar.spawn('script', ['-qfc', 'exec sleep 30', '/dev/null'], { stdio: 'ignore' }); // exec: whichever shell $SHELL names (none: sh), its child is sleep
     const linux = createLinuxReader();
     let child: number | undefined;
     expect(await waitFor(() => {
