@@ -17,7 +17,7 @@ import { locateCgroupParent } from '../../src/platform/cgroup.js';
 import { createLinuxReader } from '../../src/platform/linux.js';
 import { formatTaskTag } from '../../src/tracking/task-tag.js';
 import { followerConfig, newHome, startSession, stopFollowers, type Home } from '../helpers/agent-homes.js';
-import { runCli, startCli } from '../helpers/cli.js';
+import { RTRACK, runCli, startCli } from '../helpers/cli.js';
 import { carryingTag, isAlive, ProcessJar, readIdentity, waitFor } from '../helpers/processes.js';
 import { tempDir } from '../helpers/temp.js';
 import { requireOrSkip } from '../helpers/debian-tools.js';
@@ -180,6 +180,22 @@ describe('3: keep patterns see the whole command line', () => {
     const scan = JSON.parse((await runCli(['scan', '--json', '--reap', '--grace', '300', '--keep', 'KeptDevServer'], { env: h.env })).stdout) as ScanReport;
     expect(scan.kept.map((p) => p.pid)).toContain(kept);
     expect(await isAlive(kept)).toBe(true);
+  });
+});
+
+describe('3b: below an ancestor whose command line is past 4 KiB (a CI runner\'s, stop 37)', () => {
+  it('the run reads it whole for its verdict too: the task\'s leak is certain, with its tag, and reaped', async () => {
+    const h = newHome(homes);
+    const pidFile = join(h.home, 'leak.pid');
+    // rtrack runs below a subreaper (the leak is re-parented to it) below `bash -c … _ <6,000 bytes>`
+    // (`; true`: bash stays, not exec'd away): the before snapshot reads that ancestor's command line in part.
+    const subreaper = 'import ctypes, subprocess, sys\nctypes.CDLL(None).prctl(36, 1, 0, 0, 0)\nsys.exit(subprocess.run(sys.argv[1:]).returncode)';
+    const run = [process.execPath, RTRACK, 'run', '--reap', '--grace', '300ms', '--report', '-', '--', 'bash', '-c', `nohup sleep 3033 >/dev/null 2>&1 & echo $! > ${pidFile}`];
+    const r = spawnSync('bash', ['-c', 'python3 -c "$1" "${@:2}"; true', 'x'.repeat(6000), subreaper, ...run], { env: h.env, cwd: h.home, encoding: 'utf8', timeout: 40_000 });
+    const leak = await pidFrom(pidFile);
+    const report = JSON.parse(r.stdout) as TaskReport;
+    expect(report.orphans.find((p) => p.pid === leak)?.evidence).toContain('tag');
+    expect(report.reaped?.find((o) => o.pid === leak)?.result).toMatch(/^(terminated|killed)$/);
   });
 });
 
