@@ -1,7 +1,17 @@
 // What the benchmarks share (bench/snapshot.js, gate.js, …): their options, N sleeping processes with
-// realistic command lines — killed by pid however the benchmark ends — and medians of timings.
+// realistic command lines — killed by pid however the benchmark ends — medians of timings, and a
+// temporary HOME.
 import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+
+// A benchmark never writes the user's own rtrack state (a run that reaps records its signals):
+// HOME and the XDG directories point at a temporary directory, removed at exit.
+const home = mkdtempSync(join(tmpdir(), 'rtrack-bench-home-'));
+Object.assign(process.env, { HOME: home, XDG_STATE_HOME: join(home, 'state'), XDG_CONFIG_HOME: join(home, 'config'), XDG_CACHE_HOME: join(home, 'cache'), XDG_DATA_HOME: join(home, 'data') });
+process.on('exit', () => rmSync(home, { recursive: true, force: true }));
 
 const args = process.argv.slice(2);
 /** A command-line option's text (`--against ../old`), or the fallback. */
