@@ -106,4 +106,17 @@ describe('a look from another PID namespace (a container sharing the home)', () 
     expect(pids(later.certain)).not.toContain(kept);
     expect(await isAlive(kept)).toBe(true);
   });
+
+  it.skipIf(process.getuid?.() !== 0)('what a run in the container kept is at most a suspect here, said why, and scan --reap here leaves it (second review)', async () => {
+    const h = newHome(homes);
+    // The container: its init stays (it ends with the test: --kill-child); the run inside keeps sleep 4719.
+    const inner = `${process.execPath} ${RTRACK} run --cgroup off --keep '^sleep 4719$' -- sh -c 'nohup sleep 4719 >/dev/null 2>&1 & sleep 0.3' >/dev/null 2>&1; exec sleep 600`;
+    jar.spawn('unshare', ['--pid', '--fork', '--kill-child', '--mount-proc', 'bash', '-c', inner], { env: h.env, stdio: 'ignore' });
+    expect(await waitFor(() => existsSync(join(h.state, 'kept')) && readdirSync(join(h.state, 'kept')).some((n) => n.endsWith('.json')), 20_000)).toBe(true);
+    const later = await scan(h, ['--reap', '--grace', '300']);
+    const kept = later.suspected.flatMap((g) => g.processes).find((p) => p.command === 'sleep 4719');
+    expect(kept?.suspectBecause).toMatch(/^its run, in PID namespace \d+, which kept pid \d+ \(sleep 4719\) there: which processes it kept cannot be told here$/);
+    expect(pids(later.certain)).not.toContain(kept!.pid);
+    expect(await isAlive(kept!.pid)).toBe(true);
+  });
 });
